@@ -1,0 +1,74 @@
+#include "ckks/math/rns.h"
+
+#include <cmath>
+#include <string>
+
+#include "ckks/math/errors.h"
+
+namespace ckks::math {
+
+BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)), to_(std::move(to)) {
+  if (from_.empty()) throw ParameterError("BaseConverter: the source basis is empty");
+  for (auto* a : from_)
+    for (auto* b : to_)
+      if (a->value() == b->value())
+        throw ParameterError("BaseConverter: prime " + std::to_string(a->value()) +
+                             " is in both bases; base conversion needs coprime bases");
+  const std::size_t k = from_.size(), m = to_.size();
+  qhat_inv_.resize(k);
+  qhat_inv_shoup_.resize(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    const Modulus& qi = from_[i]->mod;
+    std::uint64_t prod = 1;  // q̂_i mod q_i
+    for (std::size_t l = 0; l < k; ++l)
+      if (l != i) prod = mul_mod(prod, reduce_64(from_[l]->value(), qi), qi);
+    qhat_inv_[i] = inv_mod(prod, qi);
+    qhat_inv_shoup_[i] = shoup_precompute(qhat_inv_[i], qi.q);
+  }
+  qhat_mod_p_.resize(m * k);
+  for (std::size_t j = 0; j < m; ++j) {
+    const Modulus& pj = to_[j]->mod;
+    for (std::size_t i = 0; i < k; ++i) {
+      std::uint64_t prod = 1;
+      for (std::size_t l = 0; l < k; ++l)
+        if (l != i) prod = mul_mod(prod, reduce_64(from_[l]->value(), pj), pj);
+      qhat_mod_p_[j * k + i] = prod;
+    }
+  }
+}
+
+void BaseConverter::convert(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
+  const std::size_t k = from_.size(), m = to_.size();
+  // Step 1: y_i = [x_i · q̂_i^{-1}]_{q_i}, one limb at a time (Shoup multiplication).
+  std::vector<std::uint64_t> y(k * N);
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::uint64_t q = from_[i]->value(), w = qhat_inv_[i], ws = qhat_inv_shoup_[i];
+    const std::uint64_t* xi = in + i * N;
+    std::uint64_t* yi = y.data() + i * N;
+    for (std::size_t c = 0; c < N; ++c) yi[c] = mul_shoup(xi[c], w, ws, q);
+  }
+  // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} mod p_j. Products are < 2^122 (primes ≤ 61 bits), so up
+  // to 64 of them are summed in 128 bits before one Barrett reduction.
+  for (std::size_t j = 0; j < m; ++j) {
+    const Modulus& pj = to_[j]->mod;
+    const std::uint64_t* row = qhat_mod_p_.data() + j * k;
+    std::uint64_t* oj = out + j * N;
+    for (std::size_t c = 0; c < N; ++c) {
+      u128 acc = 0;
+      std::uint64_t partial = 0;
+      for (std::size_t i = 0; i < k; ++i) {
+        acc += static_cast<u128>(y[i * N + c]) * row[i];
+        if ((i & 63) == 63) { partial = add_mod(partial, reduce_128(acc, pj), pj.q); acc = 0; }
+      }
+      oj[c] = add_mod(partial, reduce_128(acc, pj), pj.q);
+    }
+  }
+}
+
+double log2_product(const RnsBasis& basis) {
+  double s = 0;
+  for (auto* p : basis) s += std::log2(static_cast<double>(p->value()));
+  return s;
+}
+
+}  // namespace ckks::math

@@ -1,0 +1,56 @@
+// Residue number system (RNS) bases and fast base conversion.
+//
+// An integer x mod Q = q_0·…·q_{k-1} is held as its residues (x mod q_0, …, x mod q_{k-1})
+// [CHKKS18, §2.1]. Fast base conversion [CHKKS18, §2.2, Eq. (1); HK20, §2.3] maps residues modulo
+// the basis C = {q_i} to residues modulo another basis B = {p_j} without leaving word size:
+//
+//     Conv_{C→B}(x) = ( Σ_i [x_i · q̂_i^{-1}]_{q_i} · q̂_i  mod p_j )_j,   q̂_i = Q / q_i.
+//
+// It is exact up to a small multiple of Q: the result is x + u·Q for some integer 0 ≤ u < k
+// (the "base conversion exactness bound" checked in tests). This is what ModUp and ModDown of
+// hybrid key switching are built from (ckks/keyswitch.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ckks/math/modarith.h"
+#include "ckks/math/ntt.h"
+
+namespace ckks::math {
+
+/// One word-size NTT-friendly prime with its NTT tables for ring degree N.
+struct Prime {
+  Modulus mod;
+  NttTables ntt;
+  Prime(std::uint64_t q, std::uint64_t N) : mod(q), ntt(N, mod) {}
+  std::uint64_t value() const { return mod.q; }
+};
+
+/// An ordered list of primes (non-owning: the primes live in a Context and outlive every basis).
+using RnsBasis = std::vector<const Prime*>;
+
+/// Precomputed constants for Conv_{from→to}.
+class BaseConverter {
+ public:
+  /// Precondition: all primes distinct. Throws ParameterError if `from` is empty or the bases
+  /// share a prime.
+  BaseConverter(RnsBasis from, RnsBasis to);
+
+  /// in: from.size() limbs of N coefficients (coefficient form, limb i reduced mod from[i]);
+  /// out: to.size() limbs of N coefficients, limb j reduced mod to[j]. Source: [CHKKS18, Eq. (1)].
+  void convert(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const;
+
+  const RnsBasis& from() const { return from_; }
+  const RnsBasis& to() const { return to_; }
+
+ private:
+  RnsBasis from_, to_;
+  std::vector<std::uint64_t> qhat_inv_, qhat_inv_shoup_;  // [q̂_i^{-1}]_{q_i}
+  std::vector<std::uint64_t> qhat_mod_p_;                  // [q̂_i]_{p_j}, row j, column i
+};
+
+/// log2 of the product of the primes of `basis` (bits of the modulus it represents).
+double log2_product(const RnsBasis& basis);
+
+}  // namespace ckks::math

@@ -1,0 +1,146 @@
+#include "ckks/math/rns_poly.h"
+
+#include "ckks/math/errors.h"
+
+namespace ckks::math {
+
+namespace {
+void check_shape(const RnsPoly& a, const RnsBasis& basis, const char* op) {
+  CKKS_INVARIANT(a.limbs() == basis.size(), std::string(op) + ": limb count differs from basis size");
+  (void)a; (void)basis; (void)op;
+}
+void check_same(const RnsPoly& a, const RnsPoly& b, const char* op) {
+  CKKS_INVARIANT(a.n() == b.n() && a.limbs() <= b.limbs() && a.is_ntt() == b.is_ntt(),
+                 std::string(op) + ": operands differ in degree, limbs or form");
+  (void)a; (void)b; (void)op;
+}
+}  // namespace
+
+void to_ntt(RnsPoly& a, const RnsBasis& basis) {
+  check_shape(a, basis, "to_ntt");
+  CKKS_INVARIANT(!a.is_ntt(), "to_ntt: already in evaluation form");
+  for (std::size_t i = 0; i < a.limbs(); ++i) basis[i]->ntt.forward(a.limb(i));
+  a.set_ntt(true);
+}
+
+void from_ntt(RnsPoly& a, const RnsBasis& basis) {
+  check_shape(a, basis, "from_ntt");
+  CKKS_INVARIANT(a.is_ntt(), "from_ntt: already in coefficient form");
+  for (std::size_t i = 0; i < a.limbs(); ++i) basis[i]->ntt.inverse(a.limb(i));
+  a.set_ntt(false);
+}
+
+void add_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis) {
+  check_shape(a, basis, "add");
+  check_same(a, b, "add");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const std::uint64_t q = basis[i]->value();
+    std::uint64_t* x = a.limb(i);
+    const std::uint64_t* y = b.limb(i);
+    for (std::size_t c = 0; c < N; ++c) x[c] = add_mod(x[c], y[c], q);
+  }
+}
+
+void sub_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis) {
+  check_shape(a, basis, "sub");
+  check_same(a, b, "sub");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const std::uint64_t q = basis[i]->value();
+    std::uint64_t* x = a.limb(i);
+    const std::uint64_t* y = b.limb(i);
+    for (std::size_t c = 0; c < N; ++c) x[c] = sub_mod(x[c], y[c], q);
+  }
+}
+
+void negate_inplace(RnsPoly& a, const RnsBasis& basis) {
+  check_shape(a, basis, "negate");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const std::uint64_t q = basis[i]->value();
+    std::uint64_t* x = a.limb(i);
+    for (std::size_t c = 0; c < N; ++c) x[c] = neg_mod(x[c], q);
+  }
+}
+
+void mul_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis) {
+  check_shape(a, basis, "mul");
+  check_same(a, b, "mul");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const Modulus& m = basis[i]->mod;
+    std::uint64_t* x = a.limb(i);
+    const std::uint64_t* y = b.limb(i);
+    for (std::size_t c = 0; c < N; ++c) x[c] = mul_mod(x[c], y[c], m);
+  }
+}
+
+void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBasis& basis) {
+  check_shape(a, basis, "mul_add");
+  check_same(a, b, "mul_add");
+  check_same(a, c, "mul_add");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const Modulus& m = basis[i]->mod;
+    std::uint64_t* x = a.limb(i);
+    const std::uint64_t* y = b.limb(i);
+    const std::uint64_t* z = c.limb(i);
+    for (std::size_t k = 0; k < N; ++k)
+      x[k] = reduce_128(static_cast<u128>(y[k]) * z[k] + x[k], m);
+  }
+}
+
+void mul_scalar_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis) {
+  check_shape(a, basis, "mul_scalar");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const std::uint64_t q = basis[i]->value(), w = s[i], ws = shoup_precompute(w, q);
+    std::uint64_t* x = a.limb(i);
+    for (std::size_t c = 0; c < N; ++c) x[c] = mul_shoup(x[c], w, ws, q);
+  }
+}
+
+std::vector<std::uint32_t> automorphism_ntt_permutation(std::size_t N, std::uint64_t g) {
+  // Slot i holds a(ψ^(2·brv(i)+1)). σ_g(a)(ψ^e) = a(ψ^(e·g)), so output slot i reads the input slot
+  // j with 2·brv(j)+1 ≡ (2·brv(i)+1)·g (mod 2N).
+  int log_n = 0;
+  while ((std::size_t(1) << log_n) < N) ++log_n;
+  const std::uint64_t mask = 2 * N - 1;
+  std::vector<std::uint32_t> perm(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::uint64_t e = 2 * bit_reverse(static_cast<std::uint32_t>(i), log_n) + 1;
+    const std::uint64_t eg = (e * g) & mask;
+    perm[i] = bit_reverse(static_cast<std::uint32_t>((eg - 1) >> 1), log_n);
+  }
+  return perm;
+}
+
+RnsPoly automorphism(const RnsPoly& a, std::uint64_t g, const RnsBasis& basis) {
+  check_shape(a, basis, "automorphism");
+  const std::size_t N = a.n();
+  RnsPoly out(N, a.limbs(), a.is_ntt());
+  if (a.is_ntt()) {
+    const auto perm = automorphism_ntt_permutation(N, g);
+    for (std::size_t i = 0; i < a.limbs(); ++i) {
+      const std::uint64_t* x = a.limb(i);
+      std::uint64_t* y = out.limb(i);
+      for (std::size_t c = 0; c < N; ++c) y[c] = x[perm[c]];
+    }
+    return out;
+  }
+  const std::uint64_t mask = 2 * N - 1;
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const std::uint64_t q = basis[i]->value();
+    const std::uint64_t* x = a.limb(i);
+    std::uint64_t* y = out.limb(i);
+    for (std::size_t c = 0; c < N; ++c) {
+      const std::uint64_t k = (c * g) & mask;  // X^c ↦ X^(c·g); X^N = -1
+      if (k < N) y[k] = x[c];
+      else y[k - N] = neg_mod(x[c], q);
+    }
+  }
+  return out;
+}
+
+}  // namespace ckks::math

@@ -1,0 +1,69 @@
+// RnsPoly: an element of R_Q = Z_Q[X]/(X^N+1) held in RNS form, one limb (N words) per prime,
+// in coefficient form or in evaluation (NTT) form [CHKKS18, §2.1–2.2].
+//
+// The polynomial does not own or name its primes: every operation takes the RnsBasis that the limbs
+// are reduced by (like Lattigo's ring.Ring), and the scheme layer (Context) knows which basis
+// belongs to which level. Limb i is data[i*N .. (i+1)*N).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ckks/math/rns.h"
+
+namespace ckks::math {
+
+class RnsPoly {
+ public:
+  RnsPoly() = default;
+  /// The zero polynomial with `limbs` limbs of N coefficients, in the given form.
+  RnsPoly(std::size_t N, std::size_t limbs, bool ntt_form)
+      : n_(N), limbs_(limbs), ntt_form_(ntt_form), data_(N * limbs, 0) {}
+
+  std::size_t n() const { return n_; }
+  std::size_t limbs() const { return limbs_; }
+  bool is_ntt() const { return ntt_form_; }
+  void set_ntt(bool v) { ntt_form_ = v; }
+
+  std::uint64_t* limb(std::size_t i) { return data_.data() + i * n_; }
+  const std::uint64_t* limb(std::size_t i) const { return data_.data() + i * n_; }
+  std::vector<std::uint64_t>& data() { return data_; }
+  const std::vector<std::uint64_t>& data() const { return data_; }
+
+  /// Keep only the first `k` limbs (drop the top primes): the map R_{Q_ℓ} → R_{Q_{k-1}}.
+  void truncate(std::size_t k) { limbs_ = k; data_.resize(k * n_); }
+
+  bool operator==(const RnsPoly&) const = default;
+
+ private:
+  std::size_t n_ = 0, limbs_ = 0;
+  bool ntt_form_ = false;
+  std::vector<std::uint64_t> data_;
+};
+
+// ---- Transforms (basis.size() must equal a.limbs()) ----
+/// Coefficient form → evaluation form, limb by limb. Precondition: a in coefficient form.
+void to_ntt(RnsPoly& a, const RnsBasis& basis);
+/// Evaluation form → coefficient form.
+void from_ntt(RnsPoly& a, const RnsBasis& basis);
+
+// ---- Ring arithmetic, limb-wise modulo basis[i] (operands of equal shape and form) ----
+void add_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis);
+void sub_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis);
+void negate_inplace(RnsPoly& a, const RnsBasis& basis);
+/// a ← a ⊙ b (coefficient-wise product; the ring product when both are in evaluation form).
+void mul_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis);
+/// a ← a + b ⊙ c.
+void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBasis& basis);
+/// a ← a · s for one integer s given by its residues s_i = s mod basis[i].
+void mul_scalar_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis);
+
+/// Apply the Galois automorphism X ↦ X^g (g odd, 0 < g < 2N) [CKKS17, §4.2 / CHKKS18 App.].
+/// Coefficient form: coefficient i moves to i·g mod 2N, negated when i·g mod 2N ≥ N.
+/// Evaluation form: a permutation of the evaluation points (see ntt.h for their order).
+RnsPoly automorphism(const RnsPoly& a, std::uint64_t g, const RnsBasis& basis);
+
+/// The permutation π_g with automorphism(a)[i] = a[π_g(i)] in evaluation form.
+std::vector<std::uint32_t> automorphism_ntt_permutation(std::size_t N, std::uint64_t g);
+
+}  // namespace ckks::math
