@@ -14,7 +14,7 @@
 namespace ckks::math {
 
 using u64 = std::uint64_t;
-using u128 = unsigned __int128;
+__extension__ typedef unsigned __int128 u128;  // GCC/Clang 128-bit integer
 
 /// A word-size modulus q < 2^62 with its Barrett constant floor(2^128 / q) split in two words.
 struct Modulus {

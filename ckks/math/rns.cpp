@@ -26,8 +26,12 @@ BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)
     qhat_inv_shoup_[i] = shoup_precompute(qhat_inv_[i], qi.q);
   }
   qhat_mod_p_.resize(m * k);
+  q_mod_p_.resize(m);
   for (std::size_t j = 0; j < m; ++j) {
     const Modulus& pj = to_[j]->mod;
+    std::uint64_t qm = 1;
+    for (std::size_t l = 0; l < k; ++l) qm = mul_mod(qm, reduce_64(from_[l]->value(), pj), pj);
+    q_mod_p_[j] = qm;
     for (std::size_t i = 0; i < k; ++i) {
       std::uint64_t prod = 1;
       for (std::size_t l = 0; l < k; ++l)
@@ -47,8 +51,16 @@ void BaseConverter::convert(const std::uint64_t* in, std::uint64_t* out, std::si
     std::uint64_t* yi = y.data() + i * N;
     for (std::size_t c = 0; c < N; ++c) yi[c] = mul_shoup(xi[c], w, ws, q);
   }
-  // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} mod p_j. Products are < 2^122 (primes ≤ 61 bits), so up
-  // to 64 of them are summed in 128 bits before one Barrett reduction.
+  // Centred representatives: y_i > q_i/2 stands for y_i − q_i; count them per coefficient, since
+  // Σ_i (y_i − q_i·[y_i > q_i/2])·q̂_i = Σ_i y_i·q̂_i − (count)·Q.
+  std::vector<std::uint32_t> negatives(N, 0);
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::uint64_t half = from_[i]->value() >> 1;
+    const std::uint64_t* yi = y.data() + i * N;
+    for (std::size_t c = 0; c < N; ++c) negatives[c] += yi[c] > half;
+  }
+  // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} − count·[Q]_{p_j} mod p_j. Products are < 2^122 (primes
+  // ≤ 61 bits), so up to 64 of them are summed in 128 bits before one Barrett reduction.
   for (std::size_t j = 0; j < m; ++j) {
     const Modulus& pj = to_[j]->mod;
     const std::uint64_t* row = qhat_mod_p_.data() + j * k;
@@ -60,7 +72,9 @@ void BaseConverter::convert(const std::uint64_t* in, std::uint64_t* out, std::si
         acc += static_cast<u128>(y[i * N + c]) * row[i];
         if ((i & 63) == 63) { partial = add_mod(partial, reduce_128(acc, pj), pj.q); acc = 0; }
       }
-      oj[c] = add_mod(partial, reduce_128(acc, pj), pj.q);
+      partial = add_mod(partial, reduce_128(acc, pj), pj.q);
+      const std::uint64_t wrap = mul_mod(negatives[c], q_mod_p_[j], pj);
+      oj[c] = sub_mod(partial, wrap, pj.q);
     }
   }
 }

@@ -6,9 +6,12 @@
 //
 //     Conv_{C→B}(x) = ( Σ_i [x_i · q̂_i^{-1}]_{q_i} · q̂_i  mod p_j )_j,   q̂_i = Q / q_i.
 //
-// It is exact up to a small multiple of Q: the result is x + u·Q for some integer 0 ≤ u < k
-// (the "base conversion exactness bound" checked in tests). This is what ModUp and ModDown of
-// hybrid key switching are built from (ckks/keyswitch.h).
+// It is exact up to a small multiple of Q: the result is x + u·Q for a small integer u. We take each
+// [x_i · q̂_i^{-1}]_{q_i} as its centred representative in (−q_i/2, q_i/2], which makes
+// |u| ≤ k/2 and, more importantly, makes u average to zero (with representatives in [0, q_i) the
+// paper's u lies in [0, k) and biases ModDown by (k−1)/2 in every coefficient, a structured error
+// that concentrates in a few slots). Departure from [CHKKS18, Eq. (1)], marked here and in tests.
+// This is what ModUp and ModDown of hybrid key switching are built from (ckks/keyswitch.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -48,6 +51,7 @@ class BaseConverter {
   RnsBasis from_, to_;
   std::vector<std::uint64_t> qhat_inv_, qhat_inv_shoup_;  // [q̂_i^{-1}]_{q_i}
   std::vector<std::uint64_t> qhat_mod_p_;                  // [q̂_i]_{p_j}, row j, column i
+  std::vector<std::uint64_t> q_mod_p_;                     // [Q]_{p_j}
 };
 
 /// log2 of the product of the primes of `basis` (bits of the modulus it represents).

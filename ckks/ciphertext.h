@@ -1,0 +1,35 @@
+// Plaintext and Ciphertext: ring elements with the metadata every operation checks [CHKKS18, §3].
+//
+//  * level ℓ: the element lives modulo Q_ℓ = q_0·…·q_ℓ (ℓ + 1 RNS limbs); ℓ counts down to 0.
+//  * scale Δ: a plaintext polynomial m encodes the slot vector z with m ≈ Δ·τ^{-1}(z) [CKKS17, §3.2].
+//  * slots n: how many slots are in use (a power of two ≤ N/2; n < N/2 is sparse packing).
+// Polynomials are kept in evaluation (NTT) form, where ring products are coefficient-wise.
+#pragma once
+#include <vector>
+
+#include "ckks/context.h"
+#include "ckks/math/rns_poly.h"
+
+namespace ckks {
+
+struct Plaintext {
+  ContextPtr context;
+  math::RnsPoly poly;   ///< ℓ + 1 limbs, evaluation form
+  int level = 0;        ///< ℓ
+  double scale = 1;     ///< Δ
+  std::size_t slots = 0;
+};
+
+struct Ciphertext {
+  ContextPtr context;
+  /// (c_0, c_1) decrypting as c_0 + c_1·s; after a multiplication (c_0, c_1, c_2) with c_2·s² until
+  /// relinearised. Each has ℓ + 1 limbs, evaluation form.
+  std::vector<math::RnsPoly> c;
+  int level = 0;
+  double scale = 1;
+  std::size_t slots = 0;
+
+  std::size_t size() const { return c.size(); }
+};
+
+}  // namespace ckks

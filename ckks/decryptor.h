@@ -1,0 +1,20 @@
+// Decryptor: m = c_0 + c_1·s (+ c_2·s² before relinearisation) mod Q_ℓ [CKKS17, §3.4 Dec].
+#pragma once
+#include "ckks/ciphertext.h"
+#include "ckks/keys.h"
+
+namespace ckks {
+
+class Decryptor {
+ public:
+  Decryptor(ContextPtr context, const SecretKey& sk);
+  /// The plaintext (same level, scale and slots as ct). Throws ParameterError if ct comes from
+  /// another Context, InputError if ct has fewer than 2 or more than 3 components.
+  Plaintext decrypt(const Ciphertext& ct) const;
+
+ private:
+  ContextPtr ctx_;
+  SecretKey sk_;
+};
+
+}  // namespace ckks

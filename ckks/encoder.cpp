@@ -1,0 +1,234 @@
+#include "ckks/encoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "ckks/math/errors.h"
+
+namespace ckks {
+
+using cplx = std::complex<double>;
+using math::u64;
+
+namespace {
+
+bool is_pow2(std::size_t x) { return x && !(x & (x - 1)); }
+
+void bit_reverse_permute(std::vector<cplx>& v) {
+  const std::size_t n = v.size();
+  for (std::size_t i = 1, j = 0; i < n; ++i) {
+    std::size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(v[i], v[j]);
+  }
+}
+
+// x (an integer-valued double, |x| < 2^1023) reduced exactly modulo q: x = m·2^e with |m| < 2^53.
+u64 reduce_double(double x, const math::Modulus& m) {
+  const bool neg = x < 0;
+  double a = std::fabs(x);
+  u64 r;
+  if (a < 9223372036854775808.0) {  // 2^63
+    r = math::reduce_64(static_cast<u64>(a), m);
+  } else {
+    int e;
+    const double frac = std::frexp(a, &e);                         // a = frac·2^e, frac ∈ [0.5, 1)
+    const u64 mant = static_cast<u64>(std::ldexp(frac, 53));     // a = mant·2^(e−53), exact
+    r = math::mul_mod(math::reduce_64(mant, m), math::pow_mod(2, static_cast<u64>(e - 53), m), m);
+  }
+  return neg ? math::neg_mod(r, m.q) : r;
+}
+
+}  // namespace
+
+Encoder::Encoder(ContextPtr context) : ctx_(std::move(context)) {
+  const std::size_t two_n = 2 * ctx_->n();
+  roots_.resize(two_n + 1);
+  for (std::size_t k = 0; k <= two_n; ++k) {
+    const double angle = 2 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(two_n);
+    roots_[k] = cplx(std::cos(angle), std::sin(angle));
+  }
+  rot_group_.resize(ctx_->n() / 2);
+  u64 g = 1;
+  for (auto& r : rot_group_) { r = g; g = (g * 5) % two_n; }
+}
+
+// Evaluation at ξ_j = ζ_{4n}^(5^j): a radix-2 decimation-in-time FFT whose twiddles are taken at the
+// rotation-group exponents instead of consecutive ones. After bit reversal, the stage of length
+// `len` combines two half-length evaluations at the points ξ^2 (which are the len/2-point set of
+// the next-smaller problem) using the twiddle ζ_{4·len}^(5^j).
+void Encoder::special_fft(std::vector<cplx>& v) const {
+  const std::size_t n = v.size(), two_n = 2 * ctx_->n();
+  bit_reverse_permute(v);
+  for (std::size_t len = 2; len <= n; len <<= 1) {
+    const std::size_t half = len / 2, m = 4 * len;  // twiddles are m-th roots of unity
+    for (std::size_t i = 0; i < n; i += len) {
+      for (std::size_t j = 0; j < half; ++j) {
+        const std::size_t idx = (rot_group_[j] % m) * (two_n / m);
+        const cplx u = v[i + j], w = v[i + j + half] * roots_[idx];
+        v[i + j] = u + w;
+        v[i + j + half] = u - w;
+      }
+    }
+  }
+}
+
+// The exact inverse of special_fft: the stages in reverse order with conjugate twiddles, then bit
+// reversal and division by n.
+void Encoder::special_ifft(std::vector<cplx>& v) const {
+  const std::size_t n = v.size(), two_n = 2 * ctx_->n();
+  for (std::size_t len = n; len >= 2; len >>= 1) {
+    const std::size_t half = len / 2, m = 4 * len;
+    for (std::size_t i = 0; i < n; i += len) {
+      for (std::size_t j = 0; j < half; ++j) {
+        const std::size_t idx = (m - rot_group_[j] % m) * (two_n / m);
+        const cplx a = v[i + j], b = v[i + j + half];
+        v[i + j] = a + b;
+        v[i + j + half] = (a - b) * roots_[idx];
+      }
+    }
+  }
+  bit_reverse_permute(v);
+  const double inv = 1.0 / static_cast<double>(n);
+  for (auto& x : v) x *= inv;
+}
+
+Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std::size_t slots) const {
+  const std::size_t N = ctx_->n();
+  if (slots == 0) slots = N / 2;
+  if (!is_pow2(slots) || slots > N / 2)
+    throw ParameterError("encode: slot count " + std::to_string(slots) +
+                         " is not a power of two ≤ N/2 = " + std::to_string(N / 2));
+  if (z.size() > slots)
+    throw InputError("encode: " + std::to_string(z.size()) + " values do not fit in " +
+                     std::to_string(slots) + " slots; use more slots (≤ N/2) or a larger N");
+  if (level < 0 || level > ctx_->max_level())
+    throw LevelError("encode: level " + std::to_string(level) + " is outside [0, L = " +
+                     std::to_string(ctx_->max_level()) + "]");
+  if (!(scale >= 1) || !std::isfinite(scale))
+    throw ScaleError("encode: scale " + std::to_string(scale) + " must be a finite value ≥ 1");
+  for (std::size_t i = 0; i < z.size(); ++i)
+    if (!std::isfinite(z[i].real()) || !std::isfinite(z[i].imag()))
+      throw InputError("encode: value " + std::to_string(i) +
+                       " is NaN or infinite; every value must be finite");
+
+  std::vector<cplx> u(slots, cplx(0, 0));
+  std::copy(z.begin(), z.end(), u.begin());
+  special_ifft(u);
+
+  // Headroom: every integer coefficient must stay below Q_ℓ/2 in absolute value.
+  const auto& basis = ctx_->basis_q(level);
+  const double log_q = math::log2_product(basis);
+  double max_abs = 0;
+  for (auto& x : u) max_abs = std::max({max_abs, std::fabs(x.real()), std::fabs(x.imag())});
+  if (max_abs > 0 && std::log2(max_abs * scale) >= log_q - 1)
+    throw ScaleError("encode: |value|·scale = 2^" + std::to_string(std::log2(max_abs * scale)) +
+                     " exceeds the modulus headroom Q_ℓ/2 = 2^" + std::to_string(log_q - 1) +
+                     " at level " + std::to_string(level) +
+                     "; lower the scale, scale the values down, or encode at a higher level");
+
+  Plaintext pt{ctx_, math::RnsPoly(N, basis.size(), false), level, scale, slots};
+  const std::size_t gap = N / (2 * slots);
+  for (std::size_t i = 0; i < slots; ++i) {
+    const double re = std::nearbyint(u[i].real() * scale);
+    const double im = std::nearbyint(u[i].imag() * scale);
+    for (std::size_t l = 0; l < basis.size(); ++l) {
+      pt.poly.limb(l)[i * gap] = reduce_double(re, basis[l]->mod);
+      pt.poly.limb(l)[(i + slots) * gap] = reduce_double(im, basis[l]->mod);
+    }
+  }
+  math::to_ntt(pt.poly, basis);
+  return pt;
+}
+
+Plaintext Encoder::encode(std::span<const double> z, int level, double scale, std::size_t slots) const {
+  std::vector<cplx> c(z.begin(), z.end());
+  return encode(std::span<const cplx>(c), level, scale, slots);
+}
+
+Plaintext Encoder::encode_constant(cplx c, int level, double scale, std::size_t slots) const {
+  const std::size_t N = ctx_->n();
+  if (slots == 0) slots = N / 2;
+  if (!is_pow2(slots) || slots > N / 2)
+    throw ParameterError("encode_constant: slot count " + std::to_string(slots) +
+                         " is not a power of two ≤ N/2 = " + std::to_string(N / 2));
+  if (level < 0 || level > ctx_->max_level())
+    throw LevelError("encode_constant: level " + std::to_string(level) + " is outside [0, L = " +
+                     std::to_string(ctx_->max_level()) + "]");
+  if (!std::isfinite(c.real()) || !std::isfinite(c.imag()))
+    throw InputError("encode_constant: the constant is NaN or infinite; it must be finite");
+  const auto& basis = ctx_->basis_q(level);
+  const double log_q = math::log2_product(basis);
+  const double mag = std::max(std::fabs(c.real()), std::fabs(c.imag())) * scale;
+  if (mag > 0 && std::log2(mag) >= log_q - 1)
+    throw ScaleError("encode_constant: |c|·scale = 2^" + std::to_string(std::log2(mag)) +
+                     " exceeds the modulus headroom 2^" + std::to_string(log_q - 1) + " at level " +
+                     std::to_string(level) + "; lower the scale or encode at a higher level");
+  Plaintext pt{ctx_, math::RnsPoly(N, basis.size(), false), level, scale, slots};
+  const double re = std::nearbyint(c.real() * scale), im = std::nearbyint(c.imag() * scale);
+  for (std::size_t l = 0; l < basis.size(); ++l) {
+    pt.poly.limb(l)[0] = reduce_double(re, basis[l]->mod);
+    pt.poly.limb(l)[N / 2] = reduce_double(im, basis[l]->mod);
+  }
+  math::to_ntt(pt.poly, basis);
+  return pt;
+}
+
+std::vector<long double> Encoder::coefficients(const Plaintext& pt) const {
+  const auto& basis = ctx_->basis_q(pt.level);
+  math::RnsPoly m = pt.poly;
+  if (m.is_ntt()) math::from_ntt(m, basis);
+  const std::size_t N = ctx_->n(), k = basis.size();
+  // Garner's mixed-radix CRT: x = a_0 + a_1·q_0 + a_2·q_0q_1 + …, a_i ∈ [0, q_i). Then x is read as
+  // negative when its top digit is in the upper half, and Q − x = 1 + Σ (q_i − 1 − a_i)·M_i.
+  std::vector<std::vector<u64>> inv(k, std::vector<u64>(k, 0));
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      inv[i][j] = math::inv_mod(math::reduce_64(basis[j]->value(), basis[i]->mod), basis[i]->mod);
+  std::vector<long double> out(N);
+  std::vector<u64> a(k);
+  for (std::size_t c = 0; c < N; ++c) {
+    for (std::size_t i = 0; i < k; ++i) {
+      const auto& qi = basis[i]->mod;
+      u64 t = m.limb(i)[c];
+      for (std::size_t j = 0; j < i; ++j)
+        t = math::mul_mod(math::sub_mod(t, math::reduce_64(a[j], qi), qi.q), inv[i][j], qi);
+      a[i] = t;
+    }
+    const bool negative = a[k - 1] > basis[k - 1]->value() / 2;
+    long double v = 0;
+    for (std::size_t i = k; i-- > 0;) {
+      const u64 digit = negative ? basis[i]->value() - 1 - a[i] : a[i];
+      v = v * static_cast<long double>(basis[i]->value()) + static_cast<long double>(digit);
+    }
+    out[c] = negative ? -(v + 1) : v;
+  }
+  return out;
+}
+
+std::vector<cplx> Encoder::decode_complex(const Plaintext& pt) const {
+  if (pt.context != ctx_)
+    throw ParameterError("decode: the plaintext was made under another Context; use that Context's Encoder");
+  const std::size_t N = ctx_->n(), n = pt.slots;
+  const auto coeffs = coefficients(pt);
+  const std::size_t gap = N / (2 * n);
+  std::vector<cplx> u(n);
+  const long double inv_scale = 1.0L / static_cast<long double>(pt.scale);
+  for (std::size_t i = 0; i < n; ++i)
+    u[i] = cplx(static_cast<double>(coeffs[i * gap] * inv_scale),
+                static_cast<double>(coeffs[(i + n) * gap] * inv_scale));
+  special_fft(u);
+  return u;
+}
+
+std::vector<double> Encoder::decode(const Plaintext& pt) const {
+  const auto z = decode_complex(pt);
+  std::vector<double> r(z.size());
+  for (std::size_t i = 0; i < z.size(); ++i) r[i] = z[i].real();
+  return r;
+}
+
+}  // namespace ckks

@@ -1,0 +1,59 @@
+// Encoder: slot vectors z ∈ C^n ↔ plaintext polynomials, through the canonical embedding
+// [CKKS17, §3.2–3.3].
+//
+// Decoding evaluates m(X) at the primitive 2N-th roots ζ^(5^j), j = 0..n−1 (ζ = e^{iπ/N}); ordering
+// the slots by powers of 5 makes the Galois automorphism X ↦ X^(5^k) rotate the slots by k
+// [CKKS17, §4.2]. Encoding is the inverse map followed by scaling by Δ and rounding to integers.
+// Both use an O(n log n) "special FFT" over the n points (the variant in the HEAAN library of
+// [CKKS17]) instead of the O(n²) Vandermonde product.
+//
+// Sparse packing: with n < N/2 slots the plaintext lives in the subring Z[X^g]/(X^N+1), g = N/(2n):
+// coefficient i·g holds Re(u_i)·Δ and (i+n)·g holds Im(u_i)·Δ, where u = special-FFT^{-1}(z).
+#pragma once
+#include <complex>
+#include <span>
+#include <vector>
+
+#include "ckks/ciphertext.h"
+
+namespace ckks {
+
+class Encoder {
+ public:
+  explicit Encoder(ContextPtr context);
+
+  /// Encode z (complex, at most `slots` values, the rest zero) at level ℓ and scale Δ.
+  /// slots = 0 means N/2. Result: Plaintext at level ℓ, scale Δ, evaluation form.
+  /// Throws ParameterError if slots is not a power of two ≤ N/2 or z has more values than slots;
+  /// LevelError if ℓ is outside [0, L]; InputError for a NaN or infinite value (naming its index);
+  /// ScaleError if some |coefficient| = |value|·Δ reaches Q_ℓ/2 (naming both in bits).
+  Plaintext encode(std::span<const std::complex<double>> z, int level, double scale,
+                   std::size_t slots = 0) const;
+  /// Real vector: the same with zero imaginary parts.
+  Plaintext encode(std::span<const double> z, int level, double scale, std::size_t slots = 0) const;
+  /// Every slot equal to c: the constant polynomial round(Re c·Δ) + round(Im c·Δ)·X^{N/2}, since
+  /// (ζ^(5^j))^{N/2} = i for every j. Same errors as encode.
+  Plaintext encode_constant(std::complex<double> c, int level, double scale,
+                            std::size_t slots = 0) const;
+
+  /// Decode to `pt.slots` complex values: m(ζ^(5^j)) / Δ for j < n, with m's coefficients lifted
+  /// exactly from Q_ℓ to the centred integers (mixed-radix CRT) before division.
+  std::vector<std::complex<double>> decode_complex(const Plaintext& pt) const;
+  /// Real parts of decode_complex.
+  std::vector<double> decode(const Plaintext& pt) const;
+
+  /// Integer coefficients (centred mod Q_ℓ, as long double) of a plaintext: for tests and labs.
+  std::vector<long double> coefficients(const Plaintext& pt) const;
+
+  /// The special FFT and its inverse on n = v.size() values (power of two ≤ N/2), in place.
+  /// fft: u (coefficients in the basis ξ^k) → z_j = Σ_k u_k ξ_j^k with ξ_j = ζ_{4n}^(5^j).
+  void special_fft(std::vector<std::complex<double>>& v) const;
+  void special_ifft(std::vector<std::complex<double>>& v) const;
+
+ private:
+  ContextPtr ctx_;
+  std::vector<std::complex<double>> roots_;  // e^{2πik/2N}, k = 0..2N
+  std::vector<std::uint64_t> rot_group_;     // 5^j mod 2N, j < N/2
+};
+
+}  // namespace ckks

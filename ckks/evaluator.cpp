@@ -1,0 +1,311 @@
+#include "ckks/evaluator.h"
+
+#include <cmath>
+#include <string>
+
+#include "ckks/keyswitch.h"
+#include "ckks/math/errors.h"
+
+namespace ckks {
+
+using math::RnsPoly;
+using cplx = std::complex<double>;
+
+namespace {
+bool same_scale(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(a, b); }
+std::string lv(int l) { return std::to_string(l); }
+}  // namespace
+
+Evaluator::Evaluator(ContextPtr context) : ctx_(std::move(context)) {}
+
+void Evaluator::check_ct(const Ciphertext& a, const char* op) const {
+  if (a.context != ctx_)
+    throw ParameterError(std::string(op) + ": the ciphertext was made under another Context; "
+                         "use an Evaluator of that Context");
+  if (a.size() < 2 || a.size() > 3)
+    throw InputError(std::string(op) + ": a ciphertext has 2 or 3 components, this one has " +
+                     std::to_string(a.size()));
+  if (a.level < 0 || a.level > ctx_->max_level())
+    throw LevelError(std::string(op) + ": level " + lv(a.level) + " is outside [0, " +
+                     lv(ctx_->max_level()) + "]");
+}
+
+void Evaluator::check_pair(const Ciphertext& a, int level_b, double scale_b, std::size_t slots_b,
+                           const ContextPtr& ctx_b, const char* op, bool need_same_scale) const {
+  check_ct(a, op);
+  if (ctx_b != ctx_)
+    throw ParameterError(std::string(op) + ": the second operand was made under another Context");
+  if (a.level != level_b) {
+    const int lo = std::min(a.level, level_b);
+    throw LevelError(std::string(op) + ": levels differ (" + lv(a.level) + " vs " + lv(level_b) +
+                     "); bring the " + (a.level > level_b ? "first" : "second") +
+                     " operand down with drop_level(x, " + lv(lo) + ") (or rescale it)");
+  }
+  if (need_same_scale && !same_scale(a.scale, scale_b))
+    throw ScaleError(std::string(op) + ": scales differ (" + pow2_string(a.scale) + " vs " +
+                     pow2_string(scale_b) + "); rescale the operand with the larger scale, or "
+                     "encode the plaintext at the ciphertext's scale");
+  if (a.slots != slots_b)
+    throw InputError(std::string(op) + ": slot counts differ (" + std::to_string(a.slots) + " vs " +
+                     std::to_string(slots_b) + "); encode both with the same slot count");
+}
+
+Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b.level, b.scale, b.slots, b.context, "add", true);
+  check_ct(b, "add");
+  const auto& bq = ctx_->basis_q(a.level);
+  Ciphertext r = a.size() >= b.size() ? a : b;
+  const Ciphertext& o = a.size() >= b.size() ? b : a;
+  for (std::size_t i = 0; i < o.size(); ++i) math::add_inplace(r.c[i], o.c[i], bq);
+  return r;
+}
+
+Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
+  return add(a, negate(b));
+}
+
+Ciphertext Evaluator::add(const Ciphertext& a, const Plaintext& b) const {
+  check_pair(a, b.level, b.scale, b.slots, b.context, "add", true);
+  Ciphertext r = a;
+  math::add_inplace(r.c[0], b.poly, ctx_->basis_q(a.level));
+  return r;
+}
+
+Ciphertext Evaluator::sub(const Ciphertext& a, const Plaintext& b) const {
+  check_pair(a, b.level, b.scale, b.slots, b.context, "sub", true);
+  Ciphertext r = a;
+  math::sub_inplace(r.c[0], b.poly, ctx_->basis_q(a.level));
+  return r;
+}
+
+namespace {
+// The constant polynomial round(Re c·Δ) + round(Im c·Δ)·X^{N/2} at level ℓ, evaluation form.
+RnsPoly constant_poly(const Context& ctx, cplx c, double scale, int level, const char* op) {
+  if (!std::isfinite(c.real()) || !std::isfinite(c.imag()))
+    throw InputError(std::string(op) + ": the constant is NaN or infinite; it must be finite");
+  const auto& bq = ctx.basis_q(level);
+  const double mag = std::max(std::fabs(c.real()), std::fabs(c.imag())) * scale;
+  const double log_q = math::log2_product(bq);
+  if (mag >= 1 && std::log2(mag) >= std::min(62.0, log_q - 1))
+    throw ScaleError(std::string(op) + ": |c|·scale = " + pow2_string(mag) +
+                     " exceeds the headroom " + pow2_string(std::exp2(std::min(62.0, log_q - 1))) +
+                     " at level " + std::to_string(level) + "; use a smaller constant or scale");
+  const std::size_t N = ctx.n();
+  RnsPoly p(N, bq.size(), false);
+  const auto re = static_cast<std::int64_t>(std::nearbyint(c.real() * scale));
+  const auto im = static_cast<std::int64_t>(std::nearbyint(c.imag() * scale));
+  for (std::size_t i = 0; i < bq.size(); ++i) {
+    p.limb(i)[0] = math::from_signed(re, bq[i]->mod);
+    p.limb(i)[N / 2] = math::from_signed(im, bq[i]->mod);
+  }
+  math::to_ntt(p, bq);
+  return p;
+}
+}  // namespace
+
+Ciphertext Evaluator::add_const(const Ciphertext& a, cplx c) const {
+  check_ct(a, "add_const");
+  Ciphertext r = a;
+  math::add_inplace(r.c[0], constant_poly(*ctx_, c, a.scale, a.level, "add_const"), ctx_->basis_q(a.level));
+  return r;
+}
+
+Ciphertext Evaluator::sub_const(const Ciphertext& a, cplx c) const { return add_const(a, -c); }
+
+Ciphertext Evaluator::negate(const Ciphertext& a) const {
+  check_ct(a, "negate");
+  Ciphertext r = a;
+  for (auto& p : r.c) math::negate_inplace(p, ctx_->basis_q(a.level));
+  return r;
+}
+
+Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b.level, b.scale, b.slots, b.context, "multiply", false);
+  check_ct(b, "multiply");
+  if (a.size() != 2 || b.size() != 2)
+    throw InputError("multiply: operands have " + std::to_string(a.size()) + " and " +
+                     std::to_string(b.size()) + " components; relinearize 3-component ciphertexts first");
+  const double scale = a.scale * b.scale;
+  const double log_q = math::log2_product(ctx_->basis_q(a.level));
+  if (std::log2(scale) >= log_q - 1)
+    throw ScaleError("multiply: scale " + pow2_string(scale) + " exceeds remaining modulus " +
+                     pow2_string(std::exp2(log_q)) + " at level " + lv(a.level) +
+                     "; rescale first or add primes");
+  const auto& bq = ctx_->basis_q(a.level);
+  Ciphertext r{ctx_, {}, a.level, scale, a.slots};
+  RnsPoly d0 = a.c[0], d1 = a.c[0], d2 = a.c[1], t = a.c[1];
+  math::mul_inplace(d0, b.c[0], bq);
+  math::mul_inplace(d1, b.c[1], bq);
+  math::mul_add_inplace(d1, t, b.c[0], bq);  // a0·b1 + a1·b0
+  math::mul_inplace(d2, b.c[1], bq);
+  r.c = {std::move(d0), std::move(d1), std::move(d2)};
+  return r;
+}
+
+Ciphertext Evaluator::multiply(const Ciphertext& a, const Plaintext& b) const {
+  check_pair(a, b.level, b.scale, b.slots, b.context, "multiply", false);
+  const double scale = a.scale * b.scale;
+  const double log_q = math::log2_product(ctx_->basis_q(a.level));
+  if (std::log2(scale) >= log_q - 1)
+    throw ScaleError("multiply: scale " + pow2_string(scale) + " exceeds remaining modulus " +
+                     pow2_string(std::exp2(log_q)) + " at level " + lv(a.level) +
+                     "; rescale first or add primes");
+  Ciphertext r = a;
+  r.scale = scale;
+  for (auto& p : r.c) math::mul_inplace(p, b.poly, ctx_->basis_q(a.level));
+  return r;
+}
+
+Ciphertext Evaluator::multiply_const(const Ciphertext& a, cplx c, double const_scale) const {
+  check_ct(a, "multiply_const");
+  if (const_scale == 0) const_scale = static_cast<double>(ctx_->q(a.level).value());
+  if (!(const_scale >= 1))
+    throw ScaleError("multiply_const: constant scale " + std::to_string(const_scale) + " must be ≥ 1");
+  const double scale = a.scale * const_scale;
+  const double log_q = math::log2_product(ctx_->basis_q(a.level));
+  if (std::log2(scale) >= log_q - 1)
+    throw ScaleError("multiply_const: scale " + pow2_string(scale) + " exceeds remaining modulus " +
+                     pow2_string(std::exp2(log_q)) + " at level " + lv(a.level) +
+                     "; rescale first or add primes");
+  const RnsPoly k = constant_poly(*ctx_, c, const_scale, a.level, "multiply_const");
+  Ciphertext r = a;
+  r.scale = scale;
+  for (auto& p : r.c) math::mul_inplace(p, k, ctx_->basis_q(a.level));
+  return r;
+}
+
+Ciphertext Evaluator::multiply_integer(const Ciphertext& a, std::int64_t k) const {
+  check_ct(a, "multiply_integer");
+  const auto& bq = ctx_->basis_q(a.level);
+  std::vector<std::uint64_t> ks(bq.size());
+  for (std::size_t i = 0; i < bq.size(); ++i) ks[i] = math::from_signed(k, bq[i]->mod);
+  Ciphertext r = a;
+  for (auto& p : r.c) math::mul_scalar_inplace(p, ks, bq);
+  return r;
+}
+
+Ciphertext Evaluator::relinearize(const Ciphertext& a, const RelinKey& rk) const {
+  check_ct(a, "relinearize");
+  if (a.size() != 3)
+    throw InputError("relinearize: expects a 3-component ciphertext (the output of multiply), got " +
+                     std::to_string(a.size()));
+  if (rk.key.context != ctx_)
+    throw ParameterError("relinearize: the relinearisation key belongs to another Context");
+  auto [u0, u1] = key_switch(*ctx_, a.c[2], a.level, rk.key);
+  Ciphertext r{ctx_, {a.c[0], a.c[1]}, a.level, a.scale, a.slots};
+  const auto& bq = ctx_->basis_q(a.level);
+  math::add_inplace(r.c[0], u0, bq);
+  math::add_inplace(r.c[1], u1, bq);
+  return r;
+}
+
+Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const {
+  return relinearize(multiply(a, b), rk);
+}
+
+Ciphertext Evaluator::rescale(const Ciphertext& a) const {
+  check_ct(a, "rescale");
+  const int l = a.level;
+  if (l == 0)
+    throw LevelError("rescale: the ciphertext is at level 0, no prime is left to divide by; the "
+                     "circuit needs more levels than the chain has: add data primes to log_q");
+  const std::size_t N = ctx_->n();
+  const auto& bq = ctx_->basis_q(l);
+  const auto& ql = bq[l]->mod;
+  const std::uint64_t half = ql.q >> 1;  // adding ⌊q_ℓ/2⌋ turns the floor into rounding
+  Ciphertext r{ctx_, {}, l - 1, a.scale / static_cast<double>(ql.q), a.slots};
+  for (const auto& c : a.c) {
+    // [CHKKS18, §3.3 RS]: c' = (c − [c]_{q_ℓ})·q_ℓ^{-1} mod Q_{ℓ−1}, with [c + ⌊q_ℓ/2⌋]_{q_ℓ} − ⌊q_ℓ/2⌋
+    // as the representative so that c' = ⌊c/q_ℓ⌉ (rounding, as in the paper).
+    std::vector<std::uint64_t> last(c.limb(l), c.limb(l) + N);
+    bq[l]->ntt.inverse(last.data());
+    for (auto& x : last) x = math::add_mod(x, half, ql.q);
+    RnsPoly out = c;
+    out.truncate(l);
+    std::vector<std::uint64_t> t(N);
+    for (int i = 0; i < l; ++i) {
+      const auto& qi = bq[i]->mod;
+      const std::uint64_t half_i = math::reduce_64(half, qi);
+      for (std::size_t k = 0; k < N; ++k)
+        t[k] = math::sub_mod(math::reduce_64(last[k], qi), half_i, qi.q);
+      bq[i]->ntt.forward(t.data());
+      const std::uint64_t w = ctx_->q_inv_mod_q(l, i), ws = math::shoup_precompute(w, qi.q);
+      std::uint64_t* x = out.limb(i);
+      for (std::size_t k = 0; k < N; ++k) x[k] = math::mul_shoup(math::sub_mod(x[k], t[k], qi.q), w, ws, qi.q);
+    }
+    r.c.push_back(std::move(out));
+  }
+  return r;
+}
+
+Ciphertext Evaluator::drop_level(const Ciphertext& a, int target) const {
+  check_ct(a, "drop_level");
+  if (target < 0 || target > a.level)
+    throw LevelError("drop_level: target level " + lv(target) + " is not in [0, " + lv(a.level) +
+                     "] (the ciphertext's level); levels only go down");
+  Ciphertext r = a;
+  r.level = target;
+  for (auto& p : r.c) p.truncate(target + 1);
+  return r;
+}
+
+Plaintext Evaluator::drop_level(const Plaintext& a, int target) const {
+  if (a.context != ctx_) throw ParameterError("drop_level: the plaintext was made under another Context");
+  if (target < 0 || target > a.level)
+    throw LevelError("drop_level: target level " + lv(target) + " is not in [0, " + lv(a.level) +
+                     "] (the plaintext's level); levels only go down");
+  Plaintext r = a;
+  r.level = target;
+  r.poly.truncate(target + 1);
+  return r;
+}
+
+Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const GaloisKeys& gk) const {
+  check_ct(a, "apply_galois");
+  if (a.size() != 2)
+    throw InputError("apply_galois: relinearize the 3-component ciphertext before rotating");
+  if (gk.context != ctx_) throw ParameterError("apply_galois: the Galois keys belong to another Context");
+  auto it = gk.keys.find(g);
+  if (it == gk.keys.end())
+    throw MissingKeyError("apply_galois: no Galois key for element " + std::to_string(g) +
+                          "; generate it with KeyGenerator::galois_keys_for_elements(sk, {" +
+                          std::to_string(g) + "})");
+  const auto& perm = ctx_->automorphism_permutation(g);
+  const std::size_t N = ctx_->n();
+  auto permute = [&](const RnsPoly& x) {
+    RnsPoly y(N, x.limbs(), true);
+    for (std::size_t i = 0; i < x.limbs(); ++i) {
+      const std::uint64_t* s = x.limb(i);
+      std::uint64_t* d = y.limb(i);
+      for (std::size_t c = 0; c < N; ++c) d[c] = s[perm[c]];
+    }
+    return y;
+  };
+  RnsPoly c0 = permute(a.c[0]);
+  const RnsPoly c1 = permute(a.c[1]);
+  auto [u0, u1] = key_switch(*ctx_, c1, a.level, it->second);
+  math::add_inplace(c0, u0, ctx_->basis_q(a.level));
+  return Ciphertext{ctx_, {std::move(c0), std::move(u1)}, a.level, a.scale, a.slots};
+}
+
+Ciphertext Evaluator::rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const {
+  check_ct(a, "rotate");
+  const std::uint64_t g = ctx_->galois_element(steps);
+  if (g == 1) return a;
+  if (!gk.has(g))
+    throw MissingKeyError("rotate: no Galois key for a rotation by " + std::to_string(steps) +
+                          " (Galois element " + std::to_string(g) +
+                          "); generate it with KeyGenerator::galois_keys(sk, {" +
+                          std::to_string(steps) + "})");
+  return apply_galois(a, g, gk);
+}
+
+Ciphertext Evaluator::conjugate(const Ciphertext& a, const GaloisKeys& gk) const {
+  check_ct(a, "conjugate");
+  const std::uint64_t g = ctx_->conjugation_element();
+  if (!gk.has(g))
+    throw MissingKeyError("conjugate: no conjugation key; generate Galois keys with conjugation = true");
+  return apply_galois(a, g, gk);
+}
+
+}  // namespace ckks

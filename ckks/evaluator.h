@@ -1,0 +1,80 @@
+// Evaluator: the homomorphic operations of full-RNS CKKS [CHKKS18, §3.3] with hybrid key
+// switching [HK20, §3]. Verbs return new ciphertexts; operands are never modified.
+//
+// Every operation checks its operands and throws before computing anything:
+//   ParameterError  operands from different Contexts;
+//   LevelError      levels differ (binary operations), or no level left (rescale at ℓ = 0);
+//   ScaleError      scales differ (additions), or a product's scale reaches the modulus Q_ℓ;
+//   InputError      wrong number of components (e.g. multiply before relinearize) or slot counts differ;
+//   MissingKeyError a rotation or conjugation without its Galois key.
+// Two scales are "equal" when they agree to a relative 10^-9 (they are doubles tracked exactly
+// through the same operations, so equal computations give bit-identical values).
+#pragma once
+#include <complex>
+#include <cstdint>
+
+#include "ckks/ciphertext.h"
+#include "ckks/keys.h"
+
+namespace ckks {
+
+class Evaluator {
+ public:
+  explicit Evaluator(ContextPtr context);
+
+  // ---- Addition family: same level and scale; result at that level and scale ----
+  Ciphertext add(const Ciphertext& a, const Ciphertext& b) const;
+  Ciphertext add(const Ciphertext& a, const Plaintext& b) const;
+  /// Add c to every slot (c encoded at a's scale as a constant polynomial).
+  Ciphertext add_const(const Ciphertext& a, std::complex<double> c) const;
+  Ciphertext sub(const Ciphertext& a, const Ciphertext& b) const;
+  Ciphertext sub(const Ciphertext& a, const Plaintext& b) const;
+  Ciphertext sub_const(const Ciphertext& a, std::complex<double> c) const;
+  Ciphertext negate(const Ciphertext& a) const;
+
+  // ---- Multiplication family ----
+  /// Tensor product (a_0b_0, a_0b_1 + a_1b_0, a_1b_1), decrypting under (1, s, s²) [CKKS17, §3.4
+  /// Mult]. Both operands must have 2 components, equal levels; result scale Δ_a·Δ_b, which must
+  /// stay below Q_ℓ/2. Follow with relinearize and rescale.
+  Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const;
+  /// Ciphertext × plaintext (same level): scale Δ_a·Δ_b.
+  Ciphertext multiply(const Ciphertext& a, const Plaintext& b) const;
+  /// Every slot times c. c is encoded as round(c·Δ_c) with Δ_c = `const_scale`; by default
+  /// Δ_c = q_ℓ (the prime the next rescale divides by), so that rescale brings the scale back to
+  /// exactly Δ_a. The result has scale Δ_a·Δ_c and the same level.
+  Ciphertext multiply_const(const Ciphertext& a, std::complex<double> c, double const_scale = 0) const;
+  /// Every slot times the integer k (exact; scale and level unchanged).
+  Ciphertext multiply_integer(const Ciphertext& a, std::int64_t k) const;
+  /// Relinearise a 3-component ciphertext to 2 components by key switching c_2 from s² to s
+  /// [CKKS17, §3.4 ReLin; HK20, §3]. Throws InputError unless a has 3 components.
+  Ciphertext relinearize(const Ciphertext& a, const RelinKey& rk) const;
+  /// multiply then relinearize.
+  Ciphertext multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const;
+
+  // ---- Levels and scale ----
+  /// Divide by the last prime with rounding: c ↦ ⌊c / q_ℓ⌉ mod Q_{ℓ−1}; level ℓ−1, scale Δ/q_ℓ
+  /// [CHKKS18, §3.3 RS]. Throws LevelError at level 0.
+  Ciphertext rescale(const Ciphertext& a) const;
+  /// Reduce modulo Q_target (no division): level `target` ≤ a.level, scale unchanged.
+  Ciphertext drop_level(const Ciphertext& a, int target) const;
+  Plaintext drop_level(const Plaintext& a, int target) const;
+
+  // ---- Galois automorphisms ----
+  /// Rotate the slots left by `steps` (right for negative): slot j receives slot j + steps.
+  /// Needs the Galois key for galois_element(steps). Same level and scale.
+  Ciphertext rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const;
+  /// Complex conjugation of every slot. Needs the conjugation key.
+  Ciphertext conjugate(const Ciphertext& a, const GaloisKeys& gk) const;
+  /// X ↦ X^g followed by key switching σ_g(s) → s [CKKS17, §4.2].
+  Ciphertext apply_galois(const Ciphertext& a, std::uint64_t g, const GaloisKeys& gk) const;
+
+  const ContextPtr& context() const { return ctx_; }
+
+ private:
+  void check_ct(const Ciphertext& a, const char* op) const;
+  void check_pair(const Ciphertext& a, int level_b, double scale_b, std::size_t slots_b,
+                  const ContextPtr& ctx_b, const char* op, bool same_scale) const;
+  ContextPtr ctx_;
+};
+
+}  // namespace ckks

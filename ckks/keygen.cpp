@@ -1,0 +1,121 @@
+#include "ckks/keygen.h"
+
+#include <cstring>
+#include <string>
+
+#include "ckks/math/errors.h"
+
+namespace ckks {
+
+SecretKey::~SecretKey() {
+  // Wipe the secret before its memory returns to the allocator (volatile: not optimised away).
+  auto& d = s.data();
+  volatile std::uint64_t* p = d.data();
+  for (std::size_t i = 0; i < d.size(); ++i) p[i] = 0;
+}
+
+KeyGenerator::KeyGenerator(ContextPtr context) : ctx_(std::move(context)), rng_() {}
+KeyGenerator::KeyGenerator(ContextPtr context, math::Csprng rng)
+    : ctx_(std::move(context)), rng_(std::move(rng)) {}
+
+void KeyGenerator::check(const SecretKey& sk, const char* op) const {
+  if (sk.context != ctx_)
+    throw ParameterError(std::string(op) +
+                         ": the secret key belongs to another Context; use that Context's KeyGenerator");
+}
+
+SecretKey KeyGenerator::secret_key() {
+  const auto& p = ctx_->params();
+  const std::size_t N = ctx_->n();
+  auto coeffs = p.secret == SecretDistribution::UniformTernary
+                    ? math::sample_ternary(rng_, N)
+                    : math::sample_ternary_hamming(rng_, N, static_cast<std::size_t>(p.hamming_weight));
+  const auto& basis = ctx_->basis_qp(ctx_->max_level());
+  math::RnsPoly s = math::from_signed_coeffs(coeffs, basis);
+  std::fill(coeffs.begin(), coeffs.end(), 0);
+  math::to_ntt(s, basis);
+  return SecretKey(ctx_, std::move(s));
+}
+
+PublicKey KeyGenerator::public_key(const SecretKey& sk) {
+  check(sk, "public_key");
+  const auto& basis = ctx_->basis_qp(ctx_->max_level());
+  const std::size_t N = ctx_->n();
+  math::RnsPoly a = math::sample_uniform(rng_, N, basis, true);
+  math::RnsPoly e = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
+  math::to_ntt(e, basis);
+  // b = −a·s + e
+  math::RnsPoly b = a;
+  math::mul_inplace(b, sk.s, basis);
+  math::negate_inplace(b, basis);
+  math::add_inplace(b, e, basis);
+  return PublicKey{ctx_, std::move(b), std::move(a)};
+}
+
+KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime) {
+  check(sk, "switching_key");
+  const int L = ctx_->max_level();
+  const auto& basis = ctx_->basis_qp(L);
+  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(L);
+  KeySwitchKey ksk{ctx_, {}, {}};
+  for (std::size_t j = 0; j < dnum; ++j) {
+    math::RnsPoly a = math::sample_uniform(rng_, N, basis, true);
+    math::RnsPoly b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
+    math::to_ntt(b, basis);
+    math::RnsPoly as = a;
+    math::mul_inplace(as, sk.s, basis);
+    math::sub_inplace(b, as, basis);  // b = e − a·s
+    // + P·s' on the limbs of digit j (the gadget factor is [P]_{q_i} there and 0 elsewhere).
+    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(L + 1));
+    for (std::size_t i = lo; i < hi; ++i) {
+      const auto& qi = basis[i]->mod;
+      const std::uint64_t pm = ctx_->p_mod_q(static_cast<int>(i));
+      const std::uint64_t pms = math::shoup_precompute(pm, qi.q);
+      std::uint64_t* bi = b.limb(i);
+      const std::uint64_t* si = s_prime.limb(i);
+      for (std::size_t c = 0; c < N; ++c)
+        bi[c] = math::add_mod(bi[c], math::mul_shoup(si[c], pm, pms, qi.q), qi.q);
+    }
+    ksk.b.push_back(std::move(b));
+    ksk.a.push_back(std::move(a));
+  }
+  return ksk;
+}
+
+RelinKey KeyGenerator::relin_key(const SecretKey& sk) {
+  check(sk, "relin_key");
+  math::RnsPoly s2 = sk.s;
+  math::mul_inplace(s2, sk.s, ctx_->basis_qp(ctx_->max_level()));
+  RelinKey rk{switching_key(sk, s2)};
+  std::fill(s2.data().begin(), s2.data().end(), 0);
+  return rk;
+}
+
+GaloisKeys KeyGenerator::galois_keys_for_elements(const SecretKey& sk,
+                                                  const std::vector<std::uint64_t>& elements) {
+  check(sk, "galois_keys");
+  const auto& basis = ctx_->basis_qp(ctx_->max_level());
+  GaloisKeys gk{ctx_, {}};
+  for (std::uint64_t g : elements) {
+    if (g % 2 == 0 || g <= 1 || g >= 2 * ctx_->n())
+      throw ParameterError("galois_keys: Galois element " + std::to_string(g) +
+                           " is not odd in (1, 2N = " + std::to_string(2 * ctx_->n()) + ")");
+    if (gk.has(g)) continue;
+    math::RnsPoly sg = math::automorphism(sk.s, g, basis);
+    gk.keys.emplace(g, switching_key(sk, sg));
+    std::fill(sg.data().begin(), sg.data().end(), 0);
+  }
+  return gk;
+}
+
+GaloisKeys KeyGenerator::galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugation) {
+  std::vector<std::uint64_t> elements;
+  for (int k : steps) {
+    const std::uint64_t g = ctx_->galois_element(k);
+    if (g != 1) elements.push_back(g);
+  }
+  if (conjugation) elements.push_back(ctx_->conjugation_element());
+  return galois_keys_for_elements(sk, elements);
+}
+
+}  // namespace ckks

@@ -1,0 +1,99 @@
+#include "ckks/keyswitch.h"
+
+#include "ckks/math/errors.h"
+
+namespace ckks {
+
+using math::RnsPoly;
+using math::u128;
+
+math::RnsPoly mod_up(const Context& ctx, const RnsPoly& d_coeff, const RnsPoly& d_ntt, int level,
+                     std::size_t digit) {
+  const auto& basis = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), alpha = ctx.alpha();
+  const std::size_t lo = digit * alpha, hi = std::min((digit + 1) * alpha, std::size_t(level + 1));
+  const auto& conv = ctx.modup_converter(level, digit);
+  // Conv_{Q_j → (Q_ℓ·P)\Q_j} on the digit's limbs (contiguous in d_coeff).
+  std::vector<std::uint64_t> out(conv.to().size() * N);
+  conv.convert(d_coeff.limb(lo), out.data(), N);
+  RnsPoly ext(N, basis.size(), true);
+  std::size_t o = 0;
+  for (std::size_t i = 0; i < basis.size(); ++i) {
+    std::uint64_t* dst = ext.limb(i);
+    if (i >= lo && i < hi) {
+      std::copy(d_ntt.limb(i), d_ntt.limb(i) + N, dst);  // exact residues of its own digit
+    } else {
+      std::copy(out.data() + o * N, out.data() + (o + 1) * N, dst);
+      basis[i]->ntt.forward(dst);
+      ++o;
+    }
+  }
+  return ext;
+}
+
+math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
+  const auto& bq = ctx.basis_q(level);
+  const auto& bp = ctx.basis_p();
+  // [x]_P in coefficient form, converted to Q_ℓ with centred representatives (rns.h), so that
+  // t = x mod P taken in (−P/2, P/2] (+ a small multiple of P when k > 1) and
+  // y = (x − t)/P = ⌊x/P⌉: rounding, like rescaling, not flooring (a floor would bias every
+  // coefficient by −1/2, a structured error that concentrates in a few slots).
+  std::vector<std::uint64_t> xp(x.data().begin() + nq * N, x.data().begin() + (nq + k) * N);
+  for (std::size_t j = 0; j < k; ++j) bp[j]->ntt.inverse(xp.data() + j * N);
+  RnsPoly t(N, nq, false);
+  ctx.moddown_converter(level).convert(xp.data(), t.data().data(), N);
+  math::to_ntt(t, bq);
+  // y_i = (x_i − t_i)·P^{-1} mod q_i
+  RnsPoly y(N, nq, true);
+  for (std::size_t i = 0; i < nq; ++i) {
+    const std::uint64_t q = bq[i]->value(), w = ctx.p_inv_mod_q(static_cast<int>(i));
+    const std::uint64_t ws = math::shoup_precompute(w, q);
+    const std::uint64_t* xi = x.limb(i);
+    const std::uint64_t* ti = t.limb(i);
+    std::uint64_t* yi = y.limb(i);
+    for (std::size_t c = 0; c < N; ++c) yi[c] = math::mul_shoup(math::sub_mod(xi[c], ti[c], q), w, ws, q);
+  }
+  return y;
+}
+
+std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int level,
+                                       const KeySwitchKey& swk) {
+  const int L = ctx.max_level();
+  const auto& bq = ctx.basis_q(level);
+  const auto& bqp = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
+  const std::size_t limbs = nq + k, digits = ctx.num_digits(level);
+  CKKS_INVARIANT(d.is_ntt() && d.limbs() == nq, "key_switch: d must be at level ℓ in evaluation form");
+
+  RnsPoly d_coeff = d;
+  math::from_ntt(d_coeff, bq);
+  // Step 3 accumulates Σ_j d̃_j·(b_j, a_j) in 128 bits (each product < 2^122, at most 64 digits).
+  std::vector<u128> acc0(limbs * N, 0), acc1(limbs * N, 0);
+  for (std::size_t j = 0; j < digits; ++j) {
+    const RnsPoly ext = mod_up(ctx, d_coeff, d, level, j);
+    for (std::size_t i = 0; i < limbs; ++i) {
+      const std::size_t key_limb = i < nq ? i : static_cast<std::size_t>(L) + 1 + (i - nq);
+      const std::uint64_t* e = ext.limb(i);
+      const std::uint64_t* b = swk.b[j].limb(key_limb);
+      const std::uint64_t* a = swk.a[j].limb(key_limb);
+      u128* s0 = acc0.data() + i * N;
+      u128* s1 = acc1.data() + i * N;
+      for (std::size_t c = 0; c < N; ++c) {
+        s0[c] += static_cast<u128>(e[c]) * b[c];
+        s1[c] += static_cast<u128>(e[c]) * a[c];
+      }
+    }
+  }
+  RnsPoly u0(N, limbs, true), u1(N, limbs, true);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const auto& m = bqp[i]->mod;
+    for (std::size_t c = 0; c < N; ++c) {
+      u0.limb(i)[c] = math::reduce_128(acc0[i * N + c], m);
+      u1.limb(i)[c] = math::reduce_128(acc1[i * N + c], m);
+    }
+  }
+  return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
+}
+
+}  // namespace ckks

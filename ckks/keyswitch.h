@@ -1,0 +1,36 @@
+// Hybrid key switching [HK20, §3] built from the RNS ModUp / ModDown of [CHKKS18, Alg. 1–2].
+//
+// Given d at level ℓ and a key switching key swk for s' → s, compute (u_0, u_1) at level ℓ with
+// u_0 + u_1·s ≈ d·s' (mod Q_ℓ):
+//   1. split d into digits: d_j = d mod Q_j, Q_j the product of digit j's primes (≤ ℓ);
+//   2. ModUp: extend each d_j from Q_j to Q_ℓ·P by fast base conversion (adds a multiple u·Q_j with
+//      small u, which the gadget factor cancels);
+//   3. inner product with the key: (Σ_j d̃_j·b_j, Σ_j d̃_j·a_j) mod Q_ℓ·P;
+//   4. ModDown: divide by P back to Q_ℓ (fast base conversion of the P-part, then ·P^{-1}).
+// The added noise is ≈ Σ_j Q_j·e_j / P (small when P ≥ Q_j) plus the ModDown rounding.
+#pragma once
+#include <utility>
+
+#include "ckks/context.h"
+#include "ckks/keys.h"
+
+namespace ckks {
+
+/// ModUp of digit `digit` of d (level ℓ, coefficient form, ℓ+1 limbs) to Q_ℓ·P, returned in
+/// evaluation form in basis_qp(ℓ) order. `d_ntt` is d in evaluation form (its own limbs are copied).
+/// Source: [CHKKS18, Alg. 1]; [HK20, §3].
+math::RnsPoly mod_up(const Context& ctx, const math::RnsPoly& d_coeff, const math::RnsPoly& d_ntt,
+                     int level, std::size_t digit);
+
+/// ModDown: x over Q_ℓ·P (evaluation form, basis_qp(ℓ) order) ↦ ≈ x/P over Q_ℓ (evaluation form).
+/// The result is ⌊x/P⌉ (rounded, like rescaling) up to an additive error of at most k/2 from the
+/// centred fast base conversion (k = number of special primes).
+/// Source: [CHKKS18, Alg. 2].
+math::RnsPoly mod_down(const Context& ctx, const math::RnsPoly& x, int level);
+
+/// Key switching of d (level ℓ, evaluation form) with key swk for s' → s: returns (u_0, u_1) at
+/// level ℓ in evaluation form with u_0 + u_1·s ≈ d·s'. Source: [HK20, §3, KS_swk].
+std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& d,
+                                                   int level, const KeySwitchKey& swk);
+
+}  // namespace ckks
