@@ -35,14 +35,15 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
   const auto& bq = ctx.basis_q(level);
   const auto& bp = ctx.basis_p();
-  // [x]_P in coefficient form, converted to Q_ℓ with centred representatives (rns.h), so that
-  // t = x mod P taken in (−P/2, P/2] (+ a small multiple of P when k > 1) and
-  // y = (x − t)/P = ⌊x/P⌉: rounding, like rescaling, not flooring (a floor would bias every
-  // coefficient by −1/2, a structured error that concentrates in a few slots).
+  // [x]_P in coefficient form, converted exactly to Q_ℓ as its centred representative
+  // t ∈ (−P/2, P/2] (rns.h, convert_exact), so that y = (x − t)/P = ⌊x/P⌉ exactly: rounding, like
+  // rescaling. Departure from [CHKKS18, Alg. 2], which uses the fast conversion (result ⌊x/P⌋ − u
+  // with u ∈ [0, k)): a floor biases every coefficient by −1/2 − u, a structured error that
+  // concentrates in a few slots and costs ~2 bits of precision after each key switch.
   std::vector<std::uint64_t> xp(x.data().begin() + nq * N, x.data().begin() + (nq + k) * N);
   for (std::size_t j = 0; j < k; ++j) bp[j]->ntt.inverse(xp.data() + j * N);
   RnsPoly t(N, nq, false);
-  ctx.moddown_converter(level).convert(xp.data(), t.data().data(), N);
+  ctx.moddown_converter(level).convert_exact(xp.data(), t.data().data(), N);
   math::to_ntt(t, bq);
   // y_i = (x_i − t_i)·P^{-1} mod q_i
   RnsPoly y(N, nq, true);

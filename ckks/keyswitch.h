@@ -23,8 +23,8 @@ math::RnsPoly mod_up(const Context& ctx, const math::RnsPoly& d_coeff, const mat
                      int level, std::size_t digit);
 
 /// ModDown: x over Q_ℓ·P (evaluation form, basis_qp(ℓ) order) ↦ ≈ x/P over Q_ℓ (evaluation form).
-/// The result is ⌊x/P⌉ (rounded, like rescaling) up to an additive error of at most k/2 from the
-/// centred fast base conversion (k = number of special primes).
+/// The result is exactly ⌊x/P⌉ (rounded, like rescaling; departure from the paper's fast,
+/// floor-like conversion, explained in keyswitch.cpp).
 /// Source: [CHKKS18, Alg. 2].
 math::RnsPoly mod_down(const Context& ctx, const math::RnsPoly& x, int level);
 

@@ -50,7 +50,7 @@ int max_log_qp_128(int log_n) {
     case 13: return 218;
     case 14: return 438;
     case 15: return 881;
-    case 16: return 1761;
+    case 16: return 1747;
     default: return 0;
   }
 }

@@ -39,17 +39,17 @@ struct Params {
   static Params preset_n14();
   /// N = 2^15, q {60, 40×18}, p {60}, Δ = 2^40: log QP = 840 ≤ 881. Depth 18.
   static Params preset_n15();
-  /// N = 2^16, q {60, 40×38}, p {60, 60}, dnum 20, Δ = 2^40: log QP = 1700 ≤ 1761. Depth 38.
+  /// N = 2^16, q {60, 40×38}, p {60, 60}, dnum 20, Δ = 2^40: log QP = 1700 ≤ 1747. Depth 38.
   static Params preset_n16();
 
   /// One line for logs: "N=2^14 q={60,40,40,40} p={60} Δ=2^40 dnum=4".
   std::string describe() const;
 };
 
-/// The 128-bit bound on log2(QP) for a uniform ternary secret and σ = 3.2, from the
-/// HomomorphicEncryption.org standard [HES18, Table 1, classical, "uniform" secret] for
-/// N = 2^10..2^15; for N = 2^16 the value 1761 used by OpenFHE/Lattigo (see docs/parameters.md).
-/// Returns 0 if N is outside the table.
+/// The 128-bit (classical) bound on log2(QP) for a uniform ternary secret and σ = 3.2, from the
+/// HomomorphicEncryption.org standard [HES18], ternary-secret row, for N = 2^10..2^15; the standard
+/// has no N = 2^16 row, so for 2^16 we take OpenFHE's current value 1747 (from the revised
+/// security guidelines, eprint 2024/463; see docs/references.md). Returns 0 outside 2^10..2^16.
 int max_log_qp_128(int log_n);
 
 }  // namespace ckks

@@ -41,7 +41,7 @@ BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)
   }
 }
 
-void BaseConverter::convert(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
+void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {
   const std::size_t k = from_.size(), m = to_.size();
   // Step 1: y_i = [x_i · q̂_i^{-1}]_{q_i}, one limb at a time (Shoup multiplication).
   std::vector<std::uint64_t> y(k * N);
@@ -53,11 +53,23 @@ void BaseConverter::convert(const std::uint64_t* in, std::uint64_t* out, std::si
   }
   // Centred representatives: y_i > q_i/2 stands for y_i − q_i; count them per coefficient, since
   // Σ_i (y_i − q_i·[y_i > q_i/2])·q̂_i = Σ_i y_i·q̂_i − (count)·Q.
+  // Exact mode instead counts u = ⌊Σ_i y_i/q_i⌉ (y_i ∈ [0, q_i)), the true number of wraps of the
+  // centred value [HPS19, §2.2].
   std::vector<std::uint32_t> negatives(N, 0);
-  for (std::size_t i = 0; i < k; ++i) {
-    const std::uint64_t half = from_[i]->value() >> 1;
-    const std::uint64_t* yi = y.data() + i * N;
-    for (std::size_t c = 0; c < N; ++c) negatives[c] += yi[c] > half;
+  if (exact) {
+    std::vector<double> frac(N, 0.0);
+    for (std::size_t i = 0; i < k; ++i) {
+      const double inv_q = 1.0 / static_cast<double>(from_[i]->value());
+      const std::uint64_t* yi = y.data() + i * N;
+      for (std::size_t c = 0; c < N; ++c) frac[c] += static_cast<double>(yi[c]) * inv_q;
+    }
+    for (std::size_t c = 0; c < N; ++c) negatives[c] = static_cast<std::uint32_t>(std::llround(frac[c]));
+  } else {
+    for (std::size_t i = 0; i < k; ++i) {
+      const std::uint64_t half = from_[i]->value() >> 1;
+      const std::uint64_t* yi = y.data() + i * N;
+      for (std::size_t c = 0; c < N; ++c) negatives[c] += yi[c] > half;
+    }
   }
   // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} − count·[Q]_{p_j} mod p_j. Products are < 2^122 (primes
   // ≤ 61 bits), so up to 64 of them are summed in 128 bits before one Barrett reduction.

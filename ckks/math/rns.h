@@ -42,12 +42,22 @@ class BaseConverter {
 
   /// in: from.size() limbs of N coefficients (coefficient form, limb i reduced mod from[i]);
   /// out: to.size() limbs of N coefficients, limb j reduced mod to[j]. Source: [CHKKS18, Eq. (1)].
-  void convert(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const;
+  /// Fast (approximate) conversion: out = x + u·Q with a small integer u, |u| ≤ k/2.
+  void convert(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
+    convert_impl(in, out, N, false);
+  }
+  /// Exact conversion of the centred representative x ∈ (−Q/2, Q/2]: the wrap count
+  /// u = ⌊Σ_i y_i/q_i⌉ is estimated in floating point and subtracted, as in Halevi–Polyakov–Shoup
+  /// [HPS19, §2.2] (eprint 2018/117). Exact unless x/Q lies within ~2^-50 of ±1/2.
+  void convert_exact(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
+    convert_impl(in, out, N, true);
+  }
 
   const RnsBasis& from() const { return from_; }
   const RnsBasis& to() const { return to_; }
 
  private:
+  void convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const;
   RnsBasis from_, to_;
   std::vector<std::uint64_t> qhat_inv_, qhat_inv_shoup_;  // [q̂_i^{-1}]_{q_i}
   std::vector<std::uint64_t> qhat_mod_p_;                  // [q̂_i]_{p_j}, row j, column i

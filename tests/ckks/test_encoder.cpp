@@ -1,0 +1,126 @@
+// Encoder: canonical embedding by the special FFT, checked against the naive evaluation of the
+// plaintext polynomial at the roots ζ^(5^j) [CKKS17, §3.2].
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "ckks/math/errors.h"
+#include "fixtures.h"
+
+using namespace ckks;
+using test::cvec;
+
+namespace {
+// z_j = m(ζ^(5^j)) / Δ with ζ = e^{iπ/N}, straight from the integer coefficients.
+cvec naive_decode(const Encoder& enc, const Plaintext& pt, std::size_t N) {
+  const auto c = enc.coefficients(pt);
+  cvec z(pt.slots);
+  std::uint64_t e = 1;
+  for (std::size_t j = 0; j < pt.slots; ++j) {
+    std::complex<long double> acc = 0;
+    for (std::size_t k = 0; k < N; ++k) {
+      const long double angle = std::numbers::pi_v<long double> * static_cast<long double>((e * k) % (2 * N)) / N;
+      acc += c[k] * std::complex<long double>(std::cos(angle), std::sin(angle));
+    }
+    z[j] = std::complex<double>(acc / static_cast<long double>(pt.scale));
+    e = (e * 5) % (2 * N);
+  }
+  return z;
+}
+}  // namespace
+
+TEST_CASE("ckks/encoder: special FFT agrees with the naive canonical embedding (N = 32)") {
+  auto ctx = Context::create(test::tiny_insecure());
+  Encoder enc(ctx);
+  const double scale = std::exp2(30);
+  for (std::size_t slots : {1u, 2u, 4u, 8u, 16u}) {
+    CAPTURE(slots);
+    const cvec z = test::random_complex(slots, 11 + slots);
+    const Plaintext pt = enc.encode(z, ctx->max_level(), scale, slots);
+    const cvec naive = naive_decode(enc, pt, ctx->n());
+    CHECK(precision_bits(naive, z) > 24);                       // encoding inverts the embedding
+    CHECK(precision_bits(enc.decode_complex(pt), naive) > 40);  // FFT decode = naive decode
+    // Sparse packing: only coefficients at multiples of N/(2·slots) are used.
+    const auto c = enc.coefficients(pt);
+    const std::size_t gap = ctx->n() / (2 * slots);
+    for (std::size_t k = 0; k < ctx->n(); ++k)
+      if (k % gap) CHECK(c[k] == 0);
+  }
+}
+
+TEST_CASE("ckks/encoder: special_fft and special_ifft are inverse") {
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  cvec v = test::random_complex(4096, 3);
+  cvec w = v;
+  enc.special_ifft(w);
+  enc.special_fft(w);
+  CHECK(precision_bits(w, v) > 45);
+}
+
+TEST_CASE("ckks/encoder: round trip at every level, full and sparse slots, real and complex") {
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  const double scale = ctx->default_scale();
+  for (int level = 0; level <= ctx->max_level(); ++level) {
+    const cvec z = test::random_complex(ctx->max_slots(), 100 + level);
+    CHECK(precision_bits(enc.decode_complex(enc.encode(z, level, scale)), z) > 30);
+  }
+  const auto r = test::random_real(64, 7, 10.0);
+  const auto back = enc.decode(enc.encode(r, 1, scale, 64));
+  CHECK(back.size() == 64);
+  CHECK(precision_bits(back, r) > 28);
+  // Fewer values than slots: the rest decode to zero.
+  const auto few = enc.decode(enc.encode(std::vector<double>{1.5, -2.25}, 0, scale, 8));
+  CHECK(few.size() == 8);
+  CHECK(std::fabs(few[0] - 1.5) < 1e-8);
+  CHECK(std::fabs(few[1] + 2.25) < 1e-8);
+  for (int i = 2; i < 8; ++i) CHECK(std::fabs(few[i]) < 1e-8);
+}
+
+TEST_CASE("ckks/encoder: constants fill every slot, and large values use exact reduction") {
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  const auto z = enc.decode_complex(enc.encode_constant({0.75, -1.5}, 2, ctx->default_scale()));
+  for (auto& x : z) CHECK(std::abs(x - std::complex<double>(0.75, -1.5)) < 1e-9);
+  // |value|·Δ = 2^70 > 2^63: coefficients are reduced exactly from the double.
+  const std::vector<double> big = {std::exp2(30), -std::exp2(29)};
+  const auto back = enc.decode(enc.encode(big, 2, ctx->default_scale(), 2));
+  CHECK(std::fabs(back[0] - big[0]) < 1e-3);
+  CHECK(std::fabs(back[1] - big[1]) < 1e-3);
+}
+
+TEST_CASE("ckks/encoder: the automorphism X -> X^5 rotates the slots by one") {
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  const cvec z = test::random_complex(ctx->max_slots(), 5);
+  Plaintext pt = enc.encode(z, 0, ctx->default_scale());
+  pt.poly = math::automorphism(pt.poly, 5, ctx->basis_q(0));
+  const cvec r = enc.decode_complex(pt);
+  cvec want(z.size());
+  for (std::size_t i = 0; i < z.size(); ++i) want[i] = z[(i + 1) % z.size()];
+  CHECK(precision_bits(r, want) > 30);
+  pt.poly = math::automorphism(pt.poly, ctx->conjugation_element(), ctx->basis_q(0));
+  const cvec c = enc.decode_complex(pt);
+  for (std::size_t i = 0; i < z.size(); ++i) want[i] = std::conj(want[i]);
+  CHECK(precision_bits(c, want) > 30);
+}
+
+TEST_CASE("ckks/encoder: bad input is refused with a clear error") {
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  const double scale = ctx->default_scale();
+  std::vector<double> v(8, 1.0);
+  v[3] = std::nan("");
+  CHECK_THROWS_WITH_AS(enc.encode(v, 0, scale), doctest::Contains("value 3 is NaN"), InputError);
+  v[3] = INFINITY;
+  CHECK_THROWS_AS(enc.encode(v, 0, scale), InputError);
+  CHECK_THROWS_AS(enc.encode(std::vector<double>(9, 1.0), 0, scale, 8), InputError);
+  CHECK_THROWS_AS(enc.encode(std::vector<double>(4, 1.0), 0, scale, 6), ParameterError);
+  CHECK_THROWS_AS(enc.encode(std::vector<double>(4, 1.0), 3, scale), LevelError);
+  // |value|·Δ = 2^50·2^40 reaches Q_0/2 = 2^59.
+  CHECK_THROWS_WITH_AS(enc.encode(std::vector<double>{std::exp2(50)}, 0, scale, 1),
+                       doctest::Contains("headroom"), ScaleError);
+  CHECK_THROWS_AS(enc.encode_constant(std::nan(""), 0, scale), InputError);
+}

@@ -1,0 +1,245 @@
+// Evaluator: every operation against the same computation on cleartext, the precision
+// bars, and every error path.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "ckks/math/errors.h"
+#include "fixtures.h"
+
+using namespace ckks;
+using test::cvec;
+
+namespace {
+cvec zip(const cvec& a, const cvec& b, auto f) {
+  cvec r(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) r[i] = f(a[i], b[i]);
+  return r;
+}
+cvec rotated(const cvec& a, int k) {
+  const int n = static_cast<int>(a.size());
+  cvec r(a.size());
+  for (int i = 0; i < n; ++i) r[i] = a[((i + k) % n + n) % n];
+  return r;
+}
+}  // namespace
+
+TEST_CASE("ckks/evaluator: precision at N = 2^14, scale 2^40 (the issue's bars)") {
+  test::Kit k(test::precision_n14());
+  auto rk = k.keygen.relin_key(k.sk);
+  auto gk = k.keygen.galois_keys(k.sk, {1, -7});
+  const cvec a = test::random_complex(k.ctx->max_slots(), 21), b = test::random_complex(k.ctx->max_slots(), 22);
+  const auto ca = k.encrypt(a), cb = k.encrypt(b);
+
+  const double fresh = precision_bits(k.decrypt(ca), a);
+  const auto prod = k.evaluator.rescale(k.evaluator.multiply_relin(ca, cb, rk));
+  const double mul = precision_bits(k.decrypt(prod), zip(a, b, std::multiplies<>()));
+  const double rot = precision_bits(k.decrypt(k.evaluator.rotate(ca, 1, gk)), rotated(a, 1));
+  const double rot7 = precision_bits(k.decrypt(k.evaluator.rotate(ca, -7, gk)), rotated(a, -7));
+  MESSAGE("bits (worst slot of 8192): fresh " << fresh << ", mul+relin+rescale " << mul
+                                              << ", rotate 1 " << rot << ", rotate -7 " << rot7);
+  CHECK(fresh >= 25);
+  CHECK(mul >= 24);
+  CHECK(rot >= 24);
+  CHECK(rot7 >= 24);
+}
+
+TEST_CASE("ckks/evaluator: SEAL's layout (set B, one special prime) for comparison") {
+  test::Kit k(test::seal_like_b());
+  auto rk = k.keygen.relin_key(k.sk);
+  auto gk = k.keygen.galois_keys(k.sk, {1});
+  const cvec a = test::random_complex(k.ctx->max_slots(), 31), b = test::random_complex(k.ctx->max_slots(), 32);
+  const auto ca = k.encrypt(a), cb = k.encrypt(b);
+  const double fresh = precision_bits(k.decrypt(ca), a);
+  const double mul = precision_bits(k.decrypt(k.evaluator.rescale(k.evaluator.multiply_relin(ca, cb, rk))),
+                                    zip(a, b, std::multiplies<>()));
+  const double rot = precision_bits(k.decrypt(k.evaluator.rotate(ca, 1, gk)), rotated(a, 1));
+  MESSAGE("set B bits (worst slot): fresh " << fresh << ", mul+relin+rescale " << mul << ", rotate " << rot);
+  // With one 60-bit special prime and a 60-bit q_0 digit, key switching noise ≈ q_0·e/P is not
+  // negligible: rotation loses ~2 bits against the two-special-prime set above.
+  CHECK(fresh >= 25);
+  CHECK(mul >= 24);
+  CHECK(rot >= 22.5);
+}
+
+TEST_CASE("ckks/evaluator: every operation matches the cleartext computation") {
+  test::Kit k(test::small_secure());
+  auto& ev = k.evaluator;
+  auto rk = k.keygen.relin_key(k.sk);
+  const std::size_t n = k.ctx->max_slots();
+  const cvec a = test::random_complex(n, 41), b = test::random_complex(n, 42);
+  const auto ca = k.encrypt(a), cb = k.encrypt(b);
+  const int L = k.ctx->max_level();
+  const double D = k.ctx->default_scale();
+  const Plaintext pb = k.encoder.encode(b, L, D);
+  const double bar = 22;
+
+  CHECK(precision_bits(k.decrypt(ev.add(ca, cb)), zip(a, b, std::plus<>())) > bar);
+  CHECK(precision_bits(k.decrypt(ev.sub(ca, cb)), zip(a, b, std::minus<>())) > bar);
+  CHECK(precision_bits(k.decrypt(ev.add(ca, pb)), zip(a, b, std::plus<>())) > bar);
+  CHECK(precision_bits(k.decrypt(ev.sub(ca, pb)), zip(a, b, std::minus<>())) > bar);
+  cvec neg(n), plus_c(n), minus_c(n), times_c(n), times_k(n), times_ci(n);
+  const std::complex<double> c(0.625, -0.25);
+  for (std::size_t i = 0; i < n; ++i) {
+    neg[i] = -a[i];
+    plus_c[i] = a[i] + c;
+    minus_c[i] = a[i] - c;
+    times_c[i] = a[i] * 1.75;
+    times_ci[i] = a[i] * c;
+    times_k[i] = a[i] * 3.0;
+  }
+  CHECK(precision_bits(k.decrypt(ev.negate(ca)), neg) > bar);
+  CHECK(precision_bits(k.decrypt(ev.add_const(ca, c)), plus_c) > bar);
+  CHECK(precision_bits(k.decrypt(ev.sub_const(ca, c)), minus_c) > bar);
+  CHECK(precision_bits(k.decrypt(ev.multiply_integer(ca, 3)), times_k) > bar - 2);
+
+  // multiply by a constant, at the default constant scale q_ℓ: rescale returns to exactly Δ.
+  const auto mc = ev.rescale(ev.multiply_const(ca, 1.75));
+  CHECK(mc.level == L - 1);
+  CHECK(mc.scale == doctest::Approx(D).epsilon(1e-12));
+  CHECK(precision_bits(k.decrypt(mc), times_c) > bar);
+  CHECK(precision_bits(k.decrypt(ev.rescale(ev.multiply_const(ca, c))), times_ci) > bar);
+
+  // plaintext product, ciphertext product, relinearisation, rescale
+  const auto mp = ev.rescale(ev.multiply(ca, pb));
+  CHECK(precision_bits(k.decrypt(mp), zip(a, b, std::multiplies<>())) > bar);
+  const auto m3 = ev.multiply(ca, cb);
+  CHECK(m3.size() == 3);
+  CHECK(m3.scale == doctest::Approx(D * D));
+  // A 3-component ciphertext decrypts directly under (1, s, s²). (Rescaling it first would multiply
+  // c_2's rounding error by s², whose coefficients are ~√N: relinearise before rescaling.)
+  CHECK(precision_bits(k.decrypt(m3), zip(a, b, std::multiplies<>())) > bar);
+  const auto m2 = ev.relinearize(m3, rk);
+  CHECK(m2.size() == 2);
+  const auto r = ev.rescale(m2);
+  CHECK(r.level == L - 1);
+  CHECK(r.scale == doctest::Approx(D * D / static_cast<double>(k.ctx->q(L).value())));
+  CHECK(precision_bits(k.decrypt(r), zip(a, b, std::multiplies<>())) > bar);
+
+  // depth 2: (a·b)·a, with the second operand dropped to the product's level
+  const auto r2 = ev.rescale(ev.multiply_relin(r, ev.drop_level(ca, r.level), rk));
+  cvec aba(n);
+  for (std::size_t i = 0; i < n; ++i) aba[i] = a[i] * b[i] * a[i];
+  CHECK(r2.level == L - 2);
+  CHECK(precision_bits(k.decrypt(r2), aba) > 20);
+
+  // drop_level keeps the value and the scale
+  const auto d0 = ev.drop_level(ca, 0);
+  CHECK(d0.level == 0);
+  CHECK(d0.scale == D);
+  CHECK(precision_bits(k.decrypt(d0), a) > bar);
+  const Plaintext pd = ev.drop_level(pb, 0);
+  CHECK(precision_bits(k.encoder.decode_complex(pd), b) > 28);
+}
+
+TEST_CASE("ckks/evaluator: rescale rounds (it does not floor)") {
+  // A trivial ciphertext (m, 0) with m = q_ℓ·t + r: rescale must give ⌊m/q_ℓ⌉ exactly.
+  auto ctx = Context::create(test::small_secure());
+  Evaluator ev(ctx);
+  const int L = ctx->max_level();
+  const std::int64_t ql = static_cast<std::int64_t>(ctx->q(L).value());
+  std::vector<std::int64_t> m(ctx->n(), 0), want(ctx->n(), 0);
+  const std::int64_t rs[] = {0, 1, ql / 2 - 1, ql / 2 + 1, -(ql / 2) + 1, -(ql / 2) - 1, ql - 1, -ql + 1};
+  for (std::size_t i = 0; i < 8; ++i) {
+    const std::int64_t t = static_cast<std::int64_t>(i) - 3;
+    m[i] = t * ql + rs[i];
+    want[i] = t + static_cast<std::int64_t>(std::llround(static_cast<double>(rs[i]) / static_cast<double>(ql)));
+  }
+  math::RnsPoly c0 = math::from_signed_coeffs(m, ctx->basis_q(L));
+  math::to_ntt(c0, ctx->basis_q(L));
+  Ciphertext ct{ctx, {c0, math::RnsPoly(ctx->n(), L + 1, true)}, L, 1.0, ctx->max_slots()};
+  auto r = ev.rescale(ct);
+  math::from_ntt(r.c[0], ctx->basis_q(L - 1));
+  for (std::size_t i = 0; i < 8; ++i) {
+    CAPTURE(i);
+    CHECK(math::centre(r.c[0].limb(0)[i], ctx->q(0).value()) == want[i]);
+    CHECK(math::centre(r.c[0].limb(1)[i], ctx->q(1).value()) == want[i]);
+  }
+}
+
+TEST_CASE("ckks/evaluator: rotation by many steps and conjugation") {
+  test::Kit k(test::small_secure());
+  const std::vector<int> steps = {1, 2, 3, 5, 16, 100, 1000, 4095, -1, -2, -64, -4095};
+  auto gk = k.keygen.galois_keys(k.sk, steps, true);
+  const cvec a = test::random_complex(k.ctx->max_slots(), 51);
+  const auto ca = k.encrypt(a);
+  for (int s : steps) {
+    CAPTURE(s);
+    CHECK(precision_bits(k.decrypt(k.evaluator.rotate(ca, s, gk)), rotated(a, s)) > 21);
+  }
+  CHECK(precision_bits(k.decrypt(k.evaluator.rotate(ca, 0, gk)), a) > 21);  // identity, no key
+  cvec conj(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) conj[i] = std::conj(a[i]);
+  CHECK(precision_bits(k.decrypt(k.evaluator.conjugate(ca, gk)), conj) > 21);
+  // rotations compose, also at a lower level
+  const auto low = k.evaluator.drop_level(ca, 1);
+  const auto twice = k.evaluator.rotate(k.evaluator.rotate(low, 3, gk), -1, gk);
+  CHECK(precision_bits(k.decrypt(twice), rotated(a, 2)) > 20);
+}
+
+TEST_CASE("ckks/evaluator: sparse slots rotate within the slot count") {
+  test::Kit k(test::small_secure());
+  auto gk = k.keygen.galois_keys(k.sk, {1, 3});
+  const cvec a = test::random_complex(16, 61);
+  const auto ca = k.encryptor.encrypt(k.encoder.encode(a, 2, k.ctx->default_scale(), 16));
+  CHECK(precision_bits(k.decrypt(k.evaluator.rotate(ca, 3, gk)), rotated(a, 3)) > 22);
+}
+
+TEST_CASE("ckks/evaluator: secret-key encryption decrypts with less noise") {
+  test::Kit k(test::precision_n14());
+  Encryptor sym(k.ctx, k.sk, math::Csprng::insecure_fixed_seed_for_testing(9));
+  const cvec a = test::random_complex(k.ctx->max_slots(), 71);
+  const auto ct = sym.encrypt(k.encoder.encode(a, 2, k.ctx->default_scale()));
+  CHECK(ct.level == 2);
+  CHECK(precision_bits(k.decrypt(ct), a) >= 28);
+}
+
+TEST_CASE("ckks/evaluator: key switching from another secret") {
+  test::Kit k(test::small_secure());
+  const SecretKey s2 = k.keygen.secret_key();
+  const KeySwitchKey swk = k.keygen.switching_key(k.sk, s2.s);
+  Encryptor under_s2(k.ctx, s2, math::Csprng::insecure_fixed_seed_for_testing(3));
+  const cvec a = test::random_complex(k.ctx->max_slots(), 81);
+  for (int level : {k.ctx->max_level(), 0}) {
+    const auto ct = under_s2.encrypt(k.encoder.encode(a, level, k.ctx->default_scale()));
+    // (c0, c1) under s2  →  (c0 + u0, u1) under s, with u0 + u1·s ≈ c1·s2.
+    auto [u0, u1] = key_switch(*k.ctx, ct.c[1], level, swk);
+    Ciphertext sw{k.ctx, {ct.c[0], u1}, level, ct.scale, ct.slots};
+    math::add_inplace(sw.c[0], u0, k.ctx->basis_q(level));
+    CHECK(precision_bits(k.decrypt(sw), a) > 22);
+    CHECK(precision_bits(k.decrypt(ct), a) < 2);  // and without switching it is garbage
+  }
+}
+
+TEST_CASE("ckks/evaluator: mismatched operands and exhausted levels throw clear errors") {
+  test::Kit k(test::small_secure());
+  auto& ev = k.evaluator;
+  auto rk = k.keygen.relin_key(k.sk);
+  auto gk = k.keygen.galois_keys(k.sk, {1});
+  const cvec a = test::random_complex(16, 91);
+  const auto ca = k.encrypt(a);
+  const auto sq = ev.multiply_relin(ca, ca, rk);  // scale Δ²
+
+  CHECK_THROWS_WITH_AS(ev.add(ca, sq), doctest::Contains("scales differ (2^40 vs 2^80)"), ScaleError);
+  CHECK_THROWS_WITH_AS(ev.add(ca, ev.drop_level(ca, 1)), doctest::Contains("levels differ (2 vs 1)"), LevelError);
+  CHECK_THROWS_WITH_AS(ev.add(ca, ev.drop_level(ca, 1)), doctest::Contains("drop_level"), LevelError);
+  CHECK_THROWS_AS(ev.multiply(ca, ev.drop_level(ca, 0)), LevelError);
+  CHECK_THROWS_WITH_AS(ev.multiply(ev.drop_level(sq, 0), ev.drop_level(sq, 0)),
+                       doctest::Contains("rescale first or add primes"), ScaleError);
+  CHECK_THROWS_WITH_AS(ev.multiply(ev.multiply(ca, ca), ca), doctest::Contains("relinearize"), InputError);
+  CHECK_THROWS_AS(ev.relinearize(ca, rk), InputError);
+  CHECK_THROWS_WITH_AS(ev.rescale(ev.drop_level(ca, 0)), doctest::Contains("level 0"), LevelError);
+  CHECK_THROWS_WITH_AS(ev.rotate(ca, 2, gk), doctest::Contains("rotation by 2"), MissingKeyError);
+  CHECK_THROWS_AS(ev.conjugate(ca, gk), MissingKeyError);
+  CHECK_THROWS_AS(ev.drop_level(ca, 3), LevelError);
+  CHECK_THROWS_AS(ev.add_const(ca, std::nan("")), InputError);
+  // slot counts
+  const auto sparse = k.encryptor.encrypt(k.encoder.encode(a, 2, k.ctx->default_scale(), 16));
+  CHECK_THROWS_AS(ev.add(ca, sparse), InputError);
+  // objects from another Context (same parameters, different instance)
+  test::Kit other(test::small_secure(), 2);
+  const auto foreign = other.encrypt(a);
+  CHECK_THROWS_AS(ev.add(ca, foreign), ParameterError);
+  CHECK_THROWS_AS(k.decryptor.decrypt(foreign), ParameterError);
+  CHECK_THROWS_AS(ev.relinearize(ev.multiply(ca, ca), other.keygen.relin_key(other.sk)), ParameterError);
+}
