@@ -27,6 +27,10 @@ std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t count, std:
   const std::uint64_t two_n = 2 * N;
   const std::uint64_t upper = std::uint64_t(1) << bits, lower = std::uint64_t(1) << (bits - 1);
   std::vector<std::uint64_t> out;
+  if (two_n >= upper)  // no q ≡ 1 mod 2N below 2^bits other than 1 (and the subtraction would wrap)
+    throw ParameterError("generate_ntt_primes: 2N = " + std::to_string(two_n) + " is not below 2^" +
+                         std::to_string(bits) + ", so no " + std::to_string(bits) +
+                         "-bit prime is ≡ 1 mod 2N; use larger primes or a smaller N");
   // Largest candidate below 2^bits that is ≡ 1 mod 2N, then step down by 2N.
   for (std::uint64_t q = upper - two_n + 1; q > lower && out.size() < count; q -= two_n) {
     if (std::find(exclude.begin(), exclude.end(), q) != exclude.end()) continue;
