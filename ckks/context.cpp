@@ -126,13 +126,14 @@ Context::Context(const Params& params) : params_(params) {
     basis_qp_.push_back(std::move(bqp));
   }
 
-  // P must cover each digit Q_j so that key-switching noise (≈ Q_j·e/P) stays small [HK20, §3].
+  // P must cover each digit Q_j so that key-switching noise (≈ (Q_j/P)·e·√N) stays small
+  // [HK20, §3]. Primes of equal bit size differ by < 2×, so we allow Q_j up to 2P.
   const double log_p_total = math::log2_product(basis_p_);
   for (std::size_t j = 0; j < dnum_; ++j) {
     double digit_bits = 0;
     for (std::size_t i = j * alpha_; i < std::min((j + 1) * alpha_, std::size_t(L + 1)); ++i)
       digit_bits += std::log2(static_cast<double>(q_[i]->value()));
-    if (log_p_total + 1e-9 < digit_bits)
+    if (log_p_total + 1.0 < digit_bits)
       throw ParameterError("Context: the special primes (P ≈ 2^" + std::to_string(int(log_p_total)) +
                            ") are smaller than key-switching digit " + std::to_string(j) + " (≈ 2^" +
                            std::to_string(int(std::ceil(digit_bits))) +

@@ -62,7 +62,7 @@ bool contains(const std::string& hay, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("read_csv: well-formed file, quoting, CRLF and number syntax") {
+TEST_CASE("ml/read_csv: well-formed file, quoting, CRLF and number syntax") {
   TempDir tmp;
   const std::string path = tmp.write(
       "good.csv",
@@ -79,7 +79,7 @@ TEST_CASE("read_csv: well-formed file, quoting, CRLF and number syntax") {
   CHECK(t.rows[2] == std::vector<double>{4.0, 5.0, 6.0});
 }
 
-TEST_CASE("read_csv: ragged row names the line and both counts") {
+TEST_CASE("ml/read_csv: ragged row names the line and both counts") {
   TempDir tmp;
   const auto msg = error_of(tmp.write("ragged.csv", "x,y,z\n1,2,3\n4,5\n"));
   CHECK(contains(msg, "line 3"));
@@ -89,7 +89,7 @@ TEST_CASE("read_csv: ragged row names the line and both counts") {
   CHECK(contains(msg2, "line 4"));
 }
 
-TEST_CASE("read_csv: non-numeric, empty, NaN/inf, trailing garbage and out-of-range cells") {
+TEST_CASE("ml/read_csv: non-numeric, empty, NaN/inf, trailing garbage and out-of-range cells") {
   TempDir tmp;
   SUBCASE("abc") {
     const std::string path = tmp.write("abc.csv", "CRIM,RM\n1,2\n3,4\n5,abc\n");
@@ -131,7 +131,7 @@ TEST_CASE("read_csv: non-numeric, empty, NaN/inf, trailing garbage and out-of-ra
   }
 }
 
-TEST_CASE("read_csv: missing file, empty file, header only, bad header, bad quoting") {
+TEST_CASE("ml/read_csv: missing file, empty file, header only, bad header, bad quoting") {
   TempDir tmp;
   SUBCASE("missing file") {
     const std::string path = (tmp.dir / "does_not_exist.csv").string();
@@ -166,7 +166,7 @@ TEST_CASE("read_csv: missing file, empty file, header only, bad header, bad quot
   }
 }
 
-TEST_CASE("read_csv: scikit-learn metadata line is detected, skipped and checked") {
+TEST_CASE("ml/read_csv: scikit-learn metadata line is detected, skipped and checked") {
   TempDir tmp;
   SUBCASE("accepted") {
     const Table t = read_csv(tmp.write("sk.csv", "2,1,\n\"F\",\"T\"\n1,2\n3,4\n"));
@@ -187,7 +187,7 @@ TEST_CASE("read_csv: scikit-learn metadata line is detected, skipped and checked
   }
 }
 
-TEST_CASE("read_csv: scikit-learn's Boston house prices") {
+TEST_CASE("ml/read_csv: scikit-learn's Boston house prices") {
   const std::string path = std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv";
   const Table t = read_csv(path);
   REQUIRE(t.columns.size() == 14);

@@ -52,7 +52,7 @@ bool contains(const std::string& hay, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("select_target: picks the column and keeps the others in order") {
+TEST_CASE("ml/select_target: picks the column and keeps the others in order") {
   const Table t{{"a", "b", "c"}, {{1, 2, 3}, {4, 5, 6}}};
   const Dataset ds = select_target(t, "b");
   CHECK(ds.feature_names == std::vector<std::string>{"a", "c"});
@@ -61,7 +61,7 @@ TEST_CASE("select_target: picks the column and keeps the others in order") {
   CHECK(ds.y == std::vector<double>{2, 5});
 }
 
-TEST_CASE("select_target: errors") {
+TEST_CASE("ml/select_target: errors") {
   const Table t{{"CRIM", "MEDV"}, {{1, 2}}};
   const auto msg = message_of([&] { (void)select_target(t, "medv"); });
   CHECK(contains(msg, "no column named \"medv\""));
@@ -73,7 +73,7 @@ TEST_CASE("select_target: errors") {
   CHECK_THROWS_AS((void)select_target(Table{{"a", "b"}, {{1, NAN}}}, "b"), InputError);
 }
 
-TEST_CASE("train_test_split: sizes, disjointness, coverage and determinism") {
+TEST_CASE("ml/train_test_split: sizes, disjointness, coverage and determinism") {
   const Dataset ds = indexed_dataset(10);
   const Split s = train_test_split(ds, 0.3, 42);
   REQUIRE(s.test.X.size() == 3);
@@ -109,7 +109,7 @@ TEST_CASE("train_test_split: sizes, disjointness, coverage and determinism") {
   CHECK(train_test_split(indexed_dataset(506), 0.2, 1).test.X.size() == 101);
 }
 
-TEST_CASE("train_test_split: errors") {
+TEST_CASE("ml/train_test_split: errors") {
   const Dataset ds = indexed_dataset(10);
   CHECK(contains(message_of([&] { (void)train_test_split(ds, 0.01, 1); }), "both must be non-empty"));
   CHECK(contains(message_of([&] { (void)train_test_split(ds, 0.99, 1); }), "both must be non-empty"));
@@ -121,7 +121,7 @@ TEST_CASE("train_test_split: errors") {
   CHECK_THROWS_AS((void)train_test_split(bad, 0.3, 1), InputError);
 }
 
-TEST_CASE("Standardizer: mean 0 and population std 1 on the training set") {
+TEST_CASE("ml/Standardizer: mean 0 and population std 1 on the training set") {
   const Split s = train_test_split(indexed_dataset(50), 0.2, 7);
   const Standardizer st = Standardizer::fit(s.train);
   const Dataset z = st.apply(s.train);
@@ -148,7 +148,7 @@ TEST_CASE("Standardizer: mean 0 and population std 1 on the training set") {
   }
 }
 
-TEST_CASE("Standardizer: exact statistics on a tiny set") {
+TEST_CASE("ml/Standardizer: exact statistics on a tiny set") {
   const Dataset ds{{"f"}, std::string("t"), {{1}, {3}}, {0, 4}};
   const Standardizer st = Standardizer::fit(ds);
   CHECK(st.mean == std::vector<double>{2});
@@ -158,7 +158,7 @@ TEST_CASE("Standardizer: exact statistics on a tiny set") {
   CHECK(st.apply(ds).X == std::vector<std::vector<double>>{{-1}, {1}});
 }
 
-TEST_CASE("Standardizer: errors") {
+TEST_CASE("ml/Standardizer: errors") {
   Dataset ds = indexed_dataset(5);
   ds.feature_names = {"id", "CHAS"};
   for (auto& row : ds.X) row[1] = 0.0;
@@ -177,7 +177,7 @@ TEST_CASE("Standardizer: errors") {
   CHECK_THROWS_AS((void)st.apply(one_feature), InputError);
 }
 
-TEST_CASE("metrics: rmse and r2") {
+TEST_CASE("ml/metrics: rmse and r2") {
   const std::vector<double> truth{1, 2, 3, 4};
   CHECK(rmse(truth, truth) == 0.0);
   CHECK(r2(truth, truth) == 1.0);

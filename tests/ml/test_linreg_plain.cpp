@@ -58,13 +58,13 @@ struct BostonSetup {
 
 }  // namespace
 
-TEST_CASE("with_bias_column appends a 1 to every row") {
+TEST_CASE("ml/with_bias_column appends a 1 to every row") {
   CHECK(with_bias_column({{2, 3}, {4, 5}}) == Matrix{{2, 3, 1}, {4, 5, 1}});
   CHECK_THROWS_AS((void)with_bias_column({}), InputError);
   CHECK_THROWS_AS((void)with_bias_column({{1, 2}, {3}}), InputError);
 }
 
-TEST_CASE("least_squares_closed_form recovers exact weights from noiseless data") {
+TEST_CASE("ml/least_squares_closed_form recovers exact weights from noiseless data") {
   std::mt19937_64 rng(2024);
   const std::size_t n = 60, d = 5;
   const std::vector<double> w_star{0.5, -1.25, 2.0, 0.0, 3.5, -0.75};  // last = bias
@@ -84,7 +84,7 @@ TEST_CASE("least_squares_closed_form recovers exact weights from noiseless data"
   CHECK(w2[1] == doctest::Approx(1.4).epsilon(1e-14));
 }
 
-TEST_CASE("least_squares_closed_form rejects collinear or rank-deficient designs") {
+TEST_CASE("ml/least_squares_closed_form rejects collinear or rank-deficient designs") {
   // Column 2 = column 0 + column 1.
   const Matrix collinear{{1, 2, 3}, {2, 0, 2}, {0, 1, 1}, {3, 3, 6}};
   std::string msg;
@@ -104,7 +104,7 @@ TEST_CASE("least_squares_closed_form rejects collinear or rank-deficient designs
   CHECK_THROWS_AS((void)least_squares_closed_form({{1, NAN}, {2, 1}}, {1, 2}), InputError);
 }
 
-TEST_CASE("sfh_preconditioner: exact values and the Gershgorin bound") {
+TEST_CASE("ml/sfh_preconditioner: exact values and the Gershgorin bound") {
   // Rows (1,−2) and (3,1): row |sums| 3 and 4; B̃_00 = 1·3 + 3·4 = 15, B̃_11 = 2·3 + 1·4 = 10.
   const Matrix A{{1, -2}, {3, 1}};
   const std::vector<double> b = sfh_preconditioner(A);
@@ -116,7 +116,7 @@ TEST_CASE("sfh_preconditioner: exact values and the Gershgorin bound") {
   CHECK_THROWS_AS((void)sfh_preconditioner({{1, 0}, {2, 0}}), InputError);  // zero column
 }
 
-TEST_CASE("sfh_train: argument checks and the first iterate") {
+TEST_CASE("ml/sfh_train: argument checks and the first iterate") {
   const Matrix A{{1, -2}, {3, 1}};
   const std::vector<double> y{1, 2};
   CHECK_THROWS_AS((void)sfh_train(A, y, 0), InputError);
@@ -128,7 +128,7 @@ TEST_CASE("sfh_train: argument checks and the first iterate") {
   CHECK(ws[0][1] == 0.0);
 }
 
-TEST_CASE("Boston: closed form and SFH") {
+TEST_CASE("ml/Boston: closed form and SFH") {
   const BostonSetup b;
   REQUIRE(b.A_train.size() == 405);
   REQUIRE(b.A_test.size() == 101);

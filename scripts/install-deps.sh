@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what building, testing and running this project needs, from Debian 12's archive only.
+# Idempotent: installs only the packages that are missing. Run as root (or through sudo).
+set -euo pipefail
+# build-essential, cmake: C++20 compiler and CMake 3.25 · libntl-dev, libgmp-dev: number theory and
+# big integers · doctest-dev: tests · libbenchmark-dev: Google Benchmark · libcsv-dev: CSV parsing ·
+# libcli11-dev: command line · nlohmann-json3-dev: JSON output · python3-sklearn: real data sets.
+packages=(
+  build-essential cmake
+  libntl-dev libgmp-dev
+  doctest-dev
+  libbenchmark-dev
+  libcsv-dev
+  libcli11-dev
+  nlohmann-json3-dev
+  python3-sklearn
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
