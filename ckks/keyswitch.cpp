@@ -64,36 +64,54 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   const auto& bq = ctx.basis_q(level);
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
-  const std::size_t limbs = nq + k, digits = ctx.num_digits(level);
+  const std::size_t limbs = nq + k, digits = ctx.num_digits(level), alpha = ctx.alpha();
   CKKS_INVARIANT(d.is_ntt() && d.limbs() == nq, "key_switch: d must be at level ℓ in evaluation form");
 
+  // Step 1: split d into digits (coefficient form) and run the first half of ModUp for each.
   RnsPoly d_coeff = d;
   math::from_ntt(d_coeff, bq);
-  // Step 3 accumulates Σ_j d̃_j·(b_j, a_j) in 128 bits (each product < 2^122, at most 64 digits).
-  std::vector<u128> acc0(limbs * N, 0), acc1(limbs * N, 0);
-  for (std::size_t j = 0; j < digits; ++j) {
-    const RnsPoly ext = mod_up(ctx, d_coeff, d, level, j);
-    for (std::size_t i = 0; i < limbs; ++i) {
-      const std::size_t key_limb = i < nq ? i : static_cast<std::size_t>(L) + 1 + (i - nq);
-      const std::uint64_t* e = ext.limb(i);
+  std::vector<math::BaseConverter::Prepared> prepared;
+  for (std::size_t j = 0; j < digits; ++j)
+    prepared.push_back(ctx.modup_converter(level, j).prepare(d_coeff.limb(j * alpha), N, false));
+
+  // Steps 2–3, one target limb i of Q_ℓ·P at a time (so that the accumulators stay in cache):
+  // extend every digit to prime i (ModUp, second half, then NTT) and accumulate d̃_j·(b_j, a_j)
+  // in 128 bits (each product < 2^122, at most 64 digits).
+  RnsPoly u0(N, limbs, true), u1(N, limbs, true);
+  std::vector<u128> acc0(N), acc1(N);
+  std::vector<std::uint64_t> ext(N);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const auto& prime = *bqp[i];
+    const std::size_t key_limb = i < nq ? i : static_cast<std::size_t>(L) + 1 + (i - nq);
+    std::fill(acc0.begin(), acc0.end(), 0);
+    std::fill(acc1.begin(), acc1.end(), 0);
+    for (std::size_t j = 0; j < digits; ++j) {
+      const std::size_t lo = j * alpha, hi = std::min(lo + alpha, nq);
+      const std::uint64_t* e;
+      if (i >= lo && i < hi) {
+        e = d.limb(i);  // d's own residue: exact, already in evaluation form
+      } else {
+        // index of prime i among the converter's targets (basis_qp order without the digit)
+        const std::size_t target = i < lo ? i : i - (hi - lo);
+        ctx.modup_converter(level, j).convert_to(prepared[j], target, ext.data(), N);
+        prime.ntt.forward(ext.data());
+        e = ext.data();
+      }
       const std::uint64_t* b = swk.b[j].limb(key_limb);
       const std::uint64_t* a = swk.a[j].limb(key_limb);
-      u128* s0 = acc0.data() + i * N;
-      u128* s1 = acc1.data() + i * N;
       for (std::size_t c = 0; c < N; ++c) {
-        s0[c] += static_cast<u128>(e[c]) * b[c];
-        s1[c] += static_cast<u128>(e[c]) * a[c];
+        acc0[c] += static_cast<u128>(e[c]) * b[c];
+        acc1[c] += static_cast<u128>(e[c]) * a[c];
       }
     }
-  }
-  RnsPoly u0(N, limbs, true), u1(N, limbs, true);
-  for (std::size_t i = 0; i < limbs; ++i) {
-    const auto& m = bqp[i]->mod;
+    std::uint64_t* o0 = u0.limb(i);
+    std::uint64_t* o1 = u1.limb(i);
     for (std::size_t c = 0; c < N; ++c) {
-      u0.limb(i)[c] = math::reduce_128(acc0[i * N + c], m);
-      u1.limb(i)[c] = math::reduce_128(acc1[i * N + c], m);
+      o0[c] = math::reduce_128(acc0[c], prime.mod);
+      o1[c] = math::reduce_128(acc1[c], prime.mod);
     }
   }
+  // Step 4: ModDown both halves.
   return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
 }
 

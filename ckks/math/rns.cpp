@@ -41,54 +41,68 @@ BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)
   }
 }
 
-void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {
-  const std::size_t k = from_.size(), m = to_.size();
+BaseConverter::Prepared BaseConverter::prepare(const std::uint64_t* in, std::size_t N, bool exact) const {
+  const std::size_t k = from_.size();
+  Prepared p;
   // Step 1: y_i = [x_i · q̂_i^{-1}]_{q_i}, one limb at a time (Shoup multiplication).
-  std::vector<std::uint64_t> y(k * N);
+  p.y.resize(k * N);
   for (std::size_t i = 0; i < k; ++i) {
     const std::uint64_t q = from_[i]->value(), w = qhat_inv_[i], ws = qhat_inv_shoup_[i];
     const std::uint64_t* xi = in + i * N;
-    std::uint64_t* yi = y.data() + i * N;
+    std::uint64_t* yi = p.y.data() + i * N;
     for (std::size_t c = 0; c < N; ++c) yi[c] = mul_shoup(xi[c], w, ws, q);
   }
-  // Centred representatives: y_i > q_i/2 stands for y_i − q_i; count them per coefficient, since
-  // Σ_i (y_i − q_i·[y_i > q_i/2])·q̂_i = Σ_i y_i·q̂_i − (count)·Q.
-  // Exact mode instead counts u = ⌊Σ_i y_i/q_i⌉ (y_i ∈ [0, q_i)), the true number of wraps of the
-  // centred value [HPS19, §2.2].
-  std::vector<std::uint32_t> negatives(N, 0);
+  // Wrap count. Fast mode: centred representatives, y_i > q_i/2 stands for y_i − q_i, and
+  // Σ_i (y_i − q_i·[y_i > q_i/2])·q̂_i = Σ_i y_i·q̂_i − (count)·Q. Exact mode: the true number of
+  // wraps of the centred value, u = ⌊Σ_i y_i/q_i⌉ in floating point [HPS19, §2.2].
+  p.wraps.assign(N, 0);
   if (exact) {
     std::vector<double> frac(N, 0.0);
     for (std::size_t i = 0; i < k; ++i) {
       const double inv_q = 1.0 / static_cast<double>(from_[i]->value());
-      const std::uint64_t* yi = y.data() + i * N;
+      const std::uint64_t* yi = p.y.data() + i * N;
       for (std::size_t c = 0; c < N; ++c) frac[c] += static_cast<double>(yi[c]) * inv_q;
     }
-    for (std::size_t c = 0; c < N; ++c) negatives[c] = static_cast<std::uint32_t>(std::llround(frac[c]));
+    for (std::size_t c = 0; c < N; ++c) p.wraps[c] = static_cast<std::uint32_t>(std::llround(frac[c]));
   } else {
     for (std::size_t i = 0; i < k; ++i) {
       const std::uint64_t half = from_[i]->value() >> 1;
-      const std::uint64_t* yi = y.data() + i * N;
-      for (std::size_t c = 0; c < N; ++c) negatives[c] += yi[c] > half;
+      const std::uint64_t* yi = p.y.data() + i * N;
+      for (std::size_t c = 0; c < N; ++c) p.wraps[c] += yi[c] > half;
     }
   }
-  // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} − count·[Q]_{p_j} mod p_j. Products are < 2^122 (primes
+  return p;
+}
+
+void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* out, std::size_t N) const {
+  // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} − wraps·[Q]_{p_j} mod p_j. Products are < 2^122 (primes
   // ≤ 61 bits), so up to 64 of them are summed in 128 bits before one Barrett reduction.
-  for (std::size_t j = 0; j < m; ++j) {
-    const Modulus& pj = to_[j]->mod;
-    const std::uint64_t* row = qhat_mod_p_.data() + j * k;
-    std::uint64_t* oj = out + j * N;
+  const std::size_t k = from_.size();
+  const Modulus& pj = to_[j]->mod;
+  const std::uint64_t* row = qhat_mod_p_.data() + j * k;
+  if (k == 1) {  // one source prime: y_0 reduced mod p_j, minus the wrap
+    const std::uint64_t r = row[0], rs = shoup_precompute(reduce_64(r, pj), pj.q);
     for (std::size_t c = 0; c < N; ++c) {
-      u128 acc = 0;
-      std::uint64_t partial = 0;
-      for (std::size_t i = 0; i < k; ++i) {
-        acc += static_cast<u128>(y[i * N + c]) * row[i];
-        if ((i & 63) == 63) { partial = add_mod(partial, reduce_128(acc, pj), pj.q); acc = 0; }
-      }
-      partial = add_mod(partial, reduce_128(acc, pj), pj.q);
-      const std::uint64_t wrap = mul_mod(negatives[c], q_mod_p_[j], pj);
-      oj[c] = sub_mod(partial, wrap, pj.q);
+      const std::uint64_t v = mul_shoup(reduce_64(p.y[c], pj), reduce_64(r, pj), rs, pj.q);
+      out[c] = sub_mod(v, p.wraps[c] ? q_mod_p_[j] : 0, pj.q);
     }
+    return;
   }
+  for (std::size_t c = 0; c < N; ++c) {
+    u128 acc = 0;
+    std::uint64_t partial = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      acc += static_cast<u128>(p.y[i * N + c]) * row[i];
+      if ((i & 63) == 63) { partial = add_mod(partial, reduce_128(acc, pj), pj.q); acc = 0; }
+    }
+    partial = add_mod(partial, reduce_128(acc, pj), pj.q);
+    out[c] = sub_mod(partial, mul_mod(p.wraps[c], q_mod_p_[j], pj), pj.q);
+  }
+}
+
+void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {
+  const Prepared p = prepare(in, N, exact);
+  for (std::size_t j = 0; j < to_.size(); ++j) convert_to(p, j, out + j * N, N);
 }
 
 double log2_product(const RnsBasis& basis) {

@@ -53,6 +53,16 @@ class BaseConverter {
     convert_impl(in, out, N, true);
   }
 
+  /// The two steps of the conversion, exposed so that key switching can produce one target limb
+  /// at a time (cache-friendly): `prepare` computes y_i = [x_i·q̂_i^{-1}]_{q_i} and the wrap count
+  /// per coefficient; `convert_to` forms the output limb for target prime `j` from them.
+  struct Prepared {
+    std::vector<std::uint64_t> y;       ///< from.size() limbs of N
+    std::vector<std::uint32_t> wraps;   ///< N wrap counts (multiples of Q to subtract)
+  };
+  Prepared prepare(const std::uint64_t* in, std::size_t N, bool exact) const;
+  void convert_to(const Prepared& p, std::size_t j, std::uint64_t* out, std::size_t N) const;
+
   const RnsBasis& from() const { return from_; }
   const RnsBasis& to() const { return to_; }
 
