@@ -10,7 +10,6 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -19,18 +18,10 @@
 
 #include <unistd.h>
 
-#include "ckks/context.h"
 #include "ckks/math/errors.h"
-#include "ml/data/csv.h"
-#include "ml/data/dataset.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
-#include "ml/metrics.h"
+#include "ml/linreg_job.h"
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 const char* kBostonPath = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
 
@@ -54,26 +45,16 @@ struct LinregOptions {
 
 int run_linreg(const LinregOptions& o) {
   using namespace ckks;
-  const auto t_total = Clock::now();
   const bool is_boston = o.data == kBostonPath;
-
-  // ---- data owner: load, split, standardise (on the training part only)
-  const ml::Table table = ml::read_csv(o.data);
-  const ml::Dataset ds = ml::select_target(table, o.target);
-  const ml::Split split = ml::train_test_split(ds, o.test_fraction, o.seed);
-  const ml::Standardizer z = ml::Standardizer::fit(split.train);
-  const ml::Dataset train = z.apply(split.train), test = z.apply(split.test);
-  const auto A = ml::with_bias_column(train.X), A_test = ml::with_bias_column(test.X);
-
-  const Params params = preset(o.params);
-  auto ctx = Context::create(params);
-  const int max_iter = ctx->max_level() - 2;
-  const int iterations = o.iterations > 0 ? o.iterations : std::min(16, max_iter);
-  if (iterations > max_iter)
-    throw LevelError("linreg: " + std::to_string(iterations) + " iterations need " +
-                     std::to_string(iterations + 2) + " levels but preset " + o.params + " has " +
-                     std::to_string(ctx->max_level()) + "; use --iterations " + std::to_string(max_iter) +
-                     " or a longer chain (--params n16)");
+  ml::LinregJobOptions jo;
+  jo.data = o.data;
+  jo.target = o.target;
+  jo.iterations = o.iterations;
+  jo.seed = o.seed;
+  jo.test_fraction = o.test_fraction;
+  jo.params = preset(o.params);
+  std::fprintf(stderr, "[linreg] %s, target %s, %s\n", o.data.c_str(), o.target.c_str(),
+               jo.params.describe().c_str());
 
   // Progress on stderr: an updating line on a terminal, one line per phase otherwise.
   const bool tty = isatty(fileno(stderr));
@@ -86,89 +67,47 @@ int run_linreg(const LinregOptions& o) {
     }
     std::fflush(stderr);
   };
-
-  // ---- keys (data owner), encryption (data owner)
-  auto t = Clock::now();
-  std::fprintf(stderr, "[linreg] %s: %zu train / %zu test rows, %zu features; %s\n", o.data.c_str(),
-               train.X.size(), test.X.size(), train.feature_names.size(), params.describe().c_str());
-  ml::SfhDataOwner owner(ctx);
-  const ml::SfhLayout layout = ml::SfhLayout::make(A.size(), A[0].size() - 1, ctx->max_slots());
-  RelinKey rk = owner.relin_key();
-  GaloisKeys gk = owner.galois_keys(layout);
-  const double s_keygen = since(t);
-  std::fprintf(stderr, "[linreg] keys generated (%zu Galois keys) in %.1f s\n", gk.keys.size(), s_keygen);
-
-  t = Clock::now();
-  const ml::EncryptedTrainingSet enc = owner.encrypt(A, train.y);
-  const double s_encrypt = since(t);
-
-  // ---- server: ciphertexts and evaluation keys only
-  t = Clock::now();
-  ml::SfhServer server(ctx, std::move(rk), std::move(gk));
-  const Ciphertext w_enc = server.train(enc, iterations, progress);
-  const double s_train = since(t);
-
-  // ---- data owner: decrypt and evaluate
-  t = Clock::now();
-  double one = 0;
-  const std::vector<double> w = owner.decrypt_weights(w_enc, layout, &one);
-  const double s_decrypt = since(t);
-
-  const std::vector<double> w_plain = ml::sfh_train(A, train.y, iterations).back();
-  const std::vector<double> w_closed = ml::least_squares_closed_form(A, train.y);
-  auto evaluate = [&](const std::vector<double>& weights) {
-    std::vector<double> pred = ml::predict(A_test, weights);
-    for (auto& p : pred) p = z.unscale_y(p);
-    return std::make_pair(ml::rmse(pred, split.test.y), ml::r2(pred, split.test.y));
-  };
-  const auto [rmse_e, r2_e] = evaluate(w);
-  const auto [rmse_p, r2_p] = evaluate(w_plain);
-  const auto [rmse_c, r2_c] = evaluate(w_closed);
-  double max_w_err = 0;
-  for (std::size_t j = 0; j < w.size(); ++j) max_w_err = std::max(max_w_err, std::fabs(w[j] - w_plain[j]));
-  const double s_total = since(t_total);
+  const ml::LinregReport r = ml::run_linreg_job(jo, progress);
 
   if (o.json) {
     nlohmann::json j;
     j["model"] = "linreg";
-    j["algorithm"] = "simplified fixed Hessian (Bonte-Vercauteren 2018), encrypted training";
+    j["algorithm"] = "simplified fixed Hessian (Bonte-Vercauteren 2018), trained on encrypted data";
     j["dataset"] = is_boston ? "boston_house_prices (python3-sklearn)" : o.data;
     j["target"] = o.target;
-    j["rows"] = {{"train", train.X.size()}, {"test", test.X.size()}, {"features", train.feature_names.size()}};
-    j["iterations"] = iterations;
+    j["rows"] = {{"train", r.train_rows}, {"test", r.test_rows}, {"features", r.features}};
+    j["iterations"] = r.iterations;
     j["seed"] = o.seed;
-    j["levels_used"] = ml::SfhServer::levels_needed(iterations);
-    j["params"] = {{"log_n", params.log_n},
-                   {"log_q", params.log_q},
-                   {"log_p", params.log_p},
-                   {"log_scale", params.log_scale},
-                   {"dnum", ctx->dnum()},
-                   {"log_qp", ctx->log_qp()},
-                   {"security_bits", ctx->security_bits()}};
-    j["encrypted"] = {{"rmse", rmse_e}, {"r2", r2_e}};
-    j["plaintext"] = {{"rmse", rmse_p}, {"r2", r2_p}};
-    j["closed_form"] = {{"rmse", rmse_c}, {"r2", r2_c}};
-    j["max_weight_error"] = max_w_err;
-    j["decrypted_constant"] = one;
-    j["seconds"] = {{"keygen", s_keygen}, {"encrypt", s_encrypt}, {"train", s_train},
-                    {"decrypt", s_decrypt}, {"total", s_total}};
+    j["levels_used"] = r.levels_used;
+    j["params"] = {{"log_n", r.params.log_n}, {"log_q", r.params.log_q}, {"log_p", r.params.log_p},
+                   {"log_scale", r.params.log_scale}, {"dnum", r.dnum}, {"log_qp", r.log_qp},
+                   {"security_bits", r.security_bits}};
+    j["encrypted"] = {{"rmse", r.encrypted.rmse}, {"r2", r.encrypted.r2}};
+    j["plaintext"] = {{"rmse", r.plaintext.rmse}, {"r2", r.plaintext.r2}};
+    j["closed_form"] = {{"rmse", r.closed_form.rmse}, {"r2", r.closed_form.r2}};
+    j["max_weight_error"] = r.max_weight_error;
+    j["decrypted_constant"] = r.decrypted_constant;
+    j["seconds"] = {{"keygen", r.seconds_keygen}, {"encrypt", r.seconds_encrypt}, {"train", r.seconds_train},
+                    {"decrypt", r.seconds_decrypt}, {"total", r.seconds_total}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::printf("Encrypted linear regression (simplified fixed Hessian), %s, target %s\n",
               is_boston ? "Boston Housing" : o.data.c_str(), o.target.c_str());
-  std::printf("  %zu train / %zu test rows, %zu features, %d iterations, seed %llu\n", train.X.size(),
-              test.X.size(), train.feature_names.size(), iterations, static_cast<unsigned long long>(o.seed));
-  std::printf("  params: %s, log QP = %.1f bits, security: %s\n", params.describe().c_str(), ctx->log_qp(),
-              ctx->security_bits() >= 128 ? "128-bit (HomomorphicEncryption.org table)" : "INSECURE");
+  std::printf("  %zu train / %zu test rows, %zu features, %d iterations (%d levels), seed %llu\n",
+              r.train_rows, r.test_rows, r.features, r.iterations, r.levels_used,
+              static_cast<unsigned long long>(o.seed));
+  std::printf("  params: %s, log QP = %.1f bits, security: %s\n", r.params.describe().c_str(), r.log_qp,
+              r.security_bits >= 128 ? "128-bit (HomomorphicEncryption.org table)" : "INSECURE");
   std::printf("\n  %-28s %10s %10s\n", "model (test set)", "RMSE", "R2");
-  std::printf("  %-28s %10.4f %10.4f\n", "encrypted training", rmse_e, r2_e);
-  std::printf("  %-28s %10.4f %10.4f\n", "same algorithm, plaintext", rmse_p, r2_p);
-  std::printf("  %-28s %10.4f %10.4f\n", "closed-form least squares", rmse_c, r2_c);
+  std::printf("  %-28s %10.4f %10.4f\n", "encrypted training", r.encrypted.rmse, r.encrypted.r2);
+  std::printf("  %-28s %10.4f %10.4f\n", "same algorithm, plaintext", r.plaintext.rmse, r.plaintext.r2);
+  std::printf("  %-28s %10.4f %10.4f\n", "closed-form least squares", r.closed_form.rmse, r.closed_form.r2);
   std::printf("\n  max |w_encrypted - w_plaintext| = %.3g; decrypted constant coordinate = %.8f (should be 1)\n",
-              max_w_err, one);
-  std::printf("  seconds: keygen %.2f, encrypt %.2f, train %.2f, decrypt %.3f, total %.2f\n", s_keygen,
-              s_encrypt, s_train, s_decrypt, s_total);
+              r.max_weight_error, r.decrypted_constant);
+  std::printf("  seconds: keygen %.2f (%zu Galois keys), encrypt %.2f, train %.2f, decrypt %.3f, total %.2f\n",
+              r.seconds_keygen, r.galois_keys, r.seconds_encrypt, r.seconds_train, r.seconds_decrypt,
+              r.seconds_total);
   return 0;
 }
 
