@@ -9,11 +9,13 @@ namespace ckks::math {
 
 BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)), to_(std::move(to)) {
   if (from_.empty()) throw ParameterError("BaseConverter: the source basis is empty");
-  for (auto* a : from_)
-    for (auto* b : to_)
-      if (a->value() == b->value())
-        throw ParameterError("BaseConverter: prime " + std::to_string(a->value()) +
-                             " is in both bases; base conversion needs coprime bases");
+  RnsBasis all = from_;
+  all.insert(all.end(), to_.begin(), to_.end());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    for (std::size_t j = i + 1; j < all.size(); ++j)
+      if (all[i]->value() == all[j]->value())
+        throw ParameterError("BaseConverter: prime " + std::to_string(all[i]->value()) +
+                             " appears twice; base conversion needs distinct, coprime primes");
   const std::size_t k = from_.size(), m = to_.size();
   qhat_inv_.resize(k);
   qhat_inv_shoup_.resize(k);
