@@ -14,6 +14,14 @@ using cplx = std::complex<double>;
 namespace {
 bool same_scale(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(a, b); }
 std::string lv(int l) { return std::to_string(l); }
+
+// A product's scale must leave room below Q_ℓ/2 for the encoded values.
+void check_product_scale(const Context& ctx, double scale, int level, const char* op) {
+  const double log_q = math::log2_product(ctx.basis_q(level));
+  if (std::log2(scale) >= log_q - 1)
+    throw ScaleError(std::string(op) + ": scale " + pow2_string(scale) + " exceeds remaining modulus " +
+                     pow2_string(std::exp2(log_q)) + " at level " + lv(level) + "; rescale first or add primes");
+}
 }  // namespace
 
 Evaluator::Evaluator(ContextPtr context) : ctx_(std::move(context)) {}
@@ -126,11 +134,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
     throw InputError("multiply: operands have " + std::to_string(a.size()) + " and " +
                      std::to_string(b.size()) + " components; relinearize 3-component ciphertexts first");
   const double scale = a.scale * b.scale;
-  const double log_q = math::log2_product(ctx_->basis_q(a.level));
-  if (std::log2(scale) >= log_q - 1)
-    throw ScaleError("multiply: scale " + pow2_string(scale) + " exceeds remaining modulus " +
-                     pow2_string(std::exp2(log_q)) + " at level " + lv(a.level) +
-                     "; rescale first or add primes");
+  check_product_scale(*ctx_, scale, a.level, "multiply");
   const auto& bq = ctx_->basis_q(a.level);
   Ciphertext r{ctx_, {}, a.level, scale, a.slots};
   RnsPoly d0 = a.c[0], d1 = a.c[0], d2 = a.c[1], t = a.c[1];
@@ -145,11 +149,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
 Ciphertext Evaluator::multiply(const Ciphertext& a, const Plaintext& b) const {
   check_pair(a, b.level, b.scale, b.slots, b.context, "multiply", false);
   const double scale = a.scale * b.scale;
-  const double log_q = math::log2_product(ctx_->basis_q(a.level));
-  if (std::log2(scale) >= log_q - 1)
-    throw ScaleError("multiply: scale " + pow2_string(scale) + " exceeds remaining modulus " +
-                     pow2_string(std::exp2(log_q)) + " at level " + lv(a.level) +
-                     "; rescale first or add primes");
+  check_product_scale(*ctx_, scale, a.level, "multiply");
   Ciphertext r = a;
   r.scale = scale;
   for (auto& p : r.c) math::mul_inplace(p, b.poly, ctx_->basis_q(a.level));
@@ -162,11 +162,7 @@ Ciphertext Evaluator::multiply_const(const Ciphertext& a, cplx c, double const_s
   if (!(const_scale >= 1))
     throw ScaleError("multiply_const: constant scale " + std::to_string(const_scale) + " must be ≥ 1");
   const double scale = a.scale * const_scale;
-  const double log_q = math::log2_product(ctx_->basis_q(a.level));
-  if (std::log2(scale) >= log_q - 1)
-    throw ScaleError("multiply_const: scale " + pow2_string(scale) + " exceeds remaining modulus " +
-                     pow2_string(std::exp2(log_q)) + " at level " + lv(a.level) +
-                     "; rescale first or add primes");
+  check_product_scale(*ctx_, scale, a.level, "multiply_const");
   const RnsPoly k = constant_poly(*ctx_, c, const_scale, a.level, "multiply_const");
   Ciphertext r = a;
   r.scale = scale;
