@@ -82,11 +82,12 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
   const std::size_t k = from_.size();
   const Modulus& pj = to_[j]->mod;
   const std::uint64_t* row = qhat_mod_p_.data() + j * k;
-  if (k == 1) {  // one source prime: y_0 reduced mod p_j, minus the wrap
-    const std::uint64_t r = row[0], rs = shoup_precompute(reduce_64(r, pj), pj.q);
+  if (k == 1) {
+    // One source prime q (q̂ = 1, so y = x): the centred value is x or x − q, reduced mod p_j.
+    const std::uint64_t q_mod = q_mod_p_[j];
     for (std::size_t c = 0; c < N; ++c) {
-      const std::uint64_t v = mul_shoup(reduce_64(p.y[c], pj), reduce_64(r, pj), rs, pj.q);
-      out[c] = sub_mod(v, p.wraps[c] ? q_mod_p_[j] : 0, pj.q);
+      const std::uint64_t v = reduce_64(p.y[c], pj);
+      out[c] = p.wraps[c] ? sub_mod(v, q_mod, pj.q) : v;
     }
     return;
   }
