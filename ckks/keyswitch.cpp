@@ -93,7 +93,7 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
       } else {
         // index of prime i among the converter's targets (basis_qp order without the digit)
         const std::size_t target = i < lo ? i : i - (hi - lo);
-        ctx.modup_converter(level, j).convert_to(prepared[j], target, ext.data(), N);
+        ctx.modup_converter(level, j).convert_to(prepared[j], target, ext.data(), N, /*lazy_output=*/true);
         prime.ntt.forward(ext.data());
         e = ext.data();
       }

@@ -2,6 +2,11 @@
 
 #include <string>
 
+#if defined(__AVX512IFMA__) && defined(__AVX512F__)
+#include <immintrin.h>
+#define CKKS_HAVE_IFMA 1
+#endif
+
 #include "ckks/math/errors.h"
 #include "ckks/math/primes.h"
 
@@ -35,13 +40,37 @@ NttTables::NttTables(std::uint64_t N, const Modulus& q) : n_(N), q_(q) {
   n_inv_shoup_ = shoup_precompute(n_inv_, q.q);
   last_inv_ = mul_mod(n_inv_, psi_inv_rev_[1], q_);
   last_inv_shoup_ = shoup_precompute(last_inv_, q.q);
+#ifdef CKKS_HAVE_IFMA
+  use_ifma_ = q.q < (std::uint64_t(1) << 50) && N >= 16;
+  if (use_ifma_) {
+    auto shoup52 = [&](std::uint64_t w) { return static_cast<std::uint64_t>((static_cast<u128>(w) << 52) / q.q); };
+    psi_rev_shoup52_.resize(N);
+    psi_inv_rev_shoup52_.resize(N);
+    for (std::uint64_t i = 0; i < N; ++i) {
+      psi_rev_shoup52_[i] = shoup52(psi_rev_[i]);
+      psi_inv_rev_shoup52_[i] = shoup52(psi_inv_rev_[i]);
+    }
+    n_inv_shoup52_ = shoup52(n_inv_);
+    last_inv_shoup52_ = shoup52(last_inv_);
+  }
+#endif
 }
 
 void NttTables::forward(std::uint64_t* a) const {
+  if (use_ifma_) forward_ifma(a);
+  else forward_scalar(a);
+}
+
+void NttTables::inverse(std::uint64_t* a) const {
+  if (use_ifma_) inverse_ifma(a);
+  else inverse_scalar(a);
+}
+
+void NttTables::forward_scalar(std::uint64_t* a) const {
   const std::uint64_t q = q_.q, two_q = 2 * q;
   // [LN16, Alg. 1] with Harvey's lazy butterfly: invariant a[j] ∈ [0, 4q) between stages.
   std::uint64_t t = n_;
-  for (std::uint64_t m = 1; m < n_; m <<= 1) {
+  for (std::uint64_t m = 1; m < n_ / 2; m <<= 1) {
     t >>= 1;
     for (std::uint64_t i = 0; i < m; ++i) {
       const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
@@ -49,21 +78,29 @@ void NttTables::forward(std::uint64_t* a) const {
       std::uint64_t* y = x + t;
       for (std::uint64_t j = 0; j < t; ++j) {
         std::uint64_t u = x[j];
-        u = u >= two_q ? u - two_q : u;                    // u ∈ [0, 2q)
+        u = u >= two_q ? u - two_q : u;                          // u ∈ [0, 2q)
         const std::uint64_t v = mul_shoup_lazy(y[j], w, ws, q);  // v ∈ [0, 2q)
-        x[j] = u + v;                                        // [0, 4q)
-        y[j] = u - v + two_q;                                // (0, 4q)
+        x[j] = u + v;                                            // [0, 4q)
+        y[j] = u - v + two_q;                                    // (0, 4q)
       }
     }
   }
-  for (std::uint64_t j = 0; j < n_; ++j) {  // final reduction [0, 4q) → [0, q)
-    std::uint64_t u = a[j];
+  // Last stage (t = 1, pairs of neighbours) fused with the final reduction [0, 4q) → [0, q).
+  const std::uint64_t half = n_ / 2;
+  for (std::uint64_t i = 0; i < half; ++i) {
+    const std::uint64_t w = psi_rev_[half + i], ws = psi_rev_shoup_[half + i];
+    std::uint64_t u = a[2 * i];
     u = u >= two_q ? u - two_q : u;
-    a[j] = u >= q ? u - q : u;
+    const std::uint64_t v = mul_shoup_lazy(a[2 * i + 1], w, ws, q);
+    std::uint64_t x = u + v, y = u - v + two_q;  // both in [0, 4q)
+    x = x >= two_q ? x - two_q : x;
+    y = y >= two_q ? y - two_q : y;
+    a[2 * i] = x >= q ? x - q : x;
+    a[2 * i + 1] = y >= q ? y - q : y;
   }
 }
 
-void NttTables::inverse(std::uint64_t* a) const {
+void NttTables::inverse_scalar(std::uint64_t* a) const {
   const std::uint64_t q = q_.q, two_q = 2 * q;
   // [LN16, Alg. 2] with lazy Gentleman–Sande butterflies: invariant a[j] ∈ [0, 2q).
   std::uint64_t t = 1;
@@ -94,5 +131,131 @@ void NttTables::inverse(std::uint64_t* a) const {
     a[j + half] = y >= q ? y - q : y;
   }
 }
+
+#ifdef CKKS_HAVE_IFMA
+// The same butterflies, eight at a time, with AVX-512 IFMA (52-bit multiply-add) in place of
+// 64-bit Shoup multiplication [Harvey14 with 52-bit words; the approach of Intel HEXL]. For
+// q < 2^50, lazy values < 4q < 2^52 fit the multiplier, and with w' = ⌊w·2^52/q⌋,
+//     Q = ⌊y·w'/2^52⌋ (madd52hi),  y·w − Q·q ∈ [0, 2q),
+// computed modulo 2^52 as lo52(y·w) + lo52(Q·(2^52 − q)). Stages whose blocks are shorter than
+// eight (t < 8) run the scalar code.
+namespace {
+inline __m512i mul_shoup52_lazy(__m512i y, __m512i w, __m512i w52, __m512i neg_q, __m512i mask52) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i qhat = _mm512_madd52hi_epu64(zero, y, w52);
+  const __m512i lo = _mm512_madd52lo_epu64(zero, y, w);
+  return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
+}
+inline __m512i reduce_below(__m512i x, __m512i bound) {  // x ∈ [0, 2·bound) → [0, bound)
+  return _mm512_min_epu64(x, _mm512_sub_epi64(x, bound));
+}
+}  // namespace
+
+void NttTables::forward_ifma(std::uint64_t* a) const {
+  const std::uint64_t q = q_.q, two_q = 2 * q;
+  const __m512i v2q = _mm512_set1_epi64(static_cast<long long>(two_q));
+  const __m512i neg_q = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - q));
+  const __m512i mask52 = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - 1));
+  std::uint64_t t = n_, m = 1;
+  for (; m < n_ / 2 && (t >> 1) >= 8; m <<= 1) {
+    t >>= 1;
+    for (std::uint64_t i = 0; i < m; ++i) {
+      const __m512i w = _mm512_set1_epi64(static_cast<long long>(psi_rev_[m + i]));
+      const __m512i w52 = _mm512_set1_epi64(static_cast<long long>(psi_rev_shoup52_[m + i]));
+      std::uint64_t* x = a + 2 * i * t;
+      std::uint64_t* y = x + t;
+      for (std::uint64_t j = 0; j < t; j += 8) {
+        __m512i u = reduce_below(_mm512_loadu_si512(x + j), v2q);                        // [0, 2q)
+        const __m512i v = mul_shoup52_lazy(_mm512_loadu_si512(y + j), w, w52, neg_q, mask52);  // [0, 2q)
+        _mm512_storeu_si512(x + j, _mm512_add_epi64(u, v));
+        _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q));
+      }
+    }
+  }
+  // Remaining stages (t = 4, 2, 1) in scalar code, the last fused with the final reduction.
+  for (; m < n_ / 2; m <<= 1) {
+    t >>= 1;
+    for (std::uint64_t i = 0; i < m; ++i) {
+      const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
+      std::uint64_t* x = a + 2 * i * t;
+      std::uint64_t* y = x + t;
+      for (std::uint64_t j = 0; j < t; ++j) {
+        std::uint64_t u = x[j];
+        u = u >= two_q ? u - two_q : u;
+        const std::uint64_t v = mul_shoup_lazy(y[j], w, ws, q);
+        x[j] = u + v;
+        y[j] = u - v + two_q;
+      }
+    }
+  }
+  const std::uint64_t half = n_ / 2;
+  for (std::uint64_t i = 0; i < half; ++i) {
+    const std::uint64_t w = psi_rev_[half + i], ws = psi_rev_shoup_[half + i];
+    std::uint64_t u = a[2 * i];
+    u = u >= two_q ? u - two_q : u;
+    const std::uint64_t v = mul_shoup_lazy(a[2 * i + 1], w, ws, q);
+    std::uint64_t x = u + v, y = u - v + two_q;
+    x = x >= two_q ? x - two_q : x;
+    y = y >= two_q ? y - two_q : y;
+    a[2 * i] = x >= q ? x - q : x;
+    a[2 * i + 1] = y >= q ? y - q : y;
+  }
+}
+
+void NttTables::inverse_ifma(std::uint64_t* a) const {
+  const std::uint64_t q = q_.q, two_q = 2 * q;
+  const __m512i vq = _mm512_set1_epi64(static_cast<long long>(q));
+  const __m512i v2q = _mm512_set1_epi64(static_cast<long long>(two_q));
+  const __m512i neg_q = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - q));
+  const __m512i mask52 = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - 1));
+  // Stages with t < 8 in scalar code (values stay in [0, 2q)).
+  std::uint64_t t = 1, m = n_;
+  for (; m > 2 && t < 8; m >>= 1, t <<= 1) {
+    const std::uint64_t h = m >> 1;
+    for (std::uint64_t i = 0; i < h; ++i) {
+      const std::uint64_t w = psi_inv_rev_[h + i], ws = psi_inv_rev_shoup_[h + i];
+      std::uint64_t* x = a + 2 * i * t;
+      std::uint64_t* y = x + t;
+      for (std::uint64_t j = 0; j < t; ++j) {
+        const std::uint64_t u = x[j], v = y[j];
+        const std::uint64_t s = u + v;
+        x[j] = s >= two_q ? s - two_q : s;
+        y[j] = mul_shoup_lazy(u - v + two_q, w, ws, q);
+      }
+    }
+  }
+  for (; m > 2; m >>= 1, t <<= 1) {
+    const std::uint64_t h = m >> 1;
+    for (std::uint64_t i = 0; i < h; ++i) {
+      const __m512i w = _mm512_set1_epi64(static_cast<long long>(psi_inv_rev_[h + i]));
+      const __m512i w52 = _mm512_set1_epi64(static_cast<long long>(psi_inv_rev_shoup52_[h + i]));
+      std::uint64_t* x = a + 2 * i * t;
+      std::uint64_t* y = x + t;
+      for (std::uint64_t j = 0; j < t; j += 8) {
+        const __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
+        _mm512_storeu_si512(x + j, reduce_below(_mm512_add_epi64(u, v), v2q));
+        const __m512i d = _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q);  // (0, 4q)
+        _mm512_storeu_si512(y + j, mul_shoup52_lazy(d, w, w52, neg_q, mask52));
+      }
+    }
+  }
+  // Last stage (m = 2) with N^{-1} folded in, then full reduction to [0, q).
+  const std::uint64_t half = n_ >> 1;
+  const __m512i ni = _mm512_set1_epi64(static_cast<long long>(n_inv_));
+  const __m512i ni52 = _mm512_set1_epi64(static_cast<long long>(n_inv_shoup52_));
+  const __m512i li = _mm512_set1_epi64(static_cast<long long>(last_inv_));
+  const __m512i li52 = _mm512_set1_epi64(static_cast<long long>(last_inv_shoup52_));
+  for (std::uint64_t j = 0; j < half; j += 8) {
+    const __m512i u = _mm512_loadu_si512(a + j), v = _mm512_loadu_si512(a + j + half);
+    const __m512i s = reduce_below(_mm512_add_epi64(u, v), v2q);
+    const __m512i d = _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q);
+    _mm512_storeu_si512(a + j, reduce_below(mul_shoup52_lazy(s, ni, ni52, neg_q, mask52), vq));
+    _mm512_storeu_si512(a + j + half, reduce_below(mul_shoup52_lazy(d, li, li52, neg_q, mask52), vq));
+  }
+}
+#else
+void NttTables::forward_ifma(std::uint64_t* a) const { forward_scalar(a); }
+void NttTables::inverse_ifma(std::uint64_t* a) const { inverse_scalar(a); }
+#endif
 
 }  // namespace ckks::math

@@ -25,10 +25,20 @@ class NttTables {
   /// Throws ParameterError otherwise.
   NttTables(std::uint64_t N, const Modulus& q);
 
-  /// In place: coefficients (values in [0, q)) → evaluations (values in [0, q)). Length N.
+  /// In place: coefficients → evaluations (values in [0, q)). Length N. Inputs may be lazy, in
+  /// [0, 4q) (Harvey's invariant), which saves callers a reduction.
   void forward(std::uint64_t* a) const;
   /// In place: evaluations → coefficients, including the factor N^{-1}. Length N.
   void inverse(std::uint64_t* a) const;
+
+  /// The portable scalar butterflies (the reference). forward/inverse run these unless the
+  /// AVX-512 IFMA path applies: compiled with -mavx512ifma (e.g. -march=native on a CPU that has
+  /// it) and q < 2^50, so that lazy values < 4q fit the 52-bit multipliers. Both give identical
+  /// results (checked in tests).
+  void forward_scalar(std::uint64_t* a) const;
+  void inverse_scalar(std::uint64_t* a) const;
+  /// True when forward/inverse use the AVX-512 IFMA butterflies for this prime.
+  bool uses_ifma() const { return use_ifma_; }
 
   std::uint64_t n() const { return n_; }
   const Modulus& modulus() const { return q_; }
@@ -43,6 +53,12 @@ class NttTables {
   std::vector<std::uint64_t> psi_inv_rev_, psi_inv_rev_shoup_;  // ψ^-(brv(i)) 
   std::uint64_t n_inv_, n_inv_shoup_;
   std::uint64_t last_inv_, last_inv_shoup_;  // N^{-1} · ψ^-brv(1), folded into the last inverse stage
+  // 52-bit Shoup constants ⌊w·2^52/q⌋ for the IFMA path (empty when it does not apply).
+  bool use_ifma_ = false;
+  std::vector<std::uint64_t> psi_rev_shoup52_, psi_inv_rev_shoup52_;
+  std::uint64_t n_inv_shoup52_ = 0, last_inv_shoup52_ = 0;
+  void forward_ifma(std::uint64_t* a) const;
+  void inverse_ifma(std::uint64_t* a) const;
 };
 
 /// Reverse the low `bits` bits of x.

@@ -76,7 +76,8 @@ BaseConverter::Prepared BaseConverter::prepare(const std::uint64_t* in, std::siz
   return p;
 }
 
-void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* out, std::size_t N) const {
+void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* out, std::size_t N,
+                               bool lazy_output) const {
   // Step 2: out_j = Σ_i y_i · [q̂_i]_{p_j} − wraps·[Q]_{p_j} mod p_j. Products are < 2^122 (primes
   // ≤ 61 bits), so up to 64 of them are summed in 128 bits before one Barrett reduction.
   const std::size_t k = from_.size();
@@ -84,7 +85,19 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
   const std::uint64_t* row = qhat_mod_p_.data() + j * k;
   if (k == 1) {
     // One source prime q (q̂ = 1, so y = x): the centred value is x or x − q, reduced mod p_j.
-    const std::uint64_t q_mod = q_mod_p_[j];
+    const std::uint64_t q = from_[0]->value(), q_mod = q_mod_p_[j];
+    if (q < 2 * pj.q) {
+      // Lazy: x < q < 2p_j, and x − q + 2p_j ∈ (2p_j − q/2, 2p_j]: both in [0, 4p_j), the input
+      // range NttTables::forward accepts, so no reduction is needed when the NTT follows.
+      const std::uint64_t shift = 2 * pj.q - q;
+      for (std::size_t c = 0; c < N; ++c) out[c] = p.y[c] + (p.wraps[c] ? shift : 0);
+      if (!lazy_output) for (std::size_t c = 0; c < N; ++c) {
+        std::uint64_t v = out[c];
+        v = v >= 2 * pj.q ? v - 2 * pj.q : v;
+        out[c] = v >= pj.q ? v - pj.q : v;
+      }
+      return;
+    }
     for (std::size_t c = 0; c < N; ++c) {
       const std::uint64_t v = reduce_64(p.y[c], pj);
       out[c] = p.wraps[c] ? sub_mod(v, q_mod, pj.q) : v;

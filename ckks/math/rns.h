@@ -62,7 +62,9 @@ class BaseConverter {
     std::vector<std::uint32_t> wraps;   ///< N wrap counts (multiples of Q to subtract)
   };
   Prepared prepare(const std::uint64_t* in, std::size_t N, bool exact) const;
-  void convert_to(const Prepared& p, std::size_t j, std::uint64_t* out, std::size_t N) const;
+  /// With lazy_output, values may be left in [0, 4·p_j) (what NttTables::forward accepts).
+  void convert_to(const Prepared& p, std::size_t j, std::uint64_t* out, std::size_t N,
+                  bool lazy_output = false) const;
 
   const RnsBasis& from() const { return from_; }
   const RnsBasis& to() const { return to_; }
