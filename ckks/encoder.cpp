@@ -67,7 +67,7 @@ void Encoder::special_fft(std::vector<cplx>& v) const {
     const std::size_t half = len / 2, m = 4 * len;  // twiddles are m-th roots of unity
     for (std::size_t i = 0; i < n; i += len) {
       for (std::size_t j = 0; j < half; ++j) {
-        const std::size_t idx = (rot_group_[j] % m) * (two_n / m);
+        const std::size_t idx = (rot_group_[j] & (m - 1)) * (two_n / m);  // m is a power of two
         const cplx u = v[i + j], w = v[i + j + half] * roots_[idx];
         v[i + j] = u + w;
         v[i + j + half] = u - w;
@@ -84,7 +84,7 @@ void Encoder::special_ifft(std::vector<cplx>& v) const {
     const std::size_t half = len / 2, m = 4 * len;
     for (std::size_t i = 0; i < n; i += len) {
       for (std::size_t j = 0; j < half; ++j) {
-        const std::size_t idx = (m - rot_group_[j] % m) * (two_n / m);
+        const std::size_t idx = (m - (rot_group_[j] & (m - 1))) * (two_n / m);
         const cplx a = v[i + j], b = v[i + j + half];
         v[i + j] = a + b;
         v[i + j + half] = (a - b) * roots_[idx];
@@ -132,12 +132,28 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
 
   Plaintext pt{ctx_, math::RnsPoly(N, basis.size(), false), level, scale, slots};
   const std::size_t gap = N / (2 * slots);
+  // Round once to integers; they fit in int64 unless |value|·Δ ≥ 2^63 (then reduce exactly from
+  // the double, limb by limb).
+  std::vector<double> rounded(2 * slots);
   for (std::size_t i = 0; i < slots; ++i) {
-    const double re = std::nearbyint(u[i].real() * scale);
-    const double im = std::nearbyint(u[i].imag() * scale);
-    for (std::size_t l = 0; l < basis.size(); ++l) {
-      pt.poly.limb(l)[i * gap] = reduce_double(re, basis[l]->mod);
-      pt.poly.limb(l)[(i + slots) * gap] = reduce_double(im, basis[l]->mod);
+    rounded[i] = std::nearbyint(u[i].real() * scale);
+    rounded[i + slots] = std::nearbyint(u[i].imag() * scale);
+  }
+  const bool fits = max_abs * scale < 9.2e18;
+  for (std::size_t l = 0; l < basis.size(); ++l) {
+    const auto& m = basis[l]->mod;
+    std::uint64_t* dst = pt.poly.limb(l);
+    for (std::size_t i = 0; i < 2 * slots; ++i) {
+      const double x = rounded[i];
+      std::uint64_t r;
+      if (fits) {
+        const std::uint64_t mag = static_cast<std::uint64_t>(std::fabs(x));
+        r = mag < m.q ? mag : math::reduce_64(mag, m);
+        if (x < 0) r = math::neg_mod(r, m.q);
+      } else {
+        r = reduce_double(x, m);
+      }
+      dst[i * gap] = r;  // Re u_i at i·gap (i < n), Im u_{i−n} at i·gap (i ≥ n)
     }
   }
   math::to_ntt(pt.poly, basis);
@@ -184,18 +200,24 @@ std::vector<long double> Encoder::coefficients(const Plaintext& pt) const {
   const std::size_t N = ctx_->n(), k = basis.size();
   // Garner's mixed-radix CRT: x = a_0 + a_1·q_0 + a_2·q_0q_1 + …, a_i ∈ [0, q_i). Then x is read as
   // negative when its top digit is in the upper half, and Q − x = 1 + Σ (q_i − 1 − a_i)·M_i.
-  std::vector<std::vector<u64>> inv(k, std::vector<u64>(k, 0));
+  std::vector<std::vector<u64>> inv(k, std::vector<u64>(k, 0)), inv_shoup = inv;
   for (std::size_t i = 0; i < k; ++i)
-    for (std::size_t j = 0; j < i; ++j)
+    for (std::size_t j = 0; j < i; ++j) {
       inv[i][j] = math::inv_mod(math::reduce_64(basis[j]->value(), basis[i]->mod), basis[i]->mod);
+      inv_shoup[i][j] = math::shoup_precompute(inv[i][j], basis[i]->value());
+    }
   std::vector<long double> out(N);
   std::vector<u64> a(k);
   for (std::size_t c = 0; c < N; ++c) {
     for (std::size_t i = 0; i < k; ++i) {
       const auto& qi = basis[i]->mod;
       u64 t = m.limb(i)[c];
-      for (std::size_t j = 0; j < i; ++j)
-        t = math::mul_mod(math::sub_mod(t, math::reduce_64(a[j], qi), qi.q), inv[i][j], qi);
+      for (std::size_t j = 0; j < i; ++j) {
+        // (t − a_j)·q_j^{-1} mod q_i; a_j < q_j may exceed q_i, and t − a_j + q_i·2^k stays
+        // non-negative for Shoup's multiplication, which accepts any 64-bit input.
+        const u64 aj = a[j] >= qi.q ? math::reduce_64(a[j], qi) : a[j];
+        t = math::mul_shoup(t + qi.q - aj, inv[i][j], inv_shoup[i][j], qi.q);
+      }
       a[i] = t;
     }
     const bool negative = a[k - 1] > basis[k - 1]->value() / 2;

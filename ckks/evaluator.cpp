@@ -135,14 +135,21 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
                      std::to_string(b.size()) + " components; relinearize 3-component ciphertexts first");
   const double scale = a.scale * b.scale;
   check_product_scale(*ctx_, scale, a.level, "multiply");
+  // Tensor product, one fused pass per limb: d_0 = a_0b_0, d_1 = a_0b_1 + a_1b_0, d_2 = a_1b_1.
   const auto& bq = ctx_->basis_q(a.level);
-  Ciphertext r{ctx_, {}, a.level, scale, a.slots};
-  RnsPoly d0 = a.c[0], d1 = a.c[0], d2 = a.c[1], t = a.c[1];
-  math::mul_inplace(d0, b.c[0], bq);
-  math::mul_inplace(d1, b.c[1], bq);
-  math::mul_add_inplace(d1, t, b.c[0], bq);  // a0·b1 + a1·b0
-  math::mul_inplace(d2, b.c[1], bq);
-  r.c = {std::move(d0), std::move(d1), std::move(d2)};
+  const std::size_t N = ctx_->n();
+  Ciphertext r{ctx_, {RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true)},
+               a.level, scale, a.slots};
+  for (std::size_t i = 0; i < bq.size(); ++i) {
+    const auto& m = bq[i]->mod;
+    const std::uint64_t *a0 = a.c[0].limb(i), *a1 = a.c[1].limb(i), *b0 = b.c[0].limb(i), *b1 = b.c[1].limb(i);
+    std::uint64_t *d0 = r.c[0].limb(i), *d1 = r.c[1].limb(i), *d2 = r.c[2].limb(i);
+    for (std::size_t c = 0; c < N; ++c) {
+      d0[c] = math::mul_mod(a0[c], b0[c], m);
+      d1[c] = math::reduce_128(static_cast<math::u128>(a0[c]) * b1[c] + static_cast<math::u128>(a1[c]) * b0[c], m);
+      d2[c] = math::mul_mod(a1[c], b1[c], m);
+    }
+  }
   return r;
 }
 
