@@ -17,12 +17,11 @@ Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
     throw InputError("decrypt: a ciphertext has 2 or 3 components, this one has " +
                      std::to_string(ct.size()));
   const auto& bq = ctx_->basis_q(ct.level);
-  math::RnsPoly s = sk_.s;
-  s.truncate(ct.level + 1);
-  // Horner: m = c_0 + s·(c_1 + s·c_2)
+  // Horner: m = c_0 + s·(c_1 + s·c_2). The first ℓ+1 limbs of s (held mod Q_L·P) are s mod Q_ℓ,
+  // so s is used in place: no copy of the secret is made.
   math::RnsPoly acc = ct.c.back();
   for (std::size_t i = ct.size() - 1; i-- > 0;) {
-    math::mul_inplace(acc, s, bq);
+    math::mul_inplace(acc, sk_.s, bq);
     math::add_inplace(acc, ct.c[i], bq);
   }
   return Plaintext{ctx_, std::move(acc), ct.level, ct.scale, ct.slots};

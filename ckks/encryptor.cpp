@@ -56,9 +56,7 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) {
     RnsPoly c0 = math::from_signed_coeffs(math::sample_gaussian(rng_, N, sigma), bq);
     math::to_ntt(c0, bq);
     RnsPoly as = a;
-    RnsPoly s = sk_->s;  // first ℓ+1 limbs are s mod Q_ℓ
-    s.truncate(level + 1);
-    math::mul_inplace(as, s, bq);
+    math::mul_inplace(as, sk_->s, bq);  // the first ℓ+1 limbs of s are s mod Q_ℓ
     math::sub_inplace(c0, as, bq);  // −a·s + e
     ct.c.push_back(std::move(c0));
     ct.c.push_back(std::move(a));

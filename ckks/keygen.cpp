@@ -4,14 +4,12 @@
 #include <string>
 
 #include "ckks/math/errors.h"
+#include "ckks/math/wipe.h"
 
 namespace ckks {
 
 SecretKey::~SecretKey() {
-  // Wipe the secret before its memory returns to the allocator (volatile: not optimised away).
-  auto& d = s.data();
-  volatile std::uint64_t* p = d.data();
-  for (std::size_t i = 0; i < d.size(); ++i) p[i] = 0;
+  math::secure_wipe(s.data());  // before the memory returns to the allocator
 }
 
 KeyGenerator::KeyGenerator(ContextPtr context) : ctx_(std::move(context)), rng_() {}
@@ -32,7 +30,7 @@ SecretKey KeyGenerator::secret_key() {
                     : math::sample_ternary_hamming(rng_, N, static_cast<std::size_t>(p.hamming_weight));
   const auto& basis = ctx_->basis_qp(ctx_->max_level());
   math::RnsPoly s = math::from_signed_coeffs(coeffs, basis);
-  std::fill(coeffs.begin(), coeffs.end(), 0);
+  math::secure_wipe(coeffs);
   math::to_ntt(s, basis);
   return SecretKey(ctx_, std::move(s));
 }
@@ -87,7 +85,7 @@ RelinKey KeyGenerator::relin_key(const SecretKey& sk) {
   math::RnsPoly s2 = sk.s;
   math::mul_inplace(s2, sk.s, ctx_->basis_qp(ctx_->max_level()));
   RelinKey rk{switching_key(sk, s2)};
-  std::fill(s2.data().begin(), s2.data().end(), 0);
+  math::secure_wipe(s2.data());
   return rk;
 }
 
@@ -103,7 +101,7 @@ GaloisKeys KeyGenerator::galois_keys_for_elements(const SecretKey& sk,
     if (gk.has(g)) continue;
     math::RnsPoly sg = math::automorphism(sk.s, g, basis);
     gk.keys.emplace(g, switching_key(sk, sg));
-    std::fill(sg.data().begin(), sg.data().end(), 0);
+    math::secure_wipe(sg.data());
   }
   return gk;
 }
