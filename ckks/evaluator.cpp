@@ -229,8 +229,13 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
     for (int i = 0; i < l; ++i) {
       const auto& qi = bq[i]->mod;
       const std::uint64_t half_i = math::reduce_64(half, qi);
-      for (std::size_t k = 0; k < N; ++k)
-        t[k] = math::sub_mod(math::reduce_64(last[k], qi), half_i, qi.q);
+      if (ql.q < 2 * qi.q) {
+        // Lazy: last[k] < q_ℓ < 2q_i, so last[k] + 2q_i − half_i ∈ [0, 4q_i), the NTT's input range.
+        const std::uint64_t shift = 2 * qi.q - half_i;
+        for (std::size_t k = 0; k < N; ++k) t[k] = last[k] + shift;
+      } else {
+        for (std::size_t k = 0; k < N; ++k) t[k] = math::sub_mod(math::reduce_64(last[k], qi), half_i, qi.q);
+      }
       bq[i]->ntt.forward(t.data());
       const std::uint64_t w = ctx_->q_inv_mod_q(l, i), ws = math::shoup_precompute(w, qi.q);
       std::uint64_t* x = out.limb(i);

@@ -3,6 +3,7 @@
 #include <NTL/ZZ.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -153,10 +154,21 @@ std::vector<std::int64_t> sample_gaussian(Csprng& rng, std::size_t N, double sig
 RnsPoly from_signed_coeffs(const std::vector<std::int64_t>& coeffs, const RnsBasis& basis) {
   const std::size_t N = coeffs.size();
   RnsPoly a(N, basis.size(), false);
+  std::uint64_t max_abs = 0;
+  for (const std::int64_t v : coeffs)
+    max_abs = std::max(max_abs, v < 0 ? static_cast<std::uint64_t>(-(v + 1)) + 1 : static_cast<std::uint64_t>(v));
   for (std::size_t i = 0; i < basis.size(); ++i) {
     const Modulus& m = basis[i]->mod;
     std::uint64_t* x = a.limb(i);
-    for (std::size_t c = 0; c < N; ++c) x[c] = from_signed(coeffs[c], m);
+    if (max_abs < m.q) {
+      // Small coefficients (the usual case: |v| ≤ 6σ or 1): v, or v + q for negative v, branch-free.
+      for (std::size_t c = 0; c < N; ++c) {
+        const std::int64_t v = coeffs[c];
+        x[c] = static_cast<std::uint64_t>(v) + (m.q & (0 - static_cast<std::uint64_t>(v < 0)));
+      }
+    } else {
+      for (std::size_t c = 0; c < N; ++c) x[c] = from_signed(coeffs[c], m);
+    }
   }
   return a;
 }
