@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "ckks/keyswitch.h"
 #include "ckks/math/errors.h"
@@ -306,6 +307,36 @@ Ciphertext Evaluator::rotate(const Ciphertext& a, int steps, const GaloisKeys& g
                           "); generate it with KeyGenerator::galois_keys(sk, {" +
                           std::to_string(steps) + "})");
   return apply_galois(a, g, gk);
+}
+
+std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std::vector<int>& steps,
+                                                  const GaloisKeys& gk) const {
+  check_ct(a, "rotate_hoisted");
+  if (a.size() != 2)
+    throw InputError("rotate_hoisted: relinearize the 3-component ciphertext before rotating");
+  if (gk.context != ctx_) throw ParameterError("rotate_hoisted: the Galois keys belong to another Context");
+  for (int s : steps) {
+    const std::uint64_t g = ctx_->galois_element(s);
+    if (g != 1 && !gk.has(g))
+      throw MissingKeyError("rotate_hoisted: no Galois key for a rotation by " + std::to_string(s) +
+                            " (Galois element " + std::to_string(g) +
+                            "); generate it with KeyGenerator::galois_keys(sk, {" + std::to_string(s) + "})");
+  }
+  const DecomposedPoly dec = decompose(*ctx_, a.c[1], a.level);
+  const std::size_t N = ctx_->n();
+  std::vector<Ciphertext> out;
+  for (int s : steps) {
+    const std::uint64_t g = ctx_->galois_element(s);
+    if (g == 1) { out.push_back(a); continue; }
+    const auto& perm = ctx_->automorphism_permutation(g);
+    auto [u0, u1] = key_switch_decomposed(*ctx_, dec, gk.keys.at(g), &perm);
+    RnsPoly c0(N, a.c[0].limbs(), true);
+    for (std::size_t i = 0; i < c0.limbs(); ++i)
+      for (std::size_t c = 0; c < N; ++c) c0.limb(i)[c] = a.c[0].limb(i)[perm[c]];
+    math::add_inplace(c0, u0, ctx_->basis_q(a.level));
+    out.push_back(Ciphertext{ctx_, {std::move(c0), std::move(u1)}, a.level, a.scale, a.slots});
+  }
+  return out;
 }
 
 Ciphertext Evaluator::conjugate(const Ciphertext& a, const GaloisKeys& gk) const {

@@ -12,6 +12,7 @@
 #pragma once
 #include <complex>
 #include <cstdint>
+#include <vector>
 
 #include "ckks/ciphertext.h"
 #include "ckks/keys.h"
@@ -63,6 +64,13 @@ class Evaluator {
   /// Rotate the slots left by `steps` (right for negative): slot j receives slot j + steps.
   /// Needs the Galois key for galois_element(steps). Same level and scale.
   Ciphertext rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const;
+  /// Several rotations of the same ciphertext with one shared digit decomposition and ModUp
+  /// ("hoisting" [Halevi–Shoup, eprint 2018/244, §5; Bossuat et al., eprint 2020/1203, §4.1]):
+  /// the expensive NTTs are paid once, each rotation then costs a permutation, the key inner
+  /// product and ModDown. Returns one ciphertext per step, in order (step 0 returns a copy).
+  /// Same checks and errors as rotate, all made before any work.
+  std::vector<Ciphertext> rotate_hoisted(const Ciphertext& a, const std::vector<int>& steps,
+                                         const GaloisKeys& gk) const;
   /// Complex conjugation of every slot. Needs the conjugation key.
   Ciphertext conjugate(const Ciphertext& a, const GaloisKeys& gk) const;
   /// X ↦ X^g followed by key switching σ_g(s) → s [CKKS17, §4.2].

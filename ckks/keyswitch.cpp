@@ -115,4 +115,51 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
 }
 
+DecomposedPoly decompose(const Context& ctx, const RnsPoly& d, int level) {
+  DecomposedPoly out;
+  out.level = level;
+  RnsPoly d_coeff = d;
+  math::from_ntt(d_coeff, ctx.basis_q(level));
+  for (std::size_t j = 0; j < ctx.num_digits(level); ++j) out.digits.push_back(mod_up(ctx, d_coeff, d, level, j));
+  return out;
+}
+
+std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const DecomposedPoly& dec,
+                                                  const KeySwitchKey& swk,
+                                                  const std::vector<std::uint32_t>* perm) {
+  const int level = dec.level, L = ctx.max_level();
+  const auto& bqp = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
+  RnsPoly u0(N, limbs, true), u1(N, limbs, true);
+  std::vector<u128> acc0(N), acc1(N);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const std::size_t key_limb = i < nq ? i : static_cast<std::size_t>(L) + 1 + (i - nq);
+    std::fill(acc0.begin(), acc0.end(), 0);
+    std::fill(acc1.begin(), acc1.end(), 0);
+    for (std::size_t j = 0; j < dec.digits.size(); ++j) {
+      const std::uint64_t* e = dec.digits[j].limb(i);
+      const std::uint64_t* b = swk.b[j].limb(key_limb);
+      const std::uint64_t* a = swk.a[j].limb(key_limb);
+      if (perm) {
+        const std::uint32_t* p = perm->data();
+        for (std::size_t c = 0; c < N; ++c) {
+          const std::uint64_t x = e[p[c]];
+          acc0[c] += static_cast<u128>(x) * b[c];
+          acc1[c] += static_cast<u128>(x) * a[c];
+        }
+      } else {
+        for (std::size_t c = 0; c < N; ++c) {
+          acc0[c] += static_cast<u128>(e[c]) * b[c];
+          acc1[c] += static_cast<u128>(e[c]) * a[c];
+        }
+      }
+    }
+    for (std::size_t c = 0; c < N; ++c) {
+      u0.limb(i)[c] = math::reduce_128(acc0[c], bqp[i]->mod);
+      u1.limb(i)[c] = math::reduce_128(acc1[c], bqp[i]->mod);
+    }
+  }
+  return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
+}
+
 }  // namespace ckks

@@ -33,4 +33,23 @@ math::RnsPoly mod_down(const Context& ctx, const math::RnsPoly& x, int level);
 std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& d,
                                                    int level, const KeySwitchKey& swk);
 
+/// The ModUp of every digit of d, kept for reuse: what "hoisting" shares between several key
+/// switches of the same polynomial [Halevi–Shoup, eprint 2018/244, §5 (hoisting); Bossuat et al.,
+/// eprint 2020/1203, §4.1 (hoisted rotations in the hybrid setting)].
+struct DecomposedPoly {
+  int level = 0;
+  std::vector<math::RnsPoly> digits;  ///< num_digits(ℓ) polynomials over Q_ℓ·P, evaluation form
+};
+
+/// Digit decomposition and ModUp of d (level ℓ, evaluation form). Memory: dnum·(ℓ+1+k) limbs.
+DecomposedPoly decompose(const Context& ctx, const math::RnsPoly& d, int level);
+
+/// Key switching from a decomposition, optionally applying the Galois automorphism whose
+/// evaluation-form permutation is `perm` to every digit first (σ commutes with ModUp since it
+/// permutes evaluation points the same way modulo every prime). perm = nullptr: no automorphism.
+/// Returns (u_0, u_1) at level ℓ with u_0 + u_1·s ≈ σ(d)·s'.
+std::pair<math::RnsPoly, math::RnsPoly> key_switch_decomposed(const Context& ctx, const DecomposedPoly& dec,
+                                                              const KeySwitchKey& swk,
+                                                              const std::vector<std::uint32_t>* perm);
+
 }  // namespace ckks

@@ -189,8 +189,9 @@ Ciphertext SfhServer::train(const EncryptedTrainingSet& data, int iterations, co
   });
   for (int t = 1; t < iterations; ++t) {
     report("iterations", static_cast<std::size_t>(t), static_cast<std::size_t>(iterations));
-    std::vector<Ciphertext> rot(bs);
-    for (std::size_t j = 0; j < bs; ++j) rot[j] = j == 0 ? w : ev_.rotate(w, static_cast<int>(j), gk_);
+    std::vector<int> baby_steps(bs);
+    for (std::size_t j = 0; j < bs; ++j) baby_steps[j] = static_cast<int>(j);
+    const std::vector<Ciphertext> rot = ev_.rotate_hoisted(w, baby_steps, gk_);  // one shared ModUp
     const int lw = w.level;
     w = matvec([&](std::size_t k, std::size_t j) { return ev_.multiply(ev_.drop_level(diag[k], lw), rot[j]); });
   }

@@ -18,8 +18,9 @@
 //     The −y column makes the last column of M̃ come out as +diag(b)Aᵀy, and b's zero at index D
 //     leaves row D as e_D. (2 levels.)
 //   * each iteration is the diagonal method of Halevi–Shoup (eprint 2014/106, §4.2) with
-//     baby-step giant-step: w̃ is replicated with period B over all slots, so a global rotation by k
-//     is a cyclic rotation by k inside every block.
+//     baby-step giant-step, the baby-step rotations hoisted (one shared ModUp): w̃ is replicated
+//     with period B over all slots, so a global rotation by k is a cyclic rotation by k inside
+//     every block.
 // Levels: 2 for M̃ + 1 per iteration; at most L − 2 iterations on a chain of depth L.
 #pragma once
 #include <cstdint>

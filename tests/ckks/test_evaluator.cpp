@@ -243,3 +243,21 @@ TEST_CASE("ckks/evaluator: mismatched operands and exhausted levels throw clear 
   CHECK_THROWS_AS(k.decryptor.decrypt(foreign), ParameterError);
   CHECK_THROWS_AS(ev.relinearize(ev.multiply(ca, ca), other.keygen.relin_key(other.sk)), ParameterError);
 }
+
+TEST_CASE("ckks/evaluator: hoisted rotations equal one-by-one rotations") {
+  test::Kit k(test::small_secure());
+  const std::vector<int> steps = {0, 1, 2, 3, -5, 100};
+  auto gk = k.keygen.galois_keys(k.sk, steps);
+  const cvec a = test::random_complex(k.ctx->max_slots(), 101);
+  for (int level : {k.ctx->max_level(), 1}) {
+    const auto ca = k.evaluator.drop_level(k.encrypt(a), level);
+    const auto many = k.evaluator.rotate_hoisted(ca, steps, gk);
+    REQUIRE(many.size() == steps.size());
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      CAPTURE(steps[i]);
+      CHECK(many[i].level == level);
+      CHECK(precision_bits(k.decrypt(many[i]), rotated(a, steps[i])) > 21);
+    }
+  }
+  CHECK_THROWS_AS(k.evaluator.rotate_hoisted(k.encrypt(a), {1, 7}, gk), MissingKeyError);
+}
