@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ckks/keyswitch.h"
@@ -15,6 +16,24 @@ using cplx = std::complex<double>;
 namespace {
 bool same_scale(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(a, b); }
 std::string lv(int l) { return std::to_string(l); }
+
+// A ciphertext from polynomials moved in (a braced initializer list would copy them).
+Ciphertext make_ct(const ContextPtr& ctx, std::vector<RnsPoly>&& c, int level, double scale, std::size_t slots) {
+  Ciphertext r;
+  r.context = ctx;
+  r.c = std::move(c);
+  r.level = level;
+  r.scale = scale;
+  r.slots = slots;
+  return r;
+}
+template <class... P>
+std::vector<RnsPoly> polys(P&&... p) {
+  std::vector<RnsPoly> v;
+  v.reserve(sizeof...(p));
+  (v.push_back(std::forward<P>(p)), ...);
+  return v;
+}
 
 // A product's scale must leave room below Q_ℓ/2 for the encoded values.
 void check_product_scale(const Context& ctx, double scale, int level, const char* op) {
@@ -139,8 +158,8 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
   // Tensor product, one fused pass per limb: d_0 = a_0b_0, d_1 = a_0b_1 + a_1b_0, d_2 = a_1b_1.
   const auto& bq = ctx_->basis_q(a.level);
   const std::size_t N = ctx_->n();
-  Ciphertext r{ctx_, {RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true)},
-               a.level, scale, a.slots};
+  Ciphertext r = make_ct(ctx_, polys(RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true),
+                                     RnsPoly(N, bq.size(), true)), a.level, scale, a.slots);
   for (std::size_t i = 0; i < bq.size(); ++i) {
     const auto& m = bq[i]->mod;
     const std::uint64_t *a0 = a.c[0].limb(i), *a1 = a.c[1].limb(i), *b0 = b.c[0].limb(i), *b1 = b.c[1].limb(i);
@@ -196,11 +215,10 @@ Ciphertext Evaluator::relinearize(const Ciphertext& a, const RelinKey& rk) const
   if (rk.key.context != ctx_)
     throw ParameterError("relinearize: the relinearisation key belongs to another Context");
   auto [u0, u1] = key_switch(*ctx_, a.c[2], a.level, rk.key);
-  Ciphertext r{ctx_, {a.c[0], a.c[1]}, a.level, a.scale, a.slots};
   const auto& bq = ctx_->basis_q(a.level);
-  math::add_inplace(r.c[0], u0, bq);
-  math::add_inplace(r.c[1], u1, bq);
-  return r;
+  math::add_inplace(u0, a.c[0], bq);
+  math::add_inplace(u1, a.c[1], bq);
+  return make_ct(ctx_, polys(std::move(u0), std::move(u1)), a.level, a.scale, a.slots);
 }
 
 Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const {
@@ -294,7 +312,7 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const G
   const RnsPoly c1 = permute(a.c[1]);
   auto [u0, u1] = key_switch(*ctx_, c1, a.level, it->second);
   math::add_inplace(c0, u0, ctx_->basis_q(a.level));
-  return Ciphertext{ctx_, {std::move(c0), std::move(u1)}, a.level, a.scale, a.slots};
+  return make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots);
 }
 
 Ciphertext Evaluator::rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const {
@@ -334,7 +352,7 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std
     for (std::size_t i = 0; i < c0.limbs(); ++i)
       for (std::size_t c = 0; c < N; ++c) c0.limb(i)[c] = a.c[0].limb(i)[perm[c]];
     math::add_inplace(c0, u0, ctx_->basis_q(a.level));
-    out.push_back(Ciphertext{ctx_, {std::move(c0), std::move(u1)}, a.level, a.scale, a.slots});
+    out.push_back(make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots));
   }
   return out;
 }

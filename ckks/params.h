@@ -42,7 +42,7 @@ struct Params {
   /// N = 2^16, q {60, 40×38}, p {60, 60}, dnum 20, Δ = 2^40: log QP = 1700 ≤ 1747. Depth 38.
   static Params preset_n16();
 
-  /// One line for logs: "N=2^14 q={60,40,40,40} p={60} Δ=2^40 dnum=4".
+  /// One line for logs: "N=2^14 q={60,40,40,40} p={60} scale=2^40" (", dnum=D" when set).
   std::string describe() const;
 };
 

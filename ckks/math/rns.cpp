@@ -104,16 +104,35 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
     }
     return;
   }
-  for (std::size_t c = 0; c < N; ++c) {
-    u128 acc = 0;
-    std::uint64_t partial = 0;
+  // General path: accumulate limb by limb (sequential memory access). The wrap correction
+  // −wraps·[Q]_{p_j} is added as p_j·(k+1) − wraps·[Q]_{p_j} ≥ 0 before one final reduction when
+  // k ≤ 62 (each product < 2^122, so k + 2 terms stay below 2^128); longer bases reduce in chunks.
+  std::vector<u128> acc(N, 0);
+  if (k <= 62) {
+    std::vector<u128> neg_wrap(k + 2);
+    for (std::size_t w = 0; w < k + 2; ++w)
+      neg_wrap[w] = static_cast<u128>(pj.q) * (k + 1) - static_cast<u128>(mul_mod(w, q_mod_p_[j], pj));
+    for (std::size_t c = 0; c < N; ++c) acc[c] = neg_wrap[p.wraps[c]];
     for (std::size_t i = 0; i < k; ++i) {
-      acc += static_cast<u128>(p.y[i * N + c]) * row[i];
-      if ((i & 63) == 63) { partial = add_mod(partial, reduce_128(acc, pj), pj.q); acc = 0; }
+      const std::uint64_t r = row[i];
+      const std::uint64_t* yi = p.y.data() + i * N;
+      for (std::size_t c = 0; c < N; ++c) acc[c] += static_cast<u128>(yi[c]) * r;
     }
-    partial = add_mod(partial, reduce_128(acc, pj), pj.q);
-    out[c] = sub_mod(partial, mul_mod(p.wraps[c], q_mod_p_[j], pj), pj.q);
+    for (std::size_t c = 0; c < N; ++c) out[c] = reduce_128(acc[c], pj);
+    return;
   }
+  std::vector<std::uint64_t> partial(N, 0);
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::uint64_t r = row[i];
+    const std::uint64_t* yi = p.y.data() + i * N;
+    for (std::size_t c = 0; c < N; ++c) acc[c] += static_cast<u128>(yi[c]) * r;
+    if ((i & 63) == 63 || i + 1 == k)
+      for (std::size_t c = 0; c < N; ++c) {
+        partial[c] = add_mod(partial[c], reduce_128(acc[c], pj), pj.q);
+        acc[c] = 0;
+      }
+  }
+  for (std::size_t c = 0; c < N; ++c) out[c] = sub_mod(partial[c], mul_mod(p.wraps[c], q_mod_p_[j], pj), pj.q);
 }
 
 void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ckks/math/errors.h"
+#include "ckks/math/memory.h"
 #include "ml/linreg_job.h"
 
 namespace {
@@ -114,6 +115,7 @@ int run_linreg(const LinregOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ckks::math::keep_freed_memory_for_reuse();  // reuse freed ciphertext buffers (ckks/math/memory.h)
   CLI::App app{"ckks-ml: machine learning on CKKS-encrypted data"};
   app.require_subcommand(1);
   LinregOptions lo;

@@ -1,0 +1,271 @@
+// bench_ckks: Google Benchmark programs for the scheme layer (single thread), at the top level L of
+// three parameter sets (scale Δ = 2^40, one 60-bit special prime, dnum = L + 1, all 128-bit secure):
+//
+//   A  log_n 13, log_q {60, 40, 40}        , log_p {60}   L = 2
+//   B  log_n 14, log_q {60, 40 × 6}        , log_p {60}   L = 6
+//   C  log_n 15, log_q {60, 40 × 18}       , log_p {60}   L = 18
+//
+// Names carry the parameters: Evaluator/multiply_relin/logN=14/L=7, Encoder/encode/logN=13/L=2, ...
+// Each set's Context, keys, plaintexts and ciphertexts are built once (on first use, so that a
+// --benchmark_filter naming only set A never pays for set C) and shared by all its benchmarks;
+// nothing but the operation itself is inside the timing loop.
+#include <benchmark/benchmark.h>
+
+#include "ckks/math/memory.h"
+
+#include <array>
+#include <cmath>
+#include <complex>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ckks/context.h"
+#include "ckks/decryptor.h"
+#include "ckks/encoder.h"
+#include "ckks/encryptor.h"
+#include "ckks/evaluator.h"
+#include "ckks/keygen.h"
+#include "ckks/math/sampler.h"
+
+namespace {
+
+using cplx = std::complex<double>;
+using ckks::math::Csprng;
+
+constexpr int kSets = 3;
+
+ckks::Params params_for(int set) {
+  ckks::Params p;
+  p.log_scale = 40;
+  p.log_p = {60};
+  switch (set) {
+    case 0: p.log_n = 13; p.log_q = {60, 40, 40}; break;
+    case 1: p.log_n = 14; p.log_q = std::vector<int>(7, 40); p.log_q[0] = 60; break;  // {60,40×6}: the set B
+    default: p.log_n = 15; p.log_q = std::vector<int>(19, 40); p.log_q[0] = 60; break;
+  }
+  return p;  // dnum = 0: L + 1 digits of one prime each (alpha = 1), like SEAL with one special prime
+}
+
+// Everything the benchmarks of one parameter set need, built outside every timing loop.
+struct Fixture {
+  ckks::ContextPtr ctx;
+  int L = 0;
+  double scale = 0;
+  std::unique_ptr<ckks::Encoder> encoder;
+  ckks::SecretKey sk;
+  ckks::PublicKey pk;
+  ckks::RelinKey rk;
+  ckks::GaloisKeys gk;  // rotation by one step
+  std::unique_ptr<ckks::Encryptor> enc_pk, enc_sk;
+  std::unique_ptr<ckks::Decryptor> decryptor;
+  std::unique_ptr<ckks::Evaluator> ev;
+  std::vector<cplx> z1, z2;  // N/2 slot values, |z| ≤ 1
+  ckks::Plaintext pt1, pt2;  // encodings of z1, z2 at level L, scale Δ
+  ckks::Ciphertext ct1, ct2;
+  ckks::Ciphertext ct_mul;    // ct1 × ct2, 3 components, scale Δ²
+  ckks::Ciphertext ct_relin;  // relinearised, 2 components, scale Δ²
+  ckks::Plaintext pt_dec;     // decryption of ct1
+
+  explicit Fixture(int set) {
+    ctx = ckks::Context::create(params_for(set));
+    L = ctx->max_level();
+    scale = ctx->default_scale();
+    encoder = std::make_unique<ckks::Encoder>(ctx);
+    ckks::KeyGenerator kg(ctx, Csprng::insecure_fixed_seed_for_testing(1));
+    sk = kg.secret_key();
+    pk = kg.public_key(sk);
+    rk = kg.relin_key(sk);
+    gk = kg.galois_keys(sk, {1});
+    enc_pk = std::make_unique<ckks::Encryptor>(ctx, pk, Csprng::insecure_fixed_seed_for_testing(2));
+    enc_sk = std::make_unique<ckks::Encryptor>(ctx, sk, Csprng::insecure_fixed_seed_for_testing(3));
+    decryptor = std::make_unique<ckks::Decryptor>(ctx, sk);
+    ev = std::make_unique<ckks::Evaluator>(ctx);
+
+    std::mt19937_64 g(42);
+    std::uniform_real_distribution<double> u(-0.7, 0.7);
+    const std::size_t n = ctx->max_slots();
+    z1.resize(n);
+    z2.resize(n);
+    for (auto& x : z1) x = cplx(u(g), u(g));
+    for (auto& x : z2) x = cplx(u(g), u(g));
+    pt1 = encoder->encode(std::span<const cplx>(z1), L, scale);
+    pt2 = encoder->encode(std::span<const cplx>(z2), L, scale);
+    ct1 = enc_pk->encrypt(pt1);
+    ct2 = enc_pk->encrypt(pt2);
+    ct_mul = ev->multiply(ct1, ct2);
+    ct_relin = ev->relinearize(ct_mul, rk);
+    pt_dec = decryptor->decrypt(ct1);
+    self_check();
+  }
+
+  // The benchmarks must time operations that work: check one result of each kind once.
+  void self_check() const {
+    const auto prod = encoder->decode_complex(decryptor->decrypt(ev->rescale(ct_relin)));
+    const auto rot = encoder->decode_complex(decryptor->decrypt(ev->rotate(ct1, 1, gk)));
+    const auto fresh = encoder->decode_complex(pt_dec);
+    const std::size_t n = z1.size();
+    double e_prod = 0, e_rot = 0, e_fresh = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      e_prod = std::max(e_prod, std::abs(prod[i] - z1[i] * z2[i]));
+      e_rot = std::max(e_rot, std::abs(rot[i] - z1[(i + 1) % n]));
+      e_fresh = std::max(e_fresh, std::abs(fresh[i] - z1[i]));
+    }
+    if (e_prod > 1e-3 || e_rot > 1e-3 || e_fresh > 1e-3) {
+      std::fprintf(stderr, "bench_ckks: self-check failed for %s: max error %.3g (encrypt/decrypt), "
+                   "%.3g (multiply/relinearize/rescale), %.3g (rotate)\n",
+                   ctx->params().describe().c_str(), e_fresh, e_prod, e_rot);
+      std::abort();
+    }
+  }
+};
+
+// The static cache: one Fixture per parameter set, built on first use.
+Fixture& fixture(int set) {
+  static std::array<std::unique_ptr<Fixture>, kSets> cache;
+  if (!cache[set]) cache[set] = std::make_unique<Fixture>(set);
+  return *cache[set];
+}
+
+std::string suffix(int set) {
+  const ckks::Params p = params_for(set);
+  return "/logN=" + std::to_string(p.log_n) + "/L=" + std::to_string(p.log_q.size() - 1);
+}
+
+// Timing policy: min_time 0.2 s by default (see main); on set C the key-switching operations
+// (hundreds of ms each) and key generation run a fixed handful of iterations (their names then end
+// in "/iterations:k"), so that the whole program takes well under a minute with default flags.
+// `heavy_iters` = 0 means "let min_time decide".
+void add(const std::string& op, int set, int heavy_iters, std::function<void(benchmark::State&, Fixture&)> body) {
+  auto* b = benchmark::RegisterBenchmark((op + suffix(set)).c_str(), [set, body](benchmark::State& st) {
+    Fixture& fx = fixture(set);  // built before the first timed iteration
+    body(st, fx);
+  });
+  b->Unit(benchmark::kMillisecond);
+  if (set == 2 && heavy_iters > 0) b->Iterations(heavy_iters);
+}
+
+void register_all() {
+  for (int set = 0; set < kSets; ++set) {
+    add("Encoder/encode", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto pt = fx.encoder->encode(std::span<const cplx>(fx.z1), fx.L, fx.scale);
+        benchmark::DoNotOptimize(pt);
+      }
+    });
+    add("Encoder/decode", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto z = fx.encoder->decode_complex(fx.pt_dec);
+        benchmark::DoNotOptimize(z);
+      }
+    });
+    add("Encryptor/encrypt_pk", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.enc_pk->encrypt(fx.pt1);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Encryptor/encrypt_sk", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.enc_sk->encrypt(fx.pt1);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Decryptor/decrypt", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto pt = fx.decryptor->decrypt(fx.ct1);
+        benchmark::DoNotOptimize(pt);
+      }
+    });
+    add("Evaluator/add", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->add(fx.ct1, fx.ct2);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Evaluator/multiply_plain", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->multiply(fx.ct1, fx.pt2);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Evaluator/multiply", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->multiply(fx.ct1, fx.ct2);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Evaluator/relinearize", set, 5, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->relinearize(fx.ct_mul, fx.rk);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Evaluator/multiply_relin", set, 5, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->multiply_relin(fx.ct1, fx.ct2, fx.rk);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Evaluator/rescale", set, 0, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->rescale(fx.ct_relin);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("Evaluator/rotate", set, 5, [](benchmark::State& st, Fixture& fx) {
+      for (auto _ : st) {
+        auto ct = fx.ev->rotate(fx.ct1, 1, fx.gk);
+        benchmark::DoNotOptimize(ct);
+      }
+    });
+    add("KeyGenerator/secret_public", set, 0, [](benchmark::State& st, Fixture& fx) {
+      ckks::KeyGenerator kg(fx.ctx, Csprng::insecure_fixed_seed_for_testing(11));
+      for (auto _ : st) {
+        auto sk = kg.secret_key();
+        auto pk = kg.public_key(sk);
+        benchmark::DoNotOptimize(pk);
+      }
+    });
+    add("KeyGenerator/relin_key", set, 3, [](benchmark::State& st, Fixture& fx) {
+      ckks::KeyGenerator kg(fx.ctx, Csprng::insecure_fixed_seed_for_testing(12));
+      for (auto _ : st) {
+        auto rk = kg.relin_key(fx.sk);
+        benchmark::DoNotOptimize(rk);
+      }
+    });
+    add("KeyGenerator/galois_key", set, 3, [](benchmark::State& st, Fixture& fx) {
+      ckks::KeyGenerator kg(fx.ctx, Csprng::insecure_fixed_seed_for_testing(13));
+      for (auto _ : st) {
+        auto gk = kg.galois_keys(fx.sk, {1});
+        benchmark::DoNotOptimize(gk);
+      }
+    });
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ckks::math::keep_freed_memory_for_reuse();  // as ckks-ml does; see ckks/math/memory.h
+  register_all();
+  // Default --benchmark_min_time=0.2 (seconds) instead of the library's 0.5, put first so that a
+  // flag given on the command line wins. (Setting ->MinTime() per benchmark would append
+  // "/min_time:0.200" to every name.)
+  std::vector<char*> args(argv, argv + argc);
+  static char min_time[] = "--benchmark_min_time=0.2";
+  args.insert(args.begin() + 1, min_time);
+  int n = static_cast<int>(args.size());
+  args.push_back(nullptr);  // argv[argc] == nullptr, as for main's own argv
+  benchmark::Initialize(&n, args.data());
+  argc = n;
+  argv = args.data();
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,19 @@
+#include "ckks/math/memory.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace ckks::math {
+
+bool keep_freed_memory_for_reuse() {
+#if defined(__GLIBC__)
+  const bool a = mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1;
+  const bool b = mallopt(M_TRIM_THRESHOLD, static_cast<int>(2147483647)) == 1;
+  return a && b;
+#else
+  return false;
+#endif
+}
+
+}  // namespace ckks::math
