@@ -16,6 +16,12 @@ namespace {
 
 bool is_pow2(std::size_t x) { return x && !(x & (x - 1)); }
 
+// Complex product without the C99 Annex G NaN/infinity recovery that std::complex's operator*
+// carries (a call to __muldc3 that blocks vectorisation); inputs here are always finite.
+inline cplx mul(cplx a, cplx b) {
+  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+}
+
 void bit_reverse_permute(std::vector<cplx>& v) {
   const std::size_t n = v.size();
   for (std::size_t i = 1, j = 0; i < n; ++i) {
@@ -68,7 +74,7 @@ void Encoder::special_fft(std::vector<cplx>& v) const {
     for (std::size_t i = 0; i < n; i += len) {
       for (std::size_t j = 0; j < half; ++j) {
         const std::size_t idx = (rot_group_[j] & (m - 1)) * (two_n / m);  // m is a power of two
-        const cplx u = v[i + j], w = v[i + j + half] * roots_[idx];
+        const cplx u = v[i + j], w = mul(v[i + j + half], roots_[idx]);
         v[i + j] = u + w;
         v[i + j + half] = u - w;
       }
@@ -87,7 +93,7 @@ void Encoder::special_ifft(std::vector<cplx>& v) const {
         const std::size_t idx = (m - (rot_group_[j] & (m - 1))) * (two_n / m);
         const cplx a = v[i + j], b = v[i + j + half];
         v[i + j] = a + b;
-        v[i + j + half] = (a - b) * roots_[idx];
+        v[i + j + half] = mul(a - b, roots_[idx]);
       }
     }
   }
