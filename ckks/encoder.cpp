@@ -16,12 +16,6 @@ namespace {
 
 bool is_pow2(std::size_t x) { return x && !(x & (x - 1)); }
 
-// Complex product without the C99 Annex G NaN/infinity recovery that std::complex's operator*
-// carries (a call to __muldc3 that blocks vectorisation); inputs here are always finite.
-inline cplx mul(cplx a, cplx b) {
-  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
-}
-
 void bit_reverse_permute(std::vector<cplx>& v) {
   const std::size_t n = v.size();
   for (std::size_t i = 1, j = 0; i < n; ++i) {
@@ -60,6 +54,16 @@ Encoder::Encoder(ContextPtr context) : ctx_(std::move(context)) {
   rot_group_.resize(ctx_->n() / 2);
   u64 g = 1;
   for (auto& r : rot_group_) { r = g; g = (g * 5) % two_n; }
+  tw_re_.resize(ctx_->n() / 2);
+  tw_im_.resize(ctx_->n() / 2);
+  for (std::size_t len = 2; len <= ctx_->n() / 2; len <<= 1) {
+    const std::size_t half = len / 2, m = 4 * len;
+    for (std::size_t j = 0; j < half; ++j) {
+      const cplx w = roots_[(rot_group_[j] & (m - 1)) * (two_n / m)];
+      tw_re_[half + j] = w.real();
+      tw_im_[half + j] = w.imag();
+    }
+  }
 }
 
 // Evaluation at ξ_j = ζ_{4n}^(5^j): a radix-2 decimation-in-time FFT whose twiddles are taken at the
@@ -67,39 +71,53 @@ Encoder::Encoder(ContextPtr context) : ctx_(std::move(context)) {
 // `len` combines two half-length evaluations at the points ξ^2 (which are the len/2-point set of
 // the next-smaller problem) using the twiddle ζ_{4·len}^(5^j).
 void Encoder::special_fft(std::vector<cplx>& v) const {
-  const std::size_t n = v.size(), two_n = 2 * ctx_->n();
+  const std::size_t n = v.size();
   bit_reverse_permute(v);
+  // Real and imaginary parts in separate arrays, so the butterflies vectorise.
+  std::vector<double> re(n), im(n);
+  for (std::size_t i = 0; i < n; ++i) { re[i] = v[i].real(); im[i] = v[i].imag(); }
   for (std::size_t len = 2; len <= n; len <<= 1) {
-    const std::size_t half = len / 2, m = 4 * len;  // twiddles are m-th roots of unity
+    const std::size_t half = len / 2;
+    const double* wr = tw_re_.data() + half;  // ζ_{4·len}^(5^j)
+    const double* wi = tw_im_.data() + half;
     for (std::size_t i = 0; i < n; i += len) {
+      double *ur = re.data() + i, *ui = im.data() + i, *xr = ur + half, *xi = ui + half;
       for (std::size_t j = 0; j < half; ++j) {
-        const std::size_t idx = (rot_group_[j] & (m - 1)) * (two_n / m);  // m is a power of two
-        const cplx u = v[i + j], w = mul(v[i + j + half], roots_[idx]);
-        v[i + j] = u + w;
-        v[i + j + half] = u - w;
+        const double tr = xr[j] * wr[j] - xi[j] * wi[j], ti = xr[j] * wi[j] + xi[j] * wr[j];
+        xr[j] = ur[j] - tr;
+        xi[j] = ui[j] - ti;
+        ur[j] += tr;
+        ui[j] += ti;
       }
     }
   }
+  for (std::size_t i = 0; i < n; ++i) v[i] = cplx(re[i], im[i]);
 }
 
 // The exact inverse of special_fft: the stages in reverse order with conjugate twiddles, then bit
 // reversal and division by n.
 void Encoder::special_ifft(std::vector<cplx>& v) const {
-  const std::size_t n = v.size(), two_n = 2 * ctx_->n();
+  const std::size_t n = v.size();
+  std::vector<double> re(n), im(n);
+  for (std::size_t i = 0; i < n; ++i) { re[i] = v[i].real(); im[i] = v[i].imag(); }
   for (std::size_t len = n; len >= 2; len >>= 1) {
-    const std::size_t half = len / 2, m = 4 * len;
+    const std::size_t half = len / 2;
+    const double* wr = tw_re_.data() + half;  // used conjugated: ζ_{4·len}^(−5^j)
+    const double* wi = tw_im_.data() + half;
     for (std::size_t i = 0; i < n; i += len) {
+      double *ar = re.data() + i, *ai = im.data() + i, *br = ar + half, *bi = ai + half;
       for (std::size_t j = 0; j < half; ++j) {
-        const std::size_t idx = (m - (rot_group_[j] & (m - 1))) * (two_n / m);
-        const cplx a = v[i + j], b = v[i + j + half];
-        v[i + j] = a + b;
-        v[i + j + half] = mul(a - b, roots_[idx]);
+        const double dr = ar[j] - br[j], di = ai[j] - bi[j];
+        ar[j] += br[j];
+        ai[j] += bi[j];
+        br[j] = dr * wr[j] + di * wi[j];
+        bi[j] = di * wr[j] - dr * wi[j];
       }
     }
   }
-  bit_reverse_permute(v);
   const double inv = 1.0 / static_cast<double>(n);
-  for (auto& x : v) x *= inv;
+  for (std::size_t i = 0; i < n; ++i) v[i] = cplx(re[i] * inv, im[i] * inv);
+  bit_reverse_permute(v);
 }
 
 Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std::size_t slots) const {

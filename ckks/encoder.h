@@ -54,6 +54,9 @@ class Encoder {
   ContextPtr ctx_;
   std::vector<std::complex<double>> roots_;  // e^{2πik/2N}, k = 0..2N
   std::vector<std::uint64_t> rot_group_;     // 5^j mod 2N, j < N/2
+  // Twiddles of the special FFT stage of length `len`, contiguous: twiddles_[len/2 + j] =
+  // ζ_{4·len}^(5^j), j < len/2 (they depend on the stage only, not on the slot count).
+  std::vector<double> tw_re_, tw_im_;  // the same twiddles split into real and imaginary parts
 };
 
 }  // namespace ckks
