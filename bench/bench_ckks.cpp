@@ -5,7 +5,7 @@
 //   B  log_n 14, log_q {60, 40 × 6}        , log_p {60}   L = 6
 //   C  log_n 15, log_q {60, 40 × 18}       , log_p {60}   L = 18
 //
-// Names carry the parameters: Evaluator/multiply_relin/logN=14/L=7, Encoder/encode/logN=13/L=2, ...
+// Names carry the parameters: Evaluator/multiply_relin/logN=14/L=6, Encoder/encode/logN=13/L=2, ...
 // Each set's Context, keys, plaintexts and ciphertexts are built once (on first use, so that a
 // --benchmark_filter naming only set A never pays for set C) and shared by all its benchmarks;
 // nothing but the operation itself is inside the timing loop.

@@ -4,7 +4,11 @@
 set -euo pipefail
 # build-essential, cmake: C++20 compiler and CMake 3.25 · libntl-dev, libgmp-dev: number theory and
 # big integers · doctest-dev: tests · libbenchmark-dev: Google Benchmark · libcsv-dev: CSV parsing ·
-# libcli11-dev: command line · nlohmann-json3-dev: JSON output · python3-sklearn: real data sets.
+# libcli11-dev: command line · nlohmann-json3-dev: JSON output and safetensors headers ·
+# python3-sklearn: real data sets · dataset-fashion-mnist: Fashion-MNIST IDX files (in
+# /usr/share/datasets/fashion-mnist) · zlib1g-dev: reading them gzipped.
+# Not installed here: python3-torch (~900 MB), needed only to retrain ml/models/ with
+# scripts/train_mlp.py; the library and tests use the committed weights.
 packages=(
   build-essential cmake
   libntl-dev libgmp-dev
@@ -14,6 +18,7 @@ packages=(
   libcli11-dev
   nlohmann-json3-dev
   python3-sklearn
+  dataset-fashion-mnist zlib1g-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,133 @@
+// read_sklearn_csv: see sklearn.h. libcsv tokenises each physical line; this file validates.
+#include "ml/data/sklearn.h"
+
+#include <csv.h>
+
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <new>
+#include <system_error>
+
+#include "ckks/math/errors.h"
+
+namespace ckks::ml {
+namespace {
+
+struct Cells {
+  std::vector<std::string> cells;
+  std::exception_ptr failure;  // exceptions must not unwind through libcsv's C frames
+};
+
+extern "C" void sk_on_field(void* data, std::size_t len, void* user) {
+  auto* c = static_cast<Cells*>(user);
+  try {
+    c->cells.emplace_back(data ? static_cast<const char*>(data) : "", data ? len : 0);
+  } catch (...) {
+    if (!c->failure) c->failure = std::current_exception();
+  }
+}
+extern "C" void sk_on_record(int, void*) {}
+
+std::string where(const std::string& path, std::size_t line) {
+  return "read_sklearn_csv: " + path + " line " + std::to_string(line);
+}
+
+// Tokenises one physical line with libcsv (strict quoting, as csv.cpp).
+std::vector<std::string> split_line(const std::string& text, const std::string& path, std::size_t line) {
+  csv_parser p{};
+  if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
+  Cells c;
+  const std::size_t used = csv_parse(&p, text.data(), text.size(), sk_on_field, sk_on_record, &c);
+  const bool ok = used == text.size() && csv_fini(&p, sk_on_field, sk_on_record, &c) == 0;
+  const std::string err = ok ? "" : csv_strerror(csv_error(&p));
+  csv_free(&p);
+  if (c.failure) std::rethrow_exception(c.failure);
+  if (!ok) throw InputError(where(path, line) + ": malformed CSV (" + err + "); fix the quoting");
+  return c.cells;
+}
+
+bool parse_double(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (*b == '+') ++b;
+  auto [ptr, ec] = std::from_chars(b, e, out, std::chars_format::general);
+  return ec == std::errc() && ptr == e && std::isfinite(out);
+}
+
+bool parse_count(const std::string& s, std::size_t& out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size() && out > 0;
+}
+
+}  // namespace
+
+SklearnClassification read_sklearn_csv(const std::string& path) {
+  std::error_code fec;
+  if (std::filesystem::is_directory(path, fec))
+    throw InputError("read_sklearn_csv: \"" + path + "\" is a directory; pass the path of a CSV file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("read_sklearn_csv: cannot open \"" + path + "\"; check the path and permissions");
+
+  SklearnClassification out;
+  std::string line;
+  std::size_t lineno = 0;
+  bool have_meta = false;
+  std::size_t n_classes = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (lineno == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
+    const std::vector<std::string> cells = split_line(line, path, lineno);
+    if (!have_meta) {
+      if (cells.size() < 2 || !parse_count(cells[0], out.declared_samples) ||
+          !parse_count(cells[1], out.declared_features))
+        throw InputError(where(path, lineno) + ": metadata line \"" + line +
+                         "\" must start with the sample and feature counts (e.g. \"569,30,malignant,benign\"); "
+                         "is this a scikit-learn bundled CSV? (files with a header row: use read_csv)");
+      for (std::size_t i = 2; i < cells.size(); ++i)
+        if (!cells[i].empty()) out.class_names.push_back(cells[i]);
+      n_classes = out.class_names.size();
+      for (std::size_t j = 0; j < out.declared_features; ++j)
+        out.data.feature_names.push_back("feature_" + std::to_string(j));
+      out.data.target_name = "target";
+      have_meta = true;
+      continue;
+    }
+    const std::size_t d = out.declared_features;
+    if (cells.size() != d + 1)
+      throw InputError(where(path, lineno) + ": " + std::to_string(cells.size()) + " cells, expected " +
+                       std::to_string(d) + " features + 1 label (from the metadata line)");
+    std::vector<double> row(d);
+    for (std::size_t j = 0; j <= d; ++j) {
+      double v = 0;
+      if (!parse_double(cells[j], v))
+        throw InputError(where(path, lineno) + ", column " + std::to_string(j + 1) + ": \"" + cells[j] +
+                         "\" is not a finite number; every cell must be numeric");
+      if (j < d) {
+        row[j] = v;
+      } else {
+        if (v != std::floor(v) || v < 0 || (n_classes > 0 && v >= static_cast<double>(n_classes)))
+          throw InputError(where(path, lineno) + ": label \"" + cells[j] + "\" is not a class index in [0, " +
+                           std::to_string(n_classes) + ")" + "; labels must be integers naming a class");
+        out.data.y.push_back(v);
+      }
+    }
+    out.data.X.push_back(std::move(row));
+  }
+  if (in.bad()) throw InputError("read_sklearn_csv: error while reading \"" + path + "\"");
+  if (!have_meta) throw InputError("read_sklearn_csv: \"" + path + "\" is empty; expected a metadata line and data rows");
+  if (out.data.X.size() != out.declared_samples)
+    throw InputError("read_sklearn_csv: " + path + ": the metadata line declares " +
+                     std::to_string(out.declared_samples) + " samples but " + std::to_string(out.data.X.size()) +
+                     " data rows were read; the file is truncated or corrupt");
+  return out;
+}
+
+}  // namespace ckks::ml

@@ -1,0 +1,41 @@
+// Loading scikit-learn's bundled classification CSVs (sklearn/datasets/data/breast_cancer.csv,
+// iris.csv, wine_data.csv), which have NO header row.
+//
+// Format (as written by scikit-learn and read by sklearn.datasets._base.load_csv_data):
+//   line 1: metadata "n_samples,n_features,class_name_0,class_name_1,…" — e.g.
+//           "569,30,malignant,benign" for breast_cancer.csv;
+//   then n_samples rows of n_features numbers followed by the integer class label in
+//   {0, …, n_classes − 1} (the index into the class names).
+// read_csv (ml/data/csv.h) cannot read these files: it needs a header row of names and its
+// sklearn special case only covers metadata lines followed by a header (boston_house_prices.csv).
+// So this loader tokenises with libcsv as csv.cpp does (one physical line at a time, which also
+// gives exact line numbers: these files hold no quoted multi-line fields), and validates the
+// cells itself. digits.csv.gz (no metadata line, gzip) is not supported.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "ml/data/dataset.h"
+
+namespace ckks::ml {
+
+struct SklearnClassification {
+  std::size_t declared_samples = 0;   ///< first metadata field
+  std::size_t declared_features = 0;  ///< second metadata field
+  std::vector<std::string> class_names;  ///< remaining metadata fields (may be empty)
+  /// Features named "feature_0" … "feature_{d−1}" (the CSV carries no names), target "target",
+  /// y[i] the integer class label as a double.
+  Dataset data;
+};
+
+/// Reads a header-less scikit-learn classification CSV (format above).
+/// Throws ckks::InputError, naming the file, the line and the offending text, when: the file is
+/// missing, a directory or empty; the metadata line does not start with two positive integers; a
+/// row has a number of cells other than n_features + 1; a cell is empty, not a number or not
+/// finite; a label is not an integer in [0, n_classes) (n_classes = number of class names, when
+/// any are given); the number of rows differs from the declared n_samples.
+/// Example: read_sklearn_csv: /x/breast_cancer.csv line 5: 31 cells, expected 30 features + 1 label
+SklearnClassification read_sklearn_csv(const std::string& path);
+
+}  // namespace ckks::ml
