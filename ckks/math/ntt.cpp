@@ -66,11 +66,15 @@ void NttTables::inverse(std::uint64_t* a) const {
   else inverse_scalar(a);
 }
 
-void NttTables::forward_scalar(std::uint64_t* a) const {
+void NttTables::forward_scalar(std::uint64_t* a) const { forward_scalar_from(a, 1, n_); }
+
+// Stages m, 2m, … of [LN16, Alg. 1] (blocks of length 2t, t = N/(2m) at the first one) with
+// Harvey's lazy butterfly: invariant a[j] ∈ [0, 4q) between stages. The last stage (t = 1) is fused
+// with the final reduction [0, 4q) → [0, q). Called with m = 1 for the whole transform, and by the
+// IFMA path for the stages whose blocks are too short for eight lanes.
+void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const {
   const std::uint64_t q = q_.q, two_q = 2 * q;
-  // [LN16, Alg. 1] with Harvey's lazy butterfly: invariant a[j] ∈ [0, 4q) between stages.
-  std::uint64_t t = n_;
-  for (std::uint64_t m = 1; m < n_ / 2; m <<= 1) {
+  for (; m < n_ / 2; m <<= 1) {
     t >>= 1;
     for (std::uint64_t i = 0; i < m; ++i) {
       const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
@@ -85,7 +89,6 @@ void NttTables::forward_scalar(std::uint64_t* a) const {
       }
     }
   }
-  // Last stage (t = 1, pairs of neighbours) fused with the final reduction [0, 4q) → [0, q).
   const std::uint64_t half = n_ / 2;
   for (std::uint64_t i = 0; i < half; ++i) {
     const std::uint64_t w = psi_rev_[half + i], ws = psi_rev_shoup_[half + i];
@@ -147,7 +150,8 @@ inline __m512i mul_shoup52_lazy(__m512i y, __m512i w, __m512i w52, __m512i neg_q
   return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
 }
 inline __m512i reduce_below(__m512i x, __m512i bound) {  // x ∈ [0, 2·bound) → [0, bound)
-  return _mm512_min_epu64(x, _mm512_sub_epi64(x, bound));
+  const __mmask8 ge = _mm512_cmpge_epu64_mask(x, bound);
+  return _mm512_mask_sub_epi64(x, ge, x, bound);
 }
 }  // namespace
 
@@ -173,33 +177,7 @@ void NttTables::forward_ifma(std::uint64_t* a) const {
     }
   }
   // Remaining stages (t = 4, 2, 1) in scalar code, the last fused with the final reduction.
-  for (; m < n_ / 2; m <<= 1) {
-    t >>= 1;
-    for (std::uint64_t i = 0; i < m; ++i) {
-      const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::uint64_t j = 0; j < t; ++j) {
-        std::uint64_t u = x[j];
-        u = u >= two_q ? u - two_q : u;
-        const std::uint64_t v = mul_shoup_lazy(y[j], w, ws, q);
-        x[j] = u + v;
-        y[j] = u - v + two_q;
-      }
-    }
-  }
-  const std::uint64_t half = n_ / 2;
-  for (std::uint64_t i = 0; i < half; ++i) {
-    const std::uint64_t w = psi_rev_[half + i], ws = psi_rev_shoup_[half + i];
-    std::uint64_t u = a[2 * i];
-    u = u >= two_q ? u - two_q : u;
-    const std::uint64_t v = mul_shoup_lazy(a[2 * i + 1], w, ws, q);
-    std::uint64_t x = u + v, y = u - v + two_q;
-    x = x >= two_q ? x - two_q : x;
-    y = y >= two_q ? y - two_q : y;
-    a[2 * i] = x >= q ? x - q : x;
-    a[2 * i + 1] = y >= q ? y - q : y;
-  }
+  forward_scalar_from(a, m, t);
 }
 
 void NttTables::inverse_ifma(std::uint64_t* a) const {

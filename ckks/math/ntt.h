@@ -58,6 +58,7 @@ class NttTables {
   std::vector<std::uint64_t> psi_rev_shoup52_, psi_inv_rev_shoup52_;
   std::uint64_t n_inv_shoup52_ = 0, last_inv_shoup52_ = 0;
   void forward_ifma(std::uint64_t* a) const;
+  void forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const;
   void inverse_ifma(std::uint64_t* a) const;
 };
 

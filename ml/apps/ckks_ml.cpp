@@ -28,6 +28,21 @@ namespace {
 
 const char* kBostonPath = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
 
+// Progress on stderr for long phases: an updating line on a terminal, one line per finished phase
+// otherwise (logs, pipes).
+ckks::ml::Progress stderr_progress(std::string tag) {
+  const bool tty = isatty(fileno(stderr));
+  return [tty, tag](const std::string& phase, std::size_t done, std::size_t total) {
+    if (tty) {
+      std::fprintf(stderr, "\r[%s] %-24s %zu/%zu", tag.c_str(), phase.c_str(), done, total);
+      if (done == total) std::fprintf(stderr, "\n");
+    } else if (done == total) {
+      std::fprintf(stderr, "[%s] %s: %zu/%zu done\n", tag.c_str(), phase.c_str(), done, total);
+    }
+    std::fflush(stderr);
+  };
+}
+
 ckks::Params preset(const std::string& name) {
   if (name == "n13") return ckks::Params::preset_n13();
   if (name == "n14") return ckks::Params::preset_n14();
@@ -59,17 +74,7 @@ int run_linreg(const LinregOptions& o) {
   std::fprintf(stderr, "[linreg] %s, target %s, %s\n", o.data.c_str(), o.target.c_str(),
                jo.params.describe().c_str());
 
-  // Progress on stderr: an updating line on a terminal, one line per phase otherwise.
-  const bool tty = isatty(fileno(stderr));
-  auto progress = [&](const std::string& phase, std::size_t done, std::size_t total) {
-    if (tty) {
-      std::fprintf(stderr, "\r[linreg] %-24s %zu/%zu", phase.c_str(), done, total);
-      if (done == total) std::fprintf(stderr, "\n");
-    } else if (done == total) {
-      std::fprintf(stderr, "[linreg] %s: %zu/%zu done\n", phase.c_str(), done, total);
-    }
-    std::fflush(stderr);
-  };
+  const ml::Progress progress = stderr_progress("linreg");
   const ml::LinregReport r = ml::run_linreg_job(jo, progress);
 
   if (o.json) {
@@ -145,16 +150,7 @@ int run_logreg(const LogregOptions& o) {
   jo.params = preset(o.params);
   std::fprintf(stderr, "[logreg] %s, %s\n", o.data.empty() ? "breast cancer" : o.data.c_str(),
                jo.params.describe().c_str());
-  const bool tty = isatty(fileno(stderr));
-  auto progress = [&](const std::string& phase, std::size_t done, std::size_t total) {
-    if (tty) {
-      std::fprintf(stderr, "\r[logreg] %-24s %zu/%zu", phase.c_str(), done, total);
-      if (done == total) std::fprintf(stderr, "\n");
-    } else if (done == total) {
-      std::fprintf(stderr, "[logreg] %s: %zu/%zu done\n", phase.c_str(), done, total);
-    }
-    std::fflush(stderr);
-  };
+  const ml::Progress progress = stderr_progress("logreg");
   const ml::LogregReport r = ml::run_logreg_job(jo, progress);
   const double per_iter = r.seconds_train / r.iterations;
   if (o.json) {
