@@ -52,15 +52,7 @@ SfhLayout SfhLayout::make(std::size_t n, std::size_t d, std::size_t max_slots) {
 // ---------------------------------------------------------------- data owner
 
 SfhDataOwner::SfhDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed)
-    : ctx_(ctx),
-      keygen_(test_seed ? KeyGenerator(ctx, math::Csprng::insecure_fixed_seed_for_testing(*test_seed))
-                        : KeyGenerator(ctx)),
-      sk_(keygen_.secret_key()),
-      pk_(keygen_.public_key(sk_)),
-      encoder_(ctx),
-      encryptor_(test_seed ? Encryptor(ctx, pk_, math::Csprng::insecure_fixed_seed_for_testing(*test_seed + 1))
-                           : Encryptor(ctx, pk_)),
-      decryptor_(ctx, sk_) {}
+    : ctx_(ctx), keys_(ctx, test_seed) {}
 
 EncryptedTrainingSet SfhDataOwner::encrypt(const std::vector<std::vector<double>>& A,
                                            const std::vector<double>& y) {
@@ -90,21 +82,21 @@ EncryptedTrainingSet SfhDataOwner::encrypt(const std::vector<std::vector<double>
     std::fill(v.begin(), v.end(), 0.0);
     for (std::size_t r = 0; r < layout.n; ++r)
       for (std::size_t j = 0; j < B; ++j) v[r * B + j] = a_hat(r, (j + k) % B);
-    out.columns_rotated.push_back(encryptor_.encrypt(encoder_.encode(v, L, scale, S)));
+    out.columns_rotated.push_back(keys_.encryptor.encrypt(keys_.encoder.encode(v, L, scale, S)));
   }
   for (std::size_t s = 0; s < S; ++s) v[s] = (s % B) < D ? b[s % B] : 0.0;
-  out.preconditioner = encryptor_.encrypt(encoder_.encode(v, L, scale, S));
+  out.preconditioner = keys_.encryptor.encrypt(keys_.encoder.encode(v, L, scale, S));
   return out;
 }
 
-RelinKey SfhDataOwner::relin_key() { return keygen_.relin_key(sk_); }
+RelinKey SfhDataOwner::relin_key() { return keys_.keygen.relin_key(keys_.sk); }
 
 GaloisKeys SfhDataOwner::galois_keys(const SfhLayout& layout) {
-  return keygen_.galois_keys(sk_, layout.rotation_steps());
+  return keys_.keygen.galois_keys(keys_.sk, layout.rotation_steps());
 }
 
 std::vector<double> SfhDataOwner::decrypt_weights(const Ciphertext& w, const SfhLayout& layout, double* constant) {
-  const auto z = encoder_.decode(decryptor_.decrypt(w));
+  const auto z = keys_.encoder.decode(keys_.decryptor.decrypt(w));
   const std::size_t D = layout.d + 1;
   std::vector<double> weights(D, 0.0);
   double one = 0;

@@ -36,6 +36,7 @@
 #include "ckks/encryptor.h"
 #include "ckks/evaluator.h"
 #include "ckks/keygen.h"
+#include "ml/client_keys.h"
 
 namespace ckks::ml {
 
@@ -80,12 +81,7 @@ class SfhDataOwner {
 
  private:
   ContextPtr ctx_;
-  KeyGenerator keygen_;
-  SecretKey sk_;
-  PublicKey pk_;
-  Encoder encoder_;
-  Encryptor encryptor_;
-  Decryptor decryptor_;
+  ClientKeys keys_;
 };
 
 /// Progress callback: (phase, done, total).

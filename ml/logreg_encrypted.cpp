@@ -61,15 +61,7 @@ LogregLayout LogregLayout::make(std::size_t n, std::size_t d, std::size_t max_sl
 // ---------------------------------------------------------------- data owner
 
 LogregDataOwner::LogregDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed)
-    : ctx_(ctx),
-      keygen_(test_seed ? KeyGenerator(ctx, math::Csprng::insecure_fixed_seed_for_testing(*test_seed))
-                        : KeyGenerator(ctx)),
-      sk_(keygen_.secret_key()),
-      pk_(keygen_.public_key(sk_)),
-      encoder_(ctx),
-      encryptor_(test_seed ? Encryptor(ctx, pk_, math::Csprng::insecure_fixed_seed_for_testing(*test_seed + 1))
-                           : Encryptor(ctx, pk_)),
-      decryptor_(ctx, sk_) {}
+    : ctx_(ctx), keys_(ctx, test_seed) {}
 
 EncryptedLogregData LogregDataOwner::encrypt(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
                                              double epsilon) {
@@ -94,20 +86,20 @@ EncryptedLogregData LogregDataOwner::encrypt(const std::vector<std::vector<doubl
   }
   EncryptedLogregData out;
   out.layout = lay;
-  out.x = encryptor_.encrypt(encoder_.encode(vx, L, scale, S));
-  out.xb = encryptor_.encrypt(encoder_.encode(vxb, L, scale, S));
-  out.y = encryptor_.encrypt(encoder_.encode(vy, L, scale, S));
+  out.x = keys_.encryptor.encrypt(keys_.encoder.encode(vx, L, scale, S));
+  out.xb = keys_.encryptor.encrypt(keys_.encoder.encode(vxb, L, scale, S));
+  out.y = keys_.encryptor.encrypt(keys_.encoder.encode(vy, L, scale, S));
   return out;
 }
 
-RelinKey LogregDataOwner::relin_key() { return keygen_.relin_key(sk_); }
+RelinKey LogregDataOwner::relin_key() { return keys_.keygen.relin_key(keys_.sk); }
 
 GaloisKeys LogregDataOwner::galois_keys(const LogregLayout& layout) {
-  return keygen_.galois_keys(sk_, layout.rotation_steps());
+  return keys_.keygen.galois_keys(keys_.sk, layout.rotation_steps());
 }
 
 std::vector<double> LogregDataOwner::decrypt_weights(const Ciphertext& w, const LogregLayout& layout) {
-  const auto z = encoder_.decode(decryptor_.decrypt(w));
+  const auto z = keys_.encoder.decode(keys_.decryptor.decrypt(w));
   const std::size_t D = layout.d + 1;
   std::vector<double> weights(D, 0.0);
   for (std::size_t r = 0; r < layout.blocks; ++r)

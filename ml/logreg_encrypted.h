@@ -41,6 +41,7 @@
 #include "ckks/encryptor.h"
 #include "ckks/evaluator.h"
 #include "ckks/keygen.h"
+#include "ml/client_keys.h"
 #include "ckks/params.h"
 #include "ml/linreg_encrypted.h"  // Progress
 #include "ml/logreg_plain.h"
@@ -78,12 +79,7 @@ class LogregDataOwner {
 
  private:
   ContextPtr ctx_;
-  KeyGenerator keygen_;
-  SecretKey sk_;
-  PublicKey pk_;
-  Encoder encoder_;
-  Encryptor encryptor_;
-  Decryptor decryptor_;
+  ClientKeys keys_;
 };
 
 class LogregServer {

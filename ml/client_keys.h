@@ -1,0 +1,35 @@
+// The data owner's (client's) key material and verbs, shared by every encrypted model: it holds the
+// secret key, so it stays on the client; the server gets only the Context and evaluation keys.
+#pragma once
+#include <cstdint>
+#include <optional>
+
+#include "ckks/decryptor.h"
+#include "ckks/encoder.h"
+#include "ckks/encryptor.h"
+#include "ckks/keygen.h"
+
+namespace ckks::ml {
+
+struct ClientKeys {
+  KeyGenerator keygen;
+  SecretKey sk;
+  PublicKey pk;
+  Encoder encoder;
+  Encryptor encryptor;
+  Decryptor decryptor;
+
+  /// Generates the secret and public keys. Randomness from the operating system unless
+  /// `test_seed` is set: then keys and encryptions are deterministic and INSECURE (tests only).
+  explicit ClientKeys(ContextPtr ctx, std::optional<std::uint64_t> test_seed = std::nullopt)
+      : keygen(test_seed ? KeyGenerator(ctx, math::Csprng::insecure_fixed_seed_for_testing(*test_seed))
+                         : KeyGenerator(ctx)),
+        sk(keygen.secret_key()),
+        pk(keygen.public_key(sk)),
+        encoder(ctx),
+        encryptor(test_seed ? Encryptor(ctx, pk, math::Csprng::insecure_fixed_seed_for_testing(*test_seed + 1))
+                            : Encryptor(ctx, pk)),
+        decryptor(ctx, sk) {}
+};
+
+}  // namespace ckks::ml
