@@ -107,6 +107,22 @@ Ciphertext Evaluator::sub(const Ciphertext& a, const Plaintext& b) const {
 }
 
 namespace {
+// Residues of round(c·scale) modulo q_0..q_ℓ, with the same checks as constant_poly.
+std::vector<std::uint64_t> constant_residues(const Context& ctx, double c, double scale, int level, const char* op) {
+  if (!std::isfinite(c))
+    throw InputError(std::string(op) + ": the constant is NaN or infinite; it must be finite");
+  const auto& bq = ctx.basis_q(level);
+  const double mag = std::fabs(c) * scale, log_q = math::log2_product(bq);
+  if (mag >= 1 && std::log2(mag) >= std::min(62.0, log_q - 1))
+    throw ScaleError(std::string(op) + ": |c|·scale = " + pow2_string(mag) + " exceeds the headroom " +
+                     pow2_string(std::exp2(std::min(62.0, log_q - 1))) + " at level " +
+                     std::to_string(level) + "; use a smaller constant or scale");
+  const auto v = static_cast<std::int64_t>(std::nearbyint(c * scale));
+  std::vector<std::uint64_t> r(bq.size());
+  for (std::size_t i = 0; i < bq.size(); ++i) r[i] = math::from_signed(v, bq[i]->mod);
+  return r;
+}
+
 // The constant polynomial round(Re c·Δ) + round(Im c·Δ)·X^{N/2} at level ℓ, evaluation form.
 RnsPoly constant_poly(const Context& ctx, cplx c, double scale, int level, const char* op) {
   if (!std::isfinite(c.real()) || !std::isfinite(c.imag()))
@@ -134,7 +150,14 @@ RnsPoly constant_poly(const Context& ctx, cplx c, double scale, int level, const
 Ciphertext Evaluator::add_const(const Ciphertext& a, cplx c) const {
   check_ct(a, "add_const");
   Ciphertext r = a;
-  math::add_inplace(r.c[0], constant_poly(*ctx_, c, a.scale, a.level, "add_const"), ctx_->basis_q(a.level));
+  if (c.imag() == 0) {
+    // A real constant polynomial has the same value at every evaluation point: add it limb-wise,
+    // no NTT needed.
+    const auto k = constant_residues(*ctx_, c.real(), a.scale, a.level, "add_const");
+    math::add_scalar_ntt_inplace(r.c[0], k, ctx_->basis_q(a.level));
+  } else {
+    math::add_inplace(r.c[0], constant_poly(*ctx_, c, a.scale, a.level, "add_const"), ctx_->basis_q(a.level));
+  }
   return r;
 }
 
@@ -190,10 +213,15 @@ Ciphertext Evaluator::multiply_const(const Ciphertext& a, cplx c, double const_s
     throw ScaleError("multiply_const: constant scale " + std::to_string(const_scale) + " must be ≥ 1");
   const double scale = a.scale * const_scale;
   check_product_scale(*ctx_, scale, a.level, "multiply_const");
-  const RnsPoly k = constant_poly(*ctx_, c, const_scale, a.level, "multiply_const");
   Ciphertext r = a;
   r.scale = scale;
-  for (auto& p : r.c) math::mul_inplace(p, k, ctx_->basis_q(a.level));
+  if (c.imag() == 0) {  // real constant: a scalar per limb (its NTT is constant), no NTT needed
+    const auto k = constant_residues(*ctx_, c.real(), const_scale, a.level, "multiply_const");
+    for (auto& p : r.c) math::mul_scalar_inplace(p, k, ctx_->basis_q(a.level));
+  } else {
+    const RnsPoly k = constant_poly(*ctx_, c, const_scale, a.level, "multiply_const");
+    for (auto& p : r.c) math::mul_inplace(p, k, ctx_->basis_q(a.level));
+  }
   return r;
 }
 

@@ -91,6 +91,17 @@ void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBa
   }
 }
 
+void add_scalar_ntt_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis) {
+  check_shape(a, basis, "add_scalar");
+  CKKS_INVARIANT(a.is_ntt(), "add_scalar_ntt: the polynomial must be in evaluation form");
+  const std::size_t N = a.n();
+  for (std::size_t i = 0; i < a.limbs(); ++i) {
+    const std::uint64_t q = basis[i]->value(), v = s[i];
+    std::uint64_t* x = a.limb(i);
+    for (std::size_t c = 0; c < N; ++c) x[c] = add_mod(x[c], v, q);
+  }
+}
+
 void mul_scalar_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis) {
   check_shape(a, basis, "mul_scalar");
   const std::size_t N = a.n();

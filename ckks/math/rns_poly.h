@@ -55,6 +55,9 @@ void negate_inplace(RnsPoly& a, const RnsBasis& basis);
 void mul_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis);
 /// a ← a + b ⊙ c.
 void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBasis& basis);
+/// a ← a + s·(1 + X + … ) in evaluation form, i.e. every evaluation point plus the integer s given
+/// by its residues s_i (the constant polynomial s has the value s at every point).
+void add_scalar_ntt_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis);
 /// a ← a · s for one integer s given by its residues s_i = s mod basis[i].
 void mul_scalar_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis);
 

@@ -261,3 +261,19 @@ TEST_CASE("ckks/evaluator: hoisted rotations equal one-by-one rotations") {
   }
   CHECK_THROWS_AS(k.evaluator.rotate_hoisted(k.encrypt(a), {1, 7}, gk), MissingKeyError);
 }
+
+TEST_CASE("ckks/evaluator: real constants take the scalar path and agree with the polynomial path") {
+  test::Kit k(test::small_secure());
+  const cvec a = test::random_complex(k.ctx->max_slots(), 111);
+  const auto ca = k.encrypt(a);
+  cvec plus(a.size()), times(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    plus[i] = a[i] + 0.375;
+    times[i] = a[i] * -2.5;
+  }
+  CHECK(precision_bits(k.decrypt(k.evaluator.add_const(ca, 0.375)), plus) > 22);
+  CHECK(precision_bits(k.decrypt(k.evaluator.rescale(k.evaluator.multiply_const(ca, -2.5))), times) > 21);
+  // the same constants through the complex (polynomial) path, with a zero-size imaginary nudge
+  const auto via_poly = k.evaluator.rescale(k.evaluator.multiply_const(ca, {-2.5, 1e-300}));
+  CHECK(precision_bits(k.decrypt(via_poly), times) > 21);
+}
