@@ -10,6 +10,7 @@
 
 #include "ckks/math/errors.h"
 #include "ml/data/csv.h"
+#include "temp_dir.h"
 
 #ifndef CKKS_SKLEARN_DATA_DIR
 #define CKKS_SKLEARN_DATA_DIR "/usr/lib/python3/dist-packages/sklearn/datasets/data"
@@ -23,27 +24,7 @@ using ckks::ml::Table;
 namespace {
 
 // A fresh directory under the system temp dir, removed with its contents on destruction.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    std::random_device rd;
-    const auto tag = std::to_string(rd()) + std::to_string(rd());
-    dir = fs::temp_directory_path() / ("ckks_test_csv_" + tag);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::string& contents) const {
-    const fs::path p = dir / name;
-    std::ofstream(p, std::ios::binary) << contents;
-    return p.string();
-  }
-};
+using test_util::TempDir;
 
 // The message of the InputError that read_csv(path) throws (fails the test if none is thrown).
 std::string error_of(const std::string& path) {

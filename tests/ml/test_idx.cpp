@@ -14,6 +14,7 @@
 
 #include "ckks/math/errors.h"
 #include "ml/data/idx.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using ckks::InputError;
@@ -26,35 +27,16 @@ namespace {
 
 using Bytes = std::vector<unsigned char>;
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() / ("ckks_test_idx_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+using test_util::TempDir;
 
-  std::string gz(const std::string& name, const Bytes& b) const {
-    const std::string p = (dir / name).string();
-    gzFile f = gzopen(p.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    if (!b.empty()) REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
-    REQUIRE(gzclose(f) == Z_OK);
-    return p;
-  }
-  std::string raw(const std::string& name, const Bytes& b) const {
-    const std::string p = (dir / name).string();
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                             static_cast<std::streamsize>(b.size()));
-    return p;
-  }
-};
+std::string write_gz(const TempDir& tmp, const std::string& name, const Bytes& b) {
+  const std::string p = (tmp.dir / name).string();
+  gzFile f = gzopen(p.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  if (!b.empty()) REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
+  REQUIRE(gzclose(f) == Z_OK);
+  return p;
+}
 
 void put_be32(Bytes& b, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(v >> s));
@@ -100,8 +82,8 @@ bool contains(const std::string& hay, const std::string& needle) {
 
 TEST_CASE("ml/idx: tiny gzipped image and label files round-trip") {
   TempDir tmp;
-  const std::string img = tmp.gz("t10k-images-idx3-ubyte.gz", image_file(3, 2, 5));
-  tmp.gz("t10k-labels-idx1-ubyte.gz", label_file({7, 0, 9}));
+  const std::string img = write_gz(tmp, "t10k-images-idx3-ubyte.gz", image_file(3, 2, 5));
+  write_gz(tmp, "t10k-labels-idx1-ubyte.gz", label_file({7, 0, 9}));
 
   const ImageSet s = load_fashion_mnist(tmp.dir.string(), /*train=*/false);
   REQUIRE(s.rows == 2);
@@ -130,10 +112,10 @@ TEST_CASE("ml/idx: tiny gzipped image and label files round-trip") {
   put_be32(ext, 2);
   ext.push_back(0);
   ext.push_back(255);
-  const ImageSet e = read_idx_images(tmp.raw("plain-idx3-ubyte", ext));
+  const ImageSet e = read_idx_images(tmp.write("plain-idx3-ubyte", ext));
   CHECK(e.images.at(0) == std::vector<float>{0.0f, 1.0f});
   CHECK(read_idx_images(img).images.size() == 3);
-  CHECK(read_idx_labels(tmp.raw("plain-idx1-ubyte", label_file({1, 2}))) == std::vector<int>{1, 2});
+  CHECK(read_idx_labels(tmp.write("plain-idx1-ubyte", label_file({1, 2}))) == std::vector<int>{1, 2});
 }
 
 TEST_CASE("ml/idx: malformed files are rejected with the file named") {
@@ -147,61 +129,61 @@ TEST_CASE("ml/idx: malformed files are rejected with the file named") {
     CHECK(contains(d, "apt-get install dataset-fashion-mnist"));
   }
   SUBCASE("bad magic: a label file passed as images, and vice versa") {
-    const std::string lbl = tmp.gz("l.gz", label_file({1, 2}));
+    const std::string lbl = write_gz(tmp, "l.gz", label_file({1, 2}));
     const std::string m = error_of([&] { read_idx_images(lbl); });
     CHECK(contains(m, "l.gz has magic number 0x00000801 (this is a label file)"));
     CHECK(contains(m, "0x00000803"));
-    const std::string img = tmp.gz("i.gz", image_file(1, 2, 2));
+    const std::string img = write_gz(tmp, "i.gz", image_file(1, 2, 2));
     CHECK(contains(error_of([&] { read_idx_labels(img); }), "0x00000803 (this is an image file)"));
     Bytes junk = {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!', '!', '!', '!', '!'};
-    CHECK(contains(error_of([&] { read_idx_images(tmp.gz("j.gz", junk)); }), "magic number 0x68656c6c"));
+    CHECK(contains(error_of([&] { read_idx_images(write_gz(tmp, "j.gz", junk)); }), "magic number 0x68656c6c"));
   }
   SUBCASE("zero dimensions, bad labels") {
-    CHECK(contains(error_of([&] { read_idx_images(tmp.gz("z.gz", image_file(2, 0, 3))); }),
+    CHECK(contains(error_of([&] { read_idx_images(write_gz(tmp, "z.gz", image_file(2, 0, 3))); }),
                    "at least 1"));
-    CHECK(contains(error_of([&] { read_idx_labels(tmp.gz("z.gz", label_file({}))); }), "0 labels"));
+    CHECK(contains(error_of([&] { read_idx_labels(write_gz(tmp, "z.gz", label_file({}))); }), "0 labels"));
     // A corrupt header cannot make the reader allocate gigabytes.
     Bytes big;
     put_be32(big, 0x803);
     put_be32(big, 0xFFFFFFFF);
     put_be32(big, 0xFFFFFFFF);
     put_be32(big, 0xFFFFFFFF);
-    CHECK(contains(error_of([&] { read_idx_images(tmp.gz("big.gz", big)); }), "-pixel limit"));
+    CHECK(contains(error_of([&] { read_idx_images(write_gz(tmp, "big.gz", big)); }), "-pixel limit"));
     Bytes many;
     put_be32(many, 0x801);
     put_be32(many, 0xFFFFFFFF);
     many.push_back(1);
-    CHECK(contains(error_of([&] { read_idx_labels(tmp.gz("many.gz", many)); }), "is truncated"));
-    CHECK(contains(error_of([&] { read_idx_labels(tmp.gz("b.gz", label_file({3, 12}))); }),
+    CHECK(contains(error_of([&] { read_idx_labels(write_gz(tmp, "many.gz", many)); }), "is truncated"));
+    CHECK(contains(error_of([&] { read_idx_labels(write_gz(tmp, "b.gz", label_file({3, 12}))); }),
                    "label 1 is 12"));
   }
   SUBCASE("truncated header, truncated data, trailing data") {
     Bytes b = image_file(3, 2, 2);
     const Bytes head(b.begin(), b.begin() + 10);
-    CHECK(contains(error_of([&] { read_idx_images(tmp.gz("h.gz", head)); }), "is truncated"));
+    CHECK(contains(error_of([&] { read_idx_images(write_gz(tmp, "h.gz", head)); }), "is truncated"));
     Bytes shortb(b.begin(), b.end() - 2);
-    const std::string m = error_of([&] { read_idx_images(tmp.gz("s.gz", shortb)); });
+    const std::string m = error_of([&] { read_idx_images(write_gz(tmp, "s.gz", shortb)); });
     CHECK(contains(m, "s.gz is truncated"));
     CHECK(contains(m, "image 2"));
-    CHECK(read_idx_images(tmp.gz("s.gz", shortb), 2).images.size() == 2);  // the complete ones
+    CHECK(read_idx_images(write_gz(tmp, "s.gz", shortb), 2).images.size() == 2);  // the complete ones
     b.push_back(0);
-    CHECK(contains(error_of([&] { read_idx_images(tmp.gz("t.gz", b)); }), "has data after the 3 images"));
+    CHECK(contains(error_of([&] { read_idx_images(write_gz(tmp, "t.gz", b)); }), "has data after the 3 images"));
     Bytes lb = label_file({1, 2, 3});
     lb.pop_back();
-    CHECK(contains(error_of([&] { read_idx_labels(tmp.gz("lt.gz", lb)); }), "is truncated"));
+    CHECK(contains(error_of([&] { read_idx_labels(write_gz(tmp, "lt.gz", lb)); }), "is truncated"));
   }
   SUBCASE("a gzip stream cut in the middle") {
-    const std::string full = tmp.gz("full.gz", image_file(50, 28, 28));
+    const std::string full = write_gz(tmp, "full.gz", image_file(50, 28, 28));
     std::ifstream in(full, std::ios::binary);
     Bytes gzbytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     gzbytes.resize(gzbytes.size() / 2);
-    const std::string m = error_of([&] { read_idx_images(tmp.raw("cut.gz", gzbytes)); });
+    const std::string m = error_of([&] { read_idx_images(tmp.write("cut.gz", gzbytes)); });
     CHECK(contains(m, "cut.gz"));
     CHECK((contains(m, "truncated") || contains(m, "corrupt")));
   }
   SUBCASE("image and label counts differ") {
-    tmp.gz("train-images-idx3-ubyte.gz", image_file(3, 2, 2));
-    tmp.gz("train-labels-idx1-ubyte.gz", label_file({1, 2}));
+    write_gz(tmp, "train-images-idx3-ubyte.gz", image_file(3, 2, 2));
+    write_gz(tmp, "train-labels-idx1-ubyte.gz", label_file({1, 2}));
     const std::string m = error_of([&] { load_fashion_mnist(tmp.dir.string(), true); });
     CHECK(contains(m, "holds 3 images but"));
     CHECK(contains(m, "holds 2 labels"));

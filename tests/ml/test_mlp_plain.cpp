@@ -15,6 +15,7 @@
 
 #include "ckks/math/errors.h"
 #include "ml/data/idx.h"
+#include "temp_dir.h"
 #include "ml/data/safetensors.h"
 #include "ml/mlp_plain.h"
 
@@ -26,20 +27,7 @@ namespace {
 
 const fs::path kModels = fs::path(__FILE__).parent_path().parent_path().parent_path() / "ml" / "models";
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() / ("ckks_test_mlp_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using test_util::TempDir;
 
 struct Named {
   std::string name;

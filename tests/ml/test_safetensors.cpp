@@ -14,6 +14,7 @@
 
 #include "ckks/math/errors.h"
 #include "ml/data/safetensors.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using ckks::InputError;
@@ -25,27 +26,7 @@ namespace {
 
 using Bytes = std::vector<unsigned char>;
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() / ("ckks_test_st_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const Bytes& b) const {
-    const std::string p = (dir / name).string();
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                             static_cast<std::streamsize>(b.size()));
-    return p;
-  }
-};
+using test_util::TempDir;
 
 void put_le(Bytes& b, std::uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
