@@ -11,7 +11,7 @@
 // nothing but the operation itself is inside the timing loop.
 #include <benchmark/benchmark.h>
 
-#include "ckks/math/memory.h"
+#include "bench_main.h"
 
 #include <array>
 #include <cmath>
@@ -251,21 +251,6 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ckks::math::keep_freed_memory_for_reuse();  // as ckks-ml does; see ckks/math/memory.h
   register_all();
-  // Default --benchmark_min_time=0.2 (seconds) instead of the library's 0.5, put first so that a
-  // flag given on the command line wins. (Setting ->MinTime() per benchmark would append
-  // "/min_time:0.200" to every name.)
-  std::vector<char*> args(argv, argv + argc);
-  static char min_time[] = "--benchmark_min_time=0.2";
-  args.insert(args.begin() + 1, min_time);
-  int n = static_cast<int>(args.size());
-  args.push_back(nullptr);  // argv[argc] == nullptr, as for main's own argv
-  benchmark::Initialize(&n, args.data());
-  argc = n;
-  argv = args.data();
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return run_benchmark_main(argc, argv);
 }

@@ -103,11 +103,14 @@ void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint
   }
 }
 
-void NttTables::inverse_scalar(std::uint64_t* a) const {
+// Stages of [LN16, Alg. 2] from t = 1 while t < t_stop (and m > 2), lazy Gentleman–Sande
+// butterflies keeping a[j] ∈ [0, 2q). Returns the block half-length t reached. Used for the whole
+// transform but its last stage (t_stop = N/2) and by the IFMA path for the stages too short for
+// eight lanes (t_stop = 8).
+std::uint64_t NttTables::inverse_scalar_stages(std::uint64_t* a, std::uint64_t t_stop) const {
   const std::uint64_t q = q_.q, two_q = 2 * q;
-  // [LN16, Alg. 2] with lazy Gentleman–Sande butterflies: invariant a[j] ∈ [0, 2q).
   std::uint64_t t = 1;
-  for (std::uint64_t m = n_; m > 2; m >>= 1) {
+  for (std::uint64_t m = n_; m > 2 && t < t_stop; m >>= 1, t <<= 1) {
     const std::uint64_t h = m >> 1;
     for (std::uint64_t i = 0; i < h; ++i) {
       const std::uint64_t w = psi_inv_rev_[h + i], ws = psi_inv_rev_shoup_[h + i];
@@ -115,13 +118,19 @@ void NttTables::inverse_scalar(std::uint64_t* a) const {
       std::uint64_t* y = x + t;
       for (std::uint64_t j = 0; j < t; ++j) {
         const std::uint64_t u = x[j], v = y[j];
-        std::uint64_t s = u + v;
+        const std::uint64_t s = u + v;
         x[j] = s >= two_q ? s - two_q : s;
         y[j] = mul_shoup_lazy(u - v + two_q, w, ws, q);
       }
     }
-    t <<= 1;
   }
+  return t;
+}
+
+void NttTables::inverse_scalar(std::uint64_t* a) const {
+  const std::uint64_t q = q_.q, two_q = 2 * q;
+  // [LN16, Alg. 2] with lazy Gentleman–Sande butterflies: invariant a[j] ∈ [0, 2q).
+  inverse_scalar_stages(a, n_ / 2);
   // Last stage (m = 2, one twiddle ψ^-brv(1)) with N^{-1} folded in, then full reduction.
   const std::uint64_t half = n_ >> 1;
   for (std::uint64_t j = 0; j < half; ++j) {
@@ -187,21 +196,7 @@ void NttTables::inverse_ifma(std::uint64_t* a) const {
   const __m512i neg_q = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - q));
   const __m512i mask52 = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - 1));
   // Stages with t < 8 in scalar code (values stay in [0, 2q)).
-  std::uint64_t t = 1, m = n_;
-  for (; m > 2 && t < 8; m >>= 1, t <<= 1) {
-    const std::uint64_t h = m >> 1;
-    for (std::uint64_t i = 0; i < h; ++i) {
-      const std::uint64_t w = psi_inv_rev_[h + i], ws = psi_inv_rev_shoup_[h + i];
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::uint64_t j = 0; j < t; ++j) {
-        const std::uint64_t u = x[j], v = y[j];
-        const std::uint64_t s = u + v;
-        x[j] = s >= two_q ? s - two_q : s;
-        y[j] = mul_shoup_lazy(u - v + two_q, w, ws, q);
-      }
-    }
-  }
+  std::uint64_t t = inverse_scalar_stages(a, 8), m = n_ / t;
   for (; m > 2; m >>= 1, t <<= 1) {
     const std::uint64_t h = m >> 1;
     for (std::uint64_t i = 0; i < h; ++i) {

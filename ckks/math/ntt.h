@@ -59,6 +59,7 @@ class NttTables {
   std::uint64_t n_inv_shoup52_ = 0, last_inv_shoup52_ = 0;
   void forward_ifma(std::uint64_t* a) const;
   void forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const;
+  std::uint64_t inverse_scalar_stages(std::uint64_t* a, std::uint64_t t_stop) const;
   void inverse_ifma(std::uint64_t* a) const;
 };
 
