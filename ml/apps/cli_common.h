@@ -1,0 +1,45 @@
+// Shared pieces of the ckks-ml subcommands (one file per subcommand: cmd_linreg.cpp, cmd_logreg.cpp,
+// cmd_mlp.cpp, …; ckks_ml.cpp registers them). Only command-line plumbing lives here.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "ckks/params.h"
+#include "ml/linreg_encrypted.h"  // Progress
+
+namespace ckks::ml::cli {
+
+/// Boston Housing as shipped by Debian's python3-sklearn.
+inline constexpr const char* kBostonPath =
+    "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
+/// Directory of scikit-learn's bundled CSV files (breast_cancer.csv, digits.csv.gz, …).
+inline constexpr const char* kSklearnDataDir = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+/// A registered subcommand: its CLI11 node and the action run when it was parsed (returns the
+/// process exit code). The action may throw ckks::Error (exit 2, message on stderr).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+/// Progress on stderr for long phases: an updating line on a terminal, one line per finished phase
+/// otherwise (logs, pipes).
+Progress stderr_progress(std::string tag);
+
+/// "n13" … "n16" → Params::preset_n13() …; throws InputError naming the value otherwise.
+Params preset(const std::string& name);
+
+/// Seconds elapsed since t (steady clock).
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// One registration function per subcommand (defined in cmd_<name>.cpp).
+Command add_linreg(CLI::App& app);
+Command add_logreg(CLI::App& app);
+Command add_mlp(CLI::App& app);
+
+}  // namespace ckks::ml::cli
