@@ -1,0 +1,112 @@
+// Training on encrypted data, server side only (the data are encrypted once, outside the timing):
+//
+//   Linreg/train/logN=15/iterations:K   SfhServer::train on Boston Housing (404 training rows,
+//                                       13 features), K = 1 and 4: building M̃ (2 levels) plus
+//                                       K one-level iterations (ml/linreg_encrypted.h)
+//   Logreg/train/logN=15/iterations:K   LogregServer::train on breast cancer (455 training rows,
+//                                       30 features), K = 1 and 2: the first iteration (2 levels)
+//                                       plus K − 1 full ones (5 levels each; ml/logreg_encrypted.h)
+//
+// One iteration's cost is the difference between the two rows of a model (for logreg, the
+// K = 2 row minus the K = 1 row is exactly one full iteration). Parameters: Params::preset_n15()
+// (N = 2^15, q = {60, 40 × 18}, p = {60}, 128-bit secure), as `ckks-ml linreg/logreg` use.
+// Each fixture decrypts one result and aborts unless it matches the plaintext run of the same
+// algorithm, so a benchmark never times a broken model.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "ckks/context.h"
+#include "ml/data/csv.h"
+#include "ml/data/dataset.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg_encrypted.h"
+#include "ml/linreg_plain.h"
+#include "ml/logreg_encrypted.h"
+#include "ml/logreg_plain.h"
+
+namespace {
+
+using namespace ckks;
+using namespace ckks::ml;
+
+constexpr const char* kData = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+void require(const char* what, double err, double bound) {
+  if (!(err <= bound)) {
+    std::fprintf(stderr, "bench_ml: self-check of %s failed: max weight error %.3g > %.3g\n", what, err, bound);
+    std::abort();
+  }
+}
+
+double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double e = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) e = std::max(e, std::fabs(a[i] - b[i]));
+  return e;
+}
+
+// The training matrix A = [X | 1] of a dataset's standardised training split (seed 1, 20% held out).
+struct TrainingData {
+  std::vector<std::vector<double>> A;
+  std::vector<double> y;
+};
+
+TrainingData training_data(const Dataset& ds, bool standardise_y) {
+  const Split split = train_test_split(ds, 0.2, 1);
+  const Standardizer z = Standardizer::fit(split.train);
+  const Dataset train = z.apply(split.train);
+  return {with_bias_column(train.X), standardise_y ? train.y : split.train.y};
+}
+
+struct LinregFixture {
+  ContextPtr ctx = Context::create(Params::preset_n15());
+  TrainingData data = training_data(select_target(read_csv(std::string(kData) + "/boston_house_prices.csv"), "MEDV"), true);
+  SfhLayout layout = SfhLayout::make(data.A.size(), data.A[0].size() - 1, ctx->max_slots());
+  SfhDataOwner owner{ctx, 1};
+  EncryptedTrainingSet enc = owner.encrypt(data.A, data.y);
+  SfhServer server{ctx, owner.relin_key(), owner.galois_keys(layout)};
+  LinregFixture() {
+    const auto w = owner.decrypt_weights(server.train(enc, 1), layout);
+    require("linreg", max_diff(w, sfh_train(data.A, data.y, 1).back()), 1e-3);
+  }
+};
+
+void BM_linreg_train(benchmark::State& state) {
+  static LinregFixture f;
+  const int k = static_cast<int>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(f.server.train(f.enc, k));
+  state.counters["levels"] = SfhServer::levels_needed(k);
+}
+
+struct LogregFixture {
+  ContextPtr ctx = Context::create(Params::preset_n15());
+  TrainingData data = training_data(read_sklearn_csv(std::string(kData) + "/breast_cancer.csv").data, false);
+  LogregDataOwner owner{ctx, 1};
+  EncryptedLogregData enc = owner.encrypt(data.A, data.y);
+  LogregServer server{ctx, owner.relin_key(), owner.galois_keys(enc.layout)};
+  LogregFixture() {
+    LogregOptions o;
+    o.iterations = 2;
+    const auto w = owner.decrypt_weights(server.train(enc, o), enc.layout);
+    require("logreg", max_diff(w, logreg_nag_train(data.A, data.y, o).w.back()), 1e-2);
+  }
+};
+
+void BM_logreg_train(benchmark::State& state) {
+  static LogregFixture f;
+  LogregOptions o;
+  o.iterations = static_cast<int>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(f.server.train(f.enc, o));
+  state.counters["levels"] = LogregServer::levels_needed(o.iterations, o.sigmoid_degree);
+}
+
+}  // namespace
+
+BENCHMARK(BM_linreg_train)->Name("Linreg/train/logN=15")->ArgName("iterations")->Arg(1)->Arg(4)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_logreg_train)->Name("Logreg/train/logN=15")->ArgName("iterations")->Arg(1)->Arg(2)
+    ->Unit(benchmark::kSecond);
