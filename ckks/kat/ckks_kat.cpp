@@ -1,0 +1,57 @@
+// ckks-kat: write the known-answer test vectors (ckks/kat/kat.h) as JSON files.
+//
+//   ckks-kat --out DIR      writes DIR/ntt.json, rns.json, encoding.json, keyswitch.json, multiply.json
+//   ckks-kat --check DIR    regenerates and compares with the files in DIR (exit 1 on any difference)
+//
+// The committed copies live in tests/vectors/ (format: docs/test-vectors.md). Regenerate them with
+// `build/ckks/ckks-kat --out tests/vectors` after a deliberate change to the arithmetic, and say why
+// in the commit message: the files are a contract with other implementations.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "ckks/kat/kat.h"
+#include "ckks/math/errors.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ckks-kat: known-answer test vectors of this CKKS implementation"};
+  std::string out, check;
+  auto* o = app.add_option("--out", out, "directory to write the JSON files to (created if missing)");
+  auto* c = app.add_option("--check", check, "directory whose JSON files must equal freshly generated ones");
+  o->excludes(c);
+  app.require_option(1);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const auto vectors = ckks::kat::all_vectors();
+    if (!out.empty()) {
+      std::filesystem::create_directories(out);
+      for (const auto& [name, doc] : vectors) {
+        const std::string path = out + "/" + name;
+        std::ofstream f(path);
+        f << doc.dump(1) << "\n";
+        if (!f) throw ckks::InputError("ckks-kat: cannot write " + path);
+        std::printf("wrote %s\n", path.c_str());
+      }
+      return 0;
+    }
+    int differ = 0;
+    for (const auto& [name, doc] : vectors) {
+      const std::string path = check + "/" + name;
+      std::ifstream f(path);
+      if (!f) throw ckks::InputError("ckks-kat: cannot read " + path + "; generate it with --out");
+      const nlohmann::json committed = nlohmann::json::parse(f);
+      const bool same = committed == doc;
+      differ += !same;
+      std::printf("%s: %s\n", path.c_str(), same ? "identical" : "DIFFERS");
+    }
+    return differ ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ckks-kat: error: %s\n", e.what());
+    return 2;
+  }
+}
