@@ -314,6 +314,40 @@ json multiply_vectors() {
   return doc;
 }
 
+bool same_vectors(const json& committed, const json& fresh, std::string* why) {
+  if (!committed.is_object() || !fresh.is_object()) {
+    if (why) *why = "not a JSON object";
+    return false;
+  }
+  json a = committed, b = fresh;
+  if (a.contains("decoded") || b.contains("decoded")) {
+    if (!a.contains("decoded") || !b.contains("decoded") || a["decoded"].size() != b["decoded"].size()) {
+      if (why) *why = "decoded: missing or of another length";
+      return false;
+    }
+    for (std::size_t i = 0; i < a["decoded"].size(); ++i)
+      for (std::size_t k = 0; k < 2; ++k) {
+        const double x = a["decoded"][i][k].get<double>(), y = b["decoded"][i][k].get<double>();
+        if (!(std::fabs(x - y) <= 0x1p-40)) {
+          if (why) *why = "decoded[" + std::to_string(i) + "]";
+          return false;
+        }
+      }
+    a.erase("decoded");
+    b.erase("decoded");
+  }
+  if (a == b) return true;
+  if (why) {
+    *why = "a field differs";
+    for (auto it = a.begin(); it != a.end(); ++it)
+      if (!b.contains(it.key()) || b[it.key()] != it.value()) {
+        *why = it.key();
+        break;
+      }
+  }
+  return false;
+}
+
 std::map<std::string, json> all_vectors() {
   return {{"ntt.json", ntt_vectors()},
           {"rns.json", rns_vectors()},
