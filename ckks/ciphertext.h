@@ -5,6 +5,9 @@
 //  * slots n: how many slots are in use (a power of two ≤ N/2; n < N/2 is sparse packing).
 // Polynomials are kept in evaluation (NTT) form, where ring products are coefficient-wise.
 #pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ckks/context.h"
@@ -28,6 +31,11 @@ struct Ciphertext {
   int level = 0;
   double scale = 1;
   std::size_t slots = 0;
+  /// Set by secret-key encryption: c[1] (the uniform a) was expanded from this 32-byte seed by
+  /// Csprng::from_key and sample_uniform over q_0..q_ℓ, so serialization can store the seed instead
+  /// of the polynomial (about half the size). Operations may copy it along with a ciphertext they
+  /// modify; the serializer therefore re-expands and compares before relying on it (ckks/serialize.h).
+  std::optional<std::array<std::uint8_t, 32>> seed;
 
   std::size_t size() const { return c.size(); }
 };

@@ -37,7 +37,7 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) {
   const int level = pt.level;
   const std::size_t N = ctx_->n();
   const double sigma = ctx_->params().error_stddev;
-  Ciphertext ct{ctx_, {}, level, pt.scale, pt.slots};
+  Ciphertext ct{ctx_, {}, level, pt.scale, pt.slots, std::nullopt};
   if (pk_) {
     const auto& bqp = ctx_->basis_qp(level);
     RnsPoly v = math::from_signed_coeffs(math::sample_ternary(rng_, N), bqp);
@@ -52,7 +52,11 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) {
     }
   } else {
     const auto& bq = ctx_->basis_q(level);
-    RnsPoly a = math::sample_uniform(rng_, N, bq, true);
+    // a from a fresh seed, kept in the ciphertext so that it can be stored instead of a.
+    const std::array<std::uint8_t, 32> seed = rng_.new_key();
+    math::Csprng a_rng = math::Csprng::from_key(seed);
+    RnsPoly a = math::sample_uniform(a_rng, N, bq, true);
+    ct.seed = seed;
     RnsPoly c0 = math::from_signed_coeffs(math::sample_gaussian(rng_, N, sigma), bq);
     math::to_ntt(c0, bq);
     RnsPoly as = a;

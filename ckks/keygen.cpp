@@ -39,7 +39,9 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   check(sk, "public_key");
   const auto& basis = ctx_->basis_qp(ctx_->max_level());
   const std::size_t N = ctx_->n();
-  math::RnsPoly a = math::sample_uniform(rng_, N, basis, true);
+  const std::array<std::uint8_t, 32> seed = rng_.new_key();  // a is expanded from it (PublicKey::seed)
+  math::Csprng a_rng = math::Csprng::from_key(seed);
+  math::RnsPoly a = math::sample_uniform(a_rng, N, basis, true);
   math::RnsPoly e = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
   math::to_ntt(e, basis);
   // b = −a·s + e
@@ -47,7 +49,7 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   math::mul_inplace(b, sk.s, basis);
   math::negate_inplace(b, basis);
   math::add_inplace(b, e, basis);
-  return PublicKey{ctx_, std::move(b), std::move(a)};
+  return PublicKey{ctx_, std::move(b), std::move(a), seed};
 }
 
 KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime) {
@@ -55,9 +57,10 @@ KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPol
   const int L = ctx_->max_level();
   const auto& basis = ctx_->basis_qp(L);
   const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(L);
-  KeySwitchKey ksk{ctx_, {}, {}};
+  KeySwitchKey ksk{ctx_, {}, {}, rng_.new_key()};  // the a_j are expanded from ksk.seed
+  math::Csprng a_rng = math::Csprng::from_key(*ksk.seed);
   for (std::size_t j = 0; j < dnum; ++j) {
-    math::RnsPoly a = math::sample_uniform(rng_, N, basis, true);
+    math::RnsPoly a = math::sample_uniform(a_rng, N, basis, true);
     math::RnsPoly b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
     math::to_ntt(b, basis);
     math::RnsPoly as = a;

@@ -1,7 +1,9 @@
 // Key material [CKKS17, §3.4; CHKKS18, §3; HK20, §3]. All polynomials are over the full
 // key-switching modulus Q_L·P (limbs q_0..q_L then p_0..p_{k-1}), in evaluation form.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <map>
 #include <vector>
 
@@ -28,6 +30,9 @@ struct SecretKey {
 struct PublicKey {
   ContextPtr context;
   math::RnsPoly b, a;
+  /// a = sample_uniform(Csprng::from_key(*seed), N, q_0..q_L,p_0.., evaluation form) when set
+  /// (KeyGenerator sets it), so a serialized key can store the seed instead of a.
+  std::optional<std::array<std::uint8_t, 32>> seed;
 };
 
 /// A key-switching key from s' to s, one RLWE pair per digit j of hybrid key switching [HK20, §3]:
@@ -37,6 +42,10 @@ struct PublicKey {
 struct KeySwitchKey {
   ContextPtr context;
   std::vector<math::RnsPoly> b, a;  ///< dnum pairs
+  /// a[0], a[1], … drawn one after the other by sample_uniform from Csprng::from_key(*seed) over
+  /// q_0..q_L,p_0.. in evaluation form, when set (KeyGenerator sets it): the serialized key then
+  /// stores the seed instead of the dnum polynomials a_j (about half the size).
+  std::optional<std::array<std::uint8_t, 32>> seed;
 };
 
 /// Relinearisation key: switches s² → s [CKKS17, §3.4 (evk); HK20, §3].

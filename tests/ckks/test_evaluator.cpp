@@ -147,7 +147,7 @@ TEST_CASE("ckks/evaluator: rescale rounds (it does not floor)") {
   }
   math::RnsPoly c0 = math::from_signed_coeffs(m, ctx->basis_q(L));
   math::to_ntt(c0, ctx->basis_q(L));
-  Ciphertext ct{ctx, {c0, math::RnsPoly(ctx->n(), L + 1, true)}, L, 1.0, ctx->max_slots()};
+  Ciphertext ct{ctx, {c0, math::RnsPoly(ctx->n(), L + 1, true)}, L, 1.0, ctx->max_slots(), std::nullopt};
   auto r = ev.rescale(ct);
   math::from_ntt(r.c[0], ctx->basis_q(L - 1));
   for (std::size_t i = 0; i < 8; ++i) {
@@ -204,7 +204,7 @@ TEST_CASE("ckks/evaluator: key switching from another secret") {
     const auto ct = under_s2.encrypt(k.encoder.encode(a, level, k.ctx->default_scale()));
     // (c0, c1) under s2  →  (c0 + u0, u1) under s, with u0 + u1·s ≈ c1·s2.
     auto [u0, u1] = key_switch(*k.ctx, ct.c[1], level, swk);
-    Ciphertext sw{k.ctx, {ct.c[0], u1}, level, ct.scale, ct.slots};
+    Ciphertext sw{k.ctx, {ct.c[0], u1}, level, ct.scale, ct.slots, std::nullopt};
     math::add_inplace(sw.c[0], u0, k.ctx->basis_q(level));
     CHECK(precision_bits(k.decrypt(sw), a) > 22);
     CHECK(precision_bits(k.decrypt(ct), a) < 2);  // and without switching it is garbage

@@ -89,7 +89,7 @@ SecretKey read_secret(const ContextPtr& ctx, const json& s) {
 }
 
 KeySwitchKey read_key(const ContextPtr& ctx, const json& pairs) {
-  KeySwitchKey k{ctx, {}, {}};
+  KeySwitchKey k{ctx, {}, {}, std::nullopt};
   const auto& basis = ctx->basis_qp(ctx->max_level());
   for (const auto& pr : pairs) {
     k.b.push_back(poly_ntt(pr["b"], basis, ctx->n()));
