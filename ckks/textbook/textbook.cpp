@@ -33,18 +33,25 @@ Scheme::Scheme(const Params& p) : p_(p) {
   if (p.log_q0 < 1 || p.log_q0 > 200) bad("log_q0 = " + std::to_string(p.log_q0) + " is outside 1..200");
   if (p.levels < 0) bad("levels = " + std::to_string(p.levels) + " is negative");
   n_ = std::size_t{1} << p.log_n;
-  if (p.hamming_weight < 1 || static_cast<std::size_t>(p.hamming_weight) > n_)
-    bad("hamming_weight = " + std::to_string(p.hamming_weight) + " is outside 1..N = " + std::to_string(n_));
+  if (p.hamming_weight < 0 || static_cast<std::size_t>(p.hamming_weight) > n_)
+    bad("hamming_weight = " + std::to_string(p.hamming_weight) + " is outside 0..N = " + std::to_string(n_) +
+        " (0 = uniform ternary secret)");
   if (!(p.sigma > 0) || !std::isfinite(p.sigma)) bad("sigma must be a positive number");
 
   // Security: the evaluation key lives modulo P·q_L, the largest modulus of the scheme.
   const int bound = max_log_qp_128(p.log_n);
-  if (log_pq() > bound) {
-    const std::string why = "log2(P·q_L) = " + std::to_string(log_pq()) + " bits exceeds " + std::to_string(bound) +
-                            " bits, the 128-bit bound for N = 2^" + std::to_string(p.log_n);
+  std::string why;
+  if (log_pq() > bound)
+    why = "log2(P·q_L) = " + std::to_string(log_pq()) + " bits exceeds " + std::to_string(bound) +
+          " bits, the 128-bit bound for N = 2^" + std::to_string(p.log_n);
+  if (p.hamming_weight > 0)
+    why += (why.empty() ? "" : "; ") + std::string("the sparse secret HWT(") + std::to_string(p.hamming_weight) +
+           ") is outside the table, which assumes a uniform ternary secret";
+  if (!why.empty()) {
     if (!p.allow_insecure)
       bad("parameters are not 128-bit secure: " + why +
-          "; use a larger N, fewer levels or a smaller Δ, or set allow_insecure = true for teaching and tests");
+          "; use a larger N, fewer levels or a smaller Δ, hamming_weight = 0, or set allow_insecure = true for "
+          "teaching and tests");
     std::cerr << "WARNING: INSECURE TEXTBOOK CKKS PARAMETERS (allow_insecure = true): " << why << "\n";
     security_bits_ = 0;
   } else {
@@ -187,7 +194,9 @@ std::vector<std::complex<double>> Scheme::decode(const ZZX& m, double scale) con
 // ---------------------------------------------------------------- keys [CKKS17, §3.4 KeyGen]
 
 SecretKey Scheme::secret_key(math::Csprng& rng) const {
-  const auto s = math::sample_ternary_hamming(rng, n_, static_cast<std::size_t>(p_.hamming_weight));  // HWT(h)
+  const auto s = p_.hamming_weight > 0
+                     ? math::sample_ternary_hamming(rng, n_, static_cast<std::size_t>(p_.hamming_weight))  // HWT(h)
+                     : math::sample_ternary(rng, n_);  // uniform ternary
   SecretKey sk;
   sk.s.SetLength(n_);
   for (std::size_t i = 0; i < n_; ++i) sk.s[i] = s[i];

@@ -4,7 +4,7 @@
 // It is slow on purpose: every step is one line of the paper.
 //
 //   Setup      q_ℓ = q_0·Δ^ℓ,  P = q_L (the evaluation key lives modulo P·q_L)     [CKKS17, §3.4]
-//   KeyGen     s ← HWT(h);  a ← R_{q_L}, e ← DG(σ²):  pk = (−a·s + e, a) mod q_L
+//   KeyGen     s ← HWT(h) (or uniform ternary, the default here);  a ← R_{q_L}, e ← DG(σ²):  pk = (−a·s + e, a) mod q_L
 //              a' ← R_{P·q_L}, e' ← DG(σ²):  evk = (−a'·s + e' + P·s², a') mod P·q_L
 //   Ecd / Dcd  m = ⌊Δ·σ⁻¹(π⁻¹(z))⌉;  z = π(σ(Δ⁻¹·m))                               [CKKS17, §3.2–3.3]
 //   Enc        v ← ZO(0.5), e_0, e_1 ← DG(σ²):  c = v·pk + (m + e_0, e_1) mod q_L
@@ -45,14 +45,18 @@ struct Params {
   int log_q0 = 60;         ///< q_0 = 2^log_q0: the last modulus, headroom for the result
   int log_delta = 40;      ///< Δ = 2^log_delta ≤ 2^50
   int levels = 2;          ///< L ≥ 0
-  int hamming_weight = 64; ///< h of HWT(h), 1 ≤ h ≤ N
+  /// 0: s uniform ternary (each coefficient uniform in {−1, 0, 1}), the distribution the 128-bit
+  /// table assumes. h > 0: s ← HWT(h), exactly h non-zero ±1 coefficients, as in [CKKS17]
+  /// (h = 64 there); sparse secrets are outside the table, so they need allow_insecure.
+  int hamming_weight = 0;
   double sigma = 3.2;      ///< σ of DG(σ²)
-  /// Parameters whose log2(P·q_L) exceeds the HomomorphicEncryption.org 128-bit bound for N are
-  /// refused unless this is set (then a warning is printed on stderr).
+  /// Parameters whose log2(P·q_L) exceeds the HomomorphicEncryption.org 128-bit bound for N, or a
+  /// sparse secret (hamming_weight > 0), are refused unless this is set (then a warning is printed
+  /// on stderr).
   bool allow_insecure = false;
 };
 
-struct SecretKey { NTL::ZZX s; };          ///< s ← HWT(h), coefficients in {−1, 0, 1}
+struct SecretKey { NTL::ZZX s; };          ///< s uniform ternary or HWT(h), coefficients in {−1, 0, 1}
 struct PublicKey { NTL::ZZX b, a; };       ///< mod q_L
 struct EvaluationKey { NTL::ZZX b, a; };   ///< mod P·q_L, encrypts P·s² under s
 
@@ -73,8 +77,8 @@ struct Ciphertext3 {
 class Scheme {
  public:
   /// Validates the parameters. Throws ParameterError (naming the value and the fix) for log_n
-  /// outside 1..16, log_delta outside 1..50, log_q0 outside 1..200, levels < 0, h outside 1..N,
-  /// σ ≤ 0, or log2(P·q_L) above the 128-bit bound for N without allow_insecure.
+  /// outside 1..16, log_delta outside 1..50, log_q0 outside 1..200, levels < 0, h outside 0..N,
+  /// σ ≤ 0, or (without allow_insecure) log2(P·q_L) above the 128-bit bound for N or h > 0.
   explicit Scheme(const Params& p);
 
   const Params& params() const { return p_; }
@@ -85,7 +89,8 @@ class Scheme {
   double delta() const { return std::ldexp(1.0, p_.log_delta); }
   /// log2(P·q_L) = 2·(log_q0 + L·log_delta) (P = q_L): the modulus the security table bounds.
   int log_pq() const { return 2 * (p_.log_q0 + p_.levels * p_.log_delta); }
-  /// 128 if log_pq() is within the bound for N, else 0 (accepted only with allow_insecure).
+  /// 128 if log_pq() is within the bound for N and the secret is uniform ternary, else 0
+  /// (accepted only with allow_insecure).
   int security_bits() const { return security_bits_; }
 
   // ---- encoding [CKKS17, §3.2–3.3]

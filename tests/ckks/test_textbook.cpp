@@ -17,10 +17,12 @@ using NTL::ZZ;
 using NTL::ZZX;
 namespace tb = ckks::textbook;
 
-// N = 2^10, q_0 = 2^60, Δ = 2^40, L = 2: INSECURE (log P·q_L = 280 bits), small enough for fast tests.
+// N = 2^10, q_0 = 2^60, Δ = 2^40, L = 2, the paper's sparse secret HWT(64): INSECURE (log P·q_L =
+// 280 bits), small enough for fast tests.
 tb::Params small_insecure() {
   tb::Params p;
   p.log_n = 10;
+  p.hamming_weight = 64;
   p.log_q0 = 60;
   p.log_delta = 40;
   p.levels = 2;
@@ -206,6 +208,11 @@ TEST_CASE("ckks/textbook: 128-bit parameters are accepted, weaker ones refused u
   }
   p.allow_insecure = true;
   CHECK(tb::Scheme(p).security_bits() == 0);
+  // The paper's sparse secret HWT(64) is outside the table: refused even within the modulus bound.
+  p.levels = 2;
+  p.allow_insecure = false;
+  p.hamming_weight = 64;
+  CHECK_THROWS_WITH_AS(tb::Scheme{p}, doctest::Contains("sparse secret HWT(64)"), ParameterError);
 }
 
 TEST_CASE("ckks/textbook: bad input gives clear errors") {

@@ -1,0 +1,203 @@
+// Tutorial 07 — rotations, conjugation and Galois keys
+//
+// Goal: move data between slots. The ring automorphism τ_g: m(X) ↦ m(X^g) permutes the slots:
+//       g = 5^k mod 2N rotates them left by k, g = 2N − 1 conjugates them. On a ciphertext τ_g
+//       gives something that decrypts under τ_g(s) instead of s, so a key switch τ_g(s) → s
+//       follows, with a Galois key per element g.
+// Read alongside: [CKKS17] (eprint 2016/421), rotation and conjugation by the automorphisms
+//       κ_5^k and κ_{−1} ("§4.2" in the project's code comments; marked "not verified against the
+//       text" in docs/references.md). Galois keys are key-switching keys [HK20, §3] (section from
+//       secondary sources). In this project: ckks/evaluator.h (rotate, conjugate, apply_galois),
+//       ckks/math/rns_poly.h (automorphism), ckks/keygen.h (galois_keys), docs/notation.md
+//       ("Rotation group ⟨5⟩").
+// What to observe:
+//   1. The Galois element of a rotation by k is 5^k mod 2N; a right rotation uses 5^{−k}; 5 has
+//      order N/2 modulo 2N, so rotating by N/2 slots is the identity.
+//   2. τ_5 applied to a PLAINTEXT polynomial alone (no key, no encryption) rotates its slots:
+//      rotation is ring structure, not cryptography.
+//   3. τ_g applied to the two ciphertext polynomials gives garbage under s but the right rotation
+//      under τ_g(s): this is why a Galois key (switching τ_g(s) → s) is needed.
+//   4. With keys for 1, 2 and −1 we rotate by 1, 2, −1 at ≈ full precision; a rotation by 3 has
+//      no key (MissingKeyError) but is the composition of 1 and 2, at the cost of a second key
+//      switch (a little more noise).
+//   5. Conjugation turns every slot into its complex conjugate.
+// Exercises (expected observations in docs/labs/07_rotations.md):
+//   a. Compute by hand the Galois element of a rotation by 3 for N = 2^6 and check it against
+//      the program (--log-n 6).
+//   b. Rotate by N/2 − 1 and by −1: compare the Galois elements. Why are they equal?
+//   c. How many Galois keys are needed to reach every rotation 1 … n−1 by composition, if each
+//      rotation may use at most log2(n) key switches? (hint: powers of two)
+//
+// Usage: tutorial_07_rotations [--log-n L] [--seed K]
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "ckks/context.h"
+#include "ckks/decryptor.h"
+#include "ckks/encoder.h"
+#include "ckks/encryptor.h"
+#include "ckks/evaluator.h"
+#include "ckks/keygen.h"
+#include "ckks/math/errors.h"
+#include "ckks/math/rns_poly.h"
+#include "ckks/precision.h"
+
+using namespace ckks;
+using cd = std::complex<double>;
+
+namespace {
+
+/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
+int flag(int argc, char** argv, const char* name, int fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
+  return fallback;
+}
+
+/// z rotated left by k: result_j = z_{(j + k) mod n}.
+std::vector<cd> rotated(const std::vector<cd>& z, long k) {
+  const long n = static_cast<long>(z.size());
+  std::vector<cd> r(z.size());
+  for (long j = 0; j < n; ++j) r[j] = z[((j + k) % n + n) % n];
+  return r;
+}
+
+/// Print `label` and the real parts of the first 8 slots of v.
+void print_slots(const char* label, const std::vector<cd>& v) {
+  std::printf("   %-26s", label);
+  for (std::size_t j = 0; j < 8 && j < v.size(); ++j) std::printf(" %5.2f", v[j].real());
+  std::printf(" ...\n");
+}
+
+/// The first command-line argument that is not one of `known` followed by a value, or nullptr
+/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
+/// instead of silently running the defaults).
+const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
+  for (int i = 1; i < argc; i += 2) {
+    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
+    if (!ok) return argv[i];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--seed"})) {
+    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --seed, each followed by a value)\n", bad);
+    return 2;
+  }
+  const int log_n = flag(argc, argv, "--log-n", 13);
+  const auto seed = static_cast<std::uint64_t>(flag(argc, argv, "--seed", 1));
+  if (log_n < 4 || log_n > 15) {
+    std::fprintf(stderr, "--log-n must be in [4, 15]\n");
+    return 2;
+  }
+  Params params;
+  params.log_n = log_n;
+  params.log_q = {60, 40, 40};
+  params.log_p = {60};
+  params.log_scale = 40;
+  params.allow_insecure = log_n < 13;
+  const ContextPtr ctx = Context::create(params);
+  const std::size_t N = ctx->n(), n = ctx->max_slots();
+  const int L = ctx->max_level();
+  std::printf("RNS CKKS: %s, %zu slots, %s\n", params.describe().c_str(), n,
+              ctx->security_bits() ? "128-bit secure [HES18]" : "INSECURE (N below the [HES18] table): a lab only");
+  KeyGenerator keygen(ctx, math::Csprng::insecure_fixed_seed_for_testing(seed));
+  const SecretKey sk = keygen.secret_key();
+  const Encoder encoder(ctx);
+  Encryptor encryptor(ctx, keygen.public_key(sk), math::Csprng::insecure_fixed_seed_for_testing(seed + 1));
+  const Decryptor decryptor(ctx, sk);
+  const Evaluator ev(ctx);
+  bool ok = true;
+
+  // 1. Galois elements.
+  std::printf("\n1. Galois elements (2N = %zu):\n", 2 * N);
+  for (int k : {1, 2, 3, -1}) std::printf("   rotation by %+d: g = 5^%d mod 2N = %llu\n", k, k,
+                                          (unsigned long long)ctx->galois_element(k));
+  std::printf("   rotation by N/2 - 1 = %zu: g = %llu\n", n - 1, (unsigned long long)ctx->galois_element(int(n) - 1));
+  std::printf("   conjugation: g = 2N - 1 = %llu\n", (unsigned long long)ctx->conjugation_element());
+  std::uint64_t order = 1, g = 5;
+  while (g != 1) {
+    g = g * 5 % (2 * N);
+    ++order;
+  }
+  std::printf("order of 5 modulo 2N = %llu = N/2: %s (a rotation by N/2 slots is the identity)\n",
+              (unsigned long long)order, order == n ? "yes" : "NO");
+  ok &= order == n;
+
+  std::vector<cd> z(n);
+  for (std::size_t j = 0; j < n; ++j) z[j] = cd(double(j % 16), 0.5 - double(j % 3) / 4);
+  const Plaintext pt = encoder.encode(z, L, ctx->default_scale());
+  print_slots("z (real parts):", z);
+
+  // 2. The automorphism on a plaintext: no key involved.
+  Plaintext pt5 = pt;
+  pt5.poly = math::automorphism(pt.poly, ctx->galois_element(1), ctx->basis_q(L));
+  const double p_plain = precision_bits(encoder.decode_complex(pt5), rotated(z, 1));
+  print_slots("decode(tau_5(m)):", encoder.decode_complex(pt5));
+  std::printf("2. X -> X^5 on the plaintext alone rotates the slots left by 1: %s (precision %.1f bits)\n",
+              p_plain > 25 ? "yes" : "NO", p_plain);
+  ok &= p_plain > 25;
+
+  // 3. The automorphism on a ciphertext, without key switching.
+  const Ciphertext ct = encryptor.encrypt(pt);
+  Ciphertext raw = ct;
+  const std::uint64_t g1 = ctx->galois_element(1);
+  for (auto& c : raw.c) c = math::automorphism(c, g1, ctx->basis_q(L));
+  const double p_under_s = precision_bits(encoder.decode_complex(decryptor.decrypt(raw)), rotated(z, 1));
+  const SecretKey tau_s(ctx, math::automorphism(sk.s, g1, ctx->basis_qp(L)));  // τ_5(s), over Q_L·P
+  const double p_under_tau_s =
+      precision_bits(encoder.decode_complex(Decryptor(ctx, tau_s).decrypt(raw)), rotated(z, 1));
+  std::printf("3. tau_5(c) decrypted under s: precision %.1f bits (garbage); under tau_5(s): %.1f bits\n", p_under_s,
+              p_under_tau_s);
+  ok &= p_under_s < 0 && p_under_tau_s > 20;
+
+  // 4. Rotations with Galois keys.
+  const GaloisKeys gk = keygen.galois_keys(sk, {1, 2, -1}, /*conjugation=*/true);
+  std::printf("\n4. Galois keys generated for steps 1, 2, -1 and conjugation (%zu keys)\n", gk.keys.size());
+  const double p_fresh = precision_bits(encoder.decode_complex(decryptor.decrypt(ct)), z);
+  std::printf("   fresh ciphertext: precision %.1f bits\n", p_fresh);
+  double p_rot[3];
+  const int steps[3] = {1, 2, -1};
+  for (int i = 0; i < 3; ++i) {
+    const Ciphertext r = ev.rotate(ct, steps[i], gk);
+    const std::vector<cd> got = encoder.decode_complex(decryptor.decrypt(r));
+    p_rot[i] = precision_bits(got, rotated(z, steps[i]));
+    const std::string label = "rotate by " + std::to_string(steps[i]) + ":";
+    print_slots(label.c_str(), got);
+    std::printf("rotate by %+d (g = %llu): level %d, precision %.1f bits\n", steps[i],
+                (unsigned long long)ctx->galois_element(steps[i]), r.level, p_rot[i]);
+    ok &= p_rot[i] > 20;
+  }
+  bool missing = false;
+  try {
+    (void)ev.rotate(ct, 3, gk);
+  } catch (const MissingKeyError& e) {
+    missing = true;
+    std::printf("rotate by 3 without its key: MissingKeyError: %s\n", e.what());
+  }
+  const Ciphertext r3 = ev.rotate(ev.rotate(ct, 1, gk), 2, gk);
+  const double p3 = precision_bits(encoder.decode_complex(decryptor.decrypt(r3)), rotated(z, 3));
+  std::printf("rotate by 3 as rotate by 1 then by 2: precision %.1f bits (two key switches)\n", p3);
+  ok &= missing && p3 > 20;
+
+  // 5. Conjugation.
+  const Ciphertext cj = ev.conjugate(ct, gk);
+  std::vector<cd> zc(z.size());
+  for (std::size_t j = 0; j < z.size(); ++j) zc[j] = std::conj(z[j]);
+  const std::vector<cd> got = encoder.decode_complex(decryptor.decrypt(cj));
+  std::printf("\n5. slot 1 before: %.2f%+.2fi, after conjugation: %.2f%+.2fi\n", z[1].real(), z[1].imag(),
+              got[1].real(), got[1].imag());
+  const double p_conj = precision_bits(got, zc);
+  std::printf("conjugate (g = 2N - 1): precision %.1f bits\n", p_conj);
+  ok &= p_conj > 20;
+  return ok ? 0 : 1;
+}
