@@ -43,6 +43,9 @@ class Encoder {
   std::vector<double> decode(const Plaintext& pt) const;
 
   /// Integer coefficients (centred mod Q_ℓ, as long double) of a plaintext: for tests and labs.
+  /// A long double holds 64 significant bits, so coefficients above 2^64 in magnitude (e.g. after a
+  /// product, at scale Δ² = 2^80) come back rounded; for exact values reconstruct the limbs with a
+  /// big-integer CRT (tutorials/05_multiplication.cpp does it with NTL).
   std::vector<long double> coefficients(const Plaintext& pt) const;
 
   /// The special FFT and its inverse on n = v.size() values (power of two ≤ N/2), in place.

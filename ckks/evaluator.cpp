@@ -1,6 +1,7 @@
 #include "ckks/evaluator.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,10 +70,23 @@ void Evaluator::check_pair(const Ciphertext& a, int level_b, double scale_b, std
                      "); bring the " + (a.level > level_b ? "first" : "second") +
                      " operand down with drop_level(x, " + lv(lo) + ") (or rescale it)");
   }
-  if (need_same_scale && !same_scale(a.scale, scale_b))
+  if (need_same_scale && !same_scale(a.scale, scale_b)) {
+    if (std::fabs(std::log2(a.scale / scale_b)) < 0.5) {
+      // Drift: rescaling divides by the prime q_ℓ, not by Δ, so two paths of different depth end
+      // at slightly different scales. Show enough digits to see it, and the exact fix.
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "scales differ slightly (2^%.6f vs 2^%.6f, ratio %.9f)", std::log2(a.scale),
+                    std::log2(scale_b), a.scale / scale_b);
+      throw ScaleError(std::string(op) + ": " + buf +
+                       ": rescaling divides by the primes q_l, not by exactly the scale, so operands computed "
+                       "along different paths drift apart. Bring one to the other's scale exactly with "
+                       "rescale(multiply_const(x, 1.0, target_scale * q / x.scale)), q the prime that rescale "
+                       "divides by (costs one level), or encode the plaintext at the ciphertext's scale");
+    }
     throw ScaleError(std::string(op) + ": scales differ (" + pow2_string(a.scale) + " vs " +
                      pow2_string(scale_b) + "); rescale the operand with the larger scale, or "
                      "encode the plaintext at the ciphertext's scale");
+  }
   if (a.slots != slots_b)
     throw InputError(std::string(op) + ": slot counts differ (" + std::to_string(a.slots) + " vs " +
                      std::to_string(slots_b) + "); encode both with the same slot count");

@@ -221,6 +221,10 @@ TEST_CASE("ckks/evaluator: mismatched operands and exhausted levels throw clear 
   const auto sq = ev.multiply_relin(ca, ca, rk);  // scale Δ²
 
   CHECK_THROWS_WITH_AS(ev.add(ca, sq), doctest::Contains("scales differ (2^40 vs 2^80)"), ScaleError);
+  // Drift: x² rescaled has scale Δ²/q_2 ≈ Δ, not Δ; the message shows the digits and the exact fix.
+  const auto sq_rs = ev.rescale(sq);
+  CHECK_THROWS_WITH_AS(ev.add(sq_rs, ev.drop_level(ca, 1)), doctest::Contains("scales differ slightly (2^40.0"), ScaleError);
+  CHECK_THROWS_WITH_AS(ev.add(sq_rs, ev.drop_level(ca, 1)), doctest::Contains("multiply_const(x, 1.0"), ScaleError);
   CHECK_THROWS_WITH_AS(ev.add(ca, ev.drop_level(ca, 1)), doctest::Contains("levels differ (2 vs 1)"), LevelError);
   CHECK_THROWS_WITH_AS(ev.add(ca, ev.drop_level(ca, 1)), doctest::Contains("drop_level"), LevelError);
   CHECK_THROWS_AS(ev.multiply(ca, ev.drop_level(ca, 0)), LevelError);
