@@ -236,6 +236,7 @@ const char* object_type_name(ObjectType t) {
     case ObjectType::Plaintext: return "Plaintext";
     case ObjectType::Ciphertext: return "Ciphertext";
     case ObjectType::SecretKey: return "SecretKey";
+    case ObjectType::Metadata: return "Metadata";
   }
   return "unknown object";
 }
@@ -273,7 +274,7 @@ BlobInfo inspect(std::span<const std::uint8_t> blob) {
   if (version != kSerialVersion)
     r.fail("format version " + std::to_string(version) + ", this library reads version " + std::to_string(kSerialVersion), 4);
   const std::uint16_t type = r.u16();
-  if (type < 1 || type > 7) r.fail("unknown object type " + std::to_string(type), 6);
+  if (type < 1 || type > 8) r.fail("unknown object type " + std::to_string(type), 6);
   BlobInfo info{static_cast<ObjectType>(type), r.u64(), false, 0};
   const std::uint64_t size = r.u64();
   if (size != blob.size() - kHeaderBytes)
@@ -513,6 +514,26 @@ SecretKey deserialize_secret_key(const ContextPtr& ctx, std::span<const std::uin
   SecretKey sk(ctx, r.poly(ctx->basis_qp(ctx->max_level()), ctx->n(), "s"));
   r.finish();
   return sk;
+}
+
+std::vector<std::uint8_t> serialize_metadata(const std::string& text) {
+  if (text.size() > (1u << 20)) throw InputError("serialize_metadata: " + std::to_string(text.size()) + " bytes, more than 1 MiB");
+  Writer w;
+  w.u32(static_cast<std::uint32_t>(text.size()));
+  w.bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  return with_header(ObjectType::Metadata, 0, false, std::move(w.out()));
+}
+
+std::string deserialize_metadata(std::span<const std::uint8_t> blob) {
+  Reader r(open(blob, ObjectType::Metadata, nullptr, nullptr), "Metadata");
+  const std::size_t at = r.pos();
+  const std::uint32_t n = r.u32();
+  if (n > (1u << 20)) r.fail("text of " + std::to_string(n) + " bytes, more than 1 MiB", at);
+  std::string text;
+  text.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) text.push_back(static_cast<char>(r.u8()));
+  r.finish();
+  return text;
 }
 
 // ---------------------------------------------------------------- files

@@ -24,6 +24,8 @@
 //               (seeded) one 32-byte seed from which they are drawn in order
 //   GaloisKeys  u32 count, then per key: u64 Galois element, key-switching key as above
 //   SecretKey   poly s over q_0..q_L,p_0.. (evaluation form)
+//   Metadata    u32 length, then that many bytes of text (at most 1 MiB; no fingerprint check:
+//               it describes, e.g., which model and layout the ciphertexts of a bundle are for)
 //
 // Seeded compression [as in SEAL and Lattigo; the uniform a of an RLWE sample can be public
 // randomness]: secret-key ciphertexts and every key carry the seed their a was expanded from
@@ -63,6 +65,7 @@ enum class ObjectType : std::uint16_t {
   Plaintext = 5,
   Ciphertext = 6,
   SecretKey = 7,
+  Metadata = 8,  ///< UTF-8 text (e.g. JSON) describing the objects beside it in a bundle
 };
 
 /// "Params", "PublicKey", … (for messages).
@@ -94,6 +97,7 @@ std::vector<std::uint8_t> serialize(const PublicKey& pk, bool seeded = true);
 std::vector<std::uint8_t> serialize(const RelinKey& rk, bool seeded = true);
 std::vector<std::uint8_t> serialize(const GaloisKeys& gk, bool seeded = true);
 std::vector<std::uint8_t> serialize(const SecretKey& sk);
+std::vector<std::uint8_t> serialize_metadata(const std::string& text);
 
 // ---- reading. Each throws InputError (bad or truncated data, wrong type) or ParameterError
 // (fingerprint of other parameters) with a message naming the problem and the fix.
@@ -104,6 +108,7 @@ PublicKey deserialize_public_key(const ContextPtr& ctx, std::span<const std::uin
 RelinKey deserialize_relin_key(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
 GaloisKeys deserialize_galois_keys(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
 SecretKey deserialize_secret_key(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
+std::string deserialize_metadata(std::span<const std::uint8_t> blob);
 
 // ---- files
 /// Writes bytes to path (replacing it). owner_only: permissions 0600 from creation on (for secret

@@ -66,7 +66,8 @@ void exercise(std::span<const std::uint8_t> data) {
   // 100-prime Context is legitimate but would make each run take seconds).
   if (p.log_n <= 12 && p.log_q.size() + p.log_p.size() <= 8) ckks::Context::create(p);
 #elif defined(CKKS_FUZZ_BUNDLE)
-  for (auto blob : ckks::split_blobs(data)) ckks::inspect(blob);
+  for (auto blob : ckks::split_blobs(data))
+    if (ckks::inspect(blob).type == ckks::ObjectType::Metadata) ckks::deserialize_metadata(blob);
 #else
 #error "define one CKKS_FUZZ_* loader"
 #endif

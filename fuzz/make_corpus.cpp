@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     put("secret_key", "sk", serialize(sk));
     put("params", "fuzz", serialize(ctx->params()));
     put("params", "n14", serialize(Params::preset_n14()));
-    std::vector<std::uint8_t> bundle = serialize(ctx->params());
+    std::vector<std::uint8_t> bundle = serialize_metadata("{\"model\": \"mlp\"}");
+    for (const auto& b : {serialize(ctx->params())}) bundle.insert(bundle.end(), b.begin(), b.end());
     for (const auto& b : {serialize(pk), serialize(rk), serialize(gk)}) bundle.insert(bundle.end(), b.begin(), b.end());
     put("bundle", "keys", bundle);
     std::printf("make_corpus: wrote the seed corpus to %s\n", dir.c_str());

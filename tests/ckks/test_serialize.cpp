@@ -203,6 +203,9 @@ TEST_CASE("ckks/serialize: Galois keys with a bad or repeated element are refuse
 TEST_CASE("ckks/serialize: bundles and files; secret keys are written owner-only") {
   Kit k(tiny_insecure(), 4);
   Bytes bundle = serialize(k.ctx->params());
+  const Bytes meta = serialize_metadata("{\"model\": \"linreg\"}");
+  CHECK(deserialize_metadata(meta) == "{\"model\": \"linreg\"}");
+  CHECK_THROWS_WITH_AS(deserialize_metadata(bundle), doctest::Contains("this is a Params, not a Metadata"), InputError);
   const Bytes pk = serialize(k.pk), rk = serialize(k.keygen.relin_key(k.sk));
   bundle.insert(bundle.end(), pk.begin(), pk.end());
   bundle.insert(bundle.end(), rk.begin(), rk.end());
