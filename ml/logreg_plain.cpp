@@ -11,8 +11,7 @@
 
 namespace ckks::ml {
 
-namespace {
-void check_design(const std::vector<std::vector<double>>& A, const char* op) {
+void check_design_matrix(const std::vector<std::vector<double>>& A, const char* op) {
   if (A.empty() || A[0].empty())
     throw InputError(std::string(op) + ": the design matrix is empty; pass at least one row and column");
   for (std::size_t r = 0; r < A.size(); ++r) {
@@ -24,10 +23,9 @@ void check_design(const std::vector<std::vector<double>>& A, const char* op) {
         throw InputError(std::string(op) + ": A[" + std::to_string(r) + "][" + std::to_string(j) + "] is not finite");
   }
 }
-}  // namespace
 
 std::vector<double> quadratic_gradient_preconditioner(const std::vector<std::vector<double>>& A, double epsilon) {
-  check_design(A, "quadratic_gradient_preconditioner");
+  check_design_matrix(A, "quadratic_gradient_preconditioner");
   if (!std::isfinite(epsilon) || epsilon < 0)
     throw InputError("quadratic_gradient_preconditioner: epsilon = " + std::to_string(epsilon) +
                      "; it must be a finite number ≥ 0");
@@ -81,7 +79,7 @@ void check_binary_labels(const std::vector<double>& y, const char* op) {
 
 LogregTrace logreg_nag_train(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
                              const LogregOptions& o) {
-  check_design(A, "logreg_nag_train");
+  check_design_matrix(A, "logreg_nag_train");
   if (y.size() != A.size())
     throw InputError("logreg_nag_train: A has " + std::to_string(A.size()) + " rows but y has " +
                      std::to_string(y.size()) + " labels; they must match");

@@ -46,6 +46,10 @@ struct LogregOptions {
   double epsilon = 1e-8;     ///< ε in B̄
 };
 
+/// Checks a design matrix A (rows of equal, non-zero length, every entry finite). Throws
+/// ckks::InputError naming `op` and the first offending row or entry.
+void check_design_matrix(const std::vector<std::vector<double>>& A, const char* op);
+
 /// 1/B̄_jj for every column j (length D), B̄_jj = ε + ¼·Σ_r |A_rj|·Σ_k |A_rk|.
 /// Throws ckks::InputError if A is empty, ragged or non-finite, or ε is not a finite number ≥ 0,
 /// or some B̄_jj is 0 (an all-zero column with ε = 0).

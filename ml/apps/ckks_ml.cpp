@@ -3,6 +3,7 @@
 //   ckks-ml linreg …   linear regression trained on encrypted data        (cmd_linreg.cpp)
 //   ckks-ml logreg …   logistic regression trained on encrypted data      (cmd_logreg.cpp)
 //   ckks-ml mlp …      encrypted MLP inference on Fashion-MNIST           (cmd_mlp.cpp)
+//   ckks-ml mlr …      multiclass logistic regression trained on encrypted data (cmd_mlr.cpp)
 //
 // Every subcommand prints a table, or one JSON object with --json; `ckks-ml SUBCOMMAND --help`
 // lists its options. Exit codes: 0 success, 1 usage error, 2 bad input or parameters (a
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   ckks::math::keep_freed_memory_for_reuse();  // reuse freed ciphertext buffers (ckks/math/memory.h)
   CLI::App app{"ckks-ml: machine learning on CKKS-encrypted data"};
   app.require_subcommand(1);
-  const std::vector<Command> commands = {add_linreg(app), add_logreg(app), add_mlp(app)};
+  const std::vector<Command> commands = {add_linreg(app), add_logreg(app), add_mlp(app), add_mlr(app)};
   CLI11_PARSE(app, argc, argv);
   try {
     for (const Command& c : commands)

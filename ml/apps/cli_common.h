@@ -41,5 +41,6 @@ inline double seconds_since(std::chrono::steady_clock::time_point t) {
 Command add_linreg(CLI::App& app);
 Command add_logreg(CLI::App& app);
 Command add_mlp(CLI::App& app);
+Command add_mlr(CLI::App& app);
 
 }  // namespace ckks::ml::cli

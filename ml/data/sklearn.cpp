@@ -2,8 +2,11 @@
 #include "ml/data/sklearn.h"
 
 #include <csv.h>
+#include <zlib.h>
 
 #include <charconv>
+#include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <exception>
 #include <filesystem>
@@ -127,6 +130,100 @@ SklearnClassification read_sklearn_csv(const std::string& path) {
     throw InputError("read_sklearn_csv: " + path + ": the metadata line declares " +
                      std::to_string(out.declared_samples) + " samples but " + std::to_string(out.data.X.size()) +
                      " data rows were read; the file is truncated or corrupt");
+  return out;
+}
+
+namespace {
+
+// RAII owner of a gzFile opened for reading (gzread passes uncompressed files through unchanged).
+class GzLines {
+ public:
+  explicit GzLines(const std::string& path) : path_(path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      throw InputError("read_sklearn_digits: " + path + " does not exist; check the path (Debian's python3-sklearn "
+                       "ships it as /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz)");
+    if (std::filesystem::is_directory(path, ec))
+      throw InputError("read_sklearn_digits: " + path + " is a directory; pass the digits.csv.gz file itself");
+    f_ = gzopen(path.c_str(), "rb");
+    if (f_ == nullptr)
+      throw InputError("read_sklearn_digits: cannot open " + path + ": " + std::strerror(errno) +
+                       "; check its permissions");
+  }
+  ~GzLines() {
+    if (f_ != nullptr) gzclose_r(f_);
+  }
+  GzLines(const GzLines&) = delete;
+  GzLines& operator=(const GzLines&) = delete;
+
+  // Next physical line without its newline; false at the end of the file. Throws InputError on a
+  // corrupt or truncated gzip stream.
+  bool next(std::string& line) {
+    line.clear();
+    char buf[4096];
+    for (;;) {
+      if (gzgets(f_, buf, sizeof buf) == nullptr) {
+        int err = Z_OK;
+        const char* msg = gzerror(f_, &err);
+        if (err != Z_OK && err != Z_STREAM_END)
+          throw InputError("read_sklearn_digits: " + path_ + " is not a readable gzip file (" + msg +
+                           "); the file is corrupt or truncated, reinstall python3-sklearn");
+        return !line.empty();
+      }
+      line += buf;
+      if (!line.empty() && line.back() == '\n') {
+        line.pop_back();
+        return true;
+      }
+    }
+  }
+
+ private:
+  std::string path_;
+  gzFile f_ = nullptr;
+};
+
+// An integer in [lo, hi] written as an integer or as a float with a zero fraction ("3", "3.0").
+bool parse_int_in(const std::string& s, int lo, int hi, double& out) {
+  double v = 0;
+  if (!parse_double(s, v) || v != std::floor(v) || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+Dataset read_sklearn_digits(const std::string& path) {
+  constexpr std::size_t kPixels = 64;
+  GzLines in(path);
+  Dataset out;
+  for (std::size_t r = 0; r < 8; ++r)
+    for (std::size_t c = 0; c < 8; ++c) out.feature_names.push_back("pixel_" + std::to_string(r) + "_" + std::to_string(c));
+  out.target_name = "digit";
+  std::string line;
+  std::size_t lineno = 0;
+  while (in.next(line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const std::vector<std::string> cells = split_line(line, path, lineno);
+    const std::string at = "read_sklearn_digits: " + path + " line " + std::to_string(lineno);
+    if (cells.size() != kPixels + 1)
+      throw InputError(at + ": " + std::to_string(cells.size()) +
+                       " cells, expected 64 pixels + 1 label; is this scikit-learn's digits.csv.gz?");
+    std::vector<double> row(kPixels);
+    for (std::size_t j = 0; j < kPixels; ++j)
+      if (!parse_int_in(cells[j], 0, 16, row[j]))
+        throw InputError(at + ", column " + std::to_string(j + 1) + ": pixel \"" + cells[j] +
+                         "\" is not an integer in [0, 16]; the file is not scikit-learn's digits data");
+    double label = 0;
+    if (!parse_int_in(cells[kPixels], 0, 9, label))
+      throw InputError(at + ", column 65: label \"" + cells[kPixels] + "\" is not a digit 0 … 9");
+    out.X.push_back(std::move(row));
+    out.y.push_back(label);
+  }
+  if (out.X.empty())
+    throw InputError("read_sklearn_digits: " + path + " holds no data rows; expected 64 pixels + 1 label per line");
   return out;
 }
 

@@ -10,7 +10,8 @@
 // sklearn special case only covers metadata lines followed by a header (boston_house_prices.csv).
 // So this loader tokenises with libcsv as csv.cpp does (one physical line at a time, which also
 // gives exact line numbers: these files hold no quoted multi-line fields), and validates the
-// cells itself. digits.csv.gz (no metadata line, gzip) is not supported.
+// cells itself. digits.csv.gz has a different format (gzip, no metadata line) and its own loader,
+// read_sklearn_digits, below.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -37,5 +38,22 @@ struct SklearnClassification {
 /// any are given); the number of rows differs from the declared n_samples.
 /// Example: read_sklearn_csv: /x/breast_cancer.csv line 5: 31 cells, expected 30 features + 1 label
 SklearnClassification read_sklearn_csv(const std::string& path);
+
+/// The pixel range of scikit-learn's digits: every pixel is an integer count in [0, 16].
+inline constexpr double kDigitsMaxPixel = 16.0;
+
+/// Reads scikit-learn's bundled handwritten digits, sklearn/datasets/data/digits.csv.gz (the file
+/// sklearn.datasets.load_digits reads: 1797 samples of 8×8 images, 10 classes).
+/// Format: gzip-compressed (zlib's gz* reader also accepts the same text uncompressed), NO metadata
+/// and NO header line; each line holds 64 pixel values — integers in [0, 16], row-major 8×8 — then
+/// the digit 0 … 9. Blank lines are skipped.
+/// Returns a Dataset with features "pixel_<row>_<col>" (as scikit-learn names them), target
+/// "digit", y the digit as a double. Pixels are returned unscaled (divide by kDigitsMaxPixel for
+/// [0, 1]).
+/// Throws ckks::InputError, naming the file, the line and the offending text, when: the file is
+/// missing, a directory, not readable or a corrupt gzip stream; a line does not have 65 cells; a
+/// pixel is not an integer in [0, 16]; a label is not an integer in [0, 9]; there are no rows.
+/// Example: read_sklearn_digits: /x/digits.csv.gz line 3, column 65: label "12" is not a digit 0 … 9
+Dataset read_sklearn_digits(const std::string& path);
 
 }  // namespace ckks::ml

@@ -1,0 +1,383 @@
+#include "ml/mlr_encrypted.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "ckks/approx.h"
+#include "ckks/math/errors.h"
+#include "ckks/polynomial.h"
+#include "ml/data/csv.h"
+#include "ml/data/dataset.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg_plain.h"  // with_bias_column
+#include "ml/logreg_plain.h"  // quadratic_gradient_preconditioner, nag_gamma, nag_step
+
+namespace ckks::ml {
+
+namespace {
+std::size_t next_pow2(std::size_t x) {
+  std::size_t p = 1;
+  while (p < x) p <<= 1;
+  return p;
+}
+
+// σ̃ with its Chebyshev coefficients reinterpreted on [−1, 1] (p(u) = σ̃(8u)) and scaled by k.
+ChebyshevSeries unit_sigmoid(int degree, double k) {
+  ChebyshevSeries s = sigmoid_approx(degree);  // on [−8, 8]; throws for other degrees
+  s.a = -1;
+  s.b = 1;
+  for (auto& c : s.coeffs) c *= k;
+  return s;
+}
+
+constexpr std::size_t kMaxGroup = 8;  // F ≤ 8 (see the file comment of mlr_encrypted.h)
+}  // namespace
+
+std::vector<int> MlrLayout::rotation_steps() const {
+  std::vector<int> steps;
+  for (std::size_t s = classes; s < classes * group; s <<= 1) {
+    steps.push_back(static_cast<int>(s));
+    steps.push_back(-static_cast<int>(s));
+  }
+  for (std::size_t s = block; s < slots; s <<= 1) steps.push_back(static_cast<int>(s));
+  return steps;
+}
+
+MlrLayout MlrLayout::make(std::size_t n, std::size_t d, std::size_t classes, std::size_t max_slots) {
+  if (n == 0 || d == 0)
+    throw InputError("mlr: need at least one training sample and one feature (got n = " + std::to_string(n) +
+                     ", d = " + std::to_string(d) + ")");
+  if (classes < 2) throw InputError("mlr: " + std::to_string(classes) + " class(es); need at least 2");
+  MlrLayout l;
+  l.n = n;
+  l.d = d;
+  l.classes = classes;
+  l.group = std::min(kMaxGroup, next_pow2(d + 1));
+  l.groups = (d + 1 + l.group - 1) / l.group;
+  l.block = next_pow2(classes * l.group);
+  if (l.block > max_slots)
+    throw ParameterError("mlr: " + std::to_string(classes) + " classes × " + std::to_string(l.group) +
+                         " features per group need " + std::to_string(l.block) + "-slot blocks but N/2 = " +
+                         std::to_string(max_slots) + "; use a larger ring (e.g. --params n15) or fewer classes");
+  l.slots = std::min(max_slots, l.block * next_pow2(n));
+  l.ciphertexts = (n + l.blocks() - 1) / l.blocks();
+  return l;
+}
+
+// ---------------------------------------------------------------- data owner
+
+MlrDataOwner::MlrDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed) : ctx_(ctx), keys_(ctx, test_seed) {}
+
+EncryptedMlrData MlrDataOwner::encrypt(const DenseMatrix& A, const std::vector<double>& y, std::size_t classes,
+                                       double epsilon) {
+  if (A.empty() || A.size() != y.size())
+    throw InputError("mlr encrypt: A has " + std::to_string(A.size()) + " rows but y has " +
+                     std::to_string(y.size()) + " labels; they must match and be non-empty");
+  const std::vector<double> binv = quadratic_gradient_preconditioner(A, epsilon);  // validates A
+  check_class_labels(y, classes, "mlr encrypt");
+  const std::size_t D = A[0].size();
+  if (D < 2) throw InputError("mlr encrypt: A needs at least one feature column and the bias column");
+  const MlrLayout lay = MlrLayout::make(A.size(), D - 1, classes, ctx_->max_slots());
+  const std::size_t S = lay.slots, R = lay.blocks(), F = lay.group, C = classes;
+  const int L = ctx_->max_level();
+  const double scale = ctx_->default_scale();
+  EncryptedMlrData out;
+  out.layout = lay;
+  out.x.resize(lay.ciphertexts);
+  out.xb.resize(lay.ciphertexts);
+  auto enc = [&](const std::vector<double>& v) { return keys_.encryptor.encrypt(keys_.encoder.encode(v, L, scale, S)); };
+  for (std::size_t k = 0; k < lay.ciphertexts; ++k) {
+    const std::size_t r_end = std::min(R, lay.n - k * R);
+    for (std::size_t g = 0; g < lay.groups; ++g) {
+      std::vector<double> vx(S, 0.0), vxb(S, 0.0);
+      for (std::size_t r = 0; r < r_end; ++r)
+        for (std::size_t f = 0; f < F && g * F + f < D; ++f) {
+          const std::size_t j = g * F + f;
+          const double a = A[k * R + r][j];
+          for (std::size_t c = 0; c < C; ++c) {
+            vx[lay.slot(r, f, c)] = a;
+            vxb[lay.slot(r, f, c)] = a * binv[j];
+          }
+        }
+      out.x[k].push_back(enc(vx));
+      out.xb[k].push_back(enc(vxb));
+    }
+    std::vector<double> vy(S, 0.0);
+    for (std::size_t r = 0; r < r_end; ++r)
+      for (std::size_t f = 0; f < F; ++f) vy[lay.slot(r, f, static_cast<std::size_t>(y[k * R + r]))] = 1.0;
+    out.y.push_back(enc(vy));
+  }
+  return out;
+}
+
+RelinKey MlrDataOwner::relin_key() { return keys_.keygen.relin_key(keys_.sk); }
+
+GaloisKeys MlrDataOwner::galois_keys(const MlrLayout& layout) {
+  return keys_.keygen.galois_keys(keys_.sk, layout.rotation_steps());
+}
+
+DenseMatrix MlrDataOwner::decrypt_weights(const std::vector<Ciphertext>& w, const MlrLayout& lay) {
+  if (w.size() != lay.groups)
+    throw InputError("mlr decrypt_weights: " + std::to_string(w.size()) + " ciphertexts but the layout has " +
+                     std::to_string(lay.groups) + " feature groups; pass the output of MlrServer::train");
+  const std::size_t D = lay.d + 1, R = lay.blocks();
+  DenseMatrix W(lay.classes, std::vector<double>(D, 0.0));
+  for (std::size_t g = 0; g < lay.groups; ++g) {
+    const std::vector<double> z = keys_.encoder.decode(keys_.decryptor.decrypt(w[g]));
+    for (std::size_t f = 0; f < lay.group && g * lay.group + f < D; ++f)
+      for (std::size_t c = 0; c < lay.classes; ++c) {
+        double s = 0;
+        for (std::size_t r = 0; r < R; ++r) s += z[lay.slot(r, f, c)];
+        W[c][g * lay.group + f] = s / static_cast<double>(R);
+      }
+  }
+  return W;
+}
+
+// ---------------------------------------------------------------- server
+
+MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk)
+    : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), encoder_(ctx), ev_(ctx) {}
+
+int MlrServer::levels_per_iteration(int sigmoid_degree) {
+  return 3 + PolynomialEvaluator::levels_needed(unit_sigmoid(sigmoid_degree, 1.0));
+}
+
+int MlrServer::levels_needed(int iterations, int sigmoid_degree) {
+  return 2 + (iterations - 1) * levels_per_iteration(sigmoid_degree);
+}
+
+int MlrServer::max_iterations(int max_level, int sigmoid_degree) {
+  return max_level >= 2 ? 1 + (max_level - 2) / levels_per_iteration(sigmoid_degree) : 0;
+}
+
+// c·a, rescaled, landing exactly on `target_scale` (level a.level − 1).
+Ciphertext MlrServer::mul_const_to(const Ciphertext& a, double c, double target_scale) const {
+  const double q = static_cast<double>(ctx_->q(a.level).value());
+  return ev_.rescale(ev_.multiply_const(a, c, target_scale * q / a.scale));
+}
+
+// (coef·v) ⊙ a, NOT rescaled, at scale target_scale·q_ℓ (the rescale then lands on target_scale).
+Ciphertext MlrServer::mul_plain_to(const Ciphertext& a, const std::vector<double>& v, double coef,
+                                   double target_scale) const {
+  const double q = static_cast<double>(ctx_->q(a.level).value());
+  std::vector<double> cv(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) cv[i] = coef * v[i];
+  return ev_.multiply(a, encoder_.encode(cv, a.level, target_scale * q / a.scale, v.size()));
+}
+
+std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const MlrOptions& o,
+                                         const Progress& progress) const {
+  if (o.iterations < 1)
+    throw InputError("mlr train: iterations = " + std::to_string(o.iterations) + "; need at least 1");
+  const int poly_levels = PolynomialEvaluator::levels_needed(unit_sigmoid(o.sigmoid_degree, 1.0));
+  const MlrLayout& lay = data.layout;
+  const std::size_t K = lay.ciphertexts, G = lay.groups, B = lay.block, S = lay.slots, C = lay.classes;
+  const std::size_t CF = C * lay.group;
+  if (K == 0 || data.x.size() != K || data.xb.size() != K || data.y.size() != K)
+    throw InputError("mlr train: the data holds " + std::to_string(data.x.size()) + "/" +
+                     std::to_string(data.xb.size()) + "/" + std::to_string(data.y.size()) +
+                     " ciphertext rows for x/xb/y but the layout has " + std::to_string(K) +
+                     "; pass the output of MlrDataOwner::encrypt");
+  for (std::size_t k = 0; k < K; ++k)
+    if (data.x[k].size() != G || data.xb[k].size() != G)
+      throw InputError("mlr train: ciphertext row " + std::to_string(k) + " has " + std::to_string(data.x[k].size()) +
+                       " feature groups but the layout has " + std::to_string(G));
+  const int need = levels_needed(o.iterations, o.sigmoid_degree);
+  const int top = data.x[0][0].level;
+  if (top < need)
+    throw LevelError("mlr train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
+                     " levels but the data is at level " + std::to_string(top) +
+                     "; use fewer iterations or a longer chain (e.g. Params::preset_n16())");
+  const double delta = ctx_->default_scale();
+  const double xb_scale = data.xb[0][0].scale;
+  auto prime = [&](int level) { return static_cast<double>(ctx_->q(level).value()); };
+  auto report = [&](std::size_t done) {
+    if (progress) progress("iterations", done, static_cast<std::size_t>(o.iterations));
+  };
+  // Step 6: G[g] = Σ_k E[k] ⊙ XB[k][g], relinearised and rescaled once, summed over the R blocks.
+  auto gradient = [&](const std::vector<Ciphertext>& e) {
+    std::vector<Ciphertext> out;
+    out.reserve(G);
+    for (std::size_t g = 0; g < G; ++g) {
+      Ciphertext acc = ev_.multiply(e[0], ev_.drop_level(data.xb[0][g], e[0].level));
+      for (std::size_t k = 1; k < K; ++k) acc = ev_.add(acc, ev_.multiply(e[k], ev_.drop_level(data.xb[k][g], e[k].level)));
+      acc = ev_.rescale(ev_.relinearize(acc, rk_));
+      for (std::size_t s = B; s < S; s <<= 1) acc = ev_.add(acc, ev_.rotate(acc, static_cast<int>(s), gk_));
+      out.push_back(std::move(acc));
+    }
+    return out;
+  };
+  PolynomialEvaluator pe(ev_, rk_);
+  std::vector<double> mask(S, 0.0);
+  for (std::size_t r = 0; r < lay.blocks(); ++r)
+    for (std::size_t c = 0; c < C; ++c) mask[lay.slot(r, 0, c)] = 1.0;
+
+  // Iteration 0: V_0 = 0, so σ̃(A V_0ᵀ) = σ̃(0) everywhere: E = c_0·(Y − σ̃(0)); W_1 = G (level L − 2).
+  report(0);
+  const double c0 = nag_step(0, o.eta0);
+  const double sig0 = sigmoid_approx(o.sigmoid_degree)(0.0);
+  std::vector<Ciphertext> e(K);
+  for (std::size_t k = 0; k < K; ++k)
+    e[k] = ev_.add_const(mul_const_to(data.y[k], c0, delta * prime(top - 1) / xb_scale), -c0 * sig0);
+  std::vector<Ciphertext> w = gradient(e);
+  std::vector<Ciphertext> w_prev, s_prev;  // W_{t−1} and S_{t−1} (empty while they are 0)
+
+  for (int t = 1; t < o.iterations; ++t) {
+    report(static_cast<std::size_t>(t));
+    const int l = w[0].level;
+    const double gamma = nag_gamma(t - 1), ct = nag_step(t, o.eta0);
+    const int l_res = l - 2 - poly_levels;  // level of the residual E
+    const double s_u = delta * prime(l_res) / xb_scale;
+    std::vector<Ciphertext> s_t(K);
+    for (std::size_t k = 0; k < K; ++k) {
+      // 1–2. S_t[k]: slot r·B + c holds (A W_tᵀ)_rc.
+      Ciphertext p = ev_.multiply(ev_.drop_level(data.x[k][0], l), w[0]);
+      for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(data.x[k][g], l), w[g]));
+      p = ev_.rescale(ev_.relinearize(p, rk_));
+      for (std::size_t s = C; s < CF; s <<= 1) p = ev_.add(p, ev_.rotate(p, static_cast<int>(s), gk_));
+      // 3. u = mask ⊙ (A V_tᵀ)/8 with A V_tᵀ = (1 − γ)·S_t + γ·S_{t−1}.
+      Ciphertext u = mul_plain_to(p, mask, (1 - gamma) / 8.0, s_u);
+      if (!s_prev.empty()) u = ev_.add(u, mul_plain_to(ev_.drop_level(s_prev[k], p.level), mask, gamma / 8.0, s_u));
+      u = ev_.rescale(u);
+      // 4. replicate slot r·B + c over the F feature positions of its block.
+      for (std::size_t s = C; s < CF; s <<= 1) u = ev_.add(u, ev_.rotate(u, -static_cast<int>(s), gk_));
+      // 5. E = c_t·Y − c_t·σ̃(A V_tᵀ).
+      e[k] = pe.evaluate(u, unit_sigmoid(o.sigmoid_degree, -ct));
+      e[k] = ev_.add(e[k], mul_const_to(ev_.drop_level(data.y[k], l_res + 1), ct, e[k].scale));
+      s_t[k] = std::move(p);
+    }
+    // 6. G = c_t·∇ℓ(V_t)·diag(B̄)⁻¹, group by group.
+    std::vector<Ciphertext> g = gradient(e);
+    // 7. W_{t+1} = V_t + G, V_t = (1 − γ)·W_t + γ·W_{t−1}.
+    std::vector<Ciphertext> w_next(G);
+    for (std::size_t j = 0; j < G; ++j) {
+      Ciphertext v = mul_const_to(w[j], 1 - gamma, delta);
+      if (!w_prev.empty()) v = ev_.add(v, mul_const_to(ev_.drop_level(w_prev[j], l), gamma, delta));
+      w_next[j] = ev_.add(ev_.drop_level(v, g[j].level), g[j]);
+    }
+    w_prev = std::move(w);
+    s_prev = std::move(s_t);
+    w = std::move(w_next);
+  }
+  report(static_cast<std::size_t>(o.iterations));
+  return w;
+}
+
+// ---------------------------------------------------------------- the job
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+const char* kDigits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
+}  // namespace
+
+MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
+  const auto t_total = Clock::now();
+  MlrReport rep;
+  Dataset ds;
+  const bool digits = o.data.empty();
+  if (digits) {
+    ds = read_sklearn_digits(kDigits);
+    rep.dataset = "digits (python3-sklearn)";
+  } else {
+    ds = select_target(read_csv(o.data), o.target);
+    rep.dataset = o.data;
+  }
+  if (o.max_rows > 0 && ds.X.size() > o.max_rows) {
+    ds.X.resize(o.max_rows);
+    ds.y.resize(o.max_rows);
+  }
+  const std::string label_op = "mlr: target column \"" + (digits ? std::string("digit") : o.target) + "\"";
+  const std::size_t C = count_classes(ds.y, label_op.c_str());
+  Split split = train_test_split(ds, o.test_fraction, o.seed);
+  {
+    std::vector<std::size_t> in_train(C, 0), in_all(C, 0);
+    for (double v : split.train.y) ++in_train[static_cast<std::size_t>(v)];
+    for (double v : ds.y) ++in_all[static_cast<std::size_t>(v)];
+    for (std::size_t c = 0; c < C; ++c)
+      if (in_train[c] == 0)
+        throw InputError("mlr: the training split has no sample of class " + std::to_string(c) + " (the data has " +
+                         std::to_string(in_all[c]) + "); use another --seed, a smaller --test-fraction or more rows");
+  }
+  DenseMatrix X_train, X_test;
+  if (digits) {
+    // Pixels are counts in [0, 16]: scale to [0, 1] (fixed, so nothing is fitted on the test rows).
+    auto scale = [](DenseMatrix X) {
+      for (auto& row : X)
+        for (auto& v : row) v /= kDigitsMaxPixel;
+      return X;
+    };
+    X_train = scale(split.train.X);
+    X_test = scale(split.test.X);
+    rep.scaling = "pixels / 16";
+  } else {
+    const Standardizer z = Standardizer::fit(split.train);
+    X_train = z.apply(split.train).X;
+    X_test = z.apply(split.test).X;
+    rep.scaling = "z-scores fitted on the training split";
+  }
+  const DenseMatrix A = with_bias_column(X_train), A_test = with_bias_column(X_test);
+  const std::vector<double>&y = split.train.y, &y_test = split.test.y;
+  rep.train_rows = A.size();
+  rep.test_rows = A_test.size();
+  rep.features = split.train.feature_names.size();
+  rep.classes = C;
+
+  auto ctx = Context::create(o.params);
+  rep.params = o.params;
+  rep.log_qp = ctx->log_qp();
+  rep.security_bits = ctx->security_bits();
+  rep.levels_per_iteration = MlrServer::levels_per_iteration(o.sigmoid_degree);
+  const int max_iter = MlrServer::max_iterations(ctx->max_level(), o.sigmoid_degree);
+  rep.iterations = o.iterations > 0 ? o.iterations : std::min(4, max_iter);
+  if (max_iter < 1 || rep.iterations > max_iter)
+    throw LevelError("mlr: " + std::to_string(std::max(1, rep.iterations)) + " iterations need " +
+                     std::to_string(MlrServer::levels_needed(std::max(1, rep.iterations), o.sigmoid_degree)) +
+                     " levels but the chain has " + std::to_string(ctx->max_level()) + "; use at most " +
+                     std::to_string(max_iter) + " iterations or a longer chain (e.g. --params n16)");
+  rep.levels_used = MlrServer::levels_needed(rep.iterations, o.sigmoid_degree);
+  rep.layout = MlrLayout::make(A.size(), A[0].size() - 1, C, ctx->max_slots());
+  rep.rotation_keys = static_cast<int>(rep.layout.rotation_steps().size());
+
+  MlrOptions mo;
+  mo.iterations = rep.iterations;
+  mo.eta0 = o.eta0;
+  mo.sigmoid_degree = o.sigmoid_degree;
+
+  auto t = Clock::now();
+  MlrDataOwner owner(ctx, o.test_seed);
+  RelinKey rk = owner.relin_key();
+  GaloisKeys gk = owner.galois_keys(rep.layout);
+  rep.seconds_keygen = since(t);
+  t = Clock::now();
+  const EncryptedMlrData enc = owner.encrypt(A, y, C, mo.epsilon);
+  rep.seconds_encrypt = since(t);
+
+  t = Clock::now();
+  const MlrServer server(ctx, std::move(rk), std::move(gk));
+  const std::vector<Ciphertext> w_enc = server.train(enc, mo, progress);
+  rep.seconds_train = since(t);
+
+  t = Clock::now();
+  rep.weights_encrypted = owner.decrypt_weights(w_enc, rep.layout);
+  rep.seconds_decrypt = since(t);
+  const MlrTrace tr = mlr_nag_train(A, y, C, mo);
+  rep.weights_plaintext = tr.w.back();
+  rep.max_abs_margin = *std::max_element(tr.max_abs_margin.begin(), tr.max_abs_margin.end());
+  const std::vector<int> p_plain = mlr_predict(A_test, rep.weights_plaintext);
+  const std::vector<int> p_enc = mlr_predict(A_test, rep.weights_encrypted);
+  rep.accuracy_plaintext = class_accuracy(p_plain, y_test);
+  rep.accuracy_encrypted = class_accuracy(p_enc, y_test);
+  rep.agreement = agreement(p_enc, p_plain);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t j = 0; j < rep.weights_plaintext[c].size(); ++j)
+      rep.max_weight_error =
+          std::max(rep.max_weight_error, std::fabs(rep.weights_encrypted[c][j] - rep.weights_plaintext[c][j]));
+  rep.seconds_total = since(t_total);
+  return rep;
+}
+
+}  // namespace ckks::ml
