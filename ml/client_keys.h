@@ -3,11 +3,13 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "ckks/decryptor.h"
 #include "ckks/encoder.h"
 #include "ckks/encryptor.h"
 #include "ckks/keygen.h"
+#include "ckks/math/errors.h"
 
 namespace ckks::ml {
 
@@ -30,6 +32,16 @@ struct ClientKeys {
         encryptor(test_seed ? Encryptor(ctx, pk, math::Csprng::insecure_fixed_seed_for_testing(*test_seed + 1))
                             : Encryptor(ctx, pk)),
         decryptor(ctx, sk) {}
+
+  /// From keys made earlier (e.g. loaded with ckks/serialize.h by `ckks-ml encrypt/decrypt`):
+  /// encryption and any further key generation use the operating system's randomness.
+  /// Throws ParameterError if a key belongs to another Context.
+  ClientKeys(ContextPtr ctx, SecretKey secret, PublicKey public_key)
+      : keygen(ctx), sk(std::move(secret)), pk(std::move(public_key)), encoder(ctx), encryptor(ctx, pk),
+        decryptor(ctx, sk) {
+    if (sk.context != ctx || pk.context != ctx)
+      throw ParameterError("ClientKeys: the secret or public key belongs to another Context");
+  }
 };
 
 }  // namespace ckks::ml

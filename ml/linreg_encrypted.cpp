@@ -54,6 +54,8 @@ SfhLayout SfhLayout::make(std::size_t n, std::size_t d, std::size_t max_slots) {
 SfhDataOwner::SfhDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed)
     : ctx_(ctx), keys_(ctx, test_seed) {}
 
+SfhDataOwner::SfhDataOwner(ContextPtr ctx, ClientKeys keys) : ctx_(std::move(ctx)), keys_(std::move(keys)) {}
+
 EncryptedTrainingSet SfhDataOwner::encrypt(const std::vector<std::vector<double>>& A,
                                            const std::vector<double>& y) {
   if (A.empty() || A.size() != y.size())

@@ -68,6 +68,8 @@ class SfhDataOwner {
   /// Generates all keys. Randomness from the OS unless `test_seed` is set (then INSECURE and
   /// deterministic, for tests only).
   explicit SfhDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed = std::nullopt);
+  /// With keys made earlier (the client/server workflow of `ckks-ml keygen/encrypt/decrypt`).
+  SfhDataOwner(ContextPtr ctx, ClientKeys keys);
 
   /// Encrypt A = [X | 1] (n rows of D = d + 1 values, bias last) and y (n values, standardised).
   /// Throws InputError on ragged or non-finite input, ParameterError if it does not fit the slots.

@@ -42,5 +42,10 @@ Command add_linreg(CLI::App& app);
 Command add_logreg(CLI::App& app);
 Command add_mlp(CLI::App& app);
 Command add_mlr(CLI::App& app);
+// The client/server workflow (cmd_workflow.cpp).
+Command add_keygen(CLI::App& app);
+Command add_encrypt(CLI::App& app);
+Command add_infer(CLI::App& app);
+Command add_decrypt(CLI::App& app);
 
 }  // namespace ckks::ml::cli
