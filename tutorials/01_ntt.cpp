@@ -25,18 +25,16 @@
 #include "ckks/math/modarith.h"
 #include "ckks/math/ntt.h"
 #include "ckks/math/primes.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks::math;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
+  tutorial::Options options("Tutorial 01 — modular arithmetic and the negacyclic NTT");
   int log_n = 10;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--log-n") log_n = std::atoi(argv[i + 1]);
-  if (log_n < 1 || log_n > 16) {
-    std::fprintf(stderr, "--log-n must be in [1, 16]\n");
-    return 2;
-  }
+  options.add("--log-n", log_n, "ring degree N = 2^L", 1, 16);
+  if (const auto code = options.parse(argc, argv)) return *code;
   const std::uint64_t N = std::uint64_t(1) << log_n;
 
   // 1. An NTT-friendly prime and its root of unity.

@@ -38,50 +38,26 @@
 #include "ckks/math/modarith.h"
 #include "ckks/math/primes.h"
 #include "ckks/math/rns.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks::math;
 using NTL::ZZ;
 
 namespace {
 
-/// Value of the flag `name` (e.g. "--primes") in argv, or `fallback` when absent.
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-int flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
 ZZ to_zz(std::uint64_t v) { return NTL::conv<ZZ>(static_cast<unsigned long>(v)); }
 std::uint64_t to_u64(const ZZ& v) { return static_cast<std::uint64_t>(NTL::conv<unsigned long>(v)); }
-
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--primes", "--bits", "--samples"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --primes --bits --samples, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = flag(argc, argv, "--log-n", 10);
-  const int k = flag(argc, argv, "--primes", 4);
-  const int bits = flag(argc, argv, "--bits", 50);
-  const int samples = flag(argc, argv, "--samples", 4096);
-  if (log_n < 1 || log_n > 16 || k < 1 || k > 16 || bits < 20 || bits > 61 || samples < 1 || samples > (1 << 20)) {
-    std::fprintf(stderr,
-                 "need --log-n in [1, 16], --primes in [1, 16], --bits in [20, 61], --samples in [1, 2^20]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 02 — the residue number system (RNS) and the Chinese remainder theorem");
+  int log_n = 10, k = 4, bits = 50, samples = 4096;
+  options.add("--log-n", log_n, "ring degree N = 2^L (the primes are 1 mod 2N)", 1, 16);
+  options.add("--primes", k, "number k of primes in the basis C", 1, 16);
+  options.add("--bits", bits, "bits of each prime", 20, 61);
+  options.add("--samples", samples, "random values x for the conversions", 1, 1 << 20);
+  if (const auto code = options.parse(argc, argv)) return *code;
   const std::uint64_t N = std::uint64_t(1) << log_n;
 
   // 1. k NTT-friendly primes for Q and two more (the target basis B) of the same size.

@@ -44,18 +44,12 @@
 #include "ckks/context.h"
 #include "ckks/encoder.h"
 #include "ckks/precision.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 using cd = std::complex<double>;
 
 namespace {
-
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-int flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
-  return fallback;
-}
 
 /// m(ζ^k) / Δ for the integer coefficients m (ζ = e^{iπ/N}), evaluated term by term: O(N).
 cd evaluate_at_root(const std::vector<long double>& m, std::uint64_t k, double delta) {
@@ -68,29 +62,13 @@ cd evaluate_at_root(const std::vector<long double>& m, std::uint64_t k, double d
   return cd(static_cast<double>(acc.real() / delta), static_cast<double>(acc.imag() / delta));
 }
 
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = flag(argc, argv, "--log-n", 4);
-  if (log_n < 2 || log_n > 14) {
-    std::fprintf(stderr, "--log-n must be in [2, 14]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 03 — the canonical embedding and encoding");
+  int log_n = 4;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 2, 14);
+  if (const auto code = options.parse(argc, argv)) return *code;
   Params params;
   params.log_n = log_n;
   params.log_q = {60, 60};  // Q_1 ≈ 2^120: room for every Δ of the sweep below

@@ -50,6 +50,8 @@
 #include "ckks/math/sampler.h"
 #include "ckks/precision.h"
 #include "ckks/textbook/textbook.h"
+#include "tutorials/tutorial_common.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 namespace tb = ckks::textbook;
@@ -58,20 +60,6 @@ using NTL::ZZ;
 using NTL::ZZX;
 
 namespace {
-
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-double flag(int argc, char** argv, const char* name, double fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atof(argv[i + 1]);
-  return fallback;
-}
-
-/// A fixed test vector of n complex slots, |Re|, |Im| ≤ 1 (deterministic, no RNG).
-std::vector<cd> test_vector(std::size_t n) {
-  std::vector<cd> z(n);
-  for (std::size_t j = 0; j < n; ++j) z[j] = cd(std::sin(0.1 * j + 0.3), std::cos(0.7 * j));
-  return z;
-}
 
 /// ZO(0.5) of [CKKS17]: each coefficient 0 with probability 1/2, ±1 with probability 1/4 each.
 ZZX sample_zo(math::Csprng& rng, std::size_t N) {
@@ -98,31 +86,17 @@ double log2_norm(const std::vector<long double>& a) {
   return static_cast<double>(std::log2(m));
 }
 
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--sigma", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --sigma --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = static_cast<int>(flag(argc, argv, "--log-n", 13));
-  const double sigma = flag(argc, argv, "--sigma", 3.2);
-  const auto seed = static_cast<std::uint64_t>(flag(argc, argv, "--seed", 1));
-  if (log_n < 4 || log_n > 15 || !(sigma >= 1 && sigma <= 100)) {
-    std::fprintf(stderr, "need --log-n in [4, 15] and --sigma in [1, 100]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 04 — keys, encryption, decryption, and where the noise comes from");
+  int log_n = 13;
+  double sigma = 3.2;
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 4, 15);
+  options.add("--sigma", sigma, "standard deviation of the discrete Gaussian errors", 1.0, 100.0);
+  options.add("--seed", seed, "seed of the (insecure, deterministic) randomness");
+  if (const auto code = options.parse(argc, argv)) return *code;
 
   // ---------------- Part A: the textbook scheme of [CKKS17], big integers -----------------
   tb::Params tp;
@@ -169,7 +143,7 @@ int main(int argc, char** argv) {
               tb::Scheme::log2_norm(e_pk), 6 * sigma);
 
   // 2. Encrypt, decrypt, look at the noise.
-  const std::vector<cd> z = test_vector(scheme.slots());
+  const std::vector<cd> z = tutorial::complex_test_vector(scheme.slots(), 0.3, 0.0);
   const double delta = scheme.delta();
   const ZZX m = scheme.encode(z, delta);
   const tb::Ciphertext c = scheme.encrypt(m, delta, pk, rng);
@@ -230,7 +204,7 @@ int main(int argc, char** argv) {
   Encryptor by_pk(ctx, rpk, math::Csprng::insecure_fixed_seed_for_testing(seed + 2));
   Encryptor by_sk(ctx, rsk, math::Csprng::insecure_fixed_seed_for_testing(seed + 3));
   const Decryptor decryptor(ctx, rsk);
-  const std::vector<cd> zr = test_vector(ctx->max_slots());
+  const std::vector<cd> zr = tutorial::complex_test_vector(ctx->max_slots(), 0.3, 0.0);
   const Plaintext pt = encoder.encode(zr, ctx->max_level(), ctx->default_scale());
   const std::vector<long double> m_rns = encoder.coefficients(pt);
   std::printf("   a ciphertext: 2 polynomials x %d limbs x N words = %.1f KiB\n", ctx->max_level() + 1,

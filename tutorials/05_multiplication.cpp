@@ -49,6 +49,8 @@
 #include "ckks/math/rns_poly.h"
 #include "ckks/precision.h"
 #include "ckks/textbook/textbook.h"
+#include "tutorials/tutorial_common.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 namespace tb = ckks::textbook;
@@ -58,20 +60,6 @@ using NTL::ZZX;
 
 namespace {
 
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-int flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
-/// A fixed test vector of n complex slots, |Re|, |Im| ≤ 1; `phase` makes different vectors.
-std::vector<cd> test_vector(std::size_t n, double phase) {
-  std::vector<cd> z(n);
-  for (std::size_t j = 0; j < n; ++j) z[j] = cd(std::sin(0.1 * j + phase), std::cos(0.7 * j - phase));
-  return z;
-}
-
 /// Slot-wise product a_i·b_i (equal sizes).
 std::vector<cd> product(const std::vector<cd>& a, const std::vector<cd>& b) {
   std::vector<cd> r(a.size());
@@ -79,60 +67,16 @@ std::vector<cd> product(const std::vector<cd>& a, const std::vector<cd>& b) {
   return r;
 }
 
-/// The exact integer coefficients of a plaintext, centred mod Q_ℓ, by the CRT in NTL::ZZ.
-/// (Encoder::coefficients returns long doubles, whose 64-bit mantissa cannot hold every bit of a
-/// coefficient at scale Δ² ≈ 2^80; a noise measurement needs the exact integers.)
-std::vector<ZZ> exact_coefficients(const Context& ctx, const Plaintext& pt) {
-  math::RnsPoly p = pt.poly;
-  const math::RnsBasis& basis = ctx.basis_q(pt.level);
-  if (p.is_ntt()) math::from_ntt(p, basis);
-  ZZ Q(1);
-  for (const math::Prime* q : basis) Q *= NTL::conv<ZZ>(static_cast<unsigned long>(q->value()));
-  std::vector<ZZ> out(p.n(), ZZ(0));
-  for (std::size_t i = 0; i < basis.size(); ++i) {
-    const ZZ qi = NTL::conv<ZZ>(static_cast<unsigned long>(basis[i]->value())), qhat = Q / qi;
-    const ZZ factor = qhat * NTL::InvMod(qhat % qi, qi);  // ≡ 1 mod q_i, ≡ 0 mod the others
-    for (std::size_t k = 0; k < p.n(); ++k)
-      out[k] += NTL::conv<ZZ>(static_cast<unsigned long>(p.limb(i)[k])) * factor;
-  }
-  for (ZZ& c : out) {
-    c %= Q;
-    if (2 * c > Q) c -= Q;
-  }
-  return out;
-}
-
-/// log2 max_i |a_i − b_i|.
-double log2_diff(const std::vector<ZZ>& a, const std::vector<ZZ>& b) {
-  ZZ m(0);
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, NTL::abs(a[i] - b[i]));
-  return IsZero(m) ? -INFINITY : NTL::log(m) / std::log(2.0);
-}
-
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = flag(argc, argv, "--log-n", 12);
-  const auto seed = static_cast<std::uint64_t>(flag(argc, argv, "--seed", 1));
-  if (log_n < 4 || log_n > 15) {
-    std::fprintf(stderr, "--log-n must be in [4, 15]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 05 — multiplication and relinearisation");
+  int log_n = 12;
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 4, 15);
+  options.add("--seed", seed, "seed of the (insecure, deterministic) randomness");
+  if (const auto code = options.parse(argc, argv)) return *code;
 
   // ---------------- Part A: the textbook scheme ----------------
   tb::Params tp;
@@ -166,7 +110,8 @@ int main(int argc, char** argv) {
   std::printf("   evaluation key: b' + a'*s - P*s^2 mod P*q_L = e', ||e'||inf = 2^%.2f\n",
               tb::Scheme::log2_norm(e_evk));
 
-  const std::vector<cd> x = test_vector(scheme.slots(), 0.3), y = test_vector(scheme.slots(), 1.1);
+  const std::vector<cd> x = tutorial::complex_test_vector(scheme.slots(), 0.3, 0.3),
+                        y = tutorial::complex_test_vector(scheme.slots(), 1.1, 1.1);
   const ZZX mx = scheme.encode(x, delta), my = scheme.encode(y, delta);
   const tb::Ciphertext cx = scheme.encrypt(mx, delta, pk, rng), cy = scheme.encrypt(my, delta, pk, rng);
   const ZZX mxy = tb::Scheme::centre(scheme.mul_mod(mx, my, qL), qL);  // exact: |coefficients| << q_L
@@ -224,7 +169,8 @@ int main(int argc, char** argv) {
   Encryptor encryptor(ctx, rpk, math::Csprng::insecure_fixed_seed_for_testing(seed + 2));
   const Decryptor decryptor(ctx, rsk);
   const Evaluator ev(ctx);
-  const std::vector<cd> xr = test_vector(ctx->max_slots(), 0.3), yr = test_vector(ctx->max_slots(), 1.1);
+  const std::vector<cd> xr = tutorial::complex_test_vector(ctx->max_slots(), 0.3, 0.3),
+                        yr = tutorial::complex_test_vector(ctx->max_slots(), 1.1, 1.1);
   const Ciphertext a = encryptor.encrypt(encoder.encode(xr, ctx->max_level(), ctx->default_scale()));
   const Ciphertext b = encryptor.encrypt(encoder.encode(yr, ctx->max_level(), ctx->default_scale()));
   const Ciphertext ab = ev.multiply(a, b);
@@ -233,7 +179,8 @@ int main(int argc, char** argv) {
               std::log2(ab.scale), precision_bits(encoder.decode_complex(pab), product(xr, yr)));
   const Ciphertext abr = ev.relinearize(ab, rk);
   const Plaintext pabr = decryptor.decrypt(abr);
-  const double rns_relin = log2_diff(exact_coefficients(*ctx, pabr), exact_coefficients(*ctx, pab));
+  const double rns_relin =
+      tutorial::log2_diff(tutorial::exact_coefficients(*ctx, pabr), tutorial::exact_coefficients(*ctx, pab));
   std::printf("RNS after relinearize: %zu components, relinearisation error 2^%.2f, precision %.1f bits\n", abr.size(),
               rns_relin, precision_bits(encoder.decode_complex(pabr), product(xr, yr)));
   bool caught = false;

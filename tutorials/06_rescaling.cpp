@@ -50,6 +50,7 @@
 #include "ckks/math/errors.h"
 #include "ckks/precision.h"
 #include "ckks/textbook/textbook.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 namespace tb = ckks::textbook;
@@ -58,13 +59,6 @@ using NTL::ZZ;
 using NTL::ZZX;
 
 namespace {
-
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-int flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
-  return fallback;
-}
 
 /// Values in [0.8, 1] (so that x^(2^k) stays readable for a few squarings), real.
 std::vector<double> test_vector(std::size_t n) {
@@ -85,32 +79,17 @@ ZZX round_div_pow2(const ZZX& a, long k) {
   return r;
 }
 
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--depth", "--log-scale", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --depth --log-scale --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = flag(argc, argv, "--log-n", 14);
-  const int depth = flag(argc, argv, "--depth", 5);
-  const int log_scale = flag(argc, argv, "--log-scale", 40);  // Δ and the size of q_1 … q_L
-  const auto seed = static_cast<std::uint64_t>(flag(argc, argv, "--seed", 1));
-  if (log_n < 4 || log_n > 15 || depth < 1 || depth > 20 || log_scale < 25 || log_scale > 55) {
-    std::fprintf(stderr, "need --log-n in [4, 15], --depth in [1, 20] and --log-scale in [25, 55]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 06 — rescaling, levels and the modulus chain");
+  int log_n = 14, depth = 5, log_scale = 40;  // log_scale: Δ and the size of q_1 … q_L
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 4, 15);
+  options.add("--depth", depth, "chain depth L (number of squarings)", 1, 20);
+  options.add("--log-scale", log_scale, "log2 of the scale and bits of q_1 ... q_L", 25, 55);
+  options.add("--seed", seed, "seed of the (insecure, deterministic) randomness");
+  if (const auto code = options.parse(argc, argv)) return *code;
   bool ok = true;
 
   // ---------------- Part A: RS in the textbook scheme ----------------

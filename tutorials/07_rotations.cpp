@@ -47,26 +47,13 @@
 #include "ckks/math/errors.h"
 #include "ckks/math/rns_poly.h"
 #include "ckks/precision.h"
+#include "tutorials/tutorial_common.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 using cd = std::complex<double>;
 
 namespace {
-
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-int flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
-/// z rotated left by k: result_j = z_{(j + k) mod n}.
-std::vector<cd> rotated(const std::vector<cd>& z, long k) {
-  const long n = static_cast<long>(z.size());
-  std::vector<cd> r(z.size());
-  for (long j = 0; j < n; ++j) r[j] = z[((j + k) % n + n) % n];
-  return r;
-}
 
 /// Print `label` and the real parts of the first 8 slots of v.
 void print_slots(const char* label, const std::vector<cd>& v) {
@@ -75,30 +62,15 @@ void print_slots(const char* label, const std::vector<cd>& v) {
   std::printf(" ...\n");
 }
 
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = flag(argc, argv, "--log-n", 13);
-  const auto seed = static_cast<std::uint64_t>(flag(argc, argv, "--seed", 1));
-  if (log_n < 4 || log_n > 15) {
-    std::fprintf(stderr, "--log-n must be in [4, 15]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 07 — rotations, conjugation and Galois keys");
+  int log_n = 13;
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 4, 15);
+  options.add("--seed", seed, "seed of the (insecure, deterministic) randomness");
+  if (const auto code = options.parse(argc, argv)) return *code;
   Params params;
   params.log_n = log_n;
   params.log_q = {60, 40, 40};
@@ -141,7 +113,7 @@ int main(int argc, char** argv) {
   // 2. The automorphism on a plaintext: no key involved.
   Plaintext pt5 = pt;
   pt5.poly = math::automorphism(pt.poly, ctx->galois_element(1), ctx->basis_q(L));
-  const double p_plain = precision_bits(encoder.decode_complex(pt5), rotated(z, 1));
+  const double p_plain = precision_bits(encoder.decode_complex(pt5), tutorial::rotated(z, 1));
   print_slots("decode(tau_5(m)):", encoder.decode_complex(pt5));
   std::printf("2. X -> X^5 on the plaintext alone rotates the slots left by 1: %s (precision %.1f bits)\n",
               p_plain > 25 ? "yes" : "NO", p_plain);
@@ -152,10 +124,10 @@ int main(int argc, char** argv) {
   Ciphertext raw = ct;
   const std::uint64_t g1 = ctx->galois_element(1);
   for (auto& c : raw.c) c = math::automorphism(c, g1, ctx->basis_q(L));
-  const double p_under_s = precision_bits(encoder.decode_complex(decryptor.decrypt(raw)), rotated(z, 1));
+  const double p_under_s = precision_bits(encoder.decode_complex(decryptor.decrypt(raw)), tutorial::rotated(z, 1));
   const SecretKey tau_s(ctx, math::automorphism(sk.s, g1, ctx->basis_qp(L)));  // τ_5(s), over Q_L·P
   const double p_under_tau_s =
-      precision_bits(encoder.decode_complex(Decryptor(ctx, tau_s).decrypt(raw)), rotated(z, 1));
+      precision_bits(encoder.decode_complex(Decryptor(ctx, tau_s).decrypt(raw)), tutorial::rotated(z, 1));
   std::printf("3. tau_5(c) decrypted under s: precision %.1f bits (garbage); under tau_5(s): %.1f bits\n", p_under_s,
               p_under_tau_s);
   ok &= p_under_s < 0 && p_under_tau_s > 20;
@@ -170,7 +142,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 3; ++i) {
     const Ciphertext r = ev.rotate(ct, steps[i], gk);
     const std::vector<cd> got = encoder.decode_complex(decryptor.decrypt(r));
-    p_rot[i] = precision_bits(got, rotated(z, steps[i]));
+    p_rot[i] = precision_bits(got, tutorial::rotated(z, steps[i]));
     const std::string label = "rotate by " + std::to_string(steps[i]) + ":";
     print_slots(label.c_str(), got);
     std::printf("rotate by %+d (g = %llu): level %d, precision %.1f bits\n", steps[i],
@@ -185,7 +157,7 @@ int main(int argc, char** argv) {
     std::printf("rotate by 3 without its key: MissingKeyError: %s\n", e.what());
   }
   const Ciphertext r3 = ev.rotate(ev.rotate(ct, 1, gk), 2, gk);
-  const double p3 = precision_bits(encoder.decode_complex(decryptor.decrypt(r3)), rotated(z, 3));
+  const double p3 = precision_bits(encoder.decode_complex(decryptor.decrypt(r3)), tutorial::rotated(z, 3));
   std::printf("rotate by 3 as rotate by 1 then by 2: precision %.1f bits (two key switches)\n", p3);
   ok &= missing && p3 > 20;
 

@@ -53,6 +53,8 @@
 #include "ckks/math/errors.h"
 #include "ckks/math/rns_poly.h"
 #include "ckks/precision.h"
+#include "tutorials/tutorial_common.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 using cd = std::complex<double>;
@@ -61,78 +63,21 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-int flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
-/// The exact integer coefficients of a plaintext, centred mod Q_ℓ, by the CRT in NTL::ZZ.
-std::vector<ZZ> exact_coefficients(const Context& ctx, const Plaintext& pt) {
-  math::RnsPoly p = pt.poly;
-  const math::RnsBasis& basis = ctx.basis_q(pt.level);
-  if (p.is_ntt()) math::from_ntt(p, basis);
-  ZZ Q(1);
-  for (const math::Prime* q : basis) Q *= NTL::conv<ZZ>(static_cast<unsigned long>(q->value()));
-  std::vector<ZZ> out(p.n(), ZZ(0));
-  for (std::size_t i = 0; i < basis.size(); ++i) {
-    const ZZ qi = NTL::conv<ZZ>(static_cast<unsigned long>(basis[i]->value())), qhat = Q / qi;
-    const ZZ factor = qhat * NTL::InvMod(qhat % qi, qi);
-    for (std::size_t k = 0; k < p.n(); ++k) out[k] += NTL::conv<ZZ>(static_cast<unsigned long>(p.limb(i)[k])) * factor;
-  }
-  for (ZZ& c : out) {
-    c %= Q;
-    if (2 * c > Q) c -= Q;
-  }
-  return out;
-}
-
-/// log2 max_i |a_i − b_i| (−∞ when equal); a and b have equal sizes.
-double log2_diff(const std::vector<ZZ>& a, const std::vector<ZZ>& b) {
-  ZZ m(0);
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, NTL::abs(a[i] - b[i]));
-  return IsZero(m) ? -INFINITY : NTL::log(m) / std::log(2.0);
-}
-
-/// z rotated left by k (k < 0: right): result_j = z_{(j + k) mod n}.
-std::vector<cd> rotated(const std::vector<cd>& z, long k) {
-  const long n = static_cast<long>(z.size());
-  std::vector<cd> r(z.size());
-  for (long j = 0; j < n; ++j) r[j] = z[((j + k) % n + n) % n];
-  return r;
-}
-
 /// One configuration of the table: dnum and the number of 61-bit special primes.
 struct Row {
   int dnum, special;
 };
 
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--reps", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --reps --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = flag(argc, argv, "--log-n", 14);
-  const int reps = flag(argc, argv, "--reps", 10);
-  const auto seed = static_cast<std::uint64_t>(flag(argc, argv, "--seed", 1));
-  if (log_n < 4 || log_n > 16 || reps < 1 || reps > 1000) {
-    std::fprintf(stderr, "need --log-n in [4, 16] and --reps in [1, 1000]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 08 — key switching, the hybrid method and dnum");
+  int log_n = 14, reps = 10;
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 4, 16);
+  options.add("--reps", reps, "repetitions of each timed key switch", 1, 1000);
+  options.add("--seed", seed, "seed of the (insecure, deterministic) randomness");
+  if (const auto code = options.parse(argc, argv)) return *code;
   const std::vector<int> log_q = {60, 40, 40, 40, 40, 40};  // L = 5: six data primes, 260 bits
   const int L = static_cast<int>(log_q.size()) - 1;
   std::printf("data primes (bits): 60 40 40 40 40 40 (L = %d), special primes of 61 bits, N = 2^%d; the [HES18] "
@@ -194,9 +139,10 @@ int main(int argc, char** argv) {
     const Ciphertext r = ev.rotate(ct, 1, gk);
     Plaintext want_pt = decryptor.decrypt(ct);
     want_pt.poly = math::automorphism(want_pt.poly, ctx->galois_element(1), ctx->basis_q(L));
-    const double noise = log2_diff(exact_coefficients(*ctx, decryptor.decrypt(r)), exact_coefficients(*ctx, want_pt));
+    const double noise = tutorial::log2_diff(tutorial::exact_coefficients(*ctx, decryptor.decrypt(r)),
+                                             tutorial::exact_coefficients(*ctx, want_pt));
     const double p_fresh = precision_bits(encoder.decode_complex(decryptor.decrypt(ct)), z);
-    const double p_rot = precision_bits(encoder.decode_complex(decryptor.decrypt(r)), rotated(z, 1));
+    const double p_rot = precision_bits(encoder.decode_complex(decryptor.decrypt(r)), tutorial::rotated(z, 1));
     const auto t0 = Clock::now();
     for (int i = 0; i < reps; ++i) (void)ev.rotate(ct, 1, gk);
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / reps;

@@ -50,17 +50,11 @@
 #include "ckks/math/errors.h"
 #include "ckks/polynomial.h"
 #include "ckks/precision.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 
 namespace {
-
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-std::string flag(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return argv[i + 1];
-  return fallback;
-}
 
 /// max |p(x) − f(x)| on 4001 equally spaced points of [a, b].
 double max_error(const ChebyshevSeries& p, const std::function<double(double)>& f) {
@@ -72,32 +66,18 @@ double max_error(const ChebyshevSeries& p, const std::function<double(double)>& 
   return worst;
 }
 
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo such as --logn is reported
-/// instead of silently running the defaults).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--degree", "--function", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --degree --function --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = std::atoi(flag(argc, argv, "--log-n", "14").c_str());
-  const int degree = std::atoi(flag(argc, argv, "--degree", "15").c_str());
-  const std::string fname = flag(argc, argv, "--function", "sigmoid");
-  const auto seed = static_cast<std::uint64_t>(std::atoi(flag(argc, argv, "--seed", "1").c_str()));
-  if (log_n < 4 || log_n > 15 || degree < 1 || degree > 255 || (fname != "sigmoid" && fname != "tanh")) {
-    std::fprintf(stderr, "need --log-n in [4, 15], --degree in [1, 255], --function sigmoid or tanh\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 09 — polynomial evaluation and function approximation");
+  int log_n = 14, degree = 15;
+  std::string fname = "sigmoid";
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 4, 15);
+  options.add("--degree", degree, "degree of the encrypted Chebyshev interpolant", 1, 255);
+  options.add_choice("--function", fname, "function to approximate", std::vector<std::string>{"sigmoid", "tanh"});
+  options.add("--seed", seed, "seed of the (insecure, deterministic) randomness");
+  if (const auto code = options.parse(argc, argv)) return *code;
   const bool sig = fname == "sigmoid";
   const std::function<double(double)> f =
       sig ? std::function<double(double)>([](double x) { return 1 / (1 + std::exp(-x)); })

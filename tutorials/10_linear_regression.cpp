@@ -52,6 +52,8 @@
 #include "ml/linreg_encrypted.h"
 #include "ml/linreg_plain.h"
 #include "ml/metrics.h"
+#include "tutorials/tutorial_common.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 
@@ -59,61 +61,18 @@ namespace {
 
 const char* kBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
 
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-std::string flag(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return argv[i + 1];
-  return fallback;
-}
-
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo is reported, not ignored).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
-/// Which ring would make a chain of `log_qp` bits 128-bit secure: "N = 2^k is the smallest secure
-/// ring for this chain" (k ≤ 16, the [HES18] table of ckks/params.h), or a note that none is.
-std::string secure_ring(int log_qp) {
-  for (int k = 10; k <= 16; ++k)
-    if (log_qp <= max_log_qp_128(k)) {
-      std::string text = "N = 2^";
-      text += std::to_string(k);
-      text += " is the smallest secure ring for this chain";
-      return text;
-    }
-  return "no N <= 2^16 is secure for this chain";
-}
-
-/// max_j |u_j − v_j| (same length).
-double max_abs_diff(const std::vector<double>& u, const std::vector<double>& v) {
-  double m = 0;
-  for (std::size_t j = 0; j < u.size(); ++j) m = std::max(m, std::fabs(u[j] - v[j]));
-  return m;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--train-rows", "--iterations", "--log-scale", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --train-rows --iterations "
-                 "--log-scale --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = std::atoi(flag(argc, argv, "--log-n", "12").c_str());
-  const int rows = std::atoi(flag(argc, argv, "--train-rows", "128").c_str());
-  const int K = std::atoi(flag(argc, argv, "--iterations", "6").c_str());
-  const int log_scale = std::atoi(flag(argc, argv, "--log-scale", "40").c_str());
-  const auto seed = static_cast<std::uint64_t>(std::atoi(flag(argc, argv, "--seed", "1").c_str()));
-  if (log_n < 10 || log_n > 16 || rows < 16 || rows > 405 || K < 1 || K > 40 || log_scale < 25 || log_scale > 50) {
-    std::fprintf(stderr, "need --log-n in [10, 16], --train-rows in [16, 405], --iterations in [1, 40], "
-                 "--log-scale in [25, 50]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 10 — linear regression trained on encrypted data (simplified fixed Hessian)");
+  int log_n = 12, rows = 128, K = 6, log_scale = 40;
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 10, 16);
+  options.add("--train-rows", rows, "training rows used (the first n of the shuffled split)", 16, 405);
+  options.add("--iterations", K, "SFH iterations K", 1, 40);
+  options.add("--log-scale", log_scale, "log2 of the scale and bits of the data primes", 25, 50);
+  options.add("--seed", seed, "seed of the split and of the (insecure, deterministic) keys");
+  if (const auto code = options.parse(argc, argv)) return *code;
   bool ok = true;
   try {
     // 1. Data (the data owner's side, in the clear): split, keep a subset, standardise on it.
@@ -158,7 +117,7 @@ int main(int argc, char** argv) {
       std::printf("   128-bit secure [HES18]\n");
     else
       std::printf("   INSECURE: log QP = %d > %d bits, the [HES18] 128-bit bound for N = 2^%d; the small ring keeps this "
-                  "lab to seconds (%s): a lab only\n", log_qp, max_log_qp_128(log_n), log_n, secure_ring(log_qp).c_str());
+                  "lab to seconds (%s): a lab only\n", log_qp, max_log_qp_128(log_n), log_n, tutorial::secure_ring(log_qp).c_str());
     std::printf("   levels_needed(K) = 2 + K = %d for K = %d iterations; chain depth L = %d: %s\n", need, K,
                 ctx->max_level(), ctx->max_level() == need ? "yes" : "NO");
     ok &= ctx->max_level() == need;
@@ -200,7 +159,7 @@ int main(int argc, char** argv) {
       double one = 0;
       w_enc = owner.decrypt_weights(c, lay, &one);
       const std::vector<double>& wp = w_plain[static_cast<std::size_t>(t - 1)];
-      const double diff = max_abs_diff(w_enc, wp);
+      const double diff = tutorial::max_abs_diff(w_enc, wp);
       const double loss_p = ml::residual_sum_of_squares(A, y, wp);
       std::printf("   %2d | %5d | %10.4f | %20.2e | %4.1f | %8.6f | %8.4f | %8.4f\n", t, c.level, std::log2(c.scale),
                   diff, precision_bits(w_enc, wp), one, ml::residual_sum_of_squares(A, y, w_enc), loss_p);

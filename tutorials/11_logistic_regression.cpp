@@ -56,42 +56,14 @@
 #include "ml/linreg_plain.h"
 #include "ml/logreg_encrypted.h"
 #include "ml/logreg_plain.h"
+#include "tutorials/tutorial_common.h"
+#include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 
 namespace {
 
 const char* kBreastCancer = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
-
-/// Value of the option `name` ("--name value") in argv, or `fallback` when it is absent.
-std::string flag(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return argv[i + 1];
-  return fallback;
-}
-
-/// The first command-line argument that is not one of `known` followed by a value, or nullptr
-/// when every argument is a known "--flag value" pair (so a typo is reported, not ignored).
-const char* bad_argument(int argc, char** argv, const std::vector<std::string>& known) {
-  for (int i = 1; i < argc; i += 2) {
-    const bool ok = i + 1 < argc && std::find(known.begin(), known.end(), std::string(argv[i])) != known.end();
-    if (!ok) return argv[i];
-  }
-  return nullptr;
-}
-
-/// Which ring would make a chain of `log_qp` bits 128-bit secure: "N = 2^k is the smallest secure
-/// ring for this chain" (k ≤ 16, the [HES18] table of ckks/params.h), or a note that none is.
-std::string secure_ring(int log_qp) {
-  for (int k = 10; k <= 16; ++k)
-    if (log_qp <= max_log_qp_128(k)) {
-      std::string text = "N = 2^";
-      text += std::to_string(k);
-      text += " is the smallest secure ring for this chain";
-      return text;
-    }
-  return "no N <= 2^16 is secure for this chain";
-}
 
 /// max |σ̃(x) − σ(x)| on 4001 equally spaced points of [−8, 8].
 double sigmoid_error(const ChebyshevSeries& p) {
@@ -113,25 +85,18 @@ double max_margin(const std::vector<std::vector<double>>& A, const std::vector<d
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* bad = bad_argument(argc, argv, {"--log-n", "--train-rows", "--iterations", "--degree", "--eta0",
-                                                  "--log-scale", "--seed"})) {
-    std::fprintf(stderr, "unknown option or missing value: %s (options: --log-n --train-rows --iterations --degree "
-                 "--eta0 --log-scale --seed, each followed by a value)\n", bad);
-    return 2;
-  }
-  const int log_n = std::atoi(flag(argc, argv, "--log-n", "13").c_str());
-  const int rows = std::atoi(flag(argc, argv, "--train-rows", "128").c_str());
-  const int K = std::atoi(flag(argc, argv, "--iterations", "4").c_str());
-  const int degree = std::atoi(flag(argc, argv, "--degree", "3").c_str());
-  const double eta0 = std::atof(flag(argc, argv, "--eta0", "0").c_str());
-  const int log_scale = std::atoi(flag(argc, argv, "--log-scale", "40").c_str());
-  const auto seed = static_cast<std::uint64_t>(std::atoi(flag(argc, argv, "--seed", "1").c_str()));
-  if (log_n < 10 || log_n > 16 || rows < 16 || rows > 455 || K < 1 || K > 8 ||
-      (degree != 3 && degree != 5 && degree != 7) || !(eta0 >= 0 && eta0 <= 10) || log_scale < 25 || log_scale > 50) {
-    std::fprintf(stderr, "need --log-n in [10, 16], --train-rows in [16, 455], --iterations in [1, 8], --degree 3, 5 "
-                 "or 7, --eta0 in [0, 10], --log-scale in [25, 50]\n");
-    return 2;
-  }
+  tutorial::Options options("Tutorial 11 — logistic regression trained on encrypted data (NAG + quadratic gradient)");
+  int log_n = 13, rows = 128, K = 4, degree = 3, log_scale = 40;
+  double eta0 = 0;
+  std::uint64_t seed = 1;
+  options.add("--log-n", log_n, "ring degree N = 2^L", 10, 16);
+  options.add("--train-rows", rows, "training rows used (the first n of the shuffled split)", 16, 455);
+  options.add("--iterations", K, "NAG iterations K", 1, 8);
+  options.add_choice("--degree", degree, "degree of the polynomial sigmoid", std::vector<int>{3, 5, 7});
+  options.add("--eta0", eta0, "step 1 + eta0/(t + 1) of the quadratic gradient", 0.0, 10.0);
+  options.add("--log-scale", log_scale, "log2 of the scale and bits of the data primes", 25, 50);
+  options.add("--seed", seed, "seed of the split and of the (insecure, deterministic) keys");
+  if (const auto code = options.parse(argc, argv)) return *code;
   bool ok = true;
   try {
     // 1. The polynomial sigmoid and what it costs.
@@ -177,7 +142,7 @@ int main(int argc, char** argv) {
       std::printf("   128-bit secure [HES18]\n");
     else
       std::printf("   INSECURE: log QP = %d > %d bits, the [HES18] 128-bit bound for N = 2^%d; the small ring keeps this "
-                  "lab to seconds (%s): a lab only\n", log_qp, max_log_qp_128(log_n), log_n, secure_ring(log_qp).c_str());
+                  "lab to seconds (%s): a lab only\n", log_qp, max_log_qp_128(log_n), log_n, tutorial::secure_ring(log_qp).c_str());
     std::printf("   chain depth L = %d = levels_needed: %s\n", ctx->max_level(), ctx->max_level() == need ? "yes" : "NO");
     ok &= ctx->max_level() == need;
 
