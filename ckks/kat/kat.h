@@ -46,9 +46,10 @@ nlohmann::json keyswitch_vectors();
 /// ciphertext, the relinearisation key, the secret, and the decoded result beside z_1·z_2.
 nlohmann::json multiply_vectors();
 
-/// Whether a committed file and a fresh generation agree: every field exactly, except `decoded`
-/// (doubles computed by a floating-point FFT, whose last bits depend on the compiler's use of fused
-/// multiply-add) within 2^−40 per value. On a difference, `why` (if given) names the first field.
+/// Whether a committed file and a fresh generation agree: integers (every polynomial, prime and
+/// seed-derived value), strings and structure exactly; floating-point numbers (slot values, decoded
+/// results, scales) within 2^−40 relative, since their last bits depend on the compiler's use of
+/// fused multiply-add. On a difference, `why` (if given) names the first field that differs.
 bool same_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
 
 /// File name → content, for every kind above ("ntt.json", "rns.json", …).
