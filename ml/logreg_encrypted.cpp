@@ -11,6 +11,7 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
+#include "ml/exact_scale.h"
 #include "ml/linreg_plain.h"
 
 namespace ckks::ml {
@@ -22,14 +23,6 @@ std::size_t next_pow2(std::size_t x) {
   return p;
 }
 
-// σ̃ with its Chebyshev coefficients reinterpreted on [−1, 1] (so p(u) = σ̃(8u)) and scaled by k.
-ChebyshevSeries unit_sigmoid(int degree, double k) {
-  ChebyshevSeries s = sigmoid_approx(degree);  // on [−8, 8]; throws for other degrees
-  s.a = -1;
-  s.b = 1;
-  for (auto& c : s.coeffs) c *= k;
-  return s;
-}
 }  // namespace
 
 std::vector<int> LogregLayout::rotation_steps() const {
@@ -121,21 +114,6 @@ int LogregServer::levels_needed(int iterations, int sigmoid_degree) {
   return 2 + (iterations - 1) * levels_per_iteration(sigmoid_degree);
 }
 
-// c·a, rescaled, landing exactly on `target_scale` (level a.level − 1).
-Ciphertext LogregServer::mul_const_to(const Ciphertext& a, double c, double target_scale) const {
-  const double q = static_cast<double>(ctx_->q(a.level).value());
-  return ev_.rescale(ev_.multiply_const(a, c, target_scale * q / a.scale));
-}
-
-// (coef·v) ⊙ a, NOT rescaled, at scale target_scale·q_ℓ (so that the rescale lands on target_scale).
-Ciphertext LogregServer::mul_plain_to(const Ciphertext& a, const std::vector<double>& v, double coef,
-                                      double target_scale) const {
-  const double q = static_cast<double>(ctx_->q(a.level).value());
-  std::vector<double> cv(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) cv[i] = coef * v[i];
-  return ev_.multiply(a, encoder_.encode(cv, a.level, target_scale * q / a.scale, v.size()));
-}
-
 Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOptions& o,
                                const Progress& progress) const {
   if (o.iterations < 1)
@@ -172,7 +150,7 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   report(0);
   const double c0 = nag_step(0, o.eta0);
   const double sig0 = sigmoid_approx(o.sigmoid_degree)(0.0);
-  Ciphertext e0 = mul_const_to(data.y, c0, delta * prime(top - 1) / data.xb.scale);
+  Ciphertext e0 = mul_const_to(ev_, *ctx_, data.y, c0, delta * prime(top - 1) / data.xb.scale);
   e0 = ev_.add_const(e0, -c0 * sig0);
   Ciphertext w = gradient(e0);  // w_1 = v_0 + c_0·G(v_0), level L − 2, scale Δ
   std::optional<Ciphertext> w_prev, s_prev;  // w_{t−1} and S_{t−1} (absent while they are 0)
@@ -187,19 +165,19 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
     Ciphertext s_t = ev_.rescale(ev_.multiply_relin(ev_.drop_level(data.x, l), w, rk_));
     for (std::size_t k = 1; k < B; k <<= 1) s_t = ev_.add(s_t, ev_.rotate(s_t, static_cast<int>(k), gk_));
     // 3. u = mask ⊙ (A v_t)/8 with A v_t = (1 − γ)·S_t + γ·S_{t−1}.
-    Ciphertext u = mul_plain_to(s_t, mask, (1 - gamma) / 8.0, s_u);
-    if (s_prev) u = ev_.add(u, mul_plain_to(ev_.drop_level(*s_prev, s_t.level), mask, gamma / 8.0, s_u));
+    Ciphertext u = mul_plain_to(ev_, encoder_, *ctx_, s_t, mask, (1 - gamma) / 8.0, s_u);
+    if (s_prev) u = ev_.add(u, mul_plain_to(ev_, encoder_, *ctx_, ev_.drop_level(*s_prev, s_t.level), mask, gamma / 8.0, s_u));
     u = ev_.rescale(u);
     // 4. replicate slot r·B over its block.
     for (std::size_t k = 1; k < B; k <<= 1) u = ev_.add(u, ev_.rotate(u, -static_cast<int>(k), gk_));
     // 5. e = c_t·y − c_t·σ̃(A v_t).
     Ciphertext e = pe.evaluate(u, unit_sigmoid(o.sigmoid_degree, -ct));
-    e = ev_.add(e, mul_const_to(ev_.drop_level(data.y, l_res + 1), ct, e.scale));
+    e = ev_.add(e, mul_const_to(ev_, *ctx_, ev_.drop_level(data.y, l_res + 1), ct, e.scale));
     // 6. G' = c_t·B̄⁻¹ g(v_t).
     Ciphertext g = gradient(e);
     // 7. w_{t+1} = v_t + G', v_t = (1 − γ)·w_t + γ·w_{t−1} (off the critical path).
-    Ciphertext v = mul_const_to(w, 1 - gamma, delta);
-    if (w_prev) v = ev_.add(v, mul_const_to(ev_.drop_level(*w_prev, l), gamma, delta));
+    Ciphertext v = mul_const_to(ev_, *ctx_, w, 1 - gamma, delta);
+    if (w_prev) v = ev_.add(v, mul_const_to(ev_, *ctx_, ev_.drop_level(*w_prev, l), gamma, delta));
     Ciphertext w_next = ev_.add(ev_.drop_level(v, g.level), g);
     w_prev = std::move(w);
     s_prev = std::move(s_t);

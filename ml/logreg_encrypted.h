@@ -96,8 +96,6 @@ class LogregServer {
                    const Progress& progress = {}) const;
 
  private:
-  Ciphertext mul_const_to(const Ciphertext& a, double c, double target_scale) const;
-  Ciphertext mul_plain_to(const Ciphertext& a, const std::vector<double>& v, double coef, double target_scale) const;
   ContextPtr ctx_;
   RelinKey rk_;
   GaloisKeys gk_;

@@ -11,6 +11,7 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
+#include "ml/exact_scale.h"
 #include "ml/linreg_plain.h"  // with_bias_column
 #include "ml/logreg_plain.h"  // quadratic_gradient_preconditioner, nag_gamma, nag_step
 
@@ -23,14 +24,6 @@ std::size_t next_pow2(std::size_t x) {
   return p;
 }
 
-// σ̃ with its Chebyshev coefficients reinterpreted on [−1, 1] (p(u) = σ̃(8u)) and scaled by k.
-ChebyshevSeries unit_sigmoid(int degree, double k) {
-  ChebyshevSeries s = sigmoid_approx(degree);  // on [−8, 8]; throws for other degrees
-  s.a = -1;
-  s.b = 1;
-  for (auto& c : s.coeffs) c *= k;
-  return s;
-}
 
 constexpr std::size_t kMaxGroup = 8;  // F ≤ 8 (see the file comment of mlr_encrypted.h)
 }  // namespace
@@ -153,21 +146,6 @@ int MlrServer::max_iterations(int max_level, int sigmoid_degree) {
   return max_level >= 2 ? 1 + (max_level - 2) / levels_per_iteration(sigmoid_degree) : 0;
 }
 
-// c·a, rescaled, landing exactly on `target_scale` (level a.level − 1).
-Ciphertext MlrServer::mul_const_to(const Ciphertext& a, double c, double target_scale) const {
-  const double q = static_cast<double>(ctx_->q(a.level).value());
-  return ev_.rescale(ev_.multiply_const(a, c, target_scale * q / a.scale));
-}
-
-// (coef·v) ⊙ a, NOT rescaled, at scale target_scale·q_ℓ (the rescale then lands on target_scale).
-Ciphertext MlrServer::mul_plain_to(const Ciphertext& a, const std::vector<double>& v, double coef,
-                                   double target_scale) const {
-  const double q = static_cast<double>(ctx_->q(a.level).value());
-  std::vector<double> cv(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) cv[i] = coef * v[i];
-  return ev_.multiply(a, encoder_.encode(cv, a.level, target_scale * q / a.scale, v.size()));
-}
-
 std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const MlrOptions& o,
                                          const Progress& progress) const {
   if (o.iterations < 1)
@@ -221,7 +199,7 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
   const double sig0 = sigmoid_approx(o.sigmoid_degree)(0.0);
   std::vector<Ciphertext> e(K);
   for (std::size_t k = 0; k < K; ++k)
-    e[k] = ev_.add_const(mul_const_to(data.y[k], c0, delta * prime(top - 1) / xb_scale), -c0 * sig0);
+    e[k] = ev_.add_const(mul_const_to(ev_, *ctx_, data.y[k], c0, delta * prime(top - 1) / xb_scale), -c0 * sig0);
   std::vector<Ciphertext> w = gradient(e);
   std::vector<Ciphertext> w_prev, s_prev;  // W_{t−1} and S_{t−1} (empty while they are 0)
 
@@ -239,14 +217,14 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
       p = ev_.rescale(ev_.relinearize(p, rk_));
       for (std::size_t s = C; s < CF; s <<= 1) p = ev_.add(p, ev_.rotate(p, static_cast<int>(s), gk_));
       // 3. u = mask ⊙ (A V_tᵀ)/8 with A V_tᵀ = (1 − γ)·S_t + γ·S_{t−1}.
-      Ciphertext u = mul_plain_to(p, mask, (1 - gamma) / 8.0, s_u);
-      if (!s_prev.empty()) u = ev_.add(u, mul_plain_to(ev_.drop_level(s_prev[k], p.level), mask, gamma / 8.0, s_u));
+      Ciphertext u = mul_plain_to(ev_, encoder_, *ctx_, p, mask, (1 - gamma) / 8.0, s_u);
+      if (!s_prev.empty()) u = ev_.add(u, mul_plain_to(ev_, encoder_, *ctx_, ev_.drop_level(s_prev[k], p.level), mask, gamma / 8.0, s_u));
       u = ev_.rescale(u);
       // 4. replicate slot r·B + c over the F feature positions of its block.
       for (std::size_t s = C; s < CF; s <<= 1) u = ev_.add(u, ev_.rotate(u, -static_cast<int>(s), gk_));
       // 5. E = c_t·Y − c_t·σ̃(A V_tᵀ).
       e[k] = pe.evaluate(u, unit_sigmoid(o.sigmoid_degree, -ct));
-      e[k] = ev_.add(e[k], mul_const_to(ev_.drop_level(data.y[k], l_res + 1), ct, e[k].scale));
+      e[k] = ev_.add(e[k], mul_const_to(ev_, *ctx_, ev_.drop_level(data.y[k], l_res + 1), ct, e[k].scale));
       s_t[k] = std::move(p);
     }
     // 6. G = c_t·∇ℓ(V_t)·diag(B̄)⁻¹, group by group.
@@ -254,8 +232,8 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     // 7. W_{t+1} = V_t + G, V_t = (1 − γ)·W_t + γ·W_{t−1}.
     std::vector<Ciphertext> w_next(G);
     for (std::size_t j = 0; j < G; ++j) {
-      Ciphertext v = mul_const_to(w[j], 1 - gamma, delta);
-      if (!w_prev.empty()) v = ev_.add(v, mul_const_to(ev_.drop_level(w_prev[j], l), gamma, delta));
+      Ciphertext v = mul_const_to(ev_, *ctx_, w[j], 1 - gamma, delta);
+      if (!w_prev.empty()) v = ev_.add(v, mul_const_to(ev_, *ctx_, ev_.drop_level(w_prev[j], l), gamma, delta));
       w_next[j] = ev_.add(ev_.drop_level(v, g[j].level), g[j]);
     }
     w_prev = std::move(w);
