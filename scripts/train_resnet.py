@@ -69,15 +69,15 @@ thread per run cost several times less CPU per step than two.)
 """
 import argparse
 import datetime
-import gzip
 import json
 import math
 import os
-import struct
 import sys
 import time
 
 import numpy as np
+
+from model_io import read_idx, write_safetensors  # scripts/model_io.py
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -89,22 +89,6 @@ BN_EPS = 1e-5
 
 
 # ---------------------------------------------------------------- IDX reading (gzip + struct)
-def read_idx(path, expected_magic):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4:
-        sys.exit(f"train_resnet: {path}: too short to be an IDX file")
-    magic, = struct.unpack(">I", raw[:4])
-    if magic != expected_magic:
-        sys.exit(f"train_resnet: {path}: magic 0x{magic:08x}, expected 0x{expected_magic:08x}")
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    body = raw[4 + 4 * ndim:]
-    if len(body) != int(np.prod(dims)):
-        sys.exit(f"train_resnet: {path}: {len(body)} data bytes, header says {int(np.prod(dims))}")
-    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
-
-
 def load(data_dir, train):
     """Images as float32 [n, 1, 32, 32] = byte/255 (float32, as ml/data/idx.cpp) zero-padded by 2;
     labels int64 [n]."""
@@ -288,30 +272,6 @@ def accuracy(model, x, y, batch=1000):
 
 
 # ---------------------------------------------------------------- safetensors writing
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, numpy array of float32/float64/int32). Hugging Face's safetensors
-    layout: u64 LE header length, JSON header (space-padded to a multiple of 8), raw LE data with
-    the tensors back to back in list order (no holes)."""
-    dtype_name = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64", np.dtype("<i4"): "I32"}
-    header = {"__metadata__": {k: str(v) for k, v in metadata.items()}}
-    blobs, offset = [], 0
-    for name, arr in tensors:
-        arr = np.ascontiguousarray(arr)
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        blob = arr.tobytes()
-        header[name] = {"dtype": dtype_name[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hbytes += b" " * (-len(hbytes) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hbytes)))
-        f.write(hbytes)
-        for blob in blobs:
-            f.write(blob)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--depth", type=int, choices=[8, 20], default=8)
