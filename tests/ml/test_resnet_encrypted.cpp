@@ -1,0 +1,383 @@
+// Encrypted ResNet inference (ml/resnet_encrypted.h): the packing, each layer against its plaintext
+// version in ml/resnet_plain.h (stride 1 and 2, replicated and multi-ciphertext maps, lazy sign and
+// offset, the identity and projection shortcuts, pooling + dense), a whole random ResNet-8 compared
+// activation by activation with ResNet::trace, the 128-bit parameter choice, and the errors.
+//
+// Parameters: INSECURE small rings (N = 2^11, 1024 slots, an 8 × 8 grid so 16 channel blocks per
+// ciphertext), chosen so that every packing case occurs: 4 channels (replicated 4 times), 8
+// (replicated twice), 32 (two ciphertexts). Δ = 2^30 with 30-bit primes.
+//
+// Error bounds. A fresh encryption at Δ = 2^30 is accurate to about 2^-20 of a unit; each layer
+// adds the rescale and key-switching errors of its rotations (around 2^-18 relative here) and the
+// squares double relative errors. Observed: relative errors (max error over the largest |value| of
+// the layer) of 7e-7 … 1.4e-6 (19.5–20.4 bits) for single convolutions, 8.7e-7 on the logits of
+// pooling + dense, 8.7e-6 for the worst activation of the random ResNet-8 and 6.4e-6 on its
+// logits. The bounds (1e-4 for one layer, 2e-3 through the network) leave a factor of 70 or more.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ckks/context.h"
+#include "ckks/math/errors.h"
+#include "ml/client_keys.h"
+#include "ml/resnet_encrypted.h"
+
+using namespace ckks;
+using namespace ckks::ml;
+
+namespace {
+
+Conv2d random_conv(std::mt19937_64& rng, std::size_t out, std::size_t in, std::size_t k, std::size_t stride) {
+  Conv2d c;
+  c.out_channels = out;
+  c.in_channels = in;
+  c.kernel = k;
+  c.stride = stride;
+  c.padding = (k - 1) / 2;
+  std::normal_distribution<double> n(0.0, 1.0 / std::sqrt(static_cast<double>(in * k * k)));
+  for (std::size_t i = 0; i < out * in * k * k; ++i) c.weight.push_back(n(rng));
+  for (std::size_t i = 0; i < out; ++i) c.bias.push_back(0.1 * n(rng));
+  return c;
+}
+
+QuadraticActivation random_act(std::mt19937_64& rng, bool negative) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  QuadraticActivation a;
+  a.a = negative ? -(0.02 + 0.05 * u(rng)) : 0.1 + 0.2 * u(rng);
+  a.b = 0.9 + 0.2 * u(rng);
+  a.c = 0.05 * (u(rng) - 0.5);
+  return a;
+}
+
+/// A ResNet-8-shaped network (one block per stage) with widths w1/w2/w3 and K classes, random.
+ResNet random_resnet8(std::uint64_t seed, std::size_t w1, std::size_t w2, std::size_t w3, std::size_t classes) {
+  std::mt19937_64 rng(seed);
+  ResNet m;
+  m.stem = random_conv(rng, w1, 1, 3, 1);
+  m.stem_act = random_act(rng, false);
+  std::size_t prev = w1;
+  const std::size_t widths[3] = {w1, w2, w3};
+  for (int s = 0; s < 3; ++s) {
+    ResNet::Block b;
+    const std::size_t stride = s == 0 ? 1 : 2;
+    b.conv1 = random_conv(rng, widths[s], prev, 3, stride);
+    b.act1 = random_act(rng, s == 1);  // one activation with a < 0 exercises the sign
+    b.conv2 = random_conv(rng, widths[s], widths[s], 3, 1);
+    if (s > 0) b.shortcut = random_conv(rng, widths[s], prev, 1, 2);
+    b.act2 = random_act(rng, false);
+    m.stages.push_back({b});
+    prev = widths[s];
+  }
+  m.fc.in = w3;
+  m.fc.out = classes;
+  std::normal_distribution<double> n(0.0, 0.3);
+  for (std::size_t i = 0; i < classes * w3; ++i) m.fc.weight.push_back(n(rng));
+  for (std::size_t i = 0; i < classes; ++i) m.fc.bias.push_back(n(rng));
+  return m;
+}
+
+FeatureMap random_map(std::uint64_t seed, std::size_t c, std::size_t h, std::size_t w, double amp = 1.0) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-amp, amp);
+  FeatureMap m(c, h, w);
+  for (auto& v : m.data) v = u(rng);
+  return m;
+}
+
+double max_abs(const FeatureMap& m) {
+  double r = 0;
+  for (double v : m.data) r = std::max(r, std::fabs(v));
+  return r;
+}
+
+double max_diff(const FeatureMap& a, const FeatureMap& b) {
+  REQUIRE(a.data.size() == b.data.size());
+  double r = 0;
+  for (std::size_t i = 0; i < a.data.size(); ++i) r = std::max(r, std::fabs(a.data[i] - b.data[i]));
+  return r;
+}
+
+Params small_params(int levels) {
+  Params p;
+  p.log_n = 11;
+  p.log_q.assign(1, 45);
+  p.log_q.insert(p.log_q.end(), static_cast<std::size_t>(levels), 30);
+  p.log_p = {50, 50};
+  p.log_scale = 30;
+  p.allow_insecure = true;
+  return p;
+}
+
+/// Keys, evaluator and helpers at small parameters, for a given set of rotation steps.
+struct Fixture {
+  ContextPtr ctx;
+  ClientKeys client;
+  Evaluator ev;
+  RelinKey rk;
+  GaloisKeys gk;
+  ResNetPacking packing;
+  ResNetEvalContext e;
+
+  Fixture(int levels, const std::vector<int>& steps, std::size_t grid = 8)
+      : ctx(Context::create(small_params(levels))),
+        client(ctx, 7),
+        ev(ctx),
+        rk(client.keygen.relin_key(client.sk)),
+        gk(client.keygen.galois_keys(client.sk, steps)),
+        packing(grid, grid, ctx->max_slots()),
+        e{ctx, ev, client.encoder, gk, rk, packing, ctx->default_scale()} {}
+
+  PackedFeatureMap encrypt(const FeatureMap& m, std::size_t gap, double sign = 1, double offset = 0) {
+    PackedFeatureMap p;
+    p.channels = m.channels;
+    p.gap = gap;
+    p.sign = sign;
+    p.offset = offset;
+    for (const auto& v : packing.pack(m, gap))
+      p.cts.push_back(client.encryptor.encrypt(client.encoder.encode(v, ctx->max_level(), e.scale)));
+    return p;
+  }
+  std::vector<std::vector<double>> slots(const PackedFeatureMap& p) {
+    std::vector<std::vector<double>> s;
+    for (const auto& ct : p.cts) s.push_back(client.encoder.decode(client.decryptor.decrypt(ct)));
+    return s;
+  }
+  FeatureMap decrypt(const PackedFeatureMap& p) { return packing.unpack(slots(p), p.channels, p.gap, p.sign, p.offset); }
+};
+
+/// Every slot that is not a valid position of the map must decrypt to (almost) 0.
+double off_grid_max(Fixture& f, const PackedFeatureMap& p) {
+  const auto s = f.slots(p);
+  const std::size_t W = f.packing.width(), B = f.packing.block();
+  double r = 0;
+  for (const auto& v : s)
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::size_t pos = i % B, y = pos / W, x = pos % W;
+      if (y % p.gap != 0 || x % p.gap != 0) r = std::max(r, std::fabs(v[i]));
+    }
+  return r;
+}
+
+std::vector<int> union_steps(std::initializer_list<std::vector<int>> lists) {
+  std::vector<int> all;
+  for (const auto& l : lists) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("ml/resnet_encrypted: packing round trip, replication and channel placement") {
+  const ResNetPacking pk(8, 8, 1024);
+  CHECK(pk.block() == 64);
+  CHECK(pk.blocks() == 16);
+  CHECK(pk.ciphertexts(4) == 1);
+  CHECK(pk.ciphertexts(32) == 2);
+  CHECK_THROWS_AS(pk.ciphertexts(6), InputError);
+  for (std::size_t ch : {1u, 4u, 16u, 32u})
+    for (std::size_t gap : {1u, 2u, 4u}) {
+      const FeatureMap m = random_map(ch * 10 + gap, ch, 8 / gap, 8 / gap);
+      const auto v = pk.pack(m, gap);
+      CHECK(v.size() == pk.ciphertexts(ch));
+      CHECK(max_diff(pk.unpack(v, ch, gap), m) == 0.0);
+      // replicated maps repeat every ch blocks; off-grid slots are 0
+      for (std::size_t i = 0; i < v.size(); ++i)
+        for (std::size_t s = 0; s < v[i].size(); ++s) {
+          const std::size_t beta = s / 64, pos = s % 64;
+          if ((pos / 8) % gap != 0 || (pos % 8) % gap != 0) CHECK(v[i][s] == 0.0);
+          else if (ch < 16) CHECK(v[i][s] == v[i][(beta % ch) * 64 + pos]);
+        }
+    }
+  CHECK_THROWS_AS(ResNetPacking(6, 6, 1024), InputError);
+  CHECK_THROWS_AS(ResNetPacking(64, 32, 1024), InputError);
+  CHECK_THROWS_AS(pk.pack(random_map(1, 4, 8, 8), 2), InputError);
+}
+
+TEST_CASE("ml/resnet_encrypted: fold_activation reproduces a·t² + b·t + c and refuses a = 0") {
+  for (QuadraticActivation a : {QuadraticActivation{0.2, 0.97, -0.02}, QuadraticActivation{-0.006, 0.98, -0.017}}) {
+    const FoldedActivation f = fold_activation(a, "test");
+    for (double t : {-5.0, -1.0, 0.0, 0.3, 7.0}) {
+      const double z = f.mult * t + f.shift;
+      CHECK(f.sign * z * z + f.offset == doctest::Approx(a(t)).epsilon(1e-12));
+    }
+  }
+  CHECK_THROWS_WITH_AS(fold_activation({0.0, 1.0, 0.0}, "s1.b1.act1"),
+                       doctest::Contains("s1.b1.act1 has a = 0"), InputError);
+}
+
+TEST_CASE("ml/resnet_encrypted: each convolution against conv2d (stride 1 and 2, replicated, two ciphertexts, lazy input)") {
+  std::mt19937_64 rng(3);
+  struct Case {
+    const char* what;
+    std::size_t c_in, c_out, k, stride, gap;
+    double sign, offset;
+  };
+  const Case cases[] = {
+      {"stem 1 -> 4, 3x3", 1, 4, 3, 1, 1, 1, 0},
+      {"4 -> 4 replicated, lazy sign -1 and offset", 4, 4, 3, 1, 1, -1, 0.7},
+      {"4 -> 8, stride 2", 4, 8, 3, 2, 1, 1, 0.3},
+      {"4 -> 8, 1x1 stride 2 (projection shortcut)", 4, 8, 1, 2, 1, 1, -0.2},
+      {"8 -> 32, stride 2 into two ciphertexts", 8, 32, 3, 2, 2, 1, 0},
+      {"32 -> 32, two ciphertexts in and out, gap 4", 32, 32, 3, 1, 4, -1, 0.5},
+  };
+  for (const Case& cs : cases) {
+    const std::string what = cs.what;
+    CAPTURE(what);
+    const Conv2d conv = random_conv(rng, cs.c_out, cs.c_in, cs.k, cs.stride);
+    const ResNetPacking pk(8, 8, 1024);
+    Fixture f(2, conv_rotation_steps(pk, cs.c_in, cs.gap, conv));
+    const FeatureMap x = random_map(11, cs.c_in, 8 / cs.gap, 8 / cs.gap);
+    const double mult = 0.8, shift = 0.25;
+    FeatureMap lazy = x;  // the value the convolution must read: sign·x + offset
+    for (auto& v : lazy.data) v = cs.sign * v + cs.offset;
+    FeatureMap want = conv2d(lazy, conv);
+    for (auto& v : want.data) v = mult * v + shift;
+    ResNetCost cost;
+    const PackedFeatureMap out = conv_packed(f.e, f.encrypt(x, cs.gap, cs.sign, cs.offset), conv, mult, shift, &cost);
+    CHECK(out.gap == cs.gap * cs.stride);
+    CHECK(out.cts.front().level == f.ctx->max_level() - 1);
+    CHECK(out.cts.front().scale == doctest::Approx(f.e.scale).epsilon(1e-12));
+    CHECK(cost.levels == 1);
+    const double rel = max_diff(f.decrypt(out), want) / max_abs(want);
+    MESSAGE(what << ": relative error " << rel << " (" << -std::log2(rel) << " bits), " << cost.rotations
+                    << " rotations, " << cost.plaintext_products << " plaintext products");
+    CHECK(rel < 1e-4);
+    CHECK(off_grid_max(f, out) < 1e-4 * max_abs(want));
+  }
+}
+
+TEST_CASE("ml/resnet_encrypted: square, identity shortcut and pooling + dense against the plaintext layers") {
+  const ResNetPacking pk(8, 8, 1024);
+  Dense fc;
+  fc.in = 32;
+  fc.out = 10;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> n(0.0, 0.5);
+  for (std::size_t i = 0; i < 320; ++i) fc.weight.push_back(n(rng));
+  for (std::size_t i = 0; i < 10; ++i) fc.bias.push_back(n(rng));
+  Fixture f(3, pool_dense_rotation_steps(pk, 32, 4, 10));
+
+  const QuadraticActivation act{-0.05, 0.95, 0.01};
+  const FoldedActivation fa = fold_activation(act, "test");
+  const FeatureMap t = random_map(21, 4, 8, 8, 2.0);
+  FeatureMap z = t;
+  for (auto& v : z.data) v = fa.mult * v + fa.shift;
+  const PackedFeatureMap s = square_packed(f.e, f.encrypt(z, 1), fa);
+  CHECK(s.sign == -1.0);
+  const FeatureMap want_act = activate(t, act);
+  CHECK(max_diff(f.decrypt(s), want_act) / max_abs(want_act) < 1e-5);
+
+  // identity shortcut: m·(σ·s) rescaled to Δ, dropped one more level
+  const int target = s.cts.front().level - 2;
+  const PackedFeatureMap sc = scale_shortcut(f.e, s, 0.6, target);
+  CHECK(sc.cts.front().level == target);
+  CHECK(sc.cts.front().scale == doctest::Approx(f.e.scale).epsilon(1e-12));
+  FeatureMap want_sc = want_act;
+  for (auto& v : want_sc.data) v = 0.6 * (v - s.offset);  // the offset rides in conv2's shift
+  CHECK(max_diff(f.decrypt(sc), want_sc) / max_abs(want_sc) < 1e-5);
+
+  // pooling + dense on a two-ciphertext map with a lazy offset
+  const FeatureMap h = random_map(22, 32, 2, 2, 3.0);
+  FeatureMap lazy = h;
+  for (auto& v : lazy.data) v = -v + 0.4;
+  const FeatureMap want = dense(global_average_pool(lazy), fc);
+  ResNetCost cost;
+  const Ciphertext logits = pool_dense_packed(f.e, f.encrypt(h, 4, -1, 0.4), fc, &cost);
+  const auto slots = f.client.encoder.decode(f.client.decryptor.decrypt(logits));
+  double err = 0;
+  for (std::size_t k = 0; k < 10; ++k) err = std::max(err, std::fabs(slots[logit_slot(pk, 4, k)] - want.data[k]));
+  MESSAGE("pool+dense: max logit error " << err << ", " << cost.rotations << " rotations");
+  CHECK(err < 1e-4);
+  CHECK(cost.rotations == 9 + 1 + 1 + 4);
+
+  CHECK_THROWS_AS(pool_dense_rotation_steps(pk, 32, 2, 10), InputError);  // 10 classes > 2² offsets
+}
+
+TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by activation against ResNet::trace") {
+  const ResNet model = random_resnet8(9, 4, 8, 32, 10);
+  const ResNetServer server(model, ResNetPacking(8, 8, 1024));
+  CHECK(server.levels_needed() == 15);
+  CHECK(server.final_gap() == 4);
+  Fixture f(server.levels_needed(), server.rotation_steps());
+  const FeatureMap image = random_map(31, 1, 8, 8, 1.0);
+  std::vector<float> pixels(image.data.begin(), image.data.end());
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = std::fabs(pixels[i]);
+  const auto trace = model.trace(FeatureMap::from_values(pixels, 1, 8, 8));
+
+  std::vector<Ciphertext> in;
+  for (const auto& v : server.pack_input(pixels))
+    in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+  int observed = 0;
+  double worst = 0;
+  ResNetTimings tm;
+  const Ciphertext out = server.infer(f.e, in, &tm, [&](const std::string& name, const PackedFeatureMap& m) {
+    const FeatureMap& want = find_layer(trace, name);
+    const double rel = max_diff(f.decrypt(m), want) / max_abs(want);
+    worst = std::max(worst, rel);
+    ++observed;
+    CHECK_MESSAGE(rel < 2e-3, name << ": relative error " << rel);
+  });
+  CHECK(observed == 7);
+  CHECK(out.level == f.ctx->max_level() - 15);
+  const auto logits = server.unpack_logits(f.client.encoder.decode(f.client.decryptor.decrypt(out)));
+  const FeatureMap& want = find_layer(trace, "fc");
+  double err = 0, mag = 0;
+  for (std::size_t k = 0; k < 10; ++k) {
+    err = std::max(err, std::fabs(logits[k] - want.data[k]));
+    mag = std::max(mag, std::fabs(want.data[k]));
+  }
+  MESSAGE("random ResNet-8: worst activation relative error " << worst << ", logit error " << err << " (logits up to "
+                                                               << mag << "), conv rotations " << tm.cost["conv"].rotations);
+  CHECK(err < 2e-3 * std::max(1.0, mag));
+  CHECK(tm.cost["conv"].levels == 9);
+  CHECK(tm.cost["activation"].levels == 7);
+}
+
+TEST_CASE("ml/resnet_encrypted: errors — too few levels, missing keys, wrong input") {
+  const ResNet model = random_resnet8(9, 4, 8, 32, 10);
+  const ResNetServer server(model, ResNetPacking(8, 8, 1024));
+  {
+    Fixture f(4, server.rotation_steps());
+    std::vector<Ciphertext> in;
+    for (const auto& v : server.pack_input(std::vector<float>(64, 0.5f)))
+      in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+    CHECK_THROWS_WITH_AS(server.infer(f.e, in), doctest::Contains("needs 15 levels"), LevelError);
+  }
+  {
+    Fixture f(15, {1});
+    std::vector<Ciphertext> in;
+    for (const auto& v : server.pack_input(std::vector<float>(64, 0.5f)))
+      in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+    CHECK_THROWS_WITH_AS(server.infer(f.e, in), doctest::Contains("no Galois key for rotation steps"), MissingKeyError);
+  }
+  CHECK_THROWS_WITH_AS(server.pack_input(std::vector<float>(784, 0.5f)), doctest::Contains("784 values"), InputError);
+  ResNet bad = model;
+  bad.stages[1][0].act1 = {0.0, 1.0, 0.0};
+  CHECK_THROWS_WITH_AS(ResNetServer(bad, ResNetPacking(8, 8, 1024)), doctest::Contains("s2.b1.act1 has a = 0"), InputError);
+  CHECK_THROWS_WITH_AS(ResNetServer(random_resnet8(9, 6, 8, 32, 10), ResNetPacking(8, 8, 1024)),
+                       doctest::Contains("6 channels cannot be packed"), InputError);
+}
+
+TEST_CASE("ml/resnet_encrypted: resnet_params gives 128-bit chains for ResNet-8 and ResNet-20") {
+  const Params p8 = resnet_params(15), p20 = resnet_params(39);
+  CHECK(p8.log_n == 16);
+  CHECK(p8.log_q.size() == 16);
+  CHECK(p8.log_scale == 40);
+  CHECK(p20.log_q.size() == 40);
+  for (const Params& p : {p8, p20}) {
+    double bits = 0;
+    for (int b : p.log_q) bits += b;
+    for (int b : p.log_p) bits += b;
+    CHECK(bits <= max_log_qp_128(16));
+    CHECK(p.dnum <= 5);
+    CHECK_FALSE(p.allow_insecure);
+  }
+  MESSAGE("ResNet-8: " << p8.describe() << "; ResNet-20: " << p20.describe());
+  CHECK_THROWS_AS(resnet_params(60), ParameterError);
+}
