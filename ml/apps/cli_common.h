@@ -43,6 +43,7 @@ Command add_logreg(CLI::App& app);
 Command add_mlp(CLI::App& app);
 Command add_mlr(CLI::App& app);
 Command add_knn(CLI::App& app);
+Command add_resnet(CLI::App& app);
 // The client/server workflow (cmd_workflow.cpp).
 Command add_keygen(CLI::App& app);
 Command add_encrypt(CLI::App& app);
