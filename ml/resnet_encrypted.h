@@ -9,7 +9,8 @@
 // (g·y, g·x) of its channel's block; every other grid position holds 0. So a stride-2
 // convolution does not move data: it doubles the gap (its outputs sit at every second position
 // of the input's valid positions). This is the gap idea of Lee et al.'s multiplexed packing
-// [LLKKK22, eprint 2021/1688, §4] without their multiplexing: instead of interleaving 4 channels
+// [Lee22MPC] (eprint 2021/1688; from the abstract and as recalled, section not verified) without
+// their multiplexing: instead of interleaving 4 channels
 // into the gaps (which needs a repacking step), a map with more channels than blocks uses several
 // ciphertexts. Departure: costs more slots (stage 3 of the ResNets needs 2 ciphertexts of 32
 // blocks at N = 2^16), in exchange for rotations and masks that can be read off the formulas below.
