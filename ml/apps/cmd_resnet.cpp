@@ -136,7 +136,12 @@ int run_resnet(const ResNetOptions& o) {
         in.push_back(client.encryptor.encrypt(client.encoder.encode(v, ctx->max_level(), ctx->default_scale())));
       s_encrypt += seconds_since(t);
       t = Clock::now();
-      const Ciphertext out = server.infer(e, in, &tm);
+      // Progress on stderr after every activation layer (the Observer sees only ciphertexts).
+      const auto t_image = Clock::now();
+      const Ciphertext out = server.infer(e, in, &tm, [&](const std::string& name, const PackedFeatureMap& m) {
+        std::fprintf(stderr, "[resnet] image %zu/%zu: %-11s level %2d  %6.1f s\n", i + 1, n_enc, name.c_str(),
+                     m.cts.front().level, seconds_since(t_image));
+      });
       const double si = seconds_since(t);
       s_infer += si;
       levels_used = in.front().level - out.level;
