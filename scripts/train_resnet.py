@@ -19,6 +19,23 @@ changes, and every ReLU replaced by a trained quadratic):
 
 n = 1 is ResNet-8 (--depth 8), n = 3 is ResNet-20 (--depth 20).
 
+Smaller variants (for fast encrypted tests at a small ring degree): --widths W1,W2,W3 replaces the
+channel counts 16,32,64 of the stem/stage 1, stage 2, stage 3, and --input-size 16 replaces the
+32x32 input by a 1x16x16 one:
+
+    x       1x16x16: the 28x28 image, byte/255 (float32), averaged over 2x2 blocks to 14x14 in
+            float32 as m = (((p[2r][2c] + p[2r][2c+1]) + p[2r+1][2c]) + p[2r+1][2c+1]) * 0.25
+            (this order of additions, each rounded to float32; the C++ twin is
+            downsample_fashion_mnist_to_16 in ml/data/image.h), then zero-padded by 1 on every side
+
+so that the stages run on 16x16, 8x8, 4x4 maps and the pooling averages 4x4. Such a run must be
+given its own --name (the file stem), so that it cannot overwrite the committed full-size files;
+the metadata `arch` stays resnet{8,20} (the C++ loader checks it against the tensors) and `input`
+and `widths` record the variant. The tiny model of the encrypted tests:
+
+    /usr/bin/python3 scripts/train_resnet.py --depth 8 --widths 4,8,16 --input-size 16 \
+        --name resnet8_tiny_fmnist16 --epochs 3 --threads 1
+
 Why these choices. A quadratic after each residual addition compounds through the blocks: with the
 CryptoNets-like 0.125 t^2 + 0.5 t + 0.25, ResNet-20 diverges in its first epoch (activations near
 1e11 by the sixth block at initialisation), whereas a small quadratic term on top of the identity
@@ -49,15 +66,19 @@ Optimiser: SGD with Nesterov momentum 0.9, weight decay 5e-4 on the convolution 
 one epoch of linear warm-up then cosine decay of the learning rate, gradient-norm clipping.
 Augmentation (--augment, OFF by default and not used for the committed files, whose short runs are
 under-fitted rather than over-fitted; cheap, done on the batch tensor): random horizontal flip and
-a random translation of up to 2 pixels (the 2-pixel zero border means no content is cut off).
+a random translation of up to 2 pixels (the 2-pixel zero border means no content is cut off; with
+--input-size 16, up to 1 pixel, the width of its border).
 
 Reads the IDX .gz files of Debian's dataset-fashion-mnist (the files ml/data/idx.cpp reads) with
 gzip + struct, trains on CPU (--threads, default 2) with a fixed seed, evaluates the FOLDED network in float64
 from the stored F32 weights on the 10 000 test images, and writes (format: ml/models/README.md)
 
-    <out-dir>/resnet{8,20}_fmnist.safetensors         folded weights (F32) + __metadata__
-    <out-dir>/resnet{8,20}_fmnist_logits.safetensors  logits (F64) [100, 10] of test images 0..99,
-                                                     indices (F32) [100] = 0..99
+    <out-dir>/<name>.safetensors         folded weights (F32) + __metadata__
+    <out-dir>/<name>_logits.safetensors  logits (F64) [100, 10] of test images 0..99,
+                                        indices (F32) [100] = 0..99
+
+where <name> is --name, by default resnet{8,20}_fmnist (required with non-default --widths or
+--input-size).
 
 Needs python3-torch (Debian) for training only. Usage:
 
@@ -83,22 +104,48 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
-WIDTHS = (16, 32, 64)
+WIDTHS = (16, 32, 64)      # default --widths
+INPUT_SIZES = (32, 16)     # --input-size choices; 32 is the default
 K_LOGITS = 100
 BN_EPS = 1e-5
 
 
 # ---------------------------------------------------------------- IDX reading (gzip + struct)
-def load(data_dir, train):
-    """Images as float32 [n, 1, 32, 32] = byte/255 (float32, as ml/data/idx.cpp) zero-padded by 2;
-    labels int64 [n]."""
+def downsample_2x2(x):
+    """[n, 28, 28] float32 -> [n, 14, 14] float32: the mean of each 2x2 block, computed in float32
+    as (((top-left + top-right) + bottom-left) + bottom-right) * 0.25, every operation rounded to
+    float32 (numpy float32 arithmetic), the order ml/data/image.h's downsample_fashion_mnist_to_16
+    uses, so both give the same floats bit for bit."""
+    assert x.dtype == np.float32
+    s = x[:, 0::2, 0::2] + x[:, 0::2, 1::2]
+    s = s + x[:, 1::2, 0::2]
+    s = s + x[:, 1::2, 1::2]
+    return s * np.float32(0.25)
+
+
+def input_description(size):
+    """The metadata `input` string of the given --input-size."""
+    if size == 32:
+        return "1x32x32, fashion-mnist byte/255 zero-padded by 2"
+    return ("1x16x16, fashion-mnist byte/255 (float32) averaged over 2x2 blocks to 14x14 in float32 "
+            "as (((p[2r][2c]+p[2r][2c+1])+p[2r+1][2c])+p[2r+1][2c+1])*0.25, then zero-padded by 1")
+
+
+def load(data_dir, train, size=32):
+    """Images as float32 [n, 1, size, size]; labels int64 [n]. size 32: byte/255 (float32, as
+    ml/data/idx.cpp) zero-padded by 2. size 16: byte/255, 2x2 means (downsample_2x2) to 14x14,
+    zero-padded by 1."""
     prefix = "train" if train else "t10k"
     images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"), 0x00000803)
     labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"), 0x00000801)
     if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
         sys.exit(f"train_resnet: {data_dir}: images {images.shape}, labels {labels.shape}")
-    x = np.zeros((images.shape[0], 1, 32, 32), dtype=np.float32)
-    x[:, 0, 2:30, 2:30] = images.astype(np.float32) / np.float32(255.0)
+    pixels = images.astype(np.float32) / np.float32(255.0)
+    if size == 16:
+        pixels = downsample_2x2(pixels)
+    pad = (size - pixels.shape[1]) // 2
+    x = np.zeros((images.shape[0], 1, size, size), dtype=np.float32)
+    x[:, 0, pad:size - pad, pad:size - pad] = pixels
     return torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -117,7 +164,11 @@ class QuadAct(nn.Module):
 
     def forward(self, t):
         if self.penalty_sink is not None:
-            self.penalty_sink.append(F.relu(t.abs() - self.bound).pow(2).mean())
+            over = F.relu(t.abs() - self.bound).pow(2)
+            # (mean over everything, mean over the batch of each image's worst position): the
+            # second term targets the rare image whose activations leave the range far out,
+            # which the mean alone hardly sees (--penalty-max).
+            self.penalty_sink.append(torch.stack([over.mean(), over.flatten(1).amax(1).mean()]))
         if self.record is not None:
             self.record.append(t.detach().abs().max().item())
         if self.training and self.clamp:
@@ -147,22 +198,23 @@ class Block(nn.Module):
 
 
 class ResNet(nn.Module):
-    """Training form: every convolution followed by BatchNorm. n = blocks per stage."""
+    """Training form: every convolution followed by BatchNorm. n = blocks per stage, widths = the
+    channels of stage 1 (and the stem), 2, 3."""
 
-    def __init__(self, n, act0):
+    def __init__(self, n, act0, widths=WIDTHS):
         super().__init__()
         self.n = n
-        self.stem = conv_bn(1, WIDTHS[0], 3, 1)
+        self.stem = conv_bn(1, widths[0], 3, 1)
         self.stem_act = QuadAct(*act0)
-        blocks, cin = [], WIDTHS[0]
-        for s, cout in enumerate(WIDTHS, start=1):
+        blocks, cin = [], widths[0]
+        for s, cout in enumerate(widths, start=1):
             for b in range(1, n + 1):
                 stride = 2 if (b == 1 and s > 1) else 1
                 blocks.append((f"s{s}.b{b}", Block(cin, cout, stride, act0)))
                 cin = cout
         self.block_names = [name for name, _ in blocks]
         self.blocks = nn.ModuleList([blk for _, blk in blocks])
-        self.fc = nn.Linear(WIDTHS[-1], 10)
+        self.fc = nn.Linear(widths[-1], 10)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -248,18 +300,19 @@ def folded_forward(W, x, n, stats=None):
 
 
 # ---------------------------------------------------------------- training helpers
-def augment(x, gen):
-    """Random horizontal flip and random translation by up to 2 pixels (zero fill), per image."""
-    n = x.shape[0]
+def augment(x, gen, shift=2):
+    """Random horizontal flip and random translation by up to `shift` pixels (zero fill), per image
+    (x: [n, 1, S, S])."""
+    n, size = x.shape[0], x.shape[-1]
     flip = torch.rand(n, generator=gen) < 0.5
     x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-    padded = F.pad(x, (2, 2, 2, 2))
-    dy = torch.randint(0, 5, (n,), generator=gen)
-    dx = torch.randint(0, 5, (n,), generator=gen)
-    rows = (dy.view(-1, 1) + torch.arange(32).view(1, -1))           # [n, 32]
-    cols = (dx.view(-1, 1) + torch.arange(32).view(1, -1))           # [n, 32]
+    padded = F.pad(x, (shift, shift, shift, shift))
+    dy = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
+    rows = (dy.view(-1, 1) + torch.arange(size).view(1, -1))         # [n, S]
+    cols = (dx.view(-1, 1) + torch.arange(size).view(1, -1))         # [n, S]
     idx_n = torch.arange(n).view(-1, 1, 1)
-    return padded[idx_n, 0, rows.view(n, 32, 1), cols.view(n, 1, 32)].unsqueeze(1)
+    return padded[idx_n, 0, rows.view(n, size, 1), cols.view(n, 1, size)].unsqueeze(1)
 
 
 def accuracy(model, x, y, batch=1000):
@@ -275,6 +328,13 @@ def accuracy(model, x, y, batch=1000):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--depth", type=int, choices=[8, 20], default=8)
+    ap.add_argument("--widths", default=",".join(str(w) for w in WIDTHS),
+                    help="channels of the stem/stage 1, stage 2, stage 3, comma-separated (default 16,32,64)")
+    ap.add_argument("--input-size", type=int, choices=INPUT_SIZES, default=32,
+                    help="32: the image zero-padded by 2 (default); 16: 2x2 means to 14x14, zero-padded by 1")
+    ap.add_argument("--name", default=None,
+                    help="file stem of the outputs <name>.safetensors and <name>_logits.safetensors "
+                         "(default resnet<depth>_fmnist; required with non-default --widths or --input-size)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", default=DEFAULT_DATA, help="directory of the IDX .gz files")
@@ -291,6 +351,11 @@ def main():
     ap.add_argument("--bound", type=float, default=8.0,
                     help="B: activation inputs outside [-B, B] are penalised (and clamped if --clamp)")
     ap.add_argument("--penalty", type=float, default=0.1, help="lam, weight of the range penalty")
+    ap.add_argument("--penalty-max", type=float, default=0.0,
+                    help="weight of the per-image worst-case term mean_images(max_positions relu(|t|-B)^2)")
+    ap.add_argument("--clamp-epochs", type=int, default=-1,
+                    help="clamp only in the first E epochs (default: all), so that the last epochs train "
+                         "the unclamped polynomial network that CKKS evaluates")
     ap.add_argument("--no-clamp", dest="clamp", action="store_false",
                     help="do not clamp activation inputs to [-B, B] in training (clamping is on by default)")
     ap.add_argument("--act-lr-scale", type=float, default=0.02,
@@ -303,6 +368,17 @@ def main():
     ap.add_argument("--test-limit", type=int, default=0, help="test on the first N images only (smoke tests)")
     ap.add_argument("--no-write", action="store_true", help="train and evaluate, write nothing")
     args = ap.parse_args()
+    try:
+        widths = tuple(int(w) for w in args.widths.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != 3 or min(widths) < 1:
+        ap.error(f"--widths {args.widths!r}: give three positive channel counts, e.g. 16,32,64")
+    variant = widths != WIDTHS or args.input_size != 32
+    if variant and args.name is None:
+        ap.error("non-default --widths or --input-size: give the outputs a --name "
+                 "(the default names are those of the committed full-size models)")
+    name = args.name if args.name is not None else f"resnet{args.depth}_fmnist"
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -310,15 +386,15 @@ def main():
     t0 = time.time()
 
     n_blocks = {8: 1, 20: 3}[args.depth]
-    x_train, y_train = load(args.data, train=True)
-    x_test, y_test = load(args.data, train=False)
+    x_train, y_train = load(args.data, train=True, size=args.input_size)
+    x_test, y_test = load(args.data, train=False, size=args.input_size)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if args.test_limit:
         x_test, y_test = x_test[:max(args.test_limit, K_LOGITS)], y_test[:max(args.test_limit, K_LOGITS)]
     n = x_train.shape[0]
 
-    model = ResNet(n_blocks, (args.a0, args.b0, args.c0))
+    model = ResNet(n_blocks, (args.a0, args.b0, args.c0), widths)
     # NHWC layout: about 20% less CPU time per step than NCHW with this PyTorch build (measured).
     model = model.to(memory_format=torch.channels_last)
     x_train = x_train.contiguous(memory_format=torch.channels_last)
@@ -343,25 +419,31 @@ def main():
         return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
 
     gen = torch.Generator().manual_seed(args.seed)
-    print(f"resnet{args.depth}: {n_params} trainable parameters, {n} training images, "
+    print(f"{name} (resnet{args.depth}, widths {widths}, {args.input_size}x{args.input_size} input): "
+          f"{n_params} trainable parameters, {n} training images, "
           f"{steps_per_epoch} steps/epoch", flush=True)
     step = 0
     history = []
     for epoch in range(1, args.epochs + 1):
         model.train()
+        if args.clamp_epochs >= 0:
+            for a in acts:
+                a.clamp = args.clamp and epoch <= args.clamp_epochs
         perm = torch.randperm(n, generator=gen)
         tot_loss = tot_pen = 0.0
         for i in range(0, n, args.batch):
             idx = perm[i:i + args.batch]
-            xb = augment(x_train[idx], gen) if args.augment else x_train[idx]
+            xb = (augment(x_train[idx], gen, shift=2 if args.input_size == 32 else 1)
+                  if args.augment else x_train[idx])
             sink = []
             for a in acts:
                 a.penalty_sink = sink
             ce = F.cross_entropy(model(xb), y_train[idx])
-            pen = torch.stack(sink).sum()
+            pens = torch.stack(sink).sum(0)
+            pen = pens[0]
             for a in acts:
                 a.penalty_sink = None
-            loss = ce + args.penalty * pen
+            loss = ce + args.penalty * pen + args.penalty_max * pens[1]
             if not torch.isfinite(loss):
                 sys.exit(f"train_resnet: loss diverged at epoch {epoch} step {step}; "
                          f"lower --lr or --a0, or raise --penalty / use --clamp")
@@ -390,19 +472,22 @@ def main():
     tensors = folded_tensors(model)
     W = {name: torch.from_numpy(arr.astype(np.float64)) for name, arr in tensors}
     stats = {"act_in": {}, "max_abs": 0.0}
-    correct = 0
+    correct = correct_1000 = 0
     x64 = x_test.double()
     with torch.no_grad():
         for i in range(0, x64.shape[0], 500):
-            correct += (folded_forward(W, x64[i:i + 500], n_blocks, stats).argmax(1)
-                        == y_test[i:i + 500]).sum().item()
+            hits = (folded_forward(W, x64[i:i + 500], n_blocks, stats).argmax(1)
+                    == y_test[i:i + 500])
+            correct += hits.sum().item()
+            correct_1000 += hits[:max(0, 1000 - i)].sum().item()
         logits = folded_forward(W, x64[:K_LOGITS], n_blocks).numpy()
         # Cross-check: the folded network against the unfolded eval-mode model in float32.
         ref = model(x_test[:K_LOGITS]).double().numpy()
     acc64 = correct / x64.shape[0]
     fold_diff = float(np.abs(ref - logits).max())
     max_act_in = max(stats["act_in"].values())
-    print(f"folded network (float64, F32 weights): test accuracy {acc64:.4f}; "
+    print(f"folded network (float64, F32 weights): test accuracy {acc64:.4f} "
+          f"({correct_1000} of the first {min(1000, x64.shape[0])} correct); "
           f"max |activation input| {max_act_in:.3f}; max |any value| {stats['max_abs']:.3f}; "
           f"max |folded - unfolded logits| on {K_LOGITS} images {fold_diff:.2e}", flush=True)
     if args.no_write:
@@ -412,7 +497,7 @@ def main():
     meta = {
         "arch": arch,
         "blocks_per_stage": n_blocks,
-        "input": "1x32x32, fashion-mnist byte/255 zero-padded by 2",
+        "input": input_description(args.input_size),
         "activation": "a*t^2+b*t+c, per layer",
         "test_accuracy": f"{acc64:.4f}",
         "epochs": args.epochs,
@@ -428,21 +513,25 @@ def main():
         "dataset": "Fashion-MNIST (Debian dataset-fashion-mnist), 60000 train / 10000 test",
         "training": (f"SGD nesterov momentum 0.9 lr {args.lr} (1 epoch warm-up, cosine), batch "
                      f"{args.batch}, wd {args.wd}, clip {args.clip}, act init ({args.a0},{args.b0},"
-                     f"{args.c0}) lr x{args.act_lr_scale}, range penalty {args.penalty}*mean(relu(|t|-{args.bound})^2), "
-                     f"clamp {'on' if args.clamp else 'off'}, augment "
-                     f"{'flip+shift2' if args.augment else 'none'}, BN folded after training"),
+                     f"{args.c0}) lr x{args.act_lr_scale}, range penalty {args.penalty}*mean(relu(|t|-{args.bound})^2)"
+                     f" + {args.penalty_max}*mean_images(max(relu(|t|-{args.bound})^2)), "
+                     f"clamp {'off' if not args.clamp else ('all epochs' if args.clamp_epochs < 0 else f'epochs 1..{args.clamp_epochs}')}, augment "
+                     f"{('flip+shift2' if args.input_size == 32 else 'flip+shift1') if args.augment else 'none'}, BN folded after training"),
         "parameters": str(sum(arr.size for _, arr in tensors)),
         "training_seconds": f"{train_seconds:.0f}",
     }
+    if variant:  # extras of the small variants only (the full-size files keep their key set)
+        meta["widths"] = ",".join(str(w) for w in widths)
+        meta["test_accuracy_first_1000"] = f"{correct_1000 / min(1000, x64.shape[0]):.4f}"
     os.makedirs(args.out_dir, exist_ok=True)
-    model_path = os.path.join(args.out_dir, f"{arch}_fmnist.safetensors")
+    model_path = os.path.join(args.out_dir, f"{name}.safetensors")
     write_safetensors(model_path, tensors, meta)
-    logits_path = os.path.join(args.out_dir, f"{arch}_fmnist_logits.safetensors")
+    logits_path = os.path.join(args.out_dir, f"{name}_logits.safetensors")
     write_safetensors(logits_path,
                       [("logits", logits.astype(np.float64)),
                        ("indices", np.arange(K_LOGITS, dtype=np.float32))],
                       {"description": f"float64 logits of Fashion-MNIST test images 0..{K_LOGITS - 1} "
-                                      f"(t10k order) under {arch}_fmnist.safetensors, computed from "
+                                      f"(t10k order) under {name}.safetensors, computed from "
                                       "the stored F32 folded weights widened to float64",
                        "labels": ",".join(str(v) for v in y_test[:K_LOGITS].tolist()),
                        "model_test_accuracy": f"{acc64:.4f}",

@@ -1,7 +1,8 @@
 // Tests for ml/resnet_plain.cpp and ml/data/image.h: each layer against hand-computed values and
 // a naive reference, synthetic ResNet-8/-20 files (random weights, the agreed tensor names)
-// against an independent re-implementation of the forward pass, the loader's rejections, and the
-// committed Fashion-MNIST models (when present) against PyTorch's logits.
+// against an independent re-implementation of the forward pass, the loader's rejections, the
+// committed Fashion-MNIST models (when present) against PyTorch's logits, and the 2x2-mean
+// downsampling to 16x16 with the tiny ResNet-8 trained on it.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -418,6 +419,51 @@ TEST_CASE("ml/resnet_plain: zero padding 28x28 Fashion-MNIST to 32x32") {
   }
 }
 
+TEST_CASE("ml/resnet_plain: downsampling 28x28 Fashion-MNIST to 16x16 (2x2 means, padded by 1)") {
+  // Block (r, c) of the 14x14 means covers pixels (2r..2r+1, 2c..2c+1) and lands at (r+1, c+1).
+  std::vector<float> img(784, 0.0f);
+  img[0] = 1.0f;                          // block (0, 0): mean 0.25 -> (1, 1)
+  img[27] = 0.5f;                         // block (0, 13): pixels (0, 27) and (1, 27),
+  img[55] = 0.5f;                         //   mean 0.25 -> (1, 14)
+  img[26 * 28 + 0] = 0.75f;               // block (13, 0) -> (14, 1)
+  for (std::size_t k : {27u * 28 + 26, 27u * 28 + 27, 26u * 28 + 26, 26u * 28 + 27}) img[k] = 1.0f;
+  const std::vector<float> d = ckks::ml::downsample_fashion_mnist_to_16(img);
+  REQUIRE(d.size() == 256);
+  CHECK(d[1 * 16 + 1] == 0.25f);
+  CHECK(d[1 * 16 + 14] == 0.25f);
+  CHECK(d[14 * 16 + 1] == 0.1875f);
+  CHECK(d[14 * 16 + 14] == 1.0f);
+  double total = 0, border = 0;
+  for (std::size_t r = 0; r < 16; ++r)
+    for (std::size_t c = 0; c < 16; ++c) {
+      total += d[r * 16 + c];
+      if (r == 0 || r == 15 || c == 0 || c == 15) border += std::abs(d[r * 16 + c]);
+    }
+  CHECK(border == 0.0);
+  CHECK(total == 0.25 + 0.25 + 0.1875 + 1.0);
+
+  // The float order of scripts/train_resnet.py (((tl + tr) + bl) + br) * 0.25, each step rounded
+  // to float: for the bytes 135, 154 / 178, 149 (test image 0, block (5, 11)) it gives
+  // 0x1.353538p-1, one ulp above the correctly rounded mean 616/1020 = 0x1.353536p-1.
+  std::vector<float> b(784, 0.0f);
+  b[10 * 28 + 22] = 135.0f / 255.0f;
+  b[10 * 28 + 23] = 154.0f / 255.0f;
+  b[11 * 28 + 22] = 178.0f / 255.0f;
+  b[11 * 28 + 23] = 149.0f / 255.0f;
+  const float m = ckks::ml::downsample_fashion_mnist_to_16(b)[6 * 16 + 12];
+  CHECK(m == 0x1.353538p-1f);
+  CHECK(m != static_cast<float>(616.0 / 1020.0));
+
+  for (std::size_t bad : {0u, 783u, 1024u}) {
+    try {
+      (void)ckks::ml::downsample_fashion_mnist_to_16(std::vector<float>(bad, 0.0f));
+      FAIL("no exception for " << bad << " values");
+    } catch (const InputError& e) {
+      CHECK_MESSAGE(contains(e.what(), "has " + std::to_string(bad) + " values"), e.what());
+    }
+  }
+}
+
 // ---- the network ----------------------------------------------------------------------------
 
 TEST_CASE("ml/resnet_plain: synthetic ResNet-8 and ResNet-20 files load and match a naive forward pass") {
@@ -661,4 +707,78 @@ TEST_CASE("ml/resnet_plain: the committed Fashion-MNIST ResNets match PyTorch's 
     ++checked;
   }
   MESSAGE("committed ResNet models compared with PyTorch: " << checked);
+}
+
+TEST_CASE("ml/resnet_plain: the tiny ResNet-8 (4/8/16 channels, 16x16 input) matches PyTorch") {
+  // ml/models/resnet8_tiny_fmnist16: the small trained network of the encrypted ResNet's tests,
+  // on 2x2-mean-downsampled Fashion-MNIST (downsample_fashion_mnist_to_16 = the script's input).
+  const fs::path models = CKKS_MODELS_DIR_FOR_TESTS;
+  const fs::path model = models / "resnet8_tiny_fmnist16.safetensors";
+  const fs::path ref = models / "resnet8_tiny_fmnist16_logits.safetensors";
+  REQUIRE_MESSAGE(fs::exists(model), model.string() << " is missing");
+  REQUIRE_MESSAGE(fs::exists(ref), ref.string() << " is missing");
+  const std::string dir = ckks::ml::kDebianFashionMnistDir;
+  REQUIRE_MESSAGE(fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz"),
+                  dir << " is missing (apt-get install dataset-fashion-mnist)");
+
+  const ResNet net = ResNet::load(model.string());
+  CHECK(net.depth() == 8);
+  CHECK(net.input_channels() == 1);
+  CHECK(net.num_classes() == 10);
+  REQUIRE(net.stages.size() == 3);
+  CHECK(net.stem.out_channels == 4);
+  CHECK(net.stages[0][0].conv1.out_channels == 4);
+  CHECK(net.stages[1][0].conv1.out_channels == 8);
+  CHECK(net.stages[2][0].conv1.out_channels == 16);
+  CHECK(net.metadata.at("arch") == "resnet8");
+  CHECK(contains(net.metadata.at("input"), "1x16x16"));
+
+  const auto t = ckks::ml::read_safetensors(ref.string());
+  const auto& logits = t.at("logits");
+  REQUIRE(logits.shape == std::vector<std::size_t>{100, 10});
+  const auto& idx = t.at("indices").data;
+  REQUIRE(idx.size() == 100);
+  for (std::size_t i = 0; i < 100; ++i) REQUIRE(idx[i] == static_cast<double>(i));
+
+  constexpr std::size_t kImages = 1000;
+  const auto test = ckks::ml::load_fashion_mnist(dir, /*train=*/false, kImages);
+  REQUIRE(test.images.size() == kImages);
+  std::string labels;
+  for (std::size_t i = 0; i < 100; ++i) {
+    if (i > 0) labels += ',';
+    labels += std::to_string(test.labels[i]);
+  }
+  CHECK(ckks::ml::read_safetensors_metadata(ref.string()).at("labels") == labels);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  double worst = 0;
+  int correct100 = 0, correct = 0;
+  for (std::size_t i = 0; i < kImages; ++i) {
+    const auto x = FeatureMap::from_values(ckks::ml::downsample_fashion_mnist_to_16(test.images[i]),
+                                           1, 16, 16);
+    const auto z = net.forward(x);
+    const int cls = static_cast<int>(std::max_element(z.begin(), z.end()) - z.begin());
+    correct += cls == test.labels[i];
+    if (i >= 100) continue;
+    correct100 += cls == test.labels[i];
+    const double* r = logits.data.data() + i * 10;
+    double d = 0;
+    for (std::size_t j = 0; j < 10; ++j) d = std::max(d, std::abs(z[j] - r[j]));
+    CHECK_MESSAGE(d <= 1e-4, "image " << i << ": max |C++ - PyTorch| = " << d);
+    worst = std::max(worst, d);
+    CHECK(cls == static_cast<int>(std::max_element(r, r + 10) - r));
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("resnet8_tiny_fmnist16: max |C++ - PyTorch| over images 0..99 = " << worst
+          << ", accuracy " << correct100 << "/100 and " << correct << "/" << kImages << ", " << secs
+          << " s");
+  // Both sides compute in double from the same F32 weights and the same float inputs, so they
+  // agree to rounding (~1e-14). Inputs averaged in double instead of the script's float order
+  // would move the logits by up to ~6e-7, so this bound also checks the downsampling bit for bit.
+  CHECK(worst <= 1e-9);
+  // The script's figures for the folded network: the first 1000 images exactly, all 10 000 close.
+  const auto info = ckks::ml::read_safetensors_metadata(model.string());
+  CHECK(correct == static_cast<int>(std::lround(std::stod(info.at("test_accuracy_first_1000")) *
+                                                static_cast<double>(kImages))));
+  CHECK(std::abs(correct / static_cast<double>(kImages) - std::stod(info.at("test_accuracy"))) <= 0.02);
 }
