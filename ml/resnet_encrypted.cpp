@@ -20,6 +20,16 @@ namespace {
 std::string str(std::size_t v) { return std::to_string(v); }
 bool pow2(std::size_t v) { return v != 0 && std::has_single_bit(v); }
 
+/// "s{S}.b{B}" as in ResNet::trace (built by appending: GCC 12 warns falsely (-Wrestrict) on
+/// "literal" + std::to_string(...)).
+std::string block_name(std::size_t stage, std::size_t block) {
+  std::string n = "s";
+  n += std::to_string(stage + 1);
+  n += ".b";
+  n += std::to_string(block + 1);
+  return n;
+}
+
 /// Smallest power of two ≥ √n (the baby-step count of the block rotations), at least 1.
 std::size_t baby_steps(std::size_t n) {
   std::size_t b = 1;
@@ -434,7 +444,7 @@ ResNetServer::ResNetServer(ResNet model, ResNetPacking packing) : model_(std::mo
   fold_activation(model_.stem_act, "stem.act");
   for (std::size_t s = 0; s < model_.stages.size(); ++s)
     for (std::size_t b = 0; b < model_.stages[s].size(); ++b) {
-      const std::string n = "s" + std::to_string(s + 1) + ".b" + std::to_string(b + 1);
+      const std::string n = block_name(s, b);
       fold_activation(model_.stages[s][b].act1, n + ".act1");
       fold_activation(model_.stages[s][b].act2, n + ".act2");
     }
@@ -535,7 +545,7 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
   for (std::size_t s = 0; s < model_.stages.size(); ++s)
     for (std::size_t bi = 0; bi < model_.stages[s].size(); ++bi) {
       const auto& b = model_.stages[s][bi];
-      const std::string name = "s" + std::to_string(s + 1) + ".b" + std::to_string(bi + 1);
+      const std::string name = block_name(s, bi);
       const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
       const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
       PackedFeatureMap t = square(conv(h, b.conv1, f1.mult, f1.shift), f1);
