@@ -6,9 +6,12 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <exception>
+#include <future>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "ckks/linear_transform.h"
 #include "ckks/math/errors.h"
@@ -94,10 +97,10 @@ double conv_w(const Conv2d& c, std::size_t o, std::size_t i, std::size_t ky, std
   return c.weight[((o * c.in_channels + i) * c.kernel + ky) * c.kernel + kx];
 }
 
-Ciphertext add_opt(const Evaluator& ev, std::optional<Ciphertext>& acc, Ciphertext&& t) {
+/// acc += t (acc empty: acc = t).
+void add_opt(const Evaluator& ev, std::optional<Ciphertext>& acc, Ciphertext&& t) {
   if (!acc) acc = std::move(t);
   else acc = ev.add(*acc, t);
-  return *acc;
 }
 
 void count(ResNetCost* cost, int rotations, int products, int levels) {
@@ -248,12 +251,16 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   out.gap = g.out_gap;
   std::vector<double> d(S);
   for (std::size_t j = 0; j < n_out; ++j) {
-    // u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, at scale Δ·q_ℓ (rescaled once at the end).
+    // u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, at scale Δ·q_ℓ (rescaled once at the end), already rotated
+    // by its baby step b = r mod n1. The r are independent: they are spread over the hardware
+    // threads (worker w takes r ≡ w mod workers, with its own plaintext buffer); the sums below
+    // add them in a fixed order, so the result does not depend on the number of threads.
     std::vector<std::optional<Ciphertext>> u(g.nr);
-    for (std::size_t r = 0; r < g.nr; ++r)
+    std::vector<int> u_products(g.nr, 0), u_rotations(g.nr, 0);
+    auto compute_u = [&](std::size_t r, std::vector<double>& buf) {
       for (std::size_t i = 0; i < n_in; ++i)
         for (std::size_t t = 0; t < taps.size(); ++t) {
-          std::fill(d.begin(), d.end(), 0.0);
+          std::fill(buf.begin(), buf.end(), 0.0);
           bool any = false;
           for (std::size_t alpha = 0; alpha < nb; ++alpha) {
             const std::size_t beta = (alpha + r) % nb;
@@ -261,14 +268,48 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
             const std::size_t c = pk.channel_at(c_in, i, beta);
             const double w = mult * in.sign * conv_w(conv, o, c, taps[t].first, taps[t].second);
             if (w == 0) continue;
-            for (std::size_t p : inside[t]) d[beta * B + p] = w;
+            for (std::size_t p : inside[t]) buf[beta * B + p] = w;
             any = any || !inside[t].empty();
           }
           if (!any) continue;
-          Ciphertext prod = e.ev.multiply(rotated[i][t], e.enc.encode(d, level, pt_scale));
-          ++products;
+          Ciphertext prod = e.ev.multiply(rotated[i][t], e.enc.encode(buf, level, pt_scale));
+          ++u_products[r];
           add_opt(e.ev, u[r], std::move(prod));
         }
+      if (const std::size_t b = r % g.n1; b != 0 && u[r]) {
+        u[r] = e.ev.rotate(*u[r], static_cast<int>(b * B), e.gk);
+        ++u_rotations[r];
+      }
+    };
+    const std::size_t workers = std::min<std::size_t>(g.nr, std::max(1u, std::thread::hardware_concurrency()));
+    if (workers <= 1) {
+      for (std::size_t r = 0; r < g.nr; ++r) compute_u(r, d);
+    } else {
+      std::vector<std::future<void>> jobs;
+      for (std::size_t w = 1; w < workers; ++w)
+        jobs.push_back(std::async(std::launch::async, [&, w] {
+          std::vector<double> buf(S);
+          for (std::size_t r = w; r < g.nr; r += workers) compute_u(r, buf);
+        }));
+      std::exception_ptr first_error;
+      try {
+        for (std::size_t r = 0; r < g.nr; r += workers) compute_u(r, d);
+      } catch (...) {
+        first_error = std::current_exception();
+      }
+      for (auto& job : jobs) {  // wait for every worker before anything they use goes out of scope
+        try {
+          job.get();
+        } catch (...) {
+          if (!first_error) first_error = std::current_exception();
+        }
+      }
+      if (first_error) std::rethrow_exception(first_error);
+    }
+    for (std::size_t r = 0; r < g.nr; ++r) {
+      products += u_products[r];
+      rotations += u_rotations[r];
+    }
     // out_j = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ).
     std::optional<Ciphertext> acc;
     for (std::size_t G = 0; G * g.n1 < g.nr; ++G) {
@@ -276,11 +317,7 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
       for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) {
         auto& ur = u[G * g.n1 + b];
         if (!ur) continue;
-        if (b == 0) add_opt(e.ev, inner, std::move(*ur));
-        else {
-          add_opt(e.ev, inner, e.ev.rotate(*ur, static_cast<int>(b * B), e.gk));
-          ++rotations;
-        }
+        add_opt(e.ev, inner, std::move(*ur));  // already rotated by b·B
       }
       if (!inner) continue;
       if (G == 0) add_opt(e.ev, acc, std::move(*inner));

@@ -33,7 +33,9 @@
 // The rotations of the u_r are grouped baby-step giant-step (r = G·n1 + b):
 //   out = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ),
 // which costs the same nr − 1 rotations as rotating every u_r directly but needs only
-// (n1 − 1) + (nr/n1 − 1) Galois keys. Cost per output ciphertext: taps·(input ciphertexts)
+// (n1 − 1) + (nr/n1 − 1) Galois keys. The u_r are independent and are computed (with their baby-step
+// rotation) on all hardware threads (std::thread::hardware_concurrency); they are added in a fixed
+// order, so the result does not depend on the number of threads. Cost per output ciphertext: taps·(input ciphertexts)
 // plaintext products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per
 // input ciphertext; 1 level.
 //
