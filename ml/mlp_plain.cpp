@@ -9,15 +9,6 @@
 #include "ml/data/safetensors.h"
 
 namespace ckks::ml {
-namespace {
-
-std::string shape_str(const std::vector<std::size_t>& s) {
-  std::string r = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
-}  // namespace
 
 Mlp Mlp::load(const std::string& path) {
   const std::string where = "Mlp::load: " + path;
@@ -31,7 +22,7 @@ Mlp Mlp::load(const std::string& path) {
   };
   auto scalar = [&](const std::string& name, const Tensor& x) {
     if (x.data.size() != 1 || x.shape.size() > 1) {
-      throw InputError(where + ": tensor \"" + name + "\" has shape " + shape_str(x.shape) +
+      throw InputError(where + ": tensor \"" + name + "\" has shape " + shape_string(x.shape) +
                        "; an activation coefficient must be a scalar (shape [] or [1])");
     }
     return x.data[0];
@@ -49,7 +40,7 @@ Mlp Mlp::load(const std::string& path) {
       break;
     }
     if (w->shape.size() != 2 || w->shape[0] == 0 || w->shape[1] == 0) {
-      throw InputError(where + ": tensor \"" + fc + ".weight\" has shape " + shape_str(w->shape) +
+      throw InputError(where + ": tensor \"" + fc + ".weight\" has shape " + shape_string(w->shape) +
                        "; a dense weight must be [out, in] with both at least 1");
     }
     Layer layer;
@@ -68,7 +59,7 @@ Mlp Mlp::load(const std::string& path) {
                        "dense layer needs its bias (save zeros for a bias-free layer)");
     }
     if (b->shape.size() != 1 || b->shape[0] != layer.dense.out) {
-      throw InputError(where + ": tensor \"" + fc + ".bias\" has shape " + shape_str(b->shape) +
+      throw InputError(where + ": tensor \"" + fc + ".bias\" has shape " + shape_string(b->shape) +
                        " but \"" + fc + ".weight\" has " + std::to_string(layer.dense.out) +
                        " outputs; the bias must be [" + std::to_string(layer.dense.out) + "]");
     }

@@ -11,22 +11,6 @@
 namespace ckks::ml {
 namespace {
 
-std::string shape_str(const std::vector<std::size_t>& s) {
-  std::string r = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
-// "s<S>.b<B>", the tensor prefix of block B of stage S (built by appending: GCC 12 warns
-// falsely (-Wrestrict) on "literal" + std::to_string(...) chains).
-std::string block_prefix(std::size_t S, std::size_t B) {
-  std::string p = "s";
-  p += std::to_string(S);
-  p += ".b";
-  p += std::to_string(B);
-  return p;
-}
-
 std::string dims(const FeatureMap& x) {
   return std::to_string(x.channels) + " x " + std::to_string(x.height) + " x " +
          std::to_string(x.width);
@@ -194,8 +178,8 @@ class Loader {
                     const std::string& why) {
     const Tensor& t = find(name);
     if (t.shape != shape) {
-      throw InputError(where_ + ": tensor \"" + name + "\" has shape " + shape_str(t.shape) +
-                       " but " + shape_str(shape) + " is expected (" + why + ")");
+      throw InputError(where_ + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) +
+                       " but " + shape_string(shape) + " is expected (" + why + ")");
     }
     return t;
   }
@@ -219,7 +203,7 @@ class Loader {
     if (out == 0) {
       const Tensor& w = find(wn);
       if (w.shape.size() != 4 || w.shape[0] == 0) {
-        throw InputError(where_ + ": tensor \"" + wn + "\" has shape " + shape_str(w.shape) +
+        throw InputError(where_ + ": tensor \"" + wn + "\" has shape " + shape_string(w.shape) +
                          "; a convolution weight must be [out, in, " + std::to_string(k) + ", " +
                          std::to_string(k) + "] with out >= 1");
       }
@@ -272,7 +256,7 @@ ResNet ResNet::load(const std::string& path) {
   // Stem: [C1, C_in, 3, 3], both read from the file.
   const Tensor& sw = L.find("stem.conv.weight");
   if (sw.shape.size() != 4 || sw.shape[0] == 0 || sw.shape[1] == 0) {
-    throw InputError(L.where() + ": tensor \"stem.conv.weight\" has shape " + shape_str(sw.shape) +
+    throw InputError(L.where() + ": tensor \"stem.conv.weight\" has shape " + shape_string(sw.shape) +
                      "; it must be [C1, C_in, 3, 3] (16 and 1 for Fashion-MNIST)");
   }
   net.stem = L.conv("stem.conv", sw.shape[0], sw.shape[1], 3, 1, 1,
@@ -291,7 +275,7 @@ ResNet ResNet::load(const std::string& path) {
     std::vector<Block> stage;
     std::size_t width = 0;
     for (std::size_t B = 1; B <= n; ++B) {
-      const std::string p = block_prefix(S, B);
+      const std::string p = resnet_block_name(S, B);
       const bool down = B == 1 && S > 1;
       const std::size_t stride = down ? 2 : 1;
       Block blk;
@@ -326,7 +310,7 @@ ResNet ResNet::load(const std::string& path) {
 
   const Tensor& fw = L.find("fc.weight");
   if (fw.shape.size() != 2 || fw.shape[0] == 0) {
-    throw InputError(L.where() + ": tensor \"fc.weight\" has shape " + shape_str(fw.shape) +
+    throw InputError(L.where() + ": tensor \"fc.weight\" has shape " + shape_string(fw.shape) +
                      "; it must be [classes, " + std::to_string(prev) + "]");
   }
   net.fc.out = fw.shape[0];
@@ -385,7 +369,7 @@ FeatureMap run(const ResNet& net, const FeatureMap& input, Keep&& keep) {
   for (std::size_t S = 0; S < net.stages.size(); ++S) {
     for (std::size_t B = 0; B < net.stages[S].size(); ++B) {
       const ResNet::Block& blk = net.stages[S][B];
-      const std::string p = block_prefix(S + 1, B + 1);
+      const std::string p = resnet_block_name(S + 1, B + 1);
       FeatureMap h = conv2d(x, blk.conv1);
       keep(p + ".conv1", h);
       h = activate(h, blk.act1);
@@ -447,6 +431,15 @@ int ResNet::predict(const std::vector<float>& image) const {
     if (z[j] > z[best]) best = j;
   }
   return static_cast<int>(best);
+}
+
+std::string resnet_block_name(std::size_t stage, std::size_t block) {
+  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::to_string chains
+  std::string p = "s";
+  p += std::to_string(stage);
+  p += ".b";
+  p += std::to_string(block);
+  return p;
 }
 
 const FeatureMap& find_layer(const std::vector<LayerOutput>& trace, const std::string& name) {

@@ -202,6 +202,10 @@ struct ResNet {
   int predict(const std::vector<float>& image) const;
 };
 
+/// "s{stage}.b{block}" (both counted from 1, e.g. "s2.b1"): the tensor-name prefix of a residual
+/// block in the weight file and of its maps in ResNet::trace. No errors.
+std::string resnet_block_name(std::size_t stage, std::size_t block);
+
 /// The map named `name` in the result of ResNet::trace.
 /// Throws ckks::InputError if there is none (the message lists the available names).
 const FeatureMap& find_layer(const std::vector<LayerOutput>& trace, const std::string& name);

@@ -204,6 +204,15 @@ std::size_t Tensor::numel() const {
   return n;
 }
 
+std::string shape_string(const std::vector<std::size_t>& shape) {
+  std::string r = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(shape[i]);
+  }
+  return r + "]";
+}
+
 std::map<std::string, Tensor> read_safetensors(const std::string& path) {
   const Parsed p = parse("read_safetensors", path);
   std::map<std::string, Tensor> out;

@@ -38,6 +38,9 @@ struct Tensor {
   std::size_t numel() const;
 };
 
+/// A shape as error messages print it: "[64, 784]" ("[]" for a scalar). No errors.
+std::string shape_string(const std::vector<std::size_t>& shape);
+
 /// Reads every tensor of a safetensors file, keyed by name (the "__metadata__" entry is skipped;
 /// see read_safetensors_metadata).
 /// Throws ckks::InputError naming the file (and the tensor) when: the file is missing or

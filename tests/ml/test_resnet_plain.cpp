@@ -35,15 +35,6 @@ using test_util::TempDir;
 
 namespace {
 
-// "s<S>.b<B>" (appended piecewise: GCC 12 warns falsely on "literal" + std::to_string chains).
-std::string block_prefix(std::size_t S, std::size_t B) {
-  std::string p = "s";
-  p += std::to_string(S);
-  p += ".b";
-  p += std::to_string(B);
-  return p;
-}
-
 bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
@@ -176,7 +167,7 @@ std::vector<Named> random_resnet(std::size_t n, std::size_t c_in, const std::siz
   std::size_t prev = w[0];
   for (std::size_t S = 1; S <= 3; ++S) {
     for (std::size_t B = 1; B <= n; ++B) {
-      const std::string p = block_prefix(S, B);
+      const std::string p = ckks::ml::resnet_block_name(S, B);
       conv(p + ".conv1", w[S - 1], prev, 3);
       act(p + ".act1");
       conv(p + ".conv2", w[S - 1], w[S - 1], 3);
@@ -217,7 +208,7 @@ std::vector<double> reference_forward(const std::vector<Named>& tensors, std::si
   FeatureMap x = act(conv(input, "stem.conv", 1), "stem.act");
   for (std::size_t S = 1; S <= 3; ++S)
     for (std::size_t B = 1; B <= n; ++B) {
-      const std::string p = block_prefix(S, B);
+      const std::string p = ckks::ml::resnet_block_name(S, B);
       const bool down = B == 1 && S > 1;
       FeatureMap h = conv(act(conv(x, p + ".conv1", down ? 2 : 1), p + ".act1"), p + ".conv2", 1);
       const FeatureMap sc = down ? conv(x, p + ".shortcut", 2) : x;
