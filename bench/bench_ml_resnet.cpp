@@ -85,8 +85,7 @@ struct ResnetSetup {
     p.gap = gap;
     p.sign = sign;
     p.offset = offset;
-    for (const auto& v : packing.pack(m, gap))
-      p.cts.push_back(client.encryptor.encrypt(client.encoder.encode(v, level, scale)));
+    p.cts = encrypt_packed(client.encoder, client.encryptor, packing.pack(m, gap), level, scale);
     return p;
   }
 
@@ -94,11 +93,7 @@ struct ResnetSetup {
   std::vector<double> slots(const Ciphertext& ct) { return client.encoder.decode(client.decryptor.decrypt(ct)); }
 
   /// The map a packed map decrypts to (its lazy sign and offset applied).
-  FeatureMap decrypt(const PackedFeatureMap& p) {
-    std::vector<std::vector<double>> s;
-    for (const auto& ct : p.cts) s.push_back(slots(ct));
-    return packing.unpack(s, p.channels, p.gap, p.sign, p.offset);
-  }
+  FeatureMap decrypt(const PackedFeatureMap& p) { return decrypt_packed(packing, client.encoder, client.decryptor, p); }
 
   /// A ResNetEvalContext over these keys (the layer functions take the keys by reference).
   ResNetEvalContext eval_context(const GaloisKeys& gk, const RelinKey& rk) const {

@@ -23,16 +23,6 @@ namespace {
 std::string str(std::size_t v) { return std::to_string(v); }
 bool pow2(std::size_t v) { return v != 0 && std::has_single_bit(v); }
 
-/// "s{S}.b{B}" as in ResNet::trace (built by appending: GCC 12 warns falsely (-Wrestrict) on
-/// "literal" + std::to_string(...)).
-std::string block_name(std::size_t stage, std::size_t block) {
-  std::string n = "s";
-  n += std::to_string(stage + 1);
-  n += ".b";
-  n += std::to_string(block + 1);
-  return n;
-}
-
 /// Smallest power of two ≥ √n (the baby-step count of the block rotations), at least 1.
 std::size_t baby_steps(std::size_t n) {
   std::size_t b = 1;
@@ -175,6 +165,22 @@ FeatureMap ResNetPacking::unpack(const std::vector<std::vector<double>>& slots, 
         m.at(c, y, x) = sign * slots[i][beta * block() + gap * y * w_ + gap * x] + offset;
   }
   return m;
+}
+
+std::vector<Ciphertext> encrypt_packed(const Encoder& enc, Encryptor& encryptor,
+                                       const std::vector<std::vector<double>>& slots, int level, double scale) {
+  std::vector<Ciphertext> cts;
+  cts.reserve(slots.size());
+  for (const auto& v : slots) cts.push_back(encryptor.encrypt(enc.encode(v, level, scale)));
+  return cts;
+}
+
+FeatureMap decrypt_packed(const ResNetPacking& packing, const Encoder& enc, const Decryptor& decryptor,
+                          const PackedFeatureMap& map) {
+  std::vector<std::vector<double>> slots;
+  slots.reserve(map.cts.size());
+  for (const auto& ct : map.cts) slots.push_back(enc.decode(decryptor.decrypt(ct)));
+  return packing.unpack(slots, map.channels, map.gap, map.sign, map.offset);
 }
 
 FoldedActivation fold_activation(const QuadraticActivation& act, const std::string& name) {
@@ -481,7 +487,7 @@ ResNetServer::ResNetServer(ResNet model, ResNetPacking packing) : model_(std::mo
   fold_activation(model_.stem_act, "stem.act");
   for (std::size_t s = 0; s < model_.stages.size(); ++s)
     for (std::size_t b = 0; b < model_.stages[s].size(); ++b) {
-      const std::string n = block_name(s, b);
+      const std::string n = resnet_block_name(s + 1, b + 1);
       fold_activation(model_.stages[s][b].act1, n + ".act1");
       fold_activation(model_.stages[s][b].act2, n + ".act2");
     }
@@ -582,7 +588,7 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
   for (std::size_t s = 0; s < model_.stages.size(); ++s)
     for (std::size_t bi = 0; bi < model_.stages[s].size(); ++bi) {
       const auto& b = model_.stages[s][bi];
-      const std::string name = block_name(s, bi);
+      const std::string name = resnet_block_name(s + 1, bi + 1);
       const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
       const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
       PackedFeatureMap t = square(conv(h, b.conv1, f1.mult, f1.shift), f1);

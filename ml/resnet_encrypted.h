@@ -77,7 +77,9 @@
 
 #include "ckks/ciphertext.h"
 #include "ckks/context.h"
+#include "ckks/decryptor.h"
 #include "ckks/encoder.h"
+#include "ckks/encryptor.h"
 #include "ckks/evaluator.h"
 #include "ckks/keys.h"
 #include "ckks/params.h"
@@ -101,7 +103,8 @@ class ResNetPacking {
   /// Ciphertexts a map with `channels` channels needs: 1 if channels ≤ nb, else channels / nb.
   /// Throws InputError unless channels is a power of two (≥ 1) or, when above nb, a multiple of nb.
   std::size_t ciphertexts(std::size_t channels) const;
-  /// The channel held in block β of ciphertext i for a map with `channels` channels.
+  /// The channel held in block β of ciphertext i for a map with `channels` channels: β mod C when
+  /// C ≤ nb (replicated map), else i·nb + β. Preconditions (unchecked): β < nb, i < ciphertexts(C).
   std::size_t channel_at(std::size_t channels, std::size_t i, std::size_t beta) const;
 
   /// The slot vectors (one per ciphertext, S values each) of a C × (H/gap) × (W/gap) map.
@@ -126,6 +129,20 @@ struct PackedFeatureMap {
   double sign = 1;    ///< σ of the lazy affine form (±1)
   double offset = 0;  ///< κ of the lazy affine form
 };
+
+/// Client side: one ciphertext per slot vector (the output of ResNetPacking::pack or
+/// ResNetServer::pack_input, S values each), encoded at `level` and scale `scale` with N/2 slots and
+/// encrypted. Throws what Encoder::encode throws (LevelError for a level outside [0, L], ScaleError
+/// if a value·scale reaches Q_ℓ/2, InputError for a non-finite value).
+std::vector<Ciphertext> encrypt_packed(const Encoder& enc, Encryptor& encryptor,
+                                       const std::vector<std::vector<double>>& slots, int level, double scale);
+
+/// Client side: decrypts and decodes every ciphertext of `map` and reads its valid positions as a
+/// channels × (H/gap) × (W/gap) map, lazy sign and offset applied (ResNetPacking::unpack).
+/// Throws ParameterError if a ciphertext belongs to another Context than the decryptor's, and
+/// InputError as ResNetPacking::unpack.
+FeatureMap decrypt_packed(const ResNetPacking& packing, const Encoder& enc, const Decryptor& decryptor,
+                          const PackedFeatureMap& map);
 
 /// The activation folded for weight redistribution: act(t) = sign·(mult·t + shift)² + offset.
 struct FoldedActivation {
@@ -180,7 +197,10 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
 
 /// The activation after a convolution that produced z = mult·t + shift (fold_activation): each
 /// ciphertext squared, relinearised and rescaled; the result carries sign and offset of `f`.
-/// Level ℓ − 1, scale (input scale)²/q_ℓ. Throws LevelError at level 0.
+/// Level ℓ − 1, scale (input scale)²/q_ℓ; 0 rotations, 1 relinearisation per ciphertext.
+/// Throws LevelError at level 0; InputError if z carries a lazy sign/offset (it must come straight
+/// from conv_packed) or its ciphertexts differ in level. Source: [Chielle25] (weight redistribution,
+/// name only; algebra in the file comment).
 PackedFeatureMap square_packed(const ResNetEvalContext& e, const PackedFeatureMap& z, const FoldedActivation& f,
                                ResNetCost* cost = nullptr);
 
@@ -208,8 +228,9 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
 
 /// What ResNetServer::infer measured, per layer type.
 struct ResNetTimings {
-  std::map<std::string, double> seconds;  ///< "conv", "activation", "shortcut", "pool_dense"
-  std::map<std::string, ResNetCost> cost;
+  std::map<std::string, double> seconds;  ///< wall seconds per kind: "conv", "activation", "shortcut", "pool_dense"
+  std::map<std::string, ResNetCost> cost;  ///< rotations, products and levels per kind
+  /// The sum of `seconds` (wall seconds of every layer timed). No errors.
   double total_seconds() const;
 };
 
@@ -233,7 +254,8 @@ class ResNetServer {
   /// The slot vectors of an input image (C_in × H × W, channel-major, as ResNet::forward takes).
   /// Throws InputError if the size does not match.
   std::vector<std::vector<double>> pack_input(const std::vector<float>& image) const;
-  /// The K logits from the decoded slots of infer's output.
+  /// The K logits from the decoded slots of infer's output: slot logit_slot(final_gap(), k) for
+  /// k < K. Throws InputError if fewer slots are given than the last logit's slot.
   std::vector<double> unpack_logits(const std::vector<double>& slots) const;
 
   /// Called after each activation with its ResNet::trace name ("stem.act", "s1.b1.act1", …) and the

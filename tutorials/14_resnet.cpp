@@ -126,14 +126,6 @@ std::string stage_name(std::size_t stage) {
   return n;
 }
 
-/// "s2.b1" for stage index 1, block index 0: the prefix ResNet::trace uses for the block's maps.
-std::string block_name(std::size_t stage, std::size_t block) {
-  std::string n = stage_name(stage);
-  n += ".b";
-  n += std::to_string(block + 1);
-  return n;
-}
-
 /// One convolution of the network, with the map it reads (for the cost table).
 struct ConvInfo {
   std::string name;
@@ -149,7 +141,7 @@ std::vector<ConvInfo> convolutions(const ResNet& m) {
   for (std::size_t s = 0; s < m.stages.size(); ++s)
     for (std::size_t bi = 0; bi < m.stages[s].size(); ++bi) {
       const auto& b = m.stages[s][bi];
-      const std::string n = block_name(s, bi);
+      const std::string n = resnet_block_name(s + 1, bi + 1);
       out.push_back({n + ".conv1", &b.conv1, ch, gap});
       const std::size_t g2 = gap * b.conv1.stride;
       out.push_back({n + ".conv2", &b.conv2, b.conv1.out_channels, g2});
@@ -256,7 +248,7 @@ int main(int argc, char** argv) {
     act_row("stem.act", model.stem_act);
     for (std::size_t s = 0; s < model.stages.size(); ++s)
       for (std::size_t bi = 0; bi < model.stages[s].size(); ++bi) {
-        const std::string n = block_name(s, bi);
+        const std::string n = resnet_block_name(s + 1, bi + 1);
         act_row(n + ".act1", model.stages[s][bi].act1);
         act_row(n + ".act2", model.stages[s][bi].act2);
       }
@@ -333,22 +325,18 @@ int main(int argc, char** argv) {
           std::printf("   %-11s | %5d | %10.2f | %8zu | %3zu | %11.4g | %9.2e | %4.1f\n", name.c_str(), level,
                       std::log2(scale), ch, gap, mag, err, b);
       };
-      std::vector<Ciphertext> in;
-      for (const auto& v : server.pack_input(img))
-        in.push_back(client.encryptor.encrypt(client.encoder.encode(v, ctx->max_level(), ctx->default_scale())));
+      const std::vector<Ciphertext> in =
+          encrypt_packed(client.encoder, client.encryptor, server.pack_input(img), ctx->max_level(), ctx->default_scale());
       if (table) {
         std::printf("   image %d (label %d):\n", i, raw.labels[static_cast<std::size_t>(i)]);
         std::printf("   layer       | level | log2 scale | channels | gap | max |value| | max error | bits\n");
-        std::vector<std::vector<double>> s;
-        for (const auto& c : in) s.push_back(client.encoder.decode(client.decryptor.decrypt(c)));
         const FeatureMap& want = find_layer(trace, "input");
+        const PackedFeatureMap input{in, want.channels, 1, 1.0, 0.0};
         row("input", in.front().level, in.front().scale, want.channels, 1, max_abs(want.data),
-            max_diff(pk.unpack(s, want.channels, 1).data, want.data));
+            max_diff(decrypt_packed(pk, client.encoder, client.decryptor, input).data, want.data));
       }
       auto observe = [&](const std::string& name, const PackedFeatureMap& m) {
-        std::vector<std::vector<double>> s;
-        for (const auto& c : m.cts) s.push_back(client.encoder.decode(client.decryptor.decrypt(c)));
-        const FeatureMap got = pk.unpack(s, m.channels, m.gap, m.sign, m.offset);
+        const FeatureMap got = decrypt_packed(pk, client.encoder, client.decryptor, m);
         const FeatureMap& want = find_layer(trace, name);
         row(name, m.cts.front().level, m.cts.front().scale, m.channels, m.gap, max_abs(want.data),
             max_diff(got.data, want.data));

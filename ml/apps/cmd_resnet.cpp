@@ -133,9 +133,8 @@ int run_resnet(const ResNetOptions& o) {
     int levels_used = 0;
     for (std::size_t i = 0; i < n_enc; ++i) {
       t = Clock::now();
-      std::vector<Ciphertext> in;
-      for (const auto& v : server.pack_input(test.images[i]))
-        in.push_back(client.encryptor.encrypt(client.encoder.encode(v, ctx->max_level(), ctx->default_scale())));
+      const std::vector<Ciphertext> in = encrypt_packed(client.encoder, client.encryptor, server.pack_input(test.images[i]),
+                                                        ctx->max_level(), ctx->default_scale());
       s_encrypt += seconds_since(t);
       t = Clock::now();
       // Progress on stderr after every activation layer (the Observer sees only ciphertexts).

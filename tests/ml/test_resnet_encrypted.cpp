@@ -144,8 +144,7 @@ struct Fixture {
     p.gap = gap;
     p.sign = sign;
     p.offset = offset;
-    for (const auto& v : packing.pack(m, gap))
-      p.cts.push_back(client.encryptor.encrypt(client.encoder.encode(v, ctx->max_level(), e.scale)));
+    p.cts = encrypt_packed(client.encoder, client.encryptor, packing.pack(m, gap), ctx->max_level(), e.scale);
     return p;
   }
   std::vector<std::vector<double>> slots(const PackedFeatureMap& p) {
@@ -153,7 +152,7 @@ struct Fixture {
     for (const auto& ct : p.cts) s.push_back(client.encoder.decode(client.decryptor.decrypt(ct)));
     return s;
   }
-  FeatureMap decrypt(const PackedFeatureMap& p) { return packing.unpack(slots(p), p.channels, p.gap, p.sign, p.offset); }
+  FeatureMap decrypt(const PackedFeatureMap& p) { return decrypt_packed(packing, client.encoder, client.decryptor, p); }
 };
 
 /// Every slot that is not a valid position of the map must decrypt to (almost) 0.
@@ -309,9 +308,8 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = std::fabs(pixels[i]);
   const auto trace = model.trace(FeatureMap::from_values(pixels, 1, 8, 8));
 
-  std::vector<Ciphertext> in;
-  for (const auto& v : server.pack_input(pixels))
-    in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+  const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(pixels), f.ctx->max_level(), f.e.scale);
   int observed = 0;
   double worst = 0;
   ResNetTimings tm;
@@ -343,16 +341,14 @@ TEST_CASE("ml/resnet_encrypted: errors — too few levels, missing keys, wrong i
   const ResNetServer server(model, ResNetPacking(8, 8, 1024));
   {
     Fixture f(4, server.rotation_steps());
-    std::vector<Ciphertext> in;
-    for (const auto& v : server.pack_input(std::vector<float>(64, 0.5f)))
-      in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+    const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(std::vector<float>(64, 0.5f)), f.ctx->max_level(), f.e.scale);
     CHECK_THROWS_WITH_AS(server.infer(f.e, in), doctest::Contains("needs 15 levels"), LevelError);
   }
   {
     Fixture f(15, {1});
-    std::vector<Ciphertext> in;
-    for (const auto& v : server.pack_input(std::vector<float>(64, 0.5f)))
-      in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+    const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(std::vector<float>(64, 0.5f)), f.ctx->max_level(), f.e.scale);
     CHECK_THROWS_WITH_AS(server.infer(f.e, in), doctest::Contains("no Galois key for rotation steps"), MissingKeyError);
   }
   CHECK_THROWS_WITH_AS(server.pack_input(std::vector<float>(784, 0.5f)), doctest::Contains("784 values"), InputError);
@@ -392,9 +388,8 @@ TEST_CASE("ml/resnet_encrypted: the trained tiny ResNet-8 on real Fashion-MNIST 
     CAPTURE(img);
     const std::vector<float> x = downsample_fashion_mnist_to_16(test.images[img]);
     const auto trace = model.trace(FeatureMap::from_values(x, 1, 16, 16));
-    std::vector<Ciphertext> in;
-    for (const auto& v : server.pack_input(x))
-      in.push_back(f.client.encryptor.encrypt(f.client.encoder.encode(v, f.ctx->max_level(), f.e.scale)));
+    const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(x), f.ctx->max_level(), f.e.scale);
     double worst = 0;
     const Ciphertext out = server.infer(f.e, in, nullptr, [&](const std::string& name, const PackedFeatureMap& m) {
       const FeatureMap& want = find_layer(trace, name);
