@@ -15,6 +15,14 @@
 
 namespace ckks {
 
+/// A key set's identifier (its "key fingerprint"): 64 bits derived from the secret key s by
+/// key_id_of (ckks/keys.h), recorded in every key made from s and in every ciphertext encrypted
+/// under those keys or computed from such ciphertexts. 0 means unknown: objects read from files
+/// written before key ids existed, or assembled by hand; every check skips an unknown id. It
+/// detects the accidental mixing of key sets (the wrong secret key decrypts to plausible-looking
+/// garbage); it is not an authenticator: a malicious file can carry any id.
+using KeyId = std::uint64_t;
+
 struct Plaintext {
   ContextPtr context;
   math::RnsPoly poly;   ///< ℓ + 1 limbs, evaluation form
@@ -36,6 +44,9 @@ struct Ciphertext {
   /// of the polynomial (about half the size). Operations may copy it along with a ciphertext they
   /// modify; the serializer therefore re-expands and compares before relying on it (ckks/serialize.h).
   std::optional<std::array<std::uint8_t, 32>> seed;
+  /// The key set this ciphertext was encrypted under (0: unknown). Evaluator results inherit it;
+  /// Decryptor and the key-switching verbs refuse a ciphertext of another key set.
+  KeyId key_id = 0;
 
   std::size_t size() const { return c.size(); }
 };

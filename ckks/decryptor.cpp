@@ -16,6 +16,8 @@ Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
   if (ct.size() < 2 || ct.size() > 3)
     throw InputError("decrypt: a ciphertext has 2 or 3 components, this one has " +
                      std::to_string(ct.size()));
+  check_same_key_set(ct.key_id, sk_.key_id, "decrypt", "the ciphertext", "the secret key",
+                     "decrypt with the secret key of the key set the ciphertext was encrypted under");
   const auto& bq = ctx_->basis_q(ct.level);
   // Horner: m = c_0 + s·(c_1 + s·c_2). The first ℓ+1 limbs of s (held mod Q_L·P) are s mod Q_ℓ,
   // so s is used in place: no copy of the secret is made.

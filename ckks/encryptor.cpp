@@ -37,7 +37,7 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) {
   const int level = pt.level;
   const std::size_t N = ctx_->n();
   const double sigma = ctx_->params().error_stddev;
-  Ciphertext ct{ctx_, {}, level, pt.scale, pt.slots, std::nullopt};
+  Ciphertext ct{ctx_, {}, level, pt.scale, pt.slots, std::nullopt, pk_ ? pk_->key_id : sk_->key_id};
   if (pk_) {
     const auto& bqp = ctx_->basis_qp(level);
     RnsPoly v = math::from_signed_coeffs(math::sample_ternary(rng_, N), bqp);

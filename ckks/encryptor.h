@@ -24,6 +24,7 @@ class Encryptor {
   /// division rather than v·e. Departure from [CKKS17, §3.4], which works modulo Q_ℓ directly;
   /// the same practice as SEAL and Lattigo.
   /// Secret key: (−a·s + e + m, a) mod Q_ℓ with a uniform.
+  /// The ciphertext records the key set of the key (Ciphertext::key_id).
   /// Throws ParameterError if pt comes from another Context.
   Ciphertext encrypt(const Plaintext& pt);
 

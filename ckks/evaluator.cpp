@@ -19,14 +19,29 @@ bool same_scale(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max
 std::string lv(int l) { return std::to_string(l); }
 
 // A ciphertext from polynomials moved in (a braced initializer list would copy them).
-Ciphertext make_ct(const ContextPtr& ctx, std::vector<RnsPoly>&& c, int level, double scale, std::size_t slots) {
+Ciphertext make_ct(const ContextPtr& ctx, std::vector<RnsPoly>&& c, int level, double scale, std::size_t slots,
+                   KeyId key_id) {
   Ciphertext r;
   r.context = ctx;
   r.c = std::move(c);
   r.level = level;
   r.scale = scale;
   r.slots = slots;
+  r.key_id = key_id;
   return r;
+}
+
+// Two ciphertexts combined must be of one key set; the result's key set is the known one of the two.
+KeyId joint_key_id(const Ciphertext& a, const Ciphertext& b, const char* op) {
+  check_same_key_set(a.key_id, b.key_id, op, "the first ciphertext", "the second",
+                     "combine only ciphertexts encrypted under the same keys");
+  return a.key_id != 0 ? a.key_id : b.key_id;
+}
+
+// A key-switching key must be of the ciphertext's key set.
+void check_key_of(const Ciphertext& a, const KeySwitchKey& k, const char* op, const char* key_name) {
+  check_same_key_set(a.key_id, k.key_id, op, "the ciphertext", std::string("the ") + key_name,
+                     "use the evaluation keys generated with the secret key the ciphertext was encrypted under");
 }
 template <class... P>
 std::vector<RnsPoly> polys(P&&... p) {
@@ -96,7 +111,9 @@ Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
   check_pair(a, b.level, b.scale, b.slots, b.context, "add", true);
   check_ct(b, "add");
   const auto& bq = ctx_->basis_q(a.level);
+  const KeyId id = joint_key_id(a, b, "add");
   Ciphertext r = a.size() >= b.size() ? a : b;
+  r.key_id = id;
   const Ciphertext& o = a.size() >= b.size() ? b : a;
   for (std::size_t i = 0; i < o.size(); ++i) math::add_inplace(r.c[i], o.c[i], bq);
   return r;
@@ -196,7 +213,8 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
   const auto& bq = ctx_->basis_q(a.level);
   const std::size_t N = ctx_->n();
   Ciphertext r = make_ct(ctx_, polys(RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true),
-                                     RnsPoly(N, bq.size(), true)), a.level, scale, a.slots);
+                                     RnsPoly(N, bq.size(), true)), a.level, scale, a.slots,
+                         joint_key_id(a, b, "multiply"));
   for (std::size_t i = 0; i < bq.size(); ++i) {
     const auto& m = bq[i]->mod;
     const std::uint64_t *a0 = a.c[0].limb(i), *a1 = a.c[1].limb(i), *b0 = b.c[0].limb(i), *b1 = b.c[1].limb(i);
@@ -256,11 +274,12 @@ Ciphertext Evaluator::relinearize(const Ciphertext& a, const RelinKey& rk) const
                      std::to_string(a.size()));
   if (rk.key.context != ctx_)
     throw ParameterError("relinearize: the relinearisation key belongs to another Context");
+  check_key_of(a, rk.key, "relinearize", "relinearisation key");
   auto [u0, u1] = key_switch(*ctx_, a.c[2], a.level, rk.key);
   const auto& bq = ctx_->basis_q(a.level);
   math::add_inplace(u0, a.c[0], bq);
   math::add_inplace(u1, a.c[1], bq);
-  return make_ct(ctx_, polys(std::move(u0), std::move(u1)), a.level, a.scale, a.slots);
+  return make_ct(ctx_, polys(std::move(u0), std::move(u1)), a.level, a.scale, a.slots, a.key_id);
 }
 
 Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const {
@@ -277,7 +296,7 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
   const auto& bq = ctx_->basis_q(l);
   const auto& ql = bq[l]->mod;
   const std::uint64_t half = ql.q >> 1;  // adding ⌊q_ℓ/2⌋ turns the floor into rounding
-  Ciphertext r{ctx_, {}, l - 1, a.scale / static_cast<double>(ql.q), a.slots, std::nullopt};
+  Ciphertext r{ctx_, {}, l - 1, a.scale / static_cast<double>(ql.q), a.slots, std::nullopt, a.key_id};
   for (const auto& c : a.c) {
     // [CHKKS18, §3.3 RS]: c' = (c − [c]_{q_ℓ})·q_ℓ^{-1} mod Q_{ℓ−1}, with [c + ⌊q_ℓ/2⌋]_{q_ℓ} − ⌊q_ℓ/2⌋
     // as the representative so that c' = ⌊c/q_ℓ⌉ (rounding, as in the paper).
@@ -339,6 +358,7 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const G
     throw MissingKeyError("apply_galois: no Galois key for element " + std::to_string(g) +
                           "; generate it with KeyGenerator::galois_keys_for_elements(sk, {" +
                           std::to_string(g) + "})");
+  check_key_of(a, it->second, "apply_galois", "Galois key");
   const auto& perm = ctx_->automorphism_permutation(g);
   const std::size_t N = ctx_->n();
   auto permute = [&](const RnsPoly& x) {
@@ -354,7 +374,7 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const G
   const RnsPoly c1 = permute(a.c[1]);
   auto [u0, u1] = key_switch(*ctx_, c1, a.level, it->second);
   math::add_inplace(c0, u0, ctx_->basis_q(a.level));
-  return make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots);
+  return make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots, a.key_id);
 }
 
 Ciphertext Evaluator::rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const {
@@ -381,6 +401,7 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std
       throw MissingKeyError("rotate_hoisted: no Galois key for a rotation by " + std::to_string(s) +
                             " (Galois element " + std::to_string(g) +
                             "); generate it with KeyGenerator::galois_keys(sk, {" + std::to_string(s) + "})");
+    if (g != 1) check_key_of(a, gk.keys.at(g), "rotate_hoisted", "Galois key");
   }
   const DecomposedPoly dec = decompose(*ctx_, a.c[1], a.level);
   const std::size_t N = ctx_->n();
@@ -394,7 +415,7 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std
     for (std::size_t i = 0; i < c0.limbs(); ++i)
       for (std::size_t c = 0; c < N; ++c) c0.limb(i)[c] = a.c[0].limb(i)[perm[c]];
     math::add_inplace(c0, u0, ctx_->basis_q(a.level));
-    out.push_back(make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots));
+    out.push_back(make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots, a.key_id));
   }
   return out;
 }

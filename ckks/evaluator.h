@@ -6,7 +6,10 @@
 //   LevelError      levels differ (binary operations), or no level left (rescale at ℓ = 0);
 //   ScaleError      scales differ (additions), or a product's scale reaches the modulus Q_ℓ;
 //   InputError      wrong number of components (e.g. multiply before relinearize) or slot counts differ;
-//   MissingKeyError a rotation or conjugation without its Galois key.
+//   MissingKeyError a rotation or conjugation without its Galois key;
+//   KeyMismatchError two ciphertexts of different key sets combined, or a relinearisation or Galois
+//                   key of another key set than the ciphertext's (Ciphertext::key_id; unknown ids pass).
+// Results carry the key set of their operands (Ciphertext::key_id).
 // Two scales are "equal" when they agree to a relative 10^-9 (they are doubles tracked exactly
 // through the same operations, so equal computations give bit-identical values).
 #pragma once

@@ -1,7 +1,11 @@
 #include "ckks/keygen.h"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
+
+#include <NTL/ZZ.h>
 
 #include "ckks/math/errors.h"
 #include "ckks/math/wipe.h"
@@ -10,6 +14,38 @@ namespace ckks {
 
 SecretKey::~SecretKey() {
   math::secure_wipe(s.data());  // before the memory returns to the allocator
+}
+
+KeyId key_id_of(const math::RnsPoly& s) {
+  if (s.limbs() == 0) return 0;
+  static constexpr char kLabel[] = "ckks-teach key-set id v1";
+  const std::size_t label = sizeof kLabel - 1, N = s.n();
+  std::vector<unsigned char> data(label + 1 + 8 * N);
+  std::memcpy(data.data(), kLabel, label);
+  data[label] = s.is_ntt() ? 1 : 0;
+  const std::uint64_t* r = s.limb(0);
+  for (std::size_t c = 0; c < N; ++c)
+    for (int b = 0; b < 8; ++b) data[label + 1 + 8 * c + b] = static_cast<unsigned char>(r[c] >> (8 * b));
+  unsigned char out[8];
+  NTL::DeriveKey(out, 8, data.data(), static_cast<long>(data.size()));
+  math::secure_wipe(data);
+  KeyId id = 0;
+  for (int b = 0; b < 8; ++b) id |= static_cast<KeyId>(out[b]) << (8 * b);
+  return id == 0 ? 1 : id;
+}
+
+std::string key_id_string(KeyId id) {
+  if (id == 0) return "unknown";
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+void check_same_key_set(KeyId a, KeyId b, const std::string& op, const std::string& what_a,
+                        const std::string& what_b, const std::string& fix) {
+  if (a == 0 || b == 0 || a == b) return;
+  throw KeyMismatchError(op + ": " + what_a + " belongs to key set " + key_id_string(a) + ", " + what_b +
+                         " to key set " + key_id_string(b) + "; " + fix);
 }
 
 KeyGenerator::KeyGenerator(ContextPtr context) : ctx_(std::move(context)), rng_() {}
@@ -49,7 +85,7 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   math::mul_inplace(b, sk.s, basis);
   math::negate_inplace(b, basis);
   math::add_inplace(b, e, basis);
-  return PublicKey{ctx_, std::move(b), std::move(a), seed};
+  return PublicKey{ctx_, std::move(b), std::move(a), seed, sk.key_id};
 }
 
 KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime) {
@@ -57,7 +93,7 @@ KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPol
   const int L = ctx_->max_level();
   const auto& basis = ctx_->basis_qp(L);
   const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(L);
-  KeySwitchKey ksk{ctx_, {}, {}, rng_.new_key()};  // the a_j are expanded from ksk.seed
+  KeySwitchKey ksk{ctx_, {}, {}, rng_.new_key(), sk.key_id};  // the a_j are expanded from ksk.seed
   math::Csprng a_rng = math::Csprng::from_key(*ksk.seed);
   for (std::size_t j = 0; j < dnum; ++j) {
     math::RnsPoly a = math::sample_uniform(a_rng, N, basis, true);

@@ -5,20 +5,40 @@
 #include <cstdint>
 #include <optional>
 #include <map>
+#include <string>
 #include <vector>
 
+#include "ckks/ciphertext.h"
 #include "ckks/context.h"
 #include "ckks/math/rns_poly.h"
 
 namespace ckks {
 
+/// The key-set identifier of the secret key s (held modulo Q_L·P in evaluation form): the first 8
+/// bytes of NTL's DeriveKey (a SHA-256-based key derivation [Shoup]) over a domain-separation label,
+/// the form flag and the residues of s modulo q_0 (its first limb), never 0. Deterministic (the same
+/// s always gives the same id, so reloading a key reproduces it) and consumes no randomness
+/// (fixed-seed key material is unchanged). Pseudorandom in s: it reveals nothing usable about s.
+/// Cost: one hash over N words. A polynomial without limbs (a default-constructed key) gives 0.
+KeyId key_id_of(const math::RnsPoly& s);
+
+/// An id as 16 hexadecimal digits ("unknown" for 0), the form error messages and files show.
+std::string key_id_string(KeyId id);
+
+/// Throws KeyMismatchError when both ids are known and differ. The message reads
+/// "<op>: <what_a> belongs to key set <a>, <what_b> to key set <b>; <fix>". 0 (unknown) passes.
+void check_same_key_set(KeyId a, KeyId b, const std::string& op, const std::string& what_a,
+                        const std::string& what_b, const std::string& fix);
+
 /// s ∈ R with small coefficients (ternary or fixed Hamming weight), held modulo Q_L·P.
-/// The memory holding s is zeroed when the key is destroyed.
+/// The memory holding s is zeroed when the key is destroyed. `key_id` is key_id_of(s), computed
+/// when the key is made from s.
 struct SecretKey {
   ContextPtr context;
   math::RnsPoly s;
+  KeyId key_id = 0;
   SecretKey() = default;
-  SecretKey(ContextPtr c, math::RnsPoly p) : context(std::move(c)), s(std::move(p)) {}
+  SecretKey(ContextPtr c, math::RnsPoly p) : context(std::move(c)), s(std::move(p)), key_id(key_id_of(s)) {}
   SecretKey(const SecretKey&) = default;
   SecretKey(SecretKey&&) = default;
   SecretKey& operator=(const SecretKey&) = default;
@@ -33,6 +53,9 @@ struct PublicKey {
   /// a = sample_uniform(Csprng::from_key(*seed), N, q_0..q_L,p_0.., evaluation form) when set
   /// (KeyGenerator sets it), so a serialized key can store the seed instead of a.
   std::optional<std::array<std::uint8_t, 32>> seed;
+  /// The key set (key_id_of the secret key it was made from; 0: unknown). Encryption copies it
+  /// into the ciphertext.
+  KeyId key_id = 0;
 };
 
 /// A key-switching key from s' to s, one RLWE pair per digit j of hybrid key switching [HK20, §3]:
@@ -46,6 +69,8 @@ struct KeySwitchKey {
   /// q_0..q_L,p_0.. in evaluation form, when set (KeyGenerator sets it): the serialized key then
   /// stores the seed instead of the dnum polynomials a_j (about half the size).
   std::optional<std::array<std::uint8_t, 32>> seed;
+  /// The key set of the target key s (0: unknown). Key switching refuses a ciphertext of another.
+  KeyId key_id = 0;
 };
 
 /// Relinearisation key: switches s² → s [CKKS17, §3.4 (evk); HK20, §3].

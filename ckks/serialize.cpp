@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::size_t kHeaderBytes = 32;
 constexpr std::uint32_t kFlagSeeded = 1;
+constexpr std::uint32_t kFlagKeyId = 2;  // an 8-byte key-set id opens the payload
 using Seed = std::array<std::uint8_t, 32>;
 
 // ---------------------------------------------------------------- little-endian writer / reader
@@ -127,21 +128,40 @@ class Reader {
 
 // ---------------------------------------------------------------- header
 
-std::vector<std::uint8_t> with_header(ObjectType t, std::uint64_t fp, bool seeded, std::vector<std::uint8_t> payload) {
+// The blob: header, then (key_id ≠ 0) the key-set id, then the payload.
+std::vector<std::uint8_t> with_header(ObjectType t, std::uint64_t fp, bool seeded, std::vector<std::uint8_t> payload,
+                                      KeyId key_id = 0) {
   Writer w;
   w.bytes(reinterpret_cast<const std::uint8_t*>("CKKS"), 4);
   w.u16(kSerialVersion);
   w.u16(static_cast<std::uint16_t>(t));
   w.u64(fp);
-  w.u64(payload.size());
-  w.u32(seeded ? kFlagSeeded : 0);
+  w.u64(payload.size() + (key_id != 0 ? 8 : 0));
+  w.u32((seeded ? kFlagSeeded : 0) | (key_id != 0 ? kFlagKeyId : 0));
   w.u32(0);
+  if (key_id != 0) w.u64(key_id);
   w.out().insert(w.out().end(), payload.begin(), payload.end());
   return std::move(w.out());
 }
 
-// The payload of a blob of type t made under ctx (fingerprint checked), and whether it is seeded.
-std::span<const std::uint8_t> open(std::span<const std::uint8_t> blob, ObjectType t, const Context* ctx, bool* seeded) {
+bool has_key_id(ObjectType t) {
+  return t == ObjectType::Ciphertext || t == ObjectType::PublicKey || t == ObjectType::RelinKey ||
+         t == ObjectType::GaloisKeys;
+}
+
+// The one key-set id of a set of Galois keys (0 when unknown or mixed).
+KeyId galois_key_id(const GaloisKeys& gk) {
+  if (gk.keys.empty()) return 0;
+  const KeyId id = gk.keys.begin()->second.key_id;
+  for (const auto& [g, k] : gk.keys)
+    if (k.key_id != id) return 0;
+  return id;
+}
+
+// The payload of a blob of type t made under ctx (fingerprint checked), whether it is seeded, and
+// its key-set id (0 when the blob has none: files written before key ids existed).
+std::span<const std::uint8_t> open(std::span<const std::uint8_t> blob, ObjectType t, const Context* ctx, bool* seeded,
+                                   KeyId* key_id = nullptr) {
   const BlobInfo info = inspect(blob);
   if (info.type != t)
     throw InputError(std::string("deserialize: this is a ") + object_type_name(info.type) + ", not a " +
@@ -156,7 +176,8 @@ std::span<const std::uint8_t> open(std::span<const std::uint8_t> blob, ObjectTyp
   if (seeded) *seeded = info.seeded;
   else if (info.seeded)
     throw InputError(std::string("deserialize ") + object_type_name(t) + ": the seeded flag is set on an object that has no seeded form");
-  return blob.subspan(kHeaderBytes);
+  if (key_id) *key_id = info.key_id;
+  return blob.subspan(kHeaderBytes + (info.key_id != 0 ? 8 : 0));
 }
 
 // ---------------------------------------------------------------- seeds
@@ -275,17 +296,24 @@ BlobInfo inspect(std::span<const std::uint8_t> blob) {
     r.fail("format version " + std::to_string(version) + ", this library reads version " + std::to_string(kSerialVersion), 4);
   const std::uint16_t type = r.u16();
   if (type < 1 || type > 8) r.fail("unknown object type " + std::to_string(type), 6);
-  BlobInfo info{static_cast<ObjectType>(type), r.u64(), false, 0};
+  BlobInfo info{static_cast<ObjectType>(type), r.u64(), false, 0, 0};
   const std::uint64_t size = r.u64();
   if (size != blob.size() - kHeaderBytes)
     r.fail("the header announces " + std::to_string(size) + " payload bytes but " +
                std::to_string(blob.size() - kHeaderBytes) + " follow (truncated or concatenated data)",
            16);
   const std::uint32_t flags = r.u32();
-  if (flags & ~kFlagSeeded) r.fail("unknown flags " + std::to_string(flags), 24);
+  if (flags & ~(kFlagSeeded | kFlagKeyId)) r.fail("unknown flags " + std::to_string(flags), 24);
   if (r.u32() != 0) r.fail("reserved field is not 0", 28);
   info.seeded = (flags & kFlagSeeded) != 0;
   info.payload_bytes = static_cast<std::size_t>(size);
+  if (flags & kFlagKeyId) {
+    if (!has_key_id(info.type))
+      r.fail(std::string("the key-set id flag is set on a ") + object_type_name(info.type) + ", which has no key-set id", 24);
+    info.key_id = r.u64();
+    if (info.key_id == 0) r.fail("the key-set id flag is set but the id is 0", kHeaderBytes);
+    info.payload_bytes -= 8;
+  }
   return info;
 }
 
@@ -374,13 +402,13 @@ std::vector<std::uint8_t> serialize(const Ciphertext& ct, bool seeded) {
   } else {
     for (const auto& c : ct.c) w.poly(c);
   }
-  return with_header(ObjectType::Ciphertext, fingerprint(*ct.context), seeded, std::move(w.out()));
+  return with_header(ObjectType::Ciphertext, fingerprint(*ct.context), seeded, std::move(w.out()), ct.key_id);
 }
 
 Ciphertext deserialize_ciphertext(const ContextPtr& ctx, std::span<const std::uint8_t> blob) {
   bool seeded = false;
-  Reader r(open(blob, ObjectType::Ciphertext, ctx.get(), &seeded), "Ciphertext");
   Ciphertext ct;
+  Reader r(open(blob, ObjectType::Ciphertext, ctx.get(), &seeded, &ct.key_id), "Ciphertext");
   ct.context = ctx;
   ct.level = read_level(r, *ctx);
   const std::size_t at = r.pos();
@@ -437,14 +465,15 @@ std::vector<std::uint8_t> serialize(const PublicKey& pk, bool seeded) {
   w.poly(pk.b);
   if (seeded) w.bytes(pk.seed->data(), 32);
   else w.poly(pk.a);
-  return with_header(ObjectType::PublicKey, fingerprint(*pk.context), seeded, std::move(w.out()));
+  return with_header(ObjectType::PublicKey, fingerprint(*pk.context), seeded, std::move(w.out()), pk.key_id);
 }
 
 PublicKey deserialize_public_key(const ContextPtr& ctx, std::span<const std::uint8_t> blob) {
   bool seeded = false;
-  Reader r(open(blob, ObjectType::PublicKey, ctx.get(), &seeded), "PublicKey");
+  KeyId key_id = 0;
+  Reader r(open(blob, ObjectType::PublicKey, ctx.get(), &seeded, &key_id), "PublicKey");
   const auto& basis = ctx->basis_qp(ctx->max_level());
-  PublicKey pk{ctx, r.poly(basis, ctx->n(), "b"), {}, std::nullopt};
+  PublicKey pk{ctx, r.poly(basis, ctx->n(), "b"), {}, std::nullopt, key_id};
   if (seeded) {
     pk.seed = r.seed();
     pk.a = expand(*pk.seed, ctx->n(), basis);
@@ -460,13 +489,15 @@ std::vector<std::uint8_t> serialize(const RelinKey& rk, bool seeded) {
   seeded = seeded && key_seed_valid(rk.key);
   Writer w;
   write_ksk(w, rk.key, seeded);
-  return with_header(ObjectType::RelinKey, fingerprint(*rk.key.context), seeded, std::move(w.out()));
+  return with_header(ObjectType::RelinKey, fingerprint(*rk.key.context), seeded, std::move(w.out()), rk.key.key_id);
 }
 
 RelinKey deserialize_relin_key(const ContextPtr& ctx, std::span<const std::uint8_t> blob) {
   bool seeded = false;
-  Reader r(open(blob, ObjectType::RelinKey, ctx.get(), &seeded), "RelinKey");
+  KeyId key_id = 0;
+  Reader r(open(blob, ObjectType::RelinKey, ctx.get(), &seeded, &key_id), "RelinKey");
   RelinKey rk{read_ksk(r, ctx, seeded, "relinearisation key")};
+  rk.key.key_id = key_id;
   r.finish();
   return rk;
 }
@@ -480,12 +511,13 @@ std::vector<std::uint8_t> serialize(const GaloisKeys& gk, bool seeded) {
     w.u64(g);
     write_ksk(w, k, seeded);
   }
-  return with_header(ObjectType::GaloisKeys, fingerprint(*gk.context), seeded, std::move(w.out()));
+  return with_header(ObjectType::GaloisKeys, fingerprint(*gk.context), seeded, std::move(w.out()), galois_key_id(gk));
 }
 
 GaloisKeys deserialize_galois_keys(const ContextPtr& ctx, std::span<const std::uint8_t> blob) {
   bool seeded = false;
-  Reader r(open(blob, ObjectType::GaloisKeys, ctx.get(), &seeded), "GaloisKeys");
+  KeyId key_id = 0;
+  Reader r(open(blob, ObjectType::GaloisKeys, ctx.get(), &seeded, &key_id), "GaloisKeys");
   const std::size_t at = r.pos();
   const std::uint32_t count = r.u32();
   if (count > ctx->n()) r.fail(std::to_string(count) + " keys, more than N = " + std::to_string(ctx->n()) + " can exist", at);
@@ -496,7 +528,7 @@ GaloisKeys deserialize_galois_keys(const ContextPtr& ctx, std::span<const std::u
     if (g % 2 == 0 || g <= 1 || g >= 2 * ctx->n())
       r.fail("Galois element " + std::to_string(g) + " is not odd in (1, 2N = " + std::to_string(2 * ctx->n()) + ")", at_g);
     if (gk.has(g)) r.fail("Galois element " + std::to_string(g) + " appears twice", at_g);
-    gk.keys.emplace(g, read_ksk(r, ctx, seeded, "Galois key"));
+    gk.keys.emplace(g, read_ksk(r, ctx, seeded, "Galois key")).first->second.key_id = key_id;
   }
   r.finish();
   return gk;

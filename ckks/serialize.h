@@ -9,7 +9,9 @@
 //   6       2     object type (ObjectType)
 //   8       8     parameter fingerprint (fingerprint(ctx); 0 for a Params object)
 //   16      8     payload size in bytes (the blob is exactly 32 + this)
-//   24      4     flags: bit 0 = seeded (the uniform polynomial a is stored as its 32-byte seed)
+//   24      4     flags: bit 0 = seeded (the uniform polynomial a is stored as its 32-byte seed);
+//                 bit 1 = key-set id: the payload opens with the u64 key-set id (KeyId, ckks/keys.h)
+//                 of a Ciphertext, PublicKey, RelinKey or GaloisKeys (set when the id is known)
 //   28      4     reserved, 0
 //
 // Payloads (a "poly" is u32 limb count, u8 form (1 = evaluation/NTT), then limbs × N u64, limb i
@@ -38,6 +40,10 @@
 // size, level in 0..L, slot count a power of two ≤ N/2, scale finite and positive, component count
 // 2 or 3, limb count, form flag, every coefficient below its prime, duplicate or invalid Galois
 // elements, trailing bytes. A Params blob is validated by Context::create when used.
+//
+// Key-set ids (bit 1 of the flags) were added after the first files of format version 1 were
+// written: a blob without the flag still loads, with key_id 0 (unknown), and the checks of
+// Decryptor and Evaluator then let it pass. A SecretKey stores no id: its id is recomputed from s.
 //
 // The fingerprint is FNV-1a (64-bit) over N, every prime q_i and p_j, dnum, the scale, the secret
 // distribution and σ: it detects objects made under other parameters; it is not a cryptographic
@@ -80,7 +86,8 @@ struct BlobInfo {
   ObjectType type;
   std::uint64_t fingerprint;
   bool seeded;
-  std::size_t payload_bytes;
+  std::size_t payload_bytes;  ///< without the key-set id
+  KeyId key_id;               ///< the key set of a ciphertext or key (0: none recorded)
 };
 BlobInfo inspect(std::span<const std::uint8_t> blob);
 

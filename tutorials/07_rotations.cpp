@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   Ciphertext raw = ct;
   const std::uint64_t g1 = ctx->galois_element(1);
   for (auto& c : raw.c) c = math::automorphism(c, g1, ctx->basis_q(L));
+  // raw now decrypts under τ_5(s), a key of no key set: erase its key-set id (Ciphertext::key_id)
+  // so that the Decryptor lets us try both s and τ_5(s) instead of refusing the mismatch.
+  raw.key_id = 0;
   const double p_under_s = precision_bits(encoder.decode_complex(decryptor.decrypt(raw)), tutorial::rotated(z, 1));
   const SecretKey tau_s(ctx, math::automorphism(sk.s, g1, ctx->basis_qp(L)));  // τ_5(s), over Q_L·P
   const double p_under_tau_s =

@@ -20,6 +20,9 @@ class LevelError : public Error { using Error::Error; };
 class ScaleError : public Error { using Error::Error; };
 /// An operation needs an evaluation key (relinearisation or Galois key) that was not generated.
 class MissingKeyError : public Error { using Error::Error; };
+/// Objects of two different key sets meet: a ciphertext decrypted, relinearised or rotated with a
+/// key of another key set, or two ciphertexts of different key sets combined (KeyId, ckks/keys.h).
+class KeyMismatchError : public Error { using Error::Error; };
 /// Bad user data: wrong sizes, NaN or infinite values, malformed files.
 class InputError : public Error { using Error::Error; };
 

@@ -151,29 +151,32 @@ TEST_CASE("ckks/serialize: truncation at every length and corrupted bytes give I
     b[at] = v;
     return b;
   };
+  // The payload starts at byte P: the 32-byte header, then the 8-byte key-set id (flag bit 1).
+  constexpr std::size_t P = 40;
+  REQUIRE(inspect(good).key_id == k.sk.key_id);
   CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(0, 'X')), doctest::Contains("magic"), InputError);
   CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(4, 9)), doctest::Contains("format version 9"), InputError);
   CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(6, 2)), doctest::Contains("this is a PublicKey, not a Ciphertext"), InputError);
   CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(6, 99)), doctest::Contains("unknown object type 99"), InputError);
   CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(24, 6)), doctest::Contains("unknown flags"), InputError);
-  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(32, 7)), doctest::Contains("level 7 is outside 0..2"), InputError);
-  // The scale (bytes 36..43) as NaN: set the exponent bits to all ones and a mantissa bit.
+  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(P, 7)), doctest::Contains("level 7 is outside 0..2"), InputError);
+  // The scale (payload bytes 4..11) as NaN: set the exponent bits to all ones and a mantissa bit.
   {
     Bytes b = good;
-    b[43] = 0x7f;
-    b[42] = 0xf8;
+    b[P + 11] = 0x7f;
+    b[P + 10] = 0xf8;
     CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, b), doctest::Contains("is not a positive number"), InputError);
   }
-  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(44, 3)), doctest::Contains("slot count 3"), InputError);
-  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(52, 4)), doctest::Contains("4 components"), InputError);
-  // First coefficient of component 0 (after u32 limbs + u8 form at 56..60): all ones ≥ every prime.
+  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(P + 12, 3)), doctest::Contains("slot count 3"), InputError);
+  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(P + 20, 4)), doctest::Contains("4 components"), InputError);
+  // First coefficient of component 0 (after u32 limbs + u8 form at payload bytes 24..28): all ones ≥ every prime.
   {
     Bytes b = good;
-    for (std::size_t i = 61; i < 69; ++i) b[i] = 0xff;
+    for (std::size_t i = P + 29; i < P + 37; ++i) b[i] = 0xff;
     CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, b), doctest::Contains("not below its prime"), InputError);
   }
-  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(60, 0)), doctest::Contains("form flag 0"), InputError);
-  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(56, 9)), doctest::Contains("9 limbs, expected 3"), InputError);
+  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(P + 28, 0)), doctest::Contains("form flag 0"), InputError);
+  CHECK_THROWS_WITH_AS(deserialize_ciphertext(k.ctx, corrupt(P + 24, 9)), doctest::Contains("9 limbs, expected 3"), InputError);
 }
 
 TEST_CASE("ckks/serialize: objects from other parameters are refused by fingerprint") {
@@ -194,9 +197,10 @@ TEST_CASE("ckks/serialize: Galois keys with a bad or repeated element are refuse
   Kit k(tiny_insecure(), 3);
   const GaloisKeys gk = k.keygen.galois_keys(k.sk, {1, 2});
   Bytes b = serialize(gk, false);
-  // First element at payload offset 4 (after the u32 count): make it even.
-  b[32 + 4] = 4;
-  for (int i = 1; i < 8; ++i) b[32 + 4 + i] = 0;
+  // First element at payload offset 4 (after the u32 count; the payload starts after the 32-byte
+  // header and the 8-byte key-set id): make it even.
+  b[40 + 4] = 4;
+  for (int i = 1; i < 8; ++i) b[40 + 4 + i] = 0;
   CHECK_THROWS_WITH_AS(deserialize_galois_keys(k.ctx, b), doctest::Contains("is not odd"), InputError);
 }
 
