@@ -5,6 +5,13 @@
 // Moduli [CHKKS18, §3]: data primes q_0..q_L (level ℓ ciphertexts live modulo Q_ℓ = q_0·…·q_ℓ) and
 // special primes p_0..p_{k-1} (P = Π p_j) used only inside key switching. Hybrid key switching
 // [HK20, §3] splits the data primes into dnum digits of alpha = ceil((L+1)/dnum) consecutive primes.
+//
+// Thread safety (the whole library): objects that are only read may be shared by any number of
+// threads. A Context (immutable; its one cache, of automorphism permutations, takes a lock), an
+// Encoder, an Evaluator and a Decryptor have only const verbs; keys, plaintexts and ciphertexts are
+// values, safe to read concurrently and never modified by an operation. An Encryptor and a
+// KeyGenerator draw from their own CSPRNG and are NOT safe to share: give each thread its own
+// (with its own seed). tests/ckks/test_concurrency.cpp checks this under ThreadSanitizer in CI.
 #pragma once
 #include <cstdint>
 #include <map>

@@ -5,6 +5,7 @@
 
 namespace ckks {
 
+/// Thread-safe: decrypt is const; one Decryptor may serve many threads (see ckks/context.h).
 class Decryptor {
  public:
   Decryptor(ContextPtr context, const SecretKey& sk);

@@ -18,6 +18,7 @@
 
 namespace ckks {
 
+/// Thread-safe: every verb is const; one Encoder may serve many threads (see ckks/context.h).
 class Encoder {
  public:
   explicit Encoder(ContextPtr context);

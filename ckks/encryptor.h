@@ -8,6 +8,7 @@
 
 namespace ckks {
 
+/// Not thread-safe (it advances its CSPRNG): one Encryptor per thread (see ckks/context.h).
 class Encryptor {
  public:
   /// Public-key encryptor (what a data owner without the secret key, or a client, uses).

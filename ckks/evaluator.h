@@ -22,6 +22,7 @@
 
 namespace ckks {
 
+/// Thread-safe: every verb is const; one Evaluator may serve many threads (see ckks/context.h).
 class Evaluator {
  public:
   explicit Evaluator(ContextPtr context);

@@ -8,6 +8,7 @@
 
 namespace ckks {
 
+/// Not thread-safe (it advances its CSPRNG): one KeyGenerator per thread (see ckks/context.h).
 class KeyGenerator {
  public:
   /// Randomness from a fresh OS-seeded Csprng.

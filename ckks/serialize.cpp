@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include <NTL/ZZ.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -283,6 +284,17 @@ std::uint64_t fingerprint(const Context& ctx) {
   mix(static_cast<std::uint64_t>(ctx.params().secret));
   mix(static_cast<std::uint64_t>(ctx.params().hamming_weight));
   return h;
+}
+
+std::uint64_t content_digest(std::span<const std::uint8_t> bytes) {
+  static constexpr char kLabel[] = "ckks-teach content digest v1";
+  std::vector<unsigned char> data(kLabel, kLabel + sizeof kLabel - 1);
+  data.insert(data.end(), bytes.begin(), bytes.end());
+  unsigned char out[8];
+  NTL::DeriveKey(out, 8, data.data(), static_cast<long>(data.size()));
+  std::uint64_t d = 0;
+  for (int b = 0; b < 8; ++b) d |= static_cast<std::uint64_t>(out[b]) << (8 * b);
+  return d;
 }
 
 BlobInfo inspect(std::span<const std::uint8_t> blob) {

@@ -80,6 +80,12 @@ const char* object_type_name(ObjectType t);
 /// The parameter fingerprint written in every header (see the file comment).
 std::uint64_t fingerprint(const Context& ctx);
 
+/// A 64-bit digest of arbitrary bytes (e.g. a model's weights file, recorded beside the keys made
+/// for it): the first 8 bytes of NTL's DeriveKey (SHA-256-based [Shoup]) over a domain-separation
+/// label and the bytes. Different files give different digests except with probability ≈ 2^-64; not
+/// an authenticator (anyone can compute it). Shown as 16 hexadecimal digits by key_id_string.
+std::uint64_t content_digest(std::span<const std::uint8_t> bytes);
+
 /// What a blob's header says (validated: magic, version, known type, size consistent with the
 /// blob). Throws InputError otherwise.
 struct BlobInfo {

@@ -4,12 +4,14 @@
 // report, a leak, an uncaught exception) is a finding. Objects that load are then used
 // (decrypted, applied) so that a "valid" but inconsistent object would show up too.
 //
-// Parameters: tiny and INSECURE (N = 2^5, q {40, 30, 30}, p {40}), fixed keys, so that one run
-// explores many inputs per second; the checks do not depend on N.
+// Parameters: the two tiny INSECURE presets of fuzz_params.h (N = 2^5 and 2^6), fixed keys, so
+// that one run explores many inputs per second; the checks do not depend on N. Each input is loaded
+// under the preset its header's fingerprint names.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
@@ -23,22 +25,47 @@
 
 namespace {
 
+// The Context and key set of one preset of fuzz_params.h, with a fresh ciphertext to apply keys to.
 struct World {
-  ckks::ContextPtr ctx = ckks::Context::create(ckks::fuzz::params());
-  ckks::KeyGenerator kg{ctx, ckks::math::Csprng::insecure_fixed_seed_for_testing(1)};
-  ckks::SecretKey sk = kg.secret_key();
-  ckks::Encoder encoder{ctx};
-  ckks::Decryptor decryptor{ctx, sk};
-  ckks::Evaluator ev{ctx};
+  explicit World(int preset)
+      : ctx(ckks::Context::create(ckks::fuzz::params(preset))),
+        kg(ctx, ckks::math::Csprng::insecure_fixed_seed_for_testing(ckks::fuzz::kKeySeed)),
+        sk(kg.secret_key()),
+        encoder(ctx),
+        decryptor(ctx, sk),
+        ev(ctx) {
+    ckks::Encryptor enc(ctx, sk, ckks::math::Csprng::insecure_fixed_seed_for_testing(2));
+    const std::vector<double> one = {1.0};
+    ct = enc.encrypt(encoder.encode(std::span<const double>(one), ctx->max_level(), ctx->default_scale()));
+  }
+  ckks::ContextPtr ctx;
+  ckks::KeyGenerator kg;
+  ckks::SecretKey sk;
+  ckks::Encoder encoder;
+  ckks::Decryptor decryptor;
+  ckks::Evaluator ev;
+  ckks::Ciphertext ct;
 };
 
-World& world() {
-  static World w;
-  return w;
+// The world whose parameters the blob's header names (preset 0 when none matches, so that a
+// foreign fingerprint is exercised as a rejection).
+World& world(std::span<const std::uint8_t> data) {
+  static std::vector<std::unique_ptr<World>> worlds = [] {
+    std::vector<std::unique_ptr<World>> v;
+    for (int p = 0; p < ckks::fuzz::kPresets; ++p) v.push_back(std::make_unique<World>(p));
+    return v;
+  }();
+  if (data.size() >= 16) {
+    std::uint64_t fp = 0;
+    for (int i = 0; i < 8; ++i) fp |= static_cast<std::uint64_t>(data[8 + i]) << (8 * i);
+    for (auto& w : worlds)
+      if (ckks::fingerprint(*w->ctx) == fp) return *w;
+  }
+  return *worlds[0];
 }
 
 void exercise(std::span<const std::uint8_t> data) {
-  World& w = world();
+  World& w = world(data);
 #if defined(CKKS_FUZZ_CIPHERTEXT)
   const ckks::Ciphertext ct = ckks::deserialize_ciphertext(w.ctx, data);
   const ckks::Ciphertext two = ct.size() == 3 ? ct : w.ev.add(ct, ct);
@@ -46,20 +73,20 @@ void exercise(std::span<const std::uint8_t> data) {
 #elif defined(CKKS_FUZZ_PLAINTEXT)
   w.encoder.decode_complex(ckks::deserialize_plaintext(w.ctx, data));
 #elif defined(CKKS_FUZZ_PUBLIC_KEY)
-  ckks::deserialize_public_key(w.ctx, data);
+  const ckks::PublicKey pk = ckks::deserialize_public_key(w.ctx, data);
+  ckks::Encryptor enc(w.ctx, pk, ckks::math::Csprng::insecure_fixed_seed_for_testing(5));
+  w.decryptor.decrypt(enc.encrypt(w.encoder.encode(std::vector<double>{0.5}, 0, w.ctx->default_scale())));
 #elif defined(CKKS_FUZZ_RELIN_KEY)
   const ckks::RelinKey rk = ckks::deserialize_relin_key(w.ctx, data);
-  static const ckks::Ciphertext sq = [&] {
-    ckks::Encryptor enc(w.ctx, w.sk, ckks::math::Csprng::insecure_fixed_seed_for_testing(2));
-    const std::vector<double> one = {1.0};
-    const auto c = enc.encrypt(w.encoder.encode(std::span<const double>(one), w.ctx->max_level(), w.ctx->default_scale()));
-    return w.ev.multiply(c, c);
-  }();
-  w.ev.relinearize(sq, rk);
+  w.ev.relinearize(w.ev.multiply(w.ct, w.ct), rk);
 #elif defined(CKKS_FUZZ_GALOIS_KEYS)
-  ckks::deserialize_galois_keys(w.ctx, data);
+  const ckks::GaloisKeys gk = ckks::deserialize_galois_keys(w.ctx, data);
+  if (!gk.keys.empty()) w.ev.apply_galois(w.ct, gk.keys.begin()->first, gk);
 #elif defined(CKKS_FUZZ_SECRET_KEY)
-  ckks::deserialize_secret_key(w.ctx, data);
+  const ckks::SecretKey sk = ckks::deserialize_secret_key(w.ctx, data);
+  ckks::Ciphertext anonymous = w.ct;  // decrypted under the loaded key, whatever its key set
+  anonymous.key_id = 0;
+  ckks::Decryptor(w.ctx, sk).decrypt(anonymous);
 #elif defined(CKKS_FUZZ_PARAMS)
   const ckks::Params p = ckks::deserialize_params(data);
   // Build a Context only for small rings and chains (validation covers the rest; a 2^17-ring,

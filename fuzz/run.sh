@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Build the fuzz targets with clang (ASan + UBSan + libFuzzer) in BUILD_DIR (default build-fuzz),
-# make the seed corpus, and fuzz every loader for SECONDS seconds (default 8; 8 loaders ≈ 1 minute).
+# make the seed corpus (every object type under the two presets of fuzz/fuzz_params.h), and fuzz
+# every loader:
+#   bash fuzz/run.sh [SECONDS]   SECONDS per loader (default 8; 8 loaders ≈ 1 minute; .ci/run)
+#   bash fuzz/run.sh --long      10^7 executions per loader (stopping after 2 hours of a loader)
 # Exit status non-zero on any crash, sanitizer report, leak or uncaught exception; the reproducer
 # is left in BUILD_DIR/findings/. Prints the executions each target ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
-SECONDS_PER_TARGET=${1:-8}
+if [ "${1:-}" = "--long" ]; then
+  limits="-runs=10000000 -max_total_time=7200"
+  what="10^7 executions"
+else
+  SECONDS_PER_TARGET=${1:-8}
+  case "$SECONDS_PER_TARGET" in ''|*[!0-9]*) echo "fuzz/run.sh: '$SECONDS_PER_TARGET' is not a number of seconds; use a whole number or --long" >&2; exit 1;; esac
+  limits="-max_total_time=$SECONDS_PER_TARGET"
+  what="${SECONDS_PER_TARGET} s"
+fi
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKKS_FUZZ=ON \
   -DCKKS_BUILD_TESTS=OFF -DCKKS_BUILD_BENCH=OFF > /dev/null
 loaders="ciphertext plaintext public_key relin_key galois_keys secret_key params bundle"
@@ -19,7 +30,7 @@ mkdir -p "$BUILD_DIR/findings"
 total=0
 for l in $loaders; do
   log="$BUILD_DIR/findings/$l.log"
-  if ! "$BUILD_DIR/fuzz/fuzz_$l" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 \
+  if ! "$BUILD_DIR/fuzz/fuzz_$l" $limits -print_final_stats=1 \
       -artifact_prefix="$BUILD_DIR/findings/$l-" "$BUILD_DIR/corpus/$l" > "$log" 2>&1; then
     echo "fuzz: fuzz_$l FAILED; log and reproducer in $BUILD_DIR/findings/" >&2
     grep -E "ERROR|SUMMARY|Sanitizer|leak" "$log" | head -20 >&2
@@ -27,6 +38,7 @@ for l in $loaders; do
   fi
   runs=$(grep -o "stat::number_of_executed_units: *[0-9]*" "$log" | grep -o "[0-9]*$" || echo 0)
   total=$((total + runs))
-  echo "fuzz: fuzz_$l: $runs executions in ${SECONDS_PER_TARGET} s, no finding"
+  secs=$(grep -o "stat::average_exec_per_sec: *[0-9]*" "$log" | grep -o "[0-9]*$" || echo 0)
+  echo "fuzz: fuzz_$l: $runs executions ($what asked, $secs per second), no finding"
 done
 echo "fuzz: $total executions in all, no finding"

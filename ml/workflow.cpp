@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <filesystem>
 
@@ -11,6 +12,7 @@
 #include "ckks/decryptor.h"
 #include "ckks/encoder.h"
 #include "ckks/keygen.h"
+#include "ckks/keys.h"
 #include "ckks/math/errors.h"
 #include "ckks/serialize.h"
 #include "ml/client_keys.h"
@@ -38,6 +40,66 @@ void append(Bytes& bundle, const Bytes& blob) { bundle.insert(bundle.end(), blob
 void check_model(const std::string& m) {
   if (m != "mlp" && m != "linreg")
     throw InputError("--model " + m + " is not supported by the workflow; choose mlp or linreg");
+}
+
+std::string file_digest(const std::string& path) { return key_id_string(content_digest(read_file(path))); }
+
+// Fills the options the caller left unset from what keygen recorded in `meta` (of `file`), and
+// refuses a contradiction, naming both values and the fix. Keys written before an option was
+// recorded leave it as given.
+void resolve(WorkflowOptions& o, const json& meta, const std::string& file, const std::string& step) {
+  const std::string model = meta.value("model", "");
+  if (o.model.empty()) o.model = model;
+  else if (o.model != model)
+    throw InputError(step + ": --model " + o.model + " contradicts " + file + ", made by keygen for the " + model +
+                     " model; drop --model (the key files name it) or use the keys of a --model " + o.model + " keygen");
+  check_model(o.model);
+  // A file option: taken from the keys when unset; when given, its contents must be the recorded file's.
+  auto file_option = [&](std::string& value, const char* key, const char* flag) {
+    if (value.empty()) value = meta.value(key, "");
+    if (value.empty()) throw InputError(step + ": " + file + " does not record " + key + "; pass " + flag);
+    const std::string digest_key = std::string(key) + "_digest";
+    if (!meta.contains(digest_key)) return;
+    const std::string want = meta[digest_key].get<std::string>(), got = file_digest(value);
+    if (got != want)
+      throw InputError(step + ": " + flag + " " + value + " (digest " + got + ") is not the file the keys in " + file +
+                       " were made for (" + meta.value(key, "") + ", digest " + want + "); pass that file, or run "
+                       "keygen again with " + flag + " " + value);
+  };
+  if (o.model == "mlp") {
+    file_option(o.weights, "weights", "--weights");
+    return;
+  }
+  file_option(o.data, "data", "--data");
+  const std::string target = meta.value("target", "");
+  if (o.target.empty()) o.target = target;
+  else if (!target.empty() && o.target != target)
+    throw InputError(step + ": --target " + o.target + " contradicts " + file + ", made for --target " + target +
+                     "; drop --target or run keygen again with it");
+  if (meta.contains("seed")) {
+    const auto seed = meta["seed"].get<std::uint64_t>();
+    if (o.seed && *o.seed != seed)
+      throw InputError(step + ": --seed " + std::to_string(*o.seed) + " contradicts " + file + ", made for --seed " +
+                       std::to_string(seed) + " (another train/test split); drop --seed or run keygen again with it");
+    o.seed = seed;
+  }
+  if (meta.contains("test_fraction")) {
+    const double f = meta["test_fraction"].get<double>();
+    if (o.test_fraction && *o.test_fraction != f)
+      throw InputError(step + ": --test-fraction " + std::to_string(*o.test_fraction) + " contradicts " + file +
+                       ", made for --test-fraction " + std::to_string(f) + "; drop --test-fraction or run keygen again with it");
+    o.test_fraction = f;
+  }
+}
+
+// The key set every ciphertext of `cts` (from `file`) must share with `keys` (named `keys_name`).
+void check_key_set(const std::vector<Ciphertext>& cts, KeyId keys, const std::string& step, const std::string& file,
+                   const std::string& keys_name, const std::string& fix) {
+  for (std::size_t i = 0; i < cts.size(); ++i)
+    if (cts[i].key_id != 0 && keys != 0 && cts[i].key_id != keys)
+      throw KeyMismatchError(step + ": " + file + " (ciphertext " + std::to_string(i) + ") belongs to key set " +
+                             key_id_string(cts[i].key_id) + ", but " + keys_name + " is key set " +
+                             key_id_string(keys) + "; " + fix);
 }
 
 // A bundle read from `path`: its metadata (checked: our format, and the model if given), the
@@ -79,7 +141,7 @@ struct LinregData {
 
 LinregData linreg_data(const WorkflowOptions& o) {
   const Dataset ds = select_target(read_csv(o.data), o.target);
-  const Split split = train_test_split(ds, o.test_fraction, o.seed);
+  const Split split = train_test_split(ds, o.test_fraction.value_or(0.2), o.seed.value_or(1));
   LinregData d;
   d.z = Standardizer::fit(split.train);
   const Dataset train = d.z.apply(split.train), test = d.z.apply(split.test);
@@ -91,8 +153,15 @@ LinregData linreg_data(const WorkflowOptions& o) {
 }
 
 json linreg_meta(const WorkflowOptions& o, std::size_t rows, std::size_t features) {
-  return {{"format", kFormat}, {"model", "linreg"},   {"data", o.data}, {"target", o.target},
-          {"seed", o.seed},    {"test_fraction", o.test_fraction}, {"rows", rows}, {"features", features}};
+  return {{"format", kFormat},
+          {"model", "linreg"},
+          {"data", o.data},
+          {"data_digest", file_digest(o.data)},
+          {"target", o.target},
+          {"seed", o.seed.value_or(1)},
+          {"test_fraction", o.test_fraction.value_or(0.2)},
+          {"rows", rows},
+          {"features", features}};
 }
 
 struct Secret {
@@ -132,8 +201,10 @@ KeygenReport workflow_keygen(const WorkflowOptions& o, const std::string& dir, b
     const MlpLatencyLayout layout(model);
     params = mlp_latency_params(layout.levels_needed(), layout.slots());
     steps = layout.rotation_steps();
-    meta = {{"format", kFormat}, {"model", "mlp"}, {"input_size", layout.input_size()},
-            {"output_size", layout.output_size()}, {"slots", layout.slots()}};
+    meta = {{"format", kFormat},         {"model", "mlp"},
+            {"weights", o.weights},        {"weights_digest", file_digest(o.weights)},
+            {"input_size", layout.input_size()}, {"output_size", layout.output_size()},
+            {"slots", layout.slots()}};
   } else {
     const LinregData d = linreg_data(o);
     params = o.params;
@@ -148,6 +219,8 @@ KeygenReport workflow_keygen(const WorkflowOptions& o, const std::string& dir, b
   const PublicKey pk = kg.public_key(sk);
   const RelinKey rk = kg.relin_key(sk);
   const GaloisKeys gk = kg.galois_keys(sk, steps);
+  meta["key_set"] = key_id_string(sk.key_id);
+  rep.key_set = key_id_string(sk.key_id);
 
   Bytes secret = serialize_metadata(meta.dump());
   append(secret, serialize(params));
@@ -171,10 +244,11 @@ KeygenReport workflow_keygen(const WorkflowOptions& o, const std::string& dir, b
   return rep;
 }
 
-std::size_t workflow_encrypt(const WorkflowOptions& o, const std::string& keys_dir, const std::string& out,
+std::size_t workflow_encrypt(const WorkflowOptions& options, const std::string& keys_dir, const std::string& out,
                              std::size_t first, std::size_t count) {
-  check_model(o.model);
-  Secret s = load_secret(keys_dir, o.model);
+  Secret s = load_secret(keys_dir, "");
+  WorkflowOptions o = options;
+  resolve(o, s.bundle.meta, keys_dir + "/secret.key", "encrypt");
   const ContextPtr ctx = s.bundle.ctx;
   json meta = s.bundle.meta;
   std::vector<Ciphertext> cts;
@@ -213,10 +287,11 @@ std::size_t workflow_encrypt(const WorkflowOptions& o, const std::string& keys_d
   return cts.size();
 }
 
-double workflow_infer(const WorkflowOptions& o, const std::string& eval_keys, const std::string& in,
+double workflow_infer(const WorkflowOptions& options, const std::string& eval_keys, const std::string& in,
                       const std::string& out) {
-  check_model(o.model);
-  Bundle keys = open_bundle(eval_keys, o.model);
+  Bundle keys = open_bundle(eval_keys, "");
+  WorkflowOptions o = options;
+  resolve(o, keys.meta, eval_keys, "infer");
   for (auto blob : keys.rest)
     if (inspect(blob).type == ObjectType::SecretKey)
       throw InputError("infer: " + eval_keys + " holds a secret key; the server must never see it. Pass the "
@@ -228,10 +303,15 @@ double workflow_infer(const WorkflowOptions& o, const std::string& eval_keys, co
   GaloisKeys gk = deserialize_galois_keys(ctx, keys.rest[2]);
   Bundle query = open_bundle(in, o.model);
   if (fingerprint(*query.ctx) != fingerprint(*ctx))
-    throw InputError("infer: " + in + " was encrypted under other parameters than " + eval_keys);
+    throw ParameterError("infer: " + in + " was encrypted under other parameters (" + query.ctx->params().describe() +
+                         ") than " + eval_keys + " (" + ctx->params().describe() +
+                         "); encrypt the query with the keys of the same keygen");
   std::vector<Ciphertext> cts;
   for (auto blob : query.rest) cts.push_back(deserialize_ciphertext(ctx, blob));
   if (cts.empty()) throw InputError("infer: " + in + " holds no ciphertext");
+  check_key_set(cts, rk.key.key_id, "infer", in, "the evaluation keys " + eval_keys,
+                "encrypt the query with the keys of the directory whose public.keys you pass (its secret.key "
+                "records the key set), or pass that directory's public.keys");
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Ciphertext> answer;
@@ -263,20 +343,26 @@ double workflow_infer(const WorkflowOptions& o, const std::string& eval_keys, co
   return seconds;
 }
 
-DecryptResult workflow_decrypt(const WorkflowOptions& o, const std::string& keys_dir, const std::string& in) {
-  check_model(o.model);
-  Secret s = load_secret(keys_dir, o.model);
+DecryptResult workflow_decrypt(const WorkflowOptions& options, const std::string& keys_dir, const std::string& in) {
+  Secret s = load_secret(keys_dir, "");
+  WorkflowOptions o = options;
+  resolve(o, s.bundle.meta, keys_dir + "/secret.key", "decrypt");
   Bundle ans = open_bundle(in, o.model);
   if (ans.meta.value("contents", "") != "answer")
     throw InputError("decrypt: " + in + " is not an answer of ckks-ml infer (its metadata says \"" +
                      ans.meta.value("contents", "") + "\")");
   if (fingerprint(*ans.ctx) != fingerprint(*s.bundle.ctx))
-    throw InputError("decrypt: " + in + " was computed under other parameters than the keys in " + keys_dir);
+    throw ParameterError("decrypt: " + in + " was computed under other parameters (" + ans.ctx->params().describe() +
+                         ") than the keys in " + keys_dir + " (" + s.bundle.ctx->params().describe() +
+                         "); decrypt with the key directory whose keygen made the query");
   const ContextPtr ctx = s.bundle.ctx;
   DecryptResult r;
   r.model = o.model;
   std::vector<Ciphertext> cts;
   for (auto blob : ans.rest) cts.push_back(deserialize_ciphertext(ctx, blob));
+  check_key_set(cts, s.keys.sk.key_id, "decrypt", in, "the secret key in " + keys_dir,
+                "decrypt with the key directory whose keygen made the query (the key set is in the answer's "
+                "metadata and in that directory's secret.key)");
   if (o.model == "mlp") {
     const MlpLatencyLayout layout(Mlp::load(o.weights));
     r.first_image = ans.meta.value("first_image", std::size_t{0});
@@ -284,6 +370,12 @@ DecryptResult workflow_decrypt(const WorkflowOptions& o, const std::string& keys
       const auto logits = decode_latency_logits(layout, s.keys.encoder, s.keys.decryptor.decrypt(c));
       r.predictions.push_back(static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
       r.logits.push_back(logits);
+      double largest = 0;
+      for (double l : logits) largest = std::isfinite(l) ? std::max(largest, std::fabs(l)) : INFINITY;
+      if (!(largest < 1e3))
+        r.warnings.push_back("image " + std::to_string(r.first_image + r.logits.size() - 1) + ": largest |logit| is " +
+                             std::to_string(largest) + " (a trained model's are below 30): the encrypted computation "
+                             "lost its precision; its class is not to be trusted");
     }
   } else {
     if (cts.size() != 1) throw InputError("decrypt: a linreg answer holds one ciphertext, " + in + " holds " + std::to_string(cts.size()));
@@ -296,6 +388,10 @@ DecryptResult workflow_decrypt(const WorkflowOptions& o, const std::string& keys
     for (auto& p : pred) p = d.z.unscale_y(p);
     r.rmse = rmse(pred, d.y_test_raw);
     r.r2 = ckks::ml::r2(pred, d.y_test_raw);
+    if (!(std::fabs(r.constant - 1) <= 0.01))
+      r.warnings.push_back("the decrypted constant coordinate is " + std::to_string(r.constant) +
+                           ", not 1 (within 0.01): the training lost its precision; run infer with fewer --iterations "
+                           "or keygen with a larger --params preset");
   }
   return r;
 }

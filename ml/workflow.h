@@ -16,9 +16,20 @@
 //
 // The server side (infer) refuses a key file that holds a secret key, and needs nothing but the
 // public keys, the query and the model: it works in a directory where no secret key exists.
+//
+// What keygen records, every later step reads (so a user names the model once):
+//   * the model, and for mlp the weights file and its digest (content_digest): encrypt, infer and
+//     decrypt take them from the key files when --model / --weights are not given, and refuse a
+//     contradicting --model or a weights file of another digest, naming both values;
+//   * for linreg the data, target, split seed and held-out fraction, likewise;
+//   * the key set (KeyId of the secret key, ckks/keys.h), which every key and ciphertext also
+//     carries: infer refuses a query of another key set than its evaluation keys, decrypt an answer
+//     of another key set than its secret key, each naming both key sets (16 hex digits) and the files.
+// Key files and queries written before key sets were recorded carry none; they are not checked.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,16 +37,19 @@
 
 namespace ckks::ml {
 
+/// Options of the four steps. Empty (or unset) values of model, weights, data, target, seed and
+/// test_fraction are taken from the key files (what keygen recorded); keygen needs model, and the
+/// caller sets keygen's defaults (the committed weights, Boston Housing, MEDV, seed 1, 0.2).
 struct WorkflowOptions {
   std::string model;  ///< "mlp" or "linreg"
   // mlp
-  std::string weights;  ///< safetensors file (the committed model by default, set by the caller)
+  std::string weights;  ///< safetensors file
   std::string images_dir;  ///< Fashion-MNIST IDX directory (Debian's by default)
   // linreg
-  std::string data;         ///< CSV with a header row (Boston Housing by default)
-  std::string target = "MEDV";
-  std::uint64_t seed = 1;
-  double test_fraction = 0.2;
+  std::string data;         ///< CSV with a header row
+  std::string target;       ///< target column
+  std::optional<std::uint64_t> seed;     ///< seed of the train/test split
+  std::optional<double> test_fraction;   ///< held-out fraction
   int iterations = 0;       ///< 0: min(16, levels − 2)
   Params params = Params::preset_n15();
 };
@@ -45,7 +59,8 @@ struct KeygenReport {
   std::string secret_path, public_path;
   std::size_t secret_bytes = 0, public_bytes = 0, galois_keys = 0;
   int security_bits = 0;
-  std::string params;  ///< Params::describe()
+  std::string params;   ///< Params::describe()
+  std::string key_set;  ///< the key set's id (key_id_string), recorded in both files
 };
 
 /// Client: make the keys for `o.model` and write DIR/secret.key (0600) and DIR/public.keys.
@@ -76,6 +91,10 @@ struct DecryptResult {
   std::size_t first_image = 0;                ///< mlp
   std::vector<double> weights;                ///< linreg
   double constant = 0, rmse = 0, r2 = 0;      ///< linreg (constant: the augmented coordinate, ≈ 1)
+  /// Sanity checks that turn a silent precision collapse into a message with the measured figure:
+  /// linreg's decrypted constant coordinate must be within 0.01 of 1; mlp's logits must be finite
+  /// and below 10^3 in magnitude (the committed model's are below 30).
+  std::vector<std::string> warnings;
 };
 DecryptResult workflow_decrypt(const WorkflowOptions& o, const std::string& keys_dir, const std::string& in);
 

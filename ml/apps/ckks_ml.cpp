@@ -28,7 +28,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Command> commands = {add_linreg(app), add_logreg(app), add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
                                          add_keygen(app), add_encrypt(app), add_infer(app), add_decrypt(app)};
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // --help: the help text, exit 0
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's own codes (105, 106, …) would contradict the documented 1 for a usage error.
+    app.exit(e);  // prints the message (and the hint to use --help)
+    return 1;
+  }
   try {
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();

@@ -2,6 +2,8 @@
 #include "ml/apps/cli_common.h"
 
 #include <cstdio>
+#include <exception>
+#include <string>
 
 #include <unistd.h>
 
@@ -20,6 +22,23 @@ Progress stderr_progress(std::string tag) {
     }
     std::fflush(stderr);
   };
+}
+
+CLI::Validator whole_at_least(long long lo) {
+  return CLI::Validator(
+      [lo](std::string& text) -> std::string {
+        std::size_t used = 0;
+        long long v = 0;
+        try {
+          v = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || v < lo)
+          return text + " is not a whole number ≥ " + std::to_string(lo);
+        return {};
+      },
+      "INT ≥ " + std::to_string(lo));
 }
 
 Params preset(const std::string& name) {

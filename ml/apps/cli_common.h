@@ -32,6 +32,11 @@ Progress stderr_progress(std::string tag);
 /// "n13" … "n16" → Params::preset_n13() …; throws InputError naming the value otherwise.
 Params preset(const std::string& name);
 
+/// A validator for counts typed on the command line: a whole number ≥ lo, refused otherwise as a
+/// usage error (exit 1) whose message names the value and the limit, e.g. "--k: -1 is not a whole
+/// number ≥ 1". (CLI11 would read -1 into an unsigned option as 18446744073709551615.)
+CLI::Validator whole_at_least(long long lo);
+
 /// Seconds elapsed since t (steady clock).
 inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();

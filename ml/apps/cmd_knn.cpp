@@ -172,13 +172,17 @@ Command add_knn(CLI::App& app) {
   auto* knn = app.add_subcommand("knn", "k-nearest neighbours with encrypted queries (Boston regressor / Fashion-MNIST classifier)");
   knn->add_option("--task", ko->task, "regress (default: Boston Housing) or classify (default: Fashion-MNIST subset)");
   knn->add_option("--mode", ko->mode, "decrypt (client picks neighbours), encrypted (server ranks), or both (default)");
-  knn->add_option("--k", ko->k, "neighbours (default 5)");
+  knn->add_option("--k", ko->k, "neighbours (default 5)")->check(whole_at_least(1));
   knn->add_option("--data", ko->data, "CSV file with a header row (default: Boston / Fashion-MNIST)");
   knn->add_option("--target", ko->target, "target column of --data (integer class labels with --task classify)");
-  knn->add_option("--queries", ko->queries, "decrypt mode: test queries (default all test rows; 300 for Fashion-MNIST)");
-  knn->add_option("--references", ko->references, "decrypt mode: reference rows (default all training rows; 1000 for Fashion-MNIST)");
-  knn->add_option("--rank-references", ko->rank_references, "encrypted mode: references ranked per query (power of two 4..64, default 32)");
-  knn->add_option("--rank-queries", ko->rank_queries, "encrypted mode: queries (default one ciphertext: N/2 / n²)");
+  knn->add_option("--queries", ko->queries, "decrypt mode: test queries (default all test rows; 300 for Fashion-MNIST)")
+      ->check(whole_at_least(1));
+  knn->add_option("--references", ko->references, "decrypt mode: reference rows (default all training rows; 1000 for Fashion-MNIST)")
+      ->check(whole_at_least(1));
+  knn->add_option("--rank-references", ko->rank_references, "encrypted mode: references ranked per query (power of two 4..64, default 32)")
+      ->check(whole_at_least(1));
+  knn->add_option("--rank-queries", ko->rank_queries, "encrypted mode: queries (default one ciphertext: N/2 / n²)")
+      ->check(whole_at_least(1));
   knn->add_option("--compositions-distance", ko->compositions_distance, "encrypted mode: f_3 compositions after the steep step, distance comparisons (default 4)")->check(CLI::Range(0, 12));
   knn->add_option("--compositions-rank", ko->compositions_rank, "encrypted mode: f_3 compositions after the steep step, rank threshold (default 2)")->check(CLI::Range(0, 12));
   knn->add_option("--params", ko->params, "decrypt-mode ring: n13|n14|n15|n16 (default n14); the encrypted mode uses its own N=2^16 set");

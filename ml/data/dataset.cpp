@@ -174,6 +174,22 @@ Standardizer Standardizer::fit(const Dataset& train) {
                      " row(s); at least 2 are needed to estimate a standard deviation");
   }
   const std::size_t d = train.feature_names.size();
+  // Squared deviations must stay finite: a value beyond 1e150 would make the variance overflow to
+  // infinity and every standardised value 0 or NaN (a silent wrong result).
+  constexpr double kLargest = 1e150;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j)
+      if (std::fabs(train.X[i][j]) > kLargest)
+        throw InputError("Standardizer::fit: feature " + in_quotes(train.feature_names[j]) + " holds " +
+                         num(train.X[i][j]) + " in training row " + std::to_string(i) +
+                         "; values beyond 1e150 in magnitude overflow its variance. Express the column in "
+                         "other units (divide it by a power of ten) or drop that row");
+    if (std::fabs(train.y[i]) > kLargest)
+      throw InputError("Standardizer::fit: the target " + in_quotes(train.target_name) + " holds " + num(train.y[i]) +
+                       " in training row " + std::to_string(i) +
+                       "; values beyond 1e150 in magnitude overflow its variance. Express the target in other "
+                       "units (divide it by a power of ten) or drop that row");
+  }
   const double inv_n = 1.0 / static_cast<double>(n);
   Standardizer s;
   s.mean.assign(d, 0.0);

@@ -56,7 +56,9 @@ struct Standardizer {
 
   /// Fits means and population standard deviations of every feature and of y on `train`.
   /// Throws ckks::InputError if `train` has fewer than 2 rows, is malformed, or has a constant
-  /// feature (stddev 0: the message names the column and asks to drop it) or a constant target.
+  /// feature (stddev 0: the message names the column and asks to drop it) or a constant target,
+  /// or a value beyond 1e150 in magnitude (its square would overflow the variance; the message
+  /// names the column, the row and the value).
   static Standardizer fit(const Dataset& train);
 
   /// Returns a copy of `ds` with X[i][j] ← (X[i][j] − mean[j]) / stddev[j] and

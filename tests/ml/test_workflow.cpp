@@ -45,7 +45,10 @@ TEST_CASE("ml/workflow: mlp keygen, encrypt, infer without the secret key, decry
   std::filesystem::copy_file(k.public_path, server + "/public.keys");
 
   const std::size_t first = 3, count = 4;
-  CHECK(workflow_encrypt(o, client, server + "/query.ct", first, count) == count);
+  // After keygen the model and weights come from the key files: no model named again.
+  WorkflowOptions later;
+  later.images_dir = kDebianFashionMnistDir;
+  CHECK(workflow_encrypt(later, client, server + "/query.ct", first, count) == count);
   // The server's directory holds no secret key, and a secret key file is refused.
   CHECK_FALSE(std::filesystem::exists(server + "/secret.key"));
   workflow_infer(o, server + "/public.keys", server + "/query.ct", server + "/answer.ct");
@@ -79,7 +82,7 @@ TEST_CASE("ml/workflow: mlp keygen, encrypt, infer without the secret key, decry
   WorkflowOptions lin = o;
   lin.model = "linreg";
   CHECK_THROWS_WITH_AS(workflow_infer(lin, server + "/public.keys", server + "/query.ct", server + "/y.ct"),
-                       doctest::Contains("is for the mlp model, not linreg"), InputError);
+                       doctest::Contains("--model linreg contradicts"), InputError);
   WorkflowOptions bad = o;
   bad.model = "svm";
   CHECK_THROWS_WITH_AS(workflow_keygen(bad, (tmp.dir / "other").string()), doctest::Contains("choose mlp or linreg"), InputError);
@@ -112,6 +115,8 @@ TEST_CASE("ml/workflow: linreg through files equals the in-process SFH training"
   o.model = "linreg";
   o.data = csv;
   o.target = "MEDV";
+  o.seed = 1;
+  o.test_fraction = 0.2;
   o.iterations = 3;
   Params p;
   p.log_n = 12;
@@ -130,7 +135,7 @@ TEST_CASE("ml/workflow: linreg through files equals the in-process SFH training"
   CHECK(std::abs(r.constant - 1.0) < 1e-4);
   // The plaintext SFH run of the same split, 3 iterations.
   const Dataset ds = select_target(read_csv(csv), "MEDV");
-  const Split split = train_test_split(ds, o.test_fraction, o.seed);
+  const Split split = train_test_split(ds, *o.test_fraction, *o.seed);
   const Standardizer z = Standardizer::fit(split.train);
   const auto A = with_bias_column(z.apply(split.train).X);
   const auto w = sfh_train(A, z.apply(split.train).y, 3).back();
@@ -140,10 +145,15 @@ TEST_CASE("ml/workflow: linreg through files equals the in-process SFH training"
   MESSAGE("linreg through files (120 Boston rows, 3 iterations): max |w_files − w_plain| = " << err
           << ", held-out RMSE " << r.rmse << ", R² " << r.r2);
   CHECK(err < 1e-3);
-  // Other data than the keys were made for is refused before encryption.
+  // Another split than the keys were made for is refused before encryption.
   WorkflowOptions other = o;
   other.test_fraction = 0.5;
-  CHECK_THROWS_WITH_AS(workflow_encrypt(other, client, server + "/t2.ct"), doctest::Contains("were made for 96 rows"), InputError);
+  CHECK_THROWS_WITH_AS(workflow_encrypt(other, client, server + "/t2.ct"),
+                       doctest::Contains("--test-fraction 0.500000 contradicts"), InputError);
+  // The later steps need nothing but the files: keygen recorded the model, data and split.
+  WorkflowOptions later;
+  later.iterations = 3;
+  CHECK(workflow_encrypt(later, client, server + "/t3.ct") > 0);
 }
 
 }  // namespace

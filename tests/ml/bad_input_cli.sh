@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# CTest ml/cli_bad_input: bad command-line input, as users typed it, gets a named error with the
+# documented exit code (ml/apps/ckks_ml.cpp: 1 usage error, 2 bad input or parameters) instead of
+# a silent wrong result. Usage: bad_input_cli.sh CKKS_ML
+set -euo pipefail
+ckks_ml=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+boston=/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv
+
+# expect NAME CODE PATTERN COMMAND...: COMMAND exits with CODE and prints PATTERN on stderr.
+expect() {
+  local name=$1 code=$2 pattern=$3
+  shift 3
+  local rc=0
+  "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
+  if [ "$rc" != "$code" ]; then
+    echo "$name: exit status $rc, expected $code" >&2
+    cat "$tmp/err" >&2
+    exit 1
+  fi
+  if ! grep -Eq -- "$pattern" "$tmp/err"; then
+    echo "$name: the message does not match /$pattern/:" >&2
+    cat "$tmp/err" >&2
+    exit 1
+  fi
+  echo "$name: exit $rc: $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+}
+
+# A target cell and a feature cell of 1e300 (row 3 of the data).
+sed -n '2p' "$boston" > "$tmp/huge_target.csv"
+sed -n '3,60p' "$boston" | awk -F, 'BEGIN{OFS=","} NR==3{$14="1e300"} {print}' >> "$tmp/huge_target.csv"
+sed -n '2p' "$boston" > "$tmp/huge_feature.csv"
+sed -n '3,60p' "$boston" | awk -F, 'BEGIN{OFS=","} NR==3{$1="1e300"} {print}' >> "$tmp/huge_feature.csv"
+expect "linreg target 1e300" 2 'target "MEDV" holds 1e\+?300 in training row [0-9]+; values beyond 1e150' \
+  "$ckks_ml" linreg --data "$tmp/huge_target.csv" --target MEDV
+expect "linreg feature 1e300" 2 'feature "CRIM" holds 1e\+?300 in training row [0-9]+; values beyond 1e150' \
+  "$ckks_ml" linreg --data "$tmp/huge_feature.csv" --target MEDV
+expect "knn --k -1" 1 '--k: -1 is not a whole number ≥ 1' "$ckks_ml" knn --k -1
+expect "knn --queries 0" 1 '--queries: 0 is not a whole number ≥ 1' "$ckks_ml" knn --queries 0
+expect "unknown option" 1 'The following argument was not expected: --bogus' "$ckks_ml" linreg --bogus
+expect "no subcommand" 1 'A subcommand is required' "$ckks_ml"
+echo "bad input: all refused"
