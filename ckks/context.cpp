@@ -127,7 +127,7 @@ Context::Context(const Params& params) : params_(params) {
   }
 
   // P must cover each digit Q_j so that key-switching noise (≈ (Q_j/P)·e·√N) stays small
-  // [HK20, §3]. Primes of equal bit size differ by < 2×, so we allow Q_j up to 2P.
+  // [HK20]. Primes of equal bit size differ by < 2×, so we allow Q_j up to 2P.
   const double log_p_total = math::log2_product(basis_p_);
   for (std::size_t j = 0; j < dnum_; ++j) {
     double digit_bits = 0;

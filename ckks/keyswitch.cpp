@@ -37,7 +37,7 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   const auto& bp = ctx.basis_p();
   // [x]_P in coefficient form, converted exactly to Q_ℓ as its centred representative
   // t ∈ (−P/2, P/2] (rns.h, convert_exact), so that y = (x − t)/P = ⌊x/P⌉ exactly: rounding, like
-  // rescaling. Departure from [CHKKS18, Alg. 2], which uses the fast conversion (result ⌊x/P⌋ − u
+  // rescaling. Departure from [CHKKS18, ModDown], which uses the fast conversion (result ⌊x/P⌋ − u
   // with u ∈ [0, k)): a floor biases every coefficient by −1/2 − u, a structured error that
   // concentrates in a few slots and costs ~2 bits of precision after each key switch.
   std::vector<std::uint64_t> xp(x.data().begin() + nq * N, x.data().begin() + (nq + k) * N);

@@ -1,4 +1,4 @@
-// Params: the plain literal a user fills in to choose a CKKS instance [CHKKS18, §3; HK20, §3].
+// Params: the plain literal a user fills in to choose a CKKS instance [CHKKS18; HK20].
 //
 //   Params p;
 //   p.log_n = 14;                       // ring degree N = 2^14, N/2 = 8192 slots
@@ -14,7 +14,7 @@
 
 namespace ckks {
 
-/// Distribution of the secret key s [CKKS17, §2.3].
+/// Distribution of the secret key s [CKKS17].
 enum class SecretDistribution {
   UniformTernary,  ///< each coefficient uniform in {-1, 0, 1}: what the HE standard's table covers
   HammingWeight,   ///< exactly `hamming_weight` non-zero coefficients in {-1, 1} (HWT_h of [CKKS17])

@@ -2,7 +2,7 @@
 // interval [a, b] (a ChebyshevSeries from approx.h), in the minimal number of levels.
 //
 // Algorithm: baby-step giant-step evaluation in the Chebyshev basis with back-propagated target
-// scales, after [BMTH21, Alg. 2] (see the sources below).
+// scales, after [BMTH21] (see the sources below).
 //   1. t = (2x − a − b)/(b − a), so that [a, b] maps onto [−1, 1]  (T_1 = t).
 //   2. Chebyshev polynomials of t, computed on demand and kept: T_{2k} = 2T_k² − 1 and
 //      T_{2k+1} = 2T_k·T_{k+1} − T_1, so T_i is ready after ceil(log2 i) levels. The "baby steps"
@@ -66,7 +66,7 @@ class PolynomialEvaluator {
   ///                   levels but the ciphertext has 2 left; …".
   /// Evaluator errors (ScaleError) can still arise inside if the preconditions are violated.
   /// evaluate keeps no state between calls (the T_i live only during the call).
-  /// Source: [BMTH21, Alg. 2] (secondary), see the file comment.
+  /// Source: [BMTH21], see the file comment.
   Ciphertext evaluate(const Ciphertext& x, const ChebyshevSeries& p) const;
 
   /// ceil(log2(degree + 1)): the levels consumed by a degree-`degree` polynomial on [−1, 1] (and on

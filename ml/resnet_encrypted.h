@@ -23,7 +23,7 @@
 //   out(o, p) = Σ_{c, tap t} w[o][c][t] · in(c, p + g·off_t),   off_t = (ky − pad)·W + (kx − pad),
 // p a valid output grid position (zero padding = the tap's position falls outside the grid). One
 // hoisted rotation of each input ciphertext per tap (rot by g·off_t; Evaluator::rotate_hoisted
-// [Halevi–Shoup, eprint 2018/244, §5]) gives y_t with y_t(c, p) = in(c, p + g·off_t) wherever the tap
+// [HS18] (hoisting)) gives y_t with y_t(c, p) = in(c, p + g·off_t) wherever the tap
 // is inside the grid. The channel sum is the diagonal method [HS14, §4.3] on blocks: with
 // r = (c − o) mod (channel period),
 //   out = Σ_r rot_{r·B}( u_r ),   u_r = Σ_{i, t} d_{i,t,r} ⊙ y_{i,t},
