@@ -65,7 +65,7 @@ class Evaluator {
   /// Needs the Galois key for galois_element(steps). Same level and scale.
   Ciphertext rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const;
   /// Several rotations of the same ciphertext with one shared digit decomposition and ModUp
-  /// ("hoisting" [Halevi–Shoup, eprint 2018/244, §5; Bossuat et al., eprint 2020/1203, §4.1]):
+  /// ("hoisting" [HS18]; hoisted rotations in the hybrid setting [BMTH21]):
   /// the expensive NTTs are paid once, each rotation then costs a permutation, the key inner
   /// product and ModDown. Returns one ciphertext per step, in order (step 0 returns a copy).
   /// Same checks and errors as rotate, all made before any work.

@@ -34,8 +34,8 @@ std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const mat
                                                    int level, const KeySwitchKey& swk);
 
 /// The ModUp of every digit of d, kept for reuse: what "hoisting" shares between several key
-/// switches of the same polynomial [Halevi–Shoup, eprint 2018/244, §5 (hoisting); Bossuat et al.,
-/// eprint 2020/1203, §4.1 (hoisted rotations in the hybrid setting)].
+/// switches of the same polynomial [HS18] (hoisting); [BMTH21] (hoisted rotations in the hybrid
+/// setting).
 struct DecomposedPoly {
   int level = 0;
   std::vector<math::RnsPoly> digits;  ///< num_digits(ℓ) polynomials over Q_ℓ·P, evaluation form

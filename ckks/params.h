@@ -49,7 +49,7 @@ struct Params {
 /// The 128-bit (classical) bound on log2(QP) for a uniform ternary secret and σ = 3.2, from the
 /// HomomorphicEncryption.org standard [HES18], ternary-secret row, for N = 2^10..2^15; the standard
 /// has no N = 2^16 row, so for 2^16 we take OpenFHE's current value 1747 (from the revised
-/// security guidelines, eprint 2024/463; see docs/references.md). Returns 0 outside 2^10..2^16.
+/// security guidelines [HESG24]; see docs/references.md). Returns 0 outside 2^10..2^16.
 int max_log_qp_128(int log_n);
 
 }  // namespace ckks

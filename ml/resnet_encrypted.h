@@ -9,7 +9,7 @@
 // (g·y, g·x) of its channel's block; every other grid position holds 0. So a stride-2
 // convolution does not move data: it doubles the gap (its outputs sit at every second position
 // of the input's valid positions). This is the gap idea of Lee et al.'s multiplexed packing
-// [Lee22MPC] (eprint 2021/1688; from the abstract and as recalled, section not verified) without
+// [Lee22MPC] (the idea from its abstract; docs/references.md says what was read) without
 // their multiplexing: instead of interleaving 4 channels
 // into the gaps (which needs a repacking step), a map with more channels than blocks uses several
 // ciphertexts. Departure: costs more slots (stage 3 of the ResNets needs 2 ciphertexts of 32
@@ -39,7 +39,7 @@
 // plaintext products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per
 // input ciphertext; 1 level.
 //
-// Activation by weight redistribution [Chielle25, arXiv 2509.22857: "node fusing" and "weight
+// Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
 // is ours]. For act(t) = a·t² + b·t + c with a ≠ 0, let m = √|a|, σ = sign(a):
 //   act(t) = σ·z² + κ,   z = m·(t + b/(2a)),   κ = c − b²/(4a).

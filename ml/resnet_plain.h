@@ -2,7 +2,7 @@
 // (quadratic) activations and batch normalisation folded into the convolutions, evaluated in
 // double precision, layer by layer.
 //
-// Architecture ([HZRS16], the CIFAR-10 networks; section recalled, see docs/references.md):
+// Architecture ([HZRS16], the CIFAR-10 networks; docs/references.md says what was read):
 // a 3×3 "stem" convolution, then three stages of n residual blocks each with 16, 32 and 64
 // channels on 32×32, 16×16 and 8×8 feature maps (the first block of stages 2 and 3 halves the
 // map with stride 2), global average pooling and one dense layer: 6n + 2 weighted layers, so
