@@ -4,9 +4,8 @@
 // bit-reversed order, so no separate bit-reversal pass is needed [LN16, Alg. 1]; inverse:
 // Gentleman–Sande butterflies [LN16, Alg. 2].
 // Butterflies are lazy in the Harvey style [Harvey14, Alg. 4 (forward) and Alg. 3 (inverse)]:
-// values stay in [0, 4q) (forward) or [0, 2q)
-// (inverse) between stages, with Shoup multiplication by the precomputed twiddles, and are fully
-// reduced only at the end. This needs q < 2^62.
+// values stay in [0, 4q) (forward) or [0, 2q) (inverse) between stages, with Shoup multiplication
+// by the precomputed twiddles, and are fully reduced only at the end. This needs q < 2^62.
 //
 // Output order: after `forward`, a[i] = a(ψ^(2·brv(i)+1)) where brv reverses log2(N) bits. The
 // Galois automorphisms in evaluation form (rns_poly.h) rely on this.

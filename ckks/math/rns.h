@@ -48,9 +48,9 @@ class BaseConverter {
     convert_impl(in, out, N, false);
   }
   /// Exact conversion of the centred representative x ∈ (−Q/2, Q/2]: the wrap count
-  /// u = ⌊Σ_i y_i/q_i⌉ is estimated in floating point and subtracted, as in
-  /// [HPS19]. Exact unless x/Q lies within about k·2^-52 of ±1/2 (the
-  /// rounding error of the floating-point sum); ModDown's inputs are far from that boundary.
+  /// u = ⌊Σ_i y_i/q_i⌉ is estimated in floating point and subtracted, as in [HPS19]. Exact unless
+  /// x/Q lies within about k·2^-52 of ±1/2 (the rounding error of the floating-point sum);
+  /// ModDown's inputs are far from that boundary.
   void convert_exact(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
     convert_impl(in, out, N, true);
   }
