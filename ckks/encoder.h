@@ -6,9 +6,9 @@
 // [CKKS17; FHETB, §D-3.9]. Encoding is the inverse map followed by scaling by Δ and rounding to
 // integers. Both use an O(n log n) "special FFT" over the n points instead of the O(n²) Vandermonde
 // product ([FHETB, § ]): log2(n) butterfly stages whose twiddle for index j in a stage of
-// length m is ζ^((5^j mod 4m)·N/m) [CCS19, Alg. 1] — the transform of the authors' library
-// [HEAAN] (Ring::EMB, Ring::EMBInv) and of OpenFHE (DiscreteFourierTransform::FFTSpecial,
-// FFTSpecialInv, whose documentation cites Algorithm 1 of [CCS19]); docs/references.md.
+// length m is ζ_{4m}^(5^j) = e^{2πi·5^j/(4m)} [CCS19, Alg. 1], the transform of the authors'
+// library [HEAAN] (Ring::EMB, Ring::EMBInv) and of OpenFHE (DiscreteFourierTransform::FFTSpecial,
+// FFTSpecialInv, whose documentation cites Algorithm 1 of [CCS19]); see docs/references.md.
 //
 // Sparse packing: with n < N/2 slots the plaintext lives in the subring Z[X^g]/(X^N+1), g = N/(2n):
 // coefficient i·g holds Re(u_i)·Δ and (i+n)·g holds Im(u_i)·Δ, where u = special-FFT^{-1}(z).
