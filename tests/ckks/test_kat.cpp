@@ -315,6 +315,10 @@ TEST_CASE("ckks/kat: every figure docs/test-vectors.md quotes is what the commit
     CHECK_MESSAGE(text.find(phrase) != std::string::npos, "docs/test-vectors.md should say \"" << phrase << "\"");
   };
 
+  for (const auto& [name, doc] : kat::all_vectors()) CHECK(load(name)["version"] == kat::kFormatVersion);
+  quotes("## Format (version " + std::to_string(kat::kFormatVersion) + ")");
+  quotes("| `version` | `" + std::to_string(kat::kFormatVersion) + "`;");
+
   const json ntt = load("ntt.json")["cases"];
   quotes("for (N, q) = (" + std::to_string(ntt[0]["N"].get<std::size_t>()) + ", a " +
          bits_of(ntt[0]["q"].get<std::uint64_t>()) + "-bit prime) and (" + std::to_string(ntt[1]["N"].get<std::size_t>()) +
@@ -332,7 +336,8 @@ TEST_CASE("ckks/kat: every figure docs/test-vectors.md quotes is what the commit
   quotes("(|u| ≤ k/2 + 1 for k = " + std::to_string(C.size()) + "; " + std::to_string(max_u) + " in the committed file)");
   CHECK(rns["x"][0] == "0");
   CHECK(rns["x"][1] == "-1");
-  quotes("The first two integers are x = 0 and x = −1");
+  for (std::size_t k = 0; k < C.size(); ++k) CHECK(rns["residues"][k][1].get<std::uint64_t>() == C[k] - 1);
+  quotes("The first two integers are x = 0 and x = −1 (residues q − 1)");
 
   const json enc = load("encoding.json")["cases"];
   quotes("for N = " + std::to_string(enc[0]["N"].get<std::size_t>()) + " with " + std::to_string(enc[0]["slots"].get<std::size_t>()) +
@@ -342,6 +347,7 @@ TEST_CASE("ckks/kat: every figure docs/test-vectors.md quotes is what the commit
 
   const json ks = load("keyswitch.json");
   const json& kp = ks["params"];
+  quotes("**tiny, insecure parameters on purpose** (N = " + std::to_string(kp["N"].get<std::size_t>()) + ")");
   const auto q = kp["q"].get<std::vector<std::uint64_t>>(), p = kp["p"].get<std::vector<std::uint64_t>>();
   std::string q_bits;
   for (auto qi : q) q_bits += (q_bits.empty() ? "" : ", ") + bits_of(qi);
