@@ -66,9 +66,9 @@ void validate(const Params& p) {
   auto fail = [](const std::string& m) { throw ParameterError("Context: " + m); };
   if (p.log_n < 1 || p.log_n > 17)
     fail("log_n = " + std::to_string(p.log_n) + " is outside [1, 17]; N must be a power of two 2^1..2^17");
-  if (p.log_q.empty()) fail("the modulus chain log_q is empty; give at least one data prime size");
+  if (p.log_q.empty()) fail("the modulus chain is empty (log_q and q_primes); give at least one data prime size or prime");
   if (p.log_p.empty())
-    fail("no special primes (log_p is empty); key switching needs at least one, e.g. log_p = {60}");
+    fail("no special primes (log_p and p_primes are empty); key switching needs at least one, e.g. log_p = {60}");
   for (int b : p.log_q)
     if (b < 20 || b > 61)
       fail("data prime size " + std::to_string(b) + " bits is outside [20, 61]; use word-size primes");
