@@ -25,8 +25,11 @@ class Context {
   /// chain or the special primes are empty; dnum is outside [1, L+1]; the scale is not below the
   /// modulus Q_L or is below 2^10; P is smaller than the largest key-switching digit; h is outside
   /// [1, N]; or the parameters are not 128-bit secure by [HES18] (log QP too large for N, N < 2^10,
-  /// a sparse secret, σ < 3.2) and `allow_insecure` is false. With allow_insecure the Context
-  /// prints one warning line on stderr naming what is insecure.
+  /// a sparse secret, σ < 3.2) and `allow_insecure` is false; an explicit prime (q_primes,
+  /// p_primes) is outside [20, 61] bits, not ≡ 1 mod 2N, not prime, or given twice. With explicit
+  /// primes the size checks and the security bound use their actual bit sizes, and params()
+  /// reports those sizes in log_q / log_p. With allow_insecure the Context prints one warning line
+  /// on stderr naming what is insecure.
   static std::shared_ptr<const Context> create(const Params& params);
 
   const Params& params() const { return params_; }
