@@ -4,7 +4,7 @@
 //   NTT/inverse/logN=15/bits=60    the same through NttTables::inverse, a 60-bit prime
 //   RnsPoly/mul/logN=15            one limb, coefficient-wise product (Barrett), RnsPoly mul_inplace
 //   RnsPoly/automorphism/logN=15   one limb, evaluation-form Galois permutation (X ↦ X^5)
-//   BaseConverter/convert/logN=15/from=1/to=8   fast base conversion [CHKKS18, Eq. (1)]
+//   BaseConverter/convert/logN=15/from=1/to=8   fast base conversion [CHKKS18, Conv]
 //   Sampler/{uniform,ternary,gaussian}/logN=15  one limb of randomness
 //
 // Tables and data are built once per benchmark, outside the timing loop. Names carry the

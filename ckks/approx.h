@@ -9,7 +9,7 @@
 //
 // Sources:
 //   [ATAP]   L. N. Trefethen, Approximation Theory and Approximation Practice, SIAM 2013.
-//            Ch. 3: Chebyshev series (Thm 3.1); ch. 4 "Interpolants, projections, and aliasing"
+//            Ch. 3: Chebyshev series; ch. 4 "Interpolants, projections, and aliasing"
 //            (Thm 4.1: on the (n+1)-point Chebyshev grid every T_N coincides with one T_m, m ≤ n).
 //            Checked against the text of ch. 4 as published by the author (chebfun.org/ATAP).
 //   [CKK20]  J. H. Cheon, Dongwoo Kim, Duhyeong Kim, "Efficient Homomorphic Comparison Methods with

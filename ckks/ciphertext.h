@@ -1,7 +1,8 @@
-// Plaintext and Ciphertext: ring elements with the metadata every operation checks [CHKKS18, §3].
+// Plaintext and Ciphertext: ring elements with the metadata every operation checks [CHKKS18].
 //
 //  * level ℓ: the element lives modulo Q_ℓ = q_0·…·q_ℓ (ℓ + 1 RNS limbs); ℓ counts down to 0.
-//  * scale Δ: a plaintext polynomial m encodes the slot vector z with m ≈ Δ·τ^{-1}(z) [CKKS17, §3.2].
+//  * scale Δ: a plaintext polynomial m encodes the slot vector z with m ≈ Δ·τ^{-1}(z)
+//    [CKKS17, Ecd; FHETB, §D-3.1].
 //  * slots n: how many slots are in use (a power of two ≤ N/2; n < N/2 is sparse packing).
 // Polynomials are kept in evaluation (NTT) form, where ring products are coefficient-wise.
 #pragma once

@@ -1,5 +1,6 @@
 #include "ckks/context.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <numeric>
@@ -23,13 +24,51 @@ std::string pow2_string(double x) {
 
 namespace {
 
+int bit_width(std::uint64_t q) { return q ? 64 - __builtin_clzll(q) : 0; }
+
+// Explicit primes (Params::q_primes, p_primes): each of 20..61 bits (the limit of the lazy NTT and
+// of the 128-bit key-switching accumulators), prime, ≡ 1 mod 2N, and no value given twice. Returns
+// `params` with log_q / log_p replaced by the primes' bit sizes where primes are given.
+Params resolve_explicit_primes(const Params& p) {
+  auto fail = [](const std::string& m) { throw ParameterError("Context: " + m); };
+  Params r = p;
+  const std::uint64_t two_n = std::uint64_t(2) << p.log_n;
+  std::vector<std::uint64_t> seen;
+  auto check = [&](const std::vector<std::uint64_t>& primes, const char* name, std::vector<int>& bits) {
+    if (primes.empty()) return;
+    bits.clear();
+    for (std::size_t i = 0; i < primes.size(); ++i) {
+      const std::uint64_t q = primes[i];
+      const std::string which = std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(q);
+      const int b = bit_width(q);
+      if (b < 20 || b > 61)
+        fail(which + " has " + std::to_string(b) + " bits, outside [20, 61] (the NTT and key switching " +
+             "need q < 2^61); give a prime of 20..61 bits");
+      if (q % two_n != 1)
+        fail(which + " is not ≡ 1 mod 2N = " + std::to_string(two_n) + " (it is " + std::to_string(q % two_n) +
+             "), so Z_q has no primitive 2N-th root for the NTT; give a prime q = k·2N + 1");
+      if (!math::is_prime(q))
+        fail(which + " is not prime; give a prime q ≡ 1 mod 2N (math::generate_ntt_primes lists some)");
+      if (std::find(seen.begin(), seen.end(), q) != seen.end())
+        fail(which + " is given twice (in q_primes or p_primes); every q_i and p_j must be distinct");
+      seen.push_back(q);
+      bits.push_back(b);
+    }
+  };
+  if (p.log_n >= 1 && p.log_n <= 17) {  // else validate() names the bad log_n
+    check(p.q_primes, "q_primes", r.log_q);
+    check(p.p_primes, "p_primes", r.log_p);
+  }
+  return r;
+}
+
 void validate(const Params& p) {
   auto fail = [](const std::string& m) { throw ParameterError("Context: " + m); };
   if (p.log_n < 1 || p.log_n > 17)
     fail("log_n = " + std::to_string(p.log_n) + " is outside [1, 17]; N must be a power of two 2^1..2^17");
-  if (p.log_q.empty()) fail("the modulus chain log_q is empty; give at least one data prime size");
+  if (p.log_q.empty()) fail("the modulus chain is empty (log_q and q_primes); give at least one data prime size or prime");
   if (p.log_p.empty())
-    fail("no special primes (log_p is empty); key switching needs at least one, e.g. log_p = {60}");
+    fail("no special primes (log_p and p_primes are empty); key switching needs at least one, e.g. log_p = {60}");
   for (int b : p.log_q)
     if (b < 20 || b > 61)
       fail("data prime size " + std::to_string(b) + " bits is outside [20, 61]; use word-size primes");
@@ -62,8 +101,9 @@ void validate(const Params& p) {
 }  // namespace
 
 std::shared_ptr<const Context> Context::create(const Params& params) {
-  validate(params);
-  return std::shared_ptr<const Context>(new Context(params));
+  const Params resolved = resolve_explicit_primes(params);
+  validate(resolved);
+  return std::shared_ptr<const Context>(new Context(resolved));
 }
 
 Context::Context(const Params& params) : params_(params) {
@@ -102,19 +142,31 @@ Context::Context(const Params& params) : params_(params) {
     security_bits_ = 128;
   }
 
-  // Primes: for each size, as many distinct NTT-friendly primes as needed, largest first; q_0..q_L
-  // then p_0..p_{k-1} take them in order of appearance.
+  // Primes: explicit ones (q_primes, p_primes) as given. Otherwise, for each size, as many distinct
+  // NTT-friendly primes as needed, largest first, avoiding the explicit ones; q_0..q_L then
+  // p_0..p_{k-1} take them in order of appearance (SEAL's CoeffModulus::Create hands out the same
+  // primes in another order: docs/conventions.md).
+  const bool explicit_q = !params.q_primes.empty(), explicit_p = !params.p_primes.empty();
   std::map<int, std::vector<std::uint64_t>> pool;
   std::map<int, std::size_t> need, used;
-  for (int b : params.log_q) ++need[b];
-  for (int b : params.log_p) ++need[b];
-  std::vector<std::uint64_t> all;
+  if (!explicit_q)
+    for (int b : params.log_q) ++need[b];
+  if (!explicit_p)
+    for (int b : params.log_p) ++need[b];
+  std::vector<std::uint64_t> all = params.q_primes;
+  all.insert(all.end(), params.p_primes.begin(), params.p_primes.end());
   for (auto& [bits, cnt] : need) {
     pool[bits] = math::generate_ntt_primes(bits, cnt, n_, all);
     all.insert(all.end(), pool[bits].begin(), pool[bits].end());
   }
-  for (int b : params.log_q) q_.push_back(std::make_unique<math::Prime>(pool[b][used[b]++], n_));
-  for (int b : params.log_p) p_.push_back(std::make_unique<math::Prime>(pool[b][used[b]++], n_));
+  for (std::size_t i = 0; i < params.log_q.size(); ++i) {
+    const int b = params.log_q[i];
+    q_.push_back(std::make_unique<math::Prime>(explicit_q ? params.q_primes[i] : pool[b][used[b]++], n_));
+  }
+  for (std::size_t j = 0; j < params.log_p.size(); ++j) {
+    const int b = params.log_p[j];
+    p_.push_back(std::make_unique<math::Prime>(explicit_p ? params.p_primes[j] : pool[b][used[b]++], n_));
+  }
 
   for (auto& pj : p_) basis_p_.push_back(pj.get());
   for (int l = 0; l <= L; ++l) {
@@ -127,7 +179,7 @@ Context::Context(const Params& params) : params_(params) {
   }
 
   // P must cover each digit Q_j so that key-switching noise (≈ (Q_j/P)·e·√N) stays small
-  // [HK20, §3]. Primes of equal bit size differ by < 2×, so we allow Q_j up to 2P.
+  // [HK20]. Primes of equal bit size differ by < 2×, so we allow Q_j up to 2P.
   const double log_p_total = math::log2_product(basis_p_);
   for (std::size_t j = 0; j < dnum_; ++j) {
     double digit_bits = 0;

@@ -2,9 +2,9 @@
 // Built once; ciphertexts, keys and the verbs (Encoder, Encryptor, Evaluator, ...) hold a
 // shared_ptr to it, and every operation checks that its operands come from the same Context.
 //
-// Moduli [CHKKS18, §3]: data primes q_0..q_L (level ℓ ciphertexts live modulo Q_ℓ = q_0·…·q_ℓ) and
+// Moduli [CHKKS18]: data primes q_0..q_L (level ℓ ciphertexts live modulo Q_ℓ = q_0·…·q_ℓ) and
 // special primes p_0..p_{k-1} (P = Π p_j) used only inside key switching. Hybrid key switching
-// [HK20, §3] splits the data primes into dnum digits of alpha = ceil((L+1)/dnum) consecutive primes.
+// [HK20] splits the data primes into dnum digits of alpha = ceil((L+1)/dnum) consecutive primes.
 //
 // Thread safety (the whole library): objects that are only read may be shared by any number of
 // threads. A Context (immutable; its one cache, of automorphism permutations, takes a lock), an
@@ -32,8 +32,11 @@ class Context {
   /// chain or the special primes are empty; dnum is outside [1, L+1]; the scale is not below the
   /// modulus Q_L or is below 2^10; P is smaller than the largest key-switching digit; h is outside
   /// [1, N]; or the parameters are not 128-bit secure by [HES18] (log QP too large for N, N < 2^10,
-  /// a sparse secret, σ < 3.2) and `allow_insecure` is false. With allow_insecure the Context
-  /// prints one warning line on stderr naming what is insecure.
+  /// a sparse secret, σ < 3.2) and `allow_insecure` is false; an explicit prime (q_primes,
+  /// p_primes) is outside [20, 61] bits, not ≡ 1 mod 2N, not prime, or given twice. With explicit
+  /// primes the size checks and the security bound use their actual bit sizes, and params()
+  /// reports those sizes in log_q / log_p. With allow_insecure the Context prints one warning line
+  /// on stderr naming what is insecure.
   static std::shared_ptr<const Context> create(const Params& params);
 
   const Params& params() const { return params_; }
@@ -60,11 +63,11 @@ class Context {
   /// [j·alpha, min((j+1)·alpha, ℓ+1)). Number of digits at level ℓ:
   std::size_t num_digits(int level) const { return (level + alpha_) / alpha_; }
   /// ModUp converter for digit j at level ℓ: from the digit's primes to all other primes of Q_ℓ·P
-  /// (in basis_qp order, the digit's own primes skipped) [HK20, §3, ModUp; CHKKS18, Alg. 1].
+  /// (in basis_qp order, the digit's own primes skipped) [HK20, ModUp; CHKKS18, ModUp].
   const math::BaseConverter& modup_converter(int level, std::size_t digit) const {
     return *modup_[level][digit];
   }
-  /// ModDown converter at level ℓ: from the special primes to q_0..q_ℓ [CHKKS18, Alg. 2].
+  /// ModDown converter at level ℓ: from the special primes to q_0..q_ℓ [CHKKS18, ModDown].
   const math::BaseConverter& moddown_converter(int level) const { return *moddown_[level]; }
   /// [P^{-1}]_{q_i} and [P]_{q_i}, i = 0..L.
   std::uint64_t p_inv_mod_q(int i) const { return p_inv_mod_q_[i]; }
@@ -75,7 +78,7 @@ class Context {
   /// Permutation of the evaluation points for the automorphism X ↦ X^g (cached; thread-safe).
   const std::vector<std::uint32_t>& automorphism_permutation(std::uint64_t g) const;
   /// Galois element of a rotation of the slots by `steps` to the left: 5^steps mod 2N (steps may
-  /// be negative), for the full slot count N/2 and any sparse count [CKKS17, §4.2].
+  /// be negative), for the full slot count N/2 and any sparse count [CKKS17; FHETB, §D-3.9].
   std::uint64_t galois_element(int steps) const;
   /// Galois element of complex conjugation: 2N − 1.
   std::uint64_t conjugation_element() const { return 2 * n_ - 1; }

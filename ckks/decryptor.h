@@ -1,4 +1,5 @@
-// Decryptor: m = c_0 + c_1·s (+ c_2·s² before relinearisation) mod Q_ℓ [CKKS17, §3.4 Dec].
+// Decryptor: m = c_0 + c_1·s (+ c_2·s² before relinearisation) mod Q_ℓ
+// [CKKS17, Dec; FHETB, §D-3.2].
 #pragma once
 #include "ckks/ciphertext.h"
 #include "ckks/keys.h"

@@ -1,11 +1,14 @@
 // Encoder: slot vectors z ∈ C^n ↔ plaintext polynomials, through the canonical embedding
-// [CKKS17, §3.2–3.3].
+// [CKKS17, Ecd/Dcd; FHETB, §D-3.1].
 //
 // Decoding evaluates m(X) at the primitive 2N-th roots ζ^(5^j), j = 0..n−1 (ζ = e^{iπ/N}); ordering
 // the slots by powers of 5 makes the Galois automorphism X ↦ X^(5^k) rotate the slots by k
-// [CKKS17, §4.2]. Encoding is the inverse map followed by scaling by Δ and rounding to integers.
-// Both use an O(n log n) "special FFT" over the n points (the variant in the HEAAN library of
-// [CKKS17]) instead of the O(n²) Vandermonde product.
+// [CKKS17; FHETB, §D-3.9]. Encoding is the inverse map followed by scaling by Δ and rounding to
+// integers. Both use an O(n log n) "special FFT" over the n points instead of the O(n²) Vandermonde
+// product ([FHETB, § ]): log2(n) butterfly stages whose twiddle for index j in a stage of
+// length m is ζ_{4m}^(5^j) = e^{2πi·5^j/(4m)} [CCS19, Alg. 1], the transform of the authors'
+// library [HEAAN] (Ring::EMB, Ring::EMBInv) and of OpenFHE (DiscreteFourierTransform::FFTSpecial,
+// FFTSpecialInv, whose documentation cites Algorithm 1 of [CCS19]); see docs/references.md.
 //
 // Sparse packing: with n < N/2 slots the plaintext lives in the subring Z[X^g]/(X^N+1), g = N/(2n):
 // coefficient i·g holds Re(u_i)·Δ and (i+n)·g holds Im(u_i)·Δ, where u = special-FFT^{-1}(z).

@@ -1,4 +1,4 @@
-// Encryptor: public-key and secret-key encryption [CKKS17, §3.4 Enc].
+// Encryptor: public-key and secret-key encryption [CKKS17, Enc; FHETB, §D-3.2].
 #pragma once
 #include <optional>
 
@@ -22,7 +22,7 @@ class Encryptor {
   /// Encrypt pt at its level ℓ and scale.
   /// Public key: v ← ternary, e_0, e_1 ← Gaussian; (v·b + e_0, v·a + e_1) is formed modulo Q_ℓ·P
   /// and divided by P (ModDown) before adding m, so the fresh noise is ≈ the rounding of the
-  /// division rather than v·e. Departure from [CKKS17, §3.4], which works modulo Q_ℓ directly;
+  /// division rather than v·e. Departure from [CKKS17], which works modulo Q_ℓ directly;
   /// the same practice as SEAL and Lattigo.
   /// Secret key: (−a·s + e + m, a) mod Q_ℓ with a uniform.
   /// The ciphertext records the key set of the key (Ciphertext::key_id).

@@ -298,8 +298,9 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
   const std::uint64_t half = ql.q >> 1;  // adding ⌊q_ℓ/2⌋ turns the floor into rounding
   Ciphertext r{ctx_, {}, l - 1, a.scale / static_cast<double>(ql.q), a.slots, std::nullopt, a.key_id};
   for (const auto& c : a.c) {
-    // [CHKKS18, §3.3 RS]: c' = (c − [c]_{q_ℓ})·q_ℓ^{-1} mod Q_{ℓ−1}, with [c + ⌊q_ℓ/2⌋]_{q_ℓ} − ⌊q_ℓ/2⌋
-    // as the representative so that c' = ⌊c/q_ℓ⌉ (rounding, as in the paper).
+    // [CHKKS18, RS; FHETB, §D-5.4]: c' = (c − [c]_{q_ℓ})·q_ℓ^{-1} mod Q_{ℓ−1}, with
+    // [c + ⌊q_ℓ/2⌋]_{q_ℓ} − ⌊q_ℓ/2⌋ as the representative so that c' = ⌊c/q_ℓ⌉ (rounding, as
+    // RS of [CKKS17] rounds).
     std::vector<std::uint64_t> last(c.limb(l), c.limb(l) + N);
     bq[l]->ntt.inverse(last.data());
     for (auto& x : last) x = math::add_mod(x, half, ql.q);

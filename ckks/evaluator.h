@@ -1,5 +1,5 @@
-// Evaluator: the homomorphic operations of full-RNS CKKS [CHKKS18, §3.3] with hybrid key
-// switching [HK20, §3]. Verbs return new ciphertexts; operands are never modified.
+// Evaluator: the homomorphic operations of full-RNS CKKS [CHKKS18] with hybrid key
+// switching [HK20]. Verbs return new ciphertexts; operands are never modified.
 //
 // Every operation checks its operands and throws before computing anything:
 //   ParameterError  operands from different Contexts;
@@ -38,7 +38,7 @@ class Evaluator {
   Ciphertext negate(const Ciphertext& a) const;
 
   // ---- Multiplication family ----
-  /// Tensor product (a_0b_0, a_0b_1 + a_1b_0, a_1b_1), decrypting under (1, s, s²) [CKKS17, §3.4
+  /// Tensor product (a_0b_0, a_0b_1 + a_1b_0, a_1b_1), decrypting under (1, s, s²) [CKKS17,
   /// Mult]. Both operands must have 2 components, equal levels; result scale Δ_a·Δ_b, which must
   /// stay below Q_ℓ/2. Follow with relinearize and rescale.
   Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const;
@@ -51,14 +51,14 @@ class Evaluator {
   /// Every slot times the integer k (exact; scale and level unchanged).
   Ciphertext multiply_integer(const Ciphertext& a, std::int64_t k) const;
   /// Relinearise a 3-component ciphertext to 2 components by key switching c_2 from s² to s
-  /// [CKKS17, §3.4 ReLin; HK20, §3]. Throws InputError unless a has 3 components.
+  /// [CKKS17, ReLin; HK20; FHETB, §D-3.5]. Throws InputError unless a has 3 components.
   Ciphertext relinearize(const Ciphertext& a, const RelinKey& rk) const;
   /// multiply then relinearize.
   Ciphertext multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const;
 
   // ---- Levels and scale ----
   /// Divide by the last prime with rounding: c ↦ ⌊c / q_ℓ⌉ mod Q_{ℓ−1}; level ℓ−1, scale Δ/q_ℓ
-  /// [CHKKS18, §3.3 RS]. Throws LevelError at level 0.
+  /// [CHKKS18, RS; FHETB, §D-5.4]. Throws LevelError at level 0.
   Ciphertext rescale(const Ciphertext& a) const;
   /// Reduce modulo Q_target (no division): level `target` ≤ a.level, scale unchanged.
   Ciphertext drop_level(const Ciphertext& a, int target) const;
@@ -69,7 +69,7 @@ class Evaluator {
   /// Needs the Galois key for galois_element(steps). Same level and scale.
   Ciphertext rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const;
   /// Several rotations of the same ciphertext with one shared digit decomposition and ModUp
-  /// ("hoisting" [Halevi–Shoup, eprint 2018/244, §5; Bossuat et al., eprint 2020/1203, §4.1]):
+  /// ("hoisting" [HS18]; hoisted rotations in the hybrid setting [BMTH21]):
   /// the expensive NTTs are paid once, each rotation then costs a permutation, the key inner
   /// product and ModDown. Returns one ciphertext per step, in order (step 0 returns a copy).
   /// Same checks and errors as rotate, all made before any work.
@@ -77,7 +77,7 @@ class Evaluator {
                                          const GaloisKeys& gk) const;
   /// Complex conjugation of every slot. Needs the conjugation key.
   Ciphertext conjugate(const Ciphertext& a, const GaloisKeys& gk) const;
-  /// X ↦ X^g followed by key switching σ_g(s) → s [CKKS17, §4.2].
+  /// X ↦ X^g followed by key switching σ_g(s) → s [CKKS17; FHETB, §D-3.9].
   Ciphertext apply_galois(const Ciphertext& a, std::uint64_t g, const GaloisKeys& gk) const;
 
   const ContextPtr& context() const { return ctx_; }

@@ -1,4 +1,4 @@
-// KeyGenerator: secret, public, relinearisation and Galois keys [CKKS17, §3.4; HK20, §3].
+// KeyGenerator: secret, public, relinearisation and Galois keys [CKKS17; HK20].
 #pragma once
 #include <memory>
 #include <vector>
@@ -27,7 +27,7 @@ class KeyGenerator {
   GaloisKeys galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugation = false);
   /// Galois keys for explicit Galois elements g (odd, 1 < g < 2N). Throws ParameterError otherwise.
   GaloisKeys galois_keys_for_elements(const SecretKey& sk, const std::vector<std::uint64_t>& elements);
-  /// The key switching key s' → s for any s' given modulo Q_L·P in evaluation form [HK20, §3].
+  /// The key switching key s' → s for any s' given modulo Q_L·P in evaluation form [HK20].
   KeySwitchKey switching_key(const SecretKey& sk, const math::RnsPoly& s_prime);
 
  private:

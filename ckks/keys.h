@@ -1,4 +1,4 @@
-// Key material [CKKS17, §3.4; CHKKS18, §3; HK20, §3]. All polynomials are over the full
+// Key material [CKKS17; CHKKS18; HK20]. All polynomials are over the full
 // key-switching modulus Q_L·P (limbs q_0..q_L then p_0..p_{k-1}), in evaluation form.
 #pragma once
 #include <array>
@@ -46,7 +46,7 @@ struct SecretKey {
   ~SecretKey();
 };
 
-/// (b, a) = (−a·s + e, a) mod Q_L·P, a uniform, e Gaussian [CKKS17, §3.4 KeyGen].
+/// (b, a) = (−a·s + e, a) mod Q_L·P, a uniform, e Gaussian [CKKS17, KeyGen].
 struct PublicKey {
   ContextPtr context;
   math::RnsPoly b, a;
@@ -58,7 +58,7 @@ struct PublicKey {
   KeyId key_id = 0;
 };
 
-/// A key-switching key from s' to s, one RLWE pair per digit j of hybrid key switching [HK20, §3]:
+/// A key-switching key from s' to s, one RLWE pair per digit j of hybrid key switching [HK20]:
 /// (b_j, a_j) = (−a_j·s + e_j + P·[Q̂_j·(Q̂_j^{-1} mod Q_j)]·s', a_j) mod Q_L·P, where Q_j is the
 /// product of digit j's primes and Q̂_j = Q_L/Q_j. Modulo q_i the gadget factor is [P]_{q_i} when q_i
 /// is in digit j and 0 otherwise; modulo each p it is 0.
@@ -73,12 +73,13 @@ struct KeySwitchKey {
   KeyId key_id = 0;
 };
 
-/// Relinearisation key: switches s² → s [CKKS17, §3.4 (evk); HK20, §3].
+/// Relinearisation key: switches s² → s [CKKS17, KeyGen (evk); HK20].
 struct RelinKey {
   KeySwitchKey key;
 };
 
-/// Galois keys: for each Galois element g, a key switching σ_g(s) = s(X^g) → s [CKKS17, §4.2].
+/// Galois keys: for each Galois element g, a key switching σ_g(s) = s(X^g) → s
+/// [CKKS17; FHETB, §D-3.9].
 struct GaloisKeys {
   ContextPtr context;
   std::map<std::uint64_t, KeySwitchKey> keys;

@@ -1,4 +1,4 @@
-// Hybrid key switching [HK20, §3] built from the RNS ModUp / ModDown of [CHKKS18, Alg. 1–2].
+// Hybrid key switching [HK20] built from the RNS ModUp / ModDown of [CHKKS18, ModUp/ModDown].
 //
 // Given d at level ℓ and a key switching key swk for s' → s, compute (u_0, u_1) at level ℓ with
 // u_0 + u_1·s ≈ d·s' (mod Q_ℓ):
@@ -18,24 +18,24 @@ namespace ckks {
 
 /// ModUp of digit `digit` of d (level ℓ, coefficient form, ℓ+1 limbs) to Q_ℓ·P, returned in
 /// evaluation form in basis_qp(ℓ) order. `d_ntt` is d in evaluation form (its own limbs are copied).
-/// Source: [CHKKS18, Alg. 1]; [HK20, §3].
+/// Source: [CHKKS18, ModUp; FHETB, §D-5.2]; [HK20].
 math::RnsPoly mod_up(const Context& ctx, const math::RnsPoly& d_coeff, const math::RnsPoly& d_ntt,
                      int level, std::size_t digit);
 
 /// ModDown: x over Q_ℓ·P (evaluation form, basis_qp(ℓ) order) ↦ ≈ x/P over Q_ℓ (evaluation form).
 /// The result is exactly ⌊x/P⌉ (rounded, like rescaling; departure from the paper's fast,
 /// floor-like conversion, explained in keyswitch.cpp).
-/// Source: [CHKKS18, Alg. 2].
+/// Source: [CHKKS18, ModDown].
 math::RnsPoly mod_down(const Context& ctx, const math::RnsPoly& x, int level);
 
 /// Key switching of d (level ℓ, evaluation form) with key swk for s' → s: returns (u_0, u_1) at
-/// level ℓ in evaluation form with u_0 + u_1·s ≈ d·s'. Source: [HK20, §3, KS_swk].
+/// level ℓ in evaluation form with u_0 + u_1·s ≈ d·s'. Source: [HK20, KS_swk].
 std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& d,
                                                    int level, const KeySwitchKey& swk);
 
 /// The ModUp of every digit of d, kept for reuse: what "hoisting" shares between several key
-/// switches of the same polynomial [Halevi–Shoup, eprint 2018/244, §5 (hoisting); Bossuat et al.,
-/// eprint 2020/1203, §4.1 (hoisted rotations in the hybrid setting)].
+/// switches of the same polynomial [HS18] (hoisting); [BMTH21] (hoisted rotations in the hybrid
+/// setting).
 struct DecomposedPoly {
   int level = 0;
   std::vector<math::RnsPoly> digits;  ///< num_digits(ℓ) polynomials over Q_ℓ·P, evaluation form

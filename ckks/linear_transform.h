@@ -18,8 +18,7 @@
 //  [HS14] Halevi, Shoup, "Algorithms in HElib", CRYPTO 2014, eprint 2014/106: §4.1 "Running- and
 //         Total Sums", §4.2 "Replication", §4.3 "Matrix/Vector Multiplication" (the diagonal method).
 //  [HS18] Halevi, Shoup, "Faster Homomorphic Linear Transformations in HElib", CRYPTO 2018, eprint
-//         2018/244: baby-step giant-step evaluation of the diagonal method; hoisted rotations (§5,
-//         as OpenFHE's documentation cites it).
+//         2018/244: baby-step giant-step evaluation of the diagonal method; hoisted rotations.
 //  [Chiang22] J. Chiang, "Volley Revolver: A Novel Matrix-Encoding Method for Privacy-Preserving
 //         Neural Networks (Inference)", arXiv 2201.12577.
 //  [Chiang23] J. Chiang, "Privacy-Preserving CNN Training with Transfer Learning: Multiclass Logistic

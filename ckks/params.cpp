@@ -33,10 +33,17 @@ std::string Params::describe() const {
     for (std::size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
     s << '}';
   };
+  auto sizes = [&](const std::vector<std::uint64_t>& primes, const std::vector<int>& bits) {
+    if (primes.empty()) return list(bits);
+    std::vector<int> b;
+    for (std::uint64_t q : primes) b.push_back(q ? 64 - __builtin_clzll(q) : 0);
+    s << '!';
+    list(b);
+  };
   s << "N=2^" << log_n << " q=";
-  list(log_q);
+  sizes(q_primes, log_q);
   s << " p=";
-  list(log_p);
+  sizes(p_primes, log_p);
   s << " scale=2^" << log_scale;
   if (dnum) s << " dnum=" << dnum;
   return s.str();

@@ -2,7 +2,7 @@
 // interval [a, b] (a ChebyshevSeries from approx.h), in the minimal number of levels.
 //
 // Algorithm: baby-step giant-step evaluation in the Chebyshev basis with back-propagated target
-// scales, after [BMTH21, Alg. 2] (see the sources below).
+// scales, after [BMTH21] (see the sources below).
 //   1. t = (2x − a − b)/(b − a), so that [a, b] maps onto [−1, 1]  (T_1 = t).
 //   2. Chebyshev polynomials of t, computed on demand and kept: T_{2k} = 2T_k² − 1 and
 //      T_{2k+1} = 2T_k·T_{k+1} − T_1, so T_i is ready after ceil(log2 i) levels. The "baby steps"
@@ -26,16 +26,14 @@
 // enough to reach the modulus corrupts the slot beyond repair. Scale the data into [a, b] first.
 //
 // Sources:
-//   [BMTH21] J.-P. Bossuat, C. Mouchet, J. Troncoso-Pastoriza, J.-P. Hubaux, "Efficient
-//            Bootstrapping for Approximate Homomorphic Encryption with Non-Sparse Keys",
-//            EUROCRYPT 2021, IACR ePrint 2020/1203. The abstract (checked on the publisher's page)
-//            announces "a generic algorithm for homomorphic polynomial-evaluation that takes into
-//            account the approximate rescaling and is optimal in level consumption". That it is
-//            Algorithm 2 and that it back-propagates target scales so that additions meet at equal
-//            scales: two independent secondary sources (not verified against the text).
-//   [CCS19]  H. Chen, I. Chillotti, Y. Song, "Improved Bootstrapping for Approximate Homomorphic
-//            Encryption", EUROCRYPT 2019, IACR ePrint 2018/1043: a modified Paterson–Stockmeyer
-//            algorithm for Chebyshev polynomials (stated in its abstract; details not checked).
+//   [BMTH21] its abstract (publisher's page) announces a generic algorithm for homomorphic
+//            polynomial evaluation that takes the approximate rescaling into account and is
+//            optimal in level consumption. The back-propagated target scales are what the
+//            reference implementation does: Lattigo's polynomial evaluator is called with a target
+//            scale (circuits/ckks/mod1/mod1_evaluator.go, EvaluateAndScaleNew). The paper's
+//            algorithm number could not be read, so none is cited.
+//   [CCS19]  a modified Paterson–Stockmeyer algorithm for Chebyshev polynomials (its abstract).
+//   docs/references.md says where each was read.
 #pragma once
 #include "ckks/approx.h"
 #include "ckks/ciphertext.h"
@@ -66,7 +64,7 @@ class PolynomialEvaluator {
   ///                   levels but the ciphertext has 2 left; …".
   /// Evaluator errors (ScaleError) can still arise inside if the preconditions are violated.
   /// evaluate keeps no state between calls (the T_i live only during the call).
-  /// Source: [BMTH21, Alg. 2] (secondary), see the file comment.
+  /// Source: [BMTH21], see the file comment.
   Ciphertext evaluate(const Ciphertext& x, const ChebyshevSeries& p) const;
 
   /// ceil(log2(degree + 1)): the levels consumed by a degree-`degree` polynomial on [−1, 1] (and on

@@ -107,6 +107,7 @@ class Reader {
     throw InputError(std::string("deserialize ") + what_ + ": " + msg + " (at byte " + std::to_string(at) + ")");
   }
   std::size_t pos() const { return pos_; }
+  bool at_end() const { return pos_ == d_.size(); }
 
  private:
   void need(std::size_t n, const char* what) {
@@ -366,6 +367,12 @@ std::vector<std::uint8_t> serialize(const Params& p) {
   w.i32(p.hamming_weight);
   w.f64(p.error_stddev);
   w.u8(p.allow_insecure ? 1 : 0);
+  if (!p.q_primes.empty() || !p.p_primes.empty()) {  // optional tail: explicit primes
+    for (const auto* primes : {&p.q_primes, &p.p_primes}) {
+      w.u32(static_cast<std::uint32_t>(primes->size()));
+      for (std::uint64_t q : *primes) w.u64(q);
+    }
+  }
   return with_header(ObjectType::Params, 0, false, std::move(w.out()));
 }
 
@@ -394,6 +401,14 @@ Params deserialize_params(std::span<const std::uint8_t> blob) {
   const std::uint8_t insecure = r.u8();
   if (insecure > 1) r.fail("allow_insecure flag " + std::to_string(insecure) + " is not 0 or 1", r.pos() - 1);
   p.allow_insecure = insecure == 1;
+  if (!r.at_end()) {
+    for (auto* primes : {&p.q_primes, &p.p_primes}) {
+      const std::size_t at_n = r.pos();
+      const std::uint32_t n = r.u32();
+      if (n > 100) r.fail("explicit prime list has " + std::to_string(n) + " entries, expected 0..100", at_n);
+      for (std::uint32_t i = 0; i < n; ++i) primes->push_back(r.u64());
+    }
+  }
   r.finish();
   return p;  // Context::create validates the values themselves
 }

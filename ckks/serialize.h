@@ -17,7 +17,9 @@
 // Payloads (a "poly" is u32 limb count, u8 form (1 = evaluation/NTT), then limbs × N u64, limb i
 // reduced modulo the i-th prime of the basis named):
 //   Params      i32 log_n, u32 count + i32 log_q[], u32 count + i32 log_p[], f64 log_scale, i32 dnum,
-//               u8 secret distribution, i32 hamming_weight, f64 error_stddev, u8 allow_insecure
+//               u8 secret distribution, i32 hamming_weight, f64 error_stddev, u8 allow_insecure,
+//               then only when explicit primes are set: u32 count + u64 q_primes[], u32 count +
+//               u64 p_primes[] (a blob without this tail has none)
 //   Ciphertext  i32 level, f64 scale, u64 slots, u32 components, then the components over q_0..q_ℓ;
 //               seeded: component 0, then the 32-byte seed of component 1 (2 components only)
 //   Plaintext   i32 level, f64 scale, u64 slots, poly over q_0..q_ℓ

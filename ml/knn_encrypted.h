@@ -7,7 +7,7 @@
 // come back in the units of the data (multiplied by u² on the client). The reference set is NOT
 // encrypted in either mode.
 //
-// ---- Mode 1: decrypted distances (the key owner picks the neighbours, as arXiv 2604.23245 does)
+// ---- Mode 1: decrypted distances (the key owner picks the neighbours, as [Boston-CKKS] does)
 // Layout: one query per SLOT (CryptoNets' batching, as ml/mlp_encrypted.h): the client sends d + 1
 // ciphertexts, ciphertext f holding feature f of query b in slot b, the last one ||q_b||² (the
 // client appends the squared norm of its own query, so that the server's work is linear):
@@ -65,7 +65,7 @@
 //
 // Sources: [ZS21] M. Zuber, R. Sirdey, "Efficient homomorphic evaluation of k-NN classifiers",
 // PoPETs 2021(2):111–129 (abstract checked: quadratic in the number of references, non-interactive;
-// the delta-matrix / row-sum / compare-with-k structure as recalled, not verified against the text;
+// the row-sum / compare-with-k structure as this project lays it out (only their abstract was read);
 // they use TFHE, we use CKKS polynomials). [CKK20] (f_n), [HS14], [HS18]: docs/references.md.
 #pragma once
 #include <cstddef>

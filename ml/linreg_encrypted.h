@@ -17,7 +17,7 @@
 //     rotations by multiples of B (R blocks), then diag_k(M̃) = [k = 0]·(1 for j ≤ D) − b ⊙ diag_k(ÂᵀÂ).
 //     The −y column makes the last column of M̃ come out as +diag(b)Aᵀy, and b's zero at index D
 //     leaves row D as e_D. (2 levels.)
-//   * each iteration is the diagonal method of Halevi–Shoup (eprint 2014/106, §4.3) with
+//   * each iteration is the diagonal method [HS14, §4.3] with
 //     baby-step giant-step, the baby-step rotations hoisted (one shared ModUp): w̃ is replicated
 //     with period B over all slots, so a global rotation by k is a cyclic rotation by k inside
 //     every block.

@@ -8,8 +8,8 @@
 //
 // Two solvers:
 //  * least_squares_closed_form — the exact minimiser via the normal equations and Cholesky;
-//  * sfh_train — the simplified-fixed-Hessian (SFH) iteration of Bonte & Vercauteren,
-//    "Privacy-preserving logistic regression training", BMC Medical Genomics 11 (Suppl 4):86,
+//  * sfh_train — the simplified-fixed-Hessian (SFH) iteration of Bonte & Vercauteren [BV18],
+//    "Privacy-preserving logistic regression training", BMC Medical Genomics 11:86,
 //    2018, specialised to least squares. It needs only additions and multiplications by
 //    precomputed constants, which is what makes it cheap under CKKS.
 //
@@ -33,13 +33,13 @@ std::vector<std::vector<double>> with_bias_column(const std::vector<std::vector<
 /// finite, or AᵀA is not (numerically) positive definite: a Cholesky pivot is ≤ 1e-12 times the
 /// corresponding diagonal entry of AᵀA, i.e. that column is a linear combination of the earlier
 /// ones up to a relative residual of 1e-12 (collinear features; the message names the column).
-/// Source: the normal equations, e.g. Golub & Van Loan, Matrix Computations, §5.3 (Cholesky
-/// §4.2). (Less stable than QR for ill-conditioned A, but it is the formula the encrypted
+/// Source: the normal equations, e.g. Golub & Van Loan, Matrix Computations (least squares,
+/// Cholesky). (Less stable than QR for ill-conditioned A, but it is the formula the encrypted
 /// variants approximate, and standardised data keeps AᵀA well scaled.)
 std::vector<double> least_squares_closed_form(const std::vector<std::vector<double>>& A,
                                               const std::vector<double>& y);
 
-/// The simplified fixed Hessian of [Bonte–Vercauteren 2018] for least squares, as the diagonal
+/// The simplified fixed Hessian of [BV18] for least squares, as the diagonal
 /// of its inverse: returns b (length D) with
 ///     b_j = 1 / B̃_jj,   B̃_jj = Σ_r |A_rj| · Σ_{j'} |A_rj'|.
 /// The Hessian of ½‖y − A w‖² is H = AᵀA. B̃_jj ≥ Σ_{j'} |(AᵀA)_jj'| (the j-th absolute row sum,
@@ -50,7 +50,7 @@ std::vector<double> least_squares_closed_form(const std::vector<std::vector<doub
 /// column of A is all zeros (B̃_jj = 0; drop that column).
 std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A);
 
-/// Trains least squares with the SFH iteration of [Bonte–Vercauteren 2018], with the
+/// Trains least squares with the SFH iteration of [BV18], with the
 /// least-squares Hessian AᵀA in place of their logistic-regression bound ¼·AᵀA:
 ///     w_0 = 0,   w_{t+1} = w_t + diag(b) · Aᵀ (y − A w_t),   b = sfh_preconditioner(A),
 /// and returns all iterates w_1, …, w_K (K = iterations; element t−1 is w_t, each of length D),

@@ -1,5 +1,5 @@
 // Logistic regression trained on encrypted data: Nesterov's accelerated gradient with the
-// quadratic gradient [Chiang, arXiv:2201.10838] and a polynomial sigmoid, exactly the algorithm of
+// quadratic gradient [Chiang22QG] and a polynomial sigmoid, exactly the algorithm of
 // ml/logreg_plain.h (logreg_nag_train) run on CKKS ciphertexts with the public ckks/ API.
 //
 // Layout (public): one B-slot block per sample, B = next power of two ≥ D = d + 1 (32 for the 30

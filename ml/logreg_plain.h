@@ -1,6 +1,6 @@
 // Plaintext reference for binary logistic regression trained with Nesterov's accelerated gradient
 // and the quadratic gradient of J. Chiang, "Privacy-Preserving Logistic Regression Training with
-// A Faster Gradient Variant", arXiv:2201.10838 — the ground truth the encrypted model
+// A Faster Gradient Variant" [Chiang22QG] — the ground truth the encrypted model
 // (ml/logreg_encrypted.h) is compared against, computed with the SAME polynomial sigmoid, the same
 // preconditioner and the same schedules, in double precision.
 //

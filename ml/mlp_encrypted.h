@@ -1,5 +1,5 @@
 // Batched encrypted MLP inference: one image per SLOT (CryptoNets' layout, Gilad-Bachrach et al.,
-// ICML 2016, §4): input pixel k of every image in the batch forms ciphertext k, so a batch holds
+// ICML 2016): input pixel k of every image in the batch forms ciphertext k, so a batch holds
 // N/2 images and every layer is a plaintext-weighted sum of whole ciphertexts. Uses only the
 // public ckks/ API.
 //

@@ -35,7 +35,7 @@
 // (whose output, with period 1024, would also not feed a 32 × 64 layer built with period 64).
 // When R ≥ D_in (a widening layer) D = R, every diagonal is kept and no sum is needed (the plain
 // BSGS diagonal method).
-// Departure: GAZELLE's hybrid method, as recalled (docs/references.md), multiplies each extended
+// Departure: GAZELLE's hybrid method (see docs/references.md) multiplies each extended
 // diagonal with its own rotation of the input (R − 1 rotations); here the R products are grouped baby-step giant-step with hoisted baby steps, which
 // needs (n1 − 1) + (R/n1 − 1) rotations (14 instead of 63 for the first layer) at the price of
 // encoding each diagonal pre-rotated by its giant step (done once, when the server is built).

@@ -1,7 +1,7 @@
 // Plaintext reference for multiclass logistic regression (MLR) with a sigmoid per class in place of
 // the softmax, trained by Nesterov's accelerated gradient (NAG) with the quadratic gradient — the
 // algorithm of J. Chiang, "Privacy-Preserving CNN Training with Transfer Learning: Multiclass
-// Logistic Regression", arXiv 2304.03807 [Chiang23] — computed in double precision with the SAME
+// Logistic Regression" [Chiang23] — computed in double precision with the SAME
 // polynomial sigmoid, preconditioner and schedules as the encrypted model (ml/mlr_encrypted.h), so
 // that the two can be compared prediction by prediction.
 //
@@ -21,7 +21,7 @@
 // MyHECNNtraining/data/20230403_cnntrainingtransferlearning_nagvs_sigmoidnagvs_sigmoidnagqg_mnist.py
 // ("SigmoidNAG with QG"), which was read; no equation number of the paper is cited.
 //
-// Quadratic gradient [Chiang22QG, arXiv 2201.10838; multiclass: Chiang22MLR, arXiv 2208.06828]: every class's
+// Quadratic gradient [Chiang22QG; multiclass: Chiang22MLR]: every class's
 // Hessian block is −Aᵀ diag(σ'(Z_·c)) A ⪰ −¼ AᵀA, so ONE diagonal bound serves every class:
 //   B̄_jj = ε + ¼·Σ_r |A_rj|·Σ_k |A_rk|      (quadratic_gradient_preconditioner, ml/logreg_plain.h)
 //   G(W) = ∇ℓ(W) · diag(B̄)⁻¹                 (column j of the gradient divided by B̄_jj)

@@ -9,7 +9,7 @@
 // (g·y, g·x) of its channel's block; every other grid position holds 0. So a stride-2
 // convolution does not move data: it doubles the gap (its outputs sit at every second position
 // of the input's valid positions). This is the gap idea of Lee et al.'s multiplexed packing
-// [Lee22MPC] (eprint 2021/1688; from the abstract and as recalled, section not verified) without
+// [Lee22MPC] (the idea from its abstract; docs/references.md says what was read) without
 // their multiplexing: instead of interleaving 4 channels
 // into the gaps (which needs a repacking step), a map with more channels than blocks uses several
 // ciphertexts. Departure: costs more slots (stage 3 of the ResNets needs 2 ciphertexts of 32
@@ -23,7 +23,7 @@
 //   out(o, p) = Σ_{c, tap t} w[o][c][t] · in(c, p + g·off_t),   off_t = (ky − pad)·W + (kx − pad),
 // p a valid output grid position (zero padding = the tap's position falls outside the grid). One
 // hoisted rotation of each input ciphertext per tap (rot by g·off_t; Evaluator::rotate_hoisted
-// [Halevi–Shoup, eprint 2018/244, §5]) gives y_t with y_t(c, p) = in(c, p + g·off_t) wherever the tap
+// [HS18] (hoisting)) gives y_t with y_t(c, p) = in(c, p + g·off_t) wherever the tap
 // is inside the grid. The channel sum is the diagonal method [HS14, §4.3] on blocks: with
 // r = (c − o) mod (channel period),
 //   out = Σ_r rot_{r·B}( u_r ),   u_r = Σ_{i, t} d_{i,t,r} ⊙ y_{i,t},
@@ -39,7 +39,7 @@
 // plaintext products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per
 // input ciphertext; 1 level.
 //
-// Activation by weight redistribution [Chielle25, arXiv 2509.22857: "node fusing" and "weight
+// Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
 // is ours]. For act(t) = a·t² + b·t + c with a ≠ 0, let m = √|a|, σ = sign(a):
 //   act(t) = σ·z² + κ,   z = m·(t + b/(2a)),   κ = c − b²/(4a).

@@ -2,7 +2,7 @@
 // (quadratic) activations and batch normalisation folded into the convolutions, evaluated in
 // double precision, layer by layer.
 //
-// Architecture ([HZRS16, §4.2], the CIFAR-10 networks; section recalled, see docs/references.md):
+// Architecture ([HZRS16], the CIFAR-10 networks; docs/references.md says what was read):
 // a 3×3 "stem" convolution, then three stages of n residual blocks each with 16, 32 and 64
 // channels on 32×32, 16×16 and 8×8 feature maps (the first block of stages 2 and 3 halves the
 // map with stride 2), global average pooling and one dense layer: 6n + 2 weighted layers, so
@@ -11,7 +11,7 @@
 //     y = act2( conv2( act1( conv1(x) ) ) + shortcut(x) )
 //
 // where shortcut is the identity, or — where the block changes the map size and channel count —
-// a 1×1 convolution with stride 2 ("projection shortcut", option B of [HZRS16, §3.3]).
+// a 1×1 convolution with stride 2 ("projection shortcut", option B of [HZRS16]).
 // Departures from [HZRS16], both made so that CKKS can evaluate the network with additions and
 // multiplications only:
 //   * Departure: ReLU is replaced by a trained quadratic act(t) = a·t² + b·t + c, one (a, b, c)

@@ -2,8 +2,9 @@
 //
 // Goal: multiply two polynomials in Z_q[X]/(X^N + 1), first by the schoolbook rule (N² products),
 //       then by the number-theoretic transform (N log N), and see that they agree exactly.
-// Read alongside: [LN16] Longa–Naehrig, eprint 2016/504, Alg. 1 (forward NTT) and Alg. 2
-//       (inverse); [Harvey14] for the lazy butterflies and Shoup's precomputed multiplication.
+// Read alongside: [LN16, Alg. 1] (forward NTT) and [LN16, Alg. 2] (inverse); [Harvey14, Alg. 4]
+//       and [Harvey14, Alg. 3] for the lazy butterflies, [Harvey14, Alg. 2] for Shoup's
+//       precomputed multiplication; [FHETB, §A-16] for the FFT/NTT from first principles.
 //       In this project: ckks/math/modarith.h, ckks/math/ntt.h.
 // What to observe:
 //   1. q ≡ 1 (mod 2N), so Z_q has a primitive 2N-th root of unity ψ with ψ^N = −1: this −1 is

@@ -3,10 +3,9 @@
 // Goal: hold a big integer x mod Q = q_0·q_1·…·q_{k−1} as k word-size residues x mod q_i, compute
 //       on the residues only, get x back by the CRT, and move residues from one set of primes to
 //       another with fast base conversion — which is exact only up to a small multiple u·Q.
-// Read alongside: [CHKKS18] (eprint 2018/931) — the RNS representation ("§2.1" in the project's
-//       code comments) and fast base conversion Conv_{C→B} ("§2.2, Eq. (1)"); both section numbers
-//       are marked "not verified against the text" in docs/references.md. [HPS19] (eprint
-//       2018/117) for the exact variant that removes u with a floating-point estimate.
+// Read alongside: [CHKKS18] — the RNS representation and fast base conversion Conv_{C→B}
+//       (restated with section numbers in [FHETB, §] and [FHETB, §D-5.1]); [HPS19] for the
+//       exact variant that removes u with a floating-point estimate.
 //       In this project: ckks/math/rns.h (BaseConverter), ckks/math/rns_poly.h (limbs).
 // What to observe:
 //   1. Each q_i ≡ 1 (mod 2N) (NTT-friendly, tutorial 01) and is below 2^62: residues fit a word.

@@ -3,9 +3,9 @@
 // Goal: see how a vector of N/2 complex numbers becomes ONE integer polynomial m(X) of degree < N:
 //       m is the polynomial whose values at the roots ζ^(5^j) of X^N + 1 are Δ·z_j, rounded to
 //       integer coefficients. Decoding evaluates m at the same roots and divides by Δ.
-// Read alongside: [CKKS17] (eprint 2016/421), the encoding and decoding maps Ecd/Dcd through the
-//       canonical embedding σ and the projection π ("§3.2–3.3" in the project's code comments;
-//       the section numbers are marked "not verified against the text" in docs/references.md).
+// Read alongside: [CKKS17], the encoding and decoding maps Ecd/Dcd through the
+//       canonical embedding σ and the projection π (restated in [FHETB, §D-3.1]; the isomorphism
+//       C^{N/2} ↔ R[X]/(X^N + 1) in [FHETB, § ]); [HEAAN] Ring::EMB for the special FFT.
 //       In this project: ckks/encoder.h (the special FFT), docs/notation.md ("Canonical embedding",
 //       "Slots", "Rotation group").
 // What to observe:

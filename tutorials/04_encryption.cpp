@@ -4,10 +4,9 @@
 //       difference Dec(c) − m coefficient by coefficient: the noise. Then take the encryption
 //       apart and see that the noise is exactly v·e + e_0 + e_1·s, and compare the RNS library's
 //       public-key and secret-key encryption.
-// Read alongside: [CKKS17] (eprint 2016/421), KeyGen, Enc and Dec of the scheme ("§3.4" in the
-//       project's code comments; marked "not verified against the text" in docs/references.md),
-//       and the distributions HWT(h), ZO(0.5), DG(σ²) ("§2.3", same caveat). The RNS scheme's
-//       encryption is [CHKKS18] (eprint 2018/931); its public-key encryption divides by P, a
+// Read alongside: [CKKS17], KeyGen, Enc and Dec of the scheme (restated in [FHETB, §D-3.2]),
+//       and the distributions HWT(h), ZO(0.5), DG(σ²). The RNS scheme's
+//       encryption is [CHKKS18]; its public-key encryption divides by P, a
 //       departure from [CKKS17] documented in ckks/encryptor.h.
 //       In this project: ckks/textbook/textbook.h (the paper's scheme with big integers),
 //       ckks/keygen.h, ckks/encryptor.h, ckks/decryptor.h.

@@ -3,10 +3,9 @@
 // Goal: multiply two ciphertexts. The tensor product (d_0, d_1, d_2) = (b·b', a·b' + a'·b, a·a')
 //       decrypts under (1, s, s²) to Δ²·m·m' plus noise; relinearisation uses the evaluation key
 //       (an encryption of P·s²) to fold d_2 back into two components that decrypt under (1, s).
-// Read alongside: [CKKS17] (eprint 2016/421), Mult and the evaluation key evk of KeyGen ("§3.4"
-//       in the project's code comments; marked "not verified against the text" in
-//       docs/references.md). The RNS scheme relinearises by hybrid key switching [HK20, §3]
-//       (section from secondary sources, see docs/references.md); tutorial 08 looks at it closely.
+// Read alongside: [CKKS17], Mult and the evaluation key evk of KeyGen (restated in
+//       [FHETB, §D-3.5]). The RNS scheme relinearises by hybrid key switching [HK20];
+//       tutorial 08 looks at it closely.
 //       In this project: ckks/textbook/textbook.h (tensor, relinearize), ckks/evaluator.h
 //       (multiply, relinearize), ckks/keyswitch.h.
 // What to observe:

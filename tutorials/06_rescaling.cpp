@@ -4,10 +4,9 @@
 //       rounding), bringing the scale back to ≈ Δ and the noise down by the same factor, at the
 //       price of one level. Follow a chain of squarings x, x², x⁴, … until the modulus chain is
 //       used up, and see what goes wrong without rescaling.
-// Read alongside: [CKKS17] (eprint 2016/421), RS_{ℓ→ℓ'} and the moduli q_ℓ = q_0·Δ^ℓ of the
-//       original scheme ("§3.4" in the project's comments); [CHKKS18] (eprint 2018/931), rescaling
-//       in RNS by dropping the last prime ("§3.3 RS"). Both section numbers are marked "not
-//       verified against the text" in docs/references.md.
+// Read alongside: [CKKS17], RS_{ℓ→ℓ'} and the moduli q_ℓ = q_0·Δ^ℓ of the
+//       original scheme (restated in [FHETB, §D-3.5.4]); [CHKKS18], rescaling in RNS by
+//       dropping the last prime (the RNS modulus switch of [FHETB, §D-5.4]).
 //       In this project: ckks/textbook/textbook.h (rescale), ckks/evaluator.h (rescale,
 //       drop_level), docs/notation.md ("Rescaling RS", "Δ — scale", "ℓ — level").
 // What to observe:

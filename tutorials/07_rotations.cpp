@@ -4,10 +4,9 @@
 //       g = 5^k mod 2N rotates them left by k, g = 2N − 1 conjugates them. On a ciphertext τ_g
 //       gives something that decrypts under τ_g(s) instead of s, so a key switch τ_g(s) → s
 //       follows, with a Galois key per element g.
-// Read alongside: [CKKS17] (eprint 2016/421), rotation and conjugation by the automorphisms
-//       κ_5^k and κ_{−1} ("§4.2" in the project's code comments; marked "not verified against the
-//       text" in docs/references.md). Galois keys are key-switching keys [HK20, §3] (section from
-//       secondary sources). In this project: ckks/evaluator.h (rotate, conjugate, apply_galois),
+// Read alongside: [CKKS17], rotation and conjugation by the automorphisms
+//       κ_5^k and κ_{−1} (restated in [FHETB, §D-3.9] and [FHETB, §D-3.11]). Galois keys are
+//       key-switching keys [HK20]. In this project: ckks/evaluator.h (rotate, conjugate, apply_galois),
 //       ckks/math/rns_poly.h (automorphism), ckks/keygen.h (galois_keys), docs/notation.md
 //       ("Rotation group ⟨5⟩").
 // What to observe:

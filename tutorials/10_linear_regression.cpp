@@ -8,9 +8,9 @@
 //       one level. Follow the encrypted iterates against the plaintext ones, the levels they use,
 //       and the accuracy against the closed-form least-squares solution.
 // Read alongside: [BV18] Bonte–Vercauteren, "Privacy-preserving logistic regression training",
-//       BMC Medical Genomics 11:86 (2018) — the simplified fixed Hessian (the idea is verified from
-//       the abstract; the exact diagonal formula and its section are "not verified against the
-//       text", see docs/references.md); [Chiang24] (arXiv 2407.09955, abstract) for SFH applied to
+//       BMC Medical Genomics 11:86 (2018) — the simplified fixed Hessian (the idea as the abstract
+//       states it; the diagonal used here is derived in ml/linreg_plain.h); [Chiang24] (abstract)
+//       for SFH applied to
 //       linear regression with standardised targets; [HS14] §4.3 (matrix–vector products by
 //       diagonals, section title only). In this project: the header of ml/linreg_encrypted.h
 //       (the augmented linear map M̃, the layout, the level count), ml/linreg_plain.h

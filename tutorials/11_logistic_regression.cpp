@@ -8,11 +8,11 @@
 //       the levels allow. Follow the levels each iteration costs, the σ̃ inputs (they must stay in
 //       [−8, 8]), and accuracy/AUC of the encrypted model against the same algorithm in double.
 // Read alongside: [Chiang22QG] J. Chiang, "Privacy-Preserving Logistic Regression Training with A
-//       Faster Gradient Variant", arXiv 2201.10838 — the quadratic gradient and the enhanced NAG
+//       Faster Gradient Variant" — the quadratic gradient and the enhanced NAG
 //       (title and abstract verified; the paper's algorithm box could not be reached, so no
 //       algorithm or equation number is cited: see docs/references.md and the SOURCE STATUS note
-//       in ml/logreg_plain.h); [BV18] for the fixed diagonal Hessian bound (idea verified from the
-//       abstract, formula "not verified against the text"). In this project: the headers of
+//       in ml/logreg_plain.h); [BV18] for the fixed diagonal Hessian bound (the idea as its
+//       abstract states it; the formula used here is derived in ml/logreg_plain.h). In this project: the headers of
 //       ml/logreg_plain.h (the algorithm and its schedules) and ml/logreg_encrypted.h (layout,
 //       the seven steps of one iteration and their levels), ckks/approx.h (sigmoid_approx),
 //       tutorial 09 (polynomial evaluation).

@@ -10,8 +10,9 @@
 //       level budget of each stage of mode 2, the precision of its comparisons, and how often
 //       each mode gives the plaintext answer.
 // Read alongside: [ZS21] Zuber–Sirdey, "Efficient homomorphic evaluation of k-NN classifiers",
-//       PoPETs 2021(2) — the comparison matrix, ranks as row sums, a second comparison with k (as
-//       recalled: not verified against the text; they use TFHE, here CKKS polynomials); [CKK20]
+//       PoPETs 2021(2) — all pairwise comparisons with a quadratic cost (abstract); the layout here —
+//       ranks as row sums, a second comparison with k — is this project's (they use TFHE, here
+//       CKKS polynomials); [CKK20]
 //       Cheon–Kim–Kim, composite polynomials f_n for the sign function (formula from secondary
 //       sources, see docs/references.md); [HS14] §4.3 (diagonal products). In this project: the
 //       headers of ml/knn_encrypted.h (both layouts and the seven steps of mode 2 with their

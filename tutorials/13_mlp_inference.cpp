@@ -9,9 +9,9 @@
 //       Batched mode (ml/mlp_encrypted.h): pixel k of every image of a batch forms ciphertext k,
 //       so a dense layer is a weighted sum of whole ciphertexts, with no rotation at all. Compare
 //       what each layout costs and what it is good for.
-// Read alongside: CryptoNets (Gilad-Bachrach et al., ICML 2016, §4: one image per slot, square
-//       activations); GAZELLE [JVC18] (the hybrid diagonal method for rectangular matrices, as
-//       recalled); LoLa [BEG19] (the representation between layers decides one-image latency);
+// Read alongside: CryptoNets (Gilad-Bachrach et al., ICML 2016: one image per slot, square
+//       activations); GAZELLE [JVC18] (matrix–vector products for rectangular matrices; the
+//       hybrid layout used here is written out in ml/mlp_latency.h); LoLa [BEG19] (the representation between layers decides one-image latency);
 //       [HS14] §4.3 (diagonal method) and [HS18] (baby-step giant-step, hoisting) — see
 //       docs/references.md. In this project: the headers of ml/mlp_latency.h (layout, the formula
 //       for the extended diagonals, rotation counts, levels, mlp_latency_params) and

@@ -12,13 +12,11 @@
 //       1) at INSECURE small parameters N = 2^13, Δ = 2^30, a few seconds. --full: the committed
 //       ResNet-8 ml/models/resnet8_fmnist.safetensors (16/32/64 on 32 × 32) at the 128-bit
 //       parameters resnet_params(15), N = 2^16 (about 70 s and 2 GB per image).
-// Read alongside: [Lee22MPC] Lee et al., eprint 2021/1688 — the gap: a strided convolution
-//       leaves its outputs in place and doubles the gap (their multiplexed packing, §4 as
-//       recalled: section not verified against the text; we do not multiplex); [HS14] §4.3 (the
-//       diagonal method, here on channel blocks); [HS18] Halevi–Shoup eprint 2018/244 (hoisted
-//       rotations, baby-step giant-step); [Chielle25] Chielle et al., arXiv 2509.22857 (quadratic
-//       activations, "node fusing" and "weight redistribution" — only the abstract is verified,
-//       the algebra used here is this project's); [HZRS16] (the ResNet architecture). See
+// Read alongside: [Lee22MPC] — the gap: a strided convolution leaves its outputs in place and
+//       doubles the gap (their multiplexed packing, from its abstract; we do not multiplex);
+//       [HS14] §4.3 (the diagonal method, here on channel blocks); [HS18] (hoisted rotations,
+//       baby-step giant-step); [Chielle25] (quadratic activations, "node fusing" and "weight
+//       redistribution" — the names from its abstract, the algebra used here is this project's); [HZRS16] (the ResNet architecture). See
 //       docs/references.md. In this project: the header of ml/resnet_encrypted.h (packing,
 //       convolutions, weight redistribution, residuals, pooling), ml/resnet_plain.h (the
 //       plaintext network and its trace), ml/models/README.md (the models).

@@ -1,8 +1,8 @@
 // 64-bit modular arithmetic for word-size primes q < 2^62.
 //
-//  * Barrett reduction of a 128-bit product [Barrett 1986; as used in SEAL's util/uintarithsmallmod]:
+//  * Barrett reduction of a 128-bit product [Barrett86; as used in SEAL's util/uintarithsmallmod]:
 //    precompute floor(2^128 / q), estimate the quotient with the high words, correct once.
-//  * Shoup's multiplication by a fixed operand w [Shoup, NTL "MulModPrecon"; Harvey 2014, §2]:
+//  * Shoup's multiplication by a fixed operand w [Shoup, NTL "MulModPrecon"; Harvey14, Alg. 2]:
 //    precompute w' = floor(w * 2^64 / q); then a*w mod q = a*w - floor(a*w'/2^64)*q, up to one
 //    correction. This is the workhorse of the NTT and of every multiplication by a constant.
 //

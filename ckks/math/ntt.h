@@ -1,12 +1,11 @@
 // The negacyclic number-theoretic transform over Z_q[X]/(X^N+1).
 //
 // Forward: Cooley–Tukey butterflies with the powers of ψ (a primitive 2N-th root of unity) stored in
-// bit-reversed order, so no separate bit-reversal pass is needed [Longa–Naehrig 2016, eprint
-// 2016/504, Alg. 1]; inverse: Gentleman–Sande butterflies [ibid., Alg. 2].
-// Butterflies are lazy in the Harvey style [Harvey 2014, "Faster arithmetic for number-theoretic
-// transforms", Alg. 4 (forward) and Alg. 3 (inverse)]: values stay in [0, 4q) (forward) or [0, 2q)
-// (inverse) between stages, with Shoup multiplication by the precomputed twiddles, and are fully
-// reduced only at the end. This needs q < 2^62.
+// bit-reversed order, so no separate bit-reversal pass is needed [LN16, Alg. 1]; inverse:
+// Gentleman–Sande butterflies [LN16, Alg. 2].
+// Butterflies are lazy in the Harvey style [Harvey14, Alg. 4 (forward) and Alg. 3 (inverse)]:
+// values stay in [0, 4q) (forward) or [0, 2q) (inverse) between stages, with Shoup multiplication
+// by the precomputed twiddles, and are fully reduced only at the end. This needs q < 2^62.
 //
 // Output order: after `forward`, a[i] = a(ψ^(2·brv(i)+1)) where brv reverses log2(N) bits. The
 // Galois automorphisms in evaluation form (rns_poly.h) rely on this.

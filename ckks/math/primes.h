@@ -1,5 +1,5 @@
 // NTT-friendly primes q ≡ 1 (mod 2N), so that Z_q contains a primitive 2N-th root of unity ψ and the
-// negacyclic NTT over Z_q[X]/(X^N+1) exists [CHKKS18, §2.2; Longa–Naehrig 2016, §2].
+// negacyclic NTT over Z_q[X]/(X^N+1) exists [CHKKS18; LN16].
 // NTL serves as the number-theory toolbox here (ProbPrime); nothing here is on a hot path.
 #pragma once
 #include <cstdint>

@@ -56,7 +56,7 @@ BaseConverter::Prepared BaseConverter::prepare(const std::uint64_t* in, std::siz
   }
   // Wrap count. Fast mode: centred representatives, y_i > q_i/2 stands for y_i − q_i, and
   // Σ_i (y_i − q_i·[y_i > q_i/2])·q̂_i = Σ_i y_i·q̂_i − (count)·Q. Exact mode: the true number of
-  // wraps of the centred value, u = ⌊Σ_i y_i/q_i⌉ in floating point [HPS19, §2.2].
+  // wraps of the centred value, u = ⌊Σ_i y_i/q_i⌉ in floating point [HPS19].
   p.wraps.assign(N, 0);
   if (exact) {
     std::vector<double> frac(N, 0.0);

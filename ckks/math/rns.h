@@ -1,8 +1,9 @@
 // Residue number system (RNS) bases and fast base conversion.
 //
 // An integer x mod Q = q_0·…·q_{k-1} is held as its residues (x mod q_0, …, x mod q_{k-1})
-// [CHKKS18, §2.1]. Fast base conversion [CHKKS18, §2.2, Eq. (1); HK20, §2.3] maps residues modulo
-// the basis C = {q_i} to residues modulo another basis B = {p_j} without leaving word size:
+// [CHKKS18; FHETB, § ]. Fast base conversion [CHKKS18, Conv; HK20; FHETB, §D-5.1] maps
+// residues modulo the basis C = {q_i} to residues modulo another basis B = {p_j} without leaving
+// word size:
 //
 //     Conv_{C→B}(x) = ( Σ_i [x_i · q̂_i^{-1}]_{q_i} · q̂_i  mod p_j )_j,   q̂_i = Q / q_i.
 //
@@ -10,7 +11,7 @@
 // [x_i · q̂_i^{-1}]_{q_i} as its centred representative in (−q_i/2, q_i/2], which, for x read as its
 // centred value in (−Q/2, Q/2], makes |u| ≤ k/2 and, more importantly, makes u average to zero (with representatives in [0, q_i) the
 // paper's u lies in [0, k) and biases ModDown by (k−1)/2 in every coefficient, a structured error
-// that concentrates in a few slots). Departure from [CHKKS18, Eq. (1)], marked here and in tests.
+// that concentrates in a few slots). Departure from [CHKKS18, Conv], marked here and in tests.
 // This is what ModUp and ModDown of hybrid key switching are built from (ckks/keyswitch.h).
 #pragma once
 #include <cstdint>
@@ -40,16 +41,16 @@ class BaseConverter {
   BaseConverter(RnsBasis from, RnsBasis to);
 
   /// in: from.size() limbs of N coefficients (coefficient form, limb i reduced mod from[i]);
-  /// out: to.size() limbs of N coefficients, limb j reduced mod to[j]. Source: [CHKKS18, Eq. (1)].
+  /// out: to.size() limbs of N coefficients, limb j reduced mod to[j]. Source: [CHKKS18, Conv].
   /// Fast (approximate) conversion: out = x + u·Q with a small integer u; |u| ≤ k/2 when x is read
   /// as its centred value in (−Q/2, Q/2] (for x in [0, Q), u ∈ (−(k/2+1), k/2]).
   void convert(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
     convert_impl(in, out, N, false);
   }
   /// Exact conversion of the centred representative x ∈ (−Q/2, Q/2]: the wrap count
-  /// u = ⌊Σ_i y_i/q_i⌉ is estimated in floating point and subtracted, as in Halevi–Polyakov–Shoup
-  /// [HPS19, §2.2] (eprint 2018/117). Exact unless x/Q lies within about k·2^-52 of ±1/2 (the
-  /// rounding error of the floating-point sum); ModDown's inputs are far from that boundary.
+  /// u = ⌊Σ_i y_i/q_i⌉ is estimated in floating point and subtracted, as in [HPS19]. Exact unless
+  /// x/Q lies within about k·2^-52 of ±1/2 (the rounding error of the floating-point sum);
+  /// ModDown's inputs are far from that boundary.
   void convert_exact(const std::uint64_t* in, std::uint64_t* out, std::size_t N) const {
     convert_impl(in, out, N, true);
   }

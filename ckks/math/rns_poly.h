@@ -1,5 +1,5 @@
 // RnsPoly: an element of R_Q = Z_Q[X]/(X^N+1) held in RNS form, one limb (N words) per prime,
-// in coefficient form or in evaluation (NTT) form [CHKKS18, §2.1–2.2].
+// in coefficient form or in evaluation (NTT) form [CHKKS18; FHETB, § ].
 //
 // The polynomial does not own or name its primes: every operation takes the RnsBasis that the limbs
 // are reduced by (like Lattigo's ring.Ring), and the scheme layer (Context) knows which basis
@@ -61,7 +61,7 @@ void add_scalar_ntt_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const 
 /// a ← a · s for one integer s given by its residues s_i = s mod basis[i].
 void mul_scalar_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis);
 
-/// Apply the Galois automorphism X ↦ X^g (g odd, 0 < g < 2N) [CKKS17, §4.2 / CHKKS18 App.].
+/// Apply the Galois automorphism X ↦ X^g (g odd, 0 < g < 2N) [CKKS17; FHETB, §D-3.9].
 /// Coefficient form: coefficient i moves to i·g mod 2N, negated when i·g mod 2N ≥ N.
 /// Evaluation form: a permutation of the evaluation points (see ntt.h for their order).
 RnsPoly automorphism(const RnsPoly& a, std::uint64_t g, const RnsBasis& basis);

@@ -3,7 +3,7 @@
 //  * Csprng: ChaCha20 (NTL::RandomStream, D. J. Bernstein's stream cipher) keyed with 32 bytes from
 //    the operating system (getrandom(2)). A fixed seed is possible only through the explicitly named
 //    Csprng::insecure_fixed_seed_for_testing, for tests and known-answer vectors.
-//  * Samplers for the distributions of [CKKS17, §2.3] / [CHKKS18, §3]: uniform over Z_q (per RNS
+//  * Samplers for the distributions of [CKKS17] / [CHKKS18]: uniform over Z_q (per RNS
 //    limb, which is uniform over Z_Q by the CRT), ternary secrets (uniform over {-1,0,1}^N, or with
 //    fixed Hamming weight h as HWT_h of [CKKS17]), and the centred discrete Gaussian with σ = 3.2
 //    (the HomomorphicEncryption.org standard's error width), tail-cut at 6σ like SEAL.

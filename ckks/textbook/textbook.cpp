@@ -57,7 +57,7 @@ Scheme::Scheme(const Params& p) : p_(p) {
   } else {
     security_bits_ = 128;
   }
-  P_ = q(p.levels);  // [CKKS17, §3.4 Setup]: P ≈ q_L; here exactly q_L
+  P_ = q(p.levels);  // [CKKS17, Setup]: P ≈ q_L; here exactly q_L
 
   // ζ = e^{iπ/N}, a primitive 2N-th root of unity; slot j sits at ζ^{5^j}.
   const std::size_t two_n = 2 * n_;
@@ -115,7 +115,7 @@ double Scheme::log2_norm(const ZZX& a) {
   return NTL::log(m) / std::log(2.0);
 }
 
-// ---------------------------------------------------------------- sampling [CKKS17, §2.3]
+// ---------------------------------------------------------------- sampling [CKKS17]
 
 ZZX Scheme::uniform(const ZZ& q, math::Csprng& rng) const {
   // Departure: NumBits(q) + 64 random bits reduced mod q (bias < 2^−64) instead of rejection.
@@ -151,7 +151,7 @@ ZZX Scheme::zo(math::Csprng& rng) const {
   return r;
 }
 
-// ---------------------------------------------------------------- encoding [CKKS17, §3.2–3.3]
+// ------------------------------------------------------ encoding [CKKS17, Ecd/Dcd; FHETB, §D-3.1]
 
 ZZX Scheme::encode(const std::vector<std::complex<double>>& z, double scale) const {
   if (z.size() > slots())
@@ -191,7 +191,7 @@ std::vector<std::complex<double>> Scheme::decode(const ZZX& m, double scale) con
   return z;
 }
 
-// ---------------------------------------------------------------- keys [CKKS17, §3.4 KeyGen]
+// ---------------------------------------------------------------- keys [CKKS17, KeyGen]
 
 SecretKey Scheme::secret_key(math::Csprng& rng) const {
   const auto s = p_.hamming_weight > 0
@@ -221,7 +221,7 @@ EvaluationKey Scheme::evaluation_key(const SecretKey& sk, math::Csprng& rng) con
   return evk;
 }
 
-// ---------------------------------------------------------------- Enc / Dec [CKKS17, §3.4]
+// ---------------------------------------------------------------- Enc / Dec [CKKS17]
 
 Ciphertext Scheme::encrypt(const ZZX& m, double scale, const PublicKey& pk, math::Csprng& rng) const {
   const ZZ qL = q(p_.levels);
@@ -245,7 +245,7 @@ ZZX Scheme::decrypt(const Ciphertext3& c, const SecretKey& sk) const {
   return centre(reduce(c.d0 + mul_mod(c.d1, sk.s, ql) + mul_mod(c.d2, s2, ql), ql), ql);
 }
 
-// ---------------------------------------------------------------- Add, Mult, RS [CKKS17, §3.4]
+// ---------------------------------------------------------------- Add, Mult, RS [CKKS17]
 
 Ciphertext Scheme::add(const Ciphertext& x, const Ciphertext& y) const {
   if (x.level != y.level)

@@ -1,19 +1,20 @@
-// The textbook scheme: the original, big-integer CKKS of [CKKS17] (eprint 2016/421), written to be
+// The textbook scheme: the original, big-integer CKKS of [CKKS17], written to be
 // read beside the paper. One modulus per level, q_ℓ = q_0·Δ^ℓ (ℓ = 0 … L), polynomials as NTL::ZZX
 // with big-integer coefficients, no RNS, no NTT of our own (NTL multiplies ZZX), no hoisting.
 // It is slow on purpose: every step is one line of the paper.
 //
-//   Setup      q_ℓ = q_0·Δ^ℓ,  P = q_L (the evaluation key lives modulo P·q_L)     [CKKS17, §3.4]
+//   Setup      q_ℓ = q_0·Δ^ℓ,  P = q_L (the evaluation key lives modulo P·q_L)     [CKKS17]
 //   KeyGen     s ← HWT(h) (or uniform ternary, the default here);  a ← R_{q_L}, e ← DG(σ²):  pk = (−a·s + e, a) mod q_L
 //              a' ← R_{P·q_L}, e' ← DG(σ²):  evk = (−a'·s + e' + P·s², a') mod P·q_L
-//   Ecd / Dcd  m = ⌊Δ·σ⁻¹(π⁻¹(z))⌉;  z = π(σ(Δ⁻¹·m))                               [CKKS17, §3.2–3.3]
+//   Ecd / Dcd  m = ⌊Δ·σ⁻¹(π⁻¹(z))⌉;  z = π(σ(Δ⁻¹·m))                               [CKKS17, Ecd]
 //   Enc        v ← ZO(0.5), e_0, e_1 ← DG(σ²):  c = v·pk + (m + e_0, e_1) mod q_L
 //   Dec        m' = ⟨c, (1, s)⟩ mod q_ℓ  (centred)
 //   Add        c + c' mod q_ℓ
 //   Mult       (d_0, d_1, d_2) = (b b', a b' + a' b, a a');  c_mult = (d_0, d_1) + ⌊P⁻¹·d_2·evk⌉ mod q_ℓ
 //   RS_{ℓ→ℓ'}  c' = ⌊(q_ℓ'/q_ℓ)·c⌉ mod q_ℓ'   (here q_ℓ/q_ℓ' = Δ^{ℓ−ℓ'} exactly)
-// (Section numbers follow the project's other [CKKS17] citations and are marked "not verified
-// against the text" in docs/references.md.)
+// The rows name the paper's operations, not its section numbers (which could not be read here; see
+// docs/references.md). The same steps with section numbers a reader can open: [FHETB] §D-3.1
+// (Ecd/Dcd), §D-3.2 (Enc/Dec), §D-3.5 (Mult with the evaluation key, §D-3.5.4 RS).
 //
 // Departures from the paper, on purpose and marked in the code:
 //  * Encoding rounds each coefficient to the nearest integer (the paper discretises Δ·σ⁻¹(π⁻¹(z))
@@ -93,7 +94,7 @@ class Scheme {
   /// (accepted only with allow_insecure).
   int security_bits() const { return security_bits_; }
 
-  // ---- encoding [CKKS17, §3.2–3.3]
+  // ---- encoding [CKKS17, Ecd/Dcd; FHETB, §D-3.1]
   /// m = ⌊Δ·σ⁻¹(π⁻¹(z))⌉: the integer polynomial whose values at the N/2 roots ζ^{5^j}
   /// (ζ = e^{iπ/N}) are ≈ Δ·z_j (and at their conjugates ≈ Δ·z̄_j). z has at most N/2 values
   /// (missing ones are 0); slot j ↔ root ζ^{5^j mod 2N}, the order of the RNS Encoder.
@@ -104,7 +105,7 @@ class Scheme {
   /// z_j = m(ζ^{5^j})/scale for j < N/2. m's coefficients are read as they are (pass centred ones).
   std::vector<std::complex<double>> decode(const NTL::ZZX& m, double scale) const;
 
-  // ---- keys and encryption [CKKS17, §3.4]
+  // ---- keys and encryption [CKKS17]
   SecretKey secret_key(math::Csprng& rng) const;
   PublicKey public_key(const SecretKey& sk, math::Csprng& rng) const;
   EvaluationKey evaluation_key(const SecretKey& sk, math::Csprng& rng) const;
@@ -115,7 +116,7 @@ class Scheme {
   /// d_0 + d_1·s + d_2·s² mod q_ℓ, centred (to look at a product before relinearisation).
   NTL::ZZX decrypt(const Ciphertext3& c, const SecretKey& sk) const;
 
-  // ---- homomorphic operations [CKKS17, §3.4]
+  // ---- homomorphic operations [CKKS17]
   /// c + c' mod q_ℓ. Throws LevelError if the levels differ, ScaleError if the scales differ.
   Ciphertext add(const Ciphertext& x, const Ciphertext& y) const;
   /// The tensor product (b b', a b' + a' b, a a') mod q_ℓ, scale Δ·Δ'. Throws LevelError if the

@@ -14,7 +14,7 @@ namespace ckks::ml::cli {
 namespace {
 
 // logreg: logistic regression trained on encrypted data with Nesterov's accelerated gradient and
-// the quadratic gradient [Chiang, arXiv:2201.10838] and a degree-3 polynomial sigmoid (see
+// the quadratic gradient [Chiang22QG] and a degree-3 polynomial sigmoid (see
 // ml/logreg_encrypted.h); scikit-learn's breast cancer data by default. The same algorithm in
 // double precision is run beside it as the reference.
 struct LogregOptions {

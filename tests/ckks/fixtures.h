@@ -21,7 +21,7 @@ inline Params small_secure() { return Params::preset_n13(); }
 
 /// N = 2^14, q {60,40,40,40}, p {60,60}, Δ = 2^40: the precision set. Two special primes
 /// and dnum = 2 make P (120 bits) exceed every digit (≤ 100 bits), so key switching adds almost
-/// no noise [HK20, §3]. 300 ≤ 438 bits: 128-bit secure.
+/// no noise [HK20]. 300 ≤ 438 bits: 128-bit secure.
 inline Params precision_n14() {
   Params p;
   p.log_n = 14;

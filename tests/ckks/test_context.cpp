@@ -7,6 +7,7 @@
 #include "ckks/context.h"
 #include "ckks/math/errors.h"
 #include "ckks/math/primes.h"
+#include "ckks/serialize.h"
 #include "fixtures.h"
 
 using namespace ckks;
@@ -141,4 +142,98 @@ TEST_CASE("ckks/context: Galois elements") {
   CHECK((ctx->galois_element(-1) * 5) % two_n == 1);
   CHECK(ctx->galois_element(static_cast<int>(ctx->n() / 2)) == 1);  // order of 5 is N/2
   CHECK(ctx->conjugation_element() == two_n - 1);
+}
+
+TEST_CASE("ckks/context: explicit primes equal to the generated chain give identical keys and ciphertexts") {
+  test::Kit by_size(Params::preset_n13(), 7);
+  Params p = Params::preset_n13();
+  p.log_q = {};  // not used once q_primes is given
+  p.log_p = {};
+  for (int i = 0; i <= by_size.ctx->max_level(); ++i) p.q_primes.push_back(by_size.ctx->q(i).value());
+  p.p_primes.push_back(by_size.ctx->p(0).value());
+  test::Kit by_value(p, 7);
+  CHECK(by_value.ctx->params().log_q == Params::preset_n13().log_q);  // their bit sizes
+  CHECK(by_value.ctx->params().log_p == Params::preset_n13().log_p);
+  CHECK(by_value.ctx->security_bits() == 128);
+  CHECK(fingerprint(*by_value.ctx) == fingerprint(*by_size.ctx));
+  CHECK(by_value.sk.s.data() == by_size.sk.s.data());
+  const test::cvec z = test::random_complex(by_size.ctx->max_slots(), 3);
+  const Ciphertext a = by_size.encrypt(z), b = by_value.encrypt(z);
+  REQUIRE(a.c.size() == b.c.size());
+  for (std::size_t i = 0; i < a.c.size(); ++i) CHECK(a.c[i].data() == b.c[i].data());
+  // A ciphertext written under one Context loads under the other (same fingerprint).
+  const Ciphertext moved = deserialize_ciphertext(by_value.ctx, serialize(a));
+  CHECK(moved.c[0].data() == b.c[0].data());
+  CHECK(precision_bits(by_value.decrypt(moved), z) >= 20);
+}
+
+TEST_CASE("ckks/context: explicit primes are in the fingerprint and in serialized Params") {
+  const auto ctx = Context::create(Params::preset_n13());
+  Params p = Params::preset_n13();
+  const auto forty = math::generate_ntt_primes(40, 3, ctx->n());
+  p.q_primes = {ctx->q(0).value(), forty[2], forty[1]};  // same sizes as the preset, other primes
+  const auto other = Context::create(p);
+  CHECK(other->params().log_q == ctx->params().log_q);
+  CHECK(other->p(0).value() == ctx->p(0).value());  // p still generated from log_p
+  CHECK(fingerprint(*other) != fingerprint(*ctx));
+  test::Kit k(Params::preset_n13(), 2);
+  const auto blob = serialize(k.encrypt(test::random_complex(8, 4)));
+  CHECK_THROWS_AS(deserialize_ciphertext(other, blob), ParameterError);  // fingerprint differs
+  const Params back = deserialize_params(serialize(p));
+  CHECK(back.q_primes == p.q_primes);
+  CHECK(back.p_primes.empty());
+  CHECK(fingerprint(*Context::create(back)) == fingerprint(*other));
+  CHECK(p.describe() == "N=2^13 q=!{60,40,40} p={60} scale=2^40");
+}
+
+TEST_CASE("ckks/context: explicit primes that are unusable name the value and the fix") {
+  const std::size_t N = std::size_t(1) << 13;
+  const std::uint64_t two_n = 2 * N;
+  const auto sixty = math::generate_ntt_primes(60, 2, N), forty = math::generate_ntt_primes(40, 2, N);
+  auto with_q = [&](std::vector<std::uint64_t> q) {
+    Params p = Params::preset_n13();
+    p.q_primes = std::move(q);
+    return error_of(p);
+  };
+  // 40961 = 5·2^13 + 1 is prime and ≡ 1 mod 2N, but only 16 bits.
+  REQUIRE(math::is_prime(40961));
+  std::string msg = with_q({sixty[1], 40961, forty[0]});
+  CHECK(msg.find("q_primes[1] = 40961 has 16 bits") != std::string::npos);
+  CHECK(msg.find("[20, 61]") != std::string::npos);
+  // 62 bits: beyond what the arithmetic supports.
+  const std::uint64_t big = math::generate_ntt_primes(61, 1, N)[0] + (std::uint64_t(1) << 61);
+  msg = with_q({big, forty[0]});
+  CHECK(msg.find("has 62 bits") != std::string::npos);
+  // Prime but not NTT-friendly.
+  const std::uint64_t not_friendly = (std::uint64_t(1) << 40) - 87;
+  REQUIRE(math::is_prime(not_friendly));
+  msg = with_q({sixty[1], not_friendly});
+  CHECK(msg.find("q_primes[1] = " + std::to_string(not_friendly) + " is not ≡ 1 mod 2N = 16384") !=
+        std::string::npos);
+  CHECK(msg.find("k·2N + 1") != std::string::npos);
+  // ≡ 1 mod 2N but composite.
+  std::uint64_t composite = forty[0] - two_n;
+  while (math::is_prime(composite)) composite -= two_n;
+  msg = with_q({sixty[1], composite});
+  CHECK(msg.find("q_primes[1] = " + std::to_string(composite) + " is not prime") != std::string::npos);
+  // Repeated, within q and across q and p.
+  msg = with_q({sixty[1], forty[0], forty[0]});
+  CHECK(msg.find("q_primes[2] = " + std::to_string(forty[0]) + " is given twice") != std::string::npos);
+  Params p = Params::preset_n13();
+  p.q_primes = {sixty[1], forty[0], forty[1]};
+  p.p_primes = {sixty[1]};
+  msg = error_of(p);
+  CHECK(msg.find("p_primes[0] = " + std::to_string(sixty[1]) + " is given twice") != std::string::npos);
+  // The security check counts the primes' actual sizes: 4·60 + 60 = 300 bits > 218 for N = 2^13.
+  const auto more = math::generate_ntt_primes(60, 5, N);
+  p.q_primes = {more[0], more[1], more[2], more[3]};
+  p.p_primes = {more[4]};
+  msg = error_of(p);
+  CHECK(msg.find("not 128-bit secure") != std::string::npos);
+  CHECK(msg.find("300 bits exceeds the 128-bit bound 218") != std::string::npos);
+  // Generated special primes avoid the explicit data primes.
+  p = Params::preset_n13();
+  p.q_primes = {sixty[0], forty[0], forty[1]};
+  const auto ctx = Context::create(p);
+  CHECK(ctx->p(0).value() == sixty[1]);
 }

@@ -1,5 +1,5 @@
 // Encoder: canonical embedding by the special FFT, checked against the naive evaluation of the
-// plaintext polynomial at the roots ζ^(5^j) [CKKS17, §3.2].
+// plaintext polynomial at the roots ζ^(5^j) [CKKS17, Ecd; FHETB, §D-3.1].
 #include <doctest/doctest.h>
 
 #include <cmath>

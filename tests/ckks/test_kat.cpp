@@ -13,6 +13,8 @@
 #include <cmath>
 #include <complex>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -216,21 +218,16 @@ TEST_CASE("ckks/kat: encoding vectors equal the textbook scheme's direct O(N^2) 
   }
 }
 
-TEST_CASE("ckks/kat: key switching recomputed from the file's key and input, and decrypted with its secret") {
-  const json doc = load("keyswitch.json");
+// ‖u0 + u1·s − d·s²‖∞ of keyswitch.json's own u0, u1, d and secret: centred on limb 0 (the other
+// limbs hold the same integer).
+double keyswitch_error(const json& doc) {
   const ContextPtr ctx = context_for(doc["params"]);
   const int L = doc["level"].get<int>();
-  const KeySwitchKey key = read_key(ctx, doc["key"]);
-  const math::RnsPoly d = poly_ntt(doc["d"], ctx->basis_q(L), ctx->n());
-  const auto [u0, u1] = key_switch(*ctx, d, L, key);
-  CHECK(limbs_of(u0, ctx->basis_q(L)) == doc["u0"]);
-  CHECK(limbs_of(u1, ctx->basis_q(L)) == doc["u1"]);
-  // u0 + u1·s − d·s² is small: centred on limb 0 (the other limbs hold the same integer).
-  const SecretKey sk = read_secret(ctx, doc["secret"]);
-  math::RnsPoly s = sk.s;
-  s.truncate(static_cast<std::size_t>(L) + 1);
   const auto& bq = ctx->basis_q(L);
-  math::RnsPoly e = u1, ds2 = d;
+  math::RnsPoly e = poly_ntt(doc["u1"], bq, ctx->n()), ds2 = poly_ntt(doc["d"], bq, ctx->n());
+  const math::RnsPoly u0 = poly_ntt(doc["u0"], bq, ctx->n());
+  math::RnsPoly s = read_secret(ctx, doc["secret"]).s;
+  s.truncate(static_cast<std::size_t>(L) + 1);
   math::mul_inplace(e, s, bq);
   math::add_inplace(e, u0, bq);
   math::mul_inplace(ds2, s, bq);
@@ -243,6 +240,24 @@ TEST_CASE("ckks/kat: key switching recomputed from the file's key and input, and
     const std::uint64_t v = e.limb(0)[i];
     worst = std::max(worst, static_cast<double>(v > q0 / 2 ? q0 - v : v));
   }
+  return worst;
+}
+
+// Precision of multiply.json's `decoded` against its `expected`, in bits.
+double multiply_file_bits(const json& doc) {
+  return precision_bits(complex_values(doc["decoded"]), complex_values(doc["expected"]));
+}
+
+TEST_CASE("ckks/kat: key switching recomputed from the file's key and input, and decrypted with its secret") {
+  const json doc = load("keyswitch.json");
+  const ContextPtr ctx = context_for(doc["params"]);
+  const int L = doc["level"].get<int>();
+  const KeySwitchKey key = read_key(ctx, doc["key"]);
+  const math::RnsPoly d = poly_ntt(doc["d"], ctx->basis_q(L), ctx->n());
+  const auto [u0, u1] = key_switch(*ctx, d, L, key);
+  CHECK(limbs_of(u0, ctx->basis_q(L)) == doc["u0"]);
+  CHECK(limbs_of(u1, ctx->basis_q(L)) == doc["u1"]);
+  const double worst = keyswitch_error(doc);
   MESSAGE("key-switching error ‖u0 + u1·s − d·s²‖∞ = " << worst);
   CHECK(worst < 1 << 12);
 }
@@ -267,6 +282,99 @@ TEST_CASE("ckks/kat: multiply → relinearise → rescale recomputed step by ste
   const double bits = precision_bits(decoded, complex_values(doc["expected"]));
   MESSAGE("multiply vector (N = 32, Δ = 2^30): " << bits << " bits against z1·z2");
   CHECK(bits >= 15);
+  CHECK(multiply_file_bits(doc) == bits);  // the file's `decoded` is this decryption
+}
+
+// docs/test-vectors.md quotes figures of the committed files; each quoted phrase is rebuilt here
+// from the files, so the document cannot drift from them.
+std::string bits_of(std::uint64_t q) { return std::to_string(64 - __builtin_clzll(q)); }
+
+std::string count_word(std::size_t n) {
+  static const char* const words[] = {"zero", "one", "two", "three", "four", "five", "six"};
+  return n < 7 ? words[n] : std::to_string(n);
+}
+
+std::string log2_string(double x) {
+  const double l = std::log2(x);
+  REQUIRE(l == std::floor(l));
+  return "2^" + std::to_string(static_cast<int>(l));
+}
+
+TEST_CASE("ckks/kat: every figure docs/test-vectors.md quotes is what the committed files hold") {
+  const std::string path = std::string(CKKS_VECTORS_DIR) + "/../../docs/test-vectors.md";
+  std::ifstream f(path);
+  REQUIRE_MESSAGE(f.good(), "cannot read " << path);
+  // The page's text with every run of white space (line breaks included) made one space.
+  std::string text;
+  for (char c : std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>())) {
+    const bool space = c == ' ' || c == '\n' || c == '\t';
+    if (!space) text += c;
+    else if (!text.empty() && text.back() != ' ') text += ' ';
+  }
+  auto quotes = [&](const std::string& phrase) {
+    CHECK_MESSAGE(text.find(phrase) != std::string::npos, "docs/test-vectors.md should say \"" << phrase << "\"");
+  };
+
+  for (const auto& [name, doc] : kat::all_vectors()) CHECK(load(name)["version"] == kat::kFormatVersion);
+  quotes("## Format (version " + std::to_string(kat::kFormatVersion) + ")");
+  quotes("| `version` | `" + std::to_string(kat::kFormatVersion) + "`;");
+
+  const json ntt = load("ntt.json")["cases"];
+  quotes("for (N, q) = (" + std::to_string(ntt[0]["N"].get<std::size_t>()) + ", a " +
+         bits_of(ntt[0]["q"].get<std::uint64_t>()) + "-bit prime) and (" + std::to_string(ntt[1]["N"].get<std::size_t>()) +
+         ", a " + bits_of(ntt[1]["q"].get<std::uint64_t>()) + "-bit prime)");
+
+  const json rns = load("rns.json")["cases"][0];
+  const auto C = rns["C"].get<std::vector<std::uint64_t>>(), B = rns["B"].get<std::vector<std::uint64_t>>();
+  for (auto c : C) CHECK(bits_of(c) == bits_of(C[0]));
+  for (auto b : B) CHECK(bits_of(b) == bits_of(B[0]));
+  quotes("bases C (" + count_word(C.size()) + " " + bits_of(C[0]) + "-bit primes) and B (" + count_word(B.size()) + " " +
+         bits_of(B[0]) + "-bit primes), N = " + std::to_string(rns["N"].get<std::size_t>()) + " integers");
+  long max_u = 0;
+  for (const auto& u : rns["u"]) max_u = std::max(max_u, std::labs(u.get<long>()));
+  CHECK(max_u <= static_cast<long>(C.size() / 2 + 1));
+  quotes("(|u| ≤ k/2 + 1 for k = " + std::to_string(C.size()) + "; " + std::to_string(max_u) + " in the committed file)");
+  CHECK(rns["x"][0] == "0");
+  CHECK(rns["x"][1] == "-1");
+  for (std::size_t k = 0; k < C.size(); ++k) CHECK(rns["residues"][k][1].get<std::uint64_t>() == C[k] - 1);
+  quotes("The first two integers are x = 0 and x = −1 (residues q − 1)");
+
+  const json enc = load("encoding.json")["cases"];
+  quotes("for N = " + std::to_string(enc[0]["N"].get<std::size_t>()) + " with " + std::to_string(enc[0]["slots"].get<std::size_t>()) +
+         " slots (full) and " + std::to_string(enc[1]["slots"].get<std::size_t>()) + " slots (sparse)");
+  CHECK(enc[0]["slots"].get<std::size_t>() * 2 == enc[0]["N"].get<std::size_t>());
+  CHECK(enc[1]["N"] == enc[0]["N"]);
+
+  const json ks = load("keyswitch.json");
+  const json& kp = ks["params"];
+  quotes("**tiny, insecure parameters on purpose** (N = " + std::to_string(kp["N"].get<std::size_t>()) + ")");
+  const auto q = kp["q"].get<std::vector<std::uint64_t>>(), p = kp["p"].get<std::vector<std::uint64_t>>();
+  std::string q_bits;
+  for (auto qi : q) q_bits += (q_bits.empty() ? "" : ", ") + bits_of(qi);
+  REQUIRE(p.size() == 1);
+  quotes("(level L = " + std::to_string(ks["level"].get<int>()) + ", uniform)");
+  quotes("N = " + std::to_string(kp["N"].get<std::size_t>()) + ", `q` (" + q_bits + " bits), `p` (one " + bits_of(p[0]) +
+         "-bit special prime), `dnum` = " + std::to_string(kp["dnum"].get<std::size_t>()) + " (one prime per digit), scale " +
+         log2_string(kp["scale"].get<double>()));
+  CHECK(kp["dnum"].get<std::size_t>() == q.size());
+  std::ostringstream e;
+  e << "(‖e‖∞ = " << keyswitch_error(ks) << " in the committed file)";
+  quotes(e.str());
+
+  const json mul = load("multiply.json");
+  CHECK(mul["params"] == kp);
+  quotes("`z1`, `z2`: " + std::to_string(mul["z1"].size()) + " complex slots");
+  quotes("their public-key encryptions at level " + std::to_string(mul["ct1"]["level"].get<int>()) + ", scale " +
+         log2_string(mul["ct1"]["scale"].get<double>()));
+  const double rescaled = mul["rescaled"]["scale"].get<double>();
+  CHECK(rescaled == mul["relinearized"]["scale"].get<double>() / static_cast<double>(q.back()));
+  quotes("(level " + std::to_string(mul["rescaled"]["level"].get<int>()) + ", scale " +
+         log2_string(mul["relinearized"]["scale"].get<double>()) + "/q_" + std::to_string(q.size() - 1) + ")");
+  std::ostringstream b;
+  b.setf(std::ios::fixed);
+  b.precision(1);
+  b << "matches `expected` to " << multiply_file_bits(mul) << " bits";
+  quotes(b.str());
 }
 
 }  // namespace

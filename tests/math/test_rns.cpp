@@ -1,6 +1,6 @@
 // ckks/math/rns.h: RNS representation and fast base conversion, checked with NTL's big integers.
 //
-// Base conversion with centred representatives (the documented departure from [CHKKS18, Eq. (1)]):
+// Base conversion with centred representatives (the documented departure from [CHKKS18, Conv]):
 // for x in [0, Q) the converter outputs S = Σ_i y'_i·q̂_i with y'_i = [x_i·q̂_i^{-1}]_{q_i} taken in
 // (−q_i/2, q_i/2]; S = x + u·Q for an integer u with −(k/2 + 1) < u ≤ k/2, and S/Q averages 0.
 // Relative to the centred representative x_c ∈ (−Q/2, Q/2] of x, S = x_c + u_c·Q with |u_c| ≤ k/2
