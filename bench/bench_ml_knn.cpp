@@ -1,4 +1,4 @@
-// bench_ml: encrypted k-nearest-neighbour inference (ml/knn_encrypted.h) on real data.
+// bench_ml: encrypted k-nearest-neighbour inference (ml/knn/knn_encrypted.h) on real data.
 //
 //   Knn/decrypt_distances/logN=14/refs=405/d=13/queries=101    mode 1, Boston Housing: the server's
 //                       squared distances for the whole test split (one query per slot) against the
@@ -23,7 +23,7 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
-#include "ml/knn_encrypted.h"
+#include "ml/knn/knn_encrypted.h"
 
 namespace {
 

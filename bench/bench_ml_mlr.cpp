@@ -1,4 +1,4 @@
-// Encrypted multiclass logistic regression (ml/mlr_encrypted.h) on scikit-learn's digits: the
+// Encrypted multiclass logistic regression (ml/mlr/mlr_encrypted.h) on scikit-learn's digits: the
 // whole training split (1438 rows = seed-1 80/20 split, pixels / 16, 10 classes), Params::preset_n15().
 //
 //   Mlr/train/logN=15/n=1438/iterations=1   iteration 0 only (V_0 = 0: one constant product and
@@ -16,8 +16,8 @@
 #include "ckks/context.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/mlr_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/mlr/mlr_encrypted.h"
 
 namespace {
 

@@ -2,10 +2,10 @@
 //
 //   Linreg/train/logN=15/iterations:K   SfhServer::train on Boston Housing (404 training rows,
 //                                       13 features), K = 1 and 4: building M̃ (2 levels) plus
-//                                       K one-level iterations (ml/linreg_encrypted.h)
+//                                       K one-level iterations (ml/linreg/linreg_encrypted.h)
 //   Logreg/train/logN=15/iterations:K   LogregServer::train on breast cancer (455 training rows,
 //                                       30 features), K = 1 and 2: the first iteration (2 levels)
-//                                       plus K − 1 full ones (5 levels each; ml/logreg_encrypted.h)
+//                                       plus K − 1 full ones (5 levels each; ml/logreg/logreg_encrypted.h)
 //
 // One iteration's cost is the difference between the two rows of a model (for logreg, the
 // K = 2 row minus the K = 1 row is exactly one full iteration). Parameters: Params::preset_n15()
@@ -24,10 +24,10 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_encrypted.h"
-#include "ml/logreg_plain.h"
+#include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_plain.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 //       the abstract; the exact diagonal formula and its section are "not verified against the
 //       text", see docs/references.md); [Chiang24] (arXiv 2407.09955, abstract) for SFH applied to
 //       linear regression with standardised targets; [HS14] §4.3 (matrix–vector products by
-//       diagonals, section title only). In this project: the header of ml/linreg_encrypted.h
-//       (the augmented linear map M̃, the layout, the level count), ml/linreg_plain.h
+//       diagonals, section title only). In this project: the header of ml/linreg/linreg_encrypted.h
+//       (the augmented linear map M̃, the layout, the level count), ml/linreg/linreg_plain.h
 //       (sfh_preconditioner, sfh_train, least_squares_closed_form).
 // What to observe:
 //   1. The layout: one B-slot block per training row (B = 16 ≥ d + 2 = 15), R = 128 blocks,
@@ -49,8 +49,8 @@
 #include "ckks/precision.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
+#include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"

@@ -11,9 +11,9 @@
 //       Faster Gradient Variant", arXiv 2201.10838 — the quadratic gradient and the enhanced NAG
 //       (title and abstract verified; the paper's algorithm box could not be reached, so no
 //       algorithm or equation number is cited: see docs/references.md and the SOURCE STATUS note
-//       in ml/logreg_plain.h); [BV18] for the fixed diagonal Hessian bound (idea verified from the
+//       in ml/logreg/logreg_plain.h); [BV18] for the fixed diagonal Hessian bound (idea verified from the
 //       abstract, formula "not verified against the text"). In this project: the headers of
-//       ml/logreg_plain.h (the algorithm and its schedules) and ml/logreg_encrypted.h (layout,
+//       ml/logreg/logreg_plain.h (the algorithm and its schedules) and ml/logreg/logreg_encrypted.h (layout,
 //       the seven steps of one iteration and their levels), ckks/approx.h (sigmoid_approx),
 //       tutorial 09 (polynomial evaluation).
 // What to observe:
@@ -53,9 +53,9 @@
 #include "ckks/precision.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_encrypted.h"
-#include "ml/logreg_plain.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_plain.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
 

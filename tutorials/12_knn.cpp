@@ -1,7 +1,7 @@
 // Tutorial 12 — k-nearest neighbours with encrypted queries
 //
 // Goal: answer k-nearest-neighbour queries whose features the server never sees, in the two modes
-//       of ml/knn_encrypted.h, on Boston Housing (regression: the mean MEDV of the k neighbours).
+//       of ml/knn/knn_encrypted.h, on Boston Housing (regression: the mean MEDV of the k neighbours).
 //       Mode 1: the server turns the encrypted queries into encrypted squared distances — for every
 //       reference ONE plaintext-weighted sum of the d + 1 query ciphertexts, one level, no rotation —
 //       and the key owner decrypts them and picks the neighbours itself. Mode 2: the server also
@@ -14,8 +14,8 @@
 //       recalled: not verified against the text; they use TFHE, here CKKS polynomials); [CKK20]
 //       Cheon–Kim–Kim, composite polynomials f_n for the sign function (formula from secondary
 //       sources, see docs/references.md); [HS14] §4.3 (diagonal products). In this project: the
-//       headers of ml/knn_encrypted.h (both layouts and the seven steps of mode 2 with their
-//       levels), ml/knn_plain.h (the ground truth, tie rules), ckks/approx.h (sign_f).
+//       headers of ml/knn/knn_encrypted.h (both layouts and the seven steps of mode 2 with their
+//       levels), ml/knn/knn_plain.h (the ground truth, tie rules), ckks/approx.h (sign_f).
 // What to observe:
 //   1. Mode 1 costs one level and no rotation: the distances come back at level ℓ − 1, scale Δ,
 //      with ~27 bits of precision; the smallest gap between the k-th and (k+1)-th plaintext
@@ -53,8 +53,8 @@
 #include "ckks/polynomial.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/knn_encrypted.h"
-#include "ml/knn_plain.h"
+#include "ml/knn/knn_encrypted.h"
+#include "ml/knn/knn_plain.h"
 #include "ml/metrics.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
@@ -69,7 +69,7 @@ const char* kBoston = CKKS_SKLEARN_DATA_DIR "/boston_house_prices.csv";
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-/// max_{r,f} |x_rf|, at least 1: the public feature unit u of ml/knn_encrypted.h.
+/// max_{r,f} |x_rf|, at least 1: the public feature unit u of ml/knn/knn_encrypted.h.
 double max_abs(const KnnMatrix& m) {
   double u = 1;
   for (const auto& r : m)
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   }
   bool ok = true;
   try {
-    // 1. Data: seeded 80/20 split, features standardised on the training split (as ml/knn_job.h).
+    // 1. Data: seeded 80/20 split, features standardised on the training split (as ml/knn/knn_job.h).
     const ml::Dataset all = ml::select_target(ml::read_csv(kBoston), "MEDV");
     const ml::Split split = ml::train_test_split(all, 0.2, seed);
     const ml::Standardizer z = ml::Standardizer::fit(split.train);
@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
     const ml::KnnRankServer rank_server(ctx2, lay, refs2, y2, unit, beta, ro);
     std::printf("   distance bound beta = 1.25 x the largest spread over the training rows = %.1f: "
                 "x = (D_i - D_j)/beta in [-1, 1]\n", beta);
-    std::printf("5. level budget per stage (file comment of ml/knn_encrypted.h):\n");
+    std::printf("5. level budget per stage (file comment of ml/knn/knn_encrypted.h):\n");
     std::printf("   1. delta_i = (||x_i||^2 - 2<x_i, q>)/beta, diagonal product     %2d\n", 1);
     std::printf("   2. replicate row 0 down the rows (rotations)                    %2d\n", 0);
     std::printf("   3. U = B^T - B: all differences (D_i - D_j)/beta                 %2d\n", 1);

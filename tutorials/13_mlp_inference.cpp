@@ -2,20 +2,20 @@
 //
 // Goal: classify encrypted Fashion-MNIST images with the committed 784 → 64 → 32 → 10 network
 //       (square activations, ml/models/mlp_fmnist.safetensors) in the two layouts of this project.
-//       Latency mode (ml/mlp_latency.h): the 784 pixels of ONE image fill one ciphertext and each
+//       Latency mode (ml/mlp/mlp_latency.h): the 784 pixels of ONE image fill one ciphertext and each
 //       dense layer is a plaintext matrix × encrypted vector product by extended diagonals,
 //       baby-step giant-step, and a rotate-and-sum — run layer by layer, printing after each
 //       layer the level, the scale, the rotations used and the error against the plaintext layer.
-//       Batched mode (ml/mlp_encrypted.h): pixel k of every image of a batch forms ciphertext k,
+//       Batched mode (ml/mlp/mlp_encrypted.h): pixel k of every image of a batch forms ciphertext k,
 //       so a dense layer is a weighted sum of whole ciphertexts, with no rotation at all. Compare
 //       what each layout costs and what it is good for.
 // Read alongside: CryptoNets (Gilad-Bachrach et al., ICML 2016, §4: one image per slot, square
 //       activations); GAZELLE [JVC18] (the hybrid diagonal method for rectangular matrices, as
 //       recalled); LoLa [BEG19] (the representation between layers decides one-image latency);
 //       [HS14] §4.3 (diagonal method) and [HS18] (baby-step giant-step, hoisting) — see
-//       docs/references.md. In this project: the headers of ml/mlp_latency.h (layout, the formula
+//       docs/references.md. In this project: the headers of ml/mlp/mlp_latency.h (layout, the formula
 //       for the extended diagonals, rotation counts, levels, mlp_latency_params) and
-//       ml/mlp_encrypted.h; ml/models/README.md (the model, its largest intermediate values).
+//       ml/mlp/mlp_encrypted.h; ml/models/README.md (the model, its largest intermediate values).
 // What to observe:
 //   1. The layout: input period 1024 (784 pixels + zeros); the layers' output periods 64, 32, 16
 //      feed the next layer directly, so no masking or repacking is needed; 19 rotation keys.
@@ -52,9 +52,9 @@
 #include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
-#include "ml/mlp_encrypted.h"
-#include "ml/mlp_latency.h"
-#include "ml/mlp_plain.h"
+#include "ml/mlp/mlp_encrypted.h"
+#include "ml/mlp/mlp_latency.h"
+#include "ml/mlp/mlp_plain.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
 
@@ -81,7 +81,7 @@ std::vector<double> dense_plain(const ml::Mlp::Dense& d, const std::vector<doubl
 }
 
 /// Largest |slot[s] − want[s mod period]| over all slots, want padded with zeros to the period:
-/// checks the whole periodic layout of ml/mlp_latency.h, the padding included.
+/// checks the whole periodic layout of ml/mlp/mlp_latency.h, the padding included.
 double layout_error(const std::vector<double>& slots, const std::vector<double>& want, std::size_t period) {
   double err = 0;
   for (std::size_t s = 0; s < slots.size(); ++s) {
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     // ---------------- Latency mode: one image per ciphertext ----------------
     const ml::MlpLatencyLayout layout(model);
     const ContextPtr ctx = Context::create(ml::mlp_latency_params(layout.levels_needed(), layout.slots()));
-    std::printf("\nLatency mode: one image per ciphertext (ml/mlp_latency.h)\n");
+    std::printf("\nLatency mode: one image per ciphertext (ml/mlp/mlp_latency.h)\n");
     std::printf("2. %s, log QP = %.0f bits, %s\n", ctx->params().describe().c_str(), ctx->log_qp(),
                 ctx->security_bits() ? "128-bit secure [HES18]" : "INSECURE");
     std::printf("   levels_needed = %d, chain depth L = %d: %s\n", layout.levels_needed(), ctx->max_level(),
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
     ok &= lat_same == images;
 
     // ---------------- Batched mode: one image per slot ----------------
-    std::printf("\nBatched mode: one image per slot (ml/mlp_encrypted.h, CryptoNets)\n");
+    std::printf("\nBatched mode: one image per slot (ml/mlp/mlp_encrypted.h, CryptoNets)\n");
     Params bp = ml::mlp_latency_params(layout.levels_needed(), layout.slots());  // the same chain ...
     bp.log_n = batch_log_n;                                                          // ... in another ring
     bp.allow_insecure = bp.log_q.size() > 0 && batch_log_n < 13;

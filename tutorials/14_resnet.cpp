@@ -1,7 +1,7 @@
 // Tutorial 14 — encrypted ResNet-8 inference on Fashion-MNIST, layer by layer
 //
 // Goal: classify encrypted Fashion-MNIST images with a quadratic-activation ResNet-8 evaluated
-//       without bootstrapping (ml/resnet_encrypted.h), and follow the whole pipeline: how a
+//       without bootstrapping (ml/resnet/resnet_encrypted.h), and follow the whole pipeline: how a
 //       feature map sits in the slots (channel blocks with a gap that doubles at every stride-2
 //       convolution), how each activation a·t² + b·t + c is folded into the convolution before it
 //       so that it costs one square, how the level budget 2 + 4 per block + 1 is spent, which
@@ -19,8 +19,8 @@
 //       rotations, baby-step giant-step); [Chielle25] Chielle et al., arXiv 2509.22857 (quadratic
 //       activations, "node fusing" and "weight redistribution" — only the abstract is verified,
 //       the algebra used here is this project's); [HZRS16] (the ResNet architecture). See
-//       docs/references.md. In this project: the header of ml/resnet_encrypted.h (packing,
-//       convolutions, weight redistribution, residuals, pooling), ml/resnet_plain.h (the
+//       docs/references.md. In this project: the header of ml/resnet/resnet_encrypted.h (packing,
+//       convolutions, weight redistribution, residuals, pooling), ml/resnet/resnet_plain.h (the
 //       plaintext network and its trace), ml/models/README.md (the models).
 // What to observe (default run; the full output is pasted in docs/labs/14_resnet.md):
 //   1. The packing: the 16 × 16 grid is a block of B = 256 slots and the 4096 slots hold 16
@@ -66,8 +66,8 @@
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"
-#include "ml/resnet_encrypted.h"
-#include "ml/resnet_plain.h"
+#include "ml/resnet/resnet_encrypted.h"
+#include "ml/resnet/resnet_plain.h"
 #include "tutorials/tutorial_options.h"
 
 using namespace ckks;
@@ -119,7 +119,7 @@ Params small_params(int levels, int s) {
   return p;
 }
 
-/// "s2" for stage index 1 (the tensor-prefix names of ml/resnet_plain.h count from 1).
+/// "s2" for stage index 1 (the tensor-prefix names of ml/resnet/resnet_plain.h count from 1).
 std::string stage_name(std::size_t stage) {
   std::string n(1, 's');
   n += std::to_string(stage + 1);

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ckks/params.h"
-#include "ml/linreg_encrypted.h"  // Progress
+#include "ml/linreg/linreg_encrypted.h"  // Progress
 
 namespace ckks::ml::cli {
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "ml/apps/cli_common.h"
-#include "ml/linreg_job.h"
+#include "ml/linreg/linreg_job.h"
 
 namespace ckks::ml::cli {
 namespace {

@@ -8,14 +8,15 @@
 
 #include "ckks/math/errors.h"
 #include "ml/apps/cli_common.h"
-#include "ml/logreg_encrypted.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_job.h"
 
 namespace ckks::ml::cli {
 namespace {
 
 // logreg: logistic regression trained on encrypted data with Nesterov's accelerated gradient and
 // the quadratic gradient [Chiang, arXiv:2201.10838] and a degree-3 polynomial sigmoid (see
-// ml/logreg_encrypted.h); scikit-learn's breast cancer data by default. The same algorithm in
+// ml/logreg/logreg_encrypted.h); scikit-learn's breast cancer data by default. The same algorithm in
 // double precision is run beside it as the reference.
 struct LogregOptions {
   std::string data;  // empty = breast_cancer.csv from python3-sklearn

@@ -8,13 +8,14 @@
 
 #include "ckks/math/errors.h"
 #include "ml/apps/cli_common.h"
-#include "ml/mlr_encrypted.h"
+#include "ml/mlr/mlr_encrypted.h"
+#include "ml/mlr/mlr_job.h"
 
 namespace ckks::ml::cli {
 namespace {
 
 // mlr: multiclass logistic regression (a sigmoid per class in place of the softmax) trained on
-// encrypted data with NAG and the quadratic gradient [Chiang23] (see ml/mlr_encrypted.h);
+// encrypted data with NAG and the quadratic gradient [Chiang23] (see ml/mlr/mlr_encrypted.h);
 // scikit-learn's digits by default. The same algorithm in double precision runs beside it.
 struct MlrCliOptions {
   std::string data;  // empty = digits.csv.gz from python3-sklearn

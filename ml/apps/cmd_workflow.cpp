@@ -1,4 +1,4 @@
-// The client/server workflow through files (ml/workflow.h):
+// The client/server workflow through files (ml/workflow/workflow.h):
 //
 //   ckks-ml keygen  --model mlp|linreg --out DIR [--force]            client: DIR/secret.key, DIR/public.keys
 //   ckks-ml encrypt --model M --keys DIR --out query.ct                client
@@ -18,7 +18,7 @@
 #include "ckks/math/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/data/idx.h"
-#include "ml/workflow.h"
+#include "ml/workflow/workflow.h"
 
 namespace ckks::ml::cli {
 namespace {

@@ -11,9 +11,9 @@
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
 #include "ml/data/sklearn.h"
-#include "ml/knn_encrypted.h"
-#include "ml/knn_job.h"
-#include "ml/knn_plain.h"
+#include "ml/knn/knn_encrypted.h"
+#include "ml/knn/knn_job.h"
+#include "ml/knn/knn_plain.h"
 
 using namespace ckks;
 using ml::KnnMatrix;

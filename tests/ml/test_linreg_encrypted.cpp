@@ -1,5 +1,5 @@
 // Encrypted SFH linear regression on a real subset of Boston Housing, against the plaintext run of
-// the same algorithm (ml/linreg_plain.h).
+// the same algorithm (ml/linreg/linreg_plain.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,8 +7,8 @@
 #include "ckks/math/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
+#include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
 
 using namespace ckks;

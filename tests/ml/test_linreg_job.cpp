@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "ckks/math/errors.h"
-#include "ml/linreg_job.h"
+#include "ml/linreg/linreg_job.h"
 
 using namespace ckks;
 

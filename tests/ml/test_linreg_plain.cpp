@@ -1,4 +1,4 @@
-// Tests for ml/linreg_plain.cpp: the closed form recovers exact weights, the SFH iteration
+// Tests for ml/linreg/linreg_plain.cpp: the closed form recovers exact weights, the SFH iteration
 // decreases the loss monotonically towards the least-squares minimum, and both give sane
 // accuracy on scikit-learn's Boston house prices.
 #include <doctest/doctest.h>
@@ -12,7 +12,7 @@
 #include "ckks/math/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/linreg_plain.h"
+#include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
 
 #ifndef CKKS_SKLEARN_DATA_DIR

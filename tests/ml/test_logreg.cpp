@@ -10,9 +10,10 @@
 #include "ckks/math/errors.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_encrypted.h"
-#include "ml/logreg_plain.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_job.h"
+#include "ml/logreg/logreg_plain.h"
 
 using namespace ckks;
 

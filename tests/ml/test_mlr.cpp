@@ -12,10 +12,11 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_plain.h"
-#include "ml/mlr_encrypted.h"
-#include "ml/mlr_plain.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_plain.h"
+#include "ml/mlr/mlr_encrypted.h"
+#include "ml/mlr/mlr_job.h"
+#include "ml/mlr/mlr_plain.h"
 #include "temp_dir.h"
 
 using namespace ckks;

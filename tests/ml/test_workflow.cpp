@@ -1,4 +1,4 @@
-// The client/server workflow through files (ml/workflow.h): keygen → encrypt → infer (in a
+// The client/server workflow through files (ml/workflow/workflow.h): keygen → encrypt → infer (in a
 // directory holding only the public keys) → decrypt, compared with the in-process computation.
 #include <doctest/doctest.h>
 
@@ -17,10 +17,10 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
-#include "ml/linreg_plain.h"
-#include "ml/mlp_latency.h"
-#include "ml/mlp_plain.h"
-#include "ml/workflow.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/mlp/mlp_latency.h"
+#include "ml/mlp/mlp_plain.h"
+#include "ml/workflow/workflow.h"
 #include "temp_dir.h"
 
 namespace ckks::ml {
