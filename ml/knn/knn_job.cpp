@@ -63,13 +63,11 @@ std::vector<double> predict_from_distances(const KnnMatrix& dist, const std::vec
   }
   return pred;
 }
-}  // namespace
 
-KnnReport run_knn_job(const KnnJobOptions& o, const Progress& progress) {
-  const auto t_total = Clock::now();
-  KnnReport rep;
-  rep.task = o.task;
-  rep.k = o.k;
+/// The data: Fashion-MNIST pixels 0..255 (classification without --data), else a CSV (Boston by
+/// default) split into training rows (references) and test rows (queries), features standardised
+/// on the training rows. Fills the data set fields of `rep`.
+Prepared load_data(const KnnJobOptions& o, KnnReport& rep) {
   Prepared p;
   if (o.task == KnnTask::Classify && o.data.empty()) {
     const std::string dir = o.fmnist_dir.empty() ? std::string(kDebianFashionMnistDir) : o.fmnist_dir;
@@ -112,6 +110,186 @@ KnnReport run_knn_job(const KnnJobOptions& o, const Progress& progress) {
     }
   }
   rep.features = p.refs.empty() ? 0 : p.refs[0].size();
+  return p;
+}
+
+/// Mode 1: the first R references against the first Q queries, distances decrypted by the client
+/// and ranked in the clear; compared with the plaintext neighbours.
+void run_decrypt_mode(const KnnJobOptions& o, const Prepared& p, const KnnMatrix& refs, const std::vector<double>& ref_y,
+                      std::size_t Q, double unit, const Progress& progress, KnnDecryptReport& m) {
+  const std::size_t R = refs.size();
+  m.ran = true;
+  m.references = R;
+  m.queries = Q;
+  const KnnMatrix queries(p.queries.begin(), p.queries.begin() + static_cast<std::ptrdiff_t>(Q));
+  const std::vector<double> truth(p.query_y.begin(), p.query_y.begin() + static_cast<std::ptrdiff_t>(Q));
+  auto ctx = Context::create(o.params);
+  m.params = params_report(ctx);
+  if (ctx->max_level() < KnnDistanceServer::levels_needed())
+    throw LevelError("knn: the decrypted-distance mode needs 1 level but the chain of " + o.params.describe() +
+                     " has 0; use a chain with at least two data primes (e.g. --params n14)");
+  auto t = Clock::now();
+  KnnClient client(ctx, o.test_seed ? std::optional<std::uint64_t>(o.test_seed) : std::nullopt);
+  m.seconds_keygen = since(t);
+  const KnnDistanceServer server(ctx, refs, unit);
+  m.rounded = all_integer(refs, queries);
+  KnnMatrix dist;  // decrypted, unrounded
+  for (std::size_t start = 0; start < Q; start += ctx->max_slots()) {
+    const std::size_t cnt = std::min(ctx->max_slots(), Q - start);
+    const KnnMatrix batch(queries.begin() + static_cast<std::ptrdiff_t>(start),
+                          queries.begin() + static_cast<std::ptrdiff_t>(start + cnt));
+    t = Clock::now();
+    const EncryptedQueries eq = client.encrypt_queries(batch, unit, KnnDistanceServer::levels_needed());
+    m.seconds_encrypt += since(t);
+    if (progress) progress("distances", start, Q);
+    t = Clock::now();
+    const auto dct = server.distances(eq);
+    m.seconds_distances += since(t);
+    t = Clock::now();
+    const KnnMatrix dd = client.decrypt_distances(dct, cnt, unit, false);
+    m.seconds_decrypt += since(t);
+    dist.insert(dist.end(), dd.begin(), dd.end());
+  }
+  if (progress) progress("distances", Q, Q);
+  KnnMatrix plain_dist, used = dist;
+  double max_d = 0;
+  m.min_boundary_gap = INFINITY;
+  for (std::size_t b = 0; b < Q; ++b) {
+    plain_dist.push_back(squared_distances(refs, queries[b]));
+    std::vector<double> s = plain_dist.back();
+    std::sort(s.begin(), s.end());
+    if (o.k < s.size()) m.min_boundary_gap = std::min(m.min_boundary_gap, s[o.k] - s[o.k - 1]);
+    for (std::size_t r = 0; r < R; ++r) {
+      m.max_distance_error = std::max(m.max_distance_error, std::fabs(dist[b][r] - plain_dist[b][r]));
+      max_d = std::max(max_d, plain_dist[b][r]);
+      if (m.rounded) used[b][r] = std::round(used[b][r]);
+    }
+  }
+  if (!std::isfinite(m.min_boundary_gap)) m.min_boundary_gap = 0;
+  m.distance_error_bits = m.max_distance_error > 0 ? -std::log2(m.max_distance_error / max_d) : 64;
+  std::vector<std::vector<std::size_t>> nn_plain, nn_enc;
+  const auto pred_plain = predict_from_distances(plain_dist, ref_y, o.k, o.task, &nn_plain);
+  const auto pred_enc = predict_from_distances(used, ref_y, o.k, o.task, &nn_enc);
+  std::size_t same_pred = 0, same_nn = 0;
+  for (std::size_t b = 0; b < Q; ++b) {
+    same_pred += pred_plain[b] == pred_enc[b];
+    same_nn += nn_plain[b] == nn_enc[b];
+  }
+  m.agreement = static_cast<double>(same_pred) / static_cast<double>(Q);
+  m.neighbours_identical = static_cast<double>(same_nn) / static_cast<double>(Q);
+  m.plaintext = metrics(o.task, pred_plain, truth);
+  m.encrypted = metrics(o.task, pred_enc, truth);
+  const double s = m.seconds_encrypt + m.seconds_distances + m.seconds_decrypt;
+  m.samples_per_second = s > 0 ? static_cast<double>(Q) / s : 0.0;
+}
+
+/// Mode 2: the server ranks o.rank_references references with approximate comparisons and returns
+/// only the encrypted prediction; compared with the plaintext k-NN on the same references.
+void run_rank_mode(const KnnJobOptions& o, const Prepared& p, std::size_t features, double unit,
+                   const Progress& progress, KnnRankReport& m) {
+  m.ran = true;
+  const std::size_t n = o.rank_references;
+  const Params rp = o.rank_params ? *o.rank_params : knn_ranking_params();
+  if (n > p.refs.size())
+    throw InputError("knn: the fully encrypted mode uses " + std::to_string(n) + " references but only " +
+                     std::to_string(p.refs.size()) + " training rows exist");
+  if (o.k > n)
+    throw InputError("knn: k = " + std::to_string(o.k) + " but the fully encrypted mode ranks " + std::to_string(n) +
+                     " references; choose 1 ≤ k ≤ " + std::to_string(n) + " (or more --rank-references)");
+  auto ctx = Context::create(rp);
+  m.params = params_report(ctx);
+  const KnnRankLayout lay = KnnRankLayout::make(n, features, ctx->max_slots());
+  const std::size_t Qm = o.rank_queries ? o.rank_queries : std::min(lay.queries_per_ciphertext(), p.queries.size());
+  if (Qm > p.queries.size())
+    throw InputError("knn: --rank-queries " + std::to_string(Qm) + " but only " + std::to_string(p.queries.size()) +
+                     " test rows exist");
+  m.queries = Qm;
+  m.references = n;
+  const KnnMatrix refs2(p.refs.begin(), p.refs.begin() + static_cast<std::ptrdiff_t>(n));
+  const std::vector<double> y2(p.ref_y.begin(), p.ref_y.begin() + static_cast<std::ptrdiff_t>(n));
+  const KnnMatrix queries(p.queries.begin(), p.queries.begin() + static_cast<std::ptrdiff_t>(Qm));
+  const std::vector<double> truth(p.query_y.begin(), p.query_y.begin() + static_cast<std::ptrdiff_t>(Qm));
+  // β: the server's bound on |D_i − D_j|, from its own training rows as stand-ins for queries.
+  double spread = 0;
+  const std::size_t proxies = std::min<std::size_t>(p.refs.size(), 1000);
+  for (std::size_t t = 0; t < proxies; ++t) {
+    const auto d = squared_distances(refs2, p.refs[t]);
+    spread = std::max(spread, *std::max_element(d.begin(), d.end()) - *std::min_element(d.begin(), d.end()));
+  }
+  m.beta = 1.25 * std::max(spread, 1e-9);
+  KnnRankOptions ro;
+  ro.k = o.k;
+  ro.task = o.task;
+  ro.compositions_distance = o.compositions_distance;
+  ro.compositions_rank = o.compositions_rank;
+  m.compositions_distance = ro.compositions_distance;
+  m.compositions_rank = ro.compositions_rank;
+  const KnnRankServer server(ctx, lay, refs2, y2, unit, m.beta, ro);
+  m.levels_used = server.levels_needed();
+  if (m.levels_used > ctx->max_level())
+    throw LevelError("knn: the fully encrypted circuit needs " + std::to_string(m.levels_used) +
+                     " levels but the chain has " + std::to_string(ctx->max_level()) +
+                     "; use fewer compositions (--compositions-distance / --compositions-rank) or a longer chain");
+  const auto steps = server.rotation_steps();
+  m.rotation_keys = static_cast<int>(steps.size());
+  auto t = Clock::now();
+  KnnClient client(ctx, o.test_seed ? std::optional<std::uint64_t>(o.test_seed + 7) : std::nullopt);
+  const RelinKey rk = client.relin_key();
+  const GaloisKeys gk = client.galois_keys(steps);
+  m.seconds_keygen = since(t);
+  std::vector<double> pred_enc;
+  const std::size_t per = lay.queries_per_ciphertext();
+  for (std::size_t start = 0; start < Qm; start += per) {
+    const std::size_t cnt = std::min(per, Qm - start);
+    const KnnMatrix batch(queries.begin() + static_cast<std::ptrdiff_t>(start),
+                          queries.begin() + static_cast<std::ptrdiff_t>(start + cnt));
+    if (progress) progress("encrypted ranking", start, Qm);
+    t = Clock::now();
+    const Ciphertext ct = client.encrypt_segments(batch, lay, unit, m.levels_used);
+    m.seconds_encrypt += since(t);
+    t = Clock::now();
+    const Ciphertext out = server.predict(ct, rk, gk);
+    m.seconds_predict += since(t);
+    t = Clock::now();
+    if (o.task == KnnTask::Regress) {
+      const auto v = client.decode_regression(out, lay, cnt);
+      pred_enc.insert(pred_enc.end(), v.begin(), v.end());
+    } else {
+      KnnMatrix votes, nearest;
+      client.decode_votes(out, lay, cnt, server.classes(), votes, nearest);
+      for (std::size_t b = 0; b < cnt; ++b) pred_enc.push_back(decide_vote(votes[b], nearest[b]));
+    }
+    m.seconds_decrypt += since(t);
+    ++m.batches;
+  }
+  if (progress) progress("encrypted ranking", Qm, Qm);
+  const auto pred_plain = knn_predict(refs2, y2, queries, o.k, o.task);
+  double mean = 0, var = 0;
+  for (double v : p.train_y) mean += v;
+  mean /= static_cast<double>(p.train_y.size());
+  for (double v : p.train_y) var += (v - mean) * (v - mean);
+  m.tolerance = o.task == KnnTask::Regress ? 0.01 * std::sqrt(var / static_cast<double>(p.train_y.size())) : 0.0;
+  std::size_t agree = 0;
+  for (std::size_t b = 0; b < Qm; ++b) {
+    const double e = std::fabs(pred_enc[b] - pred_plain[b]);
+    m.max_prediction_error = std::max(m.max_prediction_error, e);
+    agree += o.task == KnnTask::Classify ? pred_enc[b] == pred_plain[b] : e <= m.tolerance;
+  }
+  m.agreement = static_cast<double>(agree) / static_cast<double>(Qm);
+  m.plaintext = metrics(o.task, pred_plain, truth);
+  m.encrypted = metrics(o.task, pred_enc, truth);
+  const double s = m.seconds_encrypt + m.seconds_predict + m.seconds_decrypt;
+  m.samples_per_second = s > 0 ? static_cast<double>(Qm) / s : 0.0;
+}
+
+}  // namespace
+
+KnnReport run_knn_job(const KnnJobOptions& o, const Progress& progress) {
+  const auto t_total = Clock::now();
+  KnnReport rep;
+  rep.task = o.task;
+  rep.k = o.k;
+  const Prepared p = load_data(o, rep);
 
   // Counts for mode 1.
   const std::size_t R = o.references ? o.references : p.refs.size();
@@ -129,171 +307,8 @@ KnnReport run_knn_job(const KnnJobOptions& o, const Progress& progress) {
   for (const auto& row : refs)
     for (double v : row) unit = std::max(unit, std::fabs(v));
 
-  // ---------------------------------------------------------------- mode 1
-  if (o.run_decrypt) {
-    KnnDecryptReport& m = rep.decrypt;
-    m.ran = true;
-    m.references = R;
-    m.queries = Q;
-    const KnnMatrix queries(p.queries.begin(), p.queries.begin() + static_cast<std::ptrdiff_t>(Q));
-    const std::vector<double> truth(p.query_y.begin(), p.query_y.begin() + static_cast<std::ptrdiff_t>(Q));
-    auto ctx = Context::create(o.params);
-    m.params = params_report(ctx);
-    if (ctx->max_level() < KnnDistanceServer::levels_needed())
-      throw LevelError("knn: the decrypted-distance mode needs 1 level but the chain of " + o.params.describe() +
-                       " has 0; use a chain with at least two data primes (e.g. --params n14)");
-    auto t = Clock::now();
-    KnnClient client(ctx, o.test_seed ? std::optional<std::uint64_t>(o.test_seed) : std::nullopt);
-    m.seconds_keygen = since(t);
-    const KnnDistanceServer server(ctx, refs, unit);
-    m.rounded = all_integer(refs, queries);
-    KnnMatrix dist;  // decrypted, unrounded
-    for (std::size_t start = 0; start < Q; start += ctx->max_slots()) {
-      const std::size_t cnt = std::min(ctx->max_slots(), Q - start);
-      const KnnMatrix batch(queries.begin() + static_cast<std::ptrdiff_t>(start),
-                            queries.begin() + static_cast<std::ptrdiff_t>(start + cnt));
-      t = Clock::now();
-      const EncryptedQueries eq = client.encrypt_queries(batch, unit, KnnDistanceServer::levels_needed());
-      m.seconds_encrypt += since(t);
-      if (progress) progress("distances", start, Q);
-      t = Clock::now();
-      const auto dct = server.distances(eq);
-      m.seconds_distances += since(t);
-      t = Clock::now();
-      const KnnMatrix dd = client.decrypt_distances(dct, cnt, unit, false);
-      m.seconds_decrypt += since(t);
-      dist.insert(dist.end(), dd.begin(), dd.end());
-    }
-    if (progress) progress("distances", Q, Q);
-    KnnMatrix plain_dist, used = dist;
-    double max_d = 0;
-    m.min_boundary_gap = INFINITY;
-    for (std::size_t b = 0; b < Q; ++b) {
-      plain_dist.push_back(squared_distances(refs, queries[b]));
-      std::vector<double> s = plain_dist.back();
-      std::sort(s.begin(), s.end());
-      if (o.k < s.size()) m.min_boundary_gap = std::min(m.min_boundary_gap, s[o.k] - s[o.k - 1]);
-      for (std::size_t r = 0; r < R; ++r) {
-        m.max_distance_error = std::max(m.max_distance_error, std::fabs(dist[b][r] - plain_dist[b][r]));
-        max_d = std::max(max_d, plain_dist[b][r]);
-        if (m.rounded) used[b][r] = std::round(used[b][r]);
-      }
-    }
-    if (!std::isfinite(m.min_boundary_gap)) m.min_boundary_gap = 0;
-    m.distance_error_bits = m.max_distance_error > 0 ? -std::log2(m.max_distance_error / max_d) : 64;
-    std::vector<std::vector<std::size_t>> nn_plain, nn_enc;
-    const auto pred_plain = predict_from_distances(plain_dist, ref_y, o.k, o.task, &nn_plain);
-    const auto pred_enc = predict_from_distances(used, ref_y, o.k, o.task, &nn_enc);
-    std::size_t same_pred = 0, same_nn = 0;
-    for (std::size_t b = 0; b < Q; ++b) {
-      same_pred += pred_plain[b] == pred_enc[b];
-      same_nn += nn_plain[b] == nn_enc[b];
-    }
-    m.agreement = static_cast<double>(same_pred) / static_cast<double>(Q);
-    m.neighbours_identical = static_cast<double>(same_nn) / static_cast<double>(Q);
-    m.plaintext = metrics(o.task, pred_plain, truth);
-    m.encrypted = metrics(o.task, pred_enc, truth);
-    const double s = m.seconds_encrypt + m.seconds_distances + m.seconds_decrypt;
-    m.samples_per_second = s > 0 ? static_cast<double>(Q) / s : 0.0;
-  }
-
-  // ---------------------------------------------------------------- mode 2
-  if (o.run_encrypted) {
-    KnnRankReport& m = rep.rank;
-    m.ran = true;
-    const std::size_t n = o.rank_references;
-    const Params rp = o.rank_params ? *o.rank_params : knn_ranking_params();
-    if (n > p.refs.size())
-      throw InputError("knn: the fully encrypted mode uses " + std::to_string(n) + " references but only " +
-                       std::to_string(p.refs.size()) + " training rows exist");
-    if (o.k > n)
-      throw InputError("knn: k = " + std::to_string(o.k) + " but the fully encrypted mode ranks " + std::to_string(n) +
-                       " references; choose 1 ≤ k ≤ " + std::to_string(n) + " (or more --rank-references)");
-    auto ctx = Context::create(rp);
-    m.params = params_report(ctx);
-    const KnnRankLayout lay = KnnRankLayout::make(n, rep.features, ctx->max_slots());
-    const std::size_t Qm = o.rank_queries ? o.rank_queries : std::min(lay.queries_per_ciphertext(), p.queries.size());
-    if (Qm > p.queries.size())
-      throw InputError("knn: --rank-queries " + std::to_string(Qm) + " but only " + std::to_string(p.queries.size()) +
-                       " test rows exist");
-    m.queries = Qm;
-    m.references = n;
-    const KnnMatrix refs2(p.refs.begin(), p.refs.begin() + static_cast<std::ptrdiff_t>(n));
-    const std::vector<double> y2(p.ref_y.begin(), p.ref_y.begin() + static_cast<std::ptrdiff_t>(n));
-    const KnnMatrix queries(p.queries.begin(), p.queries.begin() + static_cast<std::ptrdiff_t>(Qm));
-    const std::vector<double> truth(p.query_y.begin(), p.query_y.begin() + static_cast<std::ptrdiff_t>(Qm));
-    // β: the server's bound on |D_i − D_j|, from its own training rows as stand-ins for queries.
-    double spread = 0;
-    const std::size_t proxies = std::min<std::size_t>(p.refs.size(), 1000);
-    for (std::size_t t = 0; t < proxies; ++t) {
-      const auto d = squared_distances(refs2, p.refs[t]);
-      spread = std::max(spread, *std::max_element(d.begin(), d.end()) - *std::min_element(d.begin(), d.end()));
-    }
-    m.beta = 1.25 * std::max(spread, 1e-9);
-    KnnRankOptions ro;
-    ro.k = o.k;
-    ro.task = o.task;
-    ro.compositions_distance = o.compositions_distance;
-    ro.compositions_rank = o.compositions_rank;
-    m.compositions_distance = ro.compositions_distance;
-    m.compositions_rank = ro.compositions_rank;
-    const KnnRankServer server(ctx, lay, refs2, y2, unit, m.beta, ro);
-    m.levels_used = server.levels_needed();
-    if (m.levels_used > ctx->max_level())
-      throw LevelError("knn: the fully encrypted circuit needs " + std::to_string(m.levels_used) +
-                       " levels but the chain has " + std::to_string(ctx->max_level()) +
-                       "; use fewer compositions (--compositions-distance / --compositions-rank) or a longer chain");
-    const auto steps = server.rotation_steps();
-    m.rotation_keys = static_cast<int>(steps.size());
-    auto t = Clock::now();
-    KnnClient client(ctx, o.test_seed ? std::optional<std::uint64_t>(o.test_seed + 7) : std::nullopt);
-    const RelinKey rk = client.relin_key();
-    const GaloisKeys gk = client.galois_keys(steps);
-    m.seconds_keygen = since(t);
-    std::vector<double> pred_enc;
-    const std::size_t per = lay.queries_per_ciphertext();
-    for (std::size_t start = 0; start < Qm; start += per) {
-      const std::size_t cnt = std::min(per, Qm - start);
-      const KnnMatrix batch(queries.begin() + static_cast<std::ptrdiff_t>(start),
-                            queries.begin() + static_cast<std::ptrdiff_t>(start + cnt));
-      if (progress) progress("encrypted ranking", start, Qm);
-      t = Clock::now();
-      const Ciphertext ct = client.encrypt_segments(batch, lay, unit, m.levels_used);
-      m.seconds_encrypt += since(t);
-      t = Clock::now();
-      const Ciphertext out = server.predict(ct, rk, gk);
-      m.seconds_predict += since(t);
-      t = Clock::now();
-      if (o.task == KnnTask::Regress) {
-        const auto v = client.decode_regression(out, lay, cnt);
-        pred_enc.insert(pred_enc.end(), v.begin(), v.end());
-      } else {
-        KnnMatrix votes, nearest;
-        client.decode_votes(out, lay, cnt, server.classes(), votes, nearest);
-        for (std::size_t b = 0; b < cnt; ++b) pred_enc.push_back(decide_vote(votes[b], nearest[b]));
-      }
-      m.seconds_decrypt += since(t);
-      ++m.batches;
-    }
-    if (progress) progress("encrypted ranking", Qm, Qm);
-    const auto pred_plain = knn_predict(refs2, y2, queries, o.k, o.task);
-    double mean = 0, var = 0;
-    for (double v : p.train_y) mean += v;
-    mean /= static_cast<double>(p.train_y.size());
-    for (double v : p.train_y) var += (v - mean) * (v - mean);
-    m.tolerance = o.task == KnnTask::Regress ? 0.01 * std::sqrt(var / static_cast<double>(p.train_y.size())) : 0.0;
-    std::size_t agree = 0;
-    for (std::size_t b = 0; b < Qm; ++b) {
-      const double e = std::fabs(pred_enc[b] - pred_plain[b]);
-      m.max_prediction_error = std::max(m.max_prediction_error, e);
-      agree += o.task == KnnTask::Classify ? pred_enc[b] == pred_plain[b] : e <= m.tolerance;
-    }
-    m.agreement = static_cast<double>(agree) / static_cast<double>(Qm);
-    m.plaintext = metrics(o.task, pred_plain, truth);
-    m.encrypted = metrics(o.task, pred_enc, truth);
-    const double s = m.seconds_encrypt + m.seconds_predict + m.seconds_decrypt;
-    m.samples_per_second = s > 0 ? static_cast<double>(Qm) / s : 0.0;
-  }
+  if (o.run_decrypt) run_decrypt_mode(o, p, refs, ref_y, Q, unit, progress, rep.decrypt);
+  if (o.run_encrypted) run_rank_mode(o, p, rep.features, unit, progress, rep.rank);
   rep.seconds_total = since(t_total);
   return rep;
 }
