@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "ckks/linear_transform.h"
 #include "ckks/math/errors.h"
 #include "ml/linreg/linreg_plain.h"
 
@@ -140,7 +141,7 @@ Ciphertext SfhServer::train(const EncryptedTrainingSet& data, int iterations, co
   for (std::size_t k = 0; k < B; ++k) {
     report("building M (diagonals)", k, B);
     Ciphertext s = ev_.rescale(ev_.multiply_relin(data.columns_rotated[0], data.columns_rotated[k], rk_));
-    for (std::size_t step = B; step < S; step <<= 1) s = ev_.add(s, ev_.rotate(s, static_cast<int>(step), gk_));
+    s = sum_slots(ev_, s, gk_, S / B, B);
     // 2. diag_k(M̃) = [k = 0]·1_{j ≤ D} − b ⊙ diag_k(ÂᵀÂ)
     Ciphertext m = ev_.negate(ev_.rescale(ev_.multiply_relin(s, b, rk_)));
     if (k == 0) {

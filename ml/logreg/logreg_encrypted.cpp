@@ -6,12 +6,14 @@
 #include <string>
 
 #include "ckks/approx.h"
+#include "ckks/linear_transform.h"
 #include "ckks/math/errors.h"
 #include "ckks/polynomial.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
 #include "ml/exact_scale.h"
+#include "ml/spread_slots.h"
 #include "ml/linreg/linreg_plain.h"
 
 namespace ckks::ml {
@@ -132,15 +134,11 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   auto report = [&](std::size_t done) {
     if (progress) progress("iterations", done, static_cast<std::size_t>(o.iterations));
   };
-  auto sum_samples = [&](Ciphertext c) {
-    for (std::size_t s = B; s < S; s <<= 1) c = ev_.add(c, ev_.rotate(c, static_cast<int>(s), gk_));
-    return c;
-  };
   // residual ⊙ xb, rescaled, summed over the samples: c_t·B̄⁻¹Aᵀ(y − σ̃) replicated, scale Δ when
   // the residual's scale is Δ·q_ℓ/Δ_xb.
   auto gradient = [&](const Ciphertext& e) {
     const Ciphertext xb = ev_.drop_level(data.xb, e.level);
-    return sum_samples(ev_.rescale(ev_.multiply_relin(e, xb, rk_)));
+    return sum_slots(ev_, ev_.rescale(ev_.multiply_relin(e, xb, rk_)), gk_, S / B, B);
   };
   PolynomialEvaluator pe(ev_, rk_);
   std::vector<double> mask(S, 0.0);
@@ -163,13 +161,13 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
     const double s_u = delta * prime(l_res) / data.xb.scale;
     // 1–2. S_t: slot r·B holds (A w_t)_r.
     Ciphertext s_t = ev_.rescale(ev_.multiply_relin(ev_.drop_level(data.x, l), w, rk_));
-    for (std::size_t k = 1; k < B; k <<= 1) s_t = ev_.add(s_t, ev_.rotate(s_t, static_cast<int>(k), gk_));
+    s_t = sum_slots(ev_, s_t, gk_, B);
     // 3. u = mask ⊙ (A v_t)/8 with A v_t = (1 − γ)·S_t + γ·S_{t−1}.
     Ciphertext u = mul_plain_to(ev_, encoder_, *ctx_, s_t, mask, (1 - gamma) / 8.0, s_u);
     if (s_prev) u = ev_.add(u, mul_plain_to(ev_, encoder_, *ctx_, ev_.drop_level(*s_prev, s_t.level), mask, gamma / 8.0, s_u));
     u = ev_.rescale(u);
     // 4. replicate slot r·B over its block.
-    for (std::size_t k = 1; k < B; k <<= 1) u = ev_.add(u, ev_.rotate(u, -static_cast<int>(k), gk_));
+    u = spread_slots(ev_, u, gk_, B);
     // 5. e = c_t·y − c_t·σ̃(A v_t).
     Ciphertext e = pe.evaluate(u, unit_sigmoid(o.sigmoid_degree, -ct));
     e = ev_.add(e, mul_const_to(ev_, *ctx_, ev_.drop_level(data.y, l_res + 1), ct, e.scale));

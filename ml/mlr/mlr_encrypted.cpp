@@ -6,12 +6,14 @@
 #include <string>
 
 #include "ckks/approx.h"
+#include "ckks/linear_transform.h"
 #include "ckks/math/errors.h"
 #include "ckks/polynomial.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
 #include "ml/exact_scale.h"
+#include "ml/spread_slots.h"
 #include "ml/linreg/linreg_plain.h"  // with_bias_column
 #include "ml/logreg/logreg_plain.h"  // quadratic_gradient_preconditioner, nag_gamma, nag_step
 
@@ -153,7 +155,6 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
   const int poly_levels = PolynomialEvaluator::levels_needed(unit_sigmoid(o.sigmoid_degree, 1.0));
   const MlrLayout& lay = data.layout;
   const std::size_t K = lay.ciphertexts, G = lay.groups, B = lay.block, S = lay.slots, C = lay.classes;
-  const std::size_t CF = C * lay.group;
   if (K == 0 || data.x.size() != K || data.xb.size() != K || data.y.size() != K)
     throw InputError("mlr train: the data holds " + std::to_string(data.x.size()) + "/" +
                      std::to_string(data.xb.size()) + "/" + std::to_string(data.y.size()) +
@@ -183,7 +184,7 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
       Ciphertext acc = ev_.multiply(e[0], ev_.drop_level(data.xb[0][g], e[0].level));
       for (std::size_t k = 1; k < K; ++k) acc = ev_.add(acc, ev_.multiply(e[k], ev_.drop_level(data.xb[k][g], e[k].level)));
       acc = ev_.rescale(ev_.relinearize(acc, rk_));
-      for (std::size_t s = B; s < S; s <<= 1) acc = ev_.add(acc, ev_.rotate(acc, static_cast<int>(s), gk_));
+      acc = sum_slots(ev_, acc, gk_, S / B, B);
       out.push_back(std::move(acc));
     }
     return out;
@@ -215,13 +216,13 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
       Ciphertext p = ev_.multiply(ev_.drop_level(data.x[k][0], l), w[0]);
       for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(data.x[k][g], l), w[g]));
       p = ev_.rescale(ev_.relinearize(p, rk_));
-      for (std::size_t s = C; s < CF; s <<= 1) p = ev_.add(p, ev_.rotate(p, static_cast<int>(s), gk_));
+      p = sum_slots(ev_, p, gk_, lay.group, C);
       // 3. u = mask ⊙ (A V_tᵀ)/8 with A V_tᵀ = (1 − γ)·S_t + γ·S_{t−1}.
       Ciphertext u = mul_plain_to(ev_, encoder_, *ctx_, p, mask, (1 - gamma) / 8.0, s_u);
       if (!s_prev.empty()) u = ev_.add(u, mul_plain_to(ev_, encoder_, *ctx_, ev_.drop_level(s_prev[k], p.level), mask, gamma / 8.0, s_u));
       u = ev_.rescale(u);
       // 4. replicate slot r·B + c over the F feature positions of its block.
-      for (std::size_t s = C; s < CF; s <<= 1) u = ev_.add(u, ev_.rotate(u, -static_cast<int>(s), gk_));
+      u = spread_slots(ev_, u, gk_, lay.group, C);
       // 5. E = c_t·Y − c_t·σ̃(A V_tᵀ).
       e[k] = pe.evaluate(u, unit_sigmoid(o.sigmoid_degree, -ct));
       e[k] = ev_.add(e[k], mul_const_to(ev_, *ctx_, ev_.drop_level(data.y[k], l_res + 1), ct, e[k].scale));
