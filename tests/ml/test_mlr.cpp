@@ -193,8 +193,8 @@ TEST_CASE("ml/mlr encrypted training matches the plaintext run (300 digits, 10 c
   const auto p_enc = ml::mlr_predict(p.A_test, w_enc), p_plain = ml::mlr_predict(p.A_test, w_plain);
   const double acc_plain = ml::class_accuracy(p_plain, p.y_test);
   CHECK(acc_plain > 0.6);
-  // The issue's bar (encrypted accuracy within 1 point of plaintext) scaled to 60 test rows: at
-  // most one test row may differ.
+  // The accuracy bar of the encrypted model (within 1 point of the plaintext accuracy) scaled to 60
+  // test rows: at most one test row may differ.
   CHECK(std::fabs(ml::class_accuracy(p_enc, p.y_test) - acc_plain) <= 1.0 / 60 + 1e-12);
   CHECK(ml::agreement(p_enc, p_plain) >= 59.0 / 60 - 1e-12);
 
