@@ -45,7 +45,7 @@
 #include <vector>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/precision.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"

@@ -48,7 +48,7 @@
 
 #include "ckks/approx.h"
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/polynomial.h"
 #include "ckks/precision.h"
 #include "ml/data/dataset.h"

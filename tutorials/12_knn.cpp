@@ -49,7 +49,7 @@
 
 #include "ckks/approx.h"
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/polynomial.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"

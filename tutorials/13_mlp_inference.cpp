@@ -48,8 +48,8 @@
 #include <vector>
 
 #include "ckks/context.h"
+#include "ckks/errors.h"
 #include "ckks/linear_transform.h"
-#include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/mlp/mlp_encrypted.h"

@@ -61,8 +61,8 @@
 #include <vector>
 
 #include "ckks/context.h"
+#include "ckks/errors.h"
 #include "ckks/evaluator.h"
-#include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"

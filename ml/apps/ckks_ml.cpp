@@ -17,7 +17,7 @@
 #include <exception>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/math/memory.h"
 #include "ml/apps/cli_common.h"
 

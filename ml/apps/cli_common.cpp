@@ -5,7 +5,7 @@
 
 #include <unistd.h>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml::cli {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/knn/knn_encrypted.h"
 #include "ml/knn/knn_job.h"

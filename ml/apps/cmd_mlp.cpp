@@ -19,7 +19,7 @@
 #include <numeric>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"

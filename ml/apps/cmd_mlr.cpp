@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/mlr/mlr_encrypted.h"
 #include "ml/mlr/mlr_job.h"

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/data/idx.h"
 #include "ml/workflow/workflow.h"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/idx.h"
 
 namespace ckks::ml {

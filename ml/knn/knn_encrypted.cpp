@@ -7,7 +7,7 @@
 #include <string>
 #include <tuple>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/polynomial.h"
 
 namespace ckks::ml {

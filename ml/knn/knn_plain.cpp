@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 

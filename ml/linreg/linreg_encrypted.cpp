@@ -3,8 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "ckks/errors.h"
 #include "ckks/linear_transform.h"
-#include "ckks/math/errors.h"
 #include "ml/linreg/linreg_plain.h"
 
 namespace ckks::ml {

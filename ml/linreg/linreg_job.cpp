@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/linreg/linreg_plain.h"

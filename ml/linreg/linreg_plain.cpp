@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {

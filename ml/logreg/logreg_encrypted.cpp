@@ -6,15 +6,15 @@
 #include <string>
 
 #include "ckks/approx.h"
+#include "ckks/errors.h"
 #include "ckks/linear_transform.h"
-#include "ckks/math/errors.h"
 #include "ckks/polynomial.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
 #include "ml/exact_scale.h"
-#include "ml/spread_slots.h"
 #include "ml/linreg/linreg_plain.h"
+#include "ml/spread_slots.h"
 
 namespace ckks::ml {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "ckks/approx.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 

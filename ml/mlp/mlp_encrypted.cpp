@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 

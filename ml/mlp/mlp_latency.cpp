@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/safetensors.h"
 
 namespace ckks::ml {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "ckks/approx.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/logreg/logreg_plain.h"  // quadratic_gradient_preconditioner, nag_gamma, nag_step
 
 namespace ckks::ml {

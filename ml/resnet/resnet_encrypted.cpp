@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "ckks/errors.h"
 #include "ckks/linear_transform.h"
-#include "ckks/math/errors.h"
 #include "ml/exact_scale.h"
 
 namespace ckks::ml {

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/image.h"
 

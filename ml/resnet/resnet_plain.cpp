@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/image.h"
 #include "ml/data/safetensors.h"
 

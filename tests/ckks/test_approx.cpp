@@ -7,7 +7,7 @@
 #include <numbers>
 
 #include "ckks/approx.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 using namespace ckks;
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "fixtures.h"
 
 using namespace ckks;

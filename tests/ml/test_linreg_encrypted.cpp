@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/linreg/linreg_encrypted.h"

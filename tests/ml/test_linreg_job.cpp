@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/linreg/linreg_job.h"
 
 using namespace ckks;

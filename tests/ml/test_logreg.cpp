@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
 #include "ml/linreg/linreg_plain.h"

@@ -7,7 +7,7 @@
 
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/mlp/mlp_encrypted.h"
 

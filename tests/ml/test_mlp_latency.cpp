@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/mlp/mlp_latency.h"

@@ -13,11 +13,11 @@
 #include <utility>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/idx.h"
-#include "temp_dir.h"
 #include "ml/data/safetensors.h"
 #include "ml/mlp/mlp_plain.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using ckks::InputError;

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/cifar.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"

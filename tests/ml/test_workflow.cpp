@@ -11,8 +11,8 @@
 
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
+#include "ckks/errors.h"
 #include "ckks/keygen.h"
-#include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
