@@ -23,6 +23,7 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
+#include "ml/data/sklearn.h"
 #include "ml/knn/knn_encrypted.h"
 
 namespace {
@@ -30,7 +31,7 @@ namespace {
 using namespace ckks;
 using ml::KnnMatrix;
 
-const char* kBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
+const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
 
 struct Boston {
   KnnMatrix refs, queries;

@@ -31,7 +31,7 @@ struct MlrSetup {
 MlrSetup& setup() {
   static MlrSetup s = [] {
     MlrSetup m;
-    ckks::ml::Dataset ds = ckks::ml::read_sklearn_digits("/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz");
+    ckks::ml::Dataset ds = ckks::ml::read_sklearn_digits(ckks::ml::sklearn_data("digits.csv.gz"));
     for (auto& row : ds.X)
       for (auto& v : row) v /= ckks::ml::kDigitsMaxPixel;
     const ckks::ml::Split split = ckks::ml::train_test_split(ds, 0.2, 1);

@@ -34,7 +34,6 @@ namespace {
 using namespace ckks;
 using namespace ckks::ml;
 
-constexpr const char* kData = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
 
 void require(const char* what, double err, double bound) {
   if (!(err <= bound)) {
@@ -64,7 +63,7 @@ TrainingData training_data(const Dataset& ds, bool standardise_y) {
 
 struct LinregFixture {
   ContextPtr ctx = Context::create(Params::preset_n15());
-  TrainingData data = training_data(select_target(read_csv(std::string(kData) + "/boston_house_prices.csv"), "MEDV"), true);
+  TrainingData data = training_data(select_target(read_csv(sklearn_data("boston_house_prices.csv")), "MEDV"), true);
   SfhLayout layout = SfhLayout::make(data.A.size(), data.A[0].size() - 1, ctx->max_slots());
   SfhDataOwner owner{ctx, 1};
   EncryptedTrainingSet enc = owner.encrypt(data.A, data.y);
@@ -84,7 +83,7 @@ void BM_linreg_train(benchmark::State& state) {
 
 struct LogregFixture {
   ContextPtr ctx = Context::create(Params::preset_n15());
-  TrainingData data = training_data(read_sklearn_csv(std::string(kData) + "/breast_cancer.csv").data, false);
+  TrainingData data = training_data(read_sklearn_csv(sklearn_data("breast_cancer.csv")).data, false);
   LogregDataOwner owner{ctx, 1};
   EncryptedLogregData enc = owner.encrypt(data.A, data.y);
   LogregServer server{ctx, owner.relin_key(), owner.galois_keys(enc.layout)};

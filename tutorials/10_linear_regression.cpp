@@ -49,6 +49,7 @@
 #include "ckks/precision.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
+#include "ml/data/sklearn.h"
 #include "ml/linreg/linreg_encrypted.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
@@ -59,7 +60,7 @@ using namespace ckks;
 
 namespace {
 
-const char* kBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
+const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
 
 }  // namespace
 

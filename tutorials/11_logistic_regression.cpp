@@ -63,7 +63,7 @@ using namespace ckks;
 
 namespace {
 
-const char* kBreastCancer = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
+const std::string kBreastCancer = ckks::ml::sklearn_data("breast_cancer.csv");
 
 /// max |σ̃(x) − σ(x)| on 4001 equally spaced points of [−8, 8].
 double sigmoid_error(const ChebyshevSeries& p) {

@@ -55,17 +55,16 @@
 #include "ml/mlp/mlp_encrypted.h"
 #include "ml/mlp/mlp_latency.h"
 #include "ml/mlp/mlp_plain.h"
+#include "ml/timer.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
 
 using namespace ckks;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
 const char* kModel = CKKS_MODELS_DIR "/mlp_fmnist.safetensors";
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
@@ -143,11 +142,11 @@ int main(int argc, char** argv) {
     for (int s : steps) steps_text += (steps_text.empty() ? "" : " ") + std::to_string(s);
     std::printf("   %zu rotation keys: %s\n", steps.size(), steps_text.c_str());
 
-    auto t = Clock::now();
+    auto t = ml::Clock::now();
     ml::ClientKeys client(ctx, seed);  // fixed seed: deterministic and INSECURE, a lab only
     ml::MlpLatencyServer server(ctx, model, client.keygen.relin_key(client.sk),
                                 client.keygen.galois_keys(client.sk, steps));
-    std::printf("   keys (relinearisation + %zu Galois) and server set-up: %.2f s\n", steps.size(), since(t));
+    std::printf("   keys (relinearisation + %zu Galois) and server set-up: %.2f s\n", steps.size(), ml::seconds_since(t));
 
     // 3. Layer by layer on the first image.
     std::printf("3. layer by layer on test image 0 (error = max over all %zu slots of |decrypted - plaintext|):\n",
@@ -196,9 +195,9 @@ int main(int argc, char** argv) {
       const auto& im = test.images[static_cast<std::size_t>(i)];
       const Ciphertext in = ml::encrypt_latency_image(layout, client.encoder, client.encryptor, im, ctx->max_level(),
                                                       ctx->default_scale());
-      t = Clock::now();
+      t = ml::Clock::now();
       const Ciphertext out = server.forward(in);
-      lat_seconds += since(t);
+      lat_seconds += ml::seconds_since(t);
       const std::vector<double> got = ml::decode_latency_logits(layout, client.encoder, client.decryptor.decrypt(out));
       const std::vector<double> want = model.logits(im);
       lat_err = std::max(lat_err, tutorial::max_abs_diff(got, want));
@@ -221,17 +220,17 @@ int main(int argc, char** argv) {
     std::printf("5. %s, log QP = %.0f bits, %s\n", bp.describe().c_str(), bctx->log_qp(),
                 bctx->security_bits() ? "128-bit secure [HES18]"
                                       : "INSECURE (N below the ring of mlp_latency_params): a lab only");
-    t = Clock::now();
+    t = ml::Clock::now();
     ml::ClientKeys bclient(bctx, seed + 1);
     ml::MlpBatchServer bserver(bctx, model, bclient.keygen.relin_key(bclient.sk));
     const std::vector<std::vector<float>> bimages(test.images.begin(), test.images.begin() + batch);
     const std::vector<Ciphertext> bin = ml::encrypt_image_batch(bclient.encoder, bclient.encryptor, bimages,
                                                                 model.input_size(), bctx->max_level(),
                                                                 bctx->default_scale());
-    const double b_enc = since(t);
-    t = Clock::now();
+    const double b_enc = ml::seconds_since(t);
+    t = ml::Clock::now();
     const std::vector<Ciphertext> bout = bserver.forward(bin);
-    const double b_server = since(t);
+    const double b_server = ml::seconds_since(t);
     std::vector<Plaintext> pts;
     for (const auto& c : bout) pts.push_back(bclient.decryptor.decrypt(c));
     const auto blogits = ml::decode_logits(bclient.encoder, pts, bimages.size());

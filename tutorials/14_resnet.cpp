@@ -68,16 +68,14 @@
 #include "ml/data/image.h"
 #include "ml/resnet/resnet_encrypted.h"
 #include "ml/resnet/resnet_plain.h"
+#include "ml/timer.h"
 #include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 using namespace ckks::ml;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Seconds elapsed since t.
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 /// Index of the largest value (the lowest index on a tie), as ResNet::predict.
 int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
@@ -285,7 +283,7 @@ int main(int argc, char** argv) {
     std::printf("   convolutions: %d rotations per image (predicted); pooling + dense: %d keys\n", predicted_conv_rotations,
                 pool_rot);
 
-    auto t = Clock::now();
+    auto t = ml::Clock::now();
     ClientKeys client(ctx, seed);  // fixed seed: deterministic and INSECURE, a lab only
     const RelinKey rk = client.keygen.relin_key(client.sk);
     const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
@@ -293,7 +291,7 @@ int main(int argc, char** argv) {
     for (const auto& [g, k] : gk.keys)
       for (const auto* polys : {&k.b, &k.a})
         for (const auto& p : *polys) key_mib += static_cast<double>(p.limbs() * ctx->n() * 8) / (1 << 20);
-    std::printf("   keys: relinearisation + %zu Galois keys (%.0f MiB) in %.2f s\n", gk.keys.size(), key_mib, since(t));
+    std::printf("   keys: relinearisation + %zu Galois keys (%.0f MiB) in %.2f s\n", gk.keys.size(), key_mib, ml::seconds_since(t));
     // The server's view: Context, evaluation keys, model. No secret key.
     const Evaluator ev(ctx);
     const Encoder enc(ctx);

@@ -3,20 +3,15 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <functional>
 #include <string>
 
 #include "ckks/params.h"
+#include "ml/data/sklearn.h"
 #include "ml/linreg/linreg_encrypted.h"  // Progress
+#include "ml/timer.h"
 
 namespace ckks::ml::cli {
-
-/// Boston Housing as shipped by Debian's python3-sklearn.
-inline constexpr const char* kBostonPath =
-    "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
-/// Directory of scikit-learn's bundled CSV files (breast_cancer.csv, digits.csv.gz, …).
-inline constexpr const char* kSklearnDataDir = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
 
 /// A registered subcommand: its CLI11 node and the action run when it was parsed (returns the
 /// process exit code). The action may throw ckks::Error (exit 2, message on stderr).
@@ -31,11 +26,6 @@ Progress stderr_progress(std::string tag);
 
 /// "n13" … "n16" → Params::preset_n13() …; throws InputError naming the value otherwise.
 Params preset(const std::string& name);
-
-/// Seconds elapsed since t (steady clock).
-inline double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // One registration function per subcommand (defined in cmd_<name>.cpp).
 Command add_linreg(CLI::App& app);

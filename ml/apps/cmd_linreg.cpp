@@ -19,7 +19,7 @@ namespace ckks::ml::cli {
 namespace {
 
 struct LinregOptions {
-  std::string data = kBostonPath;
+  std::string data = sklearn_data("boston_house_prices.csv");
   std::string target = "MEDV";
   int iterations = 0;  // 0 = as many as the chain allows, at most 16
   std::uint64_t seed = 1;
@@ -29,7 +29,7 @@ struct LinregOptions {
 };
 
 int run_linreg(const LinregOptions& o) {
-  const bool is_boston = o.data == kBostonPath;
+  const bool is_boston = o.data == sklearn_data("boston_house_prices.csv");
   LinregJobOptions jo;
   jo.data = o.data;
   jo.target = o.target;

@@ -38,7 +38,6 @@ struct MlpOptions {
   bool json = false;
 };
 
-using Clock = std::chrono::steady_clock;
 
 int argmax(const std::vector<double>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());

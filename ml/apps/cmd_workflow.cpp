@@ -32,7 +32,7 @@ struct Common {
   void add(CLI::App* app, bool data_options) {
     w.weights = std::string(CKKS_MODELS_DIR) + "/mlp_fmnist.safetensors";
     w.images_dir = kDebianFashionMnistDir;
-    w.data = kBostonPath;
+    w.data = sklearn_data("boston_house_prices.csv");
     app->add_option("--model", w.model, "mlp (Fashion-MNIST, one image per ciphertext) or linreg (Boston Housing)")
         ->required();
     app->add_option("--weights", w.weights, "mlp: safetensors weights (default: the committed model)");

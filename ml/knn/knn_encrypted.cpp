@@ -1,6 +1,7 @@
 #include "ml/knn/knn_encrypted.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -18,14 +19,6 @@ std::string num(double v) {
   std::ostringstream s;
   s << v;
   return s.str();
-}
-
-bool is_pow2(std::size_t x) { return x && !(x & (x - 1)); }
-
-std::size_t next_pow2(std::size_t x) {
-  std::size_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
 }
 
 void check_unit(double unit, const char* op) {
@@ -122,13 +115,13 @@ std::vector<Ciphertext> KnnDistanceServer::distances(const EncryptedQueries& q) 
 // =============================================================================== mode 2
 
 KnnRankLayout KnnRankLayout::make(std::size_t n, std::size_t d, std::size_t slots) {
-  if (!is_pow2(n) || n < 4 || n > 64)
+  if (!std::has_single_bit(n) || n < 4 || n > 64)
     throw InputError("knn ranking: " + std::to_string(n) +
                      " references per query; the fully encrypted mode needs a power of two in [4, 64] (e.g. 32)");
   if (d == 0 || d > n * n)
     throw InputError("knn ranking: " + std::to_string(d) + " features do not fit a segment of n² = " +
                      std::to_string(n * n) + " slots; use at least " +
-                     std::to_string(next_pow2(static_cast<std::size_t>(std::ceil(std::sqrt(double(d)))))) +
+                     std::to_string(std::bit_ceil(static_cast<std::size_t>(std::ceil(std::sqrt(double(d)))))) +
                      " references per query");
   if (n * n > slots)
     throw ParameterError("knn ranking: a segment of n² = " + std::to_string(n * n) + " slots exceeds N/2 = " +
@@ -209,9 +202,9 @@ KnnRankServer::KnnRankServer(ContextPtr ctx, const KnnRankLayout& layout, KnnMat
   refs_ = std::move(refs);
   if (opt_.task == KnnTask::Classify) {
     for (double t : targets_) classes_ = std::max(classes_, static_cast<std::size_t>(t) + 1);
-    if (2 * next_pow2(classes_) > lay_.n)
-      throw InputError("knn ranking: " + std::to_string(classes_) + " classes need 2·next_pow2(classes) = " +
-                       std::to_string(2 * next_pow2(classes_)) + " columns but a row has n = " + std::to_string(lay_.n) +
+    if (2 * std::bit_ceil(classes_) > lay_.n)
+      throw InputError("knn ranking: " + std::to_string(classes_) + " classes need 2·std::bit_ceil(classes) = " +
+                       std::to_string(2 * std::bit_ceil(classes_)) + " columns but a row has n = " + std::to_string(lay_.n) +
                        "; use more references per query");
   }
   if (opt_.compositions_distance < 0 || opt_.compositions_rank < 0)
@@ -335,7 +328,7 @@ std::vector<int> KnnRankServer::rotation_steps() const {
   }
   if (opt_.task == KnnTask::Classify) {
     s.insert(-1);
-    const std::size_t P = next_pow2(classes_);
+    const std::size_t P = std::bit_ceil(classes_);
     for (std::size_t m = 2; m <= 2 * P - 2 && m < n; m <<= 1) s.insert(-static_cast<int>(m));
   }
   const long S = static_cast<long>(lay_.slots);
@@ -406,7 +399,7 @@ Ciphertext KnnRankServer::predict(const Ciphertext& x, const RelinKey& rk, const
   if (opt_.task == KnnTask::Regress) {
     u = mul_plain_rescale(u, per_segment([&](std::size_t i, std::size_t j) { return j == 0 ? targets_[i] / k : 0.0; }));
   } else {
-    const std::size_t P = next_pow2(classes_);
+    const std::size_t P = std::bit_ceil(classes_);
     for (std::size_t m = 2; m <= 2 * P - 2 && m < n; m <<= 1) u = ev_.add(u, rot(u, -static_cast<long>(m)));
     u = mul_plain_rescale(u, per_segment([&](std::size_t i, std::size_t j) {
       return j / 2 < classes_ && static_cast<std::size_t>(targets_[i]) == j / 2 ? 1.0 : 0.0;

@@ -1,7 +1,6 @@
 #include "ml/knn/knn_job.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -10,15 +9,14 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
+#include "ml/data/sklearn.h"
 #include "ml/knn/knn_encrypted.h"
 #include "ml/metrics.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-const char* kBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
 
 struct Prepared {
   KnnMatrix refs, queries;  // all training rows usable as references, all test rows
@@ -90,7 +88,7 @@ Prepared load_data(const KnnJobOptions& o, KnnReport& rep) {
     rep.train_rows = p.refs.size();
     rep.test_rows = p.queries.size();
   } else {
-    const std::string path = o.data.empty() ? std::string(kBoston) : o.data;
+    const std::string path = o.data.empty() ? sklearn_data("boston_house_prices.csv") : o.data;
     if (!o.data.empty() && o.target.empty())
       throw InputError("knn: --data needs --target NAME (the column to predict)");
     rep.target = o.data.empty() ? "MEDV" : o.target;
@@ -130,7 +128,7 @@ void run_decrypt_mode(const KnnJobOptions& o, const Prepared& p, const KnnMatrix
                      " has 0; use a chain with at least two data primes (e.g. --params n14)");
   auto t = Clock::now();
   KnnClient client(ctx, o.test_seed ? std::optional<std::uint64_t>(o.test_seed) : std::nullopt);
-  m.seconds_keygen = since(t);
+  m.seconds_keygen = seconds_since(t);
   const KnnDistanceServer server(ctx, refs, unit);
   m.rounded = all_integer(refs, queries);
   KnnMatrix dist;  // decrypted, unrounded
@@ -140,14 +138,14 @@ void run_decrypt_mode(const KnnJobOptions& o, const Prepared& p, const KnnMatrix
                           queries.begin() + static_cast<std::ptrdiff_t>(start + cnt));
     t = Clock::now();
     const EncryptedQueries eq = client.encrypt_queries(batch, unit, KnnDistanceServer::levels_needed());
-    m.seconds_encrypt += since(t);
+    m.seconds_encrypt += seconds_since(t);
     if (progress) progress("distances", start, Q);
     t = Clock::now();
     const auto dct = server.distances(eq);
-    m.seconds_distances += since(t);
+    m.seconds_distances += seconds_since(t);
     t = Clock::now();
     const KnnMatrix dd = client.decrypt_distances(dct, cnt, unit, false);
-    m.seconds_decrypt += since(t);
+    m.seconds_decrypt += seconds_since(t);
     dist.insert(dist.end(), dd.begin(), dd.end());
   }
   if (progress) progress("distances", Q, Q);
@@ -236,7 +234,7 @@ void run_rank_mode(const KnnJobOptions& o, const Prepared& p, std::size_t featur
   KnnClient client(ctx, o.test_seed ? std::optional<std::uint64_t>(o.test_seed + 7) : std::nullopt);
   const RelinKey rk = client.relin_key();
   const GaloisKeys gk = client.galois_keys(steps);
-  m.seconds_keygen = since(t);
+  m.seconds_keygen = seconds_since(t);
   std::vector<double> pred_enc;
   const std::size_t per = lay.queries_per_ciphertext();
   for (std::size_t start = 0; start < Qm; start += per) {
@@ -246,10 +244,10 @@ void run_rank_mode(const KnnJobOptions& o, const Prepared& p, std::size_t featur
     if (progress) progress("encrypted ranking", start, Qm);
     t = Clock::now();
     const Ciphertext ct = client.encrypt_segments(batch, lay, unit, m.levels_used);
-    m.seconds_encrypt += since(t);
+    m.seconds_encrypt += seconds_since(t);
     t = Clock::now();
     const Ciphertext out = server.predict(ct, rk, gk);
-    m.seconds_predict += since(t);
+    m.seconds_predict += seconds_since(t);
     t = Clock::now();
     if (o.task == KnnTask::Regress) {
       const auto v = client.decode_regression(out, lay, cnt);
@@ -259,7 +257,7 @@ void run_rank_mode(const KnnJobOptions& o, const Prepared& p, std::size_t featur
       client.decode_votes(out, lay, cnt, server.classes(), votes, nearest);
       for (std::size_t b = 0; b < cnt; ++b) pred_enc.push_back(decide_vote(votes[b], nearest[b]));
     }
-    m.seconds_decrypt += since(t);
+    m.seconds_decrypt += seconds_since(t);
     ++m.batches;
   }
   if (progress) progress("encrypted ranking", Qm, Qm);
@@ -309,7 +307,7 @@ KnnReport run_knn_job(const KnnJobOptions& o, const Progress& progress) {
 
   if (o.run_decrypt) run_decrypt_mode(o, p, refs, ref_y, Q, unit, progress, rep.decrypt);
   if (o.run_encrypted) run_rank_mode(o, p, rep.features, unit, progress, rep.rank);
-  rep.seconds_total = since(t_total);
+  rep.seconds_total = seconds_since(t_total);
   return rep;
 }
 

@@ -1,5 +1,6 @@
 #include "ml/linreg/linreg_encrypted.h"
 
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -8,14 +9,6 @@
 #include "ml/linreg/linreg_plain.h"
 
 namespace ckks::ml {
-
-namespace {
-std::size_t next_pow2(std::size_t x) {
-  std::size_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
-}
-}  // namespace
 
 std::size_t SfhLayout::baby() const {
   // b_s = 2^⌈log2(B)/2⌉: about √B baby steps and B/b_s giant steps.
@@ -40,8 +33,8 @@ SfhLayout SfhLayout::make(std::size_t n, std::size_t d, std::size_t max_slots) {
   SfhLayout l;
   l.n = n;
   l.d = d;
-  l.block = next_pow2(d + 2);
-  l.blocks = next_pow2(n);
+  l.block = std::bit_ceil(d + 2);
+  l.blocks = std::bit_ceil(n);
   if (l.slots() > max_slots)
     throw ParameterError("linreg: " + std::to_string(n) + " samples × " + std::to_string(l.block) +
                          "-slot blocks need " + std::to_string(l.slots()) + " slots but N/2 = " +

@@ -1,6 +1,5 @@
 #include "ml/linreg/linreg_job.h"
 
-#include <chrono>
 #include <cmath>
 
 #include "ckks/errors.h"
@@ -8,12 +7,11 @@
 #include "ml/data/dataset.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
 LinregReport run_linreg_job(const LinregJobOptions& o, const Progress& progress) {
@@ -51,21 +49,21 @@ LinregReport run_linreg_job(const LinregJobOptions& o, const Progress& progress)
   RelinKey rk = owner.relin_key();
   GaloisKeys gk = owner.galois_keys(layout);
   rep.galois_keys = gk.keys.size();
-  rep.seconds_keygen = since(t);
+  rep.seconds_keygen = seconds_since(t);
   t = Clock::now();
   const EncryptedTrainingSet enc = owner.encrypt(A, train.y);
-  rep.seconds_encrypt = since(t);
+  rep.seconds_encrypt = seconds_since(t);
 
   // ---- server: ciphertexts and evaluation keys only
   t = Clock::now();
   const SfhServer server(ctx, std::move(rk), std::move(gk));
   const Ciphertext w_enc = server.train(enc, rep.iterations, progress);
-  rep.seconds_train = since(t);
+  rep.seconds_train = seconds_since(t);
 
   // ---- data owner: decrypt and evaluate on the held-out rows
   t = Clock::now();
   rep.weights_encrypted = owner.decrypt_weights(w_enc, layout, &rep.decrypted_constant);
-  rep.seconds_decrypt = since(t);
+  rep.seconds_decrypt = seconds_since(t);
   rep.weights_plaintext = sfh_train(A, train.y, rep.iterations).back();
   const std::vector<double> w_closed = least_squares_closed_form(A, train.y);
   auto evaluate = [&](const std::vector<double>& w) {
@@ -79,7 +77,7 @@ LinregReport run_linreg_job(const LinregJobOptions& o, const Progress& progress)
   for (std::size_t j = 0; j < rep.weights_encrypted.size(); ++j)
     rep.max_weight_error =
         std::max(rep.max_weight_error, std::fabs(rep.weights_encrypted[j] - rep.weights_plaintext[j]));
-  rep.seconds_total = since(t_total);
+  rep.seconds_total = seconds_since(t_total);
   return rep;
 }
 

@@ -1,6 +1,7 @@
 #include "ml/logreg/logreg_encrypted.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -17,15 +18,6 @@
 #include "ml/spread_slots.h"
 
 namespace ckks::ml {
-
-namespace {
-std::size_t next_pow2(std::size_t x) {
-  std::size_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
-}
-
-}  // namespace
 
 std::vector<int> LogregLayout::rotation_steps() const {
   std::vector<int> steps;
@@ -44,8 +36,8 @@ LogregLayout LogregLayout::make(std::size_t n, std::size_t d, std::size_t max_sl
   LogregLayout l;
   l.n = n;
   l.d = d;
-  l.block = next_pow2(d + 1);
-  l.blocks = next_pow2(n);
+  l.block = std::bit_ceil(d + 1);
+  l.blocks = std::bit_ceil(n);
   if (l.slots() > max_slots)
     throw ParameterError("logreg: " + std::to_string(n) + " samples × " + std::to_string(l.block) +
                          "-slot blocks need " + std::to_string(l.slots()) + " slots but N/2 = " +

@@ -1,7 +1,6 @@
 #include "ml/logreg/logreg_job.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -12,21 +11,16 @@
 #include "ml/linreg/linreg_plain.h"  // Standardizer, with_bias_column
 #include "ml/logreg/logreg_encrypted.h"
 #include "ml/logreg/logreg_plain.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
-
-namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-const char* kBreastCancer = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
-}  // namespace
 
 LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress) {
   const auto t_total = Clock::now();
   LogregReport rep;
   Dataset ds;
   if (o.data.empty()) {
-    ds = read_sklearn_csv(kBreastCancer).data;
+    ds = read_sklearn_csv(sklearn_data("breast_cancer.csv")).data;
     rep.dataset = "breast_cancer (python3-sklearn)";
   } else {
     ds = select_target(read_csv(o.data), o.target);
@@ -72,19 +66,19 @@ LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress)
   LogregDataOwner owner(ctx);
   RelinKey rk = owner.relin_key();
   GaloisKeys gk = owner.galois_keys(layout);
-  rep.seconds_keygen = since(t);
+  rep.seconds_keygen = seconds_since(t);
   t = Clock::now();
   const EncryptedLogregData enc = owner.encrypt(A, y, lo.epsilon);
-  rep.seconds_encrypt = since(t);
+  rep.seconds_encrypt = seconds_since(t);
 
   t = Clock::now();
   const LogregServer server(ctx, std::move(rk), std::move(gk));
   const Ciphertext w_enc = server.train(enc, lo, progress);
-  rep.seconds_train = since(t);
+  rep.seconds_train = seconds_since(t);
 
   t = Clock::now();
   rep.weights_encrypted = owner.decrypt_weights(w_enc, layout);
-  rep.seconds_decrypt = since(t);
+  rep.seconds_decrypt = seconds_since(t);
   const LogregTrace tr = logreg_nag_train(A, y, lo);
   rep.weights_plaintext = tr.w.back();
   rep.max_abs_margin = *std::max_element(tr.max_abs_margin.begin(), tr.max_abs_margin.end());
@@ -96,7 +90,7 @@ LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress)
   rep.encrypted = evaluate(rep.weights_encrypted);
   for (std::size_t j = 0; j < rep.weights_encrypted.size(); ++j)
     rep.max_weight_error = std::max(rep.max_weight_error, std::fabs(rep.weights_encrypted[j] - rep.weights_plaintext[j]));
-  rep.seconds_total = since(t_total);
+  rep.seconds_total = seconds_since(t_total);
   return rep;
 }
 

@@ -1,6 +1,7 @@
 #include "ml/mlp/mlp_latency.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -11,12 +12,6 @@ namespace ckks::ml {
 namespace {
 
 std::string str(std::size_t v) { return std::to_string(v); }
-
-std::size_t next_pow2(std::size_t n) {
-  std::size_t p = 1;
-  while (p < n) p *= 2;
-  return p;
-}
 
 bool is_square(const Mlp::Quadratic& q) { return q.a == 1.0 && q.b == 0.0; }
 
@@ -52,13 +47,13 @@ MlpLatencyLayout::MlpLatencyLayout(const Mlp& model) {
     l.in = d.in;
     l.out = d.out;
     // Layer 1 takes the padded image; later layers take the previous output, whose period is R.
-    l.in_period = i == 0 ? next_pow2(d.in) : std::max(in_period, next_pow2(d.in));
-    l.out_period = next_pow2(d.out);
+    l.in_period = i == 0 ? std::bit_ceil(d.in) : std::max(in_period, std::bit_ceil(d.in));
+    l.out_period = std::bit_ceil(d.out);
     l.period = std::max(l.in_period, l.out_period);
     l.fold = l.period / l.out_period;
     std::size_t root = 1;
     while (root * root < l.out_period) ++root;  // ⌈√R⌉
-    l.baby_steps = std::min(next_pow2(root), l.period);
+    l.baby_steps = std::min(std::bit_ceil(root), l.period);
     in_period = l.out_period;
     slots_ = std::max(slots_, l.period);
     levels_ += 1 + activation_levels(model.layers[i]);

@@ -1,6 +1,7 @@
 #include "ml/mlr/mlr_encrypted.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -20,12 +21,6 @@
 namespace ckks::ml {
 
 namespace {
-std::size_t next_pow2(std::size_t x) {
-  std::size_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
-}
-
 
 constexpr std::size_t kMaxGroup = 8;  // F ≤ 8 (see the file comment of mlr_encrypted.h)
 }  // namespace
@@ -49,14 +44,14 @@ MlrLayout MlrLayout::make(std::size_t n, std::size_t d, std::size_t classes, std
   l.n = n;
   l.d = d;
   l.classes = classes;
-  l.group = std::min(kMaxGroup, next_pow2(d + 1));
+  l.group = std::min(kMaxGroup, std::bit_ceil(d + 1));
   l.groups = (d + 1 + l.group - 1) / l.group;
-  l.block = next_pow2(classes * l.group);
+  l.block = std::bit_ceil(classes * l.group);
   if (l.block > max_slots)
     throw ParameterError("mlr: " + std::to_string(classes) + " classes × " + std::to_string(l.group) +
                          " features per group need " + std::to_string(l.block) + "-slot blocks but N/2 = " +
                          std::to_string(max_slots) + "; use a larger ring (e.g. --params n15) or fewer classes");
-  l.slots = std::min(max_slots, l.block * next_pow2(n));
+  l.slots = std::min(max_slots, l.block * std::bit_ceil(n));
   l.ciphertexts = (n + l.blocks() - 1) / l.blocks();
   return l;
 }

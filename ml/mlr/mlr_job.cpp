@@ -1,7 +1,6 @@
 #include "ml/mlr/mlr_job.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -12,14 +11,9 @@
 #include "ml/linreg/linreg_plain.h"  // Standardizer, with_bias_column
 #include "ml/mlr/mlr_encrypted.h"
 #include "ml/mlr/mlr_plain.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
-
-namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-const char* kDigits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
-}  // namespace
 
 MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   const auto t_total = Clock::now();
@@ -27,7 +21,7 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   Dataset ds;
   const bool digits = o.data.empty();
   if (digits) {
-    ds = read_sklearn_digits(kDigits);
+    ds = read_sklearn_digits(sklearn_data("digits.csv.gz"));
     rep.dataset = "digits (python3-sklearn)";
   } else {
     ds = select_target(read_csv(o.data), o.target);
@@ -98,19 +92,19 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   MlrDataOwner owner(ctx, o.test_seed);
   RelinKey rk = owner.relin_key();
   GaloisKeys gk = owner.galois_keys(rep.layout);
-  rep.seconds_keygen = since(t);
+  rep.seconds_keygen = seconds_since(t);
   t = Clock::now();
   const EncryptedMlrData enc = owner.encrypt(A, y, C, mo.epsilon);
-  rep.seconds_encrypt = since(t);
+  rep.seconds_encrypt = seconds_since(t);
 
   t = Clock::now();
   const MlrServer server(ctx, std::move(rk), std::move(gk));
   const std::vector<Ciphertext> w_enc = server.train(enc, mo, progress);
-  rep.seconds_train = since(t);
+  rep.seconds_train = seconds_since(t);
 
   t = Clock::now();
   rep.weights_encrypted = owner.decrypt_weights(w_enc, rep.layout);
-  rep.seconds_decrypt = since(t);
+  rep.seconds_decrypt = seconds_since(t);
   const MlrTrace tr = mlr_nag_train(A, y, C, mo);
   rep.weights_plaintext = tr.w.back();
   rep.max_abs_margin = *std::max_element(tr.max_abs_margin.begin(), tr.max_abs_margin.end());
@@ -123,7 +117,7 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
     for (std::size_t j = 0; j < rep.weights_plaintext[c].size(); ++j)
       rep.max_weight_error =
           std::max(rep.max_weight_error, std::fabs(rep.weights_encrypted[c][j] - rep.weights_plaintext[c][j]));
-  rep.seconds_total = since(t_total);
+  rep.seconds_total = seconds_since(t_total);
   return rep;
 }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 #include <cmath>
 #include <exception>
 #include <future>
@@ -16,12 +15,12 @@
 #include "ckks/errors.h"
 #include "ckks/linear_transform.h"
 #include "ml/exact_scale.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
 namespace {
 
 std::string str(std::size_t v) { return std::to_string(v); }
-bool pow2(std::size_t v) { return v != 0 && std::has_single_bit(v); }
 
 /// Smallest power of two ≥ √n (the baby-step count of the block rotations), at least 1.
 std::size_t baby_steps(std::size_t n) {
@@ -114,8 +113,8 @@ void require_level(const PackedFeatureMap& m, const char* op) {
 
 // ------------------------------------------------------------------------------------ packing
 ResNetPacking::ResNetPacking(std::size_t height, std::size_t width, std::size_t slots) : h_(height), w_(width), s_(slots) {
-  if (!pow2(slots)) throw InputError("ResNetPacking: slots = " + str(slots) + " is not a power of two");
-  if (!pow2(height * width) || height * width > slots)
+  if (!std::has_single_bit(slots)) throw InputError("ResNetPacking: slots = " + str(slots) + " is not a power of two");
+  if (!std::has_single_bit(height * width) || height * width > slots)
     throw InputError("ResNetPacking: the grid " + str(height) + "×" + str(width) + " = " + str(height * width) +
                      " slots must be a power of two no larger than the " + str(slots) +
                      " slots (pad the image, or use a larger ring)");
@@ -123,7 +122,7 @@ ResNetPacking::ResNetPacking(std::size_t height, std::size_t width, std::size_t 
 
 std::size_t ResNetPacking::ciphertexts(std::size_t channels) const {
   const std::size_t nb = blocks();
-  if (channels == 0 || (channels <= nb && !pow2(channels)) || (channels > nb && channels % nb != 0))
+  if (channels == 0 || (channels <= nb && !std::has_single_bit(channels)) || (channels > nb && channels % nb != 0))
     throw InputError("ResNetPacking: " + str(channels) + " channels cannot be packed into " + str(nb) +
                      " blocks per ciphertext: use a power of two (or a multiple of " + str(nb) + ")");
   return channels <= nb ? 1 : channels / nb;
@@ -548,7 +547,6 @@ std::vector<double> ResNetServer::unpack_logits(const std::vector<double>& slots
 
 Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Ciphertext>& input, ResNetTimings* timings,
                                const Observer& observe) const {
-  using clock = std::chrono::steady_clock;
   const std::size_t n_in = packing_.ciphertexts(model_.input_channels());
   if (input.size() != n_in)
     throw InputError("ResNetServer::infer: " + str(input.size()) + " input ciphertexts, expected " + str(n_in));
@@ -569,9 +567,9 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
   ResNetTimings local;
   ResNetTimings& tm = timings ? *timings : local;
   auto timed = [&](const char* kind, auto&& f) {
-    const auto t0 = clock::now();
+    const auto t0 = Clock::now();
     auto r = f(&tm.cost[kind]);
-    tm.seconds[kind] += std::chrono::duration<double>(clock::now() - t0).count();
+    tm.seconds[kind] += seconds_since(t0);
     return r;
   };
   auto conv = [&](const PackedFeatureMap& x, const Conv2d& c, double m, double s) {

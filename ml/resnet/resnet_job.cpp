@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -15,12 +14,11 @@
 #include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/image.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
@@ -81,7 +79,7 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   ClientKeys client(ctx);
   const RelinKey rk = client.keygen.relin_key(client.sk);
   const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
-  rep.seconds_keygen = since(t);
+  rep.seconds_keygen = seconds_since(t);
   for (const auto& [g, k] : gk.keys) rep.galois_bytes += key_bytes(k, ctx->n());
   rep.relin_bytes = key_bytes(rk.key, ctx->n());
   rep.galois_keys = gk.keys.size();
@@ -97,20 +95,20 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
     t = Clock::now();
     const std::vector<Ciphertext> in = encrypt_packed(client.encoder, client.encryptor, server.pack_input(test.images[i]),
                                                       ctx->max_level(), ctx->default_scale());
-    rep.seconds_encrypt += since(t);
+    rep.seconds_encrypt += seconds_since(t);
     t = Clock::now();
     // Progress after every activation layer (the Observer sees only ciphertexts).
     const auto t_image = Clock::now();
     const Ciphertext out = server.infer(e, in, &rep.timings, [&](const std::string& name, const PackedFeatureMap& m) {
       say(log, "[resnet] image %zu/%zu: %-11s level %2d  %6.1f s\n", i + 1, n_enc, name.c_str(), m.cts.front().level,
-          since(t_image));
+          seconds_since(t_image));
     });
-    const double si = since(t);
+    const double si = seconds_since(t);
     rep.seconds_infer += si;
     rep.levels_used = in.front().level - out.level;
     t = Clock::now();
     const std::vector<double> logits = server.unpack_logits(client.encoder.decode(client.decryptor.decrypt(out)));
-    rep.seconds_decrypt += since(t);
+    rep.seconds_decrypt += seconds_since(t);
     const std::vector<double> want = model.forward(test.images[i]);
     for (std::size_t k = 0; k < want.size(); ++k) {
       rep.max_logit_error = std::max(rep.max_logit_error, std::fabs(logits[k] - want[k]));
@@ -153,12 +151,12 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   std::size_t plain_correct = 0;
   for (std::size_t i = 0; i < n_plain; ++i) plain_correct += plain_pred[i] == test.labels[i];
   rep.plain_accuracy = n_plain ? static_cast<double>(plain_correct) / n_plain : 0.0;
-  rep.seconds_plain = since(t);
+  rep.seconds_plain = seconds_since(t);
   say(log, "[resnet] plaintext accuracy %.4f on %zu images (%.1f s)\n", rep.plain_accuracy, n_plain, rep.seconds_plain);
 
   if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, rep, log);
   rep.peak_memory_bytes = peak_memory_bytes();
-  rep.seconds_total = since(t_total);
+  rep.seconds_total = seconds_since(t_total);
   return rep;
 }
 

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 
 #include "ckks/context.h"
@@ -22,6 +21,7 @@
 #include "ml/metrics.h"
 #include "ml/mlp/mlp_latency.h"
 #include "ml/mlp/mlp_plain.h"
+#include "ml/timer.h"
 
 namespace ckks::ml {
 
@@ -233,7 +233,7 @@ double workflow_infer(const WorkflowOptions& o, const std::string& eval_keys, co
   for (auto blob : query.rest) cts.push_back(deserialize_ciphertext(ctx, blob));
   if (cts.empty()) throw InputError("infer: " + in + " holds no ciphertext");
 
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   std::vector<Ciphertext> answer;
   if (o.model == "mlp") {
     const MlpLatencyServer server(ctx, Mlp::load(o.weights), std::move(rk), std::move(gk));
@@ -254,7 +254,7 @@ double workflow_infer(const WorkflowOptions& o, const std::string& eval_keys, co
     answer.push_back(server.train(enc, iterations));
     query.meta["iterations"] = iterations;
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = seconds_since(t0);
   query.meta["contents"] = "answer";
   Bytes b = serialize_metadata(query.meta.dump());
   append(b, serialize(ctx->params()));

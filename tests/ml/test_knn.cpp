@@ -20,8 +20,8 @@ using ml::KnnMatrix;
 using ml::KnnTask;
 
 namespace {
-const std::string kBoston = std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv";
-const std::string kIris = std::string(CKKS_SKLEARN_DATA_DIR) + "/iris.csv";
+const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
+const std::string kIris = ckks::ml::sklearn_data("iris.csv");
 
 struct Data {
   KnnMatrix refs, queries;

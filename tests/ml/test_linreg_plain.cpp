@@ -12,12 +12,9 @@
 #include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
+#include "ml/data/sklearn.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
-
-#ifndef CKKS_SKLEARN_DATA_DIR
-#define CKKS_SKLEARN_DATA_DIR "/usr/lib/python3/dist-packages/sklearn/datasets/data"
-#endif
 
 using ckks::InputError;
 using namespace ckks::ml;
@@ -37,7 +34,7 @@ struct BostonSetup {
   std::vector<double> y_train, y_test;       // standardised targets
   std::vector<double> y_test_raw;            // test targets in $1000s
   BostonSetup() {
-    const Table t = read_csv(std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv");
+    const Table t = read_csv(ckks::ml::sklearn_data("boston_house_prices.csv"));
     const Split s = train_test_split(select_target(t, "MEDV"), 0.2, 1);
     st = Standardizer::fit(s.train);
     const Dataset tr = st.apply(s.train);

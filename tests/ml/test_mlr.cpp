@@ -22,7 +22,7 @@
 using namespace ckks;
 
 namespace {
-const std::string kDigits = std::string(CKKS_SKLEARN_DATA_DIR) + "/digits.csv.gz";
+const std::string kDigits = ckks::ml::sklearn_data("digits.csv.gz");
 
 struct Prepared {
   ml::DenseMatrix A, A_test;

@@ -17,6 +17,7 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
+#include "ml/data/sklearn.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/mlp/mlp_latency.h"
 #include "ml/mlp/mlp_plain.h"
@@ -96,7 +97,7 @@ TEST_CASE("ml/workflow: linreg through files equals the in-process SFH training"
   // 120 rows of Boston Housing (every fourth: a real subset) → 96 training rows, 13 features: 128 × 16 slots.
   const std::string csv = (tmp.dir / "boston120.csv").string();
   {
-    std::ifstream in(std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv");
+    std::ifstream in(ckks::ml::sklearn_data("boston_house_prices.csv"));
     std::ofstream out(csv);
     std::string line;
     std::getline(in, line);  // scikit-learn's metadata line ("506,13")
