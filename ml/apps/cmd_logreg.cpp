@@ -100,7 +100,7 @@ Command add_logreg(CLI::App& app) {
   logreg->add_option("--seed", go->seed, "seed of the train/test shuffle (default 1)");
   logreg->add_option("--test-fraction", go->test_fraction, "held-out fraction (default 0.2)")->check(CLI::Range(0.01, 0.99));
   logreg->add_option("--eta0", go->eta0, "learning-rate schedule: step 1 + eta0/(t+1) (default 0)")->check(CLI::Range(0.0, 100.0));
-  logreg->add_option("--params", go->params, "parameter preset n13|n14|n15|n16 (default n15)");
+  logreg->add_option("--params", go->params, "parameter preset n15|n16 (default n15; the default data needs 16384 slots, N = 2^15)");
   logreg->add_flag("--json", go->json, "print one JSON object instead of the table");
   return {logreg, [go] { return run_logreg(*go); }};
 }

@@ -1,6 +1,7 @@
 #include "ml/linreg/linreg_job.h"
 
 #include <cmath>
+#include <limits>
 
 #include "ckks/errors.h"
 #include "ml/data/csv.h"
@@ -35,13 +36,23 @@ LinregReport run_linreg_job(const LinregJobOptions& o, const Progress& progress)
   rep.security_bits = ctx->security_bits();
   const int max_iter = ctx->max_level() - 2;
   rep.iterations = o.iterations > 0 ? o.iterations : std::min(16, max_iter);
-  if (max_iter < 1 || rep.iterations > max_iter)
+  if (max_iter < 1)
+    throw LevelError("linreg: one iteration needs " + std::to_string(SfhServer::levels_needed(1)) +
+                     " levels but the chain of " + o.params.describe() + " has " + std::to_string(ctx->max_level()) +
+                     "; use a longer chain (--params n14, n15 or n16)");
+  if (rep.iterations > max_iter)
     throw LevelError("linreg: " + std::to_string(rep.iterations) + " iterations need " +
                      std::to_string(SfhServer::levels_needed(rep.iterations)) + " levels but the chain has " +
-                     std::to_string(ctx->max_level()) + "; use at most " + std::to_string(std::max(0, max_iter)) +
-                     " iterations or a longer chain (e.g. Params::preset_n16())");
+                     std::to_string(ctx->max_level()) + "; use --iterations " + std::to_string(max_iter) +
+                     " or fewer, or a longer chain (--params n16)");
   rep.levels_used = SfhServer::levels_needed(rep.iterations);
-  const SfhLayout layout = SfhLayout::make(A.size(), A[0].size() - 1, ctx->max_slots());
+  // The layout without the slot bound first, so that the message names the flag.
+  const SfhLayout layout = SfhLayout::make(A.size(), A[0].size() - 1, std::numeric_limits<std::size_t>::max());
+  if (layout.slots() > ctx->max_slots())
+    throw ParameterError("linreg: " + std::to_string(A.size()) + " training samples × " + std::to_string(layout.block) +
+                         "-slot blocks need " + std::to_string(layout.slots()) + " slots but N = 2^" +
+                         std::to_string(o.params.log_n) + " has " + std::to_string(ctx->max_slots()) +
+                         "; use a larger ring (--params n16) or fewer samples (a larger --test-fraction)");
 
   // ---- keys and encryption (data owner)
   auto t = Clock::now();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "ckks/errors.h"
@@ -49,13 +50,24 @@ LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress)
   rep.levels_per_iteration = LogregServer::levels_per_iteration(o.sigmoid_degree);
   const int max_iter = ctx->max_level() >= 2 ? 1 + (ctx->max_level() - 2) / rep.levels_per_iteration : 0;
   rep.iterations = o.iterations > 0 ? o.iterations : std::min(4, max_iter);
-  if (max_iter < 1 || rep.iterations > max_iter)
+  if (max_iter < 1)
+    throw LevelError("logreg: one iteration needs " + std::to_string(LogregServer::levels_needed(1, o.sigmoid_degree)) +
+                     " levels but the chain of " + o.params.describe() + " has " + std::to_string(ctx->max_level()) +
+                     "; use a longer chain (--params n15 or n16)");
+  if (rep.iterations > max_iter)
     throw LevelError("logreg: " + std::to_string(rep.iterations) + " iterations need " +
-                     std::to_string(LogregServer::levels_needed(std::max(1, rep.iterations), o.sigmoid_degree)) +
-                     " levels but the chain has " + std::to_string(ctx->max_level()) + "; use at most " +
-                     std::to_string(max_iter) + " iterations or a longer chain (e.g. --params n16)");
+                     std::to_string(LogregServer::levels_needed(rep.iterations, o.sigmoid_degree)) +
+                     " levels but the chain has " + std::to_string(ctx->max_level()) + "; use --iterations " +
+                     std::to_string(max_iter) + " or fewer, or a longer chain (--params n16)");
   rep.levels_used = LogregServer::levels_needed(rep.iterations, o.sigmoid_degree);
-  const LogregLayout layout = LogregLayout::make(A.size(), A[0].size() - 1, ctx->max_slots());
+  // The layout without the slot bound first, so that the message names the flag.
+  const LogregLayout layout = LogregLayout::make(A.size(), A[0].size() - 1, std::numeric_limits<std::size_t>::max());
+  if (layout.slots() > ctx->max_slots())
+    throw ParameterError("logreg: " + std::to_string(A.size()) + " training samples × " +
+                         std::to_string(layout.block) + "-slot blocks need " + std::to_string(layout.slots()) +
+                         " slots but N = 2^" + std::to_string(o.params.log_n) + " has " +
+                         std::to_string(ctx->max_slots()) + "; use a larger ring (--params n15 or n16) or fewer " +
+                         "samples (a larger --test-fraction)");
 
   LogregOptions lo;
   lo.iterations = rep.iterations;

@@ -77,8 +77,9 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   if (max_iter < 1 || rep.iterations > max_iter)
     throw LevelError("mlr: " + std::to_string(std::max(1, rep.iterations)) + " iterations need " +
                      std::to_string(MlrServer::levels_needed(std::max(1, rep.iterations), o.sigmoid_degree)) +
-                     " levels but the chain has " + std::to_string(ctx->max_level()) + "; use at most " +
-                     std::to_string(max_iter) + " iterations or a longer chain (e.g. --params n16)");
+                     " levels but the chain has " + std::to_string(ctx->max_level()) +
+                     (max_iter >= 1 ? "; use --iterations " + std::to_string(max_iter) + " or fewer, or" : "; use") +
+                     " a longer chain (--params n16)");
   rep.levels_used = MlrServer::levels_needed(rep.iterations, o.sigmoid_degree);
   rep.layout = MlrLayout::make(A.size(), A[0].size() - 1, C, ctx->max_slots());
   rep.rotation_keys = static_cast<int>(rep.layout.rotation_steps().size());
