@@ -5,16 +5,14 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <exception>
-#include <future>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "ckks/errors.h"
 #include "ckks/linear_transform.h"
 #include "ml/exact_scale.h"
+#include "ml/parallel.h"
 #include "ml/timer.h"
 
 namespace ckks::ml {
@@ -211,6 +209,130 @@ std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_cha
   return {steps.begin(), steps.end()};
 }
 
+namespace {
+
+/// Step 1 of conv_packed: the k² taps (ky, kx), their slot offsets, every input ciphertext rotated
+/// by every offset with one hoisted decomposition, and for each tap the output positions (inside a
+/// block) where it falls inside the grid.
+struct HoistedTaps {
+  std::vector<std::pair<std::size_t, std::size_t>> taps;  ///< (ky, kx)
+  std::vector<std::vector<Ciphertext>> rotated;           ///< rotated[i][t] = y_{i,t}
+  std::vector<std::vector<std::size_t>> inside;           ///< tap → output grid positions
+  int rotations = 0;                                      ///< nonzero offsets × input ciphertexts
+};
+
+HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in, const ConvGeometry& g) {
+  const ResNetPacking& pk = e.packing;
+  HoistedTaps h;
+  std::vector<int> offsets;
+  for (std::size_t ky = 0; ky < g.k; ++ky)
+    for (std::size_t kx = 0; kx < g.k; ++kx) {
+      h.taps.emplace_back(ky, kx);
+      offsets.push_back(tap_offset(pk, g, ky, kx));
+    }
+  h.rotated.reserve(in.cts.size());
+  for (const auto& ct : in.cts) {
+    h.rotated.push_back(e.ev.rotate_hoisted(ct, offsets, e.gk));
+    for (int off : offsets) h.rotations += off != 0;
+  }
+  h.inside.resize(h.taps.size());
+  for (std::size_t t = 0; t < h.taps.size(); ++t)
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x)
+        if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
+          h.inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  return h;
+}
+
+/// The products at one level ℓ and plaintext scale of a convolution (shared by its terms).
+struct ConvLevel {
+  int level = 0;
+  double pt_scale = 0;  ///< Δ·q_ℓ / (input scale): products land on Δ·q_ℓ, rescaled once at the end
+};
+
+/// Step 2 of conv_packed: the channel-rotation term of output ciphertext j,
+///   u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1);
+/// empty if every weight of the term is zero. Counts its products and rotations.
+std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const PackedFeatureMap& in,
+                                                const Conv2d& conv, const ConvGeometry& g, const HoistedTaps& h,
+                                                const ConvLevel& lv, double mult, std::size_t j, std::size_t r,
+                                                int& products, int& rotations) {
+  const ResNetPacking& pk = e.packing;
+  const std::size_t B = pk.block(), nb = pk.blocks();
+  std::vector<double> buf(pk.slots());
+  std::optional<Ciphertext> u;
+  for (std::size_t i = 0; i < in.cts.size(); ++i)
+    for (std::size_t t = 0; t < h.taps.size(); ++t) {
+      std::fill(buf.begin(), buf.end(), 0.0);
+      bool any = false;
+      for (std::size_t alpha = 0; alpha < nb; ++alpha) {
+        const std::size_t beta = (alpha + r) % nb;
+        const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
+        const std::size_t c = pk.channel_at(in.channels, i, beta);
+        const double w = mult * in.sign * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
+        if (w == 0) continue;
+        for (std::size_t p : h.inside[t]) buf[beta * B + p] = w;
+        any = any || !h.inside[t].empty();
+      }
+      if (!any) continue;
+      Ciphertext prod = e.ev.multiply(h.rotated[i][t], e.enc.encode(buf, lv.level, lv.pt_scale));
+      ++products;
+      add_opt(e.ev, u, std::move(prod));
+    }
+  if (const std::size_t b = r % g.n1; b != 0 && u) {
+    u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
+    ++rotations;
+  }
+  return u;
+}
+
+/// Step 3 of conv_packed: out_j = Σ_G rot_{G·n1·B}( Σ_b u_{G·n1+b} ) (the u_r already carry their
+/// baby-step rotation), added in index order. Empty if every u_r is.
+std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, std::vector<std::optional<Ciphertext>>& u,
+                                         const ConvGeometry& g, int& rotations) {
+  const std::size_t B = e.packing.block();
+  std::optional<Ciphertext> acc;
+  for (std::size_t G = 0; G * g.n1 < g.nr; ++G) {
+    std::optional<Ciphertext> inner;
+    for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) {
+      auto& ur = u[G * g.n1 + b];
+      if (!ur) continue;
+      add_opt(e.ev, inner, std::move(*ur));
+    }
+    if (!inner) continue;
+    if (G == 0) add_opt(e.ev, acc, std::move(*inner));
+    else {
+      add_opt(e.ev, acc, e.ev.rotate(*inner, static_cast<int>(G * g.n1 * B), e.gk));
+      ++rotations;
+    }
+  }
+  return acc;
+}
+
+/// Step 4 of conv_packed: the bias slots of output ciphertext j,
+/// mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) + shift at the valid output positions, 0 elsewhere.
+std::vector<double> conv_bias_slots(const ResNetPacking& pk, const PackedFeatureMap& in, const Conv2d& conv,
+                                    const ConvGeometry& g, const HoistedTaps& h, double mult, double shift,
+                                    std::size_t j) {
+  std::vector<double> d(pk.slots(), 0.0);
+  for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha) {
+    const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x) {
+        double v = conv.bias[o];
+        if (in.offset != 0)
+          for (std::size_t t = 0; t < h.taps.size(); ++t)
+            if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
+              for (std::size_t c = 0; c < in.channels; ++c)
+                v += in.offset * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
+        d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] = mult * v + shift;
+      }
+  }
+  return d;
+}
+
+}  // namespace
+
 PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, double mult,
                              double shift, ResNetCost* cost) {
   const ResNetPacking& pk = e.packing;
@@ -219,138 +341,34 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   if (in.cts.size() != pk.ciphertexts(in.channels))
     throw InputError("conv_packed: the map has " + str(in.cts.size()) + " ciphertexts, its " + str(in.channels) +
                      " channels need " + str(pk.ciphertexts(in.channels)));
-  const std::size_t S = pk.slots(), B = pk.block(), nb = pk.blocks(), W = pk.width();
-  const std::size_t c_in = in.channels, c_out = conv.out_channels;
-  const std::size_t n_in = in.cts.size(), n_out = pk.ciphertexts(c_out);
-  const int level = in.cts.front().level;
-  const double in_scale = in.cts.front().scale;
-  const double q = static_cast<double>(e.ctx->q(level).value());
-  const double pt_scale = e.scale * q / in_scale;
+  ConvLevel lv;
+  lv.level = in.cts.front().level;
+  lv.pt_scale = e.scale * static_cast<double>(e.ctx->q(lv.level).value()) / in.cts.front().scale;
 
-  // Taps: hoisted rotations of every input ciphertext.
-  std::vector<std::pair<std::size_t, std::size_t>> taps;
-  std::vector<int> offsets;
-  for (std::size_t ky = 0; ky < g.k; ++ky)
-    for (std::size_t kx = 0; kx < g.k; ++kx) {
-      taps.emplace_back(ky, kx);
-      offsets.push_back(tap_offset(pk, g, ky, kx));
-    }
-  std::vector<std::vector<Ciphertext>> rotated;
-  rotated.reserve(n_in);
-  int rotations = 0, products = 0;
-  for (const auto& ct : in.cts) {
-    rotated.push_back(e.ev.rotate_hoisted(ct, offsets, e.gk));
-    for (int off : offsets) rotations += off != 0;
-  }
-
-  // Which taps are inside the grid at each valid output position (shared by all channels).
-  std::vector<std::vector<std::size_t>> inside(taps.size());  // tap → output grid positions (within a block)
-  for (std::size_t t = 0; t < taps.size(); ++t)
-    for (std::size_t y = 0; y < g.out_h; ++y)
-      for (std::size_t x = 0; x < g.out_w; ++x)
-        if (tap_inside(pk, g, y, x, taps[t].first, taps[t].second))
-          inside[t].push_back(g.out_gap * y * W + g.out_gap * x);
-
+  HoistedTaps h = hoisted_taps(e, in, g);  // step 1
+  int rotations = h.rotations, products = 0;
   PackedFeatureMap out;
-  out.channels = c_out;
+  out.channels = conv.out_channels;
   out.gap = g.out_gap;
-  std::vector<double> d(S);
-  for (std::size_t j = 0; j < n_out; ++j) {
-    // u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, at scale Δ·q_ℓ (rescaled once at the end), already rotated
-    // by its baby step b = r mod n1. The r are independent: they are spread over the hardware
-    // threads (worker w takes r ≡ w mod workers, with its own plaintext buffer); the sums below
-    // add them in a fixed order, so the result does not depend on the number of threads.
+  for (std::size_t j = 0; j < pk.ciphertexts(conv.out_channels); ++j) {
+    // Step 2 on all hardware threads: the u_r are independent, and everything below adds them (and
+    // their counts) in index order, so the result does not depend on the number of threads.
     std::vector<std::optional<Ciphertext>> u(g.nr);
     std::vector<int> u_products(g.nr, 0), u_rotations(g.nr, 0);
-    auto compute_u = [&](std::size_t r, std::vector<double>& buf) {
-      for (std::size_t i = 0; i < n_in; ++i)
-        for (std::size_t t = 0; t < taps.size(); ++t) {
-          std::fill(buf.begin(), buf.end(), 0.0);
-          bool any = false;
-          for (std::size_t alpha = 0; alpha < nb; ++alpha) {
-            const std::size_t beta = (alpha + r) % nb;
-            const std::size_t o = pk.channel_at(c_out, j, alpha);
-            const std::size_t c = pk.channel_at(c_in, i, beta);
-            const double w = mult * in.sign * conv_w(conv, o, c, taps[t].first, taps[t].second);
-            if (w == 0) continue;
-            for (std::size_t p : inside[t]) buf[beta * B + p] = w;
-            any = any || !inside[t].empty();
-          }
-          if (!any) continue;
-          Ciphertext prod = e.ev.multiply(rotated[i][t], e.enc.encode(buf, level, pt_scale));
-          ++u_products[r];
-          add_opt(e.ev, u[r], std::move(prod));
-        }
-      if (const std::size_t b = r % g.n1; b != 0 && u[r]) {
-        u[r] = e.ev.rotate(*u[r], static_cast<int>(b * B), e.gk);
-        ++u_rotations[r];
-      }
-    };
-    const std::size_t workers = std::min<std::size_t>(g.nr, std::max(1u, std::thread::hardware_concurrency()));
-    if (workers <= 1) {
-      for (std::size_t r = 0; r < g.nr; ++r) compute_u(r, d);
-    } else {
-      std::vector<std::future<void>> jobs;
-      for (std::size_t w = 1; w < workers; ++w)
-        jobs.push_back(std::async(std::launch::async, [&, w] {
-          std::vector<double> buf(S);
-          for (std::size_t r = w; r < g.nr; r += workers) compute_u(r, buf);
-        }));
-      std::exception_ptr first_error;
-      try {
-        for (std::size_t r = 0; r < g.nr; r += workers) compute_u(r, d);
-      } catch (...) {
-        first_error = std::current_exception();
-      }
-      for (auto& job : jobs) {  // wait for every worker before anything they use goes out of scope
-        try {
-          job.get();
-        } catch (...) {
-          if (!first_error) first_error = std::current_exception();
-        }
-      }
-      if (first_error) std::rethrow_exception(first_error);
-    }
+    parallel_for(g.nr, [&](std::size_t r) {
+      u[r] = channel_rotation_term(e, in, conv, g, h, lv, mult, j, r, u_products[r], u_rotations[r]);
+    });
     for (std::size_t r = 0; r < g.nr; ++r) {
       products += u_products[r];
       rotations += u_rotations[r];
     }
-    // out_j = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ).
-    std::optional<Ciphertext> acc;
-    for (std::size_t G = 0; G * g.n1 < g.nr; ++G) {
-      std::optional<Ciphertext> inner;
-      for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) {
-        auto& ur = u[G * g.n1 + b];
-        if (!ur) continue;
-        add_opt(e.ev, inner, std::move(*ur));  // already rotated by b·B
-      }
-      if (!inner) continue;
-      if (G == 0) add_opt(e.ev, acc, std::move(*inner));
-      else {
-        add_opt(e.ev, acc, e.ev.rotate(*inner, static_cast<int>(G * g.n1 * B), e.gk));
-        ++rotations;
-      }
-    }
+    std::optional<Ciphertext> acc = giant_step_sum(e, u, g, rotations);  // step 3
     if (!acc) {  // every weight reaching this ciphertext is zero: a product with the zero plaintext
-      std::fill(d.begin(), d.end(), 0.0);
-      acc = e.ev.multiply(in.cts.front(), e.enc.encode(d, level, pt_scale));
+      acc = e.ev.multiply(in.cts.front(), e.enc.encode(std::vector<double>(pk.slots(), 0.0), lv.level, lv.pt_scale));
       ++products;
     }
-    // Bias: mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) + shift at the valid output positions.
-    std::fill(d.begin(), d.end(), 0.0);
-    for (std::size_t alpha = 0; alpha < nb; ++alpha) {
-      const std::size_t o = pk.channel_at(c_out, j, alpha);
-      for (std::size_t y = 0; y < g.out_h; ++y)
-        for (std::size_t x = 0; x < g.out_w; ++x) {
-          double v = conv.bias[o];
-          if (in.offset != 0)
-            for (std::size_t t = 0; t < taps.size(); ++t)
-              if (tap_inside(pk, g, y, x, taps[t].first, taps[t].second))
-                for (std::size_t c = 0; c < c_in; ++c) v += in.offset * conv_w(conv, o, c, taps[t].first, taps[t].second);
-          d[alpha * B + g.out_gap * y * W + g.out_gap * x] = mult * v + shift;
-        }
-    }
-    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, level, acc->scale));
+    const std::vector<double> d = conv_bias_slots(pk, in, conv, g, h, mult, shift, j);  // step 4
+    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, lv.level, acc->scale));
     out.cts.push_back(e.ev.rescale(sum));
   }
   count(cost, rotations, products, 1);

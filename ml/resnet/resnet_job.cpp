@@ -6,14 +6,13 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
-#include <future>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/image.h"
+#include "ml/parallel.h"
 #include "ml/timer.h"
 
 namespace ckks::ml {
@@ -40,13 +39,7 @@ double key_bytes(const KeySwitchKey& k, std::size_t n) {
 /// Plaintext predictions of the first `count` images, on all hardware threads.
 std::vector<int> plain_predictions(const ResNet& model, const ImageSet& test, std::size_t count) {
   std::vector<int> pred(count);
-  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::future<void>> jobs;
-  for (std::size_t t = 0; t < threads; ++t)
-    jobs.push_back(std::async(std::launch::async, [&, t] {
-      for (std::size_t i = t; i < count; i += threads) pred[i] = model.predict(test.images[i]);
-    }));
-  for (auto& j : jobs) j.get();
+  parallel_for(count, [&](std::size_t i) { pred[i] = model.predict(test.images[i]); });
   return pred;
 }
 
