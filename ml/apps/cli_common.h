@@ -3,6 +3,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -12,6 +13,28 @@
 #include "ml/timer.h"
 
 namespace ckks::ml::cli {
+
+/// The options of the commands that train with NAG on encrypted data (logreg, mlr).
+struct NagCliOptions {
+  std::string data;      ///< empty: the command's scikit-learn data set
+  std::string target;    ///< label column of `data`
+  int iterations = 0;    ///< 0: as many as the chain allows, at most 4
+  std::uint64_t seed = 1;
+  double test_fraction = 0.2;
+  double eta0 = 0.0;
+  std::string params = "n15";
+  bool json = false;
+};
+
+/// Registers --data, --target (with the given help texts), --iterations, --seed, --test-fraction and
+/// --eta0 on `sub`, in that order.
+void add_nag_options(CLI::App* sub, NagCliOptions& o, const std::string& data_help, const std::string& target_help);
+
+/// Registers --params (with the given help text) and --json on `sub`.
+void add_params_and_json(CLI::App* sub, std::string& params, bool& json, const std::string& params_help);
+
+/// The training table's line "params: <Params::describe()>, log QP = … bits, security: …".
+void print_params_line(const Params& params, double log_qp, int security_bits);
 
 /// A registered subcommand: its CLI11 node and the action run when it was parsed (returns the
 /// process exit code). The action may throw ckks::Error (exit 2, message on stderr).

@@ -71,8 +71,7 @@ int run_linreg(const LinregOptions& o) {
   std::printf("  %zu train / %zu test rows, %zu features, %d iterations (%d levels), seed %llu\n",
               r.train_rows, r.test_rows, r.features, r.iterations, r.levels_used,
               static_cast<unsigned long long>(o.seed));
-  std::printf("  params: %s, log QP = %.1f bits, security: %s\n", r.params.describe().c_str(), r.log_qp,
-              r.security_bits >= 128 ? "128-bit (HomomorphicEncryption.org table)" : "INSECURE");
+  print_params_line(r.params, r.log_qp, r.security_bits);
   std::printf("\n  %-28s %10s %10s\n", "model (test set)", "RMSE", "R2");
   std::printf("  %-28s %10.4f %10.4f\n", "encrypted training", r.encrypted.rmse, r.encrypted.r2);
   std::printf("  %-28s %10.4f %10.4f\n", "same algorithm, plaintext", r.plaintext.rmse, r.plaintext.r2);

@@ -9,21 +9,16 @@
 #include <tuple>
 
 #include "ckks/errors.h"
+#include "ml/format.h"
 #include "ckks/polynomial.h"
 
 namespace ckks::ml {
 
 namespace {
 
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
 void check_unit(double unit, const char* op) {
   if (!(unit > 0) || !std::isfinite(unit))
-    throw InputError(std::string(op) + ": feature unit " + num(unit) + " must be a finite number > 0");
+    throw InputError(std::string(op) + ": feature unit " + format_number(unit) + " must be a finite number > 0");
 }
 
 void check_queries(const KnnMatrix& q, std::size_t d, const char* op) {
@@ -35,7 +30,7 @@ void check_queries(const KnnMatrix& q, std::size_t d, const char* op) {
                        "; queries and references need the same features");
     for (double v : q[b])
       if (!std::isfinite(v))
-        throw InputError(std::string(op) + ": query " + std::to_string(b) + " holds " + num(v) +
+        throw InputError(std::string(op) + ": query " + std::to_string(b) + " holds " + format_number(v) +
                          "; queries must be finite");
   }
 }
@@ -195,7 +190,7 @@ KnnRankServer::KnnRankServer(ContextPtr ctx, const KnnRankLayout& layout, KnnMat
     throw InputError("knn ranking: the layout has " + std::to_string(lay_.slots) + " slots, the context N/2 = " +
                      std::to_string(ctx_->max_slots()));
   if (!(beta > 0) || !std::isfinite(beta))
-    throw InputError("knn ranking: distance bound β = " + num(beta) + " must be a finite number > 0");
+    throw InputError("knn ranking: distance bound β = " + format_number(beta) + " must be a finite number > 0");
   beta_ = beta / (unit * unit);
   for (auto& row : refs)
     for (auto& v : row) v /= unit;

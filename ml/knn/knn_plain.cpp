@@ -8,16 +8,9 @@
 #include <string>
 
 #include "ckks/errors.h"
+#include "ml/format.h"
 
 namespace ckks::ml {
-
-namespace {
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-}  // namespace
 
 void check_knn_model(const KnnMatrix& refs, const std::vector<double>& targets, std::size_t k, KnnTask task,
                      const char* op) {
@@ -32,7 +25,7 @@ void check_knn_model(const KnnMatrix& refs, const std::vector<double>& targets, 
     for (std::size_t f = 0; f < d; ++f)
       if (!std::isfinite(refs[r][f]))
         throw InputError(o + ": reference row " + std::to_string(r) + ", feature " + std::to_string(f) + " is " +
-                         num(refs[r][f]) + "; remove or impute non-finite values");
+                         format_number(refs[r][f]) + "; remove or impute non-finite values");
   }
   if (targets.size() != refs.size())
     throw InputError(o + ": " + std::to_string(refs.size()) + " reference rows but " + std::to_string(targets.size()) +
@@ -40,9 +33,9 @@ void check_knn_model(const KnnMatrix& refs, const std::vector<double>& targets, 
   for (std::size_t r = 0; r < targets.size(); ++r) {
     const double t = targets[r];
     if (!std::isfinite(t))
-      throw InputError(o + ": target " + std::to_string(r) + " is " + num(t) + "; targets must be finite");
+      throw InputError(o + ": target " + std::to_string(r) + " is " + format_number(t) + "; targets must be finite");
     if (task == KnnTask::Classify && (t < 0 || t != std::floor(t) || t > 1e6))
-      throw InputError(o + ": label " + std::to_string(r) + " is " + num(t) +
+      throw InputError(o + ": label " + std::to_string(r) + " is " + format_number(t) +
                        "; classification needs integer class labels 0, 1, 2, … (use --task regress for real targets)");
   }
   if (k == 0 || k > refs.size())
@@ -53,7 +46,7 @@ void check_knn_model(const KnnMatrix& refs, const std::vector<double>& targets, 
 std::vector<double> squared_distances(const KnnMatrix& refs, const std::vector<double>& q) {
   std::vector<double> out(refs.size());
   for (double v : q)
-    if (!std::isfinite(v)) throw InputError("knn: a query value is " + num(v) + "; queries must be finite");
+    if (!std::isfinite(v)) throw InputError("knn: a query value is " + format_number(v) + "; queries must be finite");
   for (std::size_t r = 0; r < refs.size(); ++r) {
     if (refs[r].size() != q.size())
       throw InputError("knn: the query has " + std::to_string(q.size()) + " features but reference row " +
@@ -99,7 +92,7 @@ int knn_vote(const std::vector<std::size_t>& nn, const std::vector<double>& labe
     if (i >= labels.size()) throw InputError("knn_vote: neighbour index " + std::to_string(i) + " out of range");
     const double l = labels[i];
     if (!(l >= 0) || l != std::floor(l))
-      throw InputError("knn_vote: label " + num(l) + " is not an integer ≥ 0");
+      throw InputError("knn_vote: label " + format_number(l) + " is not an integer ≥ 0");
     ++votes[static_cast<int>(l)];
   }
   std::size_t best = 0;

@@ -21,11 +21,11 @@ namespace ckks::ml {
 
 std::vector<int> LogregLayout::rotation_steps() const {
   std::vector<int> steps;
-  for (std::size_t k = 1; k < block; k <<= 1) {
-    steps.push_back(static_cast<int>(k));
-    steps.push_back(-static_cast<int>(k));
+  for (int k : sum_slots_steps(block)) {  // sum_slots and spread_slots inside a block
+    steps.push_back(k);
+    steps.push_back(-k);
   }
-  for (std::size_t s = block; s < slots(); s <<= 1) steps.push_back(static_cast<int>(s));
+  for (int s : sum_slots_steps(blocks, block)) steps.push_back(s);  // sum over the samples
   return steps;
 }
 
@@ -108,6 +108,18 @@ int LogregServer::levels_needed(int iterations, int sigmoid_degree) {
   return 2 + (iterations - 1) * levels_per_iteration(sigmoid_degree);
 }
 
+Ciphertext nag_next_weights(const Evaluator& ev, const Context& ctx, const Ciphertext& w, const Ciphertext* w_prev,
+                            const Ciphertext& g, double gamma) {
+  const double delta = ctx.default_scale();
+  Ciphertext v = mul_const_to(ev, ctx, w, 1 - gamma, delta);
+  if (w_prev) v = ev.add(v, mul_const_to(ev, ctx, ev.drop_level(*w_prev, w.level), gamma, delta));
+  return ev.add(ev.drop_level(v, g.level), g);
+}
+
+int LogregServer::max_iterations(int max_level, int sigmoid_degree) {
+  return max_level >= 2 ? 1 + (max_level - 2) / levels_per_iteration(sigmoid_degree) : 0;
+}
+
 Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOptions& o,
                                const Progress& progress) const {
   if (o.iterations < 1)
@@ -166,9 +178,7 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
     // 6. G' = c_t·B̄⁻¹ g(v_t).
     Ciphertext g = gradient(e);
     // 7. w_{t+1} = v_t + G', v_t = (1 − γ)·w_t + γ·w_{t−1} (off the critical path).
-    Ciphertext v = mul_const_to(ev_, *ctx_, w, 1 - gamma, delta);
-    if (w_prev) v = ev_.add(v, mul_const_to(ev_, *ctx_, ev_.drop_level(*w_prev, l), gamma, delta));
-    Ciphertext w_next = ev_.add(ev_.drop_level(v, g.level), g);
+    Ciphertext w_next = nag_next_weights(ev_, *ctx_, w, w_prev ? &*w_prev : nullptr, g, gamma);
     w_prev = std::move(w);
     s_prev = std::move(s_t);
     w = std::move(w_next);

@@ -82,6 +82,14 @@ class LogregDataOwner {
   ClientKeys keys_;
 };
 
+/// Step 7 of an iteration: w_{t+1} = v_t + G' with v_t = (1 − γ)·w_t + γ·w_{t−1} (w_prev null while
+/// w_{t−1} = 0), the constant products landing exactly on the default scale Δ at w's level − 1;
+/// v_t is dropped to G''s level. Shared with multiclass regression (ml/mlr/mlr_encrypted.h).
+/// Precondition: w (and *w_prev) at scale Δ, G' at scale Δ and a level below w's.
+/// Throws what Evaluator::multiply_const, rescale and add throw (LevelError at level 0).
+Ciphertext nag_next_weights(const Evaluator& ev, const Context& ctx, const Ciphertext& w, const Ciphertext* w_prev,
+                            const Ciphertext& g, double gamma);
+
 class LogregServer {
  public:
   LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk);
@@ -89,6 +97,8 @@ class LogregServer {
   static int levels_per_iteration(int sigmoid_degree);
   /// 2 + (K − 1)·levels_per_iteration.
   static int levels_needed(int iterations, int sigmoid_degree);
+  /// The largest K with levels_needed(K) ≤ max_level (0 if not even one iteration fits).
+  static int max_iterations(int max_level, int sigmoid_degree);
   /// Runs options.iterations iterations (options.epsilon is the owner's business and ignored
   /// here); returns the encrypted w_K. Throws InputError if iterations < 1 or the degree is not
   /// 3/5/7; LevelError if the data's level is below levels_needed, naming both numbers.

@@ -48,7 +48,7 @@ LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress)
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
   rep.levels_per_iteration = LogregServer::levels_per_iteration(o.sigmoid_degree);
-  const int max_iter = ctx->max_level() >= 2 ? 1 + (ctx->max_level() - 2) / rep.levels_per_iteration : 0;
+  const int max_iter = LogregServer::max_iterations(ctx->max_level(), o.sigmoid_degree);
   rep.iterations = o.iterations > 0 ? o.iterations : std::min(4, max_iter);
   if (max_iter < 1)
     throw LevelError("logreg: one iteration needs " + std::to_string(LogregServer::levels_needed(1, o.sigmoid_degree)) +

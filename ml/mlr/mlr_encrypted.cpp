@@ -15,6 +15,7 @@
 #include "ml/data/sklearn.h"
 #include "ml/exact_scale.h"
 #include "ml/linreg/linreg_plain.h"  // with_bias_column
+#include "ml/logreg/logreg_encrypted.h"  // LogregServer: the same level count per iteration
 #include "ml/logreg/logreg_plain.h"  // quadratic_gradient_preconditioner, nag_gamma, nag_step
 #include "ml/spread_slots.h"
 
@@ -27,11 +28,11 @@ constexpr std::size_t kMaxGroup = 8;  // F ≤ 8 (see the file comment of mlr_en
 
 std::vector<int> MlrLayout::rotation_steps() const {
   std::vector<int> steps;
-  for (std::size_t s = classes; s < classes * group; s <<= 1) {
-    steps.push_back(static_cast<int>(s));
-    steps.push_back(-static_cast<int>(s));
+  for (int s : sum_slots_steps(group, classes)) {  // sum_slots and spread_slots over the F features
+    steps.push_back(s);
+    steps.push_back(-s);
   }
-  for (std::size_t s = block; s < slots; s <<= 1) steps.push_back(static_cast<int>(s));
+  for (int s : sum_slots_steps(slots / block, block)) steps.push_back(s);  // sum over the samples
   return steps;
 }
 
@@ -131,16 +132,15 @@ DenseMatrix MlrDataOwner::decrypt_weights(const std::vector<Ciphertext>& w, cons
 MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk)
     : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), encoder_(ctx), ev_(ctx) {}
 
-int MlrServer::levels_per_iteration(int sigmoid_degree) {
-  return 3 + PolynomialEvaluator::levels_needed(unit_sigmoid(sigmoid_degree, 1.0));
-}
+// One iteration has the steps and the level count of logistic regression's (ml/logreg/logreg_encrypted.h).
+int MlrServer::levels_per_iteration(int sigmoid_degree) { return LogregServer::levels_per_iteration(sigmoid_degree); }
 
 int MlrServer::levels_needed(int iterations, int sigmoid_degree) {
-  return 2 + (iterations - 1) * levels_per_iteration(sigmoid_degree);
+  return LogregServer::levels_needed(iterations, sigmoid_degree);
 }
 
 int MlrServer::max_iterations(int max_level, int sigmoid_degree) {
-  return max_level >= 2 ? 1 + (max_level - 2) / levels_per_iteration(sigmoid_degree) : 0;
+  return LogregServer::max_iterations(max_level, sigmoid_degree);
 }
 
 std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const MlrOptions& o,
@@ -228,9 +228,7 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     // 7. W_{t+1} = V_t + G, V_t = (1 − γ)·W_t + γ·W_{t−1}.
     std::vector<Ciphertext> w_next(G);
     for (std::size_t j = 0; j < G; ++j) {
-      Ciphertext v = mul_const_to(ev_, *ctx_, w[j], 1 - gamma, delta);
-      if (!w_prev.empty()) v = ev_.add(v, mul_const_to(ev_, *ctx_, ev_.drop_level(w_prev[j], l), gamma, delta));
-      w_next[j] = ev_.add(ev_.drop_level(v, g[j].level), g[j]);
+      w_next[j] = nag_next_weights(ev_, *ctx_, w[j], w_prev.empty() ? nullptr : &w_prev[j], g[j], gamma);
     }
     w_prev = std::move(w);
     s_prev = std::move(s_t);
