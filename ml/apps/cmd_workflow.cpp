@@ -1,4 +1,4 @@
-// The client/server workflow through files (ml/workflow.h):
+// The client/server workflow through files (ml/workflow/workflow.h):
 //
 //   ckks-ml keygen  --model mlp|linreg --out DIR [--force]            client: DIR/secret.key, DIR/public.keys
 //   ckks-ml encrypt --model M --keys DIR --out query.ct                client
@@ -15,10 +15,10 @@
 #include <memory>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/data/idx.h"
-#include "ml/workflow.h"
+#include "ml/workflow/workflow.h"
 
 namespace ckks::ml::cli {
 namespace {
@@ -32,7 +32,7 @@ struct Common {
   void add(CLI::App* app, bool data_options) {
     w.weights = std::string(CKKS_MODELS_DIR) + "/mlp_fmnist.safetensors";
     w.images_dir = kDebianFashionMnistDir;
-    w.data = kBostonPath;
+    w.data = sklearn_data("boston_house_prices.csv");
     app->add_option("--model", w.model, "mlp (Fashion-MNIST, one image per ciphertext) or linreg (Boston Housing)")
         ->required();
     app->add_option("--weights", w.weights, "mlp: safetensors weights (default: the committed model)");
