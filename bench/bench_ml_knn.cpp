@@ -1,4 +1,4 @@
-// bench_ml: encrypted k-nearest-neighbour inference (ml/knn_encrypted.h) on real data.
+// bench_ml: encrypted k-nearest-neighbour inference (ml/knn/knn_encrypted.h) on real data.
 //
 //   Knn/decrypt_distances/logN=14/refs=405/d=13/queries=101    mode 1, Boston Housing: the server's
 //                       squared distances for the whole test split (one query per slot) against the
@@ -23,14 +23,15 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
-#include "ml/knn_encrypted.h"
+#include "ml/data/sklearn.h"
+#include "ml/knn/knn_encrypted.h"
 
 namespace {
 
 using namespace ckks;
 using ml::KnnMatrix;
 
-const char* kBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
+const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
 
 struct Boston {
   KnnMatrix refs, queries;

@@ -1,13 +1,13 @@
 // bench_ml: encrypted inference of the committed Fashion-MNIST MLP (784-64-32-10, square
 // activations; ml/models/mlp_fmnist.safetensors) on real test images.
 //
-//   Mlp/latency_forward/logN=13            one image per ciphertext (ml/mlp_latency.h), the whole
+//   Mlp/latency_forward/logN=13            one image per ciphertext (ml/mlp/mlp_latency.h), the whole
 //                                          network on one image, parameters of mlp_latency_params
 //   Mlp/latency_dense/layer=i/logN=13      dense layer i alone (hybrid diagonal method)
 //   Mlp/latency_square/layer=i/logN=13     the square after dense layer i
 //   Mlp/latency_encrypt/logN=13, Mlp/latency_decrypt/logN=13   the client's side of one image
 //   Mlp/batched_forward/logN=14/images=8192/iterations:1       one image per slot
-//                                          (ml/mlp_encrypted.h), one forward pass of a full batch
+//                                          (ml/mlp/mlp_encrypted.h), one forward pass of a full batch
 //                                          of 8192 test images at Params::preset_n14; about a
 //                                          minute, so a single iteration, reported in seconds
 // Counters: rotations and levels per call; images per second for the forward passes.
@@ -21,8 +21,8 @@
 #include "ckks/context.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
-#include "ml/mlp_encrypted.h"
-#include "ml/mlp_latency.h"
+#include "ml/mlp/mlp_encrypted.h"
+#include "ml/mlp/mlp_latency.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Encrypted multiclass logistic regression (ml/mlr_encrypted.h) on scikit-learn's digits: the
+// Encrypted multiclass logistic regression (ml/mlr/mlr_encrypted.h) on scikit-learn's digits: the
 // whole training split (1438 rows = seed-1 80/20 split, pixels / 16, 10 classes), Params::preset_n15().
 //
 //   Mlr/train/logN=15/n=1438/iterations=1   iteration 0 only (V_0 = 0: one constant product and
@@ -16,8 +16,8 @@
 #include "ckks/context.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/mlr_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/mlr/mlr_encrypted.h"
 
 namespace {
 
@@ -31,7 +31,7 @@ struct MlrSetup {
 MlrSetup& setup() {
   static MlrSetup s = [] {
     MlrSetup m;
-    ckks::ml::Dataset ds = ckks::ml::read_sklearn_digits("/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz");
+    ckks::ml::Dataset ds = ckks::ml::read_sklearn_digits(ckks::ml::sklearn_data("digits.csv.gz"));
     for (auto& row : ds.X)
       for (auto& v : row) v /= ckks::ml::kDigitsMaxPixel;
     const ckks::ml::Split split = ckks::ml::train_test_split(ds, 0.2, 1);

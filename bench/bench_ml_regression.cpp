@@ -2,10 +2,10 @@
 //
 //   Linreg/train/logN=15/iterations:K   SfhServer::train on Boston Housing (404 training rows,
 //                                       13 features), K = 1 and 4: building M̃ (2 levels) plus
-//                                       K one-level iterations (ml/linreg_encrypted.h)
+//                                       K one-level iterations (ml/linreg/linreg_encrypted.h)
 //   Logreg/train/logN=15/iterations:K   LogregServer::train on breast cancer (455 training rows,
 //                                       30 features), K = 1 and 2: the first iteration (2 levels)
-//                                       plus K − 1 full ones (5 levels each; ml/logreg_encrypted.h)
+//                                       plus K − 1 full ones (5 levels each; ml/logreg/logreg_encrypted.h)
 //
 // One iteration's cost is the difference between the two rows of a model (for logreg, the
 // K = 2 row minus the K = 1 row is exactly one full iteration). Parameters: Params::preset_n15()
@@ -24,17 +24,16 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_encrypted.h"
-#include "ml/logreg_plain.h"
+#include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_plain.h"
 
 namespace {
 
 using namespace ckks;
 using namespace ckks::ml;
 
-constexpr const char* kData = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
 
 void require(const char* what, double err, double bound) {
   if (!(err <= bound)) {
@@ -64,7 +63,7 @@ TrainingData training_data(const Dataset& ds, bool standardise_y) {
 
 struct LinregFixture {
   ContextPtr ctx = Context::create(Params::preset_n15());
-  TrainingData data = training_data(select_target(read_csv(std::string(kData) + "/boston_house_prices.csv"), "MEDV"), true);
+  TrainingData data = training_data(select_target(read_csv(sklearn_data("boston_house_prices.csv")), "MEDV"), true);
   SfhLayout layout = SfhLayout::make(data.A.size(), data.A[0].size() - 1, ctx->max_slots());
   SfhDataOwner owner{ctx, 1};
   EncryptedTrainingSet enc = owner.encrypt(data.A, data.y);
@@ -84,7 +83,7 @@ void BM_linreg_train(benchmark::State& state) {
 
 struct LogregFixture {
   ContextPtr ctx = Context::create(Params::preset_n15());
-  TrainingData data = training_data(read_sklearn_csv(std::string(kData) + "/breast_cancer.csv").data, false);
+  TrainingData data = training_data(read_sklearn_csv(sklearn_data("breast_cancer.csv")).data, false);
   LogregDataOwner owner{ctx, 1};
   EncryptedLogregData enc = owner.encrypt(data.A, data.y);
   LogregServer server{ctx, owner.relin_key(), owner.galois_keys(enc.layout)};

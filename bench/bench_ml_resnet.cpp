@@ -1,4 +1,4 @@
-// bench_ml: the layers of the encrypted ResNet (ml/resnet_encrypted.h), one entry per layer type, at
+// bench_ml: the layers of the encrypted ResNet (ml/resnet/resnet_encrypted.h), one entry per layer type, at
 // the real ResNet-20 shapes (32 × 32 grid; 16, 32, 64 channels) and its 128-bit parameters
 // resnet_params(39): N = 2^16, 32768 slots = 32 channel blocks of 1024 per ciphertext, Δ = 2^34.
 // Weights are random (normal, variance 1 / fan-in, fixed seeds); inputs are random maps of the
@@ -28,7 +28,7 @@
 // return: a key at these parameters (q_0..q_39 and 5 special primes, dnum 5) is 5 · 2 · 45 limbs
 // of 2^16 words = 225 MiB, and the largest sets (pooling + dense 20 keys, the stage-2/3
 // convolutions 18) are 4–4.4 GiB. Before timing it runs the layer once, decrypts, and
-// compares with the plaintext layer of ml/resnet_plain.h (conv2d, activate, global_average_pool +
+// compares with the plaintext layer of ml/resnet/resnet_plain.h (conv2d, activate, global_average_pool +
 // dense); a relative error (max |difference| / max |expected value|) of 10^-3 or more makes the
 // entry SkipWithError. Each layer takes seconds, so one iteration, reported in seconds.
 //
@@ -45,7 +45,7 @@
 
 #include "ckks/context.h"
 #include "ml/client_keys.h"
-#include "ml/resnet_encrypted.h"
+#include "ml/resnet/resnet_encrypted.h"
 
 namespace {
 

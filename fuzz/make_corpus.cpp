@@ -9,9 +9,9 @@
 #include "ckks/context.h"
 #include "ckks/encoder.h"
 #include "ckks/encryptor.h"
+#include "ckks/errors.h"
 #include "ckks/evaluator.h"
 #include "ckks/keygen.h"
-#include "ckks/math/errors.h"
 #include "ckks/serialize.h"
 #include "fuzz_params.h"
 

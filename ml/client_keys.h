@@ -8,8 +8,8 @@
 #include "ckks/decryptor.h"
 #include "ckks/encoder.h"
 #include "ckks/encryptor.h"
+#include "ckks/errors.h"
 #include "ckks/keygen.h"
-#include "ckks/math/errors.h"
 
 namespace ckks::ml {
 

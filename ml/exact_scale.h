@@ -1,5 +1,5 @@
 // Products that land on a prescribed scale, shared by the models trained on encrypted data
-// (ml/logreg_encrypted.cpp, ml/mlr_encrypted.cpp). Rescaling divides by the prime q_ℓ, not by Δ,
+// (ml/logreg/logreg_encrypted.cpp, ml/mlr/mlr_encrypted.cpp). Rescaling divides by the prime q_ℓ, not by Δ,
 // so a product whose plaintext factor is encoded at scale target·q_ℓ / a.scale rescales to
 // exactly `target` (the double), and sums of such terms always add equal scales (the same idea as
 // ckks/polynomial.h's back-propagated scales [BMTH21]). Public ckks/ API only.

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 

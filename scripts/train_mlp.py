@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Train the Fashion-MNIST MLP with quadratic activations that ml/mlp_plain.h evaluates.
+"""Train the Fashion-MNIST MLP with quadratic activations that ml/mlp/mlp_plain.h evaluates.
 
 Architecture (CryptoNets-style: Gilad-Bachrach et al., ICML 2016, use squares as activations so
 that the network is a polynomial, which CKKS can evaluate):
@@ -20,7 +20,7 @@ with gzip + struct, trains on CPU with a fixed seed, and writes
     ml/models/mlp_fmnist.safetensors          the weights (F32) plus __metadata__
     ml/models/mlp_fmnist_logits100.safetensors logits of the first 100 test images (F64, computed
                                               in float64 from the stored F32 weights, i.e. the
-                                              exact arithmetic ml/mlp_plain.cpp does) + labels
+                                              exact arithmetic ml/mlp/mlp_plain.cpp does) + labels
 
 Needs python3-torch (Debian) only for training; the C++ library and its tests use the committed
 files. Usage (about 2 minutes on 2 idle cores, 15 epochs):

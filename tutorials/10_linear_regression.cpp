@@ -9,11 +9,11 @@
 //       and the accuracy against the closed-form least-squares solution.
 // Read alongside: [BV18] Bonte–Vercauteren, "Privacy-preserving logistic regression training",
 //       BMC Medical Genomics 11:86 (2018) — the simplified fixed Hessian (the idea as the abstract
-//       states it; the diagonal used here is derived in ml/linreg_plain.h); [Chiang24] (abstract)
+//       states it; the diagonal used here is derived in ml/linreg/linreg_plain.h); [Chiang24] (abstract)
 //       for SFH applied to
 //       linear regression with standardised targets; [HS14] §4.3 (matrix–vector products by
-//       diagonals, section title only). In this project: the header of ml/linreg_encrypted.h
-//       (the augmented linear map M̃, the layout, the level count), ml/linreg_plain.h
+//       diagonals, section title only). In this project: the header of ml/linreg/linreg_encrypted.h
+//       (the augmented linear map M̃, the layout, the level count), ml/linreg/linreg_plain.h
 //       (sfh_preconditioner, sfh_train, least_squares_closed_form).
 // What to observe:
 //   1. The layout: one B-slot block per training row (B = 16 ≥ d + 2 = 15), R = 128 blocks,
@@ -45,12 +45,13 @@
 #include <vector>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/precision.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
@@ -59,7 +60,7 @@ using namespace ckks;
 
 namespace {
 
-const char* kBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
+const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
 
 }  // namespace
 

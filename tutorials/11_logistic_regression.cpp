@@ -11,9 +11,9 @@
 //       Faster Gradient Variant" — the quadratic gradient and the enhanced NAG
 //       (title and abstract verified; the paper's algorithm box could not be reached, so no
 //       algorithm or equation number is cited: see docs/references.md and the SOURCE STATUS note
-//       in ml/logreg_plain.h); [BV18] for the fixed diagonal Hessian bound (the idea as its
-//       abstract states it; the formula used here is derived in ml/logreg_plain.h). In this project: the headers of
-//       ml/logreg_plain.h (the algorithm and its schedules) and ml/logreg_encrypted.h (layout,
+//       in ml/logreg/logreg_plain.h); [BV18] for the fixed diagonal Hessian bound (the idea as its
+//       abstract states it; the formula used here is derived in ml/logreg/logreg_plain.h). In this project: the headers of
+//       ml/logreg/logreg_plain.h (the algorithm and its schedules) and ml/logreg/logreg_encrypted.h (layout,
 //       the seven steps of one iteration and their levels), ckks/approx.h (sigmoid_approx),
 //       tutorial 09 (polynomial evaluation).
 // What to observe:
@@ -48,14 +48,14 @@
 
 #include "ckks/approx.h"
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/polynomial.h"
 #include "ckks/precision.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_encrypted.h"
-#include "ml/logreg_plain.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_plain.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
 
@@ -63,7 +63,7 @@ using namespace ckks;
 
 namespace {
 
-const char* kBreastCancer = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
+const std::string kBreastCancer = ckks::ml::sklearn_data("breast_cancer.csv");
 
 /// max |σ̃(x) − σ(x)| on 4001 equally spaced points of [−8, 8].
 double sigmoid_error(const ChebyshevSeries& p) {

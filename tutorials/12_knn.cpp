@@ -1,7 +1,7 @@
 // Tutorial 12 — k-nearest neighbours with encrypted queries
 //
 // Goal: answer k-nearest-neighbour queries whose features the server never sees, in the two modes
-//       of ml/knn_encrypted.h, on Boston Housing (regression: the mean MEDV of the k neighbours).
+//       of ml/knn/knn_encrypted.h, on Boston Housing (regression: the mean MEDV of the k neighbours).
 //       Mode 1: the server turns the encrypted queries into encrypted squared distances — for every
 //       reference ONE plaintext-weighted sum of the d + 1 query ciphertexts, one level, no rotation —
 //       and the key owner decrypts them and picks the neighbours itself. Mode 2: the server also
@@ -15,8 +15,8 @@
 //       CKKS polynomials); [CKK20]
 //       Cheon–Kim–Kim, composite polynomials f_n for the sign function (formula from secondary
 //       sources, see docs/references.md); [HS14] §4.3 (diagonal products). In this project: the
-//       headers of ml/knn_encrypted.h (both layouts and the seven steps of mode 2 with their
-//       levels), ml/knn_plain.h (the ground truth, tie rules), ckks/approx.h (sign_f).
+//       headers of ml/knn/knn_encrypted.h (both layouts and the seven steps of mode 2 with their
+//       levels), ml/knn/knn_plain.h (the ground truth, tie rules), ckks/approx.h (sign_f).
 // What to observe:
 //   1. Mode 1 costs one level and no rotation: the distances come back at level ℓ − 1, scale Δ,
 //      with ~27 bits of precision; the smallest gap between the k-th and (k+1)-th plaintext
@@ -50,27 +50,27 @@
 
 #include "ckks/approx.h"
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/polynomial.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/knn_encrypted.h"
-#include "ml/knn_plain.h"
+#include "ml/data/sklearn.h"
+#include "ml/knn/knn_encrypted.h"
+#include "ml/knn/knn_plain.h"
 #include "ml/metrics.h"
+#include "ml/timer.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 using ml::KnnMatrix;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const char* kBoston = CKKS_SKLEARN_DATA_DIR "/boston_house_prices.csv";
+const std::string kBoston = ml::sklearn_data("boston_house_prices.csv");
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-/// max_{r,f} |x_rf|, at least 1: the public feature unit u of ml/knn_encrypted.h.
+/// max_{r,f} |x_rf|, at least 1: the public feature unit u of ml/knn/knn_encrypted.h.
 double max_abs(const KnnMatrix& m) {
   double u = 1;
   for (const auto& r : m)
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
   }
   bool ok = true;
   try {
-    // 1. Data: seeded 80/20 split, features standardised on the training split (as ml/knn_job.h).
+    // 1. Data: seeded 80/20 split, features standardised on the training split (as ml/knn/knn_job.h).
     const ml::Dataset all = ml::select_target(ml::read_csv(kBoston), "MEDV");
     const ml::Split split = ml::train_test_split(all, 0.2, seed);
     const ml::Standardizer z = ml::Standardizer::fit(split.train);
@@ -149,23 +149,23 @@ int main(int argc, char** argv) {
                 ctx->security_bits() ? "128-bit secure [HES18]" : "INSECURE");
     std::printf("   R = %d references, Q = %d queries, one query per slot (%d of %zu slots used)\n", references, queries,
                 queries, ctx->max_slots());
-    auto t = Clock::now();
+    auto t = ml::Clock::now();
     ml::KnnClient client(ctx, seed);  // fixed seed: deterministic and INSECURE, a lab only
     const ml::KnnDistanceServer server(ctx, refs, unit);
     const int level_in = ml::KnnDistanceServer::levels_needed();  // encrypt with exactly the levels needed
     const ml::EncryptedQueries enc = client.encrypt_queries(qs, unit, level_in);
-    const double s_enc = since(t);
+    const double s_enc = ml::seconds_since(t);
     std::printf("   the client sends d + 1 = %zu ciphertexts (q_f/u for each feature, ||q/u||^2) at level %d, scale 2^%.0f\n",
                 enc.features.size() + 1, enc.norm2.level, std::log2(enc.norm2.scale));
-    t = Clock::now();
+    t = ml::Clock::now();
     const std::vector<Ciphertext> dist_ct = server.distances(enc);
-    const double s_dist = since(t);
+    const double s_dist = ml::seconds_since(t);
     std::printf("   server: %zu ciphertexts out (one per reference), level %d -> %d (levels used: %d), scale 2^%.2f, "
                 "rotations: 0\n", dist_ct.size(), enc.norm2.level, dist_ct[0].level, enc.norm2.level - dist_ct[0].level,
                 std::log2(dist_ct[0].scale));
-    t = Clock::now();
+    t = ml::Clock::now();
     const KnnMatrix dist = client.decrypt_distances(dist_ct, qs.size(), unit, false);
-    const double s_dec = since(t);
+    const double s_dec = ml::seconds_since(t);
 
     double max_err = 0, max_d = 0, min_gap = 1e300;
     int same_neighbours = 0;
@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
     const ml::KnnRankServer rank_server(ctx2, lay, refs2, y2, unit, beta, ro);
     std::printf("   distance bound beta = 1.25 x the largest spread over the training rows = %.1f: "
                 "x = (D_i - D_j)/beta in [-1, 1]\n", beta);
-    std::printf("5. level budget per stage (file comment of ml/knn_encrypted.h):\n");
+    std::printf("5. level budget per stage (file comment of ml/knn/knn_encrypted.h):\n");
     std::printf("   1. delta_i = (||x_i||^2 - 2<x_i, q>)/beta, diagonal product     %2d\n", 1);
     std::printf("   2. replicate row 0 down the rows (rotations)                    %2d\n", 0);
     std::printf("   3. U = B^T - B: all differences (D_i - D_j)/beta                 %2d\n", 1);
@@ -259,16 +259,16 @@ int main(int argc, char** argv) {
 
     const std::size_t Q2 = std::min(lay.queries_per_ciphertext(), qs.size());
     const KnnMatrix q2(qs.begin(), qs.begin() + static_cast<std::ptrdiff_t>(Q2));
-    t = Clock::now();
+    t = ml::Clock::now();
     ml::KnnClient client2(ctx2, seed + 1);
     const RelinKey rk = client2.relin_key();
     const std::vector<int> steps = rank_server.rotation_steps();
     const GaloisKeys gk = client2.galois_keys(steps);
     const Ciphertext ct = client2.encrypt_segments(q2, lay, unit, rank_server.levels_needed());
-    const double s_keys = since(t);
-    t = Clock::now();
+    const double s_keys = ml::seconds_since(t);
+    t = ml::Clock::now();
     const Ciphertext out = rank_server.predict(ct, rk, gk);
-    const double s_pred = since(t);
+    const double s_pred = ml::seconds_since(t);
     const std::vector<double> pe = client2.decode_regression(out, lay, Q2);
     const std::vector<double> pp = ml::knn_predict(refs2, y2, q2, ro.k, ml::KnnTask::Regress);
     double mean = 0, var = 0;

@@ -2,20 +2,20 @@
 //
 // Goal: classify encrypted Fashion-MNIST images with the committed 784 → 64 → 32 → 10 network
 //       (square activations, ml/models/mlp_fmnist.safetensors) in the two layouts of this project.
-//       Latency mode (ml/mlp_latency.h): the 784 pixels of ONE image fill one ciphertext and each
+//       Latency mode (ml/mlp/mlp_latency.h): the 784 pixels of ONE image fill one ciphertext and each
 //       dense layer is a plaintext matrix × encrypted vector product by extended diagonals,
 //       baby-step giant-step, and a rotate-and-sum — run layer by layer, printing after each
 //       layer the level, the scale, the rotations used and the error against the plaintext layer.
-//       Batched mode (ml/mlp_encrypted.h): pixel k of every image of a batch forms ciphertext k,
+//       Batched mode (ml/mlp/mlp_encrypted.h): pixel k of every image of a batch forms ciphertext k,
 //       so a dense layer is a weighted sum of whole ciphertexts, with no rotation at all. Compare
 //       what each layout costs and what it is good for.
 // Read alongside: CryptoNets (Gilad-Bachrach et al., ICML 2016: one image per slot, square
 //       activations); GAZELLE [JVC18] (matrix–vector products for rectangular matrices; the
-//       hybrid layout used here is written out in ml/mlp_latency.h); LoLa [BEG19] (the representation between layers decides one-image latency);
+//       hybrid layout used here is written out in ml/mlp/mlp_latency.h); LoLa [BEG19] (the representation between layers decides one-image latency);
 //       [HS14] §4.3 (diagonal method) and [HS18] (baby-step giant-step, hoisting) — see
-//       docs/references.md. In this project: the headers of ml/mlp_latency.h (layout, the formula
+//       docs/references.md. In this project: the headers of ml/mlp/mlp_latency.h (layout, the formula
 //       for the extended diagonals, rotation counts, levels, mlp_latency_params) and
-//       ml/mlp_encrypted.h; ml/models/README.md (the model, its largest intermediate values).
+//       ml/mlp/mlp_encrypted.h; ml/models/README.md (the model, its largest intermediate values).
 // What to observe:
 //   1. The layout: input period 1024 (784 pixels + zeros); the layers' output periods 64, 32, 16
 //      feed the next layer directly, so no masking or repacking is needed; 19 rotation keys.
@@ -48,24 +48,23 @@
 #include <vector>
 
 #include "ckks/context.h"
+#include "ckks/errors.h"
 #include "ckks/linear_transform.h"
-#include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
-#include "ml/mlp_encrypted.h"
-#include "ml/mlp_latency.h"
-#include "ml/mlp_plain.h"
+#include "ml/mlp/mlp_encrypted.h"
+#include "ml/mlp/mlp_latency.h"
+#include "ml/mlp/mlp_plain.h"
+#include "ml/timer.h"
 #include "tutorials/tutorial_common.h"
 #include "tutorials/tutorial_options.h"
 
 using namespace ckks;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
 const char* kModel = CKKS_MODELS_DIR "/mlp_fmnist.safetensors";
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
@@ -81,7 +80,7 @@ std::vector<double> dense_plain(const ml::Mlp::Dense& d, const std::vector<doubl
 }
 
 /// Largest |slot[s] − want[s mod period]| over all slots, want padded with zeros to the period:
-/// checks the whole periodic layout of ml/mlp_latency.h, the padding included.
+/// checks the whole periodic layout of ml/mlp/mlp_latency.h, the padding included.
 double layout_error(const std::vector<double>& slots, const std::vector<double>& want, std::size_t period) {
   double err = 0;
   for (std::size_t s = 0; s < slots.size(); ++s) {
@@ -126,7 +125,7 @@ int main(int argc, char** argv) {
     // ---------------- Latency mode: one image per ciphertext ----------------
     const ml::MlpLatencyLayout layout(model);
     const ContextPtr ctx = Context::create(ml::mlp_latency_params(layout.levels_needed(), layout.slots()));
-    std::printf("\nLatency mode: one image per ciphertext (ml/mlp_latency.h)\n");
+    std::printf("\nLatency mode: one image per ciphertext (ml/mlp/mlp_latency.h)\n");
     std::printf("2. %s, log QP = %.0f bits, %s\n", ctx->params().describe().c_str(), ctx->log_qp(),
                 ctx->security_bits() ? "128-bit secure [HES18]" : "INSECURE");
     std::printf("   levels_needed = %d, chain depth L = %d: %s\n", layout.levels_needed(), ctx->max_level(),
@@ -143,11 +142,11 @@ int main(int argc, char** argv) {
     for (int s : steps) steps_text += (steps_text.empty() ? "" : " ") + std::to_string(s);
     std::printf("   %zu rotation keys: %s\n", steps.size(), steps_text.c_str());
 
-    auto t = Clock::now();
+    auto t = ml::Clock::now();
     ml::ClientKeys client(ctx, seed);  // fixed seed: deterministic and INSECURE, a lab only
     ml::MlpLatencyServer server(ctx, model, client.keygen.relin_key(client.sk),
                                 client.keygen.galois_keys(client.sk, steps));
-    std::printf("   keys (relinearisation + %zu Galois) and server set-up: %.2f s\n", steps.size(), since(t));
+    std::printf("   keys (relinearisation + %zu Galois) and server set-up: %.2f s\n", steps.size(), ml::seconds_since(t));
 
     // 3. Layer by layer on the first image.
     std::printf("3. layer by layer on test image 0 (error = max over all %zu slots of |decrypted - plaintext|):\n",
@@ -196,9 +195,9 @@ int main(int argc, char** argv) {
       const auto& im = test.images[static_cast<std::size_t>(i)];
       const Ciphertext in = ml::encrypt_latency_image(layout, client.encoder, client.encryptor, im, ctx->max_level(),
                                                       ctx->default_scale());
-      t = Clock::now();
+      t = ml::Clock::now();
       const Ciphertext out = server.forward(in);
-      lat_seconds += since(t);
+      lat_seconds += ml::seconds_since(t);
       const std::vector<double> got = ml::decode_latency_logits(layout, client.encoder, client.decryptor.decrypt(out));
       const std::vector<double> want = model.logits(im);
       lat_err = std::max(lat_err, tutorial::max_abs_diff(got, want));
@@ -213,7 +212,7 @@ int main(int argc, char** argv) {
     ok &= lat_same == images;
 
     // ---------------- Batched mode: one image per slot ----------------
-    std::printf("\nBatched mode: one image per slot (ml/mlp_encrypted.h, CryptoNets)\n");
+    std::printf("\nBatched mode: one image per slot (ml/mlp/mlp_encrypted.h, CryptoNets)\n");
     Params bp = ml::mlp_latency_params(layout.levels_needed(), layout.slots());  // the same chain ...
     bp.log_n = batch_log_n;                                                          // ... in another ring
     bp.allow_insecure = bp.log_q.size() > 0 && batch_log_n < 13;
@@ -221,17 +220,17 @@ int main(int argc, char** argv) {
     std::printf("5. %s, log QP = %.0f bits, %s\n", bp.describe().c_str(), bctx->log_qp(),
                 bctx->security_bits() ? "128-bit secure [HES18]"
                                       : "INSECURE (N below the ring of mlp_latency_params): a lab only");
-    t = Clock::now();
+    t = ml::Clock::now();
     ml::ClientKeys bclient(bctx, seed + 1);
     ml::MlpBatchServer bserver(bctx, model, bclient.keygen.relin_key(bclient.sk));
     const std::vector<std::vector<float>> bimages(test.images.begin(), test.images.begin() + batch);
     const std::vector<Ciphertext> bin = ml::encrypt_image_batch(bclient.encoder, bclient.encryptor, bimages,
                                                                 model.input_size(), bctx->max_level(),
                                                                 bctx->default_scale());
-    const double b_enc = since(t);
-    t = Clock::now();
+    const double b_enc = ml::seconds_since(t);
+    t = ml::Clock::now();
     const std::vector<Ciphertext> bout = bserver.forward(bin);
-    const double b_server = since(t);
+    const double b_server = ml::seconds_since(t);
     std::vector<Plaintext> pts;
     for (const auto& c : bout) pts.push_back(bclient.decryptor.decrypt(c));
     const auto blogits = ml::decode_logits(bclient.encoder, pts, bimages.size());

@@ -1,7 +1,7 @@
 // Tutorial 14 — encrypted ResNet-8 inference on Fashion-MNIST, layer by layer
 //
 // Goal: classify encrypted Fashion-MNIST images with a quadratic-activation ResNet-8 evaluated
-//       without bootstrapping (ml/resnet_encrypted.h), and follow the whole pipeline: how a
+//       without bootstrapping (ml/resnet/resnet_encrypted.h), and follow the whole pipeline: how a
 //       feature map sits in the slots (channel blocks with a gap that doubles at every stride-2
 //       convolution), how each activation a·t² + b·t + c is folded into the convolution before it
 //       so that it costs one square, how the level budget 2 + 4 per block + 1 is spent, which
@@ -17,8 +17,8 @@
 //       [HS14] §4.3 (the diagonal method, here on channel blocks); [HS18] (hoisted rotations,
 //       baby-step giant-step); [Chielle25] (quadratic activations, "node fusing" and "weight
 //       redistribution" — the names from its abstract, the algebra used here is this project's); [HZRS16] (the ResNet architecture). See
-//       docs/references.md. In this project: the header of ml/resnet_encrypted.h (packing,
-//       convolutions, weight redistribution, residuals, pooling), ml/resnet_plain.h (the
+//       docs/references.md. In this project: the header of ml/resnet/resnet_encrypted.h (packing,
+//       convolutions, weight redistribution, residuals, pooling), ml/resnet/resnet_plain.h (the
 //       plaintext network and its trace), ml/models/README.md (the models).
 // What to observe (default run; the full output is pasted in docs/labs/14_resnet.md):
 //   1. The packing: the 16 × 16 grid is a block of B = 256 slots and the 4096 slots hold 16
@@ -59,23 +59,21 @@
 #include <vector>
 
 #include "ckks/context.h"
+#include "ckks/errors.h"
 #include "ckks/evaluator.h"
-#include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"
-#include "ml/resnet_encrypted.h"
-#include "ml/resnet_plain.h"
+#include "ml/resnet/resnet_encrypted.h"
+#include "ml/resnet/resnet_plain.h"
+#include "ml/timer.h"
 #include "tutorials/tutorial_options.h"
 
 using namespace ckks;
 using namespace ckks::ml;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Seconds elapsed since t.
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 /// Index of the largest value (the lowest index on a tie), as ResNet::predict.
 int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
@@ -117,7 +115,7 @@ Params small_params(int levels, int s) {
   return p;
 }
 
-/// "s2" for stage index 1 (the tensor-prefix names of ml/resnet_plain.h count from 1).
+/// "s2" for stage index 1 (the tensor-prefix names of ml/resnet/resnet_plain.h count from 1).
 std::string stage_name(std::size_t stage) {
   std::string n(1, 's');
   n += std::to_string(stage + 1);
@@ -283,7 +281,7 @@ int main(int argc, char** argv) {
     std::printf("   convolutions: %d rotations per image (predicted); pooling + dense: %d keys\n", predicted_conv_rotations,
                 pool_rot);
 
-    auto t = Clock::now();
+    auto t = ml::Clock::now();
     ClientKeys client(ctx, seed);  // fixed seed: deterministic and INSECURE, a lab only
     const RelinKey rk = client.keygen.relin_key(client.sk);
     const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
@@ -291,7 +289,7 @@ int main(int argc, char** argv) {
     for (const auto& [g, k] : gk.keys)
       for (const auto* polys : {&k.b, &k.a})
         for (const auto& p : *polys) key_mib += static_cast<double>(p.limbs() * ctx->n() * 8) / (1 << 20);
-    std::printf("   keys: relinearisation + %zu Galois keys (%.0f MiB) in %.2f s\n", gk.keys.size(), key_mib, since(t));
+    std::printf("   keys: relinearisation + %zu Galois keys (%.0f MiB) in %.2f s\n", gk.keys.size(), key_mib, ml::seconds_since(t));
     // The server's view: Context, evaluation keys, model. No secret key.
     const Evaluator ev(ctx);
     const Encoder enc(ctx);

@@ -6,7 +6,7 @@
 //   ckks-ml mlr …      multiclass logistic regression trained on encrypted data (cmd_mlr.cpp)
 //   ckks-ml knn …      k-nearest neighbours on encrypted queries, two modes (cmd_knn.cpp)
 //   ckks-ml keygen | encrypt | infer | decrypt …   the client/server workflow through files
-//                                                   (cmd_workflow.cpp, ml/workflow.h)
+//                                                   (cmd_workflow.cpp, ml/workflow/workflow.h)
 //
 // Every subcommand prints a table, or one JSON object with --json; `ckks-ml SUBCOMMAND --help`
 // lists its options. Exit codes: 0 success, 1 usage error, 2 bad input or parameters (a
@@ -17,7 +17,7 @@
 #include <exception>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/math/memory.h"
 #include "ml/apps/cli_common.h"
 

@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml::cli {
 
@@ -39,6 +39,25 @@ CLI::Validator whole_at_least(long long lo) {
         return {};
       },
       "INT ≥ " + std::to_string(lo));
+}
+
+void add_nag_options(CLI::App* sub, NagCliOptions& o, const std::string& data_help, const std::string& target_help) {
+  sub->add_option("--data", o.data, data_help);
+  sub->add_option("--target", o.target, target_help);
+  sub->add_option("--iterations", o.iterations, "NAG iterations (default: min(4, what the chain allows))")->check(CLI::Range(1, 1000));
+  sub->add_option("--seed", o.seed, "seed of the train/test shuffle (default 1)");
+  sub->add_option("--test-fraction", o.test_fraction, "held-out fraction (default 0.2)")->check(CLI::Range(0.01, 0.99));
+  sub->add_option("--eta0", o.eta0, "learning-rate schedule: step 1 + eta0/(t+1) (default 0)")->check(CLI::Range(0.0, 100.0));
+}
+
+void add_params_and_json(CLI::App* sub, std::string& params, bool& json, const std::string& params_help) {
+  sub->add_option("--params", params, params_help);
+  sub->add_flag("--json", json, "print one JSON object instead of the table");
+}
+
+void print_params_line(const Params& params, double log_qp, int security_bits) {
+  std::printf("  params: %s, log QP = %.1f bits, security: %s\n", params.describe().c_str(), log_qp,
+              security_bits >= 128 ? "128-bit (HomomorphicEncryption.org table)" : "INSECURE");
 }
 
 Params preset(const std::string& name) {

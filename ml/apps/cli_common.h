@@ -3,20 +3,38 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
-#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "ckks/params.h"
-#include "ml/linreg_encrypted.h"  // Progress
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_encrypted.h"  // Progress
+#include "ml/timer.h"
 
 namespace ckks::ml::cli {
 
-/// Boston Housing as shipped by Debian's python3-sklearn.
-inline constexpr const char* kBostonPath =
-    "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
-/// Directory of scikit-learn's bundled CSV files (breast_cancer.csv, digits.csv.gz, …).
-inline constexpr const char* kSklearnDataDir = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+/// The options of the commands that train with NAG on encrypted data (logreg, mlr).
+struct NagCliOptions {
+  std::string data;      ///< empty: the command's scikit-learn data set
+  std::string target;    ///< label column of `data`
+  int iterations = 0;    ///< 0: as many as the chain allows, at most 4
+  std::uint64_t seed = 1;
+  double test_fraction = 0.2;
+  double eta0 = 0.0;
+  std::string params = "n15";
+  bool json = false;
+};
+
+/// Registers --data, --target (with the given help texts), --iterations, --seed, --test-fraction and
+/// --eta0 on `sub`, in that order.
+void add_nag_options(CLI::App* sub, NagCliOptions& o, const std::string& data_help, const std::string& target_help);
+
+/// Registers --params (with the given help text) and --json on `sub`.
+void add_params_and_json(CLI::App* sub, std::string& params, bool& json, const std::string& params_help);
+
+/// The training table's line "params: <Params::describe()>, log QP = … bits, security: …".
+void print_params_line(const Params& params, double log_qp, int security_bits);
 
 /// A registered subcommand: its CLI11 node and the action run when it was parsed (returns the
 /// process exit code). The action may throw ckks::Error (exit 2, message on stderr).
@@ -36,11 +54,6 @@ Params preset(const std::string& name);
 /// usage error (exit 1) whose message names the value and the limit, e.g. "--k: -1 is not a whole
 /// number ≥ 1". (CLI11 would read -1 into an unsigned option as 18446744073709551615.)
 CLI::Validator whole_at_least(long long lo);
-
-/// Seconds elapsed since t (steady clock).
-inline double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // One registration function per subcommand (defined in cmd_<name>.cpp).
 Command add_linreg(CLI::App& app);

@@ -8,15 +8,15 @@
 #include <memory>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
-#include "ml/knn_encrypted.h"
-#include "ml/knn_job.h"
+#include "ml/knn/knn_encrypted.h"
+#include "ml/knn/knn_job.h"
 
 namespace ckks::ml::cli {
 namespace {
 
-// knn: k-nearest neighbours with homomorphically computed squared distances (ml/knn_encrypted.h).
+// knn: k-nearest neighbours with homomorphically computed squared distances (ml/knn/knn_encrypted.h).
 // Mode "decrypt": the client decrypts the distances and picks the neighbours; mode "encrypted": the
 // server ranks n references with approximate comparisons and returns only an encrypted prediction.
 struct KnnCliOptions {

@@ -13,13 +13,13 @@
 #include <string>
 
 #include "ml/apps/cli_common.h"
-#include "ml/linreg_job.h"
+#include "ml/linreg/linreg_job.h"
 
 namespace ckks::ml::cli {
 namespace {
 
 struct LinregOptions {
-  std::string data = kBostonPath;
+  std::string data = sklearn_data("boston_house_prices.csv");
   std::string target = "MEDV";
   int iterations = 0;  // 0 = as many as the chain allows, at most 16
   std::uint64_t seed = 1;
@@ -29,7 +29,7 @@ struct LinregOptions {
 };
 
 int run_linreg(const LinregOptions& o) {
-  const bool is_boston = o.data == kBostonPath;
+  const bool is_boston = o.data == sklearn_data("boston_house_prices.csv");
   LinregJobOptions jo;
   jo.data = o.data;
   jo.target = o.target;
@@ -71,8 +71,7 @@ int run_linreg(const LinregOptions& o) {
   std::printf("  %zu train / %zu test rows, %zu features, %d iterations (%d levels), seed %llu\n",
               r.train_rows, r.test_rows, r.features, r.iterations, r.levels_used,
               static_cast<unsigned long long>(o.seed));
-  std::printf("  params: %s, log QP = %.1f bits, security: %s\n", r.params.describe().c_str(), r.log_qp,
-              r.security_bits >= 128 ? "128-bit (HomomorphicEncryption.org table)" : "INSECURE");
+  print_params_line(r.params, r.log_qp, r.security_bits);
   std::printf("\n  %-28s %10s %10s\n", "model (test set)", "RMSE", "R2");
   std::printf("  %-28s %10.4f %10.4f\n", "encrypted training", r.encrypted.rmse, r.encrypted.r2);
   std::printf("  %-28s %10.4f %10.4f\n", "same algorithm, plaintext", r.plaintext.rmse, r.plaintext.r2);
@@ -95,7 +94,7 @@ Command add_linreg(CLI::App& app) {
   linreg->add_option("--iterations", lo->iterations, "SFH iterations (default: min(16, levels − 2))")->check(CLI::Range(1, 1000));
   linreg->add_option("--seed", lo->seed, "seed of the train/test shuffle (default 1)");
   linreg->add_option("--test-fraction", lo->test_fraction, "held-out fraction (default 0.2)")->check(CLI::Range(0.01, 0.99));
-  linreg->add_option("--params", lo->params, "parameter preset n13|n14|n15|n16 (default n15)");
+  linreg->add_option("--params", lo->params, "parameter preset n14|n15|n16 (default n15; n13 has too short a chain for one iteration)");
   linreg->add_flag("--json", lo->json, "print one JSON object instead of the table");
   return {linreg, [lo] { return run_linreg(*lo); }};
 }

@@ -2,9 +2,9 @@
 //             [--data DIR] [--json]
 //
 // Encrypted inference of the Fashion-MNIST MLP (ml/models/mlp_fmnist.safetensors) in two layouts:
-//   batched  one image per slot (ml/mlp_encrypted.h): up to N/2 images per forward pass; reports
+//   batched  one image per slot (ml/mlp/mlp_encrypted.h): up to N/2 images per forward pass; reports
 //            accuracy, agreement with the plaintext predictions and the amortised time per image.
-//   latency  one image per ciphertext (ml/mlp_latency.h): reports the time of one image (mean and
+//   latency  one image per ciphertext (ml/mlp/mlp_latency.h): reports the time of one image (mean and
 //            median, split encrypt / infer / decrypt), agreement and the largest logit error.
 // The JSON object keeps the batched fields (images_encrypted, encrypted, agreement, …) whenever the
 // batched mode ran, and adds a "latency" object whenever the latency mode ran.
@@ -19,12 +19,12 @@
 #include <numeric>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
-#include "ml/mlp_encrypted.h"
-#include "ml/mlp_latency.h"
+#include "ml/mlp/mlp_encrypted.h"
+#include "ml/mlp/mlp_latency.h"
 
 namespace ckks::ml::cli {
 namespace {
@@ -38,7 +38,6 @@ struct MlpOptions {
   bool json = false;
 };
 
-using Clock = std::chrono::steady_clock;
 
 int argmax(const std::vector<double>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());

@@ -1,4 +1,4 @@
-// The client/server workflow through files (ml/workflow.h):
+// The client/server workflow through files (ml/workflow/workflow.h):
 //
 //   ckks-ml keygen  --model mlp|linreg --out DIR [--force]            client: DIR/secret.key, DIR/public.keys
 //                   [--weights W] (mlp) [--data PATH --target NAME --seed S --test-fraction F] (linreg)
@@ -17,10 +17,10 @@
 #include <memory>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
 #include "ml/data/idx.h"
-#include "ml/workflow.h"
+#include "ml/workflow/workflow.h"
 
 namespace ckks::ml::cli {
 namespace {
@@ -41,7 +41,7 @@ struct Common {
     const char* from_keys = keygen ? "" : "; default: what keygen recorded";
     if (keygen) {
       w.weights = std::string(CKKS_MODELS_DIR) + "/mlp_fmnist.safetensors";
-      w.data = kBostonPath;
+      w.data = sklearn_data("boston_house_prices.csv");
       w.target = "MEDV";
     }
     auto* model = app->add_option("--model", w.model,

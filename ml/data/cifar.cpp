@@ -7,7 +7,7 @@
 #include <fstream>
 #include <system_error>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {

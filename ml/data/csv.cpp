@@ -20,7 +20,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {

@@ -9,7 +9,7 @@
 #include <random>
 #include <utility>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {

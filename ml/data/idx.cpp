@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {

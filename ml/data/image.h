@@ -1,7 +1,7 @@
 // Small image helpers shared by the data loaders and the convolutional models: zero padding and
 // the 2×2-mean downsampling of Fashion-MNIST to 16 × 16.
 //
-// Why pad Fashion-MNIST: the CIFAR-style ResNets ([HZRS16]; ml/resnet_plain.h) are built
+// Why pad Fashion-MNIST: the CIFAR-style ResNets ([HZRS16]; ml/resnet/resnet_plain.h) are built
 // for 32 × 32 inputs, which halve cleanly to 16 × 16 and 8 × 8 in their strided stages. A 28 × 28
 // Fashion-MNIST image is brought to 32 × 32 by adding 2 rows/columns of zeros (the background
 // value) on every side, so the garment stays centred and no pixel is resampled.
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/idx.h"
 
 namespace ckks::ml {

@@ -14,7 +14,7 @@
 #include <limits>
 #include <system_error>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {
@@ -43,9 +43,8 @@ struct Parsed {
   std::map<std::string, std::string> metadata;
 };
 
-// Reads and validates everything but the tensor values. `fn` names the public function.
-Parsed parse(const std::string& fn, const std::string& path) {
-  const std::string where = fn + ": " + path;
+// The whole file; `where` names the function and the path for the messages.
+std::vector<unsigned char> read_bytes(const std::string& where, const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     throw InputError(where + " does not exist; check the path (the project's models are in "
@@ -56,17 +55,22 @@ Parsed parse(const std::string& fn, const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(where + " cannot be opened; check its permissions");
-  Parsed p;
-  p.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::vector<unsigned char> bytes;
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError(where + ": read error");
+  return bytes;
+}
 
-  const std::uint64_t size = p.bytes.size();
+// The JSON header: checks the 8-byte length N against the file and parses the N bytes after it;
+// sets data_start = 8 + N.
+nlohmann::json read_header(const std::string& where, const std::vector<unsigned char>& bytes, std::uint64_t& data_start) {
+  const std::uint64_t size = bytes.size();
   if (size < 8) {
     throw InputError(where + " is " + std::to_string(size) + " bytes long, shorter than the 8-byte "
                              "header length every safetensors file starts with; it is not a "
                              "safetensors file (or is truncated)");
   }
-  const std::uint64_t n = le_u64(p.bytes.data());
+  const std::uint64_t n = le_u64(bytes.data());
   if (n == 0 || n > kMaxHeader) {
     throw InputError(where + ": header length " + std::to_string(n) + " is " +
                      (n == 0 ? "zero" : "over the 100 MiB limit") +
@@ -77,12 +81,11 @@ Parsed parse(const std::string& fn, const std::string& path) {
                      std::to_string(size) + "-byte file; the file is truncated or not a "
                      "safetensors file");
   }
-  p.data_start = 8 + n;
-  const std::uint64_t buffer_size = size - p.data_start;
+  data_start = 8 + n;
 
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(p.bytes.begin() + 8, p.bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n));
+    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n));
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(where + ": the header is not valid JSON (" + e.what() +
                      "); the file is corrupt or not a safetensors file");
@@ -91,88 +94,89 @@ Parsed parse(const std::string& fn, const std::string& path) {
     throw InputError(where + ": the header is JSON of type " + std::string(header.type_name()) +
                      ", not an object of tensors; the file is not a safetensors file");
   }
+  return header;
+}
 
-  for (const auto& [name, value] : header.items()) {
-    const std::string tw = where + ": tensor \"" + name + "\"";
-    if (name == "__metadata__") {
-      if (!value.is_object()) {
-        throw InputError(where + ": \"__metadata__\" must be an object of strings, not " +
-                         std::string(value.type_name()));
-      }
-      for (const auto& [k, v] : value.items()) {
-        if (!v.is_string()) {
-          throw InputError(where + ": \"__metadata__\" value of \"" + k + "\" is " +
-                           std::string(v.type_name()) + "; metadata values must be strings");
-        }
-        p.metadata[k] = v.get<std::string>();
-      }
-      continue;
-    }
-    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
-        !value.contains("data_offsets")) {
-      throw InputError(tw + " must be an object with \"dtype\", \"shape\" and \"data_offsets\", "
-                       "got " + value.dump());
-    }
-    Entry e;
-    e.name = name;
-    const auto& dtype = value["dtype"];
-    if (!dtype.is_string()) throw InputError(tw + ": dtype " + dtype.dump() + " is not a string");
-    const std::string dt = dtype.get<std::string>();
-    if (dt == "F32") {
-      e.elem_size = 4;
-    } else if (dt == "F64") {
-      e.elem_size = 8;
-    } else {
-      throw InputError(tw + " has dtype " + dt + "; only F32 and F64 are supported, save it as "
-                       "float32 or float64 (e.g. tensor.float() in PyTorch)");
-    }
-    const auto& shape = value["shape"];
-    if (!shape.is_array()) throw InputError(tw + ": shape " + shape.dump() + " is not a list");
-    std::uint64_t numel = 1;
-    bool overflow = false;
-    for (const auto& d : shape) {
-      if (!d.is_number_unsigned()) {
-        throw InputError(tw + ": shape " + shape.dump() +
-                         " must be a list of non-negative integers");
-      }
-      const std::uint64_t v = d.get<std::uint64_t>();
-      if (v != 0 && numel > std::numeric_limits<std::uint64_t>::max() / v) overflow = true;
-      numel = overflow ? 0 : numel * v;
-      e.shape.push_back(static_cast<std::size_t>(v));
-    }
-    const auto& off = value["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
-        !off[1].is_number_unsigned()) {
-      throw InputError(tw + ": data_offsets " + off.dump() +
-                       " must be [begin, end], two non-negative integers");
-    }
-    e.begin = off[0].get<std::uint64_t>();
-    e.end = off[1].get<std::uint64_t>();
-    if (e.begin > e.end) {
-      throw InputError(tw + ": data_offsets [" + std::to_string(e.begin) + ", " +
-                       std::to_string(e.end) + "] has begin > end");
-    }
-    if (e.end > buffer_size) {
-      throw InputError(tw + ": data_offsets [" + std::to_string(e.begin) + ", " +
-                       std::to_string(e.end) + "] run past the " + std::to_string(buffer_size) +
-                       "-byte data buffer (offsets count from the end of the header); the "
-                       "file is truncated or its header is wrong");
-    }
-    if (overflow || numel > std::numeric_limits<std::uint64_t>::max() / e.elem_size ||
-        numel * e.elem_size != e.end - e.begin) {
-      throw InputError(tw + ": shape " + shape.dump() + " of " + dt + " needs " +
-                       (overflow ? std::string("more than 2^64") :
-                                   std::to_string(numel) + " x " + std::to_string(e.elem_size)) +
-                       " bytes, but data_offsets span " + std::to_string(e.end - e.begin) +
-                       "; the header is inconsistent");
-    }
-    p.entries.push_back(std::move(e));
+// "__metadata__": an object of strings.
+void read_metadata(const std::string& where, const nlohmann::json& value, std::map<std::string, std::string>& metadata) {
+  if (!value.is_object()) {
+    throw InputError(where + ": \"__metadata__\" must be an object of strings, not " +
+                     std::string(value.type_name()));
   }
+  for (const auto& [k, v] : value.items()) {
+    if (!v.is_string()) {
+      throw InputError(where + ": \"__metadata__\" value of \"" + k + "\" is " +
+                       std::string(v.type_name()) + "; metadata values must be strings");
+    }
+    metadata[k] = v.get<std::string>();
+  }
+}
 
+// One tensor entry: dtype F32/F64, shape, data_offsets within the buffer of buffer_size bytes,
+// consistent with each other. `tw` names the tensor for the messages.
+Entry read_entry(const std::string& tw, const std::string& name, const nlohmann::json& value, std::uint64_t buffer_size) {
+  Entry e;
+  e.name = name;
+  const auto& dtype = value["dtype"];
+  if (!dtype.is_string()) throw InputError(tw + ": dtype " + dtype.dump() + " is not a string");
+  const std::string dt = dtype.get<std::string>();
+  if (dt == "F32") {
+    e.elem_size = 4;
+  } else if (dt == "F64") {
+    e.elem_size = 8;
+  } else {
+    throw InputError(tw + " has dtype " + dt + "; only F32 and F64 are supported, save it as "
+                     "float32 or float64 (e.g. tensor.float() in PyTorch)");
+  }
+  const auto& shape = value["shape"];
+  if (!shape.is_array()) throw InputError(tw + ": shape " + shape.dump() + " is not a list");
+  std::uint64_t numel = 1;
+  bool overflow = false;
+  for (const auto& d : shape) {
+    if (!d.is_number_unsigned()) {
+      throw InputError(tw + ": shape " + shape.dump() +
+                       " must be a list of non-negative integers");
+    }
+    const std::uint64_t v = d.get<std::uint64_t>();
+    if (v != 0 && numel > std::numeric_limits<std::uint64_t>::max() / v) overflow = true;
+    numel = overflow ? 0 : numel * v;
+    e.shape.push_back(static_cast<std::size_t>(v));
+  }
+  const auto& off = value["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+      !off[1].is_number_unsigned()) {
+    throw InputError(tw + ": data_offsets " + off.dump() +
+                     " must be [begin, end], two non-negative integers");
+  }
+  e.begin = off[0].get<std::uint64_t>();
+  e.end = off[1].get<std::uint64_t>();
+  if (e.begin > e.end) {
+    throw InputError(tw + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                     std::to_string(e.end) + "] has begin > end");
+  }
+  if (e.end > buffer_size) {
+    throw InputError(tw + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                     std::to_string(e.end) + "] run past the " + std::to_string(buffer_size) +
+                     "-byte data buffer (offsets count from the end of the header); the "
+                     "file is truncated or its header is wrong");
+  }
+  if (overflow || numel > std::numeric_limits<std::uint64_t>::max() / e.elem_size ||
+      numel * e.elem_size != e.end - e.begin) {
+    throw InputError(tw + ": shape " + shape.dump() + " of " + dt + " needs " +
+                     (overflow ? std::string("more than 2^64") :
+                                 std::to_string(numel) + " x " + std::to_string(e.elem_size)) +
+                     " bytes, but data_offsets span " + std::to_string(e.end - e.begin) +
+                     "; the header is inconsistent");
+  }
+  return e;
+}
+
+// The tensors must tile the byte buffer exactly (see the comment in the body).
+void check_tiling(const std::string& where, const std::vector<Entry>& entries, std::uint64_t buffer_size) {
   // The tensors must tile the byte buffer exactly: sorted by offset, each begins where the
   // previous one ended, and the last ends at the end of the file.
   std::vector<const Entry*> order;
-  for (const auto& e : p.entries) order.push_back(&e);
+  for (const auto& e : entries) order.push_back(&e);
   std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
     return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
   });
@@ -193,6 +197,29 @@ Parsed parse(const std::string& fn, const std::string& path) {
                      " of the data buffer but the file has " + std::to_string(buffer_size - at) +
                      " more bytes; the file is corrupt or was appended to");
   }
+}
+
+// Reads and validates everything but the tensor values. `fn` names the public function.
+Parsed parse(const std::string& fn, const std::string& path) {
+  const std::string where = fn + ": " + path;
+  Parsed p;
+  p.bytes = read_bytes(where, path);
+  const nlohmann::json header = read_header(where, p.bytes, p.data_start);
+  const std::uint64_t buffer_size = p.bytes.size() - p.data_start;
+  for (const auto& [name, value] : header.items()) {
+    if (name == "__metadata__") {
+      read_metadata(where, value, p.metadata);
+      continue;
+    }
+    const std::string tw = where + ": tensor \"" + name + "\"";
+    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
+        !value.contains("data_offsets")) {
+      throw InputError(tw + " must be an object with \"dtype\", \"shape\" and \"data_offsets\", "
+                       "got " + value.dump());
+    }
+    p.entries.push_back(read_entry(tw, name, value, buffer_size));
+  }
+  check_tiling(where, p.entries, buffer_size);
   return p;
 }
 

@@ -15,7 +15,7 @@
 #include <new>
 #include <system_error>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 namespace ckks::ml {
 namespace {
@@ -142,7 +142,7 @@ class GzLines {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
       throw InputError("read_sklearn_digits: " + path + " does not exist; check the path (Debian's python3-sklearn "
-                       "ships it as /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz)");
+                       "ships it as " + sklearn_data("digits.csv.gz") + ")");
     if (std::filesystem::is_directory(path, ec))
       throw InputError("read_sklearn_digits: " + path + " is a directory; pass the digits.csv.gz file itself");
     f_ = gzopen(path.c_str(), "rb");

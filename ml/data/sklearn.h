@@ -42,6 +42,13 @@ SklearnClassification read_sklearn_csv(const std::string& path);
 /// The pixel range of scikit-learn's digits: every pixel is an integer count in [0, 16].
 inline constexpr double kDigitsMaxPixel = 16.0;
 
+/// Directory where Debian's python3-sklearn installs scikit-learn's bundled data files
+/// (boston_house_prices.csv, breast_cancer.csv, digits.csv.gz, iris.csv, …).
+inline constexpr const char* kSklearnDataDir = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+/// The path of one of those files: kSklearnDataDir + "/" + file. No errors (nothing is opened).
+inline std::string sklearn_data(const std::string& file) { return std::string(kSklearnDataDir) + "/" + file; }
+
 /// Reads scikit-learn's bundled handwritten digits, sklearn/datasets/data/digits.csv.gz (the file
 /// sklearn.datasets.load_digits reads: 1797 samples of 8×8 images, 10 classes).
 /// Format: gzip-compressed (zlib's gz* reader also accepts the same text uncompressed), NO metadata

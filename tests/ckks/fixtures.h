@@ -19,7 +19,7 @@ namespace ckks::test {
 /// N = 2^13, q {60,40,40}, p {60}, Δ = 2^40 — 128-bit secure (200 ≤ 218 bits), fast.
 inline Params small_secure() { return Params::preset_n13(); }
 
-/// N = 2^14, q {60,40,40,40}, p {60,60}, Δ = 2^40: the issue's precision set. Two special primes
+/// N = 2^14, q {60,40,40,40}, p {60,60}, Δ = 2^40: the precision set of the evaluator tests. Two special primes
 /// and dnum = 2 make P (120 bits) exceed every digit (≤ 100 bits), so key switching adds almost
 /// no noise [HK20]. 300 ≤ 438 bits: 128-bit secure.
 inline Params precision_n14() {
@@ -31,7 +31,7 @@ inline Params precision_n14() {
   return p;
 }
 
-/// Benchmark set B of the issue (SEAL's layout: one special prime, one prime per digit).
+/// Benchmark set B of bench/bench_ckks.cpp (SEAL's layout: one special prime, one prime per digit).
 inline Params seal_like_b() {
   Params p;
   p.log_n = 14;

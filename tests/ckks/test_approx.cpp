@@ -7,7 +7,7 @@
 #include <numbers>
 
 #include "ckks/approx.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 
 using namespace ckks;
 
@@ -123,7 +123,7 @@ TEST_CASE("ckks/approx: power basis to Chebyshev basis on any interval") {
 }
 
 TEST_CASE("ckks/approx: the sign polynomials f_n of [CKK20] have the defining properties") {
-  // The closed forms quoted in the issue.
+  // The closed forms of f_1, f_2, f_3 from the formula of f_n (ckks/approx.h).
   const std::vector<double> f1 = {0, 1.5, 0, -0.5};
   const std::vector<double> f2 = {0, 15.0 / 8, 0, -10.0 / 8, 0, 3.0 / 8};
   const std::vector<double> f3 = {0, 35.0 / 16, 0, -35.0 / 16, 0, 21.0 / 16, 0, -5.0 / 16};

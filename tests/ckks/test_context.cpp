@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/math/primes.h"
 #include "ckks/serialize.h"
 #include "fixtures.h"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "fixtures.h"
 
 using namespace ckks;

@@ -1,10 +1,10 @@
-// Evaluator: every operation against the same computation on cleartext, the precision
-// bars, and every error path.
+// Evaluator: every operation against the same computation on cleartext, the precision bars (bits
+// of precision after encryption, multiplication and rotation at Δ = 2^40), and every error path.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "fixtures.h"
 
 using namespace ckks;
@@ -24,7 +24,7 @@ cvec rotated(const cvec& a, int k) {
 }
 }  // namespace
 
-TEST_CASE("ckks/evaluator: precision at N = 2^14, scale 2^40 (the issue's bars)") {
+TEST_CASE("ckks/evaluator: precision at N = 2^14, scale 2^40 (≥ 24 bits after a product or a rotation)") {
   test::Kit k(test::precision_n14());
   auto rk = k.keygen.relin_key(k.sk);
   auto gk = k.keygen.galois_keys(k.sk, {1, -7});

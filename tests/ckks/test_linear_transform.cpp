@@ -7,8 +7,8 @@
 #include <limits>
 #include <numbers>
 
+#include "ckks/errors.h"
 #include "ckks/linear_transform.h"
-#include "ckks/math/errors.h"
 #include "fixtures.h"
 
 using namespace ckks;

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "ckks/approx.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ckks/polynomial.h"
 #include "fixtures.h"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ckks/errors.h"
 #include "ckks/fixtures.h"
-#include "ckks/math/errors.h"
 #include "ckks/precision.h"
 #include "ckks/serialize.h"
 #include "temp_dir.h"

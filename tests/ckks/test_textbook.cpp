@@ -5,8 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "ckks/errors.h"
 #include "ckks/fixtures.h"
-#include "ckks/math/errors.h"
 #include "ckks/precision.h"
 #include "ckks/textbook/textbook.h"
 

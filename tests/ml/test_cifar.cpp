@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/cifar.h"
 #include "temp_dir.h"
 

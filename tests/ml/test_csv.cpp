@@ -8,13 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
+#include "ml/data/sklearn.h"
 #include "temp_dir.h"
-
-#ifndef CKKS_SKLEARN_DATA_DIR
-#define CKKS_SKLEARN_DATA_DIR "/usr/lib/python3/dist-packages/sklearn/datasets/data"
-#endif
 
 namespace fs = std::filesystem;
 using ckks::InputError;
@@ -169,7 +166,7 @@ TEST_CASE("ml/read_csv: scikit-learn metadata line is detected, skipped and chec
 }
 
 TEST_CASE("ml/read_csv: scikit-learn's Boston house prices") {
-  const std::string path = std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv";
+  const std::string path = ckks::ml::sklearn_data("boston_house_prices.csv");
   const Table t = read_csv(path);
   REQUIRE(t.columns.size() == 14);
   CHECK(t.columns == std::vector<std::string>{"CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE",

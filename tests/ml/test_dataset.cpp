@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/dataset.h"
 #include "ml/metrics.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/idx.h"
 #include "temp_dir.h"
 

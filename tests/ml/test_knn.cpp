@@ -6,22 +6,22 @@
 #include <cmath>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
 #include "ml/data/sklearn.h"
-#include "ml/knn_encrypted.h"
-#include "ml/knn_job.h"
-#include "ml/knn_plain.h"
+#include "ml/knn/knn_encrypted.h"
+#include "ml/knn/knn_job.h"
+#include "ml/knn/knn_plain.h"
 
 using namespace ckks;
 using ml::KnnMatrix;
 using ml::KnnTask;
 
 namespace {
-const std::string kBoston = std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv";
-const std::string kIris = std::string(CKKS_SKLEARN_DATA_DIR) + "/iris.csv";
+const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
+const std::string kIris = ckks::ml::sklearn_data("iris.csv");
 
 struct Data {
   KnnMatrix refs, queries;

@@ -1,14 +1,15 @@
 // Encrypted SFH linear regression on a real subset of Boston Housing, against the plaintext run of
-// the same algorithm (ml/linreg_plain.h).
+// the same algorithm (ml/linreg/linreg_plain.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/linreg_encrypted.h"
-#include "ml/linreg_plain.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
 
 using namespace ckks;
@@ -31,7 +32,7 @@ struct BostonSubset {
 };
 
 BostonSubset boston_subset(std::size_t train_rows) {
-  const auto table = ml::read_csv(std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv");
+  const auto table = ml::read_csv(ckks::ml::sklearn_data("boston_house_prices.csv"));
   auto split = ml::train_test_split(ml::select_target(table, "MEDV"), 0.2, 1);
   split.train.X.resize(train_rows);
   split.train.y.resize(train_rows);

@@ -5,15 +5,16 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ckks/math/errors.h"
-#include "ml/linreg_job.h"
+#include "ckks/errors.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_job.h"
 
 using namespace ckks;
 
 namespace {
 ml::LinregJobOptions boston(int iterations) {
   ml::LinregJobOptions o;
-  o.data = std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv";
+  o.data = ckks::ml::sklearn_data("boston_house_prices.csv");
   o.target = "MEDV";
   o.iterations = iterations;
   o.params = Params::preset_n14();

@@ -1,4 +1,4 @@
-// Tests for ml/linreg_plain.cpp: the closed form recovers exact weights, the SFH iteration
+// Tests for ml/linreg/linreg_plain.cpp: the closed form recovers exact weights, the SFH iteration
 // decreases the loss monotonically towards the least-squares minimum, and both give sane
 // accuracy on scikit-learn's Boston house prices.
 #include <doctest/doctest.h>
@@ -9,15 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
-#include "ml/linreg_plain.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
-
-#ifndef CKKS_SKLEARN_DATA_DIR
-#define CKKS_SKLEARN_DATA_DIR "/usr/lib/python3/dist-packages/sklearn/datasets/data"
-#endif
 
 using ckks::InputError;
 using namespace ckks::ml;
@@ -37,7 +34,7 @@ struct BostonSetup {
   std::vector<double> y_train, y_test;       // standardised targets
   std::vector<double> y_test_raw;            // test targets in $1000s
   BostonSetup() {
-    const Table t = read_csv(std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv");
+    const Table t = read_csv(ckks::ml::sklearn_data("boston_house_prices.csv"));
     const Split s = train_test_split(select_target(t, "MEDV"), 0.2, 1);
     st = Standardizer::fit(s.train);
     const Dataset tr = st.apply(s.train);

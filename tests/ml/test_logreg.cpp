@@ -7,17 +7,18 @@
 #include <fstream>
 #include <string>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_encrypted.h"
-#include "ml/logreg_plain.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_encrypted.h"
+#include "ml/logreg/logreg_job.h"
+#include "ml/logreg/logreg_plain.h"
 
 using namespace ckks;
 
 namespace {
-const std::string kBreastCancer = std::string(CKKS_SKLEARN_DATA_DIR) + "/breast_cancer.csv";
+const std::string kBreastCancer = ckks::ml::sklearn_data("breast_cancer.csv");
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() / ("ckks_test_logreg_" + name);
@@ -144,7 +145,7 @@ TEST_CASE("ml/logreg bad labels are rejected with the index, the value and the f
 
 TEST_CASE("ml/logreg job rejects a non-binary target column before any encryption") {
   ml::LogregJobOptions o;
-  o.data = std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv";
+  o.data = ckks::ml::sklearn_data("boston_house_prices.csv");
   o.target = "MEDV";
   try {
     ml::run_logreg_job(o);

@@ -7,9 +7,9 @@
 
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
-#include "ml/mlp_encrypted.h"
+#include "ml/mlp/mlp_encrypted.h"
 
 using namespace ckks;
 

@@ -1,4 +1,4 @@
-// Latency-mode encrypted MLP inference (ml/mlp_latency.h): the layout and parameters chosen for the
+// Latency-mode encrypted MLP inference (ml/mlp/mlp_latency.h): the layout and parameters chosen for the
 // committed Fashion-MNIST model, the whole network and each layer on real test images against the
 // plaintext forward pass, a small random model with a widening layer and a general quadratic, and
 // the errors for bad input.
@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
-#include "ml/mlp_latency.h"
+#include "ml/mlp/mlp_latency.h"
 
 using namespace ckks;
 namespace fs = std::filesystem;
@@ -130,7 +130,7 @@ TEST_CASE("ml/mlp_latency: one ciphertext per image gives the plaintext predicti
     TransformCost cost;
     const Ciphertext out = kit.server.forward(kit.encrypt(test.images[i]), &cost);
     CHECK(out.level == kit.ctx->max_level() - 5);
-    CHECK(cost.rotations == 36);  // 18 + 11 + 7 (see ml/mlp_latency.h)
+    CHECK(cost.rotations == 36);  // 18 + 11 + 7 (see ml/mlp/mlp_latency.h)
     CHECK(cost.levels == 5);
     const std::vector<double> logits =
         ml::decode_latency_logits(kit.layout, kit.client.encoder, kit.client.decryptor.decrypt(out));

@@ -1,4 +1,4 @@
-// Tests for ml/mlp_plain.cpp: the generic loader and forward pass on a tiny hand-made model, the
+// Tests for ml/mlp/mlp_plain.cpp: the generic loader and forward pass on a tiny hand-made model, the
 // loader's rejections, and the committed Fashion-MNIST model against PyTorch's own logits.
 #include <doctest/doctest.h>
 
@@ -13,11 +13,11 @@
 #include <utility>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/idx.h"
-#include "temp_dir.h"
 #include "ml/data/safetensors.h"
-#include "ml/mlp_plain.h"
+#include "ml/mlp/mlp_plain.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using ckks::InputError;

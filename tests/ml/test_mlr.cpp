@@ -8,20 +8,21 @@
 
 #include "ckks/approx.h"
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
-#include "ml/linreg_plain.h"
-#include "ml/logreg_plain.h"
-#include "ml/mlr_encrypted.h"
-#include "ml/mlr_plain.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/logreg/logreg_plain.h"
+#include "ml/mlr/mlr_encrypted.h"
+#include "ml/mlr/mlr_job.h"
+#include "ml/mlr/mlr_plain.h"
 #include "temp_dir.h"
 
 using namespace ckks;
 
 namespace {
-const std::string kDigits = std::string(CKKS_SKLEARN_DATA_DIR) + "/digits.csv.gz";
+const std::string kDigits = ckks::ml::sklearn_data("digits.csv.gz");
 
 struct Prepared {
   ml::DenseMatrix A, A_test;
@@ -150,8 +151,8 @@ TEST_CASE("ml/mlr job: bad CSV labels and too few levels fail before any key is 
   o.max_rows = 300;
   o.iterations = 4;  // needs 17 levels, the chain has 12
   CHECK(error_of([&] { ml::run_mlr_job(o); }) ==
-        "mlr: 4 iterations need 17 levels but the chain has 12; use at most 3 iterations or a longer chain (e.g. "
-        "--params n16)");
+        "mlr: 4 iterations need 17 levels but the chain has 12; use --iterations 3 or fewer, or a longer chain "
+        "(--params n16)");
 }
 
 TEST_CASE("ml/mlr encrypted training matches the plaintext run (300 digits, 10 classes)") {
@@ -192,8 +193,8 @@ TEST_CASE("ml/mlr encrypted training matches the plaintext run (300 digits, 10 c
   const auto p_enc = ml::mlr_predict(p.A_test, w_enc), p_plain = ml::mlr_predict(p.A_test, w_plain);
   const double acc_plain = ml::class_accuracy(p_plain, p.y_test);
   CHECK(acc_plain > 0.6);
-  // The issue's bar (encrypted accuracy within 1 point of plaintext) scaled to 60 test rows: at
-  // most one test row may differ.
+  // The accuracy bar of the encrypted model (within 1 point of the plaintext accuracy) scaled to 60
+  // test rows: at most one test row may differ.
   CHECK(std::fabs(ml::class_accuracy(p_enc, p.y_test) - acc_plain) <= 1.0 / 60 + 1e-12);
   CHECK(ml::agreement(p_enc, p_plain) >= 59.0 / 60 - 1e-12);
 

@@ -1,5 +1,5 @@
-// Encrypted ResNet inference (ml/resnet_encrypted.h): the packing, each layer against its plaintext
-// version in ml/resnet_plain.h (stride 1 and 2, replicated and multi-ciphertext maps, lazy sign and
+// Encrypted ResNet inference (ml/resnet/resnet_encrypted.h): the packing, each layer against its plaintext
+// version in ml/resnet/resnet_plain.h (stride 1 and 2, replicated and multi-ciphertext maps, lazy sign and
 // offset, the identity and projection shortcuts, pooling + dense), a whole random ResNet-8 compared
 // activation by activation with ResNet::trace, the trained tiny ResNet-8 on real Fashion-MNIST
 // images, the 128-bit parameter choice, and the errors.
@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "ckks/context.h"
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"
-#include "ml/resnet_encrypted.h"
+#include "ml/resnet/resnet_encrypted.h"
 
 using namespace ckks;
 using namespace ckks::ml;

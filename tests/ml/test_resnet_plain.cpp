@@ -1,4 +1,4 @@
-// Tests for ml/resnet_plain.cpp and ml/data/image.h: each layer against hand-computed values and
+// Tests for ml/resnet/resnet_plain.cpp and ml/data/image.h: each layer against hand-computed values and
 // a naive reference, synthetic ResNet-8/-20 files (random weights, the agreed tensor names)
 // against an independent re-implementation of the forward pass, the loader's rejections, the
 // committed Fashion-MNIST models (when present) against PyTorch's logits, and the 2x2-mean
@@ -18,12 +18,12 @@
 #include <utility>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/cifar.h"
 #include "ml/data/idx.h"
 #include "ml/data/image.h"
 #include "ml/data/safetensors.h"
-#include "ml/resnet_plain.h"
+#include "ml/resnet/resnet_plain.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;

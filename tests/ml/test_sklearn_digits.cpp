@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "ckks/math/errors.h"
+#include "ckks/errors.h"
 #include "ml/data/sklearn.h"
 #include "temp_dir.h"
 
 using namespace ckks;
 
 namespace {
-const std::string kDigits = std::string(CKKS_SKLEARN_DATA_DIR) + "/digits.csv.gz";
+const std::string kDigits = ckks::ml::sklearn_data("digits.csv.gz");
 
 // A valid digits line: 64 pixels then the label.
 std::string line(int label, int pixel = 3) {

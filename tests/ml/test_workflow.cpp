@@ -1,4 +1,4 @@
-// The client/server workflow through files (ml/workflow.h): keygen → encrypt → infer (in a
+// The client/server workflow through files (ml/workflow/workflow.h): keygen → encrypt → infer (in a
 // directory holding only the public keys) → decrypt, compared with the in-process computation.
 #include <doctest/doctest.h>
 
@@ -11,16 +11,17 @@
 
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
+#include "ckks/errors.h"
 #include "ckks/keygen.h"
-#include "ckks/math/errors.h"
 #include "ml/client_keys.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
-#include "ml/linreg_plain.h"
-#include "ml/mlp_latency.h"
-#include "ml/mlp_plain.h"
-#include "ml/workflow.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_plain.h"
+#include "ml/mlp/mlp_latency.h"
+#include "ml/mlp/mlp_plain.h"
+#include "ml/workflow/workflow.h"
 #include "temp_dir.h"
 
 namespace ckks::ml {
@@ -99,7 +100,7 @@ TEST_CASE("ml/workflow: linreg through files equals the in-process SFH training"
   // 120 rows of Boston Housing (every fourth: a real subset) → 96 training rows, 13 features: 128 × 16 slots.
   const std::string csv = (tmp.dir / "boston120.csv").string();
   {
-    std::ifstream in(std::string(CKKS_SKLEARN_DATA_DIR) + "/boston_house_prices.csv");
+    std::ifstream in(ckks::ml::sklearn_data("boston_house_prices.csv"));
     std::ofstream out(csv);
     std::string line;
     std::getline(in, line);  // scikit-learn's metadata line ("506,13")

@@ -1,0 +1,665 @@
+// Encrypted ResNet inference: packing, layers, the network walk and the parameter choice.
+// Formulas and sources: ml/resnet/resnet_encrypted.h.
+#include "ml/resnet/resnet_encrypted.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "ckks/errors.h"
+#include "ckks/linear_transform.h"
+#include "ml/exact_scale.h"
+#include "ml/parallel.h"
+#include "ml/timer.h"
+
+namespace ckks::ml {
+namespace {
+
+std::string str(std::size_t v) { return std::to_string(v); }
+
+/// Smallest power of two ≥ √n (the baby-step count of the block rotations), at least 1.
+std::size_t baby_steps(std::size_t n) {
+  std::size_t b = 1;
+  while (b * b < n) b *= 2;
+  return b;
+}
+
+struct ConvGeometry {
+  std::size_t k = 0, pad = 0, stride = 1, in_gap = 1, out_gap = 1, out_h = 0, out_w = 0;
+  std::size_t nr = 0;  // channel rotations r = 0 … nr−1
+  std::size_t n1 = 1;  // baby steps of their grouping
+};
+
+ConvGeometry conv_geometry(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap, const Conv2d& conv) {
+  const std::string where = "conv_packed: ";
+  if (conv.in_channels != in_channels)
+    throw InputError(where + "the map has " + str(in_channels) + " channels but the convolution expects " +
+                     str(conv.in_channels));
+  if (conv.kernel % 2 == 0 || conv.padding != (conv.kernel - 1) / 2)
+    throw InputError(where + "kernel " + str(conv.kernel) + " with padding " + str(conv.padding) +
+                     ": only odd kernels with 'same' padding (k−1)/2 are packed (3×3/1, 1×1/0)");
+  if (conv.stride != 1 && conv.stride != 2)
+    throw InputError(where + "stride " + str(conv.stride) + " is not 1 or 2");
+  if (conv.weight.size() != conv.out_channels * conv.in_channels * conv.kernel * conv.kernel ||
+      conv.bias.size() != conv.out_channels)
+    throw InputError(where + "weight or bias has the wrong number of values");
+  ConvGeometry g;
+  g.k = conv.kernel;
+  g.pad = conv.padding;
+  g.stride = conv.stride;
+  g.in_gap = in_gap;
+  g.out_gap = in_gap * conv.stride;
+  if (pk.height() % g.out_gap != 0 || pk.width() % g.out_gap != 0)
+    throw InputError(where + "a " + str(pk.height()) + "×" + str(pk.width()) + " grid cannot hold stride " +
+                     str(conv.stride) + " at gap " + str(in_gap) + " (the output gap " + str(g.out_gap) +
+                     " must divide the grid)");
+  g.out_h = pk.height() / g.out_gap;
+  g.out_w = pk.width() / g.out_gap;
+  pk.ciphertexts(in_channels);
+  pk.ciphertexts(conv.out_channels);
+  g.nr = std::min(in_channels, pk.blocks());
+  g.n1 = std::min(baby_steps(g.nr), g.nr);
+  return g;
+}
+
+/// Rotation (left) of tap (ky, kx) at the input gap.
+int tap_offset(const ResNetPacking& pk, const ConvGeometry& g, std::size_t ky, std::size_t kx) {
+  const long dy = static_cast<long>(ky) - static_cast<long>(g.pad);
+  const long dx = static_cast<long>(kx) - static_cast<long>(g.pad);
+  return static_cast<int>(static_cast<long>(g.in_gap) * (dy * static_cast<long>(pk.width()) + dx));
+}
+
+/// Is the tap (ky, kx) inside the grid for the output position (y, x)?
+bool tap_inside(const ResNetPacking& pk, const ConvGeometry& g, std::size_t y, std::size_t x, std::size_t ky,
+                std::size_t kx) {
+  const long Y = static_cast<long>(g.out_gap * y) + static_cast<long>(g.in_gap) * (static_cast<long>(ky) - static_cast<long>(g.pad));
+  const long X = static_cast<long>(g.out_gap * x) + static_cast<long>(g.in_gap) * (static_cast<long>(kx) - static_cast<long>(g.pad));
+  return Y >= 0 && X >= 0 && Y < static_cast<long>(pk.height()) && X < static_cast<long>(pk.width());
+}
+
+double conv_w(const Conv2d& c, std::size_t o, std::size_t i, std::size_t ky, std::size_t kx) {
+  return c.weight[((o * c.in_channels + i) * c.kernel + ky) * c.kernel + kx];
+}
+
+/// acc += t (acc empty: acc = t).
+void add_opt(const Evaluator& ev, std::optional<Ciphertext>& acc, Ciphertext&& t) {
+  if (!acc) acc = std::move(t);
+  else acc = ev.add(*acc, t);
+}
+
+void count(ResNetCost* cost, int rotations, int products, int levels) {
+  if (!cost) return;
+  cost->rotations += rotations;
+  cost->plaintext_products += products;
+  cost->levels += levels;
+}
+
+void require_level(const PackedFeatureMap& m, const char* op) {
+  if (m.cts.empty()) throw InputError(std::string(op) + ": the map has no ciphertexts");
+  for (const auto& c : m.cts)
+    if (c.level != m.cts.front().level || c.size() != 2)
+      throw InputError(std::string(op) + ": the map's ciphertexts must share one level and have 2 components");
+  if (m.cts.front().level < 1)
+    throw LevelError(std::string(op) + ": the map is at level 0, nothing left to rescale by; the network needs "
+                     "more levels (see ResNetServer::levels_needed and resnet_params)");
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------ packing
+ResNetPacking::ResNetPacking(std::size_t height, std::size_t width, std::size_t slots) : h_(height), w_(width), s_(slots) {
+  if (!std::has_single_bit(slots)) throw InputError("ResNetPacking: slots = " + str(slots) + " is not a power of two");
+  if (!std::has_single_bit(height * width) || height * width > slots)
+    throw InputError("ResNetPacking: the grid " + str(height) + "×" + str(width) + " = " + str(height * width) +
+                     " slots must be a power of two no larger than the " + str(slots) +
+                     " slots (pad the image, or use a larger ring)");
+}
+
+std::size_t ResNetPacking::ciphertexts(std::size_t channels) const {
+  const std::size_t nb = blocks();
+  if (channels == 0 || (channels <= nb && !std::has_single_bit(channels)) || (channels > nb && channels % nb != 0))
+    throw InputError("ResNetPacking: " + str(channels) + " channels cannot be packed into " + str(nb) +
+                     " blocks per ciphertext: use a power of two (or a multiple of " + str(nb) + ")");
+  return channels <= nb ? 1 : channels / nb;
+}
+
+std::size_t ResNetPacking::channel_at(std::size_t channels, std::size_t i, std::size_t beta) const {
+  return channels <= blocks() ? beta % channels : i * blocks() + beta;
+}
+
+std::vector<std::vector<double>> ResNetPacking::pack(const FeatureMap& map, std::size_t gap) const {
+  if (gap == 0 || h_ % gap != 0 || w_ % gap != 0 || map.height != h_ / gap || map.width != w_ / gap)
+    throw InputError("ResNetPacking::pack: a " + str(map.height) + "×" + str(map.width) + " map does not fit a " +
+                     str(h_) + "×" + str(w_) + " grid at gap " + str(gap));
+  const std::size_t n = ciphertexts(map.channels);
+  std::vector<std::vector<double>> out(n, std::vector<double>(s_, 0.0));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t beta = 0; beta < blocks(); ++beta) {
+      const std::size_t c = channel_at(map.channels, i, beta);
+      for (std::size_t y = 0; y < map.height; ++y)
+        for (std::size_t x = 0; x < map.width; ++x)
+          out[i][beta * block() + gap * y * w_ + gap * x] = map.at(c, y, x);
+    }
+  return out;
+}
+
+FeatureMap ResNetPacking::unpack(const std::vector<std::vector<double>>& slots, std::size_t channels, std::size_t gap,
+                                 double sign, double offset) const {
+  const std::size_t n = ciphertexts(channels);
+  if (slots.size() != n) throw InputError("ResNetPacking::unpack: " + str(slots.size()) + " slot vectors, expected " + str(n));
+  for (const auto& v : slots)
+    if (v.size() != s_) throw InputError("ResNetPacking::unpack: a slot vector has " + str(v.size()) + " values, expected " + str(s_));
+  if (gap == 0 || h_ % gap != 0 || w_ % gap != 0) throw InputError("ResNetPacking::unpack: gap " + str(gap) + " does not divide the grid");
+  FeatureMap m(channels, h_ / gap, w_ / gap);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const std::size_t i = channels <= blocks() ? 0 : c / blocks();
+    const std::size_t beta = channels <= blocks() ? c : c % blocks();
+    for (std::size_t y = 0; y < m.height; ++y)
+      for (std::size_t x = 0; x < m.width; ++x)
+        m.at(c, y, x) = sign * slots[i][beta * block() + gap * y * w_ + gap * x] + offset;
+  }
+  return m;
+}
+
+std::vector<Ciphertext> encrypt_packed(const Encoder& enc, Encryptor& encryptor,
+                                       const std::vector<std::vector<double>>& slots, int level, double scale) {
+  std::vector<Ciphertext> cts;
+  cts.reserve(slots.size());
+  for (const auto& v : slots) cts.push_back(encryptor.encrypt(enc.encode(v, level, scale)));
+  return cts;
+}
+
+FeatureMap decrypt_packed(const ResNetPacking& packing, const Encoder& enc, const Decryptor& decryptor,
+                          const PackedFeatureMap& map) {
+  std::vector<std::vector<double>> slots;
+  slots.reserve(map.cts.size());
+  for (const auto& ct : map.cts) slots.push_back(enc.decode(decryptor.decrypt(ct)));
+  return packing.unpack(slots, map.channels, map.gap, map.sign, map.offset);
+}
+
+FoldedActivation fold_activation(const QuadraticActivation& act, const std::string& name) {
+  if (!std::isfinite(act.a) || !std::isfinite(act.b) || !std::isfinite(act.c))
+    throw InputError("fold_activation: " + name + " has a non-finite coefficient");
+  if (act.a == 0)
+    throw InputError("fold_activation: " + name + " has a = 0 (a linear activation); weight redistribution "
+                     "evaluates act(t) = sign(a)·(√|a|·(t + b/2a))² + κ and needs a ≠ 0: fold the linear map into "
+                     "the next layer instead");
+  FoldedActivation f;
+  f.mult = std::sqrt(std::fabs(act.a));
+  f.shift = f.mult * act.b / (2 * act.a);
+  f.sign = act.a > 0 ? 1.0 : -1.0;
+  f.offset = act.c - act.b * act.b / (4 * act.a);
+  return f;
+}
+
+// ------------------------------------------------------------------------------- convolution
+std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap,
+                                     const Conv2d& conv) {
+  const ConvGeometry g = conv_geometry(pk, in_channels, in_gap, conv);
+  std::set<int> steps;
+  for (std::size_t ky = 0; ky < g.k; ++ky)
+    for (std::size_t kx = 0; kx < g.k; ++kx)
+      if (int off = tap_offset(pk, g, ky, kx); off != 0) steps.insert(off);
+  const int B = static_cast<int>(pk.block());
+  for (std::size_t b = 1; b < g.n1; ++b) steps.insert(static_cast<int>(b) * B);
+  for (std::size_t G = 1; G * g.n1 < g.nr; ++G) steps.insert(static_cast<int>(G * g.n1) * B);
+  return {steps.begin(), steps.end()};
+}
+
+namespace {
+
+/// Step 1 of conv_packed: the k² taps (ky, kx), their slot offsets, every input ciphertext rotated
+/// by every offset with one hoisted decomposition, and for each tap the output positions (inside a
+/// block) where it falls inside the grid.
+struct HoistedTaps {
+  std::vector<std::pair<std::size_t, std::size_t>> taps;  ///< (ky, kx)
+  std::vector<std::vector<Ciphertext>> rotated;           ///< rotated[i][t] = y_{i,t}
+  std::vector<std::vector<std::size_t>> inside;           ///< tap → output grid positions
+  int rotations = 0;                                      ///< nonzero offsets × input ciphertexts
+};
+
+HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in, const ConvGeometry& g) {
+  const ResNetPacking& pk = e.packing;
+  HoistedTaps h;
+  std::vector<int> offsets;
+  for (std::size_t ky = 0; ky < g.k; ++ky)
+    for (std::size_t kx = 0; kx < g.k; ++kx) {
+      h.taps.emplace_back(ky, kx);
+      offsets.push_back(tap_offset(pk, g, ky, kx));
+    }
+  h.rotated.reserve(in.cts.size());
+  for (const auto& ct : in.cts) {
+    h.rotated.push_back(e.ev.rotate_hoisted(ct, offsets, e.gk));
+    for (int off : offsets) h.rotations += off != 0;
+  }
+  h.inside.resize(h.taps.size());
+  for (std::size_t t = 0; t < h.taps.size(); ++t)
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x)
+        if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
+          h.inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  return h;
+}
+
+/// The products at one level ℓ and plaintext scale of a convolution (shared by its terms).
+struct ConvLevel {
+  int level = 0;
+  double pt_scale = 0;  ///< Δ·q_ℓ / (input scale): products land on Δ·q_ℓ, rescaled once at the end
+};
+
+/// Step 2 of conv_packed: the channel-rotation term of output ciphertext j,
+///   u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1);
+/// empty if every weight of the term is zero. Counts its products and rotations.
+std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const PackedFeatureMap& in,
+                                                const Conv2d& conv, const ConvGeometry& g, const HoistedTaps& h,
+                                                const ConvLevel& lv, double mult, std::size_t j, std::size_t r,
+                                                int& products, int& rotations) {
+  const ResNetPacking& pk = e.packing;
+  const std::size_t B = pk.block(), nb = pk.blocks();
+  std::vector<double> buf(pk.slots());
+  std::optional<Ciphertext> u;
+  for (std::size_t i = 0; i < in.cts.size(); ++i)
+    for (std::size_t t = 0; t < h.taps.size(); ++t) {
+      std::fill(buf.begin(), buf.end(), 0.0);
+      bool any = false;
+      for (std::size_t alpha = 0; alpha < nb; ++alpha) {
+        const std::size_t beta = (alpha + r) % nb;
+        const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
+        const std::size_t c = pk.channel_at(in.channels, i, beta);
+        const double w = mult * in.sign * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
+        if (w == 0) continue;
+        for (std::size_t p : h.inside[t]) buf[beta * B + p] = w;
+        any = any || !h.inside[t].empty();
+      }
+      if (!any) continue;
+      Ciphertext prod = e.ev.multiply(h.rotated[i][t], e.enc.encode(buf, lv.level, lv.pt_scale));
+      ++products;
+      add_opt(e.ev, u, std::move(prod));
+    }
+  if (const std::size_t b = r % g.n1; b != 0 && u) {
+    u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
+    ++rotations;
+  }
+  return u;
+}
+
+/// Step 3 of conv_packed: out_j = Σ_G rot_{G·n1·B}( Σ_b u_{G·n1+b} ) (the u_r already carry their
+/// baby-step rotation), added in index order. Empty if every u_r is.
+std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, std::vector<std::optional<Ciphertext>>& u,
+                                         const ConvGeometry& g, int& rotations) {
+  const std::size_t B = e.packing.block();
+  std::optional<Ciphertext> acc;
+  for (std::size_t G = 0; G * g.n1 < g.nr; ++G) {
+    std::optional<Ciphertext> inner;
+    for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) {
+      auto& ur = u[G * g.n1 + b];
+      if (!ur) continue;
+      add_opt(e.ev, inner, std::move(*ur));
+    }
+    if (!inner) continue;
+    if (G == 0) add_opt(e.ev, acc, std::move(*inner));
+    else {
+      add_opt(e.ev, acc, e.ev.rotate(*inner, static_cast<int>(G * g.n1 * B), e.gk));
+      ++rotations;
+    }
+  }
+  return acc;
+}
+
+/// Step 4 of conv_packed: the bias slots of output ciphertext j,
+/// mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) + shift at the valid output positions, 0 elsewhere.
+std::vector<double> conv_bias_slots(const ResNetPacking& pk, const PackedFeatureMap& in, const Conv2d& conv,
+                                    const ConvGeometry& g, const HoistedTaps& h, double mult, double shift,
+                                    std::size_t j) {
+  std::vector<double> d(pk.slots(), 0.0);
+  for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha) {
+    const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x) {
+        double v = conv.bias[o];
+        if (in.offset != 0)
+          for (std::size_t t = 0; t < h.taps.size(); ++t)
+            if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
+              for (std::size_t c = 0; c < in.channels; ++c)
+                v += in.offset * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
+        d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] = mult * v + shift;
+      }
+  }
+  return d;
+}
+
+}  // namespace
+
+PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, double mult,
+                             double shift, ResNetCost* cost) {
+  const ResNetPacking& pk = e.packing;
+  const ConvGeometry g = conv_geometry(pk, in.channels, in.gap, conv);
+  require_level(in, "conv_packed");
+  if (in.cts.size() != pk.ciphertexts(in.channels))
+    throw InputError("conv_packed: the map has " + str(in.cts.size()) + " ciphertexts, its " + str(in.channels) +
+                     " channels need " + str(pk.ciphertexts(in.channels)));
+  ConvLevel lv;
+  lv.level = in.cts.front().level;
+  lv.pt_scale = e.scale * static_cast<double>(e.ctx->q(lv.level).value()) / in.cts.front().scale;
+
+  HoistedTaps h = hoisted_taps(e, in, g);  // step 1
+  int rotations = h.rotations, products = 0;
+  PackedFeatureMap out;
+  out.channels = conv.out_channels;
+  out.gap = g.out_gap;
+  for (std::size_t j = 0; j < pk.ciphertexts(conv.out_channels); ++j) {
+    // Step 2 on all hardware threads: the u_r are independent, and everything below adds them (and
+    // their counts) in index order, so the result does not depend on the number of threads.
+    std::vector<std::optional<Ciphertext>> u(g.nr);
+    std::vector<int> u_products(g.nr, 0), u_rotations(g.nr, 0);
+    parallel_for(g.nr, [&](std::size_t r) {
+      u[r] = channel_rotation_term(e, in, conv, g, h, lv, mult, j, r, u_products[r], u_rotations[r]);
+    });
+    for (std::size_t r = 0; r < g.nr; ++r) {
+      products += u_products[r];
+      rotations += u_rotations[r];
+    }
+    std::optional<Ciphertext> acc = giant_step_sum(e, u, g, rotations);  // step 3
+    if (!acc) {  // every weight reaching this ciphertext is zero: a product with the zero plaintext
+      acc = e.ev.multiply(in.cts.front(), e.enc.encode(std::vector<double>(pk.slots(), 0.0), lv.level, lv.pt_scale));
+      ++products;
+    }
+    const std::vector<double> d = conv_bias_slots(pk, in, conv, g, h, mult, shift, j);  // step 4
+    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, lv.level, acc->scale));
+    out.cts.push_back(e.ev.rescale(sum));
+  }
+  count(cost, rotations, products, 1);
+  return out;
+}
+
+PackedFeatureMap square_packed(const ResNetEvalContext& e, const PackedFeatureMap& z, const FoldedActivation& f,
+                               ResNetCost* cost) {
+  require_level(z, "square_packed");
+  if (z.sign != 1 || z.offset != 0)
+    throw InputError("square_packed: the input must be a plain map (the output of conv_packed), not one with a lazy "
+                     "sign/offset");
+  PackedFeatureMap out;
+  out.channels = z.channels;
+  out.gap = z.gap;
+  out.sign = f.sign;
+  out.offset = f.offset;
+  for (const auto& ct : z.cts) out.cts.push_back(e.ev.rescale(e.ev.multiply_relin(ct, ct, e.rk)));
+  count(cost, 0, 0, 1);
+  return out;
+}
+
+PackedFeatureMap scale_shortcut(const ResNetEvalContext& e, const PackedFeatureMap& in, double mult, int level,
+                                ResNetCost* cost) {
+  require_level(in, "scale_shortcut");
+  if (in.cts.front().level - 1 < level)
+    throw LevelError("scale_shortcut: the shortcut is at level " + std::to_string(in.cts.front().level) +
+                     " and cannot be scaled (1 level) and still reach level " + std::to_string(level));
+  PackedFeatureMap out;
+  out.channels = in.channels;
+  out.gap = in.gap;
+  for (const auto& ct : in.cts)
+    out.cts.push_back(e.ev.drop_level(mul_const_to(e.ev, *e.ctx, ct, mult * in.sign, e.scale), level));
+  count(cost, 0, 1, 1);
+  return out;
+}
+
+PackedFeatureMap add_packed(const ResNetEvalContext& e, const PackedFeatureMap& a, const PackedFeatureMap& b) {
+  if (a.channels != b.channels || a.gap != b.gap || a.cts.size() != b.cts.size() || a.cts.empty())
+    throw InputError("add_packed: shapes differ (" + str(a.channels) + " channels at gap " + str(a.gap) + " vs " +
+                     str(b.channels) + " at gap " + str(b.gap) + ")");
+  if (a.sign != 1 || a.offset != 0 || b.sign != 1 || b.offset != 0)
+    throw InputError("add_packed: both maps must be plain (sign 1, offset 0)");
+  PackedFeatureMap out = a;
+  const int level = std::min(a.cts.front().level, b.cts.front().level);
+  for (std::size_t i = 0; i < a.cts.size(); ++i)
+    out.cts[i] = e.ev.add(e.ev.drop_level(a.cts[i], level), e.ev.drop_level(b.cts[i], level));
+  return out;
+}
+
+// --------------------------------------------------------------------------- pooling + dense
+std::size_t logit_slot(const ResNetPacking& pk, std::size_t gap, std::size_t k) {
+  return (k / gap) * pk.width() + (k % gap);
+}
+
+std::vector<int> pool_dense_rotation_steps(const ResNetPacking& pk, std::size_t channels, std::size_t gap,
+                                           std::size_t classes) {
+  if (gap == 0 || classes > gap * gap)
+    throw InputError("pool_dense_packed: " + str(classes) + " classes do not fit the " + str(gap * gap) +
+                     " offsets inside the final gap " + str(gap) + " (needs K ≤ gap²)");
+  std::set<int> steps;
+  for (std::size_t k = 1; k < classes; ++k) steps.insert(-static_cast<int>(logit_slot(pk, gap, k)));
+  for (int s : sum_slots_steps(pk.width() / gap, gap)) steps.insert(s);
+  for (int s : sum_slots_steps(pk.height() / gap, gap * pk.width())) steps.insert(s);
+  const std::size_t nsum = std::min(pk.blocks(), channels);
+  for (int s : sum_slots_steps(nsum, pk.block())) steps.insert(s);
+  return {steps.begin(), steps.end()};
+}
+
+Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Dense& fc, ResNetCost* cost) {
+  const ResNetPacking& pk = e.packing;
+  require_level(in, "pool_dense_packed");
+  if (fc.in != in.channels || fc.weight.size() != fc.in * fc.out || fc.bias.size() != fc.out)
+    throw InputError("pool_dense_packed: the dense layer takes " + str(fc.in) + " inputs but the map has " +
+                     str(in.channels) + " channels (or its weight/bias sizes are wrong)");
+  pool_dense_rotation_steps(pk, in.channels, in.gap, fc.out);  // the K ≤ gap² check
+  const std::size_t S = pk.slots(), B = pk.block(), nb = pk.blocks(), W = pk.width();
+  const std::size_t hf = pk.height() / in.gap, wf = pk.width() / in.gap;
+  const int level = in.cts.front().level;
+  const double in_scale = in.cts.front().scale;
+  const double q = static_cast<double>(e.ctx->q(level).value());
+  const double pt_scale = e.scale * q / in_scale;
+  const double area = static_cast<double>(hf * wf);
+  int rotations = 0, products = 0;
+  std::optional<Ciphertext> w;
+  std::vector<double> d(S);
+  for (std::size_t k = 0; k < fc.out; ++k) {
+    std::optional<Ciphertext> prod;
+    for (std::size_t i = 0; i < in.cts.size(); ++i) {
+      std::fill(d.begin(), d.end(), 0.0);
+      for (std::size_t beta = 0; beta < nb; ++beta) {
+        if (in.channels < nb && beta >= in.channels) break;  // replicated map: the first copy only
+        const std::size_t c = pk.channel_at(in.channels, i, beta);
+        const double v = fc.weight[k * fc.in + c] * in.sign / area;
+        for (std::size_t y = 0; y < hf; ++y)
+          for (std::size_t x = 0; x < wf; ++x) d[beta * B + in.gap * y * W + in.gap * x] = v;
+      }
+      add_opt(e.ev, prod, e.ev.multiply(in.cts[i], e.enc.encode(d, level, pt_scale)));
+      ++products;
+    }
+    if (k == 0) add_opt(e.ev, w, std::move(*prod));
+    else {
+      add_opt(e.ev, w, e.ev.rotate(*prod, -static_cast<int>(logit_slot(pk, in.gap, k)), e.gk));
+      ++rotations;
+    }
+  }
+  TransformCost tc;
+  Ciphertext sum = sum_slots(e.ev, *w, e.gk, wf, in.gap, &tc);
+  sum = sum_slots(e.ev, sum, e.gk, hf, in.gap * W, &tc);
+  sum = sum_slots(e.ev, sum, e.gk, std::min(nb, in.channels), B, &tc);
+  rotations += tc.rotations;
+  std::fill(d.begin(), d.end(), 0.0);
+  for (std::size_t k = 0; k < fc.out; ++k) {
+    double v = fc.bias[k];
+    for (std::size_t c = 0; c < fc.in; ++c) v += in.offset * fc.weight[k * fc.in + c];
+    d[logit_slot(pk, in.gap, k)] = v;
+  }
+  sum = e.ev.add(sum, e.enc.encode(d, level, sum.scale));
+  count(cost, rotations, products, 1);
+  return e.ev.rescale(sum);
+}
+
+// ------------------------------------------------------------------------------------ server
+double ResNetTimings::total_seconds() const {
+  double t = 0;
+  for (const auto& [k, v] : seconds) t += v;
+  return t;
+}
+
+ResNetServer::ResNetServer(ResNet model, ResNetPacking packing) : model_(std::move(model)), packing_(packing) {
+  if (model_.blocks_per_stage() == 0) throw InputError("ResNetServer: the model is empty (not loaded)");
+  rotation_steps();  // every shape check, before any key exists
+  fold_activation(model_.stem_act, "stem.act");
+  for (std::size_t s = 0; s < model_.stages.size(); ++s)
+    for (std::size_t b = 0; b < model_.stages[s].size(); ++b) {
+      const std::string n = resnet_block_name(s + 1, b + 1);
+      fold_activation(model_.stages[s][b].act1, n + ".act1");
+      fold_activation(model_.stages[s][b].act2, n + ".act2");
+    }
+}
+
+int ResNetServer::levels_needed() const {
+  std::size_t blocks = 0;
+  for (const auto& st : model_.stages) blocks += st.size();
+  return static_cast<int>(2 + 4 * blocks + 1);
+}
+
+std::size_t ResNetServer::final_gap() const {
+  std::size_t gap = model_.stem.stride;
+  for (const auto& st : model_.stages)
+    for (const auto& b : st) gap *= b.conv1.stride;
+  return gap;
+}
+
+std::vector<int> ResNetServer::rotation_steps() const {
+  std::set<int> steps;
+  auto add = [&](const std::vector<int>& v) { steps.insert(v.begin(), v.end()); };
+  std::size_t gap = 1, ch = model_.stem.in_channels;
+  add(conv_rotation_steps(packing_, ch, gap, model_.stem));
+  gap *= model_.stem.stride;
+  ch = model_.stem.out_channels;
+  for (const auto& st : model_.stages)
+    for (const auto& b : st) {
+      add(conv_rotation_steps(packing_, ch, gap, b.conv1));
+      const std::size_t g2 = gap * b.conv1.stride;
+      add(conv_rotation_steps(packing_, b.conv1.out_channels, g2, b.conv2));
+      if (b.shortcut) add(conv_rotation_steps(packing_, ch, gap, *b.shortcut));
+      gap = g2;
+      ch = b.conv2.out_channels;
+    }
+  add(pool_dense_rotation_steps(packing_, ch, gap, model_.fc.out));
+  steps.erase(0);
+  return {steps.begin(), steps.end()};
+}
+
+std::vector<std::vector<double>> ResNetServer::pack_input(const std::vector<float>& image) const {
+  const std::size_t c = model_.input_channels(), h = packing_.height(), w = packing_.width();
+  if (image.size() != c * h * w)
+    throw InputError("ResNetServer::pack_input: the image has " + str(image.size()) + " values, expected " + str(c) +
+                     "×" + str(h) + "×" + str(w) + " = " + str(c * h * w) +
+                     " (pad 28×28 Fashion-MNIST images to 32×32 with pad_fashion_mnist_to_32)");
+  return packing_.pack(FeatureMap::from_values(image, c, h, w), 1);
+}
+
+std::vector<double> ResNetServer::unpack_logits(const std::vector<double>& slots) const {
+  std::vector<double> out(model_.num_classes());
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const std::size_t s = logit_slot(packing_, final_gap(), k);
+    if (s >= slots.size()) throw InputError("ResNetServer::unpack_logits: too few slots (" + str(slots.size()) + ")");
+    out[k] = slots[s];
+  }
+  return out;
+}
+
+Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Ciphertext>& input, ResNetTimings* timings,
+                               const Observer& observe) const {
+  const std::size_t n_in = packing_.ciphertexts(model_.input_channels());
+  if (input.size() != n_in)
+    throw InputError("ResNetServer::infer: " + str(input.size()) + " input ciphertexts, expected " + str(n_in));
+  if (input.front().level < levels_needed())
+    throw LevelError("ResNetServer::infer: the input is at level " + std::to_string(input.front().level) + " but the " +
+                     "network needs " + std::to_string(levels_needed()) + " levels; encrypt at a higher level or use a "
+                     "longer chain (resnet_params(" + std::to_string(levels_needed()) + "))");
+  const std::vector<int> need = rotation_steps();
+  std::vector<int> missing;
+  for (int s : need)
+    if (!e.gk.has(e.ctx->galois_element(s))) missing.push_back(s);
+  if (!missing.empty()) {
+    std::string m;
+    for (int s : missing) m += (m.empty() ? "" : ", ") + std::to_string(s);
+    throw MissingKeyError("ResNetServer::infer: no Galois key for rotation steps " + m +
+                          "; generate the keys for ResNetServer::rotation_steps()");
+  }
+  ResNetTimings local;
+  ResNetTimings& tm = timings ? *timings : local;
+  auto timed = [&](const char* kind, auto&& f) {
+    const auto t0 = Clock::now();
+    auto r = f(&tm.cost[kind]);
+    tm.seconds[kind] += seconds_since(t0);
+    return r;
+  };
+  auto conv = [&](const PackedFeatureMap& x, const Conv2d& c, double m, double s) {
+    return timed("conv", [&](ResNetCost* cc) { return conv_packed(e, x, c, m, s, cc); });
+  };
+  auto square = [&](const PackedFeatureMap& z, const FoldedActivation& f) {
+    return timed("activation", [&](ResNetCost* cc) { return square_packed(e, z, f, cc); });
+  };
+
+  PackedFeatureMap h{input, model_.input_channels(), 1, 1.0, 0.0};
+  const FoldedActivation f0 = fold_activation(model_.stem_act, "stem.act");
+  h = square(conv(h, model_.stem, f0.mult, f0.shift), f0);
+  if (observe) observe("stem.act", h);
+  for (std::size_t s = 0; s < model_.stages.size(); ++s)
+    for (std::size_t bi = 0; bi < model_.stages[s].size(); ++bi) {
+      const auto& b = model_.stages[s][bi];
+      const std::string name = resnet_block_name(s + 1, bi + 1);
+      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
+      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
+      PackedFeatureMap t = square(conv(h, b.conv1, f1.mult, f1.shift), f1);
+      if (observe) observe(name + ".act1", t);
+      PackedFeatureMap main, sc;
+      if (b.shortcut) {
+        main = conv(t, b.conv2, f2.mult, f2.shift);
+        sc = conv(h, *b.shortcut, f2.mult, 0.0);
+      } else {
+        // the identity's κ0 rides in conv2's shift (at the same valid positions)
+        main = conv(t, b.conv2, f2.mult, f2.shift + f2.mult * h.offset);
+        const int level = main.cts.front().level;
+        sc = timed("shortcut", [&](ResNetCost* cc) { return scale_shortcut(e, h, f2.mult, level, cc); });
+      }
+      PackedFeatureMap u = timed("shortcut", [&](ResNetCost*) { return add_packed(e, main, sc); });
+      h = square(u, f2);
+      if (observe) observe(name + ".act2", h);
+    }
+  return timed("pool_dense", [&](ResNetCost* cc) { return pool_dense_packed(e, h, model_.fc, cc); });
+}
+
+// -------------------------------------------------------------------------------- parameters
+Params resnet_params(int levels) {
+  constexpr int kMaxDnum = 5;  // bounds key size and key-switching cost: dnum·(L+1+k) words per key polynomial
+  const int bound = max_log_qp_128(16);
+  for (int s = 40; s >= 25; --s) {
+    const int q0 = std::min(60, s + 20);
+    const int base = q0 + levels * s;
+    int best_k = 0, best_dnum = 0;
+    long best_cost = 0;
+    for (int k = 1; k <= 30 && base + 60 * k <= bound; ++k) {
+      const int P = 60 * k;
+      if (q0 + 2 > P) continue;
+      const int alpha = (P - 2 - q0) / s + 1;  // primes per digit: q_0 + (α−1)·s ≤ P − 2
+      const int dnum = (levels + 1 + alpha - 1) / alpha;
+      const long cost = static_cast<long>(dnum) * (levels + 1 + k);
+      if (dnum <= kMaxDnum && (best_k == 0 || cost < best_cost)) {
+        best_k = k;
+        best_dnum = dnum;
+        best_cost = cost;
+      }
+    }
+    if (best_k == 0) continue;
+    Params p;
+    p.log_n = 16;
+    p.log_q.assign(1, q0);
+    p.log_q.insert(p.log_q.end(), static_cast<std::size_t>(levels), s);
+    p.log_p.assign(static_cast<std::size_t>(best_k), 60);
+    p.log_scale = s;
+    p.dnum = best_dnum;
+    return p;
+  }
+  throw ParameterError("resnet_params: " + std::to_string(levels) + " levels do not fit a 128-bit-secure chain at "
+                       "N = 2^16 (log QP ≤ " + std::to_string(bound) + ") with Δ ≥ 2^25 and dnum ≤ " +
+                       std::to_string(kMaxDnum) + "; use a shallower network");
+}
+
+}  // namespace ckks::ml

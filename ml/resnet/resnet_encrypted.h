@@ -1,0 +1,286 @@
+// Encrypted ResNet inference, leveled (no bootstrapping): the quadratic-activation networks of
+// ml/resnet/resnet_plain.h evaluated on one encrypted image with the public ckks/ API only.
+//
+// ---------------------------------------------------------------------------------------------
+// Packing ("gapped channel blocks"). Fix the input grid H × W (32 × 32 for the committed models;
+// H·W = B must be a power of two) and the slot count S = N/2. The slots of a ciphertext are read
+// as nb = S/B blocks of B slots; block β holds one channel as an H × W grid, row-major. A feature
+// map with C channels of size (H/g) × (W/g) — "gap" g — puts value (c, y, x) at grid position
+// (g·y, g·x) of its channel's block; every other grid position holds 0. So a stride-2
+// convolution does not move data: it doubles the gap (its outputs sit at every second position
+// of the input's valid positions). This is the gap idea of Lee et al.'s multiplexed packing
+// [Lee22MPC] (the idea from its abstract; docs/references.md says what was read) without
+// their multiplexing: instead of interleaving 4 channels
+// into the gaps (which needs a repacking step), a map with more channels than blocks uses several
+// ciphertexts. Departure: costs more slots (stage 3 of the ResNets needs 2 ciphertexts of 32
+// blocks at N = 2^16), in exchange for rotations and masks that can be read off the formulas below.
+//   * C ≤ nb: one ciphertext; block β holds channel β mod C (the map is repeated nb/C times, so a
+//     rotation by a multiple of B is cyclic modulo C·B, as the channel rotations need).
+//   * C > nb: C/nb ciphertexts; block β of ciphertext i holds channel i·nb + β.
+// C and nb must be powers of two (or C a multiple of nb).
+//
+// Convolution (stride s ∈ {1, 2}, k × k kernel with padding (k−1)/2, input gap g, output gap g·s):
+//   out(o, p) = Σ_{c, tap t} w[o][c][t] · in(c, p + g·off_t),   off_t = (ky − pad)·W + (kx − pad),
+// p a valid output grid position (zero padding = the tap's position falls outside the grid). One
+// hoisted rotation of each input ciphertext per tap (rot by g·off_t; Evaluator::rotate_hoisted
+// [HS18] (hoisting)) gives y_t with y_t(c, p) = in(c, p + g·off_t) wherever the tap
+// is inside the grid. The channel sum is the diagonal method [HS14, §4.3] on blocks: with
+// r = (c − o) mod (channel period),
+//   out = Σ_r rot_{r·B}( u_r ),   u_r = Σ_{i, t} d_{i,t,r} ⊙ y_{i,t},
+// where the plaintext d_{i,t,r} holds, in the block β = α + r that rotates onto output block α,
+// the weight w[o(α)][c(i, β)][t] at every valid output position p whose tap t is inside the grid
+// (0 elsewhere — this one mask does zero padding, the stride, and the cross-block spill of y_t).
+// The rotations of the u_r are grouped baby-step giant-step (r = G·n1 + b):
+//   out = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ),
+// which costs the same nr − 1 rotations as rotating every u_r directly but needs only
+// (n1 − 1) + (nr/n1 − 1) Galois keys. The u_r are independent and are computed (with their baby-step
+// rotation) on all hardware threads (std::thread::hardware_concurrency); they are added in a fixed
+// order, so the result does not depend on the number of threads. Cost per output ciphertext: taps·(input ciphertexts)
+// plaintext products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per
+// input ciphertext; 1 level.
+//
+// Activation by weight redistribution [Chielle25: "node fusing" and "weight
+// redistribution" — only the names and purpose are verified there (abstract); the algebra below
+// is ours]. For act(t) = a·t² + b·t + c with a ≠ 0, let m = √|a|, σ = sign(a):
+//   act(t) = σ·z² + κ,   z = m·(t + b/(2a)),   κ = c − b²/(4a).
+// The convolution feeding the activation produces z directly (its weights and bias times m, plus
+// the shift m·b/(2a) at valid positions), the activation is one square (1 level, no constant
+// products), and σ, κ travel with the map ("lazy affine": value = σ·slot + κ at valid positions)
+// until the next linear layer absorbs them (weights × σ; κ times the sum of the weights of the
+// taps inside the grid into the bias — position-dependent at the borders). So conv + activation
+// cost 2 levels, the minimum for a degree-2 activation after a plaintext product.
+// Precision note: when |a| is small the shift b/(2a) is large and σ·z² + κ cancels; the absolute
+// error of the activation is then about 2|z| times that of z (measured in the tests and in
+// ckks-ml resnet; log2 of the logit error is reported).
+//
+// Residual block y = act2(conv2(act1(conv1(x))) + shortcut(x)): conv2 produces m2·conv2(·) plus
+// the shift; the shortcut branch is brought to the same scale and level — the identity (x in lazy
+// form σ0·s + κ0) by one constant product m2·σ0 on its spare levels (κ0 goes into conv2's bias),
+// a projection shortcut by its own 1×1 stride-2 convolution with weights × m2 — and then added.
+// Every product lands on the scale Δ exactly (plaintexts encoded at Δ·q_ℓ / scale_in, as
+// ml/exact_scale.h), so both branches meet with equal scales and only a level drop is needed.
+//
+// Pooling + dense layer, one level: for class k the plaintext holds fc.w[k][c]·σ/(h·w) at every
+// valid position of channel c; the K products are moved to K distinct offsets inside the gap
+// (rotation right by δ_k = (k div g)·W + (k mod g), needs K ≤ g²), added, and summed over the valid
+// positions and blocks by rotate-and-add (ckks::sum_slots) along x, y and the blocks. Logit k ends in
+// slot δ_k of the output; the bias fc.b[k] + κ·Σ_c fc.w[k][c] is added there.
+//
+// Levels: stem 2, each block 4, pooling + dense 1: 15 for ResNet-8, 39 for ResNet-20.
+// ---------------------------------------------------------------------------------------------
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ckks/ciphertext.h"
+#include "ckks/context.h"
+#include "ckks/decryptor.h"
+#include "ckks/encoder.h"
+#include "ckks/encryptor.h"
+#include "ckks/evaluator.h"
+#include "ckks/keys.h"
+#include "ckks/params.h"
+#include "ml/resnet/resnet_plain.h"
+
+namespace ckks::ml {
+
+/// The geometry of the packing (file comment): grid H × W and S slots. Pure, public (the client
+/// packs and unpacks with it; the server plans with it).
+class ResNetPacking {
+ public:
+  /// Throws InputError unless height·width is a power of two ≤ slots and slots is a power of two.
+  ResNetPacking(std::size_t height, std::size_t width, std::size_t slots);
+
+  std::size_t height() const { return h_; }
+  std::size_t width() const { return w_; }
+  std::size_t slots() const { return s_; }
+  std::size_t block() const { return h_ * w_; }       ///< B = H·W slots per channel block
+  std::size_t blocks() const { return s_ / block(); }  ///< nb = S / B blocks per ciphertext
+
+  /// Ciphertexts a map with `channels` channels needs: 1 if channels ≤ nb, else channels / nb.
+  /// Throws InputError unless channels is a power of two (≥ 1) or, when above nb, a multiple of nb.
+  std::size_t ciphertexts(std::size_t channels) const;
+  /// The channel held in block β of ciphertext i for a map with `channels` channels: β mod C when
+  /// C ≤ nb (replicated map), else i·nb + β. Preconditions (unchecked): β < nb, i < ciphertexts(C).
+  std::size_t channel_at(std::size_t channels, std::size_t i, std::size_t beta) const;
+
+  /// The slot vectors (one per ciphertext, S values each) of a C × (H/gap) × (W/gap) map.
+  /// Throws InputError if the map's size is not (H/gap) × (W/gap), or as ciphertexts().
+  std::vector<std::vector<double>> pack(const FeatureMap& map, std::size_t gap) const;
+  /// The inverse: reads the valid positions of decoded slot vectors as a channels × (H/gap) ×
+  /// (W/gap) map, each value v turned into sign·v + offset (the lazy affine form).
+  /// Throws InputError if the number or length of the vectors does not match.
+  FeatureMap unpack(const std::vector<std::vector<double>>& slots, std::size_t channels,
+                    std::size_t gap, double sign = 1, double offset = 0) const;
+
+ private:
+  std::size_t h_, w_, s_;
+};
+
+/// An encrypted feature map in the packing above: value (c, y, x) = sign·(slot) + offset, the slot
+/// of ciphertext i, block β (channel_at(channels, i, β) = c), grid position (gap·y, gap·x).
+struct PackedFeatureMap {
+  std::vector<Ciphertext> cts;
+  std::size_t channels = 0;
+  std::size_t gap = 1;
+  double sign = 1;    ///< σ of the lazy affine form (±1)
+  double offset = 0;  ///< κ of the lazy affine form
+};
+
+/// Client side: one ciphertext per slot vector (the output of ResNetPacking::pack or
+/// ResNetServer::pack_input, S values each), encoded at `level` and scale `scale` with N/2 slots and
+/// encrypted. Throws what Encoder::encode throws (LevelError for a level outside [0, L], ScaleError
+/// if a value·scale reaches Q_ℓ/2, InputError for a non-finite value).
+std::vector<Ciphertext> encrypt_packed(const Encoder& enc, Encryptor& encryptor,
+                                       const std::vector<std::vector<double>>& slots, int level, double scale);
+
+/// Client side: decrypts and decodes every ciphertext of `map` and reads its valid positions as a
+/// channels × (H/gap) × (W/gap) map, lazy sign and offset applied (ResNetPacking::unpack).
+/// Throws ParameterError if a ciphertext belongs to another Context than the decryptor's, and
+/// InputError as ResNetPacking::unpack.
+FeatureMap decrypt_packed(const ResNetPacking& packing, const Encoder& enc, const Decryptor& decryptor,
+                          const PackedFeatureMap& map);
+
+/// The activation folded for weight redistribution: act(t) = sign·(mult·t + shift)² + offset.
+struct FoldedActivation {
+  double mult = 1;    ///< m = √|a|
+  double shift = 0;   ///< m·b/(2a)
+  double sign = 1;    ///< sign(a)
+  double offset = 0;  ///< κ = c − b²/(4a)
+};
+/// Throws InputError if a = 0 or a coefficient is not finite (naming the layer `name`): a linear
+/// activation cannot be evaluated as a square.
+FoldedActivation fold_activation(const QuadraticActivation& act, const std::string& name);
+
+/// Rotations, products and levels one layer spent (filled by the layer functions).
+struct ResNetCost {
+  int rotations = 0;
+  int plaintext_products = 0;
+  int levels = 0;
+  ResNetCost& operator+=(const ResNetCost& o) {
+    rotations += o.rotations;
+    plaintext_products += o.plaintext_products;
+    levels += o.levels;
+    return *this;
+  }
+};
+
+/// The keys and helpers every layer needs (the server's view: no secret key).
+struct ResNetEvalContext {
+  ContextPtr ctx;
+  const Evaluator& ev;
+  const Encoder& enc;
+  const GaloisKeys& gk;
+  const RelinKey& rk;
+  ResNetPacking packing;
+  double scale;  ///< Δ: every layer's output lands on exactly this scale
+};
+
+/// The rotation steps conv_packed uses for this input map shape (taps at the input gap and the
+/// block baby/giant steps); 0 excluded. Throws as conv_packed's shape checks.
+std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap,
+                                     const Conv2d& conv);
+
+/// out = mult·conv(in) + shift at the valid output positions (0 elsewhere), where conv reads the
+/// lazy value sign·slot + offset of `in` (formulas in the file comment). Input: in.cts at one level
+/// ℓ ≥ 1, any scale; output: channels = conv.out_channels, gap = in.gap·stride, sign 1, offset 0,
+/// level ℓ − 1, scale exactly e.scale.
+/// Cost: see the file comment (`cost` gets rotations, products and 1 level; may be null).
+/// Throws InputError if in.channels ≠ conv.in_channels, the kernel is not odd with padding
+/// (k−1)/2, the stride is not 1 or 2, or the map is too small to stride; LevelError at level 0;
+/// MissingKeyError if gk lacks a step of conv_rotation_steps.
+PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
+                             double mult, double shift, ResNetCost* cost = nullptr);
+
+/// The activation after a convolution that produced z = mult·t + shift (fold_activation): each
+/// ciphertext squared, relinearised and rescaled; the result carries sign and offset of `f`.
+/// Level ℓ − 1, scale (input scale)²/q_ℓ; 0 rotations, 1 relinearisation per ciphertext.
+/// Throws LevelError at level 0; InputError if z carries a lazy sign/offset (it must come straight
+/// from conv_packed) or its ciphertexts differ in level. Source: [Chielle25] (weight redistribution,
+/// name only; algebra in the file comment).
+PackedFeatureMap square_packed(const ResNetEvalContext& e, const PackedFeatureMap& z, const FoldedActivation& f,
+                               ResNetCost* cost = nullptr);
+
+/// The identity shortcut brought to the main branch: mult·sign·slot per ciphertext (the offset is
+/// left to the caller: conv2's shift), rescaled onto e.scale and dropped to `level`.
+/// Throws LevelError if in is not at least one level above `level`.
+PackedFeatureMap scale_shortcut(const ResNetEvalContext& e, const PackedFeatureMap& in, double mult, int level,
+                                ResNetCost* cost = nullptr);
+
+/// a + b ciphertext by ciphertext (the lower level wins; both must have e.scale). Both plain
+/// (sign 1, offset 0) and of equal shape. Throws InputError otherwise.
+PackedFeatureMap add_packed(const ResNetEvalContext& e, const PackedFeatureMap& a, const PackedFeatureMap& b);
+
+/// The slot of logit k in the output of pool_dense_packed for a final map with gap g:
+/// δ_k = (k div g)·W + (k mod g).
+std::size_t logit_slot(const ResNetPacking& pk, std::size_t gap, std::size_t k);
+/// The rotation steps pool_dense_packed uses.
+std::vector<int> pool_dense_rotation_steps(const ResNetPacking& pk, std::size_t channels, std::size_t gap,
+                                           std::size_t classes);
+/// Global average pooling followed by the dense layer (file comment), 1 level: one ciphertext,
+/// logit k at slot logit_slot(k), scale e.scale. Throws InputError if fc.in ≠ in.channels, or the
+/// K classes do not fit in the gap (K > gap²); LevelError at level 0.
+Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Dense& fc,
+                             ResNetCost* cost = nullptr);
+
+/// What ResNetServer::infer measured, per layer type.
+struct ResNetTimings {
+  std::map<std::string, double> seconds;  ///< wall seconds per kind: "conv", "activation", "shortcut", "pool_dense"
+  std::map<std::string, ResNetCost> cost;  ///< rotations, products and levels per kind
+  /// The sum of `seconds` (wall seconds of every layer timed). No errors.
+  double total_seconds() const;
+};
+
+/// The encrypted network: plans the packing, the levels and the Galois keys from the model's
+/// sizes, and evaluates it. Holds no secret key.
+class ResNetServer {
+ public:
+  /// `packing` must have the input's grid (32 × 32 for the committed models).
+  /// Throws InputError for an empty model or shapes the packing cannot hold (message names them).
+  ResNetServer(ResNet model, ResNetPacking packing);
+
+  const ResNet& model() const { return model_; }
+  const ResNetPacking& packing() const { return packing_; }
+  /// Levels one inference consumes: 2 + 4·(blocks) + 1 (15 for ResNet-8, 39 for ResNet-20).
+  int levels_needed() const;
+  /// Every Galois rotation step infer uses, sorted (give them to KeyGenerator::galois_keys).
+  std::vector<int> rotation_steps() const;
+  /// The gap of the last stage's map (4 for three stages): logits sit at logit_slot(k) for it.
+  std::size_t final_gap() const;
+
+  /// The slot vectors of an input image (C_in × H × W, channel-major, as ResNet::forward takes).
+  /// Throws InputError if the size does not match.
+  std::vector<std::vector<double>> pack_input(const std::vector<float>& image) const;
+  /// The K logits from the decoded slots of infer's output: slot logit_slot(final_gap(), k) for
+  /// k < K. Throws InputError if fewer slots are given than the last logit's slot.
+  std::vector<double> unpack_logits(const std::vector<double>& slots) const;
+
+  /// Called after each activation with its ResNet::trace name ("stem.act", "s1.b1.act1", …) and the
+  /// map, so a key owner can compare layer by layer (tests, tutorial 14). May be empty.
+  using Observer = std::function<void(const std::string& name, const PackedFeatureMap& map)>;
+
+  /// The whole network on one encrypted image (the ciphertexts of pack_input, level ≥
+  /// levels_needed(), any scale). Returns the logits ciphertext (level input − levels_needed()).
+  /// Throws LevelError if the input has too few levels (naming both numbers); MissingKeyError if a
+  /// Galois key is missing; InputError if the number of input ciphertexts is wrong; the layers'
+  /// errors otherwise.
+  Ciphertext infer(const ResNetEvalContext& e, const std::vector<Ciphertext>& input,
+                   ResNetTimings* timings = nullptr, const Observer& observe = {}) const;
+
+ private:
+  ResNet model_;
+  ResNetPacking packing_;
+};
+
+/// A 128-bit-secure chain at N = 2^16 for `levels` levels (the HomomorphicEncryption.org bound
+/// max_log_qp_128(16) = 1747 bits): data primes of s bits (Δ = 2^s), q_0 of min(60, s + 20) bits
+/// (room for logits up to 2^19), k special primes of 60 bits, choosing the largest s ≤ 40 that
+/// fits and then the k that minimises the key size dnum·(L + 1 + k). For ResNet-8 (15 levels):
+/// s = 40, q_0 = 60, dnum 1; for ResNet-20 (39 levels): s = 34 (see docs/parameters.md §7.1).
+/// Throws ParameterError if no s ≥ 25 fits (naming `levels`).
+Params resnet_params(int levels);
+
+}  // namespace ckks::ml

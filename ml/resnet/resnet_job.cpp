@@ -1,0 +1,156 @@
+#include "ml/resnet/resnet_job.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "ckks/errors.h"
+#include "ml/client_keys.h"
+#include "ml/data/image.h"
+#include "ml/parallel.h"
+#include "ml/timer.h"
+
+namespace ckks::ml {
+
+namespace {
+
+int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+/// Peak resident memory of this process so far, bytes (getrusage: ru_maxrss is in KiB on Linux).
+double peak_memory_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
+
+/// Bytes of a key-switching key in memory: every polynomial's limbs × N words of 8 bytes.
+double key_bytes(const KeySwitchKey& k, std::size_t n) {
+  double b = 0;
+  for (const auto& p : k.b) b += static_cast<double>(p.limbs() * n * 8);
+  for (const auto& p : k.a) b += static_cast<double>(p.limbs() * n * 8);
+  return b;
+}
+
+/// Plaintext predictions of the first `count` images, on all hardware threads.
+std::vector<int> plain_predictions(const ResNet& model, const ImageSet& test, std::size_t count) {
+  std::vector<int> pred(count);
+  parallel_for(count, [&](std::size_t i) { pred[i] = model.predict(test.images[i]); });
+  return pred;
+}
+
+/// printf-style line to `log` (nothing if it is empty).
+void say(const std::function<void(const std::string&)>& log, const char* format, ...) {
+  if (!log) return;
+  char buf[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
+  log(buf);
+}
+
+/// The encrypted half: keys, then every image encrypted, evaluated by the server and decrypted.
+void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<int>& plain_pred, ResNetReport& rep,
+                   const std::function<void(const std::string&)>& log) {
+  const std::size_t n_enc = rep.encrypted_images;
+  const ResNetServer server(model, ResNetPacking(32, 32, std::size_t{1} << 15));
+  const int levels = server.levels_needed();
+  rep.params = resnet_params(levels);
+  auto ctx = Context::create(rep.params);
+  rep.dnum = ctx->dnum();
+  rep.log_qp = ctx->log_qp();
+  rep.security_bits = ctx->security_bits();
+  const std::vector<int> steps = server.rotation_steps();
+  say(log, "[resnet] %s (log QP %.0f, %d-bit security); %d levels; %zu rotation keys; generating keys…\n",
+      rep.params.describe().c_str(), ctx->log_qp(), ctx->security_bits(), levels, steps.size());
+  auto t = Clock::now();
+  ClientKeys client(ctx);
+  const RelinKey rk = client.keygen.relin_key(client.sk);
+  const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
+  rep.seconds_keygen = seconds_since(t);
+  for (const auto& [g, k] : gk.keys) rep.galois_bytes += key_bytes(k, ctx->n());
+  rep.relin_bytes = key_bytes(rk.key, ctx->n());
+  rep.galois_keys = gk.keys.size();
+  say(log, "[resnet] keys in %.1f s: relinearisation %.0f MiB, %zu Galois keys %.2f GiB\n", rep.seconds_keygen,
+      rep.relin_bytes / (1 << 20), gk.keys.size(), rep.galois_bytes / (1 << 30));
+  // The server's view: Context, evaluation keys, model. No secret key.
+  const Evaluator ev(ctx);
+  const Encoder enc(ctx);
+  const ResNetEvalContext e{ctx, ev, enc, gk, rk, server.packing(), ctx->default_scale()};
+
+  std::size_t enc_correct = 0, agree = 0;
+  for (std::size_t i = 0; i < n_enc; ++i) {
+    t = Clock::now();
+    const std::vector<Ciphertext> in = encrypt_packed(client.encoder, client.encryptor, server.pack_input(test.images[i]),
+                                                      ctx->max_level(), ctx->default_scale());
+    rep.seconds_encrypt += seconds_since(t);
+    t = Clock::now();
+    // Progress after every activation layer (the Observer sees only ciphertexts).
+    const auto t_image = Clock::now();
+    const Ciphertext out = server.infer(e, in, &rep.timings, [&](const std::string& name, const PackedFeatureMap& m) {
+      say(log, "[resnet] image %zu/%zu: %-11s level %2d  %6.1f s\n", i + 1, n_enc, name.c_str(), m.cts.front().level,
+          seconds_since(t_image));
+    });
+    const double si = seconds_since(t);
+    rep.seconds_infer += si;
+    rep.levels_used = in.front().level - out.level;
+    t = Clock::now();
+    const std::vector<double> logits = server.unpack_logits(client.encoder.decode(client.decryptor.decrypt(out)));
+    rep.seconds_decrypt += seconds_since(t);
+    const std::vector<double> want = model.forward(test.images[i]);
+    for (std::size_t k = 0; k < want.size(); ++k) {
+      rep.max_logit_error = std::max(rep.max_logit_error, std::fabs(logits[k] - want[k]));
+      rep.max_abs_logit = std::max(rep.max_abs_logit, std::fabs(want[k]));
+    }
+    const int pred = argmax(logits);
+    enc_correct += pred == test.labels[i];
+    agree += pred == plain_pred[i];
+    say(log, "[resnet] image %zu/%zu: %.1f s, predicted %d (plaintext %d, label %d)\n", i + 1, n_enc, si, pred,
+        plain_pred[i], test.labels[i]);
+  }
+  const double nd = static_cast<double>(n_enc);
+  rep.encrypted_accuracy = enc_correct / nd;
+  rep.agreement = agree / nd;
+}
+
+}  // namespace
+
+ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(const std::string&)>& log) {
+  if (o.depth != 8 && o.depth != 20) throw InputError("resnet: --depth " + std::to_string(o.depth) + " is not 8 or 20");
+  const auto t_total = Clock::now();
+  const ResNet model = ResNet::load(o.model);
+  if (static_cast<int>(model.depth()) != o.depth)
+    throw InputError("resnet: " + o.model + " is a ResNet-" + std::to_string(model.depth()) + " but --depth is " +
+                     std::to_string(o.depth));
+  const ImageSet test = pad_fashion_mnist_to_32(load_fashion_mnist(o.data, false));
+  ResNetReport rep;
+  rep.depth = o.depth;
+  rep.plain_images = std::min(o.plain_images, test.images.size());
+  rep.encrypted_images = std::min(o.images, test.images.size());
+  const std::size_t n_plain = rep.plain_images;
+  if (n_plain == 0 && rep.encrypted_images == 0)
+    throw InputError("resnet: --plain-images 0 and --images 0 leave nothing to do");
+
+  // Plaintext accuracy (and the predictions the encrypted ones are compared with).
+  const auto t = Clock::now();
+  const std::size_t n_pred = std::max(n_plain, rep.encrypted_images);
+  say(log, "[resnet] ResNet-%d: plaintext forward pass on %zu test images…\n", o.depth, n_pred);
+  const std::vector<int> plain_pred = plain_predictions(model, test, n_pred);
+  std::size_t plain_correct = 0;
+  for (std::size_t i = 0; i < n_plain; ++i) plain_correct += plain_pred[i] == test.labels[i];
+  rep.plain_accuracy = n_plain ? static_cast<double>(plain_correct) / n_plain : 0.0;
+  rep.seconds_plain = seconds_since(t);
+  say(log, "[resnet] plaintext accuracy %.4f on %zu images (%.1f s)\n", rep.plain_accuracy, n_plain, rep.seconds_plain);
+
+  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, rep, log);
+  rep.peak_memory_bytes = peak_memory_bytes();
+  rep.seconds_total = seconds_since(t_total);
+  return rep;
+}
+
+}  // namespace ckks::ml

@@ -1,0 +1,55 @@
+// The `ckks-ml resnet` job: loads a quadratic-activation ResNet-8 / ResNet-20 and the
+// Fashion-MNIST test set (28×28 zero-padded to 32×32, ml/data/image.h), measures the plaintext
+// accuracy with the C++ forward pass (ml/resnet/resnet_plain.h), then plays client and server for
+// K test images one at a time at 128-bit parameters (resnet_params): the client generates the keys
+// and encrypts an image, the server evaluates the network without the secret key
+// (ml/resnet/resnet_encrypted.h), the client decrypts the logits; the job compares them with the
+// plaintext logits and predictions and measures time, keys and memory.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "ckks/params.h"
+#include "ml/data/idx.h"
+#include "ml/resnet/resnet_encrypted.h"
+
+namespace ckks::ml {
+
+struct ResNetJobOptions {
+  int depth = 8;                    ///< 8 or 20
+  std::size_t images = 1;           ///< test images to encrypt and classify (0: plaintext only)
+  std::size_t plain_images = 10000; ///< test images for the plaintext accuracy
+  std::string model;                ///< safetensors weights of a ResNet-`depth` (required)
+  std::string data = kDebianFashionMnistDir;  ///< directory of the Fashion-MNIST IDX files
+};
+
+/// What run_resnet_job measured. The encrypted fields are set only when encrypted_images > 0;
+/// sums (timings, seconds_encrypt/infer/decrypt) are over all encrypted images.
+struct ResNetReport {
+  int depth = 0;
+  std::size_t plain_images = 0, encrypted_images = 0;
+  double plain_accuracy = 0;  ///< on the first plain_images test images
+  double seconds_plain = 0;   ///< plaintext forward passes
+  Params params;
+  int dnum = 0, security_bits = 0, levels_used = 0;
+  double log_qp = 0;
+  double encrypted_accuracy = 0;  ///< on the first encrypted_images test images
+  double agreement = 0;           ///< fraction of encrypted predictions equal to the plaintext ones
+  double max_logit_error = 0;     ///< max |decrypted logit − plaintext logit|
+  double max_abs_logit = 0;       ///< max |plaintext logit|
+  std::size_t galois_keys = 0;
+  double galois_bytes = 0, relin_bytes = 0;  ///< key sizes in memory (limbs × N × 8 bytes)
+  ResNetTimings timings;                     ///< per layer kind, summed over the encrypted images
+  double seconds_keygen = 0, seconds_encrypt = 0, seconds_infer = 0, seconds_decrypt = 0;
+  double peak_memory_bytes = 0;  ///< peak resident memory of the process (getrusage)
+  double seconds_total = 0;
+};
+
+/// Runs the job. `log` receives one progress line at a time (phases, every activation layer of
+/// every image); may be empty. Throws InputError for a depth other than 8 or 20, a model whose
+/// depth differs from `depth`, or nothing to do (both image counts 0); the loaders' errors for bad
+/// files.
+ResNetReport run_resnet_job(const ResNetJobOptions& options, const std::function<void(const std::string&)>& log = {});
+
+}  // namespace ckks::ml
