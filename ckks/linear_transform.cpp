@@ -428,4 +428,172 @@ Ciphertext VolleyRevolver::multiply_plain(const Evaluator& ev, const Ciphertext&
   return revolve(ev, gk, [&](std::size_t r) { return ev.multiply(a, b_rot[r]); }, cost);
 }
 
+// ---------------------------------------------------------------------------------------------
+// DiagonalMatrix and DiagonalTransform
+
+DiagonalMatrix DiagonalMatrix::identity(std::size_t size) {
+  DiagonalMatrix m;
+  m.size = size;
+  m.diags[0] = std::vector<cplx>(size, cplx(1));
+  return m;
+}
+
+std::vector<cplx> DiagonalMatrix::apply(std::span<const cplx> v) const {
+  if (v.size() != size)
+    throw InputError("DiagonalMatrix::apply: the vector has " + str(v.size()) + " values but the matrix is " +
+                     str(size) + "×" + str(size));
+  std::vector<cplx> out(size, cplx(0));
+  for (const auto& [k, d] : diags)
+    for (std::size_t i = 0; i < size; ++i) out[i] += d[i] * v[(i + k) % size];
+  return out;
+}
+
+DiagonalMatrix DiagonalMatrix::operator*(const DiagonalMatrix& o) const {
+  if (o.size != size)
+    throw InputError("DiagonalMatrix product: sizes " + str(size) + " and " + str(o.size) + " differ");
+  DiagonalMatrix r;
+  r.size = size;
+  for (const auto& [k1, a] : diags)
+    for (const auto& [k2, b] : o.diags) {
+      auto& d = r.diags[(k1 + k2) % size];
+      if (d.empty()) d.assign(size, cplx(0));
+      for (std::size_t i = 0; i < size; ++i) d[i] += a[i] * b[(i + k1) % size];
+    }
+  return r;
+}
+
+void DiagonalMatrix::scale_rows(std::span<const cplx> d) {
+  if (d.size() != size)
+    throw InputError("DiagonalMatrix::scale_rows: " + str(d.size()) + " factors for " + str(size) + " rows");
+  for (auto& [k, diag] : diags)
+    for (std::size_t i = 0; i < size; ++i) diag[i] *= d[i];
+}
+
+void DiagonalMatrix::scale(cplx c) {
+  for (auto& [k, diag] : diags)
+    for (auto& x : diag) x *= c;
+}
+
+namespace {
+
+// Offset k ∈ [0, S) in signed form [−S/2, S/2), split as g·n1 + b with 0 ≤ b < n1.
+std::pair<long, long> split_offset(std::size_t k, std::size_t slots, std::size_t n1) {
+  long s = static_cast<long>(k);
+  if (k >= slots / 2 && slots > 1) s -= static_cast<long>(slots);
+  const long n = static_cast<long>(n1);
+  long g = s >= 0 ? s / n : -((-s + n - 1) / n);
+  return {g, s - g * n};
+}
+
+}  // namespace
+
+std::vector<int> DiagonalTransform::steps_for(const std::vector<std::size_t>& offsets, std::size_t slots,
+                                              std::size_t n1) {
+  std::vector<int> baby, giant;
+  for (std::size_t k : offsets) {
+    const auto [g, b] = split_offset(k, slots, n1);
+    if (b != 0) baby.push_back(static_cast<int>(b));
+    if (g != 0) giant.push_back(static_cast<int>(g * static_cast<long>(n1)));
+  }
+  for (auto* v : {&baby, &giant}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  baby.insert(baby.end(), giant.begin(), giant.end());
+  return baby;
+}
+
+std::size_t DiagonalTransform::best_baby_steps(const std::vector<std::size_t>& offsets, std::size_t slots) {
+  std::size_t best = 1, best_count = steps_for(offsets, slots, 1).size();
+  for (std::size_t n1 = 2; n1 <= slots; n1 <<= 1) {
+    const std::size_t c = steps_for(offsets, slots, n1).size();
+    if (c <= best_count) { best = n1; best_count = c; }
+  }
+  return best;
+}
+
+DiagonalTransform::DiagonalTransform(const Encoder& enc, const DiagonalMatrix& m, int level, double pt_scale,
+                                     std::size_t baby_steps) {
+  if (m.diags.empty()) throw InputError("DiagonalTransform: the matrix has no diagonal");
+  const Plaintext p = probe(enc, level, m.size);
+  ctx_ = p.context;
+  slots_ = p.slots;
+  level_ = level;
+  if (level == 0)
+    throw LevelError("DiagonalTransform: level 0 leaves nothing to rescale by; the product consumes one level, "
+                     "so encode the matrix for a ciphertext at level ≥ 1");
+  for (const auto& [k, d] : m.diags) {
+    if (k >= slots_ || d.size() != slots_)
+      throw InputError("DiagonalTransform: diagonal " + str(k) + " has " + str(d.size()) + " values; an offset must "
+                       "be below S = " + str(slots_) + " and every diagonal needs S values");
+    for (std::size_t i = 0; i < d.size(); ++i)
+      if (!std::isfinite(d[i].real()) || !std::isfinite(d[i].imag()))
+        throw InputError("DiagonalTransform: diagonal " + str(k) + ", entry " + str(i) + " is NaN or infinite");
+    offsets_.push_back(k);
+  }
+  if (baby_steps != 0 && (!is_pow2(baby_steps) || baby_steps > slots_))
+    throw InputError("DiagonalTransform: baby_steps = " + str(baby_steps) + " must be a power of two ≤ S = " +
+                     str(slots_));
+  n1_ = baby_steps ? baby_steps : best_baby_steps(offsets_, slots_);
+  pt_scale_ = pt_scale == 0 ? prime_scale(*ctx_, level_) : pt_scale;
+  if (!(pt_scale_ > 0) || !std::isfinite(pt_scale_))
+    throw ScaleError("DiagonalTransform: pt_scale " + std::to_string(pt_scale) + " must be positive and finite");
+
+  std::vector<cplx> vec(slots_);
+  for (const auto& [k, d] : m.diags) {
+    const auto [g, b] = split_offset(k, slots_, n1_);
+    // rot(diag_k, −g·n1): slot s holds diag_k[(s − g·n1) mod S].
+    const long shift = g * static_cast<long>(n1_), S = static_cast<long>(slots_);
+    for (std::size_t s = 0; s < slots_; ++s)
+      vec[s] = d[static_cast<std::size_t>(((static_cast<long>(s) - shift) % S + S) % S)];
+    diags_.push_back({g, b, enc.encode(vec, level_, pt_scale_, slots_)});
+  }
+  std::sort(diags_.begin(), diags_.end(), [](const Diagonal& x, const Diagonal& y) {
+    return std::tie(x.giant, x.baby) < std::tie(y.giant, y.baby);
+  });
+}
+
+Ciphertext DiagonalTransform::apply(const Evaluator& ev, const Ciphertext& v, const GaloisKeys& gk,
+                                    TransformCost* cost) const {
+  if (v.context != ctx_ || ev.context() != ctx_)
+    throw ParameterError("DiagonalTransform::apply: the ciphertext or the Evaluator belongs to another Context "
+                         "than the encoded matrix");
+  if (v.level != level_)
+    throw LevelError("DiagonalTransform::apply: the ciphertext is at level " + std::to_string(v.level) +
+                     " but the matrix was encoded for level " + std::to_string(level_) +
+                     "; encode the matrix for that level (or drop_level the ciphertext to it)");
+  if (v.slots != slots_)
+    throw InputError("DiagonalTransform::apply: the ciphertext has " + str(v.slots) +
+                     " slots but the matrix was encoded for " + str(slots_));
+  if (v.size() != 2) throw InputError("DiagonalTransform::apply: relinearize the 3-component ciphertext first");
+  require_keys(*ctx_, gk, rotation_steps(), "DiagonalTransform::apply");
+
+  std::vector<int> baby;
+  for (const auto& dg : diags_) baby.push_back(static_cast<int>(dg.baby));
+  std::sort(baby.begin(), baby.end());
+  baby.erase(std::unique(baby.begin(), baby.end()), baby.end());
+  const std::vector<Ciphertext> rotated =
+      baby.size() == 1 && baby[0] == 0 ? std::vector<Ciphertext>{v} : ev.rotate_hoisted(v, baby, gk);
+  auto rotated_by = [&](long b) -> const Ciphertext& {
+    return rotated[static_cast<std::size_t>(std::lower_bound(baby.begin(), baby.end(), static_cast<int>(b)) -
+                                            baby.begin())];
+  };
+  Ciphertext acc;
+  int giant_rotations = 0;
+  for (std::size_t i = 0; i < diags_.size();) {
+    const long g = diags_[i].giant;
+    Ciphertext inner = ev.multiply(rotated_by(diags_[i].baby), diags_[i].pt);
+    for (++i; i < diags_.size() && diags_[i].giant == g; ++i)
+      inner = ev.add(inner, ev.multiply(rotated_by(diags_[i].baby), diags_[i].pt));
+    if (g != 0) {
+      inner = ev.rotate(inner, static_cast<int>(g * static_cast<long>(n1_)), gk);
+      ++giant_rotations;
+    }
+    acc = acc.c.empty() ? std::move(inner) : ev.add(acc, inner);
+  }
+  Ciphertext out = ev.rescale(acc);
+  add_cost(cost, static_cast<int>(baby.size()) - (baby[0] == 0 ? 1 : 0) + giant_rotations, 0, 1);
+  return out;
+}
+
 }  // namespace ckks
