@@ -183,13 +183,17 @@ BootstrapPlan Bootstrapper::plan(const Context& ctx, const BootstrapConfig& cfg)
   if (cfg.double_angle < 0)
     throw ParameterError("bootstrapping: double_angle = " + std::to_string(cfg.double_angle) +
                          " must be ≥ 0");
+  if (cfg.arcsine_degree != 0 && (cfg.arcsine_degree < 3 || cfg.arcsine_degree % 2 == 0))
+    throw ParameterError("bootstrapping: arcsine_degree = " + std::to_string(cfg.arcsine_degree) +
+                         " must be 0 (no correction) or an odd degree ≥ 3");
   BootstrapPlan p;
   p.slots = n;
   p.top_level = ctx.max_level();
   p.trace_rotations = log2_exact(N / (2 * n));
   p.cts_levels = cfg.cts_levels;
   p.stc_levels = cfg.stc_levels;
-  p.eval_mod_levels = PolynomialEvaluator::levels_needed(cfg.cos_degree) + cfg.double_angle;
+  p.eval_mod_levels = PolynomialEvaluator::levels_needed(cfg.cos_degree) + cfg.double_angle +
+                      PolynomialEvaluator::levels_needed(cfg.arcsine_degree);
   p.output_level = p.top_level - p.cts_levels - p.eval_mod_levels - p.stc_levels;
   if (p.output_level < 1)
     throw ParameterError("bootstrapping: the chain has L = " + std::to_string(p.top_level) +
@@ -246,6 +250,7 @@ Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const Rel
   // Scales of EvalMod, backwards from σ_r: squaring at level ℓ rescales by q_ℓ, so the input of that
   // step needs σ = √(σ_next·q_ℓ). The first squaring happens at the level the cosine ends on.
   const int poly_end = L - cl - PolynomialEvaluator::levels_needed(cfg_.cos_degree);
+  // The arcsine polynomial keeps its input's scale (polynomial.h), so it does not enter the chain.
   double sigma = cfg_.eval_mod_scale;
   for (int k = r; k >= 1; --k) sigma = std::sqrt(sigma * prime(c, poly_end - k + 1));
   sigma0_ = sigma;
@@ -260,6 +265,17 @@ Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const Rel
   const double K = cfg_.k, two_r = std::ldexp(1.0, r);
   cos_ = chebyshev_interpolate(
       [&](double x) { return std::cos(2 * std::numbers::pi * (K * x - 0.25) / two_r); }, -1, 1, cfg_.cos_degree);
+
+  // Arcsine correction: Taylor coefficients of arcsin, (2j)!/(4^j·(j!)²·(2j+1)) for y^(2j+1).
+  if (cfg_.arcsine_degree > 0) {
+    std::vector<double> power(static_cast<std::size_t>(cfg_.arcsine_degree) + 1, 0.0);
+    double coef = 1;  // j = 0
+    for (int j = 0; 2 * j + 1 <= cfg_.arcsine_degree; ++j) {
+      power[static_cast<std::size_t>(2 * j + 1)] = coef / (2 * j + 1);
+      coef *= static_cast<double>((2 * j + 1) * (2 * j + 2)) / (4.0 * (j + 1) * (j + 1));
+    }
+    arcsin_ = chebyshev_from_power(power, -1, 1);
+  }
 
   // CoeffsToSlots: the raised ciphertext is read at scale ρ = (N/2)·q_0·K. Its slots are then
   // (1/ρ)·FFT(u_t) (times g after the trace), so the inverse butterflies (which compute n·FFT^{-1})
@@ -375,8 +391,10 @@ Ciphertext Bootstrapper::eval_mod(const Ciphertext& x) const {
     y = ev_.sub_const(ev_.multiply_integer(y, 2), 1.0);
     cost_.key_switches += 1;
   }
+  // Now cos(2π·K·x − π/2) = sin(2π·K·x), scale σ_r; optionally arcsin of it (same scale).
+  if (cfg_.arcsine_degree > 0) y = pe.evaluate(y, arcsin_);
   cost_.levels += plan_.eval_mod_levels;
-  return y;  // cos(2π·K·x − π/2) = sin(2π·K·x), scale σ_r
+  return y;
 }
 
 Ciphertext Bootstrapper::slots_to_coeffs(const std::vector<Ciphertext>& parts) const {

@@ -73,8 +73,13 @@ struct BootstrapConfig {
   /// k = max(1, round(q_0/(2^ratio·Δ_in))), so the message m·k is about q_0/2^ratio. Smaller ratios
   /// amplify the noise less (it is multiplied by q_0/Δ_eff in SlotsToCoeffs) but make the sine's
   /// curvature error ((2π·m/q_0)²/6, relative) larger.
-  double log_message_ratio = 10;
+  double log_message_ratio = 12;
   int double_angle = 3;        ///< r: double-angle steps (the cosine is scaled by 1/2^r)
+  /// Degree of the arcsine correction after the double angles (0 = none; else odd ≥ 3): the Taylor
+  /// polynomial of arcsin, y + y³/6 + 3y⁵/40 + …, turns sin(2π·m/q_0) back into 2π·m/q_0 and removes
+  /// the sine's curvature error, which is systematic (it repeats at every bootstrap), so a lower
+  /// log_message_ratio can be used. Costs ⌈log2(degree + 1)⌉ levels inside EvalMod [BMTH21].
+  int arcsine_degree = 0;
   double input_scale = 0;      ///< Δ_in of the ciphertexts to refresh (0 = the default scale)
   double output_scale = 0;     ///< Δ_out of the result (0 = the default scale)
   double eval_mod_scale = 0;   ///< σ_r: scale of EvalMod's output (0 = q_0, as a double)
@@ -86,7 +91,7 @@ struct BootstrapPlan {
   int top_level = 0;            ///< L: level after ModRaise
   int trace_rotations = 0;      ///< log2(N/(2n)) (sparse slots only)
   int cts_levels = 0;           ///< c
-  int eval_mod_levels = 0;      ///< e = levels of the interpolant + r
+  int eval_mod_levels = 0;      ///< e = levels of the interpolant + r + levels of the arcsine
   int stc_levels = 0;           ///< s
   int output_level = 0;         ///< L − c − e − s: levels left to the user
   std::vector<int> rotation_steps;  ///< Galois keys to make (one per distinct Galois element)
@@ -133,7 +138,8 @@ class Bootstrapper {
   /// bit-reversed order: full slots, two ciphertexts (k < n, k ≥ n); sparse slots, one ciphertext of
   /// 2n slots. Throws LevelError unless raised.level = L; InputError unless raised.slots = n.
   std::vector<Ciphertext> coeffs_to_slots(const Ciphertext& raised) const;
-  /// EvalMod on one CoeffsToSlots output: slots x ∈ [−1, 1] ↦ sin(2π·K·x) (level −e, scale σ_r).
+  /// EvalMod on one CoeffsToSlots output: slots x ∈ [−1, 1] ↦ sin(2π·K·x) (level −e, scale σ_r),
+  /// followed by the arcsine correction when configured (then ≈ 2π·(K·x − round(K·x))).
   /// Throws LevelError unless x.level = L − c.
   Ciphertext eval_mod(const Ciphertext& x) const;
   /// SlotsToCoeffs of the EvalMod outputs (two for full slots, one for sparse): the forward special
@@ -168,7 +174,7 @@ class Bootstrapper {
   const RelinKey* rk_;
   const GaloisKeys* gk_;
   std::vector<DiagonalTransform> cts_, stc_;
-  ChebyshevSeries cos_;
+  ChebyshevSeries cos_, arcsin_;
   double rho_ = 0, sigma0_ = 0, sigma_r_ = 0;
   std::int64_t scale_up_ = 1;
   mutable TransformCost cost_;
