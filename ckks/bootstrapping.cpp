@@ -83,6 +83,35 @@ std::vector<std::size_t> offsets(const DiagonalMatrix& m) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// Preset
+
+BootstrapPreset bootstrap_preset_n16(std::size_t slots) {
+  if (slots != 0 && (!is_pow2(slots) || slots < 2 || slots > 32768))
+    throw ParameterError("bootstrap_preset_n16: slots = " + str(slots) +
+                         " must be 0 (N/2 = 32768) or a power of two in [2, 32768]");
+  BootstrapPreset b;
+  Params& p = b.params;
+  p.log_n = 16;
+  p.log_q = {60};
+  p.log_q.insert(p.log_q.end(), 9, 40);   // user levels 1..9
+  p.log_q.insert(p.log_q.end(), 3, 40);   // SlotsToCoeffs
+  p.log_q.insert(p.log_q.end(), 12, 60);  // EvalMod
+  p.log_q.insert(p.log_q.end(), 3, 60);   // CoeffsToSlots
+  p.log_p = {61, 61, 61, 61, 61};
+  p.dnum = 6;
+  p.log_scale = 40;
+  BootstrapConfig& c = b.config;
+  c.slots = slots;
+  c.cts_levels = 3;
+  c.stc_levels = 3;
+  c.k = 384;
+  c.cos_degree = 127;
+  c.double_angle = 5;
+  c.log_message_ratio = slots == 0 || slots == 32768 ? 7 : 8;
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The special FFT as sparse factors
 
 std::vector<DiagonalMatrix> special_fft_stages(std::size_t n, std::size_t size, bool inverse) {

@@ -102,6 +102,25 @@ struct BootstrapPlan {
   std::string describe() const;
 };
 
+/// Parameters and a configuration made for each other.
+struct BootstrapPreset {
+  Params params;
+  BootstrapConfig config;
+};
+
+/// 128-bit (by the project's check, params.h: uniform ternary secret, log QP ≤ 1747) at N = 2^16,
+/// `slots` = 0 (full, 32768) or a power of two below: 9 levels of 40 bits left after bootstrapping at
+/// Δ = 2^40. Chain q_0 = 60 | 9 × 40 (user) | 3 × 40 (SlotsToCoeffs) | 12 × 60 (EvalMod) |
+/// 3 × 60 (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1745.
+/// The dense secret (h ≈ 2N/3) gives |I| a standard deviation of about √(h/12) ≈ 60, so K = 384
+/// (6.4 standard deviations); the cosine then spans 2π·384/2^5 ≈ 75 radians on [−1, 1]: degree 127
+/// (7 levels) + r = 5 double angles; no arcsine correction (it would need 2 more levels).
+/// Message ratio q_0/Δ_eff = 2^7 for full slots and 2^8 for fewer: the many slots make the
+/// coefficients u = FFT^{-1}(z) small (about √(2/(3n)) for |z| ≤ 1), so the sine's curvature error
+/// stays small while less noise is amplified.
+/// Throws ParameterError unless slots is 0 or a power of two in [2, 2^15].
+BootstrapPreset bootstrap_preset_n16(std::size_t slots = 0);
+
 /// The radix-2 stages of the encoder's special FFT on n points, as size × size matrices (size = n,
 /// or 2n for two copies side by side), in the order they are applied, without the bit reversal:
 ///   forward: stage len = 2, 4, …, n, with special_fft(v) = stage_n·…·stage_2·BR(v);

@@ -363,3 +363,18 @@ TEST_CASE("ckks/bootstrapping/inputs beyond the documented range come out as gar
     CHECK(big_bits < small_bits - 10);
   }
 }
+
+TEST_CASE("ckks/bootstrapping/128-bit N = 2^16 preset: budget and keys (plan only, no keys made)") {
+  for (std::size_t slots : {std::size_t(0), std::size_t(1024)}) {
+    CAPTURE(slots);
+    const BootstrapPreset preset = bootstrap_preset_n16(slots);
+    const auto ctx = Context::create(preset.params);
+    CHECK(ctx->security_bits() == 128);
+    CHECK(ctx->log_qp() <= max_log_qp_128(16));
+    const BootstrapPlan plan = Bootstrapper::plan(*ctx, preset.config);
+    CHECK(plan.output_level >= 9);
+    CHECK(ctx->default_scale() >= std::exp2(40));
+    MESSAGE(plan.describe());
+  }
+  CHECK_THROWS_AS(bootstrap_preset_n16(3), ParameterError);
+}
