@@ -175,7 +175,9 @@ class Bootstrapper {
   double eval_mod_input_scale() const { return sigma0_; }  ///< σ_0
   std::int64_t scale_up() const { return scale_up_; }  ///< k (see BootstrapConfig::log_message_ratio)
   double eval_mod_output_scale() const { return sigma_r_; }  ///< σ_r
-  /// Cost of the last stage call (rotations, key switches, levels), summed over calls.
+  /// Rotations, key switches and levels spent by every stage call since construction (summed):
+  /// the trace, the linear transforms, the conjugations and the double angles. The relinearisations
+  /// inside the cosine and arcsine polynomials are not counted (PolynomialEvaluator does not report them).
   const TransformCost& cost() const { return cost_; }
 
  private:
