@@ -67,11 +67,73 @@ Plaintext probe(const Encoder& enc, int level, std::size_t slots) {
   return enc.encode_constant(0.0, level, 1.0, slots);
 }
 
+// probe() for a transform that rescales once: also refuses level 0, naming the transform.
+Plaintext probe_rescalable(const Encoder& enc, int level, std::size_t slots, const std::string& op) {
+  Plaintext p = probe(enc, level, slots);
+  if (level == 0)
+    throw LevelError(op + ": level 0 leaves nothing to rescale by; the product consumes one level, "
+                     "so encode the matrix for a ciphertext at level ≥ 1");
+  return p;
+}
+
 void add_cost(TransformCost* cost, int rotations, int relins, int levels) {
   if (!cost) return;
   cost->rotations += rotations;
   cost->key_switches += rotations + relins;
   cost->levels += levels;
+}
+
+// One term diag ⊙ rot(v, baby), summed per giant step and rotated by giant·n1 (BSGS, [HS18]).
+struct BsgsTerm {
+  long giant, baby;
+  const Plaintext* pt;
+};
+
+// The checks and the evaluation shared by MatrixVector and DiagonalTransform: terms sorted by giant
+// step; the baby-step rotations of v hoisted, one rescale at the end. `op` names the caller in errors.
+Ciphertext bsgs_apply(const Evaluator& ev, const Ciphertext& v, const GaloisKeys& gk, const ContextPtr& ctx,
+                      int level, std::size_t slots, std::size_t n1, const std::vector<BsgsTerm>& terms,
+                      const std::vector<int>& steps, const std::string& op, TransformCost* cost) {
+  if (v.context != ctx || ev.context() != ctx)
+    throw ParameterError(op + ": the ciphertext or the Evaluator belongs to another Context than the encoded matrix");
+  if (v.level != level)
+    throw LevelError(op + ": the ciphertext is at level " + std::to_string(v.level) +
+                     " but the matrix was encoded for level " + std::to_string(level) +
+                     "; encode the matrix for that level (or drop_level the ciphertext to it)");
+  if (v.slots != slots)
+    throw InputError(op + ": the ciphertext has " + str(v.slots) + " slots but the matrix was encoded for " + str(slots));
+  if (v.size() != 2) throw InputError(op + ": relinearize the 3-component ciphertext first");
+  require_keys(*ctx, gk, steps, op.c_str());
+
+  // Baby steps: every rotation of v that some term uses, from one shared decomposition.
+  std::vector<int> baby;
+  for (const auto& t : terms) baby.push_back(static_cast<int>(t.baby));
+  std::sort(baby.begin(), baby.end());
+  baby.erase(std::unique(baby.begin(), baby.end()), baby.end());
+  const std::vector<Ciphertext> rotated =
+      baby.size() == 1 && baby[0] == 0 ? std::vector<Ciphertext>{v} : ev.rotate_hoisted(v, baby, gk);
+  auto rotated_by = [&](long b) -> const Ciphertext& {
+    return rotated[static_cast<std::size_t>(std::lower_bound(baby.begin(), baby.end(), static_cast<int>(b)) -
+                                            baby.begin())];
+  };
+
+  // Giant steps: Σ_g rot(Σ_b pdiag_{g,b} ⊙ rot(v, b), g·n1), all at scale Δ·q_ℓ, one rescale at the end.
+  Ciphertext acc;
+  int giant_rotations = 0;
+  for (std::size_t i = 0; i < terms.size();) {
+    const long g = terms[i].giant;
+    Ciphertext inner = ev.multiply(rotated_by(terms[i].baby), *terms[i].pt);
+    for (++i; i < terms.size() && terms[i].giant == g; ++i)
+      inner = ev.add(inner, ev.multiply(rotated_by(terms[i].baby), *terms[i].pt));
+    if (g != 0) {
+      inner = ev.rotate(inner, static_cast<int>(g * static_cast<long>(n1)), gk);
+      ++giant_rotations;
+    }
+    acc = acc.c.empty() ? std::move(inner) : ev.add(acc, inner);
+  }
+  Ciphertext out = ev.rescale(acc);
+  add_cost(cost, static_cast<int>(baby.size()) - (baby[0] == 0 ? 1 : 0) + giant_rotations, 0, 1);
+  return out;
 }
 
 }  // namespace
@@ -140,13 +202,10 @@ MatrixVector::MatrixVector(const Encoder& enc, const RealMatrix& m, int level, s
 MatrixVector::MatrixVector(const Encoder& enc, const ComplexMatrix& m, int level, std::size_t slots,
                            std::size_t baby_steps) {
   std::tie(rows_, cols_) = check_matrix(m, "MatrixVector");
-  const Plaintext p = probe(enc, level, slots);
+  const Plaintext p = probe_rescalable(enc, level, slots, "MatrixVector");
   ctx_ = p.context;
   slots_ = p.slots;
   level_ = level;
-  if (level == 0)
-    throw LevelError("MatrixVector: level 0 leaves nothing to rescale by; the product consumes one level, "
-                     "so encode the matrix for a ciphertext at level ≥ 1");
   d_ = next_pow2(std::max(rows_, cols_));
   if (d_ > slots_)
     throw InputError("MatrixVector: a " + str(rows_) + "×" + str(cols_) + " matrix needs a period of D = " +
@@ -199,53 +258,10 @@ std::vector<int> MatrixVector::rotation_steps() const {
 
 Ciphertext MatrixVector::apply(const Evaluator& ev, const Ciphertext& v, const GaloisKeys& gk,
                                TransformCost* cost) const {
-  if (v.context != ctx_ || ev.context() != ctx_)
-    throw ParameterError("MatrixVector::apply: the ciphertext or the Evaluator belongs to another Context "
-                         "than the encoded matrix");
-  if (v.level != level_)
-    throw LevelError("MatrixVector::apply: the ciphertext is at level " + std::to_string(v.level) +
-                     " but the matrix was encoded for level " + std::to_string(level_) +
-                     "; encode the matrix for that level (or drop_level the ciphertext to it)");
-  if (v.slots != slots_)
-    throw InputError("MatrixVector::apply: the ciphertext has " + str(v.slots) + " slots but the matrix was "
-                     "encoded for " + str(slots_));
-  if (v.size() != 2)
-    throw InputError("MatrixVector::apply: relinearize the 3-component ciphertext first");
-  require_keys(*ctx_, gk, rotation_steps(), "MatrixVector::apply");
-
-  // Baby steps: every rotation of v that some diagonal uses, from one shared decomposition.
-  std::vector<int> baby;
-  for (const auto& dg : diags_) baby.push_back(static_cast<int>(dg.baby));
-  std::sort(baby.begin(), baby.end());
-  baby.erase(std::unique(baby.begin(), baby.end()), baby.end());
-  std::vector<Ciphertext> rotated;
-  if (baby.size() == 1 && baby[0] == 0)
-    rotated.push_back(v);
-  else
-    rotated = ev.rotate_hoisted(v, baby, gk);
-  auto rotated_by = [&](std::size_t b) -> const Ciphertext& {
-    return rotated[static_cast<std::size_t>(std::lower_bound(baby.begin(), baby.end(), static_cast<int>(b)) -
-                                            baby.begin())];
-  };
-
-  // Giant steps: Σ_g rot(Σ_b pdiag_{g,b} ⊙ rot(v, b), g·n1), all at scale Δ·q_ℓ, one rescale at the end.
-  Ciphertext acc;
-  int giant_rotations = 0;
-  for (std::size_t i = 0; i < diags_.size();) {
-    const std::size_t g = diags_[i].giant;
-    Ciphertext inner = ev.multiply(rotated_by(diags_[i].baby), diags_[i].pt);
-    for (++i; i < diags_.size() && diags_[i].giant == g; ++i)
-      inner = ev.add(inner, ev.multiply(rotated_by(diags_[i].baby), diags_[i].pt));
-    if (g != 0) {
-      inner = ev.rotate(inner, static_cast<int>(g * n1_), gk);
-      ++giant_rotations;
-    }
-    acc = acc.c.empty() ? std::move(inner) : ev.add(acc, inner);
-  }
-  Ciphertext out = ev.rescale(acc);
-  const int baby_rotations = static_cast<int>(baby.size()) - (baby[0] == 0 ? 1 : 0);
-  add_cost(cost, baby_rotations + giant_rotations, 0, 1);
-  return out;
+  std::vector<BsgsTerm> terms;
+  for (const auto& dg : diags_)
+    terms.push_back({static_cast<long>(dg.giant), static_cast<long>(dg.baby), &dg.pt});
+  return bsgs_apply(ev, v, gk, ctx_, level_, slots_, n1_, terms, rotation_steps(), "MatrixVector::apply", cost);
 }
 
 std::vector<cplx> MatrixVector::pack(std::span<const cplx> v) const {
@@ -426,6 +442,135 @@ Ciphertext VolleyRevolver::multiply_plain(const Evaluator& ev, const Ciphertext&
                        "(level " + std::to_string(level_) + ", " + str(slots_) + " slots)");
   require_keys(*ctx_, gk, rotation_steps(false), "VolleyRevolver::multiply_plain");
   return revolve(ev, gk, [&](std::size_t r) { return ev.multiply(a, b_rot[r]); }, cost);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DiagonalMatrix and DiagonalTransform
+
+DiagonalMatrix DiagonalMatrix::identity(std::size_t size) {
+  DiagonalMatrix m;
+  m.size = size;
+  m.diags[0] = std::vector<cplx>(size, cplx(1));
+  return m;
+}
+
+std::vector<cplx> DiagonalMatrix::apply(std::span<const cplx> v) const {
+  if (v.size() != size)
+    throw InputError("DiagonalMatrix::apply: the vector has " + str(v.size()) + " values but the matrix is " +
+                     str(size) + "×" + str(size));
+  std::vector<cplx> out(size, cplx(0));
+  for (const auto& [k, d] : diags)
+    for (std::size_t i = 0; i < size; ++i) out[i] += d[i] * v[(i + k) % size];
+  return out;
+}
+
+DiagonalMatrix DiagonalMatrix::operator*(const DiagonalMatrix& o) const {
+  if (o.size != size)
+    throw InputError("DiagonalMatrix product: sizes " + str(size) + " and " + str(o.size) + " differ");
+  DiagonalMatrix r;
+  r.size = size;
+  for (const auto& [k1, a] : diags)
+    for (const auto& [k2, b] : o.diags) {
+      auto& d = r.diags[(k1 + k2) % size];
+      if (d.empty()) d.assign(size, cplx(0));
+      for (std::size_t i = 0; i < size; ++i) d[i] += a[i] * b[(i + k1) % size];
+    }
+  return r;
+}
+
+void DiagonalMatrix::scale_rows(std::span<const cplx> d) {
+  if (d.size() != size)
+    throw InputError("DiagonalMatrix::scale_rows: " + str(d.size()) + " factors for " + str(size) + " rows");
+  for (auto& [k, diag] : diags)
+    for (std::size_t i = 0; i < size; ++i) diag[i] *= d[i];
+}
+
+void DiagonalMatrix::scale(cplx c) {
+  for (auto& [k, diag] : diags)
+    for (auto& x : diag) x *= c;
+}
+
+namespace {
+
+// Offset k ∈ [0, S) in signed form [−S/2, S/2), split as g·n1 + b with 0 ≤ b < n1.
+std::pair<long, long> split_offset(std::size_t k, std::size_t slots, std::size_t n1) {
+  long s = static_cast<long>(k);
+  if (k >= slots / 2 && slots > 1) s -= static_cast<long>(slots);
+  const long n = static_cast<long>(n1);
+  long g = s >= 0 ? s / n : -((-s + n - 1) / n);
+  return {g, s - g * n};
+}
+
+}  // namespace
+
+std::vector<int> DiagonalTransform::steps_for(const std::vector<std::size_t>& offsets, std::size_t slots,
+                                              std::size_t n1) {
+  std::vector<int> baby, giant;
+  for (std::size_t k : offsets) {
+    const auto [g, b] = split_offset(k, slots, n1);
+    if (b != 0) baby.push_back(static_cast<int>(b));
+    if (g != 0) giant.push_back(static_cast<int>(g * static_cast<long>(n1)));
+  }
+  for (auto* v : {&baby, &giant}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  baby.insert(baby.end(), giant.begin(), giant.end());
+  return baby;
+}
+
+std::size_t DiagonalTransform::best_baby_steps(const std::vector<std::size_t>& offsets, std::size_t slots) {
+  std::size_t best = 1, best_count = steps_for(offsets, slots, 1).size();
+  for (std::size_t n1 = 2; n1 <= slots; n1 <<= 1) {
+    const std::size_t c = steps_for(offsets, slots, n1).size();
+    if (c <= best_count) { best = n1; best_count = c; }
+  }
+  return best;
+}
+
+DiagonalTransform::DiagonalTransform(const Encoder& enc, const DiagonalMatrix& m, int level, double pt_scale,
+                                     std::size_t baby_steps) {
+  if (m.diags.empty()) throw InputError("DiagonalTransform: the matrix has no diagonal");
+  const Plaintext p = probe_rescalable(enc, level, m.size, "DiagonalTransform");
+  ctx_ = p.context;
+  slots_ = p.slots;
+  level_ = level;
+  for (const auto& [k, d] : m.diags) {
+    if (k >= slots_ || d.size() != slots_)
+      throw InputError("DiagonalTransform: diagonal " + str(k) + " has " + str(d.size()) + " values; an offset must "
+                       "be below S = " + str(slots_) + " and every diagonal needs S values");
+    for (std::size_t i = 0; i < d.size(); ++i)
+      if (!std::isfinite(d[i].real()) || !std::isfinite(d[i].imag()))
+        throw InputError("DiagonalTransform: diagonal " + str(k) + ", entry " + str(i) + " is NaN or infinite");
+    offsets_.push_back(k);
+  }
+  if (baby_steps != 0 && (!is_pow2(baby_steps) || baby_steps > slots_))
+    throw InputError("DiagonalTransform: baby_steps = " + str(baby_steps) + " must be a power of two ≤ S = " +
+                     str(slots_));
+  n1_ = baby_steps ? baby_steps : best_baby_steps(offsets_, slots_);
+  pt_scale_ = pt_scale == 0 ? prime_scale(*ctx_, level_) : pt_scale;
+  if (!(pt_scale_ > 0) || !std::isfinite(pt_scale_))
+    throw ScaleError("DiagonalTransform: pt_scale " + std::to_string(pt_scale) + " must be positive and finite");
+
+  std::vector<cplx> vec(slots_);
+  for (const auto& [k, d] : m.diags) {
+    const auto [g, b] = split_offset(k, slots_, n1_);
+    // rot(diag_k, −g·n1): slot s holds diag_k[(s − g·n1) mod S].
+    const long shift = g * static_cast<long>(n1_), S = static_cast<long>(slots_);
+    for (std::size_t s = 0; s < slots_; ++s)
+      vec[s] = d[static_cast<std::size_t>(((static_cast<long>(s) - shift) % S + S) % S)];
+    diags_.push_back({g, b, enc.encode(vec, level_, pt_scale_, slots_)});
+  }
+  std::sort(diags_.begin(), diags_.end(), [](const Diagonal& x, const Diagonal& y) {
+    return std::tie(x.giant, x.baby) < std::tie(y.giant, y.baby);
+  });
+}
+
+Ciphertext DiagonalTransform::apply(const Evaluator& ev, const Ciphertext& v, const GaloisKeys& gk,
+                                    TransformCost* cost) const {
+  std::vector<BsgsTerm> terms;
+  for (const auto& dg : diags_) terms.push_back({dg.giant, dg.baby, &dg.pt});
+  return bsgs_apply(ev, v, gk, ctx_, level_, slots_, n1_, terms, rotation_steps(), "DiagonalTransform::apply", cost);
 }
 
 }  // namespace ckks

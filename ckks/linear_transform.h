@@ -30,6 +30,7 @@
 #include <complex>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -272,6 +273,85 @@ class VolleyRevolver {
   int level_ = 0;
   Plaintext row_mask_;                  // slot i·D, i < m; level − 1, scale q_{level−1}
   std::vector<Plaintext> place_masks_;  // slot i·D + (i + r) mod p; level − 2, scale q_{level−2}
+};
+
+// ---------------------------------------------------------------------------------------------
+// Matrices given by their diagonals: sparse transforms such as the factors of an FFT
+// ---------------------------------------------------------------------------------------------
+
+/// An S × S complex matrix stored by its non-zero generalised diagonals: diags[k][i] = M[i][(i+k) mod S]
+/// for offsets k ∈ [0, S). Sparse structured matrices (a radix-2 FFT stage has 3 diagonals) are
+/// built and multiplied in this form without ever forming the S² entries [HS14, §4.3].
+struct DiagonalMatrix {
+  std::size_t size = 0;  ///< S
+  std::map<std::size_t, std::vector<std::complex<double>>> diags;  ///< offset k → S values
+
+  /// The S × S identity.
+  static DiagonalMatrix identity(std::size_t size);
+  /// M·v in the clear (the reference the encrypted product is tested against).
+  /// Throws InputError unless v has S values.
+  std::vector<std::complex<double>> apply(std::span<const std::complex<double>> v) const;
+  /// The product this·other (apply other first): (AB)_k[i] = Σ_{k1+k2 ≡ k} A_{k1}[i]·B_{k2}[i+k1].
+  /// Throws InputError if the sizes differ.
+  DiagonalMatrix operator*(const DiagonalMatrix& other) const;
+  /// Row i multiplied by d[i] (left product with diag(d)). Throws InputError unless d has S values.
+  void scale_rows(std::span<const std::complex<double>> d);
+  /// Every entry multiplied by c.
+  void scale(std::complex<double> c);
+};
+
+/// M·v for a DiagonalMatrix M on all S slots of the ciphertext, by baby-step giant-step over the
+/// offsets, written in signed form k ∈ [−S/2, S/2) as k = g·n1 + b with 0 ≤ b < n1 (g may be
+/// negative):  M·v = Σ_g rot( Σ_b rot(diag_k, −g·n1) ⊙ rot(v, b), g·n1 )  [HS14, §4.3; HS18].
+/// The baby-step rotations of v are hoisted (Evaluator::rotate_hoisted); the sum is rescaled once.
+/// Unlike MatrixVector, only the offsets present are touched, so a matrix with d diagonals costs
+/// about 2·√d rotations whatever S is: the tool for the sparse factors of the homomorphic DFT of
+/// bootstrapping [BMTH21, §4.1] (key and section: see ckks/bootstrapping.h).
+class DiagonalTransform {
+ public:
+  /// Encode the diagonals for ciphertexts at `level` with S = m.size slots, at scale
+  /// `pt_scale` (0: q_level, so that the product keeps the ciphertext's scale). baby_steps = n1, a
+  /// power of two (0: the n1 that minimises the number of distinct rotations).
+  /// Throws InputError if m has no diagonal, a diagonal of the wrong length, a NaN or infinite value,
+  /// or baby_steps is not a power of two ≤ S; LevelError if level is 0 or above L; ParameterError for
+  /// a bad slot count (from the Encoder); ScaleError if pt_scale is not positive and finite.
+  DiagonalTransform(const Encoder& enc, const DiagonalMatrix& m, int level, double pt_scale = 0,
+                    std::size_t baby_steps = 0);
+
+  /// M·v. Input at level() with slots() slots and 2 components, scale Δ. Output: level() − 1, scale
+  /// Δ·pt_scale/q_level (exactly Δ for the default pt_scale).
+  /// Throws LevelError if ct.level ≠ level(); InputError if ct.slots ≠ slots() or ct has 3
+  /// components; MissingKeyError (listing the steps) if a key for rotation_steps() is missing.
+  Ciphertext apply(const Evaluator& ev, const Ciphertext& v, const GaloisKeys& gk,
+                   TransformCost* cost = nullptr) const;
+
+  /// The signed rotation steps apply() needs: the non-zero baby steps b, then the non-zero giant
+  /// steps g·n1 (negative ones are right rotations).
+  std::vector<int> rotation_steps() const { return steps_for(offsets_, slots_, n1_); }
+  int rotations() const { return static_cast<int>(rotation_steps().size()); }
+
+  /// The steps for a matrix with these offsets (each in [0, S)) on S slots with baby step n1; and the
+  /// n1 (a power of two) with the fewest distinct steps, ties to the larger n1 (more of them hoisted).
+  static std::vector<int> steps_for(const std::vector<std::size_t>& offsets, std::size_t slots, std::size_t n1);
+  static std::size_t best_baby_steps(const std::vector<std::size_t>& offsets, std::size_t slots);
+
+  std::size_t slots() const { return slots_; }
+  int level() const { return level_; }
+  std::size_t baby_steps() const { return n1_; }
+  std::size_t diagonals() const { return diags_.size(); }
+  double pt_scale() const { return pt_scale_; }
+
+ private:
+  struct Diagonal {
+    long giant, baby;  // signed offset = giant·n1 + baby
+    Plaintext pt;      // rot(diag_k, −giant·n1)
+  };
+  ContextPtr ctx_;
+  std::size_t slots_ = 0, n1_ = 1;
+  int level_ = 0;
+  double pt_scale_ = 0;
+  std::vector<std::size_t> offsets_;
+  std::vector<Diagonal> diags_;  // sorted by (giant, baby)
 };
 
 }  // namespace ckks

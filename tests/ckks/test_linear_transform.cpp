@@ -418,3 +418,60 @@ TEST_CASE("ckks/linear_transform: errors") {
   CHECK_THROWS_AS(vr.multiply(k4.evaluator, k4.evaluator.drop_level(a4, L4 - 1), a4, rk4, none4), LevelError);
   CHECK_THROWS_AS(vr.multiply_plain(k4.evaluator, a4, {}, none4), InputError);
 }
+
+TEST_CASE("ckks/linear_transform: DiagonalTransform against DiagonalMatrix::apply, any offsets and scales") {
+  test::Kit k(test::small_secure());
+  const Evaluator& ev = k.evaluator;
+  const int L = k.ctx->max_level();
+  const std::size_t S = 64;
+  // Offsets on both sides of 0 (S − 5 ≡ −5) and the middle S/2; entries random complex.
+  DiagonalMatrix m;
+  m.size = S;
+  std::uint64_t seed = 900;
+  for (std::size_t off : {std::size_t(0), std::size_t(3), std::size_t(17), S / 2, S - 5, S - 1})
+    m.diags[off] = test::random_complex(S, ++seed);
+  const cvec v = test::random_complex(S, 950);
+  const cvec want = m.apply(v);
+  // The product in the clear equals applying the factors one after the other.
+  DiagonalMatrix m2 = DiagonalMatrix::identity(S);
+  m2.scale(std::complex<double>(0.5, -0.25));
+  m2.diags[7] = test::random_complex(S, 960);
+  const cvec chained = m2.apply(m.apply(v)), product = (m2 * m).apply(v);
+  CHECK(precision_bits(product, chained) > 45);
+
+  for (std::size_t n1 : {std::size_t(0), std::size_t(1), std::size_t(8), S}) {
+    CAPTURE(n1);
+    const DiagonalTransform t(k.encoder, m, L, 0, n1);
+    const auto gk = k.keygen.galois_keys(k.sk, t.rotation_steps());
+    const auto ct = k.encryptor.encrypt(k.encoder.encode(v, L, k.ctx->default_scale(), S));
+    TransformCost cost;
+    const auto out = t.apply(ev, ct, gk, &cost);
+    CHECK(out.level == L - 1);
+    CHECK(out.scale == doctest::Approx(ct.scale).epsilon(1e-12));
+    CHECK(cost.rotations == t.rotations());
+    CHECK(cost.levels == 1);
+    CHECK(precision_bits(k.decrypt(out), want) > 20);
+  }
+  // The automatic baby step uses no more rotations than any power of two.
+  const DiagonalTransform best(k.encoder, m, L);
+  for (std::size_t n1 = 1; n1 <= S; n1 <<= 1) CHECK(best.rotations() <= DiagonalTransform(k.encoder, m, L, 0, n1).rotations());
+  // A diagonal scale other than q_ℓ moves the output scale by pt_scale/q_ℓ.
+  const double q = static_cast<double>(k.ctx->q(L).value());
+  const DiagonalTransform quarter(k.encoder, m, L, q / 4);
+  const auto gk = k.keygen.galois_keys(k.sk, quarter.rotation_steps());
+  const auto ct = k.encryptor.encrypt(k.encoder.encode(v, L, k.ctx->default_scale(), S));
+  const auto out = quarter.apply(ev, ct, gk);
+  CHECK(out.scale == doctest::Approx(ct.scale / 4).epsilon(1e-12));
+  CHECK(precision_bits(k.decrypt(out), want) > 18);
+  // Errors.
+  CHECK_THROWS_AS(DiagonalTransform(k.encoder, DiagonalMatrix{S, {}}, L), InputError);
+  CHECK_THROWS_AS(DiagonalTransform(k.encoder, m, 0), LevelError);
+  CHECK_THROWS_AS(DiagonalTransform(k.encoder, m, L, 0, 3), InputError);
+  DiagonalMatrix bad = m;
+  bad.diags[2] = cvec(S, std::complex<double>(std::nan(""), 0));
+  CHECK_THROWS_AS(DiagonalTransform(k.encoder, bad, L), InputError);
+  CHECK_THROWS_AS(DiagonalTransform(k.encoder, m, L, -1.0), ScaleError);
+  CHECK_THROWS_AS(quarter.apply(ev, ct, GaloisKeys{k.ctx, {}}), MissingKeyError);
+  CHECK_THROWS_AS(quarter.apply(ev, ev.drop_level(ct, L - 1), gk), LevelError);
+  CHECK_THROWS_AS(m.apply(cvec(3)), InputError);
+}

@@ -1,0 +1,104 @@
+// bench_ckks, bootstrapping entries: one bootstrap at the 128-bit N = 2^16 preset
+// (ckks/bootstrapping.h, bootstrap_preset_n16), full slots and 1024 slots, single thread.
+//
+//   Bootstrap/full/logN=16         32768 slots
+//   Bootstrap/slots=1024/logN=16   1024 slots
+//
+// One iteration each (a bootstrap outlasts the minimum time). Keys and the Bootstrapper are made once, outside the timing loop (about 40 Galois keys of ~200 MiB:
+// the process needs about 11 GiB; run one entry at a time). Each entry checks its result against the
+// input (uniform in [−1, 1], real and imaginary parts) and reports counters:
+//   mean_bits    −log2 of the mean absolute error over the slots
+//   min_bits     −log2 of the largest error (worst slot)
+//   levels_left  level of the output (Δ = 2^40)
+//   galois_keys, key_gib, setup_s (key generation and precomputation, seconds)
+// An entry whose worst slot has fewer than 10 correct bits fails (SkipWithError).
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "ckks/bootstrapping.h"
+#include "ckks/decryptor.h"
+#include "ckks/encryptor.h"
+#include "ckks/keygen.h"
+#include "ckks/math/sampler.h"
+#include "ckks/precision.h"
+
+namespace {
+
+using cplx = std::complex<double>;
+
+struct BootFixture {
+  ckks::ContextPtr ctx;
+  std::unique_ptr<ckks::KeyGenerator> keygen;
+  ckks::SecretKey sk;
+  ckks::RelinKey rk;
+  ckks::GaloisKeys gk;
+  std::unique_ptr<ckks::Bootstrapper> boot;
+  std::vector<cplx> z;
+  ckks::Ciphertext input;
+  double setup_seconds = 0;
+};
+
+BootFixture& fixture(std::size_t slots) {
+  static std::unique_ptr<BootFixture> f;
+  static std::size_t made_for = ~std::size_t(0);
+  if (f && made_for == slots) return *f;
+  f.reset();  // free the other entry's keys first
+  const auto t0 = std::chrono::steady_clock::now();
+  f = std::make_unique<BootFixture>();
+  const ckks::BootstrapPreset preset = ckks::bootstrap_preset_n16(slots);
+  f->ctx = ckks::Context::create(preset.params);
+  f->keygen = std::make_unique<ckks::KeyGenerator>(f->ctx, ckks::math::Csprng::insecure_fixed_seed_for_testing(16));
+  f->sk = f->keygen->secret_key();
+  const ckks::BootstrapPlan plan = ckks::Bootstrapper::plan(*f->ctx, preset.config);
+  f->rk = f->keygen->relin_key(f->sk);
+  f->gk = f->keygen->galois_keys(f->sk, plan.rotation_steps, plan.conjugation);
+  f->boot = std::make_unique<ckks::Bootstrapper>(f->ctx, preset.config, f->rk, f->gk);
+  std::mt19937_64 g(5);
+  std::uniform_real_distribution<double> u(-1, 1);
+  f->z.resize(plan.slots);
+  for (auto& x : f->z) x = {u(g), u(g)};
+  ckks::Encoder enc(f->ctx);
+  ckks::Encryptor encryptor(f->ctx, f->sk, ckks::math::Csprng::insecure_fixed_seed_for_testing(17));
+  f->input = encryptor.encrypt(enc.encode(f->z, 0, f->ctx->default_scale(), plan.slots));
+  f->setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  made_for = slots;
+  return *f;
+}
+
+void bootstrap_bench(benchmark::State& state, std::size_t slots) {
+  BootFixture& f = fixture(slots);
+  ckks::Ciphertext out;
+  for (auto _ : state) {
+    out = f.boot->bootstrap(f.input);
+    benchmark::DoNotOptimize(out);
+  }
+  ckks::Encoder enc(f.ctx);
+  const std::vector<cplx> got = enc.decode_complex(ckks::Decryptor(f.ctx, f.sk).decrypt(out));
+  double sum = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) sum += std::abs(got[i] - f.z[i]);
+  const double mean_bits = -std::log2(sum / static_cast<double>(got.size()));
+  const double min_bits = ckks::precision_bits(got, f.z);
+  const auto& plan = f.boot->plan();
+  state.counters["mean_bits"] = mean_bits;
+  state.counters["min_bits"] = min_bits;
+  state.counters["levels_left"] = out.level;
+  state.counters["galois_keys"] = static_cast<double>(plan.galois_keys());
+  state.counters["key_gib"] = static_cast<double>(plan.galois_keys() * plan.galois_key_bytes) / 1073741824.0;
+  state.counters["setup_s"] = f.setup_seconds;
+  if (min_bits < 10) state.SkipWithError("bootstrap self-check failed: fewer than 10 correct bits in the worst slot");
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0))
+    ->Name("Bootstrap/full/logN=16")
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024))
+    ->Name("Bootstrap/slots=1024/logN=16")
+    ->Unit(benchmark::kSecond);
