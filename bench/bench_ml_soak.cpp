@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "ml/data/idx.h"
-#include "ml/workflow.h"
+#include "ml/workflow/workflow.h"
 
 namespace {
 
