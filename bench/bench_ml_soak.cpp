@@ -1,4 +1,4 @@
-// bench_ml: a soak run of the client/server workflow through files (ml/workflow.h), the MLP model.
+// bench_ml: a soak run of the client/server workflow through files (ml/workflow/workflow.h), the MLP model.
 //
 //   Soak/mlp_workflow/round_trips=1000/iterations:1
 //       keygen once, then 1,000 round trips of encrypt (one test image) → infer → decrypt, each step
