@@ -32,7 +32,8 @@ int bit_width(std::uint64_t q) { return q ? 64 - __builtin_clzll(q) : 0; }
 Params resolve_explicit_primes(const Params& p) {
   auto fail = [](const std::string& m) { throw ParameterError("Context: " + m); };
   Params r = p;
-  const std::uint64_t two_n = std::uint64_t(2) << p.log_n;
+  // 2N, only used below when log_n is valid (a bad log_n is named by validate(); shifting by it is UB).
+  const std::uint64_t two_n = p.log_n >= 1 && p.log_n <= 17 ? std::uint64_t(2) << p.log_n : 0;
   std::vector<std::uint64_t> seen;
   auto check = [&](const std::vector<std::uint64_t>& primes, const char* name, std::vector<int>& bits) {
     if (primes.empty()) return;

@@ -195,6 +195,13 @@ TEST_CASE("ckks/context: explicit primes that are unusable name the value and th
     p.q_primes = std::move(q);
     return error_of(p);
   };
+  // A log_n far outside [1, 17] with explicit primes is named, not shifted by (found by fuzz_params).
+  {
+    Params p = Params::preset_n13();
+    p.q_primes = {sixty[1], forty[0]};
+    p.log_n = -2147483643;
+    CHECK(error_of(p).find("log_n = -2147483643 is outside [1, 17]") != std::string::npos);
+  }
   // 40961 = 5·2^13 + 1 is prime and ≡ 1 mod 2N, but only 16 bits.
   REQUIRE(math::is_prime(40961));
   std::string msg = with_q({sixty[1], 40961, forty[0]});
