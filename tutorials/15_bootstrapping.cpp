@@ -17,30 +17,39 @@
 //       ckks/bootstrapping.h (the stages and their formulas), docs/bootstrapping.md (the pipeline
 //       diagram, the level budget of the 128-bit preset), tests/ckks/test_bootstrapping.cpp.
 // What to observe (default run; the output is pasted in docs/labs/15_bootstrapping.md):
-//   1. The plan, before any key exists: CoeffsToSlots 3 levels, EvalMod ⌈log2(d + 1)⌉ + r levels
-//      (d the cosine degree), SlotsToCoeffs 3, the rest left to the user; the Galois keys (rotation
-//      steps of the merged FFT stages plus the conjugation) and their size.
-//   2. ModRaise costs no level but climbs from level 0 to L: the raised ciphertext decrypts to
-//      t = k·m + q_0·I exactly (checked with big integers), and decoded as usual it is garbage.
-//      With h = 64, I has a standard deviation close to √((h + 1)/12) ≈ 2.3 and max |I| ≈ 8,
-//      half of K = 16: K is a bound with a margin, not the typical value.
-//   3. CoeffsToSlots puts t/(q_0·K) into the slots in bit-reversed order, about 48 bits exact: the
-//      linear transforms are precise; every |x| stays inside [−1, 1].
-//   4. EvalMod is the stage that loses bits: about 40 bits against sin(2πK·x), which becomes ~32
-//      bits against 2π·k·m/q_0 (the ~2^-40 error of x multiplied by 2πK, plus the sine's curvature).
-//   5. SlotsToCoeffs multiplies by q_0/(2π·k·Δ) ≈ 2^9.3 and returns the original values at Δ,
-//      about 27 bits; the whole bootstrap gives the same, in about a second.
-//   6. The table: without double angles (r = 0) the cosine must follow 2K periods, degree ~ 2πK,
-//      many levels; each double angle halves the degree but costs one level and multiplies the
-//      error by up to 4, so the bits fall as r grows. Doubling K doubles the degree (one level).
-//   7. Bootstrapping again and again: the errors add up, they do not compound.
+//   1. The plan, before any key exists: CoeffsToSlots 3 levels, EvalMod ⌈log2(d + 1)⌉ + r = 6 + 3
+//      levels (d = 36, the smallest cosine degree reaching 40 bits for K = 16, r = 3),
+//      SlotsToCoeffs 3, 2 left to the user; 26 Galois keys (25 rotations of the merged FFT stages
+//      plus the conjugation).
+//   2. ModRaise spends no level, it climbs from level 0 to L = 17 (and multiplies the scale by the
+//      scale-up k = 256, which makes k·m about q_0/2^12). The raised ciphertext decrypts to
+//      t = k·m + q_0·I with I integer in every coefficient (checked with NTL big integers); decoded
+//      as usual it is garbage. With h = 64, I has a standard deviation of 2.34, close to
+//      √((h + 1)/12) = 2.33 (a sum of h + 1 terms uniform in [−1/2, 1/2]), and max |I| = 8: half of
+//      K = 16, so K is a bound with a margin, not the typical value.
+//   3. CoeffsToSlots puts t/(q_0·K) into the slots in bit-reversed order to 48.5 bits: the linear
+//      transforms are precise; max |x| = 8/16 = 0.5, inside [−1, 1].
+//   4. EvalMod: 40.3 bits against sin(2πK·x), the plain interpolant's own 40.3 bits: the
+//      approximation, not the noise, sets EvalMod's error. Against 2π·k·m/q_0 (what SlotsToCoeffs
+//      takes it for) 40.2 bits: with full slots the sine's curvature is negligible.
+//   5. SlotsToCoeffs multiplies by q_0/(2π·k·Δ) = 2^12/(2π) ≈ 2^9.3 and sums n errors per slot in
+//      the FFT: the 2^-40 of EvalMod becomes 26.2 bits in the worst slot (28.4 mean) at scale 2^40
+//      and level 2. bootstrap() in one call gives the same values, in under a second.
+//   6. The table, at a fixed target of 40 bits: each double angle halves the angle the cosine must
+//      follow, so the degree falls 143, 85, 54, 36, 26 for r = 0..4, but the levels go 8, 8, 8, 9, 9
+//      (r adds levels, log2(d) removes them) and the time falls. From r = 5 on, 40 bits are out of
+//      reach: the double angles multiply every error, the rounding of double arithmetic included,
+//      by up to 4^r. Doubling K nearly doubles the degree (143 → 253 at r = 0, 36 → 55 at r = 3).
+//   7. Bootstrapping again and again (25.3, 24.9, 24.4 bits): the errors add up, they do not
+//      compound.
 // Exercises (expected observations in docs/labs/15_bootstrapping.md):
 //   a. Run with --double-angles 0 and --double-angles 6: the cosine degree, the EvalMod levels,
-//      the levels left and the precision after the bootstrap. Compare with the table's rows.
+//      the chain (top level L, log QP) and the precision after the bootstrap. Compare with the
+//      table's rows.
 //   b. Run with --hamming-weight 512: what happens to the range of I, and to the bootstrap? Then
 //      add --K 64: what does it cost?
 //   c. Run with --slots 64 (sparse slots): how many rotations does the trace add, how many
-//      ciphertexts go through EvalMod, and what happens to the time and the precision?
+//      ciphertexts go through EvalMod, and what happens to the keys, the time and the precision?
 //
 // Usage: tutorial_15_bootstrapping [--log-n L] [--slots n] [--K K] [--double-angles r]
 //        [--hamming-weight h] [--target-bits b] [--rounds R] [--seed S]
@@ -200,7 +209,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   options.add("--log-n", log_n, "ring degree N = 2^L (INSECURE sizes)", 10, 13);
   options.add("--slots", slots, "slots n to bootstrap: 0 = N/2 (full), else a power of two below N/2", 0, 4096);
-  options.add("--K", K, "EvalMod's bound K on |I| (the cosine is interpolated on [-K, K] periods)", 1.0, 512.0);
+  options.add("--K", K, "EvalMod's bound K on |I|: x = t/(q_0*K) must stay in [-1, 1]", 1.0, 512.0);
   options.add("--double-angles", r, "double-angle steps r (the cosine is scaled by 1/2^r)", 0, 8);
   options.add("--hamming-weight", h, "non-zero coefficients h of the sparse secret", 1, 8192);
   options.add("--target-bits", target, "bits the plain EvalMod must reach when choosing the cosine degree", 10.0,
@@ -425,7 +434,7 @@ int main(int argc, char** argv) {
 
   // 9. Bootstraps in a row: each round spends one user level (z ↦ z·e^{iπ/8}), drops to level 0 and
   //    bootstraps; the expected values follow in the clear.
-  std::printf("\n9. %d bootstraps in a row (each: z <- z*exp(i*pi/8), one level; drop to level 0; bootstrap):\n",
+  std::printf("\n9. %d bootstrap(s) in a row (each: z <- z*exp(i*pi/8), one level; drop to level 0; bootstrap):\n",
               rounds);
   const std::complex<double> turn = std::polar(1.0, kPi / 8);
   Ciphertext cur = fresh;
