@@ -32,9 +32,10 @@
 //   4. EvalMod: 40.3 bits against sin(2πK·x), the plain interpolant's own 40.3 bits: the
 //      approximation, not the noise, sets EvalMod's error. Against 2π·k·m/q_0 (what SlotsToCoeffs
 //      takes it for) 40.2 bits: with full slots the sine's curvature is negligible.
-//   5. SlotsToCoeffs multiplies by q_0/(2π·k·Δ) = 2^12/(2π) ≈ 2^9.3 and sums n errors per slot in
-//      the FFT: the 2^-40 of EvalMod becomes 26.2 bits in the worst slot (28.4 mean) at scale 2^40
-//      and level 2. bootstrap() in one call gives the same values, in under a second.
+//   5. SlotsToCoeffs multiplies by q_0/(2π·k·Δ) = 2^12/(2π) ≈ 2^9.3 and sums n errors into each
+//      slot (independent errors grow like √n = 2^5): the 2^-40 of EvalMod becomes 26.2 bits in the
+//      worst slot (28.4 mean) at scale 2^40 and level 2. bootstrap() in one call gives the same
+//      values, in under a second.
 //   6. The table, at a fixed target of 40 bits: each double angle halves the angle the cosine must
 //      follow, so the degree falls 143, 85, 54, 36, 26 for r = 0..4, but the levels go 8, 8, 8, 9, 9
 //      (r adds levels, log2(d) removes them) and the time falls. From r = 5 on, 40 bits are out of
