@@ -266,11 +266,15 @@ int main(int argc, char** argv) {
     std::printf("1. EvalMod for K = %g, r = %d: no degree <= 255 reaches %.0f bits; degree %d (the smallest "
                 "within 0.5 bits of the best, %.1f bits), %d levels\n",
                 K, r, target, cos.degree, cos.bits, e);
-  BootstrapConfig cfg;
+  BootstrapConfig cfg;  // every field this tutorial relies on is set here, none left to the defaults
   cfg.slots = static_cast<std::size_t>(slots);
+  cfg.cts_levels = 3;
+  cfg.stc_levels = 3;
   cfg.k = K;
   cfg.double_angle = r;
   cfg.cos_degree = cos.degree;
+  cfg.log_message_ratio = 12;  // scale-up k = q_0/(2^12·Δ): k·m is about q_0/2^12
+  cfg.arcsine_degree = 0;
   auto t0 = std::chrono::steady_clock::now();
   Lab lab(bootstrap_chain(log_n, user_levels, e, h, cfg), cfg, seed);
   const ContextPtr& ctx = lab.ctx;
