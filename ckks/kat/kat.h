@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "ckks/bootstrapping.h"
 #include "ckks/params.h"
 
 namespace ckks::kat {
@@ -46,12 +48,33 @@ nlohmann::json keyswitch_vectors();
 /// ciphertext, the relinearisation key, the secret, and the decoded result beside z_1·z_2.
 nlohmann::json multiply_vectors();
 
+/// The parameters of the bootstrapping vector: N = 2^10, q_0 = 60 bits, two user levels of 40 bits,
+/// SlotsToCoeffs 3 × 50, EvalMod 9 × 60, CoeffsToSlots 3 × 60; P = 3 × 61; Δ = 2^40; a ternary
+/// secret of Hamming weight 64. INSECURE (allow_insecure: the chain is far longer than 128-bit
+/// security allows at this N), chosen so that one bootstrap takes about a second.
+Params bootstrap_vector_params();
+/// Its configuration: n = 8 sparse slots, everything else BootstrapConfig's defaults (K = 16, cosine
+/// of degree 40, r = 3 double angles, 3 levels each for CoeffsToSlots and SlotsToCoeffs, message
+/// ratio 2^12, no arcsine correction).
+BootstrapConfig bootstrap_vector_config();
+/// One bootstrap [BMTH21] of a fresh level-0 encryption, stage by stage: the parameters, seeds,
+/// configuration and plan, the Chebyshev coefficients of the cosine, the secret, the input (slot
+/// values, plaintext coefficients, ciphertext), then after ModRaise, CoeffsToSlots, EvalMod and
+/// SlotsToCoeffs the decrypted plaintext coefficients (centred mod Q_ℓ, decimal strings: exact) and
+/// the decoded slots beside their definitions, the output ciphertext, and the precision in bits.
+/// Throws InvariantError if a stage's output is not at its planned level.
+nlohmann::json bootstrap_vectors();
+
 /// Whether a committed file and a fresh generation agree: integers (every polynomial, prime and
 /// seed-derived value), strings and structure exactly; floating-point numbers (slot values, decoded
 /// results, scales) within 2^−40 relative, since their last bits depend on the compiler's use of
 /// fused multiply-add. On a difference, `why` (if given) names the first field that differs.
 bool same_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
 
+/// The file names of every kind above, in the order all_vectors writes them ("ntt.json", …, "bootstrap.json").
+std::vector<std::string> vector_file_names();
+/// The content of one file of vector_file_names(). Throws InputError for another name, listing the names.
+nlohmann::json vectors(const std::string& file_name);
 /// File name → content, for every kind above ("ntt.json", "rns.json", …).
 std::map<std::string, nlohmann::json> all_vectors();
 
