@@ -398,8 +398,8 @@ json bootstrap_vectors() {
   json doc = header(
       "bootstrap",
       "One bootstrap [BMTH21] of a fresh level-0 encryption of z (n sparse slots), stage by stage: "
-      "ModRaise (times the integer scale_up, centred lift of c0, c1 mod q_0 to Q_L: decrypts to t = scale_up*m + "
-      "q_0*I), CoeffsToSlots (trace, then the inverse special FFT without bit reversal: 2n slots, slot j < n holds "
+      "ModRaise (each c_i becomes the centred representative of [scale_up*c_i]_{q_0}, x > q_0/2 meaning x - q_0, "
+      "read modulo Q_L: decrypts to t = scale_up*m + q_0*I exactly), CoeffsToSlots (trace, then the inverse special FFT without bit reversal: 2n slots, slot j < n holds "
       "t[brv(j)*g]/(q_0*K), slot n + j holds t[(brv(j) + n)*g]/(q_0*K), g = N/(2n), brv over log2(n) bits), "
       "EvalMod (slot x -> sin(2*pi*K*x) = sin(2*pi*t_k/q_0), by a Chebyshev interpolant of cos(2*pi*(K*x - 1/4)/2^r) "
       "and r double angles), SlotsToCoeffs (forward special FFT times q_0/(2*pi*scale_up*input_scale): n slots ~ z). "
