@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numbers>
@@ -565,6 +566,52 @@ TEST_CASE("ckks/kat: every figure docs/test-vectors.md quotes is what the commit
   b.precision(1);
   b << "matches `expected` to " << multiply_file_bits(mul) << " bits";
   quotes(b.str());
+
+  // bootstrap.json
+  const json boot = load("bootstrap.json");
+  const json &bp = boot["params"], &bc = boot["config"], &bplan = boot["plan"];
+  const auto bq = bp["q"].get<std::vector<std::uint64_t>>(), bpp = bp["p"].get<std::vector<std::uint64_t>>();
+  std::size_t tail = bq.size() - 1;  // the chain ends with a run of primes of one size: "then X bits"
+  while (tail > 0 && bits_of(bq[tail - 1]) == bits_of(bq.back())) --tail;
+  std::string chain;
+  for (std::size_t i = 0; i < tail; ++i) chain += bits_of(bq[i]) + ", ";
+  for (auto pj : bpp) CHECK(bits_of(pj) == bits_of(bpp[0]));
+  quotes("N = " + std::to_string(bp["N"].get<std::size_t>()) + ", n = " + std::to_string(bc["slots"].get<std::size_t>()) +
+         " sparse slots, " + std::to_string(bq.size()) + " primes q_0..q_" + std::to_string(bq.size() - 1) + " (" + chain +
+         "then " + bits_of(bq.back()) + " bits), " + count_word(bpp.size()) + " " + bits_of(bpp[0]) +
+         "-bit special primes, Δ = " + log2_string(bp["scale"].get<double>()) + ", a ternary secret of Hamming weight " +
+         std::to_string(kat::bootstrap_vector_params().hamming_weight));
+  CHECK(bp["secret"] == "ternary, Hamming weight " + std::to_string(kat::bootstrap_vector_params().hamming_weight));
+  const auto bytes = std::filesystem::file_size(std::string(CKKS_VECTORS_DIR) + "/bootstrap.json");
+  quotes("the file is " + std::to_string((bytes + 500) / 1000) + " kB");
+  const int arcsine = bc["arcsine_degree"].get<int>();
+  std::ostringstream cfg;
+  cfg << "K = " << bc["K"].get<double>() << ", cosine of degree " << bc["cos_degree"].get<int>() << ", r = "
+      << bc["double_angle"].get<int>() << " double angles, "
+      << (arcsine ? "arcsine correction of degree " + std::to_string(arcsine) : std::string("no arcsine correction"))
+      << ", scale_up = " << bc["scale_up"].get<long>();
+  quotes(cfg.str());
+  const json& seeds = boot["seeds"];
+  quotes("the seeds are " + std::to_string(seeds["keys"].get<long>()) + " (keys), " +
+         std::to_string(seeds["encryption"].get<long>()) + " (encryption), " + std::to_string(seeds["data"].get<long>()) +
+         " (data)");
+  quotes(std::to_string(boot["input"]["level"].get<int>()) + " → " + std::to_string(boot["mod_raise"]["level"].get<int>()) +
+         " (ModRaise) → " + std::to_string(boot["coeffs_to_slots"]["level"].get<int>()) + " (CoeffsToSlots) → " +
+         std::to_string(boot["eval_mod"]["level"].get<int>()) + " (EvalMod) → " +
+         std::to_string(boot["slots_to_coeffs"]["level"].get<int>()) + " (SlotsToCoeffs)");
+  CHECK(bplan["conjugation"].get<bool>());
+  quotes("the bootstrap uses " + std::to_string(bplan["rotation_steps"].size()) + " rotation keys and the conjugation key");
+  quotes("read modulo Q_" + std::to_string(bplan["top_level"].get<int>()));
+  const BootstrapFigures bf = check_bootstrap_file(boot);
+  quotes("(max |I| = " + std::to_string(bf.max_i) + " in the committed file, below K)");
+  std::ostringstream fig;
+  fig.setf(std::ios::fixed);
+  fig.precision(1);
+  fig << "CoeffsToSlots matches its definition to " << bf.cts_bits << " bits and EvalMod to " << bf.eval_mod_bits << " bits";
+  quotes(fig.str());
+  fig.str("");
+  fig << "the output has mean " << bf.mean_bits << " bits, worst slot " << bf.worst_bits << " bits";
+  quotes(fig.str());
 }
 
 }  // namespace
