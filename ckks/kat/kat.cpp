@@ -323,8 +323,9 @@ json multiply_vectors() {
 Params bootstrap_vector_params() {
   Params p;
   p.log_n = 10;
-  p.log_q = {60, 40, 40, 50, 50, 50, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60};
-  p.log_p = {61, 61, 61};
+  p.log_q = {60, 40, 40, 50, 50, 50};              // q_0 | two user levels | SlotsToCoeffs (3)
+  p.log_q.insert(p.log_q.end(), 9 + 3, 60);        // EvalMod (9) | CoeffsToSlots (3)
+  p.log_p.assign(3, 61);
   p.log_scale = 40;
   p.secret = SecretDistribution::HammingWeight;
   p.hamming_weight = 64;
@@ -374,13 +375,6 @@ std::size_t bit_reverse(std::size_t j, std::size_t n) {
   return r;
 }
 
-// −log2 of the mean absolute slot error (the "mean precision" of [BMTH21]'s tables).
-double mean_bits(const std::vector<cplx>& got, const std::vector<cplx>& want) {
-  double sum = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) sum += std::abs(got[i] - want[i]);
-  return -std::log2(sum / static_cast<double>(got.size()));
-}
-
 // A stage's decryption: level, scale, slots, the exact coefficients, the decoded slots.
 json stage(const Context& ctx, const Encoder& enc, const Decryptor& dec, const Ciphertext& ct,
            std::vector<NTL::ZZ>* coefficients = nullptr) {
@@ -393,6 +387,13 @@ json stage(const Context& ctx, const Encoder& enc, const Decryptor& dec, const C
 }
 
 }  // namespace
+
+double mean_bits(const std::vector<cplx>& got, const std::vector<cplx>& want) {
+  require(got.size() == want.size() && !got.empty(), "mean_bits compares two non-empty vectors of one length");
+  double sum = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) sum += std::abs(got[i] - want[i]);
+  return -std::log2(sum / static_cast<double>(got.size()));
+}
 
 json bootstrap_vectors() {
   json doc = header(

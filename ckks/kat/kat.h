@@ -14,6 +14,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <complex>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -64,6 +65,9 @@ BootstrapConfig bootstrap_vector_config();
 /// the decoded slots beside their definitions, the output ciphertext, and the precision in bits.
 /// Throws InvariantError if a stage's output is not at its planned level.
 nlohmann::json bootstrap_vectors();
+/// −log2 of the mean absolute slot error |got_j − want_j| (the "mean precision" of [BMTH21]'s
+/// tables; bootstrap.json's `mean_bits`). Throws InvariantError unless both have one non-zero length.
+double mean_bits(const std::vector<std::complex<double>>& got, const std::vector<std::complex<double>>& want);
 
 /// Whether a committed file and a fresh generation agree: integers (every polynomial, prime and
 /// seed-derived value), strings and structure exactly; floating-point numbers (slot values, decoded

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <complex>
 #include <filesystem>
@@ -320,12 +321,6 @@ json decimal_coefficients(const Encoder& enc, const Plaintext& pt) {
   return out;
 }
 
-std::size_t bit_reverse_slots(std::size_t j, std::size_t n) {
-  std::size_t r = 0;
-  for (std::size_t b = 1; b < n; b <<= 1, j >>= 1) r = (r << 1) | (j & 1);
-  return r;
-}
-
 // −log2 of the worst slot error relative to the largest |want| (at least 1).
 double relative_bits(const std::vector<cplx>& got, const std::vector<cplx>& want) {
   double top = 1;
@@ -416,10 +411,11 @@ BootstrapFigures check_bootstrap_file(const json& doc) {
   // CoeffsToSlots: slot j holds t[brv(j)·g]/(q_0·K), slot n + j holds t[(brv(j) + n)·g]/(q_0·K).
   // EvalMod: sin(2π·[t]_{q_0}/q_0) of the same coefficients.
   std::vector<cplx> want_x(2 * n), want_y(2 * n);
+  const int log_n = std::countr_zero(n);
   const double q0d = NTL::conv<double>(q0);
   for (std::size_t j = 0; j < n; ++j)
     for (std::size_t half : {std::size_t{0}, n}) {
-      const NTL::ZZ& tk = t[(bit_reverse_slots(j, n) + half) * gap];
+      const NTL::ZZ& tk = t[(bit_reverse(j, log_n) + half) * gap];
       NTL::ZZ r = tk % q0;
       if (2 * r > q0) r -= q0;
       want_x[half + j] = NTL::conv<double>(tk) / (q0d * K);
@@ -443,9 +439,7 @@ BootstrapFigures check_bootstrap_file(const json& doc) {
   CHECK(complex_values(stc["expected"]) == z);
   const auto got = complex_values(stc["decoded"]);
   f.worst_bits = precision_bits(got, z);
-  double sum = 0;
-  for (std::size_t i = 0; i < n; ++i) sum += std::abs(got[i] - z[i]);
-  f.mean_bits = -std::log2(sum / static_cast<double>(n));
+  f.mean_bits = kat::mean_bits(got, z);
   CHECK(stc["worst_bits"].get<double>() == f.worst_bits);
   CHECK(stc["mean_bits"].get<double>() == f.mean_bits);
 
