@@ -515,6 +515,15 @@ json bootstrap_vectors() {
                  {"rotation_steps", plan.rotation_steps},
                  {"conjugation", plan.conjugation}};
   doc["cosine"] = {{"a", boot.cosine().a}, {"b", boot.cosine().b}, {"coeffs", boot.cosine().coeffs}};
+  doc["build_dependent"] = {
+      {"sections", kBuildDependentSections},
+      {"coefficient_tolerance", "2^-30 * scale"},
+      {"value_tolerance", kBuildDependentTolerance},
+      {"bits_tolerance", kBitsTolerance},
+      {"why", "after CoeffsToSlots every integer goes through encoded constants round(sigma * u), sigma ~ 2^60, "
+              "whose last bits change with the compiler's use of fused multiply-add; a build that evaluates "
+              "like the generating one reproduces these sections exactly, another one within the tolerances "
+              "(the ciphertext then differs in every digit and is compared through its decryption)"}};
   doc["secret"] = secret_coefficients(*ctx, sk);
   doc["input"] = input;
   doc["mod_raise"] = raise;
@@ -561,12 +570,79 @@ bool same_json(const json& a, const json& b, const std::string& at, std::string*
 
 }  // namespace
 
-bool same_vectors(const json& committed, const json& fresh, std::string* why) {
+namespace {
+
+// One build-dependent section of bootstrap.json against another build's (see kat.h).
+bool within_noise(const json& a, const json& b, const std::string& at, std::string* why) {
+  auto fail_at = [&](const std::string& where, const std::string& what) {
+    if (why) *why = where + ": " + what;
+    return false;
+  };
+  auto fail = [&](const std::string& what) { return fail_at(at, what); };
+  if (!a.is_object() || !b.is_object() || a.size() != b.size()) return fail("different fields");
+  for (const char* exact : {"level", "slots", "scale"})
+    if (a.contains(exact) && !same_json(a[exact], b.value(exact, json()), at + "." + exact, why)) return false;
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    const std::string& key = it.key();
+    const std::string here = at + "." + key;
+    if (!b.contains(key)) return fail("field " + key + " missing");
+    const json &x = it.value(), &y = b[key];
+    if (key == "coefficients") {
+      if (!x.is_array() || !y.is_array() || x.size() != y.size()) return fail("coefficients: lengths differ");
+      const long double bound = kBuildDependentTolerance * a["scale"].get<double>();
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (std::fabs(std::stold(x[i].get<std::string>()) - std::stold(y[i].get<std::string>())) > bound)
+          return fail_at(here + "[" + std::to_string(i) + "]", "differs by more than 2^-30 * scale");
+    } else if (key == "ciphertext") {
+      for (const char* f : {"level", "scale", "slots"})
+        if (!same_json(x[f], y[f], here + "." + f, why)) return false;
+      const json &cx = x["components"], &cy = y["components"];
+      if (cx.size() != cy.size()) return fail("ciphertext: different numbers of components");
+      for (std::size_t c = 0; c < cx.size(); ++c) {
+        if (cx[c].size() != cy[c].size()) return fail("ciphertext: different numbers of limbs");
+        for (std::size_t l = 0; l < cx[c].size(); ++l)
+          if (cx[c][l].size() != cy[c][l].size()) return fail("ciphertext: limbs of different lengths");
+      }
+    } else if (key.ends_with("_bits")) {
+      if (std::fabs(x.get<double>() - y.get<double>()) > kBitsTolerance) return fail("precision figures differ");
+    } else if (key != "level" && key != "slots" && key != "scale") {  // slot values
+      const json xs = x.is_array() ? x.flatten() : json(), ys = y.is_array() ? y.flatten() : json();
+      if (!x.is_array() || xs.size() != ys.size()) return fail("different shapes");
+      for (auto v = xs.begin(); v != xs.end(); ++v) {
+        const double p = v.value().get<double>(), q = ys.value(v.key(), json(0.0)).get<double>();
+        if (std::fabs(p - q) > kBuildDependentTolerance * std::max(1.0, std::max(std::fabs(p), std::fabs(q))))
+          return fail("values differ by more than 2^-30");
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Agreement compare_vectors(const json& committed, const json& fresh, std::string* why) {
   if (!committed.is_object() || !fresh.is_object()) {
     if (why) *why = "not a JSON object";
-    return false;
+    return Agreement::differs;
   }
-  return same_json(committed, fresh, "", why);
+  if (same_json(committed, fresh, "", why)) return Agreement::identical;
+  if (committed.value("kind", "") != "bootstrap" || fresh.value("kind", "") != "bootstrap") return Agreement::differs;
+  json rest_c = committed, rest_f = fresh;
+  for (const auto& section : kBuildDependentSections) {
+    rest_c.erase(section);
+    rest_f.erase(section);
+  }
+  if (!same_json(rest_c, rest_f, "", why)) return Agreement::differs;
+  for (const auto& section : kBuildDependentSections)
+    if (!committed.contains(section) || !fresh.contains(section) ||
+        !within_noise(committed[section], fresh[section], section, why))
+      return Agreement::differs;
+  if (why) *why = "";
+  return Agreement::within_noise;
+}
+
+bool same_vectors(const json& committed, const json& fresh, std::string* why) {
+  return compare_vectors(committed, fresh, why) != Agreement::differs;
 }
 
 namespace {

@@ -10,7 +10,8 @@
 // do not depend on an NTT's output order); NTT vectors give the order explicitly.
 //
 // The parameters of the ciphertext-level vectors are tiny and INSECURE on purpose (N = 32, so every
-// polynomial can be read): they exist to compare arithmetic, not to protect anything.
+// polynomial can be read): they exist to compare arithmetic, not to protect anything. The bootstrap
+// vector needs a longer chain and N = 2^10 (also INSECURE); it writes the keys' seeds, not the keys.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -69,10 +70,32 @@ nlohmann::json bootstrap_vectors();
 /// tables; bootstrap.json's `mean_bits`). Throws InvariantError unless both have one non-zero length.
 double mean_bits(const std::vector<std::complex<double>>& got, const std::vector<std::complex<double>>& want);
 
-/// Whether a committed file and a fresh generation agree: integers (every polynomial, prime and
-/// seed-derived value), strings and structure exactly; floating-point numbers (slot values, decoded
-/// results, scales) within 2^−40 relative, since their last bits depend on the compiler's use of
-/// fused multiply-add. On a difference, `why` (if given) names the first field that differs.
+/// The sections of bootstrap.json that depend on the last bits of floating-point evaluation: after
+/// CoeffsToSlots, every integer goes through encoded constants ⌊σ·u⌉ with σ ≈ 2^60, which change
+/// when a build contracts a·b + c into a fused multiply-add (Release uses -march=native, other build
+/// types do not). A build that evaluates like the generating one reproduces them exactly; another one
+/// within kBuildDependentTolerance.
+inline const std::vector<std::string> kBuildDependentSections = {"coeffs_to_slots", "eval_mod", "slots_to_coeffs"};
+/// In those sections on another build: decrypted coefficients within 2^−30·scale, doubles within
+/// 2^−30 (relative above 1), precision figures (fields ending in "_bits") within kBitsTolerance.
+inline constexpr double kBuildDependentTolerance = 0x1p-30;
+inline constexpr double kBitsTolerance = 0.05;
+
+/// How a committed file and a fresh generation agree.
+enum class Agreement {
+  identical,     ///< integers, strings, structure exactly; doubles within 2^−40 relative
+  within_noise,  ///< identical except kBuildDependentSections, which agree within their tolerance
+  differs
+};
+/// Compares: integers (every polynomial, prime and seed-derived value), strings and structure
+/// exactly; floating-point numbers (slot values, decoded results, scales) within 2^−40 relative,
+/// since their last bits depend on the compiler's use of fused multiply-add. For bootstrap.json
+/// (kind "bootstrap") only, kBuildDependentSections may instead agree within the noise: their
+/// ciphertexts then differ in every digit (an encryption of slightly different values), so only
+/// their level, scale, slots and shape are compared, and their decryptions (`coefficients`) stand
+/// for them. On a difference, `why` (if given) names the first field that differs.
+Agreement compare_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
+/// compare_vectors(…) != Agreement::differs.
 bool same_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
 
 /// The file names of every kind above, in the order all_vectors writes them ("ntt.json", …, "bootstrap.json").
