@@ -369,6 +369,7 @@ json decimals(const std::vector<NTL::ZZ>& v) {
   return out;
 }
 
+// brv: j with its log2(n) bits reversed (n a power of two).
 std::size_t bit_reverse(std::size_t j, std::size_t n) {
   std::size_t r = 0;
   for (std::size_t b = 1; b < n; b <<= 1, j >>= 1) r = (r << 1) | (j & 1);

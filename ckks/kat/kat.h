@@ -53,7 +53,7 @@ nlohmann::json multiply_vectors();
 /// The parameters of the bootstrapping vector: N = 2^10, q_0 = 60 bits, two user levels of 40 bits,
 /// SlotsToCoeffs 3 × 50, EvalMod 9 × 60, CoeffsToSlots 3 × 60; P = 3 × 61; Δ = 2^40; a ternary
 /// secret of Hamming weight 64. INSECURE (allow_insecure: the chain is far longer than 128-bit
-/// security allows at this N), chosen so that one bootstrap takes about a second.
+/// security allows at this N), chosen so that key generation and one bootstrap take well under a second.
 Params bootstrap_vector_params();
 /// Its configuration: n = 8 sparse slots, everything else BootstrapConfig's defaults (K = 16, cosine
 /// of degree 40, r = 3 double angles, 3 levels each for CoeffsToSlots and SlotsToCoeffs, message
@@ -64,7 +64,8 @@ BootstrapConfig bootstrap_vector_config();
 /// values, plaintext coefficients, ciphertext), then after ModRaise, CoeffsToSlots, EvalMod and
 /// SlotsToCoeffs the decrypted plaintext coefficients (centred mod Q_ℓ, decimal strings: exact) and
 /// the decoded slots beside their definitions, the output ciphertext, and the precision in bits.
-/// Throws InvariantError if a stage's output is not at its planned level.
+/// Throws InvariantError if a stage's output is not at its planned level, if ModRaise added anything
+/// but multiples of q_0, or if CoeffsToSlots gave more than one ciphertext.
 nlohmann::json bootstrap_vectors();
 /// −log2 of the mean absolute slot error |got_j − want_j| (the "mean precision" of [BMTH21]'s
 /// tables; bootstrap.json's `mean_bits`). Throws InvariantError unless both have one non-zero length.
@@ -98,7 +99,8 @@ Agreement compare_vectors(const nlohmann::json& committed, const nlohmann::json&
 /// compare_vectors(…) != Agreement::differs.
 bool same_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
 
-/// The file names of every kind above, in the order all_vectors writes them ("ntt.json", …, "bootstrap.json").
+/// The file names of every kind above: "ntt.json", "rns.json", "encoding.json", "keyswitch.json",
+/// "multiply.json", "bootstrap.json".
 std::vector<std::string> vector_file_names();
 /// The content of one file of vector_file_names(). Throws InputError for another name, listing the names.
 nlohmann::json vectors(const std::string& file_name);
