@@ -493,7 +493,8 @@ json bootstrap_vectors() {
   doc["seeds"] = {{"keys", key_seed},
                   {"encryption", encryption_seed},
                   {"data", data_seed},
-                  {"how", "keys: KeyGenerator(Csprng::insecure_fixed_seed_for_testing(keys)); encryption: "
+                  {"how", "keys: KeyGenerator(Csprng::insecure_fixed_seed_for_testing(keys)), drawn in the order secret, "
+                          "public, relinearisation, Galois (plan.rotation_steps, then the conjugation); encryption: "
                           "Encryptor(public key, Csprng::insecure_fixed_seed_for_testing(encryption)); z: "
                           "std::mt19937_64(data), re then im per slot, (g() >> 11) * 2^-52 - 1"}};
   doc["config"] = {{"slots", n},
