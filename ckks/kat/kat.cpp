@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "ckks/bootstrapping.h"
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
 #include "ckks/encoder.h"
@@ -23,6 +24,7 @@
 #include "ckks/math/rns.h"
 #include "ckks/math/rns_poly.h"
 #include "ckks/math/sampler.h"
+#include "ckks/precision.h"
 
 namespace ckks::kat {
 
@@ -315,6 +317,224 @@ json multiply_vectors() {
   return doc;
 }
 
+
+// ---------------------------------------------------------------- one bootstrap, stage by stage
+
+Params bootstrap_vector_params() {
+  Params p;
+  p.log_n = 10;
+  p.log_q = {60, 40, 40, 50, 50, 50};              // q_0 | two user levels | SlotsToCoeffs (3)
+  p.log_q.insert(p.log_q.end(), 9 + 3, 60);        // EvalMod (9) | CoeffsToSlots (3)
+  p.log_p.assign(3, 61);
+  p.log_scale = 40;
+  p.secret = SecretDistribution::HammingWeight;
+  p.hamming_weight = 64;
+  p.allow_insecure = true;
+  return p;
+}
+
+BootstrapConfig bootstrap_vector_config() {
+  BootstrapConfig cfg;
+  cfg.slots = 8;
+  return cfg;
+}
+
+namespace {
+
+// The centred integer coefficients of a plaintext, by the CRT over q_0..q_ℓ (NTL).
+std::vector<NTL::ZZ> centred_coefficients(const Context& ctx, const Plaintext& pt) {
+  const math::RnsBasis& basis = ctx.basis_q(pt.level);
+  const math::RnsPoly a = coeff_form(pt.poly, basis);
+  NTL::ZZ Q(1);
+  for (const auto* q : basis) Q *= NTL::ZZ(q->value());
+  std::vector<NTL::ZZ> w;  // w_i = (Q/q_i)·[(Q/q_i)^-1]_{q_i}
+  for (const auto* q : basis) {
+    const NTL::ZZ qi(q->value()), qhat = Q / qi;
+    w.push_back(qhat * NTL::InvMod(qhat % qi, qi));
+  }
+  std::vector<NTL::ZZ> out(a.n());
+  for (std::size_t k = 0; k < a.n(); ++k) {
+    NTL::ZZ x(0);
+    for (std::size_t i = 0; i < basis.size(); ++i) x += NTL::ZZ(a.limb(i)[k]) * w[i];
+    x %= Q;
+    if (2 * x > Q) x -= Q;
+    out[k] = x;
+  }
+  return out;
+}
+
+json decimals(const std::vector<NTL::ZZ>& v) {
+  json out = json::array();
+  for (const auto& x : v) out.push_back(decimal(x));
+  return out;
+}
+
+// brv: j with its log2(n) bits reversed (n a power of two).
+std::size_t bit_reverse(std::size_t j, std::size_t n) {
+  std::size_t r = 0;
+  for (std::size_t b = 1; b < n; b <<= 1, j >>= 1) r = (r << 1) | (j & 1);
+  return r;
+}
+
+// A stage's decryption: level, scale, slots, the exact coefficients, the decoded slots.
+json stage(const Context& ctx, const Encoder& enc, const Decryptor& dec, const Ciphertext& ct,
+           std::vector<NTL::ZZ>* coefficients = nullptr) {
+  const Plaintext pt = dec.decrypt(ct);
+  std::vector<NTL::ZZ> c = centred_coefficients(ctx, pt);
+  json out = {{"level", ct.level}, {"scale", ct.scale}, {"slots", ct.slots}, {"coefficients", decimals(c)},
+              {"decoded", complex_array(enc.decode_complex(pt))}};
+  if (coefficients) *coefficients = std::move(c);
+  return out;
+}
+
+}  // namespace
+
+double mean_bits(const std::vector<cplx>& got, const std::vector<cplx>& want) {
+  require(got.size() == want.size() && !got.empty(), "mean_bits compares two non-empty vectors of one length");
+  double sum = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) sum += std::abs(got[i] - want[i]);
+  return -std::log2(sum / static_cast<double>(got.size()));
+}
+
+json bootstrap_vectors() {
+  json doc = header(
+      "bootstrap",
+      "One bootstrap [BMTH21] of a fresh level-0 encryption of z (n sparse slots), stage by stage: "
+      "ModRaise (each c_i becomes the centred representative of [scale_up*c_i]_{q_0}, x > q_0/2 meaning x - q_0, "
+      "read modulo Q_L: decrypts to t = scale_up*m + q_0*I exactly), CoeffsToSlots (trace, then the inverse special FFT without bit reversal: 2n slots, slot j < n holds "
+      "t[brv(j)*g]/(q_0*K), slot n + j holds t[(brv(j) + n)*g]/(q_0*K), g = N/(2n), brv over log2(n) bits), "
+      "EvalMod (slot x -> sin(2*pi*K*x) = sin(2*pi*t_k/q_0), by a Chebyshev interpolant of cos(2*pi*(K*x - 1/4)/2^r) "
+      "and r double angles), SlotsToCoeffs (forward special FFT times q_0/(2*pi*scale_up*input_scale): n slots ~ z). "
+      "Each stage's 'coefficients' are the centred integers of its decryption under 'secret' (decimal strings, "
+      "mod Q_level); 'decoded' are its slot values; 'expected' is the stage's definition computed from the exact "
+      "integers of the previous stage. Keys come from the seeds (this implementation's ChaCha20 Csprng) and are "
+      "not written: the coefficients after CoeffsToSlots are exact for this implementation only; another one "
+      "compares 'decoded' within the noise.");
+  const Params params = bootstrap_vector_params();
+  const BootstrapConfig cfg = bootstrap_vector_config();
+  const std::uint64_t key_seed = 151, encryption_seed = 152, data_seed = 153;
+  auto ctx = Context::create(params);
+  const BootstrapPlan plan = Bootstrapper::plan(*ctx, cfg);
+  KeyGenerator kg(ctx, math::Csprng::insecure_fixed_seed_for_testing(key_seed));
+  const SecretKey sk = kg.secret_key();
+  const PublicKey pk = kg.public_key(sk);
+  const RelinKey rk = kg.relin_key(sk);
+  const GaloisKeys gk = kg.galois_keys(sk, plan.rotation_steps, plan.conjugation);
+  const Bootstrapper boot(ctx, cfg, rk, gk);
+  const Encoder enc(ctx);
+  Encryptor encryptor(ctx, pk, math::Csprng::insecure_fixed_seed_for_testing(encryption_seed));
+  const Decryptor dec(ctx, sk);
+
+  const std::size_t N = ctx->n(), n = plan.slots, gap = N / (2 * n);
+  std::mt19937_64 g(data_seed);
+  std::vector<cplx> z(n);
+  for (auto& v : z) v = {unit(g), unit(g)};
+  const Ciphertext ct = encryptor.encrypt(enc.encode(std::span<const cplx>(z), 0, ctx->default_scale(), n));
+
+  const Ciphertext raised = boot.mod_raise(ct);
+  const std::vector<Ciphertext> parts = boot.coeffs_to_slots(raised);
+  require(parts.size() == 1, "the bootstrap vector uses sparse slots (one CoeffsToSlots output)");
+  const Ciphertext modded = boot.eval_mod(parts[0]);
+  const Ciphertext out = boot.slots_to_coeffs({modded});
+  require(raised.level == plan.top_level && out.level == plan.output_level, "stages must end at their planned levels");
+
+  // Input and ModRaise: m, then t = scale_up·m + q_0·I with I an integer polynomial.
+  const NTL::ZZ q0(ctx->q(0).value()), k(boot.scale_up());
+  std::vector<NTL::ZZ> m, t, x, y;
+  json input = stage(*ctx, enc, dec, ct, &m);
+  input["z"] = complex_array(z);
+  input["ciphertext"] = ciphertext(ct);
+  json raise = stage(*ctx, enc, dec, raised, &t);
+  std::vector<long> I(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    NTL::ZZ r;
+    NTL::ZZ quotient;
+    NTL::DivRem(quotient, r, t[i] - k * m[i], q0);
+    require(NTL::IsZero(r), "ModRaise must add multiples of q_0");
+    I[i] = NTL::conv<long>(quotient);
+  }
+  raise["scale_up"] = boot.scale_up();
+  raise["I"] = I;
+
+  // CoeffsToSlots: the coefficients of t in the slots, divided by q_0·K.
+  json cts = stage(*ctx, enc, dec, parts[0], &x);
+  const double q0K = NTL::conv<double>(q0) * cfg.k;
+  std::vector<cplx> want_x(2 * n), want_y(2 * n);
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t i = bit_reverse(j, n);
+    want_x[j] = NTL::conv<double>(t[i * gap]) / q0K;
+    want_x[n + j] = NTL::conv<double>(t[(i + n) * gap]) / q0K;
+  }
+  cts["expected"] = complex_array(want_x);
+
+  // EvalMod: sin(2π·t_k/q_0) = sin(2π·[t_k]_{q_0}/q_0), from the exact t.
+  json mod = stage(*ctx, enc, dec, modded, &y);
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t i = bit_reverse(j, n);
+    for (std::size_t half : {std::size_t{0}, n}) {
+      NTL::ZZ r = t[(i + half) * gap] % q0;
+      if (2 * r > q0) r -= q0;
+      want_y[half + j] = std::sin(2 * M_PI * NTL::conv<double>(r) / NTL::conv<double>(q0));
+    }
+  }
+  mod["expected"] = complex_array(want_y);
+
+  // SlotsToCoeffs: the refreshed z.
+  json stc = stage(*ctx, enc, dec, out);
+  const auto got = enc.decode_complex(dec.decrypt(out));
+  stc["expected"] = complex_array(z);
+  stc["ciphertext"] = ciphertext(out);
+  stc["mean_bits"] = mean_bits(got, z);
+  stc["worst_bits"] = precision_bits(got, z);
+
+  json p = params_json(*ctx);
+  p["secret"] = "ternary, Hamming weight " + std::to_string(params.hamming_weight);
+  doc["params"] = p;
+  doc["seeds"] = {{"keys", key_seed},
+                  {"encryption", encryption_seed},
+                  {"data", data_seed},
+                  {"how", "keys: KeyGenerator(Csprng::insecure_fixed_seed_for_testing(keys)), drawn in the order secret, "
+                          "public, relinearisation, Galois (plan.rotation_steps, then the conjugation); encryption: "
+                          "Encryptor(public key, Csprng::insecure_fixed_seed_for_testing(encryption)); z: "
+                          "std::mt19937_64(data), re then im per slot, (g() >> 11) * 2^-52 - 1"}};
+  doc["config"] = {{"slots", n},
+                   {"K", cfg.k},
+                   {"cos_degree", cfg.cos_degree},
+                   {"double_angle", cfg.double_angle},
+                   {"arcsine_degree", cfg.arcsine_degree},
+                   {"log_message_ratio", cfg.log_message_ratio},
+                   {"input_scale", ctx->default_scale()},
+                   {"output_scale", ctx->default_scale()},
+                   {"scale_up", boot.scale_up()},
+                   {"eval_mod_input_scale", boot.eval_mod_input_scale()},
+                   {"eval_mod_output_scale", boot.eval_mod_output_scale()}};
+  doc["plan"] = {{"top_level", plan.top_level},
+                 {"trace_rotations", plan.trace_rotations},
+                 {"cts_levels", plan.cts_levels},
+                 {"eval_mod_levels", plan.eval_mod_levels},
+                 {"stc_levels", plan.stc_levels},
+                 {"output_level", plan.output_level},
+                 {"rotation_steps", plan.rotation_steps},
+                 {"conjugation", plan.conjugation}};
+  doc["cosine"] = {{"a", boot.cosine().a}, {"b", boot.cosine().b}, {"coeffs", boot.cosine().coeffs}};
+  doc["build_dependent"] = {
+      {"sections", kBuildDependentSections},
+      {"coefficient_tolerance", "2^-30 * scale"},
+      {"value_tolerance", kBuildDependentTolerance},
+      {"bits_tolerance", kBitsTolerance},
+      {"why", "after CoeffsToSlots every integer goes through encoded constants round(sigma * u), sigma ~ 2^60, "
+              "whose last bits change with the compiler's use of fused multiply-add; a build that evaluates "
+              "like the generating one reproduces these sections exactly, another one within the tolerances "
+              "(the ciphertext then differs in every digit and is compared through its decryption)"}};
+  doc["secret"] = secret_coefficients(*ctx, sk);
+  doc["input"] = input;
+  doc["mod_raise"] = raise;
+  doc["coeffs_to_slots"] = cts;
+  doc["eval_mod"] = mod;
+  doc["slots_to_coeffs"] = stc;
+  return doc;
+}
+
 namespace {
 
 // Recursive comparison: integers, strings, booleans and structure exactly; floating-point numbers
@@ -352,20 +572,113 @@ bool same_json(const json& a, const json& b, const std::string& at, std::string*
 
 }  // namespace
 
-bool same_vectors(const json& committed, const json& fresh, std::string* why) {
+namespace {
+
+// One build-dependent section of bootstrap.json against another build's (see kat.h).
+bool within_noise(const json& a, const json& b, const std::string& at, std::string* why) {
+  auto fail_at = [&](const std::string& where, const std::string& what) {
+    if (why) *why = where + ": " + what;
+    return false;
+  };
+  auto fail = [&](const std::string& what) { return fail_at(at, what); };
+  if (!a.is_object() || !b.is_object() || a.size() != b.size()) return fail("different fields");
+  for (const char* exact : {"level", "slots", "scale"})
+    if (a.contains(exact) && !same_json(a[exact], b.value(exact, json()), at + "." + exact, why)) return false;
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    const std::string& key = it.key();
+    const std::string here = at + "." + key;
+    if (!b.contains(key)) return fail("field " + key + " missing");
+    const json &x = it.value(), &y = b[key];
+    if (key == "coefficients") {
+      if (!x.is_array() || !y.is_array() || x.size() != y.size()) return fail("coefficients: lengths differ");
+      const long double bound = kBuildDependentTolerance * a["scale"].get<double>();
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (std::fabs(std::stold(x[i].get<std::string>()) - std::stold(y[i].get<std::string>())) > bound)
+          return fail_at(here + "[" + std::to_string(i) + "]", "differs by more than 2^-30 * scale");
+    } else if (key == "ciphertext") {
+      for (const char* f : {"level", "scale", "slots"})
+        if (!same_json(x[f], y[f], here + "." + f, why)) return false;
+      const json &cx = x["components"], &cy = y["components"];
+      if (cx.size() != cy.size()) return fail("ciphertext: different numbers of components");
+      for (std::size_t c = 0; c < cx.size(); ++c) {
+        if (cx[c].size() != cy[c].size()) return fail("ciphertext: different numbers of limbs");
+        for (std::size_t l = 0; l < cx[c].size(); ++l)
+          if (cx[c][l].size() != cy[c][l].size()) return fail("ciphertext: limbs of different lengths");
+      }
+    } else if (key.ends_with("_bits")) {
+      if (std::fabs(x.get<double>() - y.get<double>()) > kBitsTolerance) return fail("precision figures differ");
+    } else if (key != "level" && key != "slots" && key != "scale") {  // slot values
+      const json xs = x.is_array() ? x.flatten() : json(), ys = y.is_array() ? y.flatten() : json();
+      if (!x.is_array() || xs.size() != ys.size()) return fail("different shapes");
+      for (auto v = xs.begin(); v != xs.end(); ++v) {
+        const double p = v.value().get<double>(), q = ys.value(v.key(), json(0.0)).get<double>();
+        if (std::fabs(p - q) > kBuildDependentTolerance * std::max(1.0, std::max(std::fabs(p), std::fabs(q))))
+          return fail("values differ by more than 2^-30");
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Agreement compare_vectors(const json& committed, const json& fresh, std::string* why) {
   if (!committed.is_object() || !fresh.is_object()) {
     if (why) *why = "not a JSON object";
-    return false;
+    return Agreement::differs;
   }
-  return same_json(committed, fresh, "", why);
+  if (same_json(committed, fresh, "", why)) return Agreement::identical;
+  if (committed.value("kind", "") != "bootstrap" || fresh.value("kind", "") != "bootstrap") return Agreement::differs;
+  json rest_c = committed, rest_f = fresh;
+  for (const auto& section : kBuildDependentSections) {
+    rest_c.erase(section);
+    rest_f.erase(section);
+  }
+  if (!same_json(rest_c, rest_f, "", why)) return Agreement::differs;
+  for (const auto& section : kBuildDependentSections)
+    if (!committed.contains(section) || !fresh.contains(section) ||
+        !within_noise(committed[section], fresh[section], section, why))
+      return Agreement::differs;
+  if (why) *why = "";
+  return Agreement::within_noise;
+}
+
+bool same_vectors(const json& committed, const json& fresh, std::string* why) {
+  return compare_vectors(committed, fresh, why) != Agreement::differs;
+}
+
+namespace {
+
+using Generator = json (*)();
+const std::vector<std::pair<std::string, Generator>>& generators() {
+  static const std::vector<std::pair<std::string, Generator>> g = {
+      {"ntt.json", ntt_vectors},           {"rns.json", rns_vectors},
+      {"encoding.json", encoding_vectors}, {"keyswitch.json", keyswitch_vectors},
+      {"multiply.json", multiply_vectors}, {"bootstrap.json", bootstrap_vectors}};
+  return g;
+}
+
+}  // namespace
+
+std::vector<std::string> vector_file_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, gen] : generators()) names.push_back(name);
+  return names;
+}
+
+json vectors(const std::string& file_name) {
+  std::string known;
+  for (const auto& [name, gen] : generators()) {
+    if (name == file_name) return gen();
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  throw InputError("ckks-kat: no vector file named '" + file_name + "'; the files are " + known);
 }
 
 std::map<std::string, json> all_vectors() {
-  return {{"ntt.json", ntt_vectors()},
-          {"rns.json", rns_vectors()},
-          {"encoding.json", encoding_vectors()},
-          {"keyswitch.json", keyswitch_vectors()},
-          {"multiply.json", multiply_vectors()}};
+  std::map<std::string, json> out;
+  for (const auto& [name, gen] : generators()) out.emplace(name, gen());
+  return out;
 }
 
 }  // namespace ckks::kat

@@ -10,14 +10,18 @@
 // do not depend on an NTT's output order); NTT vectors give the order explicitly.
 //
 // The parameters of the ciphertext-level vectors are tiny and INSECURE on purpose (N = 32, so every
-// polynomial can be read): they exist to compare arithmetic, not to protect anything.
+// polynomial can be read): they exist to compare arithmetic, not to protect anything. The bootstrap
+// vector needs a longer chain and N = 2^10 (also INSECURE); it writes the keys' seeds, not the keys.
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <complex>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "ckks/bootstrapping.h"
 #include "ckks/params.h"
 
 namespace ckks::kat {
@@ -46,12 +50,60 @@ nlohmann::json keyswitch_vectors();
 /// ciphertext, the relinearisation key, the secret, and the decoded result beside z_1·z_2.
 nlohmann::json multiply_vectors();
 
-/// Whether a committed file and a fresh generation agree: integers (every polynomial, prime and
-/// seed-derived value), strings and structure exactly; floating-point numbers (slot values, decoded
-/// results, scales) within 2^−40 relative, since their last bits depend on the compiler's use of
-/// fused multiply-add. On a difference, `why` (if given) names the first field that differs.
+/// The parameters of the bootstrapping vector: N = 2^10, q_0 = 60 bits, two user levels of 40 bits,
+/// SlotsToCoeffs 3 × 50, EvalMod 9 × 60, CoeffsToSlots 3 × 60; P = 3 × 61; Δ = 2^40; a ternary
+/// secret of Hamming weight 64. INSECURE (allow_insecure: the chain is far longer than 128-bit
+/// security allows at this N), chosen so that key generation and one bootstrap take well under a second.
+Params bootstrap_vector_params();
+/// Its configuration: n = 8 sparse slots, everything else BootstrapConfig's defaults (K = 16, cosine
+/// of degree 40, r = 3 double angles, 3 levels each for CoeffsToSlots and SlotsToCoeffs, message
+/// ratio 2^12, no arcsine correction).
+BootstrapConfig bootstrap_vector_config();
+/// One bootstrap [BMTH21] of a fresh level-0 encryption, stage by stage: the parameters, seeds,
+/// configuration and plan, the Chebyshev coefficients of the cosine, the secret, the input (slot
+/// values, plaintext coefficients, ciphertext), then after ModRaise, CoeffsToSlots, EvalMod and
+/// SlotsToCoeffs the decrypted plaintext coefficients (centred mod Q_ℓ, decimal strings: exact) and
+/// the decoded slots beside their definitions, the output ciphertext, and the precision in bits.
+/// Throws InvariantError if a stage's output is not at its planned level, if ModRaise added anything
+/// but multiples of q_0, or if CoeffsToSlots gave more than one ciphertext.
+nlohmann::json bootstrap_vectors();
+/// −log2 of the mean absolute slot error |got_j − want_j| (the "mean precision" of [BMTH21]'s
+/// tables; bootstrap.json's `mean_bits`). Throws InvariantError unless both have one non-zero length.
+double mean_bits(const std::vector<std::complex<double>>& got, const std::vector<std::complex<double>>& want);
+
+/// The sections of bootstrap.json that depend on the last bits of floating-point evaluation: after
+/// CoeffsToSlots, every integer goes through encoded constants ⌊σ·u⌉ with σ ≈ 2^60, which change
+/// when a build contracts a·b + c into a fused multiply-add (Release uses -march=native, other build
+/// types do not). A build that evaluates like the generating one reproduces them exactly; another one
+/// within kBuildDependentTolerance.
+inline const std::vector<std::string> kBuildDependentSections = {"coeffs_to_slots", "eval_mod", "slots_to_coeffs"};
+/// In those sections on another build: decrypted coefficients within 2^−30·scale, doubles within
+/// 2^−30 (relative above 1), precision figures (fields ending in "_bits") within kBitsTolerance.
+inline constexpr double kBuildDependentTolerance = 0x1p-30;
+inline constexpr double kBitsTolerance = 0.05;
+
+/// How a committed file and a fresh generation agree.
+enum class Agreement {
+  identical,     ///< integers, strings, structure exactly; doubles within 2^−40 relative
+  within_noise,  ///< identical except kBuildDependentSections, which agree within their tolerance
+  differs
+};
+/// Compares: integers (every polynomial, prime and seed-derived value), strings and structure
+/// exactly; floating-point numbers (slot values, decoded results, scales) within 2^−40 relative,
+/// since their last bits depend on the compiler's use of fused multiply-add. For bootstrap.json
+/// (kind "bootstrap") only, kBuildDependentSections may instead agree within the noise: their
+/// ciphertexts then differ in every digit (an encryption of slightly different values), so only
+/// their level, scale, slots and shape are compared, and their decryptions (`coefficients`) stand
+/// for them. On a difference, `why` (if given) names the first field that differs.
+Agreement compare_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
+/// compare_vectors(…) != Agreement::differs.
 bool same_vectors(const nlohmann::json& committed, const nlohmann::json& fresh, std::string* why = nullptr);
 
+/// The file names of every kind above: "ntt.json", "rns.json", "encoding.json", "keyswitch.json",
+/// "multiply.json", "bootstrap.json".
+std::vector<std::string> vector_file_names();
+/// The content of one file of vector_file_names(). Throws InputError for another name, listing the names.
+nlohmann::json vectors(const std::string& file_name);
 /// File name → content, for every kind above ("ntt.json", "rns.json", …).
 std::map<std::string, nlohmann::json> all_vectors();
 
