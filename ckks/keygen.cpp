@@ -1,5 +1,6 @@
 #include "ckks/keygen.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -90,20 +91,29 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
 
 KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime) {
   check(sk, "switching_key");
+  return switching_key_up_to(sk, s_prime, ctx_->max_level());
+}
+
+KeySwitchKey KeyGenerator::switching_key_up_to(const SecretKey& sk, const math::RnsPoly& s_prime, int level) {
   const int L = ctx_->max_level();
   const auto& basis = ctx_->basis_qp(L);
-  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(L);
+  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(level);
   KeySwitchKey ksk{ctx_, {}, {}, rng_.new_key(), sk.key_id};  // the a_j are expanded from ksk.seed
   math::Csprng a_rng = math::Csprng::from_key(*ksk.seed);
   for (std::size_t j = 0; j < dnum; ++j) {
     math::RnsPoly a = math::sample_uniform(a_rng, N, basis, true);
+    if (level < L) {  // only q_0..q_level and P: the limbs above are zero, and a is not the seed's
+      for (std::size_t i = static_cast<std::size_t>(level) + 1; i <= static_cast<std::size_t>(L); ++i)
+        std::fill(a.limb(i), a.limb(i) + N, std::uint64_t(0));
+      ksk.seed.reset();
+    }
     math::RnsPoly b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
     math::to_ntt(b, basis);
     math::RnsPoly as = a;
     math::mul_inplace(as, sk.s, basis);
     math::sub_inplace(b, as, basis);  // b = e − a·s
     // + P·s' on the limbs of digit j (the gadget factor is [P]_{q_i} there and 0 elsewhere).
-    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(L + 1));
+    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(level + 1));
     for (std::size_t i = lo; i < hi; ++i) {
       const auto& qi = basis[i]->mod;
       const std::uint64_t pm = ctx_->p_mod_q(static_cast<int>(i));
@@ -113,10 +123,37 @@ KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPol
       for (std::size_t c = 0; c < N; ++c)
         bi[c] = math::add_mod(bi[c], math::mul_shoup(si[c], pm, pms, qi.q), qi.q);
     }
+    for (std::size_t i = static_cast<std::size_t>(level) + 1; i <= static_cast<std::size_t>(L); ++i)
+      std::fill(b.limb(i), b.limb(i) + N, std::uint64_t(0));
     ksk.b.push_back(std::move(b));
     ksk.a.push_back(std::move(a));
   }
   return ksk;
+}
+
+EncapsulationKeys KeyGenerator::encapsulation_keys(const SecretKey& sk, int hamming_weight) {
+  check(sk, "encapsulation_keys");
+  const std::size_t N = ctx_->n();
+  if (hamming_weight < 1 || static_cast<std::size_t>(hamming_weight) > N)
+    throw ParameterError("encapsulation_keys: hamming_weight = " + std::to_string(hamming_weight) +
+                         " must be in [1, N = " + std::to_string(N) +
+                         "]; set BootstrapConfig::ephemeral_secret_weight (32 in the N = 2^16 preset)");
+  const auto& basis = ctx_->basis_qp(ctx_->max_level());
+  auto coeffs = math::sample_ternary_hamming(rng_, N, static_cast<std::size_t>(hamming_weight));
+  math::RnsPoly s_sparse = math::from_signed_coeffs(coeffs, basis);
+  math::secure_wipe(coeffs);
+  math::to_ntt(s_sparse, basis);
+  EncapsulationKeys keys;
+  keys.hamming_weight = hamming_weight;
+  {
+    const SecretKey sparse(ctx_, s_sparse);  // wiped by its destructor
+    // s → s': an RLWE sample under s' modulo q_0·P only [BTH22].
+    keys.dense_to_sparse = switching_key_up_to(sparse, sk.s, 0);
+    keys.dense_to_sparse.key_id = 0;  // the target key is ephemeral: no key set to check against
+  }
+  keys.sparse_to_dense = switching_key(sk, s_sparse);
+  math::secure_wipe(s_sparse.data());
+  return keys;
 }
 
 RelinKey KeyGenerator::relin_key(const SecretKey& sk) {

@@ -8,6 +8,18 @@
 
 namespace ckks {
 
+/// The two keys of sparse-secret encapsulation for bootstrapping [BTH22]: an ephemeral secret s'
+/// of Hamming weight h' is sampled, used for these two keys and wiped; it is never returned.
+///   dense_to_sparse  key switching s → s', usable at level 0 only: one RLWE sample per key half
+///                    under s' modulo q_0·P (the limbs q_1..q_L are zero, no seed); the sparse s'
+///                    is only ever exposed at this small modulus, which is what makes it acceptable.
+///   sparse_to_dense  key switching s' → s modulo Q_L·P (all digits), an ordinary key under s.
+struct EncapsulationKeys {
+  KeySwitchKey dense_to_sparse;
+  KeySwitchKey sparse_to_dense;
+  int hamming_weight = 0;  ///< h' of the ephemeral secret
+};
+
 /// Not thread-safe (it advances its CSPRNG): one KeyGenerator per thread (see ckks/context.h).
 class KeyGenerator {
  public:
@@ -29,9 +41,15 @@ class KeyGenerator {
   GaloisKeys galois_keys_for_elements(const SecretKey& sk, const std::vector<std::uint64_t>& elements);
   /// The key switching key s' → s for any s' given modulo Q_L·P in evaluation form [HK20].
   KeySwitchKey switching_key(const SecretKey& sk, const math::RnsPoly& s_prime);
+  /// The keys of sparse-secret encapsulation (EncapsulationKeys) for an ephemeral secret of Hamming
+  /// weight `hamming_weight`. Throws ParameterError if sk is from another Context or unless
+  /// 1 ≤ hamming_weight ≤ N. Source: [BTH22].
+  EncapsulationKeys encapsulation_keys(const SecretKey& sk, int hamming_weight);
 
  private:
   void check(const SecretKey& sk, const char* op) const;
+  // switching_key whose digits and q-limbs stop at `level` (the limbs above are zero).
+  KeySwitchKey switching_key_up_to(const SecretKey& sk, const math::RnsPoly& s_prime, int level);
   ContextPtr ctx_;
   math::Csprng rng_;
 };
