@@ -118,13 +118,15 @@ BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots) {
   p.log_q = {60};
   p.log_q.insert(p.log_q.end(), 9, 40);  // user levels 1..9
   p.log_q.insert(p.log_q.end(), 3, 40);  // SlotsToCoeffs
-  p.log_q.insert(p.log_q.end(), 8, 60);  // EvalMod
+  p.log_q.insert(p.log_q.end(), 11, 60);  // EvalMod
   p.log_q.insert(p.log_q.end(), 3, 60);  // CoeffsToSlots
   BootstrapConfig& c = b.config;
   c.ephemeral_secret_weight = 32;
   c.k = 16;
   c.cos_degree = 31;
-  c.double_angle = 3;
+  c.double_angle = 4;
+  c.arcsine_degree = 3;
+  c.log_message_ratio = 5;
   return b;
 }
 
@@ -204,7 +206,7 @@ std::string BootstrapPlan::describe() const {
     << galois_keys() * galois_key_bytes / 1073741824.0 << " GiB in all\n";
   if (ephemeral_secret_weight)
     s << "  sparse-secret encapsulation, h' = " << ephemeral_secret_weight
-      << ": keys s -> s' (level 0, modulo q_0·P) and s' -> s (" << galois_key_bytes / 1048576.0 << " MiB)\n";
+      << ": keys s -> s' (level 0, modulo q_0·p_0) and s' -> s (" << galois_key_bytes / 1048576.0 << " MiB)\n";
   s << "  rotation steps:";
   for (int r : rotation_steps) s << ' ' << r;
   s << '\n';
@@ -399,6 +401,44 @@ Ciphertext Bootstrapper::switch_key(const Ciphertext& ct, const KeySwitchKey& ke
   return out;
 }
 
+Ciphertext Bootstrapper::to_ephemeral_secret(const Ciphertext& ct) const {
+  // Key switching at level 0 with the key modulo q_0·p_0 [BTH22]: d = c_1 (centred mod q_0) is
+  // exact modulo p_0 as well (ModUp of one digit of one prime); (u_0, u_1) = d·(b, a) modulo q_0·p_0;
+  // ModDown: (u − [u]_{p_0})/p_0 modulo q_0, [u]_{p_0} centred (rounding to the nearest integer).
+  const Context& c = *ctx_;
+  const Level0SwitchKey& key = ek_->dense_to_sparse;
+  const std::size_t N = c.n();
+  const math::Prime &q0 = c.q(0), &p0 = c.p(0);
+  math::RnsPoly d = ct.c[1];
+  math::from_ntt(d, c.basis_q(0));
+  std::vector<std::uint64_t> dp(N);
+  for (std::size_t j = 0; j < N; ++j) dp[j] = math::from_signed(math::centre(d.limb(0)[j], q0.value()), p0.mod);
+  p0.ntt.forward(dp.data());
+  const std::uint64_t p0_inv = math::inv_mod(p0.value() % q0.value(), q0.mod);
+  Ciphertext out = ct;
+  out.seed.reset();
+  for (int half = 0; half < 2; ++half) {
+    const math::RnsPoly& k = half == 0 ? key.b : key.a;
+    std::vector<std::uint64_t> uq(N), up(N);
+    for (std::size_t j = 0; j < N; ++j) {
+      uq[j] = math::mul_mod(ct.c[1].limb(0)[j], k.limb(0)[j], q0.mod);
+      up[j] = math::mul_mod(dp[j], k.limb(1)[j], p0.mod);
+    }
+    q0.ntt.inverse(uq.data());
+    p0.ntt.inverse(up.data());
+    math::RnsPoly r(N, 1, false);
+    for (std::size_t j = 0; j < N; ++j) {
+      const std::uint64_t rem = math::from_signed(math::centre(up[j], p0.value()), q0.mod);
+      r.limb(0)[j] = math::mul_mod(math::sub_mod(uq[j], rem, q0.value()), p0_inv, q0.mod);
+    }
+    math::to_ntt(r, c.basis_q(0));
+    if (half == 0) math::add_inplace(out.c[0], r, c.basis_q(0));
+    else out.c[1] = std::move(r);
+  }
+  cost_.key_switches += 1;
+  return out;
+}
+
 Ciphertext Bootstrapper::mod_raise(const Ciphertext& ct) const {
   check_input(ct, "mod_raise");
   const Context& c = *ctx_;
@@ -406,8 +446,8 @@ Ciphertext Bootstrapper::mod_raise(const Ciphertext& ct) const {
   const int L = c.max_level();
   const std::uint64_t q0 = c.q(0).value();
   const auto& top = c.basis_q(L);
-  // Encapsulation: s → s' at level 0 (the key lives modulo q_0·P) [BTH22].
-  Ciphertext out = ev_.multiply_integer(ek_ ? switch_key(ct, ek_->dense_to_sparse) : ct, scale_up_);
+  // Encapsulation: s → s' at level 0 (the key lives modulo q_0·p_0) [BTH22].
+  Ciphertext out = ev_.multiply_integer(ek_ ? to_ephemeral_secret(ct) : ct, scale_up_);
   out.scale = ct.scale * static_cast<double>(scale_up_);
   out.level = L;
   out.seed.reset();

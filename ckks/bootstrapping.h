@@ -85,7 +85,7 @@ struct BootstrapConfig {
   double output_scale = 0;     ///< Δ_out of the result (0 = the default scale)
   double eval_mod_scale = 0;   ///< σ_r: scale of EvalMod's output (0 = q_0, as a double)
   /// Sparse-secret encapsulation [BTH22] (0 = off): h' of the ephemeral secret s'. ModRaise then
-  /// switches the level-0 ciphertext from s to s' (key at q_0·P), raises it under s', where
+  /// switches the level-0 ciphertext from s to s' (key modulo q_0·p_0), raises it under s', where
   /// ‖I‖_∞ ≤ (h' + 1)/2 (K ≈ 16 for h' = 32 instead of 384), and switches back to s at level L.
   /// The Bootstrapper then needs KeyGenerator::encapsulation_keys(sk, h').
   int ephemeral_secret_weight = 0;
@@ -128,13 +128,15 @@ struct BootstrapPreset {
 /// Throws ParameterError unless slots is 0 or a power of two in [2, 2^15].
 BootstrapPreset bootstrap_preset_n16(std::size_t slots = 0);
 
-/// The same chain and user levels as bootstrap_preset_n16 with sparse-secret encapsulation [BTH22]:
-/// ephemeral secret of Hamming weight h' = 32, so |I| ≤ 16.5 and K = 16 (the worst case rounded);
-/// the cosine spans 2π·16/2^3 ≈ 12.6 radians: degree 31 (5 levels) + r = 3 double angles, 8 EvalMod
-/// levels instead of 12. Chain q_0 = 60 | 9 × 40 (user) | 3 × 40 (SlotsToCoeffs) | 8 × 60 (EvalMod)
-/// | 3 × 60 (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1505. The main chain's security is the
-/// dense secret's (params.h); the sparse s' is exposed only by the key s → s' modulo q_0·P
-/// (log 121), see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
+/// bootstrap_preset_n16's user levels and scale with sparse-secret encapsulation [BTH22]: the
+/// ephemeral secret has Hamming weight h' = 32, so ‖I‖_∞ ≤ 16.5 and K = 16 (|I| ≤ 7 measured at
+/// N = 2^12 and 2^14). The cosine spans 2π·16/2^4 ≈ 6.3 radians: degree 31 (5 levels) + r = 4
+/// double angles + the cubic arcsine correction (2 levels), 11 EvalMod levels instead of 12, and
+/// message ratio 2^5 (the arcsine removes the sine's curvature error, so less noise is amplified).
+/// Chain q_0 = 60 | 9 × 40 (user) | 3 × 40 (SlotsToCoeffs) | 11 × 60 (EvalMod) | 3 × 60
+/// (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1685. The main chain's security is the dense
+/// secret's (params.h); the sparse s' is exposed only by the key s → s' modulo q_0·p_0 (121 bits),
+/// see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
 BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots = 0);
 
 /// The radix-2 stages of the encoder's special FFT on n points, as size × size matrices (size = n,
@@ -213,6 +215,7 @@ class Bootstrapper {
   Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk,
                const EncapsulationKeys* ek);
   Ciphertext switch_key(const Ciphertext& ct, const KeySwitchKey& key) const;
+  Ciphertext to_ephemeral_secret(const Ciphertext& ct) const;
   Ciphertext times_i(const Ciphertext& ct, double sign) const;
 
   ContextPtr ctx_;

@@ -91,29 +91,20 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
 
 KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime) {
   check(sk, "switching_key");
-  return switching_key_up_to(sk, s_prime, ctx_->max_level());
-}
-
-KeySwitchKey KeyGenerator::switching_key_up_to(const SecretKey& sk, const math::RnsPoly& s_prime, int level) {
   const int L = ctx_->max_level();
   const auto& basis = ctx_->basis_qp(L);
-  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(level);
+  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(L);
   KeySwitchKey ksk{ctx_, {}, {}, rng_.new_key(), sk.key_id};  // the a_j are expanded from ksk.seed
   math::Csprng a_rng = math::Csprng::from_key(*ksk.seed);
   for (std::size_t j = 0; j < dnum; ++j) {
     math::RnsPoly a = math::sample_uniform(a_rng, N, basis, true);
-    if (level < L) {  // only q_0..q_level and P: the limbs above are zero, and a is not the seed's
-      for (std::size_t i = static_cast<std::size_t>(level) + 1; i <= static_cast<std::size_t>(L); ++i)
-        std::fill(a.limb(i), a.limb(i) + N, std::uint64_t(0));
-      ksk.seed.reset();
-    }
     math::RnsPoly b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
     math::to_ntt(b, basis);
     math::RnsPoly as = a;
     math::mul_inplace(as, sk.s, basis);
     math::sub_inplace(b, as, basis);  // b = e − a·s
     // + P·s' on the limbs of digit j (the gadget factor is [P]_{q_i} there and 0 elsewhere).
-    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(level + 1));
+    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(L + 1));
     for (std::size_t i = lo; i < hi; ++i) {
       const auto& qi = basis[i]->mod;
       const std::uint64_t pm = ctx_->p_mod_q(static_cast<int>(i));
@@ -123,8 +114,6 @@ KeySwitchKey KeyGenerator::switching_key_up_to(const SecretKey& sk, const math::
       for (std::size_t c = 0; c < N; ++c)
         bi[c] = math::add_mod(bi[c], math::mul_shoup(si[c], pm, pms, qi.q), qi.q);
     }
-    for (std::size_t i = static_cast<std::size_t>(level) + 1; i <= static_cast<std::size_t>(L); ++i)
-      std::fill(b.limb(i), b.limb(i) + N, std::uint64_t(0));
     ksk.b.push_back(std::move(b));
     ksk.a.push_back(std::move(a));
   }
@@ -138,6 +127,8 @@ EncapsulationKeys KeyGenerator::encapsulation_keys(const SecretKey& sk, int hamm
     throw ParameterError("encapsulation_keys: hamming_weight = " + std::to_string(hamming_weight) +
                          " must be in [1, N = " + std::to_string(N) +
                          "]; set BootstrapConfig::ephemeral_secret_weight (32 in the N = 2^16 preset)");
+  if (ctx_->num_special() == 0)
+    throw ParameterError("encapsulation_keys: the parameters have no special prime p_0; add one to Params::log_p");
   const auto& basis = ctx_->basis_qp(ctx_->max_level());
   auto coeffs = math::sample_ternary_hamming(rng_, N, static_cast<std::size_t>(hamming_weight));
   math::RnsPoly s_sparse = math::from_signed_coeffs(coeffs, basis);
@@ -145,12 +136,30 @@ EncapsulationKeys KeyGenerator::encapsulation_keys(const SecretKey& sk, int hamm
   math::to_ntt(s_sparse, basis);
   EncapsulationKeys keys;
   keys.hamming_weight = hamming_weight;
-  {
-    const SecretKey sparse(ctx_, s_sparse);  // wiped by its destructor
-    // s → s': an RLWE sample under s' modulo q_0·P only [BTH22].
-    keys.dense_to_sparse = switching_key_up_to(sparse, sk.s, 0);
-    keys.dense_to_sparse.key_id = 0;  // the target key is ephemeral: no key set to check against
-  }
+  // s → s' modulo q_0·p_0: limbs 0 (q_0) and L + 1 (p_0) of the keys over Q_L·P [BTH22].
+  const math::RnsBasis small{&ctx_->q(0), &ctx_->p(0)};
+  const std::size_t limb_p0 = static_cast<std::size_t>(ctx_->max_level()) + 1;
+  auto two_limbs = [&](const math::RnsPoly& x) {
+    math::RnsPoly out(N, 2, true);
+    std::copy(x.limb(0), x.limb(0) + N, out.limb(0));
+    std::copy(x.limb(limb_p0), x.limb(limb_p0) + N, out.limb(1));
+    return out;
+  };
+  math::RnsPoly sparse_small = two_limbs(s_sparse), dense_q0 = two_limbs(sk.s);
+  Level0SwitchKey& low = keys.dense_to_sparse;
+  low.context = ctx_;
+  low.a = math::sample_uniform(rng_, N, small, true);
+  low.b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), small);
+  math::to_ntt(low.b, small);
+  math::RnsPoly as = low.a;
+  math::mul_inplace(as, sparse_small, small);
+  math::sub_inplace(low.b, as, small);  // b = e − a·s'
+  const auto& q0 = ctx_->q(0).mod;
+  const std::uint64_t p0_mod_q0 = ctx_->p(0).value() % q0.q;
+  for (std::size_t c = 0; c < N; ++c)  // + p_0·s on the q_0 limb (the gadget factor; 0 modulo p_0)
+    low.b.limb(0)[c] = math::add_mod(low.b.limb(0)[c], math::mul_mod(dense_q0.limb(0)[c], p0_mod_q0, q0), q0.q);
+  math::secure_wipe(sparse_small.data());
+  math::secure_wipe(dense_q0.data());
   keys.sparse_to_dense = switching_key(sk, s_sparse);
   math::secure_wipe(s_sparse.data());
   return keys;
