@@ -342,6 +342,20 @@ TEST_CASE("ckks/bootstrapping/errors name the value and the fix") {
   bad = {};
   bad.double_angle = -1;
   CHECK_THROWS_AS(Bootstrapper::plan(ctx, bad), ParameterError);
+  bad = {};
+  bad.ephemeral_secret_weight = -1;
+  CHECK_THROWS_WITH_AS(Bootstrapper::plan(ctx, bad), doctest::Contains("ephemeral_secret_weight = -1"),
+                       ParameterError);
+  // Sparse-secret encapsulation: keys missing, or made for another weight.
+  BootstrapConfig encapsulated = b.cfg;
+  encapsulated.ephemeral_secret_weight = 32;
+  CHECK_THROWS_WITH_AS(Bootstrapper(b.kit.ctx, encapsulated, b.rk, b.gk),
+                       doctest::Contains("encapsulation_keys(sk, 32)"), MissingKeyError);
+  const EncapsulationKeys ek16 = b.kit.keygen.encapsulation_keys(b.kit.sk, 16);
+  CHECK_THROWS_WITH_AS(Bootstrapper(b.kit.ctx, encapsulated, b.rk, b.gk, ek16), doctest::Contains("h' = 16"),
+                       ParameterError);
+  CHECK_THROWS_WITH_AS(b.kit.keygen.encapsulation_keys(b.kit.sk, 0), doctest::Contains("hamming_weight = 0"),
+                       ParameterError);
 }
 
 TEST_CASE("ckks/bootstrapping/inputs beyond the documented range come out as garbage, silently") {
@@ -389,4 +403,16 @@ TEST_CASE("ckks/bootstrapping/128-bit N = 2^16 preset: budget and keys (plan onl
     MESSAGE(plan.describe());
   }
   CHECK_THROWS_AS(bootstrap_preset_n16(3), ParameterError);
+  // The sparse-secret preset: the same user levels, a dense main secret, 11 EvalMod levels.
+  const BootstrapPreset sparse = bootstrap_preset_n16_sparse_secret();
+  const auto ctx = Context::create(sparse.params);
+  CHECK(ctx->security_bits() == 128);
+  CHECK(ctx->log_qp() <= max_log_qp_128(16));
+  CHECK(sparse.params.secret == SecretDistribution::UniformTernary);
+  const BootstrapPlan plan = Bootstrapper::plan(*ctx, sparse.config);
+  CHECK(plan.eval_mod_levels == 11);
+  CHECK(plan.output_level == 9);
+  CHECK(plan.ephemeral_secret_weight == 32);
+  CHECK(plan.describe().find("h' = 32") != std::string::npos);
+  MESSAGE(plan.describe());
 }
