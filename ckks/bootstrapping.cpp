@@ -447,7 +447,8 @@ Ciphertext Bootstrapper::mod_raise(const Ciphertext& ct) const {
   const std::uint64_t q0 = c.q(0).value();
   const auto& top = c.basis_q(L);
   // Encapsulation: s → s' at level 0 (the key lives modulo q_0·p_0) [BTH22], after the scale-up:
-  // the switch adds an error of fixed size (about q_0·e/p_0 per coefficient, tens at N = 2^16),
+  // the switch adds an error of fixed size (c_1·e/p_0 and the rounding: tens per coefficient at
+  // N = 2^16),
   // which is then small against k·m ≈ q_0/2^ratio rather than against m ≈ Δ_in.
   Ciphertext out = ev_.multiply_integer(ct, scale_up_);
   if (ek_) out = to_ephemeral_secret(out);

@@ -175,8 +175,8 @@ class Bootstrapper {
 
   /// ModRaise: ct at level 0 is multiplied by the integer k = scale_up() (exact, no level), then read
   /// modulo Q_L (c_0, c_1 centred mod q_0). Output: level L, scale k·Δ_in, the same slots; it decrypts
-  /// to t = k·m + q_0·I. With encapsulation, ct is first switched to s' (at level 0) and the raised
-  /// ciphertext back to s (at level L): t = k·m + q_0·I with I bounded by s''s weight [BTH22].
+  /// to t = k·m + q_0·I. With encapsulation, k·ct is switched to s' at level 0 (key modulo q_0·p_0)
+  /// and the raised ciphertext back to s at level L: t = k·m + q_0·I with ‖I‖_∞ ≤ (h' + 1)/2 [BTH22].
   /// Throws as check_input.
   Ciphertext mod_raise(const Ciphertext& ct) const;
   /// CoeffsToSlots of a ModRaise output (level L, any scale): the trace (sparse slots), then the
