@@ -1,8 +1,10 @@
 // bench_ckks, bootstrapping entries: one bootstrap at the 128-bit N = 2^16 preset
 // (ckks/bootstrapping.h, bootstrap_preset_n16), full slots and 1024 slots, single thread.
 //
-//   Bootstrap/full/logN=16         32768 slots
-//   Bootstrap/slots=1024/logN=16   1024 slots
+//   Bootstrap/full/logN=16                 32768 slots
+//   Bootstrap/slots=1024/logN=16           1024 slots
+//   Bootstrap/sparse_secret/full/logN=16   32768 slots, sparse-secret encapsulation (h' = 32,
+//                                          bootstrap_preset_n16_sparse_secret)
 //
 // One iteration each (a bootstrap outlasts the minimum time). Keys and the Bootstrapper are made once, outside the timing loop (about 40 Galois keys of ~200 MiB:
 // the process needs about 11 GiB; run one entry at a time). Each entry checks its result against the
@@ -19,6 +21,7 @@
 #include <complex>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "ckks/bootstrapping.h"
@@ -38,27 +41,34 @@ struct BootFixture {
   ckks::SecretKey sk;
   ckks::RelinKey rk;
   ckks::GaloisKeys gk;
+  ckks::EncapsulationKeys ek;
   std::unique_ptr<ckks::Bootstrapper> boot;
   std::vector<cplx> z;
   ckks::Ciphertext input;
   double setup_seconds = 0;
 };
 
-BootFixture& fixture(std::size_t slots) {
+BootFixture& fixture(std::size_t slots, bool sparse_secret) {
   static std::unique_ptr<BootFixture> f;
-  static std::size_t made_for = ~std::size_t(0);
-  if (f && made_for == slots) return *f;
+  static std::pair<std::size_t, bool> made_for{~std::size_t(0), false};
+  if (f && made_for == std::pair{slots, sparse_secret}) return *f;
   f.reset();  // free the other entry's keys first
   const auto t0 = std::chrono::steady_clock::now();
   f = std::make_unique<BootFixture>();
-  const ckks::BootstrapPreset preset = ckks::bootstrap_preset_n16(slots);
+  const ckks::BootstrapPreset preset =
+      sparse_secret ? ckks::bootstrap_preset_n16_sparse_secret(slots) : ckks::bootstrap_preset_n16(slots);
   f->ctx = ckks::Context::create(preset.params);
   f->keygen = std::make_unique<ckks::KeyGenerator>(f->ctx, ckks::math::Csprng::insecure_fixed_seed_for_testing(16));
   f->sk = f->keygen->secret_key();
   const ckks::BootstrapPlan plan = ckks::Bootstrapper::plan(*f->ctx, preset.config);
   f->rk = f->keygen->relin_key(f->sk);
   f->gk = f->keygen->galois_keys(f->sk, plan.rotation_steps, plan.conjugation);
-  f->boot = std::make_unique<ckks::Bootstrapper>(f->ctx, preset.config, f->rk, f->gk);
+  if (sparse_secret) {
+    f->ek = f->keygen->encapsulation_keys(f->sk, preset.config.ephemeral_secret_weight);
+    f->boot = std::make_unique<ckks::Bootstrapper>(f->ctx, preset.config, f->rk, f->gk, f->ek);
+  } else {
+    f->boot = std::make_unique<ckks::Bootstrapper>(f->ctx, preset.config, f->rk, f->gk);
+  }
   std::mt19937_64 g(5);
   std::uniform_real_distribution<double> u(-1, 1);
   f->z.resize(plan.slots);
@@ -67,12 +77,12 @@ BootFixture& fixture(std::size_t slots) {
   ckks::Encryptor encryptor(f->ctx, f->sk, ckks::math::Csprng::insecure_fixed_seed_for_testing(17));
   f->input = encryptor.encrypt(enc.encode(f->z, 0, f->ctx->default_scale(), plan.slots));
   f->setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  made_for = slots;
+  made_for = {slots, sparse_secret};
   return *f;
 }
 
-void bootstrap_bench(benchmark::State& state, std::size_t slots) {
-  BootFixture& f = fixture(slots);
+void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_secret) {
+  BootFixture& f = fixture(slots, sparse_secret);
   ckks::Ciphertext out;
   for (auto _ : state) {
     out = f.boot->bootstrap(f.input);
@@ -96,9 +106,12 @@ void bootstrap_bench(benchmark::State& state, std::size_t slots) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0))
+BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0), false)
     ->Name("Bootstrap/full/logN=16")
     ->Unit(benchmark::kSecond);
-BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024))
+BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024), false)
     ->Name("Bootstrap/slots=1024/logN=16")
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full, std::size_t(0), true)
+    ->Name("Bootstrap/sparse_secret/full/logN=16")
     ->Unit(benchmark::kSecond);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "ckks/keyswitch.h"
 #include "ckks/math/errors.h"
 #include "ckks/math/modarith.h"
 #include "ckks/polynomial.h"
@@ -111,6 +112,24 @@ BootstrapPreset bootstrap_preset_n16(std::size_t slots) {
   return b;
 }
 
+BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots) {
+  BootstrapPreset b = bootstrap_preset_n16(slots);
+  Params& p = b.params;
+  p.log_q = {60};
+  p.log_q.insert(p.log_q.end(), 9, 40);  // user levels 1..9
+  p.log_q.insert(p.log_q.end(), 3, 40);  // SlotsToCoeffs
+  p.log_q.insert(p.log_q.end(), 11, 60);  // EvalMod
+  p.log_q.insert(p.log_q.end(), 3, 60);  // CoeffsToSlots
+  BootstrapConfig& c = b.config;
+  c.ephemeral_secret_weight = 32;
+  c.k = 16;
+  c.cos_degree = 31;
+  c.double_angle = 4;
+  c.arcsine_degree = 3;
+  c.log_message_ratio = 5;
+  return b;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The special FFT as sparse factors
 
@@ -184,7 +203,11 @@ std::string BootstrapPlan::describe() const {
     << "  levels left to the user: " << output_level << "\n"
     << "  Galois keys: " << galois_keys() << " (" << rotation_steps.size() << " rotations"
     << (conjugation ? " + conjugation" : "") << "), " << galois_key_bytes / 1048576.0 << " MiB each, "
-    << galois_keys() * galois_key_bytes / 1073741824.0 << " GiB in all\n  rotation steps:";
+    << galois_keys() * galois_key_bytes / 1073741824.0 << " GiB in all\n";
+  if (ephemeral_secret_weight)
+    s << "  sparse-secret encapsulation, h' = " << ephemeral_secret_weight
+      << ": keys s -> s' (level 0, modulo q_0·p_0) and s' -> s (" << galois_key_bytes / 1048576.0 << " MiB)\n";
+  s << "  rotation steps:";
   for (int r : rotation_steps) s << ' ' << r;
   s << '\n';
   return s.str();
@@ -212,6 +235,9 @@ BootstrapPlan Bootstrapper::plan(const Context& ctx, const BootstrapConfig& cfg)
   if (cfg.double_angle < 0)
     throw ParameterError("bootstrapping: double_angle = " + std::to_string(cfg.double_angle) +
                          " must be ≥ 0");
+  if (cfg.ephemeral_secret_weight < 0 || static_cast<std::size_t>(cfg.ephemeral_secret_weight) > N)
+    throw ParameterError("bootstrapping: ephemeral_secret_weight = " + std::to_string(cfg.ephemeral_secret_weight) +
+                         " must be 0 (no encapsulation) or a Hamming weight in [1, N = " + str(N) + "]");
   if (cfg.arcsine_degree != 0 && (cfg.arcsine_degree < 3 || cfg.arcsine_degree % 2 == 0))
     throw ParameterError("bootstrapping: arcsine_degree = " + std::to_string(cfg.arcsine_degree) +
                          " must be 0 (no correction) or an odd degree ≥ 3");
@@ -249,6 +275,7 @@ BootstrapPlan Bootstrapper::plan(const Context& ctx, const BootstrapConfig& cfg)
   for (const auto& [g, step] : by_element) p.rotation_steps.push_back(step);
   std::sort(p.rotation_steps.begin(), p.rotation_steps.end());
   p.conjugation = true;
+  p.ephemeral_secret_weight = cfg.ephemeral_secret_weight;
   const int L = ctx.max_level();
   p.galois_key_bytes = ctx.num_digits(L) * 2 * (static_cast<std::size_t>(L) + 1 + ctx.num_special()) * N * 8;
   return p;
@@ -258,7 +285,26 @@ BootstrapPlan Bootstrapper::plan(const Context& ctx, const BootstrapConfig& cfg)
 // Bootstrapper
 
 Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk)
-    : ctx_(std::move(ctx)), cfg_(cfg), plan_(plan(*ctx_, cfg)), enc_(ctx_), ev_(ctx_), rk_(&rk), gk_(&gk) {
+    : Bootstrapper(std::move(ctx), cfg, rk, gk, nullptr) {}
+
+Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk,
+                           const EncapsulationKeys& ek)
+    : Bootstrapper(std::move(ctx), cfg, rk, gk, &ek) {}
+
+Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk,
+                           const EncapsulationKeys* ek)
+    : ctx_(std::move(ctx)), cfg_(cfg), plan_(plan(*ctx_, cfg)), enc_(ctx_), ev_(ctx_), rk_(&rk), gk_(&gk), ek_(ek) {
+  if (cfg_.ephemeral_secret_weight > 0 && !ek_)
+    throw MissingKeyError("Bootstrapper: ephemeral_secret_weight = " + std::to_string(cfg_.ephemeral_secret_weight) +
+                          " asks for sparse-secret encapsulation; pass KeyGenerator::encapsulation_keys(sk, " +
+                          std::to_string(cfg_.ephemeral_secret_weight) + ") to the constructor");
+  if (ek_ && ek_->hamming_weight != cfg_.ephemeral_secret_weight)
+    throw ParameterError("Bootstrapper: the encapsulation keys are for h' = " + std::to_string(ek_->hamming_weight) +
+                         " but ephemeral_secret_weight = " + std::to_string(cfg_.ephemeral_secret_weight) +
+                         "; make them with KeyGenerator::encapsulation_keys(sk, " +
+                         std::to_string(cfg_.ephemeral_secret_weight) + ")");
+  if (ek_ && (ek_->dense_to_sparse.context != ctx_ || ek_->sparse_to_dense.context != ctx_))
+    throw ParameterError("Bootstrapper: the encapsulation keys belong to another Context");
   if (rk.key.context != ctx_ || gk.context != ctx_)
     throw ParameterError("Bootstrapper: the relinearisation or Galois keys belong to another Context");
   std::string missing;
@@ -344,6 +390,55 @@ Ciphertext Bootstrapper::times_i(const Ciphertext& ct, double sign) const {
   return ev_.multiply(ct, enc_.encode_constant(cplx(0, sign), ct.level, 1.0, ct.slots));
 }
 
+Ciphertext Bootstrapper::switch_key(const Ciphertext& ct, const KeySwitchKey& key) const {
+  // (c_0, c_1) under the key's source secret ↦ (c_0 + u_0, u_1) under its target [HK20, KS_swk].
+  auto [u0, u1] = key_switch(*ctx_, ct.c[1], ct.level, key);
+  Ciphertext out = ct;
+  math::add_inplace(out.c[0], u0, ctx_->basis_q(ct.level));
+  out.c[1] = std::move(u1);
+  out.seed.reset();
+  cost_.key_switches += 1;
+  return out;
+}
+
+Ciphertext Bootstrapper::to_ephemeral_secret(const Ciphertext& ct) const {
+  // Key switching at level 0 with the key modulo q_0·p_0 [BTH22]: d = c_1 (centred mod q_0) is
+  // exact modulo p_0 as well (ModUp of one digit of one prime); (u_0, u_1) = d·(b, a) modulo q_0·p_0;
+  // ModDown: (u − [u]_{p_0})/p_0 modulo q_0, [u]_{p_0} centred (rounding to the nearest integer).
+  const Context& c = *ctx_;
+  const Level0SwitchKey& key = ek_->dense_to_sparse;
+  const std::size_t N = c.n();
+  const math::Prime &q0 = c.q(0), &p0 = c.p(0);
+  math::RnsPoly d = ct.c[1];
+  math::from_ntt(d, c.basis_q(0));
+  std::vector<std::uint64_t> dp(N);
+  for (std::size_t j = 0; j < N; ++j) dp[j] = math::from_signed(math::centre(d.limb(0)[j], q0.value()), p0.mod);
+  p0.ntt.forward(dp.data());
+  const std::uint64_t p0_inv = math::inv_mod(p0.value() % q0.value(), q0.mod);
+  Ciphertext out = ct;
+  out.seed.reset();
+  for (int half = 0; half < 2; ++half) {
+    const math::RnsPoly& k = half == 0 ? key.b : key.a;
+    std::vector<std::uint64_t> uq(N), up(N);
+    for (std::size_t j = 0; j < N; ++j) {
+      uq[j] = math::mul_mod(ct.c[1].limb(0)[j], k.limb(0)[j], q0.mod);
+      up[j] = math::mul_mod(dp[j], k.limb(1)[j], p0.mod);
+    }
+    q0.ntt.inverse(uq.data());
+    p0.ntt.inverse(up.data());
+    math::RnsPoly r(N, 1, false);
+    for (std::size_t j = 0; j < N; ++j) {
+      const std::uint64_t rem = math::from_signed(math::centre(up[j], p0.value()), q0.mod);
+      r.limb(0)[j] = math::mul_mod(math::sub_mod(uq[j], rem, q0.value()), p0_inv, q0.mod);
+    }
+    math::to_ntt(r, c.basis_q(0));
+    if (half == 0) math::add_inplace(out.c[0], r, c.basis_q(0));
+    else out.c[1] = std::move(r);
+  }
+  cost_.key_switches += 1;
+  return out;
+}
+
 Ciphertext Bootstrapper::mod_raise(const Ciphertext& ct) const {
   check_input(ct, "mod_raise");
   const Context& c = *ctx_;
@@ -351,7 +446,12 @@ Ciphertext Bootstrapper::mod_raise(const Ciphertext& ct) const {
   const int L = c.max_level();
   const std::uint64_t q0 = c.q(0).value();
   const auto& top = c.basis_q(L);
+  // Encapsulation: s → s' at level 0 (the key lives modulo q_0·p_0) [BTH22], after the scale-up:
+  // the switch adds an error of fixed size (c_1·e/p_0 and the rounding: tens per coefficient at
+  // N = 2^16),
+  // which is then small against k·m ≈ q_0/2^ratio rather than against m ≈ Δ_in.
   Ciphertext out = ev_.multiply_integer(ct, scale_up_);
+  if (ek_) out = to_ephemeral_secret(out);
   out.scale = ct.scale * static_cast<double>(scale_up_);
   out.level = L;
   out.seed.reset();
@@ -372,7 +472,8 @@ Ciphertext Bootstrapper::mod_raise(const Ciphertext& ct) const {
     math::to_ntt(raised, top);
     poly = std::move(raised);
   }
-  return out;
+  // Encapsulation: back from s' to s at level L, before CoeffsToSlots [BTH22].
+  return ek_ ? switch_key(out, ek_->sparse_to_dense) : out;
 }
 
 std::vector<Ciphertext> Bootstrapper::coeffs_to_slots(const Ciphertext& raised) const {

@@ -57,6 +57,7 @@
 #include "ckks/ciphertext.h"
 #include "ckks/encoder.h"
 #include "ckks/evaluator.h"
+#include "ckks/keygen.h"
 #include "ckks/keys.h"
 #include "ckks/linear_transform.h"
 
@@ -83,6 +84,11 @@ struct BootstrapConfig {
   double input_scale = 0;      ///< Δ_in of the ciphertexts to refresh (0 = the default scale)
   double output_scale = 0;     ///< Δ_out of the result (0 = the default scale)
   double eval_mod_scale = 0;   ///< σ_r: scale of EvalMod's output (0 = q_0, as a double)
+  /// Sparse-secret encapsulation [BTH22] (0 = off): h' of the ephemeral secret s'. ModRaise then
+  /// switches the level-0 ciphertext from s to s' (key modulo q_0·p_0), raises it under s', where
+  /// ‖I‖_∞ ≤ (h' + 1)/2 (K ≈ 16 for h' = 32 instead of 384), and switches back to s at level L.
+  /// The Bootstrapper then needs KeyGenerator::encapsulation_keys(sk, h').
+  int ephemeral_secret_weight = 0;
 };
 
 /// The level budget and the keys of a bootstrap, known before any key exists.
@@ -97,6 +103,7 @@ struct BootstrapPlan {
   std::vector<int> rotation_steps;  ///< Galois keys to make (one per distinct Galois element)
   bool conjugation = true;      ///< the conjugation key is needed as well
   std::size_t galois_key_bytes = 0;  ///< bytes of one Galois key in memory (dnum·2·(L+1+k)·N·8)
+  int ephemeral_secret_weight = 0;   ///< h' (0: no encapsulation, no encapsulation keys)
   std::size_t galois_keys() const { return rotation_steps.size() + (conjugation ? 1 : 0); }
   /// The level budget table and key list as text (one line per stage, then the keys and sizes).
   std::string describe() const;
@@ -120,6 +127,17 @@ struct BootstrapPreset {
 /// stays small while less noise is amplified.
 /// Throws ParameterError unless slots is 0 or a power of two in [2, 2^15].
 BootstrapPreset bootstrap_preset_n16(std::size_t slots = 0);
+
+/// bootstrap_preset_n16's user levels and scale with sparse-secret encapsulation [BTH22]: the
+/// ephemeral secret has Hamming weight h' = 32, so ‖I‖_∞ ≤ 16.5 and K = 16 (|I| ≤ 7 measured at
+/// N = 2^12 and 2^14). The cosine spans 2π·16/2^4 ≈ 6.3 radians: degree 31 (5 levels) + r = 4
+/// double angles + the cubic arcsine correction (2 levels), 11 EvalMod levels instead of 12, and
+/// message ratio 2^5 (the arcsine removes the sine's curvature error, so less noise is amplified).
+/// Chain q_0 = 60 | 9 × 40 (user) | 3 × 40 (SlotsToCoeffs) | 11 × 60 (EvalMod) | 3 × 60
+/// (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1685. The main chain's security is the dense
+/// secret's (params.h); the sparse s' is exposed only by the key s → s' modulo q_0·p_0 (121 bits),
+/// see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
+BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots = 0);
 
 /// The radix-2 stages of the encoder's special FFT on n points, as size × size matrices (size = n,
 /// or 2n for two copies side by side), in the order they are applied, without the bit reversal:
@@ -147,10 +165,19 @@ class Bootstrapper {
   /// Throws as plan(); MissingKeyError listing every missing rotation step (and the conjugation
   /// key) with the fix; ParameterError if a key comes from another Context.
   Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk);
+  /// The same with sparse-secret encapsulation (cfg.ephemeral_secret_weight > 0): `ek` from
+  /// KeyGenerator::encapsulation_keys(sk, cfg.ephemeral_secret_weight), held by reference.
+  /// Throws as above; ParameterError if ek's weight differs from the configuration's or ek comes
+  /// from another Context. The four-argument constructor throws MissingKeyError when the
+  /// configuration asks for encapsulation.
+  Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk,
+               const EncapsulationKeys& ek);
 
   /// ModRaise: ct at level 0 is multiplied by the integer k = scale_up() (exact, no level), then read
   /// modulo Q_L (c_0, c_1 centred mod q_0). Output: level L, scale k·Δ_in, the same slots; it decrypts
-  /// to t = k·m + q_0·I. Throws as check_input.
+  /// to t = k·m + q_0·I. With encapsulation, k·ct is switched to s' at level 0 (key modulo q_0·p_0)
+  /// and the raised ciphertext back to s at level L: t = k·m + q_0·I with ‖I‖_∞ ≤ (h' + 1)/2 [BTH22].
+  /// Throws as check_input.
   Ciphertext mod_raise(const Ciphertext& ct) const;
   /// CoeffsToSlots of a ModRaise output (level L, any scale): the trace (sparse slots), then the
   /// inverse special FFT. Output at level L − c, scale σ_0, slots holding x_k = t_k/(q_0·K) in
@@ -185,6 +212,10 @@ class Bootstrapper {
   /// first); InputError unless ct.slots = n or if ct has 3 components; ScaleError unless
   /// ct.scale = Δ_in (relative 10^-9).
   void check_input(const Ciphertext& ct, const char* op) const;
+  Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const RelinKey& rk, const GaloisKeys& gk,
+               const EncapsulationKeys* ek);
+  Ciphertext switch_key(const Ciphertext& ct, const KeySwitchKey& key) const;
+  Ciphertext to_ephemeral_secret(const Ciphertext& ct) const;
   Ciphertext times_i(const Ciphertext& ct, double sign) const;
 
   ContextPtr ctx_;
@@ -194,6 +225,7 @@ class Bootstrapper {
   Evaluator ev_;
   const RelinKey* rk_;
   const GaloisKeys* gk_;
+  const EncapsulationKeys* ek_ = nullptr;
   std::vector<DiagonalTransform> cts_, stc_;
   ChebyshevSeries cos_, arcsin_;
   double rho_ = 0, sigma0_ = 0, sigma_r_ = 0;

@@ -1,5 +1,6 @@
 #include "ckks/keygen.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -117,6 +118,51 @@ KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPol
     ksk.a.push_back(std::move(a));
   }
   return ksk;
+}
+
+EncapsulationKeys KeyGenerator::encapsulation_keys(const SecretKey& sk, int hamming_weight) {
+  check(sk, "encapsulation_keys");
+  const std::size_t N = ctx_->n();
+  if (hamming_weight < 1 || static_cast<std::size_t>(hamming_weight) > N)
+    throw ParameterError("encapsulation_keys: hamming_weight = " + std::to_string(hamming_weight) +
+                         " must be in [1, N = " + std::to_string(N) +
+                         "]; set BootstrapConfig::ephemeral_secret_weight (32 in the N = 2^16 preset)");
+  if (ctx_->num_special() == 0)
+    throw ParameterError("encapsulation_keys: the parameters have no special prime p_0; add one to Params::log_p");
+  const auto& basis = ctx_->basis_qp(ctx_->max_level());
+  auto coeffs = math::sample_ternary_hamming(rng_, N, static_cast<std::size_t>(hamming_weight));
+  math::RnsPoly s_sparse = math::from_signed_coeffs(coeffs, basis);
+  math::secure_wipe(coeffs);
+  math::to_ntt(s_sparse, basis);
+  EncapsulationKeys keys;
+  keys.hamming_weight = hamming_weight;
+  // s → s' modulo q_0·p_0: limbs 0 (q_0) and L + 1 (p_0) of the keys over Q_L·P [BTH22].
+  const math::RnsBasis small{&ctx_->q(0), &ctx_->p(0)};
+  const std::size_t limb_p0 = static_cast<std::size_t>(ctx_->max_level()) + 1;
+  auto two_limbs = [&](const math::RnsPoly& x) {
+    math::RnsPoly out(N, 2, true);
+    std::copy(x.limb(0), x.limb(0) + N, out.limb(0));
+    std::copy(x.limb(limb_p0), x.limb(limb_p0) + N, out.limb(1));
+    return out;
+  };
+  math::RnsPoly sparse_small = two_limbs(s_sparse), dense_q0 = two_limbs(sk.s);
+  Level0SwitchKey& low = keys.dense_to_sparse;
+  low.context = ctx_;
+  low.a = math::sample_uniform(rng_, N, small, true);
+  low.b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), small);
+  math::to_ntt(low.b, small);
+  math::RnsPoly as = low.a;
+  math::mul_inplace(as, sparse_small, small);
+  math::sub_inplace(low.b, as, small);  // b = e − a·s'
+  const auto& q0 = ctx_->q(0).mod;
+  const std::uint64_t p0_mod_q0 = ctx_->p(0).value() % q0.q;
+  for (std::size_t c = 0; c < N; ++c)  // + p_0·s on the q_0 limb (the gadget factor; 0 modulo p_0)
+    low.b.limb(0)[c] = math::add_mod(low.b.limb(0)[c], math::mul_mod(dense_q0.limb(0)[c], p0_mod_q0, q0), q0.q);
+  math::secure_wipe(sparse_small.data());
+  math::secure_wipe(dense_q0.data());
+  keys.sparse_to_dense = switching_key(sk, s_sparse);
+  math::secure_wipe(s_sparse.data());
+  return keys;
 }
 
 RelinKey KeyGenerator::relin_key(const SecretKey& sk) {

@@ -8,6 +8,26 @@
 
 namespace ckks {
 
+/// Key switching s → s' usable at level 0 only, modulo q_0·p_0 (p_0 the first special prime):
+/// one RLWE pair (b, a) = (−a·s' + e + [p_0]_{q_0}·s, a) modulo q_0 and (−a·s' + e, a) modulo p_0,
+/// two limbs (q_0, p_0) in evaluation form. It is an RLWE sample under s' at a 121-bit modulus
+/// (60 + 61 bits in the N = 2^16 presets), nothing more [BTH22].
+struct Level0SwitchKey {
+  ContextPtr context;
+  math::RnsPoly b, a;
+};
+
+/// The two keys of sparse-secret encapsulation for bootstrapping [BTH22]: an ephemeral secret s'
+/// of Hamming weight h' is sampled, used for these two keys and wiped; it is never returned.
+///   dense_to_sparse  s → s' at level 0, modulo q_0·p_0 only (Level0SwitchKey): the sparse s' is
+///                    only ever exposed at this small modulus, which is what makes it acceptable;
+///   sparse_to_dense  s' → s modulo Q_L·P (all digits), an ordinary switching key under s.
+struct EncapsulationKeys {
+  Level0SwitchKey dense_to_sparse;
+  KeySwitchKey sparse_to_dense;
+  int hamming_weight = 0;  ///< h' of the ephemeral secret
+};
+
 /// Not thread-safe (it advances its CSPRNG): one KeyGenerator per thread (see ckks/context.h).
 class KeyGenerator {
  public:
@@ -29,6 +49,10 @@ class KeyGenerator {
   GaloisKeys galois_keys_for_elements(const SecretKey& sk, const std::vector<std::uint64_t>& elements);
   /// The key switching key s' → s for any s' given modulo Q_L·P in evaluation form [HK20].
   KeySwitchKey switching_key(const SecretKey& sk, const math::RnsPoly& s_prime);
+  /// The keys of sparse-secret encapsulation (EncapsulationKeys) for an ephemeral secret of Hamming
+  /// weight `hamming_weight`. Throws ParameterError if sk is from another Context, unless
+  /// 1 ≤ hamming_weight ≤ N, or if Params::log_p is empty. Source: [BTH22].
+  EncapsulationKeys encapsulation_keys(const SecretKey& sk, int hamming_weight);
 
  private:
   void check(const SecretKey& sk, const char* op) const;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <memory>
 #include <numbers>
+#include <tuple>
 
 #include "ckks/bootstrapping.h"
 #include "ckks/polynomial.h"
@@ -22,7 +23,8 @@ namespace {
 /// INSECURE. q_0 = 60 bits, two user levels of 40 bits, SlotsToCoeffs 3 × 50, EvalMod 9 × 60
 /// (cosine of degree 40 + 3 double angles), CoeffsToSlots 3 × 60; P = 3 × 61; h = 64.
 /// `extra` more 60-bit primes for EvalMod (2 for the cubic arcsine correction).
-Params boot_params(int log_n, int extra = 0) {
+/// `dense`: the main secret is uniform ternary instead (for sparse-secret encapsulation).
+Params boot_params(int log_n, int extra = 0, bool dense = false) {
   Params p;
   p.log_n = log_n;
   p.log_q = {60, 40, 40, 50, 50, 50, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60};
@@ -31,6 +33,7 @@ Params boot_params(int log_n, int extra = 0) {
   p.log_scale = 40;
   p.secret = SecretDistribution::HammingWeight;
   p.hamming_weight = 64;
+  if (dense) p.secret = SecretDistribution::UniformTernary;
   p.allow_insecure = true;
   return p;
 }
@@ -40,16 +43,25 @@ struct BootKit {
   BootstrapConfig cfg;
   RelinKey rk;
   GaloisKeys gk;
+  EncapsulationKeys ek;
   std::unique_ptr<Bootstrapper> boot;
-  BootKit(int log_n, std::size_t slots, std::uint64_t seed = 7, int arcsine = 0, double ratio = 12)
-      : kit(boot_params(log_n, arcsine ? 2 : 0), seed) {
+  /// `ephemeral` > 0: a dense main secret and sparse-secret encapsulation with h' = ephemeral.
+  BootKit(int log_n, std::size_t slots, std::uint64_t seed = 7, int arcsine = 0, double ratio = 12,
+          int ephemeral = 0)
+      : kit(boot_params(log_n, arcsine ? 2 : 0, ephemeral > 0), seed) {
     cfg.slots = slots;
     cfg.arcsine_degree = arcsine;
     cfg.log_message_ratio = ratio;
+    cfg.ephemeral_secret_weight = ephemeral;
     const BootstrapPlan plan = Bootstrapper::plan(*kit.ctx, cfg);
     rk = kit.keygen.relin_key(kit.sk);
     gk = kit.keygen.galois_keys(kit.sk, plan.rotation_steps, plan.conjugation);
-    boot = std::make_unique<Bootstrapper>(kit.ctx, cfg, rk, gk);
+    if (ephemeral > 0) {
+      ek = kit.keygen.encapsulation_keys(kit.sk, ephemeral);
+      boot = std::make_unique<Bootstrapper>(kit.ctx, cfg, rk, gk, ek);
+    } else {
+      boot = std::make_unique<Bootstrapper>(kit.ctx, cfg, rk, gk);
+    }
   }
   std::size_t slots() const { return boot->plan().slots; }
   Ciphertext fresh_level0(const cvec& z) {
@@ -80,9 +92,12 @@ cvec inputs(std::size_t n, std::uint64_t seed) { return test::random_complex(n, 
 }  // namespace
 
 TEST_CASE("ckks/bootstrapping/whole bootstrap, full and sparse slots (INSECURE N = 2^11)") {
-  for (std::size_t slots : {std::size_t(0), std::size_t(64)}) {
+  // ephemeral = 32: a dense secret with sparse-secret encapsulation (h' = 32, K = 16 as the default).
+  for (auto [slots, ephemeral] : {std::pair{std::size_t(0), 0}, std::pair{std::size_t(64), 0},
+                                  std::pair{std::size_t(0), 32}, std::pair{std::size_t(64), 32}}) {
     CAPTURE(slots);
-    BootKit b(11, slots);
+    CAPTURE(ephemeral);
+    BootKit b(11, slots, 7, 0, 12, ephemeral);
     const cvec z = inputs(b.slots(), slots + 1);
     const Ciphertext out = b.boot->bootstrap(b.fresh_level0(z));
     CHECK(out.level == b.boot->plan().output_level);
@@ -97,9 +112,12 @@ TEST_CASE("ckks/bootstrapping/whole bootstrap, full and sparse slots (INSECURE N
 }
 
 TEST_CASE("ckks/bootstrapping/stages: ModRaise, CoeffsToSlots, EvalMod against their definitions") {
-  for (std::size_t slots : {std::size_t(0), std::size_t(64)}) {
+  // ephemeral = 32: ModRaise under the sparse-secret encapsulation, I bounded by (h' + 1)/2.
+  for (auto [slots, ephemeral] : {std::pair{std::size_t(0), 0}, std::pair{std::size_t(64), 0},
+                                  std::pair{std::size_t(0), 32}}) {
     CAPTURE(slots);
-    BootKit b(11, slots);
+    CAPTURE(ephemeral);
+    BootKit b(11, slots, 7, 0, 12, ephemeral);
     const Context& ctx = *b.kit.ctx;
     const std::size_t N = ctx.n(), n = b.slots(), gap = N / (2 * n);
     const long double q0 = static_cast<long double>(ctx.q(0).value());
@@ -120,6 +138,7 @@ TEST_CASE("ckks/bootstrapping/stages: ModRaise, CoeffsToSlots, EvalMod against t
     MESSAGE("max |I| = " << static_cast<double>(max_i) << " (K = " << b.cfg.k << ")");
     CHECK(worst_frac < 1e-6);
     CHECK(max_i < b.cfg.k);
+    if (ephemeral) CHECK(max_i <= (ephemeral + 1) / 2.0 + 1);  // + 1: the key switches' rounding
 
     // CoeffsToSlots: slot j holds t/(q_0·K) at coefficient BR(j)·gap (real part) and
     // (BR(j) + n)·gap (imaginary part); the sparse trace keeps those coefficients as they are.
@@ -232,9 +251,11 @@ TEST_CASE("ckks/bootstrapping/SlotsToCoeffs: the forward FFT of Re + i·Im, time
 TEST_CASE("ckks/bootstrapping/ten bootstraps in a row keep their precision (INSECURE N = 2^10)") {
   // With the cubic arcsine correction (message ratio 2^8); the default configuration (no arcsine,
   // ratio 2^12) measured 27.4 → 24.5 bits here.
-  for (auto [arcsine, ratio] : {std::pair{3, 8.0}}) {
+  // ephemeral = 32: the same with a dense secret and sparse-secret encapsulation.
+  for (auto [arcsine, ratio, ephemeral] : {std::tuple{3, 8.0, 0}, std::tuple{3, 8.0, 32}}) {
     CAPTURE(arcsine);
-    BootKit b(10, 0, 7, arcsine, ratio);
+    CAPTURE(ephemeral);
+    BootKit b(10, 0, 7, arcsine, ratio, ephemeral);
     const cvec z = inputs(b.slots(), 31);
     Ciphertext ct = b.fresh_level0(z);
     double first = 0, last = 0;
@@ -321,6 +342,20 @@ TEST_CASE("ckks/bootstrapping/errors name the value and the fix") {
   bad = {};
   bad.double_angle = -1;
   CHECK_THROWS_AS(Bootstrapper::plan(ctx, bad), ParameterError);
+  bad = {};
+  bad.ephemeral_secret_weight = -1;
+  CHECK_THROWS_WITH_AS(Bootstrapper::plan(ctx, bad), doctest::Contains("ephemeral_secret_weight = -1"),
+                       ParameterError);
+  // Sparse-secret encapsulation: keys missing, or made for another weight.
+  BootstrapConfig encapsulated = b.cfg;
+  encapsulated.ephemeral_secret_weight = 32;
+  CHECK_THROWS_WITH_AS(Bootstrapper(b.kit.ctx, encapsulated, b.rk, b.gk),
+                       doctest::Contains("encapsulation_keys(sk, 32)"), MissingKeyError);
+  const EncapsulationKeys ek16 = b.kit.keygen.encapsulation_keys(b.kit.sk, 16);
+  CHECK_THROWS_WITH_AS(Bootstrapper(b.kit.ctx, encapsulated, b.rk, b.gk, ek16), doctest::Contains("h' = 16"),
+                       ParameterError);
+  CHECK_THROWS_WITH_AS(b.kit.keygen.encapsulation_keys(b.kit.sk, 0), doctest::Contains("hamming_weight = 0"),
+                       ParameterError);
 }
 
 TEST_CASE("ckks/bootstrapping/inputs beyond the documented range come out as garbage, silently") {
@@ -368,4 +403,16 @@ TEST_CASE("ckks/bootstrapping/128-bit N = 2^16 preset: budget and keys (plan onl
     MESSAGE(plan.describe());
   }
   CHECK_THROWS_AS(bootstrap_preset_n16(3), ParameterError);
+  // The sparse-secret preset: the same user levels, a dense main secret, 11 EvalMod levels.
+  const BootstrapPreset sparse = bootstrap_preset_n16_sparse_secret();
+  const auto ctx = Context::create(sparse.params);
+  CHECK(ctx->security_bits() == 128);
+  CHECK(ctx->log_qp() <= max_log_qp_128(16));
+  CHECK(sparse.params.secret == SecretDistribution::UniformTernary);
+  const BootstrapPlan plan = Bootstrapper::plan(*ctx, sparse.config);
+  CHECK(plan.eval_mod_levels == 11);
+  CHECK(plan.output_level == 9);
+  CHECK(plan.ephemeral_secret_weight == 32);
+  CHECK(plan.describe().find("h' = 32") != std::string::npos);
+  MESSAGE(plan.describe());
 }
