@@ -8,36 +8,19 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 boston=/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv
 
-# expect NAME CODE PATTERN COMMAND...: COMMAND exits with CODE and prints PATTERN on stderr.
-expect() {
-  local name=$1 code=$2 pattern=$3
-  shift 3
-  local rc=0
-  "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
-  if [ "$rc" != "$code" ]; then
-    echo "$name: exit status $rc, expected $code" >&2
-    cat "$tmp/err" >&2
-    exit 1
-  fi
-  if ! grep -Eq -- "$pattern" "$tmp/err"; then
-    echo "$name: the message does not match /$pattern/:" >&2
-    cat "$tmp/err" >&2
-    exit 1
-  fi
-  echo "$name: exit $rc: $(head -c 200 "$tmp/err" | tr '\n' ' ')"
-}
+source "$(dirname "$0")/cli_expect.sh"
 
 # A target cell and a feature cell of 1e300 (row 3 of the data).
 sed -n '2p' "$boston" > "$tmp/huge_target.csv"
 sed -n '3,60p' "$boston" | awk -F, 'BEGIN{OFS=","} NR==3{$14="1e300"} {print}' >> "$tmp/huge_target.csv"
 sed -n '2p' "$boston" > "$tmp/huge_feature.csv"
 sed -n '3,60p' "$boston" | awk -F, 'BEGIN{OFS=","} NR==3{$1="1e300"} {print}' >> "$tmp/huge_feature.csv"
-expect "linreg target 1e300" 2 'target "MEDV" holds 1e\+?300 in training row [0-9]+; values beyond 1e150' \
+expect "linreg target 1e300" 2 2 'target "MEDV" holds 1e\+?300 in training row [0-9]+; values beyond 1e150' \
   "$ckks_ml" linreg --data "$tmp/huge_target.csv" --target MEDV
-expect "linreg feature 1e300" 2 'feature "CRIM" holds 1e\+?300 in training row [0-9]+; values beyond 1e150' \
+expect "linreg feature 1e300" 2 2 'feature "CRIM" holds 1e\+?300 in training row [0-9]+; values beyond 1e150' \
   "$ckks_ml" linreg --data "$tmp/huge_feature.csv" --target MEDV
-expect "knn --k -1" 1 '--k: -1 is not a whole number ≥ 1' "$ckks_ml" knn --k -1
-expect "knn --queries 0" 1 '--queries: 0 is not a whole number ≥ 1' "$ckks_ml" knn --queries 0
-expect "unknown option" 1 'The following argument was not expected: --bogus' "$ckks_ml" linreg --bogus
-expect "no subcommand" 1 'A subcommand is required' "$ckks_ml"
+expect "knn --k -1" 1 1 '--k: -1 is not a whole number ≥ 1' "$ckks_ml" knn --k -1
+expect "knn --queries 0" 1 1 '--queries: 0 is not a whole number ≥ 1' "$ckks_ml" knn --queries 0
+expect "unknown option" 1 1 'The following argument was not expected: --bogus' "$ckks_ml" linreg --bogus
+expect "no subcommand" 1 1 'A subcommand is required' "$ckks_ml"
 echo "bad input: all refused"

@@ -9,24 +9,7 @@ models=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# refuse NAME PATTERN COMMAND...: COMMAND must fail with exit status 1..127 and print PATTERN.
-refuse() {
-  local name=$1 pattern=$2
-  shift 2
-  local rc=0
-  "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
-  if [ "$rc" -lt 1 ] || [ "$rc" -gt 127 ]; then
-    echo "$name: exit status $rc, expected 1..127" >&2
-    cat "$tmp/err" >&2
-    exit 1
-  fi
-  if ! grep -Eq -- "$pattern" "$tmp/err"; then
-    echo "$name: the message does not match /$pattern/:" >&2
-    cat "$tmp/err" >&2
-    exit 1
-  fi
-  echo "$name: refused (exit $rc): $(head -c 300 "$tmp/err")"
-}
+source "$(dirname "$0")/cli_expect.sh"
 
 "$ckks_ml" keygen --model mlp --out "$tmp/A" > "$tmp/A.txt"
 "$ckks_ml" keygen --model mlp --out "$tmp/B" > "$tmp/B.txt"
@@ -39,13 +22,13 @@ key_b=$(grep -o "key set [0-9a-f]*" "$tmp/B.txt" | cut -d' ' -f3)
 "$ckks_ml" infer --eval-keys "$tmp/A/public.keys" --in "$tmp/query.ct" --out "$tmp/answer.ct"
 "$ckks_ml" decrypt --keys "$tmp/A" --in "$tmp/answer.ct"
 
-refuse "foreign-key infer" "belongs to key set $key_a, but the evaluation keys .* is key set $key_b" \
+expect "foreign-key infer" 1 127 "belongs to key set $key_a, but the evaluation keys .* is key set $key_b" \
   "$ckks_ml" infer --eval-keys "$tmp/B/public.keys" --in "$tmp/query.ct" --out "$tmp/x.ct"
-refuse "foreign-key decrypt" "belongs to key set $key_a, but the secret key in .* is key set $key_b" \
+expect "foreign-key decrypt" 1 127 "belongs to key set $key_a, but the secret key in .* is key set $key_b" \
   "$ckks_ml" decrypt --keys "$tmp/B" --in "$tmp/answer.ct"
-refuse "mismatched model" "--model linreg contradicts .*made by keygen for the mlp model" \
+expect "mismatched model" 1 127 "--model linreg contradicts .*made by keygen for the mlp model" \
   "$ckks_ml" decrypt --model linreg --keys "$tmp/A" --in "$tmp/answer.ct"
-refuse "mismatched weights" "--weights .*resnet8_fmnist.safetensors \(digest [0-9a-f]{16}\) is not the file .*digest [0-9a-f]{16}" \
+expect "mismatched weights" 1 127 "--weights .*resnet8_fmnist.safetensors \(digest [0-9a-f]{16}\) is not the file .*digest [0-9a-f]{16}" \
   "$ckks_ml" encrypt --keys "$tmp/A" --weights "$models/resnet8_fmnist.safetensors" --images 0:1 --out "$tmp/y.ct"
 
 # Two parameter sets of linear regression on a small CSV (every fourth row of Boston Housing, 60
@@ -55,6 +38,6 @@ sed -n '2,$p' /usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_
 "$ckks_ml" keygen --model linreg --data "$tmp/small.csv" --params n13 --out "$tmp/C" > /dev/null
 "$ckks_ml" keygen --model linreg --data "$tmp/small.csv" --params n14 --out "$tmp/D" > /dev/null
 "$ckks_ml" encrypt --keys "$tmp/C" --out "$tmp/c.ct"
-refuse "query of other parameters" "encrypted under other parameters \(N=2\^13 .*\) than .*\(N=2\^14 " \
+expect "query of other parameters" 1 127 "encrypted under other parameters \(N=2\^13 .*\) than .*\(N=2\^14 " \
   "$ckks_ml" infer --eval-keys "$tmp/D/public.keys" --in "$tmp/c.ct" --out "$tmp/z.ct"
 echo "workflow refusals: all refused"
