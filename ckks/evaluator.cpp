@@ -238,6 +238,46 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Plaintext& b) const {
   return r;
 }
 
+Ciphertext Evaluator::multiply_sum(std::span<const Ciphertext* const> a, std::span<const Plaintext* const> b) const {
+  if (a.empty() || a.size() != b.size())
+    throw InputError("multiply_sum: " + std::to_string(a.size()) + " ciphertexts and " + std::to_string(b.size()) +
+                     " plaintexts; give one plaintext per ciphertext, at least one pair");
+  const Ciphertext& first = *a[0];
+  const double scale = first.scale * b[0]->scale;
+  KeyId id = first.key_id;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    check_pair(*a[k], b[k]->level, b[k]->scale, b[k]->slots, b[k]->context, "multiply_sum", false);
+    if (a[k]->size() != 2)
+      throw InputError("multiply_sum: ciphertext " + std::to_string(k) + " has " + std::to_string(a[k]->size()) +
+                       " components; relinearize it first");
+    if (k > 0) {
+      check_pair(*a[k], first.level, first.scale, first.slots, first.context, "multiply_sum", false);
+      if (!same_scale(a[k]->scale * b[k]->scale, scale))
+        throw ScaleError("multiply_sum: product " + std::to_string(k) + " has scale " +
+                         pow2_string(a[k]->scale * b[k]->scale) + " but product 0 has " + pow2_string(scale) +
+                         "; encode the plaintexts so that every product has the same scale");
+      id = joint_key_id(first, *a[k], "multiply_sum");
+    }
+  }
+  check_product_scale(*ctx_, scale, first.level, "multiply_sum");
+  Ciphertext r;
+  r.context = ctx_;
+  r.level = first.level;
+  r.scale = scale;
+  r.slots = first.slots;
+  r.key_id = id;
+  const auto& bq = ctx_->basis_q(first.level);
+  std::vector<const math::RnsPoly*> x(a.size()), y(a.size());
+  for (std::size_t k = 0; k < b.size(); ++k) y[k] = &b[k]->poly;
+  for (std::size_t comp = 0; comp < 2; ++comp) {
+    for (std::size_t k = 0; k < a.size(); ++k) x[k] = &a[k]->c[comp];
+    math::RnsPoly out(ctx_->n(), bq.size(), true);
+    math::dot_product(out, x, y, bq);
+    r.c.push_back(std::move(out));
+  }
+  return r;
+}
+
 Ciphertext Evaluator::multiply_const(const Ciphertext& a, cplx c, double const_scale) const {
   check_ct(a, "multiply_const");
   if (const_scale == 0) const_scale = static_cast<double>(ctx_->q(a.level).value());

@@ -15,6 +15,7 @@
 #pragma once
 #include <complex>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "ckks/ciphertext.h"
@@ -44,6 +45,14 @@ class Evaluator {
   Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const;
   /// Ciphertext × plaintext (same level): scale Δ_a·Δ_b.
   Ciphertext multiply(const Ciphertext& a, const Plaintext& b) const;
+  /// Σ_k a_k ⊙ b_k: the sum of ciphertext × plaintext products, in one pass with one modular
+  /// reduction per coefficient (the result equals the chain of multiply and add exactly, without
+  /// its temporaries). All a_k at one level with 2 components; every b_k at that level; every
+  /// product at the same scale Δ_a·Δ_b (within add's tolerance), which is the result's scale.
+  /// The inner sums of baby-step giant-step linear transforms [HS18] are this operation.
+  /// Throws InputError if the lists are empty or of different lengths, and what multiply and add
+  /// throw for a mismatched pair (level, Context, key set, scale).
+  Ciphertext multiply_sum(std::span<const Ciphertext* const> a, std::span<const Plaintext* const> b) const;
   /// Every slot times c. c is encoded as round(c·Δ_c) with Δ_c = `const_scale`; by default
   /// Δ_c = q_ℓ (the prime the next rescale divides by), so that rescale brings the scale back to
   /// exactly Δ_a. The result has scale Δ_a·Δ_c and the same level.

@@ -122,9 +122,13 @@ Ciphertext bsgs_apply(const Evaluator& ev, const Ciphertext& v, const GaloisKeys
   int giant_rotations = 0;
   for (std::size_t i = 0; i < terms.size();) {
     const long g = terms[i].giant;
-    Ciphertext inner = ev.multiply(rotated_by(terms[i].baby), *terms[i].pt);
-    for (++i; i < terms.size() && terms[i].giant == g; ++i)
-      inner = ev.add(inner, ev.multiply(rotated_by(terms[i].baby), *terms[i].pt));
+    std::vector<const Ciphertext*> cts;
+    std::vector<const Plaintext*> pts;
+    for (; i < terms.size() && terms[i].giant == g; ++i) {
+      cts.push_back(&rotated_by(terms[i].baby));
+      pts.push_back(terms[i].pt);
+    }
+    Ciphertext inner = ev.multiply_sum(cts, pts);
     if (g != 0) {
       inner = ev.rotate(inner, static_cast<int>(g * static_cast<long>(n1)), gk);
       ++giant_rotations;

@@ -1,5 +1,8 @@
 #include "ckks/math/rns_poly.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "ckks/math/errors.h"
 
 namespace ckks::math {
@@ -88,6 +91,36 @@ void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBa
     const std::uint64_t* z = c.limb(i);
     for (std::size_t k = 0; k < N; ++k)
       x[k] = reduce_128(static_cast<u128>(y[k]) * z[k] + x[k], m);
+  }
+}
+
+void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const RnsPoly* const> y,
+                 const RnsBasis& basis) {
+  check_shape(out, basis, "dot_product");
+  CKKS_INVARIANT(x.size() == y.size() && !x.empty(), "dot_product: x and y must be non-empty and of equal length");
+  for (std::size_t k = 0; k < x.size(); ++k) {
+    check_same(out, *x[k], "dot_product");
+    check_same(out, *y[k], "dot_product");
+  }
+  const std::size_t N = out.n(), terms = x.size();
+  std::vector<u128> acc(std::min<std::size_t>(N, 4096));
+  // Coefficient blocks of at most 4096 (64 KiB of accumulators, in L2), terms in chunks of 64 so
+  // that the 128-bit sums of products < 2^122 cannot overflow.
+  for (std::size_t i = 0; i < out.limbs(); ++i) {
+    const Modulus& m = basis[i]->mod;
+    std::uint64_t* o = out.limb(i);
+    for (std::size_t c0 = 0; c0 < N; c0 += acc.size()) {
+      const std::size_t len = std::min(acc.size(), N - c0);
+      for (std::size_t t0 = 0; t0 < terms; t0 += 64) {
+        for (std::size_t c = 0; c < len; ++c) acc[c] = t0 == 0 ? 0 : o[c0 + c];  // earlier chunks' sum
+        for (std::size_t t = t0; t < std::min(terms, t0 + 64); ++t) {
+          const std::uint64_t* a = x[t]->limb(i) + c0;
+          const std::uint64_t* b = y[t]->limb(i) + c0;
+          for (std::size_t c = 0; c < len; ++c) acc[c] += static_cast<u128>(a[c]) * b[c];
+        }
+        for (std::size_t c = 0; c < len; ++c) o[c0 + c] = reduce_128(acc[c], m);
+      }
+    }
   }
 }
 

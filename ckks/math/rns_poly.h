@@ -55,6 +55,12 @@ void negate_inplace(RnsPoly& a, const RnsBasis& basis);
 void mul_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis);
 /// a ← a + b ⊙ c.
 void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBasis& basis);
+/// out ← Σ_k x_k ⊙ y_k (out is overwritten; every operand of out's shape and form). The products
+/// are summed in 128 bits and reduced once per 64 terms, so the result equals the sum of the
+/// reduced products mod q_i exactly, at about the cost of one product per term. out must not be
+/// one of the operands. Shapes are checked by CKKS_INVARIANT (checked builds, see errors.h).
+void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const RnsPoly* const> y,
+                 const RnsBasis& basis);
 /// a ← a + s·(1 + X + … ) in evaluation form, i.e. every evaluation point plus the integer s given
 /// by its residues s_i (the constant polynomial s has the value s at every point).
 void add_scalar_ntt_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis);

@@ -286,3 +286,44 @@ TEST_CASE("ckks/evaluator: real constants take the scalar path and agree with th
   const auto via_poly = k.evaluator.rescale(k.evaluator.multiply_const(ca, {-2.5, 1e-300}));
   CHECK(precision_bits(k.decrypt(via_poly), times) > 21);
 }
+
+TEST_CASE("ckks/evaluator: multiply_sum equals the chain of multiply and add exactly") {
+  test::Kit k(test::small_secure());
+  const std::size_t S = k.ctx->max_slots();
+  const int level = k.ctx->max_level();
+  // 70 terms: more than one 64-term chunk of the 128-bit accumulation.
+  std::vector<Ciphertext> cts;
+  std::vector<Plaintext> pts;
+  for (std::size_t t = 0; t < 70; ++t) {
+    cts.push_back(k.encrypt(test::random_complex(S, 200 + t), level));
+    pts.push_back(k.encoder.encode(test::random_complex(S, 300 + t), level, k.ctx->default_scale()));
+  }
+  std::vector<const Ciphertext*> a;
+  std::vector<const Plaintext*> b;
+  for (std::size_t t = 0; t < cts.size(); ++t) {
+    a.push_back(&cts[t]);
+    b.push_back(&pts[t]);
+  }
+  Ciphertext chain = k.evaluator.multiply(cts[0], pts[0]);
+  for (std::size_t t = 1; t < cts.size(); ++t) chain = k.evaluator.add(chain, k.evaluator.multiply(cts[t], pts[t]));
+  const Ciphertext sum = k.evaluator.multiply_sum(a, b);
+  CHECK(sum.level == chain.level);
+  CHECK(sum.scale == chain.scale);
+  CHECK(sum.slots == chain.slots);
+  CHECK(sum.key_id == chain.key_id);
+  REQUIRE(sum.size() == 2);
+  for (std::size_t c = 0; c < 2; ++c) CHECK(sum.c[c].data() == chain.c[c].data());
+
+  // Errors: empty or unequal lists, a level mismatch, a 3-component ciphertext, unequal product scales.
+  CHECK_THROWS_AS(k.evaluator.multiply_sum({}, {}), InputError);
+  CHECK_THROWS_AS(k.evaluator.multiply_sum(std::span(a).first(2), std::span(b).first(1)), InputError);
+  const Ciphertext low = k.evaluator.drop_level(cts[1], level - 1);
+  const std::vector<const Ciphertext*> mixed_level = {&cts[0], &low};
+  CHECK_THROWS_AS(k.evaluator.multiply_sum(mixed_level, std::span(b).first(2)), LevelError);
+  const Ciphertext three = k.evaluator.multiply(cts[0], cts[1]);
+  const std::vector<const Ciphertext*> with_three = {&three};
+  CHECK_THROWS_AS(k.evaluator.multiply_sum(with_three, std::span(b).first(1)), InputError);
+  const Plaintext other_scale = k.encoder.encode(test::random_complex(S, 400), level, 2 * k.ctx->default_scale());
+  const std::vector<const Plaintext*> mixed_scale = {&pts[0], &other_scale};
+  CHECK_THROWS_AS(k.evaluator.multiply_sum(std::span(a).first(2), mixed_scale), ScaleError);
+}
