@@ -74,19 +74,30 @@ void NttTables::forward_scalar(std::uint64_t* a) const { forward_scalar_from(a, 
 // IFMA path for the stages whose blocks are too short for eight lanes.
 void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const {
   const std::uint64_t q = q_.q, two_q = 2 * q;
+  // Cooley–Tukey butterfly on (x, y) with twiddle (w, ws), inputs and outputs in [0, 4q).
+  auto butterfly = [&](std::uint64_t& x, std::uint64_t& y, std::uint64_t w, std::uint64_t ws) {
+    std::uint64_t u = x;
+    u = u >= two_q ? u - two_q : u;                        // u ∈ [0, 2q)
+    const std::uint64_t v = mul_shoup_lazy(y, w, ws, q);  // v ∈ [0, 2q)
+    x = u + v;                                             // [0, 4q)
+    y = u - v + two_q;                                     // (0, 4q)
+  };
   for (; m < n_ / 2; m <<= 1) {
     t >>= 1;
+    if (t == 2) {  // two butterflies per twiddle, written out (an inner loop of length 2 costs more)
+      for (std::uint64_t i = 0; i < m; ++i) {
+        const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
+        std::uint64_t* x = a + 4 * i;
+        butterfly(x[0], x[2], w, ws);
+        butterfly(x[1], x[3], w, ws);
+      }
+      continue;
+    }
     for (std::uint64_t i = 0; i < m; ++i) {
       const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
-      for (std::uint64_t j = 0; j < t; ++j) {
-        std::uint64_t u = x[j];
-        u = u >= two_q ? u - two_q : u;                          // u ∈ [0, 2q)
-        const std::uint64_t v = mul_shoup_lazy(y[j], w, ws, q);  // v ∈ [0, 2q)
-        x[j] = u + v;                                            // [0, 4q)
-        y[j] = u - v + two_q;                                    // (0, 4q)
-      }
+      for (std::uint64_t j = 0; j < t; ++j) butterfly(x[j], y[j], w, ws);
     }
   }
   const std::uint64_t half = n_ / 2;
@@ -112,16 +123,29 @@ std::uint64_t NttTables::inverse_scalar_stages(std::uint64_t* a, std::uint64_t t
   std::uint64_t t = 1;
   for (std::uint64_t m = n_; m > 2 && t < t_stop; m >>= 1, t <<= 1) {
     const std::uint64_t h = m >> 1;
+    // Gentleman–Sande butterfly on (x, y) with twiddle (w, ws): x + y, (x − y)·w, both in [0, 2q).
+    auto butterfly = [&](std::uint64_t& x, std::uint64_t& y, std::uint64_t w, std::uint64_t ws) {
+      const std::uint64_t u = x, v = y;
+      const std::uint64_t s = u + v;
+      x = s >= two_q ? s - two_q : s;
+      y = mul_shoup_lazy(u - v + two_q, w, ws, q);
+    };
+    if (t <= 2) {
+      // The two shortest stages written out: an inner loop of length 1 or 2, entered h times, cost
+      // more than the butterflies.
+      for (std::uint64_t i = 0; i < h; ++i) {
+        const std::uint64_t w = psi_inv_rev_[h + i], ws = psi_inv_rev_shoup_[h + i];
+        std::uint64_t* x = a + 2 * i * t;
+        butterfly(x[0], x[t], w, ws);
+        if (t == 2) butterfly(x[1], x[3], w, ws);
+      }
+      continue;
+    }
     for (std::uint64_t i = 0; i < h; ++i) {
       const std::uint64_t w = psi_inv_rev_[h + i], ws = psi_inv_rev_shoup_[h + i];
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
-      for (std::uint64_t j = 0; j < t; ++j) {
-        const std::uint64_t u = x[j], v = y[j];
-        const std::uint64_t s = u + v;
-        x[j] = s >= two_q ? s - two_q : s;
-        y[j] = mul_shoup_lazy(u - v + two_q, w, ws, q);
-      }
+      for (std::uint64_t j = 0; j < t; ++j) butterfly(x[j], y[j], w, ws);
     }
   }
   return t;
