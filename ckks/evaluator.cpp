@@ -138,19 +138,35 @@ Ciphertext Evaluator::sub(const Ciphertext& a, const Plaintext& b) const {
 }
 
 namespace {
+// round(x) modulo q for any finite x: exact through int64 when |x| < 2^62; above that x is an
+// integer-valued double m·2^e (m a 53-bit integer, e ≥ 0), whose residue is m·2^e mod q.
+std::uint64_t residue_of_rounded(double x, const math::Modulus& q) {
+  const double r = std::nearbyint(x);
+  if (std::fabs(r) < 0x1p62) return math::from_signed(static_cast<std::int64_t>(r), q);
+  int e = 0;
+  const double frac = std::frexp(r, &e);  // r = frac·2^e, 0.5 ≤ |frac| < 1, e > 62
+  const auto m = static_cast<std::int64_t>(std::ldexp(frac, 53));
+  return math::mul_mod(math::from_signed(m, q), math::pow_mod(2 % q.q, static_cast<std::uint64_t>(e - 53), q), q);
+}
+
+// The headroom check of the constants: |c|·scale must stay below Q_ℓ/2 (so that the constant is a
+// well-defined centred residue).
+void check_constant(const Context& ctx, double mag, int level, const char* op) {
+  const double log_q = math::log2_product(ctx.basis_q(level));
+  if (mag >= 1 && std::log2(mag) >= log_q - 1)
+    throw ScaleError(std::string(op) + ": |c|·scale = " + pow2_string(mag) + " exceeds the headroom Q_ℓ/2 = " +
+                     pow2_string(std::exp2(log_q - 1)) + " at level " + std::to_string(level) +
+                     "; use a smaller constant or scale");
+}
+
 // Residues of round(c·scale) modulo q_0..q_ℓ, with the same checks as constant_poly.
 std::vector<std::uint64_t> constant_residues(const Context& ctx, double c, double scale, int level, const char* op) {
   if (!std::isfinite(c))
     throw InputError(std::string(op) + ": the constant is NaN or infinite; it must be finite");
   const auto& bq = ctx.basis_q(level);
-  const double mag = std::fabs(c) * scale, log_q = math::log2_product(bq);
-  if (mag >= 1 && std::log2(mag) >= std::min(62.0, log_q - 1))
-    throw ScaleError(std::string(op) + ": |c|·scale = " + pow2_string(mag) + " exceeds the headroom " +
-                     pow2_string(std::exp2(std::min(62.0, log_q - 1))) + " at level " +
-                     std::to_string(level) + "; use a smaller constant or scale");
-  const auto v = static_cast<std::int64_t>(std::nearbyint(c * scale));
+  check_constant(ctx, std::fabs(c) * scale, level, op);
   std::vector<std::uint64_t> r(bq.size());
-  for (std::size_t i = 0; i < bq.size(); ++i) r[i] = math::from_signed(v, bq[i]->mod);
+  for (std::size_t i = 0; i < bq.size(); ++i) r[i] = residue_of_rounded(c * scale, bq[i]->mod);
   return r;
 }
 
@@ -159,19 +175,12 @@ RnsPoly constant_poly(const Context& ctx, cplx c, double scale, int level, const
   if (!std::isfinite(c.real()) || !std::isfinite(c.imag()))
     throw InputError(std::string(op) + ": the constant is NaN or infinite; it must be finite");
   const auto& bq = ctx.basis_q(level);
-  const double mag = std::max(std::fabs(c.real()), std::fabs(c.imag())) * scale;
-  const double log_q = math::log2_product(bq);
-  if (mag >= 1 && std::log2(mag) >= std::min(62.0, log_q - 1))
-    throw ScaleError(std::string(op) + ": |c|·scale = " + pow2_string(mag) +
-                     " exceeds the headroom " + pow2_string(std::exp2(std::min(62.0, log_q - 1))) +
-                     " at level " + std::to_string(level) + "; use a smaller constant or scale");
+  check_constant(ctx, std::max(std::fabs(c.real()), std::fabs(c.imag())) * scale, level, op);
   const std::size_t N = ctx.n();
   RnsPoly p(N, bq.size(), false);
-  const auto re = static_cast<std::int64_t>(std::nearbyint(c.real() * scale));
-  const auto im = static_cast<std::int64_t>(std::nearbyint(c.imag() * scale));
   for (std::size_t i = 0; i < bq.size(); ++i) {
-    p.limb(i)[0] = math::from_signed(re, bq[i]->mod);
-    p.limb(i)[N / 2] = math::from_signed(im, bq[i]->mod);
+    p.limb(i)[0] = residue_of_rounded(c.real() * scale, bq[i]->mod);
+    p.limb(i)[N / 2] = residue_of_rounded(c.imag() * scale, bq[i]->mod);
   }
   math::to_ntt(p, bq);
   return p;

@@ -111,7 +111,7 @@ class Run {
   }
 
   // Σ c_i·T_i + c0 at (lam, σ): each term at level lam + 1 with scale σ·q_{lam+1}, one rescale,
-  // then the constant (added after the rescale: at scale σ·q it could exceed 2^62).
+  // then the constant (added after the rescale, at the smaller scale σ).
   Ciphertext leaf(const std::vector<std::pair<int, double>>& terms, double c0, int lam, double sigma) {
     const int lvl = lam + 1;
     const double target = sigma * static_cast<double>(ctx_.q(lvl).value());

@@ -54,8 +54,8 @@ class PolynomialEvaluator {
   /// Result: level x.level − levels_needed(p), scale exactly x.scale (the same double), same slot
   /// count, 2 components. The value in each slot is p(x_i) up to CKKS noise, provided x_i ∈ [a, b];
   /// see the file comment for inputs outside the interval.
-  /// Preconditions: x.scale close to the data primes (the usual Δ ≈ q_ℓ); |c_k| ≤ 2^20 or so, since
-  /// each coefficient is encoded as a ~Δ-scaled integer that must stay below 2^62.
+  /// Preconditions: x.scale close to the data primes (the usual Δ ≈ q_ℓ); every coefficient, encoded
+  /// as a ~Δ·q_ℓ-scaled integer, must stay below the remaining modulus Q_ℓ/2 (ScaleError otherwise).
   /// Throws, before any homomorphic work:
   ///   InputError      p is invalid (ChebyshevSeries::validate: interval, degree ≥ 1, finite
   ///                   coefficients), or x has 3 components (relinearise it first);

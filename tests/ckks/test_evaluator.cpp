@@ -327,3 +327,31 @@ TEST_CASE("ckks/evaluator: multiply_sum equals the chain of multiply and add exa
   const std::vector<const Plaintext*> mixed_scale = {&pts[0], &other_scale};
   CHECK_THROWS_AS(k.evaluator.multiply_sum(std::span(a).first(2), mixed_scale), ScaleError);
 }
+
+TEST_CASE("ckks/evaluator: constants scaled beyond 2^62 are encoded exactly (up to Q_ℓ/2)") {
+  // Set A's Q_2 has about 160 bits, so a constant at scale Δ·2^30 = 2^70 (after multiply_const by
+  // 2^30) is valid: residue_of_rounded goes through m·2^e rather than int64.
+  test::Kit k(test::small_secure());
+  const cvec a = test::random_complex(k.ctx->max_slots(), 121);
+  const auto ca = k.encrypt(a);
+  for (double const_scale : {0x1p30, 0x1p40}) {
+    CAPTURE(const_scale);
+    const auto prod = k.evaluator.multiply_const(ca, 0.75, const_scale);  // scale Δ·const_scale ≥ 2^70
+    REQUIRE(prod.scale == ca.scale * const_scale);
+    cvec want(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) want[i] = 0.75 * a[i];
+    CHECK(precision_bits(k.decrypt(prod), want) > 21);
+    // add_const at that scale: the constant 1.5 − 0.5i times 2^70 or 2^80 is encoded exactly.
+    const auto plus = k.evaluator.add_const(prod, {1.5, -0.5});
+    const auto plus_real = k.evaluator.add_const(prod, 1.5);
+    cvec want_plus = want, want_real = want;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      want_plus[i] += std::complex<double>(1.5, -0.5);
+      want_real[i] += 1.5;
+    }
+    CHECK(precision_bits(k.decrypt(plus), want_plus) > 21);
+    CHECK(precision_bits(k.decrypt(plus_real), want_real) > 21);
+  }
+  // Beyond Q_ℓ/2 the constant is refused, naming the headroom.
+  CHECK_THROWS_WITH_AS(k.evaluator.add_const(ca, std::ldexp(1.0, 400)), doctest::Contains("headroom"), ScaleError);
+}
