@@ -1,10 +1,14 @@
 #include "ckks/math/ntt.h"
 
 #include <string>
+#include <utility>
 
-#if defined(__AVX512IFMA__) && defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
 #include <immintrin.h>
+#define CKKS_HAVE_AVX512 1
+#if defined(__AVX512IFMA__)
 #define CKKS_HAVE_IFMA 1
+#endif
 #endif
 
 #include "ckks/math/errors.h"
@@ -54,15 +58,20 @@ NttTables::NttTables(std::uint64_t N, const Modulus& q) : n_(N), q_(q) {
     last_inv_shoup52_ = shoup52(last_inv_);
   }
 #endif
+#ifdef CKKS_HAVE_AVX512
+  use_avx512_ = !use_ifma_ && N >= 16;
+#endif
 }
 
 void NttTables::forward(std::uint64_t* a) const {
   if (use_ifma_) forward_ifma(a);
+  else if (use_avx512_) forward_avx512(a);
   else forward_scalar(a);
 }
 
 void NttTables::inverse(std::uint64_t* a) const {
   if (use_ifma_) inverse_ifma(a);
+  else if (use_avx512_) inverse_avx512(a);
   else inverse_scalar(a);
 }
 
@@ -168,87 +177,156 @@ void NttTables::inverse_scalar(std::uint64_t* a) const {
   }
 }
 
-#ifdef CKKS_HAVE_IFMA
-// The same butterflies, eight at a time, with AVX-512 IFMA (52-bit multiply-add) in place of
-// 64-bit Shoup multiplication [Harvey14 with 52-bit words; the approach of Intel HEXL]. For
-// q < 2^50, lazy values < 4q < 2^52 fit the multiplier, and with w' = ⌊w·2^52/q⌋,
-//     Q = ⌊y·w'/2^52⌋ (madd52hi),  y·w − Q·q ∈ [0, 2q),
-// computed modulo 2^52 as lo52(y·w) + lo52(Q·(2^52 − q)). Stages whose blocks are shorter than
-// eight (t < 8) run the scalar code.
+#ifdef CKKS_HAVE_AVX512
+// The same butterflies, eight at a time, with AVX-512. Two multipliers compute the lazy Shoup
+// product y·w mod q ∈ [0, 2q) of eight lanes [Harvey14]:
+//  * IFMA (q < 2^50, the approach of Intel HEXL): lazy values < 4q < 2^52 fit the 52-bit
+//    multiplier; with w' = ⌊w·2^52/q⌋, Q = ⌊y·w'/2^52⌋ (madd52hi) and y·w − Q·q ∈ [0, 2q) is computed
+//    modulo 2^52 as lo52(y·w) + lo52(Q·(2^52 − q)).
+//  * 64-bit (q < 2^62, AVX-512F/DQ without IFMA): Q = ⌊y·w'/2^64⌋ with w' = ⌊w·2^64/q⌋ assembled from
+//    four 32×32-bit products (vpmuludq), and y·w − Q·q modulo 2^64 from two vpmullq: the scalar
+//    mul_shoup_lazy, lane by lane.
+// Stages whose blocks are shorter than eight (t < 8) run the scalar code; the results equal the
+// scalar butterflies exactly (tests/math/test_ntt.cpp).
+// GCC 12 warns "__Y may be used uninitialized" inside its own avx512fintrin.h for
+// _mm512_srli_epi64 / _mm512_mul_epu32 (the intrinsics' internal _mm512_undefined source operand,
+// a known false positive); silenced for this section only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 namespace {
-inline __m512i mul_shoup52_lazy(__m512i y, __m512i w, __m512i w52, __m512i neg_q, __m512i mask52) {
-  const __m512i zero = _mm512_setzero_si512();
-  const __m512i qhat = _mm512_madd52hi_epu64(zero, y, w52);
-  const __m512i lo = _mm512_madd52lo_epu64(zero, y, w);
-  return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
-}
 inline __m512i reduce_below(__m512i x, __m512i bound) {  // x ∈ [0, 2·bound) → [0, bound)
   const __mmask8 ge = _mm512_cmpge_epu64_mask(x, bound);
   return _mm512_mask_sub_epi64(x, ge, x, bound);
 }
-}  // namespace
+inline __m512i broadcast(std::uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
 
-void NttTables::forward_ifma(std::uint64_t* a) const {
-  const std::uint64_t q = q_.q, two_q = 2 * q;
-  const __m512i v2q = _mm512_set1_epi64(static_cast<long long>(two_q));
-  const __m512i neg_q = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - q));
-  const __m512i mask52 = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - 1));
-  std::uint64_t t = n_, m = 1;
-  for (; m < n_ / 2 && (t >> 1) >= 8; m <<= 1) {
+#ifdef CKKS_HAVE_IFMA
+struct Ifma52 {
+  __m512i neg_q, mask52;
+  explicit Ifma52(std::uint64_t q)
+      : neg_q(broadcast((std::uint64_t(1) << 52) - q)), mask52(broadcast((std::uint64_t(1) << 52) - 1)) {}
+  struct Twiddle {
+    __m512i w, w52;
+  };
+  static Twiddle twiddle(std::uint64_t w, std::uint64_t w52) { return {broadcast(w), broadcast(w52)}; }
+  __m512i mul_lazy(__m512i y, const Twiddle& t) const {
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i qhat = _mm512_madd52hi_epu64(zero, y, t.w52);
+    const __m512i lo = _mm512_madd52lo_epu64(zero, y, t.w);
+    return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
+  }
+};
+#endif
+
+struct Shoup64 {
+  __m512i q;
+  explicit Shoup64(std::uint64_t q_) : q(broadcast(q_)) {}
+  struct Twiddle {
+    __m512i w, ws, ws_hi;  // w, w' and w' >> 32
+  };
+  static Twiddle twiddle(std::uint64_t w, std::uint64_t ws) { return {broadcast(w), broadcast(ws), broadcast(ws >> 32)}; }
+  __m512i mul_lazy(__m512i y, const Twiddle& t) const {
+    // ⌊y·w'/2^64⌋ = y_h·w'_h + ⌊y_h·w'_l/2^32⌋ + ⌊y_l·w'_h/2^32⌋ + carry of the low 64-bit sum.
+    const __m512i lo32 = broadcast(0xffffffffULL);
+    const __m512i y_hi = _mm512_srli_epi64(y, 32);
+    const __m512i ll = _mm512_mul_epu32(y, t.ws);
+    const __m512i lh = _mm512_mul_epu32(y, t.ws_hi);
+    const __m512i hl = _mm512_mul_epu32(y_hi, t.ws);
+    const __m512i hh = _mm512_mul_epu32(y_hi, t.ws_hi);
+    const __m512i mid = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, lo32)),
+                                         _mm512_and_si512(hl, lo32));
+    const __m512i qhat =
+        _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(mid, 32)),
+                         _mm512_add_epi64(_mm512_srli_epi64(lh, 32), _mm512_srli_epi64(hl, 32)));
+    return _mm512_sub_epi64(_mm512_mullo_epi64(y, t.w), _mm512_mullo_epi64(qhat, q));  // [0, 2q)
+  }
+};
+
+// Forward stages with t ≥ 8 (Cooley–Tukey, values in [0, 4q)); returns (m, t) reached.
+template <class Mul>
+std::pair<std::uint64_t, std::uint64_t> forward_vector_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q,
+                                                              const std::uint64_t* psi, const std::uint64_t* shoup,
+                                                              const Mul& mul) {
+  const __m512i v2q = broadcast(2 * q);
+  std::uint64_t t = n, m = 1;
+  for (; m < n / 2 && (t >> 1) >= 8; m <<= 1) {
     t >>= 1;
     for (std::uint64_t i = 0; i < m; ++i) {
-      const __m512i w = _mm512_set1_epi64(static_cast<long long>(psi_rev_[m + i]));
-      const __m512i w52 = _mm512_set1_epi64(static_cast<long long>(psi_rev_shoup52_[m + i]));
+      const auto tw = Mul::twiddle(psi[m + i], shoup[m + i]);
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
       for (std::uint64_t j = 0; j < t; j += 8) {
-        __m512i u = reduce_below(_mm512_loadu_si512(x + j), v2q);                        // [0, 2q)
-        const __m512i v = mul_shoup52_lazy(_mm512_loadu_si512(y + j), w, w52, neg_q, mask52);  // [0, 2q)
+        const __m512i u = reduce_below(_mm512_loadu_si512(x + j), v2q);  // [0, 2q)
+        const __m512i v = mul.mul_lazy(_mm512_loadu_si512(y + j), tw);  // [0, 2q)
         _mm512_storeu_si512(x + j, _mm512_add_epi64(u, v));
         _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q));
       }
     }
   }
-  // Remaining stages (t = 4, 2, 1) in scalar code, the last fused with the final reduction.
-  forward_scalar_from(a, m, t);
+  return {m, t};
 }
 
-void NttTables::inverse_ifma(std::uint64_t* a) const {
-  const std::uint64_t q = q_.q, two_q = 2 * q;
-  const __m512i vq = _mm512_set1_epi64(static_cast<long long>(q));
-  const __m512i v2q = _mm512_set1_epi64(static_cast<long long>(two_q));
-  const __m512i neg_q = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - q));
-  const __m512i mask52 = _mm512_set1_epi64(static_cast<long long>((std::uint64_t(1) << 52) - 1));
-  // Stages with t < 8 in scalar code (values stay in [0, 2q)).
-  std::uint64_t t = inverse_scalar_stages(a, 8), m = n_ / t;
-  for (; m > 2; m >>= 1, t <<= 1) {
+// Inverse stages from block half-length t (≥ 8) on (Gentleman–Sande, values in [0, 2q)), then the
+// last stage with N^{-1} folded in and the full reduction to [0, q).
+template <class Mul>
+void inverse_vector_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, std::uint64_t t,
+                           const std::uint64_t* psi_inv, const std::uint64_t* shoup,
+                           const typename Mul::Twiddle& n_inv, const typename Mul::Twiddle& last_inv, const Mul& mul) {
+  const __m512i vq = broadcast(q), v2q = broadcast(2 * q);
+  for (std::uint64_t m = n / t; m > 2; m >>= 1, t <<= 1) {
     const std::uint64_t h = m >> 1;
     for (std::uint64_t i = 0; i < h; ++i) {
-      const __m512i w = _mm512_set1_epi64(static_cast<long long>(psi_inv_rev_[h + i]));
-      const __m512i w52 = _mm512_set1_epi64(static_cast<long long>(psi_inv_rev_shoup52_[h + i]));
+      const auto tw = Mul::twiddle(psi_inv[h + i], shoup[h + i]);
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
       for (std::uint64_t j = 0; j < t; j += 8) {
         const __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
         _mm512_storeu_si512(x + j, reduce_below(_mm512_add_epi64(u, v), v2q));
         const __m512i d = _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q);  // (0, 4q)
-        _mm512_storeu_si512(y + j, mul_shoup52_lazy(d, w, w52, neg_q, mask52));
+        _mm512_storeu_si512(y + j, mul.mul_lazy(d, tw));
       }
     }
   }
-  // Last stage (m = 2) with N^{-1} folded in, then full reduction to [0, q).
-  const std::uint64_t half = n_ >> 1;
-  const __m512i ni = _mm512_set1_epi64(static_cast<long long>(n_inv_));
-  const __m512i ni52 = _mm512_set1_epi64(static_cast<long long>(n_inv_shoup52_));
-  const __m512i li = _mm512_set1_epi64(static_cast<long long>(last_inv_));
-  const __m512i li52 = _mm512_set1_epi64(static_cast<long long>(last_inv_shoup52_));
+  const std::uint64_t half = n >> 1;
   for (std::uint64_t j = 0; j < half; j += 8) {
     const __m512i u = _mm512_loadu_si512(a + j), v = _mm512_loadu_si512(a + j + half);
     const __m512i s = reduce_below(_mm512_add_epi64(u, v), v2q);
     const __m512i d = _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q);
-    _mm512_storeu_si512(a + j, reduce_below(mul_shoup52_lazy(s, ni, ni52, neg_q, mask52), vq));
-    _mm512_storeu_si512(a + j + half, reduce_below(mul_shoup52_lazy(d, li, li52, neg_q, mask52), vq));
+    _mm512_storeu_si512(a + j, reduce_below(mul.mul_lazy(s, n_inv), vq));
+    _mm512_storeu_si512(a + j + half, reduce_below(mul.mul_lazy(d, last_inv), vq));
   }
+}
+}  // namespace
+
+void NttTables::forward_avx512(std::uint64_t* a) const {
+  const auto [m, t] = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup_.data(), Shoup64(q_.q));
+  forward_scalar_from(a, m, t);  // remaining stages (t = 4, 2, 1), the last fused with the final reduction
+}
+
+void NttTables::inverse_avx512(std::uint64_t* a) const {
+  const std::uint64_t t = inverse_scalar_stages(a, 8);  // stages with t < 8 in scalar code
+  inverse_vector_stages(a, n_, q_.q, t, psi_inv_rev_.data(), psi_inv_rev_shoup_.data(),
+                        Shoup64::twiddle(n_inv_, n_inv_shoup_), Shoup64::twiddle(last_inv_, last_inv_shoup_),
+                        Shoup64(q_.q));
+}
+#pragma GCC diagnostic pop
+#else
+void NttTables::forward_avx512(std::uint64_t* a) const { forward_scalar(a); }
+void NttTables::inverse_avx512(std::uint64_t* a) const { inverse_scalar(a); }
+#endif
+
+#ifdef CKKS_HAVE_IFMA
+void NttTables::forward_ifma(std::uint64_t* a) const {
+  const auto [m, t] =
+      forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup52_.data(), Ifma52(q_.q));
+  forward_scalar_from(a, m, t);
+}
+
+void NttTables::inverse_ifma(std::uint64_t* a) const {
+  const std::uint64_t t = inverse_scalar_stages(a, 8);
+  inverse_vector_stages(a, n_, q_.q, t, psi_inv_rev_.data(), psi_inv_rev_shoup52_.data(),
+                        Ifma52::twiddle(n_inv_, n_inv_shoup52_), Ifma52::twiddle(last_inv_, last_inv_shoup52_),
+                        Ifma52(q_.q));
 }
 #else
 void NttTables::forward_ifma(std::uint64_t* a) const { forward_scalar(a); }

@@ -30,14 +30,17 @@ class NttTables {
   /// In place: evaluations → coefficients, including the factor N^{-1}. Length N.
   void inverse(std::uint64_t* a) const;
 
-  /// The portable scalar butterflies (the reference). forward/inverse run these unless the
-  /// AVX-512 IFMA path applies: compiled with -mavx512ifma (e.g. -march=native on a CPU that has
-  /// it) and q < 2^50, so that lazy values < 4q fit the 52-bit multipliers. Both give identical
+  /// The portable scalar butterflies (the reference). forward/inverse run AVX-512 butterflies
+  /// instead when the build targets AVX-512F/DQ (e.g. -march=native on such a CPU) and N ≥ 16: the
+  /// IFMA (52-bit multiply-add) path for q < 2^50 when the CPU has IFMA, so that lazy values < 4q
+  /// fit its multipliers, else a 64-bit Shoup path from 32×32-bit products. All give identical
   /// results (checked in tests).
   void forward_scalar(std::uint64_t* a) const;
   void inverse_scalar(std::uint64_t* a) const;
   /// True when forward/inverse use the AVX-512 IFMA butterflies for this prime.
   bool uses_ifma() const { return use_ifma_; }
+  /// True when forward/inverse use the AVX-512 64-bit butterflies (primes without the IFMA path).
+  bool uses_avx512_64() const { return use_avx512_; }
 
   std::uint64_t n() const { return n_; }
   const Modulus& modulus() const { return q_; }
@@ -60,6 +63,9 @@ class NttTables {
   void forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const;
   std::uint64_t inverse_scalar_stages(std::uint64_t* a, std::uint64_t t_stop) const;
   void inverse_ifma(std::uint64_t* a) const;
+  bool use_avx512_ = false;  // the 64-bit AVX-512 butterflies (q ≥ 2^50 or no IFMA)
+  void forward_avx512(std::uint64_t* a) const;
+  void inverse_avx512(std::uint64_t* a) const;
 };
 
 /// Reverse the low `bits` bits of x.
