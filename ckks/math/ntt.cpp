@@ -209,6 +209,7 @@ struct Ifma52 {
     __m512i w, w52;
   };
   static Twiddle twiddle(std::uint64_t w, std::uint64_t w52) { return {broadcast(w), broadcast(w52)}; }
+  static Twiddle twiddle(__m512i w, __m512i w52) { return {w, w52}; }
   __m512i mul_lazy(__m512i y, const Twiddle& t) const {
     const __m512i zero = _mm512_setzero_si512();
     const __m512i qhat = _mm512_madd52hi_epu64(zero, y, t.w52);
@@ -225,6 +226,7 @@ struct Shoup64 {
     __m512i w, ws, ws_hi;  // w, w' and w' >> 32
   };
   static Twiddle twiddle(std::uint64_t w, std::uint64_t ws) { return {broadcast(w), broadcast(ws), broadcast(ws >> 32)}; }
+  static Twiddle twiddle(__m512i w, __m512i ws) { return {w, ws, _mm512_srli_epi64(ws, 32)}; }
   __m512i mul_lazy(__m512i y, const Twiddle& t) const {
     // ⌊y·w'/2^64⌋ = y_h·w'_h + ⌊y_h·w'_l/2^32⌋ + ⌊y_l·w'_h/2^32⌋ + carry of the low 64-bit sum.
     const __m512i lo32 = broadcast(0xffffffffULL);
@@ -241,6 +243,85 @@ struct Shoup64 {
     return _mm512_sub_epi64(_mm512_mullo_epi64(y, t.w), _mm512_mullo_epi64(qhat, q));  // [0, 2q)
   }
 };
+
+// The short stages (t = 4, 2, 1: blocks of 2t < 16 elements) on 16 elements (v0 ‖ v1) at a time:
+// the x and y halves of the 16/(2t) blocks are gathered into two vectors X and Y (lane l belongs
+// to block l / t), the butterflies run lane-wise with one twiddle per block, and the results are
+// scattered back. Index vectors for _mm512_permutex2var_epi64 (0–7: first operand, 8–15: second).
+struct ShortStage {
+  __m512i gather_x, gather_y, scatter_lo, scatter_hi, twiddle_lanes;
+  explicit ShortStage(std::uint64_t t) {
+    alignas(64) long long gx[8], gy[8], lo[8], hi[8], tl[8];
+    for (std::uint64_t l = 0; l < 8; ++l) {
+      const std::uint64_t b = l / t, j = l % t;
+      gx[l] = static_cast<long long>(b * 2 * t + j);
+      gy[l] = static_cast<long long>(b * 2 * t + t + j);
+      tl[l] = static_cast<long long>(b);
+    }
+    for (std::uint64_t e = 0; e < 16; ++e) {  // element e = b·2t + s·t + j comes from lane b·t + j of X (s = 0) or Y
+      const std::uint64_t b = e / (2 * t), s_ = (e / t) % 2, j = e % t;
+      const long long from = static_cast<long long>(b * t + j + (s_ ? 8 : 0));
+      (e < 8 ? lo[e] : hi[e - 8]) = from;
+    }
+    gather_x = _mm512_load_si512(gx);
+    gather_y = _mm512_load_si512(gy);
+    scatter_lo = _mm512_load_si512(lo);
+    scatter_hi = _mm512_load_si512(hi);
+    twiddle_lanes = _mm512_load_si512(tl);
+  }
+  // The 8/t twiddles tab[0 … 8/t − 1], one per block, spread over the block's lanes.
+  __m512i spread(const std::uint64_t* tab, std::uint64_t t) const {
+    const __m512i w = _mm512_maskz_loadu_epi64(static_cast<__mmask8>((1u << (8 / t)) - 1), tab);
+    return _mm512_permutexvar_epi64(twiddle_lanes, w);
+  }
+};
+
+// Forward stages t = 4, 2, 1 (n ≥ 16), the last with the final reduction to [0, q).
+template <class Mul>
+void forward_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, std::uint64_t m, const std::uint64_t* psi,
+                          const std::uint64_t* shoup, const Mul& mul) {
+  const __m512i vq = broadcast(q), v2q = broadcast(2 * q);
+  for (std::uint64_t t = 4; t >= 1; t >>= 1, m <<= 1) {
+    const ShortStage st(t);
+    for (std::uint64_t e = 0, i = 0; e < n; e += 16, i += 8 / t) {
+      const __m512i v0 = _mm512_loadu_si512(a + e), v1 = _mm512_loadu_si512(a + e + 8);
+      const __m512i x = _mm512_permutex2var_epi64(v0, st.gather_x, v1);
+      const __m512i y = _mm512_permutex2var_epi64(v0, st.gather_y, v1);
+      const auto tw = Mul::twiddle(st.spread(psi + m + i, t), st.spread(shoup + m + i, t));
+      const __m512i u = reduce_below(x, v2q);
+      const __m512i v = mul.mul_lazy(y, tw);
+      __m512i xo = _mm512_add_epi64(u, v), yo = _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q);
+      if (t == 1) {
+        xo = reduce_below(reduce_below(xo, v2q), vq);
+        yo = reduce_below(reduce_below(yo, v2q), vq);
+      }
+      _mm512_storeu_si512(a + e, _mm512_permutex2var_epi64(xo, st.scatter_lo, yo));
+      _mm512_storeu_si512(a + e + 8, _mm512_permutex2var_epi64(xo, st.scatter_hi, yo));
+    }
+  }
+}
+
+// Inverse stages t = 1, 2, 4 (n ≥ 16), values in [0, 2q).
+template <class Mul>
+void inverse_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, const std::uint64_t* psi_inv,
+                          const std::uint64_t* shoup, const Mul& mul) {
+  const __m512i v2q = broadcast(2 * q);
+  std::uint64_t m = n;
+  for (std::uint64_t t = 1; t <= 4; t <<= 1, m >>= 1) {
+    const std::uint64_t h = m >> 1;
+    const ShortStage st(t);
+    for (std::uint64_t e = 0, i = 0; e < n; e += 16, i += 8 / t) {
+      const __m512i v0 = _mm512_loadu_si512(a + e), v1 = _mm512_loadu_si512(a + e + 8);
+      const __m512i x = _mm512_permutex2var_epi64(v0, st.gather_x, v1);
+      const __m512i y = _mm512_permutex2var_epi64(v0, st.gather_y, v1);
+      const auto tw = Mul::twiddle(st.spread(psi_inv + h + i, t), st.spread(shoup + h + i, t));
+      const __m512i xo = reduce_below(_mm512_add_epi64(x, y), v2q);
+      const __m512i yo = mul.mul_lazy(_mm512_add_epi64(_mm512_sub_epi64(x, y), v2q), tw);
+      _mm512_storeu_si512(a + e, _mm512_permutex2var_epi64(xo, st.scatter_lo, yo));
+      _mm512_storeu_si512(a + e + 8, _mm512_permutex2var_epi64(xo, st.scatter_hi, yo));
+    }
+  }
+}
 
 // Forward stages with t ≥ 8 (Cooley–Tukey, values in [0, 4q)); returns (m, t) reached.
 template <class Mul>
@@ -299,15 +380,16 @@ void inverse_vector_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, s
 }  // namespace
 
 void NttTables::forward_avx512(std::uint64_t* a) const {
-  const auto [m, t] = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup_.data(), Shoup64(q_.q));
-  forward_scalar_from(a, m, t);  // remaining stages (t = 4, 2, 1), the last fused with the final reduction
+  const Shoup64 mul(q_.q);
+  const auto m = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup_.data(), mul).first;
+  forward_short_stages(a, n_, q_.q, m, psi_rev_.data(), psi_rev_shoup_.data(), mul);  // t = 4, 2, 1
 }
 
 void NttTables::inverse_avx512(std::uint64_t* a) const {
-  const std::uint64_t t = inverse_scalar_stages(a, 8);  // stages with t < 8 in scalar code
-  inverse_vector_stages(a, n_, q_.q, t, psi_inv_rev_.data(), psi_inv_rev_shoup_.data(),
-                        Shoup64::twiddle(n_inv_, n_inv_shoup_), Shoup64::twiddle(last_inv_, last_inv_shoup_),
-                        Shoup64(q_.q));
+  const Shoup64 mul(q_.q);
+  inverse_short_stages(a, n_, q_.q, psi_inv_rev_.data(), psi_inv_rev_shoup_.data(), mul);  // t = 1, 2, 4
+  inverse_vector_stages(a, n_, q_.q, 8, psi_inv_rev_.data(), psi_inv_rev_shoup_.data(),
+                        Shoup64::twiddle(n_inv_, n_inv_shoup_), Shoup64::twiddle(last_inv_, last_inv_shoup_), mul);
 }
 #pragma GCC diagnostic pop
 #else
@@ -317,16 +399,16 @@ void NttTables::inverse_avx512(std::uint64_t* a) const { inverse_scalar(a); }
 
 #ifdef CKKS_HAVE_IFMA
 void NttTables::forward_ifma(std::uint64_t* a) const {
-  const auto [m, t] =
-      forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup52_.data(), Ifma52(q_.q));
-  forward_scalar_from(a, m, t);
+  const Ifma52 mul(q_.q);
+  const auto m = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup52_.data(), mul).first;
+  forward_short_stages(a, n_, q_.q, m, psi_rev_.data(), psi_rev_shoup52_.data(), mul);
 }
 
 void NttTables::inverse_ifma(std::uint64_t* a) const {
-  const std::uint64_t t = inverse_scalar_stages(a, 8);
-  inverse_vector_stages(a, n_, q_.q, t, psi_inv_rev_.data(), psi_inv_rev_shoup52_.data(),
-                        Ifma52::twiddle(n_inv_, n_inv_shoup52_), Ifma52::twiddle(last_inv_, last_inv_shoup52_),
-                        Ifma52(q_.q));
+  const Ifma52 mul(q_.q);
+  inverse_short_stages(a, n_, q_.q, psi_inv_rev_.data(), psi_inv_rev_shoup52_.data(), mul);
+  inverse_vector_stages(a, n_, q_.q, 8, psi_inv_rev_.data(), psi_inv_rev_shoup52_.data(),
+                        Ifma52::twiddle(n_inv_, n_inv_shoup52_), Ifma52::twiddle(last_inv_, last_inv_shoup52_), mul);
 }
 #else
 void NttTables::forward_ifma(std::uint64_t* a) const { forward_scalar(a); }
