@@ -269,6 +269,16 @@ struct ShortStage {
     scatter_hi = _mm512_load_si512(hi);
     twiddle_lanes = _mm512_load_si512(tl);
   }
+  // X and Y of the 16 elements at p; and back.
+  void gather(const std::uint64_t* p, __m512i& x, __m512i& y) const {
+    const __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8);
+    x = _mm512_permutex2var_epi64(v0, gather_x, v1);
+    y = _mm512_permutex2var_epi64(v0, gather_y, v1);
+  }
+  void scatter(std::uint64_t* p, __m512i x, __m512i y) const {
+    _mm512_storeu_si512(p, _mm512_permutex2var_epi64(x, scatter_lo, y));
+    _mm512_storeu_si512(p + 8, _mm512_permutex2var_epi64(x, scatter_hi, y));
+  }
   // The 8/t twiddles tab[0 … 8/t − 1], one per block, spread over the block's lanes.
   __m512i spread(const std::uint64_t* tab, std::uint64_t t) const {
     const __m512i w = _mm512_maskz_loadu_epi64(static_cast<__mmask8>((1u << (8 / t)) - 1), tab);
@@ -284,9 +294,8 @@ void forward_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, st
   for (std::uint64_t t = 4; t >= 1; t >>= 1, m <<= 1) {
     const ShortStage st(t);
     for (std::uint64_t e = 0, i = 0; e < n; e += 16, i += 8 / t) {
-      const __m512i v0 = _mm512_loadu_si512(a + e), v1 = _mm512_loadu_si512(a + e + 8);
-      const __m512i x = _mm512_permutex2var_epi64(v0, st.gather_x, v1);
-      const __m512i y = _mm512_permutex2var_epi64(v0, st.gather_y, v1);
+      __m512i x, y;
+      st.gather(a + e, x, y);
       const auto tw = Mul::twiddle(st.spread(psi + m + i, t), st.spread(shoup + m + i, t));
       const __m512i u = reduce_below(x, v2q);
       const __m512i v = mul.mul_lazy(y, tw);
@@ -295,8 +304,7 @@ void forward_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, st
         xo = reduce_below(reduce_below(xo, v2q), vq);
         yo = reduce_below(reduce_below(yo, v2q), vq);
       }
-      _mm512_storeu_si512(a + e, _mm512_permutex2var_epi64(xo, st.scatter_lo, yo));
-      _mm512_storeu_si512(a + e + 8, _mm512_permutex2var_epi64(xo, st.scatter_hi, yo));
+      st.scatter(a + e, xo, yo);
     }
   }
 }
@@ -311,14 +319,12 @@ void inverse_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, co
     const std::uint64_t h = m >> 1;
     const ShortStage st(t);
     for (std::uint64_t e = 0, i = 0; e < n; e += 16, i += 8 / t) {
-      const __m512i v0 = _mm512_loadu_si512(a + e), v1 = _mm512_loadu_si512(a + e + 8);
-      const __m512i x = _mm512_permutex2var_epi64(v0, st.gather_x, v1);
-      const __m512i y = _mm512_permutex2var_epi64(v0, st.gather_y, v1);
+      __m512i x, y;
+      st.gather(a + e, x, y);
       const auto tw = Mul::twiddle(st.spread(psi_inv + h + i, t), st.spread(shoup + h + i, t));
       const __m512i xo = reduce_below(_mm512_add_epi64(x, y), v2q);
       const __m512i yo = mul.mul_lazy(_mm512_add_epi64(_mm512_sub_epi64(x, y), v2q), tw);
-      _mm512_storeu_si512(a + e, _mm512_permutex2var_epi64(xo, st.scatter_lo, yo));
-      _mm512_storeu_si512(a + e + 8, _mm512_permutex2var_epi64(xo, st.scatter_hi, yo));
+      st.scatter(a + e, xo, yo);
     }
   }
 }
