@@ -12,6 +12,7 @@
 namespace ckks {
 
 using math::RnsPoly;
+using math::u128;
 using cplx = std::complex<double>;
 
 namespace {
@@ -282,6 +283,68 @@ Ciphertext Evaluator::multiply_sum(std::span<const Ciphertext* const> a, std::sp
     for (std::size_t k = 0; k < a.size(); ++k) x[k] = &a[k]->c[comp];
     math::RnsPoly out(ctx_->n(), bq.size(), true);
     math::dot_product(out, x, y, bq);
+    r.c.push_back(std::move(out));
+  }
+  return r;
+}
+
+Ciphertext Evaluator::linear_combination(std::span<const Ciphertext* const> a, std::span<const double> c, int level,
+                                         double scale) const {
+  const char* op = "linear_combination";
+  if (a.empty() || a.size() != c.size())
+    throw InputError(std::string(op) + ": " + std::to_string(a.size()) + " ciphertexts and " +
+                     std::to_string(c.size()) + " coefficients; give one coefficient per ciphertext, at least one");
+  const Ciphertext& first = *a[0];
+  check_ct(first, op);
+  if (level < 0) throw LevelError(std::string(op) + ": level " + lv(level) + " is negative");
+  std::vector<std::vector<std::uint64_t>> k(a.size());
+  KeyId id = first.key_id;
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    const Ciphertext& x = *a[t];
+    check_ct(x, op);
+    if (x.size() != 2)
+      throw InputError(std::string(op) + ": ciphertext " + std::to_string(t) + " has " + std::to_string(x.size()) +
+                       " components; relinearize it first");
+    if (x.level < level)
+      throw LevelError(std::string(op) + ": ciphertext " + std::to_string(t) + " is at level " + lv(x.level) +
+                       ", below the requested level " + lv(level) + "; pass a lower level");
+    if (x.slots != first.slots)
+      throw InputError(std::string(op) + ": ciphertext " + std::to_string(t) + " has " + std::to_string(x.slots) +
+                       " slots, ciphertext 0 has " + std::to_string(first.slots));
+    if (t > 0) id = joint_key_id(first, x, op);
+    const double const_scale = scale / x.scale;
+    if (!(const_scale >= 1))
+      throw ScaleError(std::string(op) + ": scale " + pow2_string(scale) + " is below ciphertext " + std::to_string(t) +
+                       "'s scale " + pow2_string(x.scale) + "; the constants need scale/Δ_k ≥ 1");
+    k[t] = constant_residues(*ctx_, c[t], const_scale, level, op);
+  }
+  check_product_scale(*ctx_, scale, level, op);
+  Ciphertext r;
+  r.context = ctx_;
+  r.level = level;
+  r.scale = scale;
+  r.slots = first.slots;
+  r.key_id = id;
+  const auto& bq = ctx_->basis_q(level);
+  const std::size_t N = ctx_->n(), block = std::min<std::size_t>(N, 4096);
+  std::vector<u128> acc(block);
+  for (std::size_t comp = 0; comp < 2; ++comp) {
+    RnsPoly out(N, bq.size(), true);
+    for (std::size_t i = 0; i < bq.size(); ++i) {
+      std::uint64_t* o = out.limb(i);
+      for (std::size_t c0 = 0; c0 < N; c0 += block) {
+        // Σ_t k_t·x_t in 128 bits (each product < 2^122), reduced every 64 terms.
+        for (std::size_t t0 = 0; t0 < a.size(); t0 += 64) {
+          for (std::size_t j = 0; j < block; ++j) acc[j] = t0 == 0 ? 0 : o[c0 + j];
+          for (std::size_t t = t0; t < std::min(a.size(), t0 + 64); ++t) {
+            const std::uint64_t* x = a[t]->c[comp].limb(i) + c0;
+            const std::uint64_t kt = k[t][i];
+            for (std::size_t j = 0; j < block; ++j) acc[j] += static_cast<u128>(x[j]) * kt;
+          }
+          for (std::size_t j = 0; j < block; ++j) o[c0 + j] = math::reduce_128(acc[j], bq[i]->mod);
+        }
+      }
+    }
     r.c.push_back(std::move(out));
   }
   return r;

@@ -53,6 +53,17 @@ class Evaluator {
   /// Throws InputError if the lists are empty or of different lengths, and what multiply and add
   /// throw for a mismatched pair (level, Context, key set, scale).
   Ciphertext multiply_sum(std::span<const Ciphertext* const> a, std::span<const Plaintext* const> b) const;
+  /// Σ_k c_k·a_k at `level` and scale `scale`: each a_k (level ≥ `level`, 2 components) is read at
+  /// `level` (as drop_level does) and multiplied by the integer round(c_k·scale/Δ_k), Δ_k its scale,
+  /// so that every term has scale `scale`; one pass, one reduction per coefficient. Equals the chain
+  /// add(multiply_const(drop_level(a_k, level), c_k, scale/Δ_k), …) exactly. Follow with rescale
+  /// when scale is Δ·q_level (the linear combinations of polynomial evaluation [BMTH21]).
+  /// Throws InputError if the lists are empty or of different lengths, a coefficient is not finite
+  /// or an a_k has 3 components; LevelError if an a_k is below `level` or level < 0; ScaleError if
+  /// scale/Δ_k < 1 or |c_k|·scale/Δ_k exceeds Q_level/2; what add throws for another Context, slot
+  /// count or key set.
+  Ciphertext linear_combination(std::span<const Ciphertext* const> a, std::span<const double> c, int level,
+                                double scale) const;
   /// Every slot times c. c is encoded as round(c·Δ_c) with Δ_c = `const_scale`; by default
   /// Δ_c = q_ℓ (the prime the next rescale divides by), so that rescale brings the scale back to
   /// exactly Δ_a. The result has scale Δ_a·Δ_c and the same level.

@@ -115,16 +115,18 @@ class Run {
   Ciphertext leaf(const std::vector<std::pair<int, double>>& terms, double c0, int lam, double sigma) {
     const int lvl = lam + 1;
     const double target = sigma * static_cast<double>(ctx_.q(lvl).value());
-    std::optional<Ciphertext> acc;
-    auto add_term = [&](int i, double ci) {
-      const Ciphertext& Ti = cheb(i);
-      CKKS_INVARIANT(Ti.level >= lvl, "polynomial: T_" + std::to_string(i) + " is below its target");
-      Ciphertext term = ev_.multiply_const(ev_.drop_level(Ti, lvl), ci, target / Ti.scale);
-      acc = acc ? ev_.add(*acc, term) : std::move(term);
-    };
-    for (const auto& [i, ci] : terms) add_term(i, ci);
-    if (!acc) add_term(1, 0.0);  // a constant piece: 0·T_1 gives a ciphertext of the right shape
-    Ciphertext out = ev_.rescale(*acc);
+    std::vector<const Ciphertext*> ts;
+    std::vector<double> cs;
+    for (const auto& [i, ci] : terms) {
+      ts.push_back(&cheb(i));
+      cs.push_back(ci);
+    }
+    if (ts.empty()) {  // a constant piece: 0·T_1 gives a ciphertext of the right shape
+      ts.push_back(&cheb(1));
+      cs.push_back(0.0);
+    }
+    // Σ c_i·T_i, every term read at lvl with its constant at target/Δ_i: one pass (Evaluator).
+    Ciphertext out = ev_.rescale(ev_.linear_combination(ts, cs, lvl, target));
     if (c0 != 0) out = ev_.add_const(out, c0);
     return out;
   }

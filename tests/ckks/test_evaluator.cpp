@@ -355,3 +355,45 @@ TEST_CASE("ckks/evaluator: constants scaled beyond 2^62 are encoded exactly (up 
   // Beyond Q_ℓ/2 the constant is refused, naming the headroom.
   CHECK_THROWS_WITH_AS(k.evaluator.add_const(ca, std::ldexp(1.0, 400)), doctest::Contains("headroom"), ScaleError);
 }
+
+TEST_CASE("ckks/evaluator: linear_combination equals the chain of drop_level, multiply_const and add exactly") {
+  test::Kit k(test::small_secure());
+  const std::size_t S = k.ctx->max_slots();
+  const int top = k.ctx->max_level();
+  // Terms at different levels and scales (as the Chebyshev T_i of a polynomial evaluation are).
+  const auto a0 = k.encrypt(test::random_complex(S, 501), top);
+  const auto a1 = k.evaluator.rescale(k.evaluator.multiply_const(k.encrypt(test::random_complex(S, 502), top), 0.5));
+  const auto a2 = k.encrypt(test::random_complex(S, 503), top - 1, 0x1p35);
+  const std::vector<const Ciphertext*> a = {&a0, &a1, &a2};
+  const std::vector<double> c = {0.25, -1.75, 3.0};
+  const int level = top - 1;
+  const double scale = k.ctx->default_scale() * static_cast<double>(k.ctx->q(level).value());
+  Ciphertext chain;
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    const auto term = k.evaluator.multiply_const(k.evaluator.drop_level(*a[t], level), c[t], scale / a[t]->scale);
+    chain = t == 0 ? term : k.evaluator.add(chain, term);
+  }
+  const Ciphertext lc = k.evaluator.linear_combination(a, c, level, scale);
+  CHECK(lc.level == level);
+  CHECK(lc.scale == scale);
+  CHECK(lc.key_id == chain.key_id);
+  REQUIRE(lc.size() == 2);
+  for (std::size_t j = 0; j < 2; ++j) CHECK(lc.c[j].data() == chain.c[j].data());
+  // and it decrypts to the combination
+  const cvec z0 = test::random_complex(S, 501), z1 = test::random_complex(S, 502), z2 = test::random_complex(S, 503);
+  cvec want(S);
+  for (std::size_t i = 0; i < S; ++i) want[i] = 0.25 * z0[i] - 1.75 * 0.5 * z1[i] + 3.0 * z2[i];
+  CHECK(precision_bits(k.decrypt(k.evaluator.rescale(lc)), want) > 18);
+
+  // Errors: lists, a term below the level, a 3-component term, a scale below a term's, NaN.
+  CHECK_THROWS_AS(k.evaluator.linear_combination({}, {}, level, scale), InputError);
+  CHECK_THROWS_AS(k.evaluator.linear_combination(a, std::span(c).first(2), level, scale), InputError);
+  CHECK_THROWS_AS(k.evaluator.linear_combination(a, c, top, scale), LevelError);
+  CHECK_THROWS_AS(k.evaluator.linear_combination(a, c, -1, scale), LevelError);
+  const auto three = k.evaluator.multiply(a0, a0);
+  const std::vector<const Ciphertext*> with_three = {&three};
+  CHECK_THROWS_AS(k.evaluator.linear_combination(with_three, std::span(c).first(1), level, scale), InputError);
+  CHECK_THROWS_AS(k.evaluator.linear_combination(a, c, level, 1.0), ScaleError);
+  const std::vector<double> nan = {0.25, std::nan(""), 3.0};
+  CHECK_THROWS_AS(k.evaluator.linear_combination(a, nan, level, scale), InputError);
+}
