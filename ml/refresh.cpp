@@ -18,6 +18,13 @@ std::size_t packed_slots(std::size_t count, std::size_t period) {
   return std::max<std::size_t>(2, std::bit_ceil(count * period));
 }
 
+void check_refresh_bound(double max_abs_weight, double bound, int iterations, const char* op) {
+  if (max_abs_weight > bound)
+    throw InputError(std::string(op) + ": after " + std::to_string(iterations) + " iterations the weights reach |w| = " +
+                     std::to_string(max_abs_weight) + " (plaintext run) but bootstrapping refreshes values up to M = " +
+                     std::to_string(bound) + "; use fewer --iterations");
+}
+
 BootstrapPlan PeriodicRefresher::plan(const Context& ctx, const RefreshConfig& cfg, std::size_t count,
                                       std::size_t period) {
   BootstrapConfig bc = cfg.bootstrap;

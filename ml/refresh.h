@@ -40,7 +40,7 @@ struct RefreshConfig {
   BootstrapConfig bootstrap;
   /// M: the packed values are divided by M before the bootstrap and multiplied by M after; every
   /// refreshed value must satisfy |value| ≤ M (not checkable under encryption).
-  double bound = 8;
+  double bound = 16;
 };
 
 /// What the refreshes of one training run cost.
@@ -49,6 +49,24 @@ struct RefreshStats {
   double seconds = 0;         ///< wall-clock seconds of pack + bootstrap + unpack, all refreshes
   double seconds_bootstrap = 0;  ///< of which Bootstrapper::bootstrap alone
 };
+
+/// Iterations a job with refreshing (ckks-ml mlr/logreg --bootstrap) runs when none are asked for.
+inline constexpr int kBootstrapIterations = 8;
+
+/// What a job reports about its refreshes (all zero when it trained within one chain).
+struct RefreshReport {
+  bool enabled = false;
+  std::size_t slots = 0;      ///< n: slots of the packed ciphertext
+  int output_level = 0;       ///< the bootstrap's output level (the data's level)
+  double bound = 0;           ///< M
+  double max_abs_weight = 0;  ///< max |weight| over the plaintext run's iterations (must be ≤ M)
+  RefreshStats stats;         ///< bootstraps and seconds of the encrypted run
+};
+
+/// Throws InputError naming the numbers and the fix unless max_abs_weight ≤ bound: the job's check,
+/// on the plaintext run of the same algorithm, that the refreshed weights stay in the bootstrap's
+/// input range. `op` prefixes the message.
+void check_refresh_bound(double max_abs_weight, double bound, int iterations, const char* op);
 
 /// n = bit_ceil(count·period), at least 2: the slots of the packed ciphertext.
 /// Throws InputError if count or period is 0.
