@@ -7,6 +7,7 @@
 #include "ckks/errors.h"
 #include "ckks/linear_transform.h"
 #include "ml/exact_scale.h"
+#include "ml/format.h"
 #include "ml/timer.h"
 
 namespace ckks::ml {
@@ -19,10 +20,10 @@ std::size_t packed_slots(std::size_t count, std::size_t period) {
 }
 
 void check_refresh_bound(double max_abs_weight, double bound, int iterations, const char* op) {
-  if (max_abs_weight > bound)
+  if (!(max_abs_weight <= bound))  // NaN too
     throw InputError(std::string(op) + ": after " + std::to_string(iterations) + " iterations the weights reach |w| = " +
-                     std::to_string(max_abs_weight) + " (plaintext run) but bootstrapping refreshes values up to M = " +
-                     std::to_string(bound) + "; use fewer --iterations");
+                     format_number(max_abs_weight) + " (plaintext run) but bootstrapping refreshes values up to M = " +
+                     format_number(bound) + "; use fewer --iterations");
 }
 
 BootstrapPlan PeriodicRefresher::plan(const Context& ctx, const RefreshConfig& cfg, std::size_t count,
@@ -51,7 +52,7 @@ PeriodicRefresher::PeriodicRefresher(ContextPtr ctx, const RefreshConfig& cfg, c
                          " pack into " + std::to_string(n_) + " slots but the ciphertexts have only " +
                          std::to_string(slots) + "; use more samples or a larger ring");
   if (!(cfg.bound > 0))
-    throw ParameterError("refresh: bound M = " + std::to_string(cfg.bound) + "; it must be positive");
+    throw ParameterError("refresh: bound M = " + format_number(cfg.bound) + "; it must be positive");
   const BootstrapConfig bc = with_slots(cfg.bootstrap, n_);
   cfg_.bootstrap = bc;
   boot_ = bc.ephemeral_secret_weight > 0 ? std::make_unique<Bootstrapper>(ctx, bc, rk, gk, ek)
