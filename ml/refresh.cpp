@@ -26,6 +26,13 @@ void check_refresh_bound(double max_abs_weight, double bound, int iterations, co
                      format_number(bound) + "; use fewer --iterations");
 }
 
+GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan) {
+  steps.insert(steps.end(), plan.rotation_steps.begin(), plan.rotation_steps.end());
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  return keys.keygen.galois_keys(keys.sk, steps, plan.conjugation);
+}
+
 BootstrapPlan PeriodicRefresher::plan(const Context& ctx, const RefreshConfig& cfg, std::size_t count,
                                       std::size_t period) {
   BootstrapConfig bc = cfg.bootstrap;

@@ -31,6 +31,7 @@
 #include "ckks/encoder.h"
 #include "ckks/evaluator.h"
 #include "ckks/keys.h"
+#include "ml/client_keys.h"
 
 namespace ckks::ml {
 
@@ -67,6 +68,11 @@ struct RefreshReport {
 /// on the plaintext run of the same algorithm, that the refreshed weights stay in the bootstrap's
 /// input range. `op` prefixes the message.
 void check_refresh_bound(double max_abs_weight, double bound, int iterations, const char* op);
+
+/// The Galois keys of a model that refreshes (client side: needs the secret key): its own rotation
+/// `steps` and the bootstrap's (plan.rotation_steps, and the conjugation key when plan.conjugation),
+/// each distinct step once. Throws what KeyGenerator::galois_keys throws.
+GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan);
 
 /// n = bit_ceil(count·period), at least 2: the slots of the packed ciphertext.
 /// Throws InputError if count or period is 0.

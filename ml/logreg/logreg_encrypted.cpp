@@ -88,18 +88,6 @@ GaloisKeys LogregDataOwner::galois_keys(const LogregLayout& layout) {
   return keys_.keygen.galois_keys(keys_.sk, layout.rotation_steps());
 }
 
-GaloisKeys LogregDataOwner::galois_keys(const LogregLayout& layout, const BootstrapPlan& plan) {
-  std::vector<int> steps = layout.rotation_steps();
-  steps.insert(steps.end(), plan.rotation_steps.begin(), plan.rotation_steps.end());
-  std::sort(steps.begin(), steps.end());
-  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
-  return keys_.keygen.galois_keys(keys_.sk, steps, plan.conjugation);
-}
-
-EncapsulationKeys LogregDataOwner::encapsulation_keys(int hamming_weight) {
-  return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight);
-}
-
 std::vector<double> LogregDataOwner::decrypt_weights(const Ciphertext& w, const LogregLayout& layout) {
   const auto z = keys_.encoder.decode(keys_.decryptor.decrypt(w));
   const std::size_t D = layout.d + 1;
@@ -126,10 +114,6 @@ LogregServer::LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const Ref
 
 BootstrapPlan LogregServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout) {
   return PeriodicRefresher::plan(ctx, refresh, 2, layout.block);
-}
-
-int LogregServer::refresh_data_level(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout) {
-  return refresh_plan(ctx, refresh, layout).output_level;
 }
 
 int LogregServer::levels_per_iteration(int sigmoid_degree) {
@@ -168,7 +152,7 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   if (top < need)
     throw LevelError("logreg train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
                      " levels but the data is at level " + std::to_string(top) +
-                     (refresher_ ? std::string("; encrypt the data at LogregServer::refresh_data_level")
+                     (refresher_ ? std::string("; encrypt the data at LogregServer::refresh_plan(…).output_level")
                                  : std::string("; use fewer iterations, a longer chain (e.g. Params::preset_n16()) or a "
                                                "refreshing LogregServer (bootstrapping)")));
   const LogregLayout& lay = data.layout;

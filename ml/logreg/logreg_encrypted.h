@@ -81,16 +81,18 @@ class LogregDataOwner {
   /// A = [X | 1] (n × D, bias last), y ∈ {0,1}^n. Throws InputError on bad shapes, non-finite
   /// values or labels other than 0/1; ParameterError if the layout does not fit the slots.
   /// `level` (−1: the top level L): the level of the data; for a refreshing server
-  /// LogregServer::refresh_data_level. Throws InputError for a level outside −1 … L.
+  /// LogregServer::refresh_plan(…).output_level. Throws InputError for a level outside −1 … L.
   EncryptedLogregData encrypt(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
                               double epsilon = 1e-8, int level = -1);
   RelinKey relin_key();
   GaloisKeys galois_keys(const LogregLayout& layout);
   /// The same plus the bootstrap's keys (plan.rotation_steps, the conjugation key):
   /// plan = LogregServer::refresh_plan(ctx, refresh, layout).
-  GaloisKeys galois_keys(const LogregLayout& layout, const BootstrapPlan& plan);
+  GaloisKeys galois_keys(const LogregLayout& layout, const BootstrapPlan& plan) {
+    return galois_keys_with_bootstrap(keys_, layout.rotation_steps(), plan);
+  }
   /// KeyGenerator::encapsulation_keys(sk, h') for a refreshing server with h' > 0.
-  EncapsulationKeys encapsulation_keys(int hamming_weight);
+  EncapsulationKeys encapsulation_keys(int hamming_weight) { return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight); }
   /// Weights (length D), averaged over the R replicated copies.
   std::vector<double> decrypt_weights(const Ciphertext& w, const LogregLayout& layout);
 
@@ -118,10 +120,9 @@ class LogregServer {
                const LogregLayout& layout, int sigmoid_degree = 3);
   LogregServer(const LogregServer&) = delete;  // the refresher refers to the keys held here
   LogregServer& operator=(const LogregServer&) = delete;
-  /// The bootstrap plan of a refresh for `layout` (2 ciphertexts of period B). Throws as Bootstrapper::plan.
+  /// The bootstrap plan of a refresh for `layout` (2 ciphertexts of period B); the data owner encrypts
+  /// the data at its output_level. Throws as Bootstrapper::plan.
   static BootstrapPlan refresh_plan(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout);
-  /// The level the data owner encrypts at for a refreshing server: the bootstrap's output level.
-  static int refresh_data_level(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout);
   /// Refreshes done by the last train() call and their seconds (zero without refreshing).
   RefreshStats refresh_stats() const { return last_stats_; }
   /// Levels per iteration after the first: 3 + the levels of σ̃ on [−1, 1] (5 for degree 3).

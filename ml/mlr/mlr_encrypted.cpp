@@ -112,18 +112,6 @@ GaloisKeys MlrDataOwner::galois_keys(const MlrLayout& layout) {
   return keys_.keygen.galois_keys(keys_.sk, layout.rotation_steps());
 }
 
-GaloisKeys MlrDataOwner::galois_keys(const MlrLayout& layout, const BootstrapPlan& plan) {
-  std::vector<int> steps = layout.rotation_steps();
-  steps.insert(steps.end(), plan.rotation_steps.begin(), plan.rotation_steps.end());
-  std::sort(steps.begin(), steps.end());
-  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
-  return keys_.keygen.galois_keys(keys_.sk, steps, plan.conjugation);
-}
-
-EncapsulationKeys MlrDataOwner::encapsulation_keys(int hamming_weight) {
-  return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight);
-}
-
 DenseMatrix MlrDataOwner::decrypt_weights(const std::vector<Ciphertext>& w, const MlrLayout& lay) {
   if (w.size() != lay.groups)
     throw InputError("mlr decrypt_weights: " + std::to_string(w.size()) + " ciphertexts but the layout has " +
@@ -159,10 +147,6 @@ MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshCo
 
 BootstrapPlan MlrServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout) {
   return PeriodicRefresher::plan(ctx, refresh, 2 * layout.groups, layout.block);
-}
-
-int MlrServer::refresh_data_level(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout) {
-  return refresh_plan(ctx, refresh, layout).output_level;
 }
 
 RefreshStats MlrServer::refresh_stats() const { return last_stats_; }
@@ -205,7 +189,7 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
   if (top < need)
     throw LevelError("mlr train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
                      " levels but the data is at level " + std::to_string(top) +
-                     (refresher_ ? std::string("; encrypt the data at MlrServer::refresh_data_level")
+                     (refresher_ ? std::string("; encrypt the data at MlrServer::refresh_plan(…).output_level")
                                  : std::string("; use fewer iterations, a longer chain (e.g. Params::preset_n16()) or a "
                                                "refreshing MlrServer (bootstrapping)")));
   const double delta = ctx_->default_scale();

@@ -116,7 +116,7 @@ class MlrDataOwner {
   /// Encrypts K·(2G + 1) ciphertexts at level L. Throws InputError on bad shapes, non-finite
   /// values or bad labels; ParameterError if a block does not fit the slots.
   /// `level` (−1: the top level L) is the level of the data: for a training run with refreshes,
-  /// PeriodicRefresher's output level + 1 (the bootstrap's output level), see the file comment.
+  /// MlrServer::refresh_plan(…).output_level (the bootstrap's output level), see the file comment.
   EncryptedMlrData encrypt(const DenseMatrix& A, const std::vector<double>& y, std::size_t classes,
                            double epsilon = 1e-8, int level = -1);
   /// The relinearisation key for the server.
@@ -125,10 +125,12 @@ class MlrDataOwner {
   GaloisKeys galois_keys(const MlrLayout& layout);
   /// The same keys plus the bootstrap's (plan.rotation_steps and the conjugation key), for a server
   /// that refreshes its weights: plan = MlrServer::refresh_plan(ctx, refresh, layout).
-  GaloisKeys galois_keys(const MlrLayout& layout, const BootstrapPlan& plan);
+  GaloisKeys galois_keys(const MlrLayout& layout, const BootstrapPlan& plan) {
+    return galois_keys_with_bootstrap(keys_, layout.rotation_steps(), plan);
+  }
   /// The sparse-secret encapsulation keys of weight h' (KeyGenerator::encapsulation_keys) for a
   /// refreshing server whose RefreshConfig has ephemeral_secret_weight = h' > 0.
-  EncapsulationKeys encapsulation_keys(int hamming_weight);
+  EncapsulationKeys encapsulation_keys(int hamming_weight) { return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight); }
   /// W (C × D) from the G weight ciphertexts, averaged over the R replicated blocks.
   /// Throws InputError unless w has layout.groups ciphertexts.
   DenseMatrix decrypt_weights(const std::vector<Ciphertext>& w, const MlrLayout& layout);
@@ -154,10 +156,8 @@ class MlrServer {
   MlrServer(const MlrServer&) = delete;  // the refresher refers to the keys held here
   MlrServer& operator=(const MlrServer&) = delete;
   /// The bootstrap plan of a refresh for `layout` (2G weight ciphertexts of period B), before any key
-  /// exists. Throws as Bootstrapper::plan.
+  /// exists; the data owner encrypts the data at its output_level. Throws as Bootstrapper::plan.
   static BootstrapPlan refresh_plan(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout);
-  /// The level the data owner encrypts at for a refreshing server: the bootstrap's output level.
-  static int refresh_data_level(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout);
   /// Refreshes done by the last train() call and their seconds (zero without refreshing).
   RefreshStats refresh_stats() const;
   /// Levels per iteration after the first: 3 + the levels of σ̃ on [−1, 1] (5 for degree 3).

@@ -51,16 +51,6 @@ Wine wine(std::size_t rows = 0) {
           split.test.y};
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 }  // namespace
 
 TEST_CASE("ml/refresh packs periodic ciphertexts into one bootstrap and unpacks them") {
@@ -109,12 +99,21 @@ TEST_CASE("ml/refresh packs periodic ciphertexts into one bootstrap and unpacks 
   CHECK(r.stats().seconds >= r.stats().seconds_bootstrap);
 
   // Bad input: too many ciphertexts, wrong slots, level 0; a packing wider than the ciphertexts.
-  CHECK(error_of([&] { (void)r.refresh({&in[0], &in[1], &in[2], &in[0]}); }).find("packs 1 to 3") != std::string::npos);
+  auto too_many = [&] { (void)r.refresh({&in[0], &in[1], &in[2], &in[0]}); };
+  CHECK_THROWS_WITH_AS(too_many(), "refresh: 4 ciphertexts; this refresher packs 1 to 3", InputError);
   const Ciphertext low = kit.encryptor.encrypt(kit.encoder.encode(want[0], 0, kit.ctx->default_scale(), S));
-  CHECK(error_of([&] { (void)r.refresh({&low}); }).find("ciphertext 0 has 512 slots at level 0") != std::string::npos);
-  CHECK(error_of([&] { ml::PeriodicRefresher(kit.ctx, rc, rk, gk, ek, 40, B, S); })
-            .find("40 ciphertexts of period 32 pack into 2048 slots but the ciphertexts have only 512") !=
-        std::string::npos);
+  CHECK_THROWS_WITH_AS((void)r.refresh({&low}),
+                       "refresh: ciphertext 0 has 512 slots at level 0; need 512 slots at level ≥ 1 (packing costs one level)",
+                       InputError);
+  CHECK_THROWS_WITH_AS(ml::PeriodicRefresher(kit.ctx, rc, rk, gk, ek, 40, B, S),
+                       "refresh: 40 ciphertexts of period 32 pack into 2048 slots but the ciphertexts have only 512; "
+                       "use more samples or a larger ring",
+                       ParameterError);
+  CHECK_THROWS_WITH_AS(ml::check_refresh_bound(16.5, 16, 30, "mlr"),
+                       "mlr: after 30 iterations the weights reach |w| = 16.5 (plaintext run) but bootstrapping "
+                       "refreshes values up to M = 16; use fewer --iterations",
+                       InputError);
+  CHECK_NOTHROW(ml::check_refresh_bound(16, 16, 30, "mlr"));
   // A Galois key of the bootstrap is missing: the Bootstrapper's MissingKeyError.
   const GaloisKeys few = kit.keygen.galois_keys(kit.sk, sum_slots_steps(128 / B, B), true);
   CHECK_THROWS_AS(ml::PeriodicRefresher(kit.ctx, rc, rk, few, ek, count, B, S), MissingKeyError);
@@ -136,7 +135,7 @@ TEST_CASE("ml/refresh mlr trains past the chain: 6 iterations with refreshes mat
   CHECK(lay.block == 32);  // 3 classes × 8 features
   const BootstrapPlan plan = ml::MlrServer::refresh_plan(*ctx, rc, lay);
   CHECK(plan.slots == 128);  // 2·G·B = 128 packed weights
-  const int data_level = ml::MlrServer::refresh_data_level(*ctx, rc, lay);
+  const int data_level = plan.output_level;  // the data at the bootstrap's output level
   CHECK(data_level == 9);
   const ml::EncryptedMlrData enc = owner.encrypt(w.A, w.y, 3, o.epsilon, data_level);
   const ml::MlrServer server(ctx, owner.relin_key(), owner.galois_keys(lay, plan), rc,
@@ -165,12 +164,14 @@ TEST_CASE("ml/refresh mlr trains past the chain: 6 iterations with refreshes mat
 
   // Without refreshing, the same 6 iterations stop at the chain's end, naming the fix.
   const ml::MlrServer plain_server(ctx, owner.relin_key(), owner.galois_keys(lay));
-  CHECK(error_of([&] { (void)plain_server.train(enc, o); })
-            .find("6 iterations need 27 levels but the data is at level 9; use fewer iterations, a longer chain "
-                  "(e.g. Params::preset_n16()) or a refreshing MlrServer (bootstrapping)") != std::string::npos);
+  CHECK_THROWS_WITH_AS((void)plain_server.train(enc, o),
+                       "mlr train: 6 iterations need 27 levels but the data is at level 9; use fewer iterations, a "
+                       "longer chain (e.g. Params::preset_n16()) or a refreshing MlrServer (bootstrapping)",
+                       LevelError);
   // A refreshing server built for degree 3 refuses degree 5.
   o.sigmoid_degree = 5;
-  CHECK(error_of([&] { (void)server.train(enc, o); }).find("built for degree 3") != std::string::npos);
+  CHECK_THROWS_WITH_AS((void)server.train(enc, o),
+                       "mlr train: sigmoid degree 5 but the refreshing server was built for degree 3", InputError);
 }
 
 TEST_CASE("ml/refresh logreg trains past the chain: 6 iterations with refreshes match the plaintext run (wine 0 vs rest)") {
@@ -188,7 +189,7 @@ TEST_CASE("ml/refresh logreg trains past the chain: 6 iterations with refreshes 
   const BootstrapPlan plan = ml::LogregServer::refresh_plan(*ctx, rc, lay);
   CHECK(plan.slots == 32);
   const ml::EncryptedLogregData enc =
-      owner.encrypt(w.A, w.y, o.epsilon, ml::LogregServer::refresh_data_level(*ctx, rc, lay));
+      owner.encrypt(w.A, w.y, o.epsilon, plan.output_level);
   const ml::LogregServer server(ctx, owner.relin_key(), owner.galois_keys(lay, plan), rc,
                                 owner.encapsulation_keys(b.config.ephemeral_secret_weight), lay);
   const Ciphertext w_ct = server.train(enc, o);
