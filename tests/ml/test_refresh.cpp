@@ -17,7 +17,9 @@
 #include "ml/linreg/linreg_plain.h"
 #include "ml/logreg/logreg_encrypted.h"
 #include "ml/mlr/mlr_encrypted.h"
+#include "ml/mlr/mlr_job.h"
 #include "ml/refresh.h"
+#include "temp_dir.h"
 
 using namespace ckks;
 
@@ -210,4 +212,40 @@ TEST_CASE("ml/refresh logreg trains past the chain: 6 iterations with refreshes 
   for (std::size_t i = 0; i < s_enc.size(); ++i) agree += (s_enc[i] >= 0) == (s_plain[i] >= 0);
   CHECK(agree == s_enc.size());
   CHECK(ml::accuracy(s_plain, w.y_test) > 0.85);
+}
+
+TEST_CASE("ml/refresh mlr job with refreshing: report, seconds, and the bound checked before any key") {
+  // wine as a CSV with a header row (the job's --data format).
+  const ml::Dataset ds = ml::read_sklearn_csv(ml::sklearn_data("wine_data.csv")).data;
+  std::string csv;
+  for (std::size_t j = 0; j < ds.X[0].size(); ++j) csv += "f" + std::to_string(j) + ",";
+  csv += "class\n";
+  for (std::size_t i = 0; i < ds.X.size(); ++i) {
+    for (double v : ds.X[i]) csv += std::to_string(v) + ",";
+    csv += std::to_string(static_cast<int>(ds.y[i])) + "\n";
+  }
+  test_util::TempDir dir("ckks_refresh");
+  const BootstrapPreset b = small_boot();
+  ml::MlrJobOptions o;
+  o.data = dir.write("wine.csv", csv);
+  o.target = "class";
+  o.params = b.params;
+  o.refresh = ml::RefreshConfig{b.config, 8.0};
+  o.test_seed = 9;
+  o.iterations = 5;
+  const ml::MlrReport r = ml::run_mlr_job(o);
+  CHECK(r.iterations == 5);
+  CHECK(r.refresh.enabled);
+  CHECK(r.refresh.slots == 128);
+  CHECK(r.refresh.output_level == 9);
+  CHECK(r.refresh.stats.bootstraps == 3);  // before iterations 2, 3, 4
+  CHECK(r.refresh.stats.seconds > 0);
+  CHECK(r.refresh.stats.seconds < r.seconds_train);
+  CHECK(r.refresh.max_abs_weight <= 8.0);
+  CHECK(r.agreement == 1.0);
+  CHECK(r.accuracy_encrypted == r.accuracy_plaintext);
+  CHECK(r.max_weight_error < std::ldexp(1.0, -20));
+  // A bound below the plaintext weights: refused before any key exists.
+  o.refresh->bound = 0.25;
+  CHECK_THROWS_AS(ml::run_mlr_job(o), InputError);
 }
