@@ -58,7 +58,9 @@
 // encrypted at the bootstrap's output level (the 40-bit user primes; the bootstrapping primes
 // above are 60 bits, where a ciphertext product at Δ = 2^40 would not rescale back to Δ).
 // Iteration 0 and 1 run from the data's level (9 → 7 → 2), then a refresh precedes each iteration.
-// Weights must satisfy |W| ≤ M (RefreshConfig::bound) at every refresh.
+// Weights must satisfy |W| ≤ M (RefreshConfig::bound) at every refresh. Measured for digits at
+// bootstrap_preset_n16_sparse_secret (128-bit), 30 iterations: 28 refreshes of 38.4 s each (29.1 s
+// of it the bootstrap), 10.6 s per iteration, accuracy 0.9304 = plaintext, peak 12.5 GiB (docs/ml.md).
 //
 // Cost for digits (1438 training rows, C = 10, D = 65) at Params::preset_n15() (N = 2^15, L = 18,
 // 4 iterations = 17 levels): K = 12, G = 9, B = 128, R = 128; 2·12·9 + 12 = 228 ciphertexts
