@@ -74,6 +74,11 @@ void check_refresh_bound(double max_abs_weight, double bound, int iterations, co
 /// each distinct step once. Throws what KeyGenerator::galois_keys throws.
 GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan);
 
+/// a − b field by field: the refreshes of one run from a refresher's running totals.
+inline RefreshStats operator-(const RefreshStats& a, const RefreshStats& b) {
+  return {a.bootstraps - b.bootstraps, a.seconds - b.seconds, a.seconds_bootstrap - b.seconds_bootstrap};
+}
+
 /// n = bit_ceil(count·period), at least 2: the slots of the packed ciphertext.
 /// Throws InputError if count or period is 0.
 std::size_t packed_slots(std::size_t count, std::size_t period);
@@ -131,6 +136,16 @@ class PeriodicRefresher {
   std::size_t count_, period_, slots_, n_;
   std::unique_ptr<Bootstrapper> boot_;
   mutable RefreshStats stats_;
+};
+
+/// The refreshing part of a training server (MlrServer, LogregServer): the encapsulation keys the
+/// refresher refers to, the refresher, the sigmoid degree its level budget was checked for, and the
+/// statistics of the server's last train() call.
+struct TrainingRefresh {
+  EncapsulationKeys ek;
+  int sigmoid_degree = 0;
+  std::unique_ptr<PeriodicRefresher> refresher;  ///< null: training within one chain
+  mutable RefreshStats last;
 };
 
 }  // namespace ckks::ml

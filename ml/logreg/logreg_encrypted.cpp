@@ -106,10 +106,11 @@ LogregServer::LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk)
 LogregServer::LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshConfig& refresh,
                            EncapsulationKeys ek, const LogregLayout& layout, int sigmoid_degree)
     : LogregServer(ctx, std::move(rk), std::move(gk)) {
-  ek_ = std::move(ek);
-  refresher_ = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, ek_, 2, layout.block, layout.slots());
-  refresher_->check_budget(levels_per_iteration(sigmoid_degree), "logreg");
-  refresh_degree_ = sigmoid_degree;
+  refresh_.ek = std::move(ek);
+  refresh_.refresher =
+      std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, refresh_.ek, 2, layout.block, layout.slots());
+  refresh_.refresher->check_budget(levels_per_iteration(sigmoid_degree), "logreg");
+  refresh_.sigmoid_degree = sigmoid_degree;
 }
 
 BootstrapPlan LogregServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout) {
@@ -141,18 +142,18 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   if (o.iterations < 1)
     throw InputError("logreg train: iterations = " + std::to_string(o.iterations) + "; need at least 1");
   const int poly_levels = PolynomialEvaluator::levels_needed(unit_sigmoid(o.sigmoid_degree, 1.0));
-  if (refresher_ && o.sigmoid_degree != refresh_degree_)
+  if (refresh_.refresher && o.sigmoid_degree != refresh_.sigmoid_degree)
     throw InputError("logreg train: sigmoid degree " + std::to_string(o.sigmoid_degree) +
-                     " but the refreshing server was built for degree " + std::to_string(refresh_degree_));
+                     " but the refreshing server was built for degree " + std::to_string(refresh_.sigmoid_degree));
   const int per_iteration = levels_per_iteration(o.sigmoid_degree);
   // With refreshing: iteration 0 (2 levels) and one packing before the first refresh.
-  const int need = refresher_ ? std::min(levels_needed(o.iterations, o.sigmoid_degree), 2 + PeriodicRefresher::kPackLevels)
-                              : levels_needed(o.iterations, o.sigmoid_degree);
+  int need = levels_needed(o.iterations, o.sigmoid_degree);
+  if (refresh_.refresher) need = std::min(need, 2 + PeriodicRefresher::kPackLevels);
   const int top = data.x.level;
   if (top < need)
     throw LevelError("logreg train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
                      " levels but the data is at level " + std::to_string(top) +
-                     (refresher_ ? std::string("; encrypt the data at LogregServer::refresh_plan(…).output_level")
+                     (refresh_.refresher ? std::string("; encrypt the data at LogregServer::refresh_plan(…).output_level")
                                  : std::string("; use fewer iterations, a longer chain (e.g. Params::preset_n16()) or a "
                                                "refreshing LogregServer (bootstrapping)")));
   const LogregLayout& lay = data.layout;
@@ -185,12 +186,12 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   Ciphertext w = gradient(e0);  // w_1 = v_0 + c_0·G(v_0), level L − 2, scale Δ
   std::optional<Ciphertext> w_prev, s_prev;  // w_{t−1} and S_{t−1} (absent while they are 0)
 
-  const RefreshStats stats_before = refresher_ ? refresher_->stats() : RefreshStats{};
+  const RefreshStats stats_before = refresh_.refresher ? refresh_.refresher->stats() : RefreshStats{};
   for (int t = 1; t < o.iterations; ++t) {
     report(static_cast<std::size_t>(t));
-    if (refresher_ && PeriodicRefresher::needed_before(w.level, per_iteration, t + 1 == o.iterations)) {
+    if (refresh_.refresher && PeriodicRefresher::needed_before(w.level, per_iteration, t + 1 == o.iterations)) {
       // Refresh w_t and w_{t−1} with one bootstrap (ml/refresh.h).
-      std::vector<Ciphertext> fresh = refresher_->refresh(w_prev ? std::vector<const Ciphertext*>{&w, &*w_prev}
+      std::vector<Ciphertext> fresh = refresh_.refresher->refresh(w_prev ? std::vector<const Ciphertext*>{&w, &*w_prev}
                                                                  : std::vector<const Ciphertext*>{&w});
       w = std::move(fresh[0]);
       if (w_prev) w_prev = std::move(fresh[1]);
@@ -221,11 +222,7 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
     w = std::move(w_next);
   }
   report(static_cast<std::size_t>(o.iterations));
-  if (refresher_) {
-    const RefreshStats& now = refresher_->stats();
-    last_stats_ = {now.bootstraps - stats_before.bootstraps, now.seconds - stats_before.seconds,
-                   now.seconds_bootstrap - stats_before.seconds_bootstrap};
-  }
+  if (refresh_.refresher) refresh_.last = refresh_.refresher->stats() - stats_before;
   return w;
 }
 

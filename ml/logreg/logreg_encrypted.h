@@ -124,7 +124,7 @@ class LogregServer {
   /// the data at its output_level. Throws as Bootstrapper::plan.
   static BootstrapPlan refresh_plan(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout);
   /// Refreshes done by the last train() call and their seconds (zero without refreshing).
-  RefreshStats refresh_stats() const { return last_stats_; }
+  RefreshStats refresh_stats() const { return refresh_.last; }
   /// Levels per iteration after the first: 3 + the levels of σ̃ on [−1, 1] (5 for degree 3).
   static int levels_per_iteration(int sigmoid_degree);
   /// 2 + (K − 1)·levels_per_iteration.
@@ -145,10 +145,7 @@ class LogregServer {
   GaloisKeys gk_;
   Encoder encoder_;
   Evaluator ev_;
-  EncapsulationKeys ek_;
-  int refresh_degree_ = 0;  ///< the sigmoid degree the refresher's budget was checked for
-  std::unique_ptr<PeriodicRefresher> refresher_;  ///< null: one chain only
-  mutable RefreshStats last_stats_;
+  TrainingRefresh refresh_;
 };
 
 }  // namespace ckks::ml

@@ -138,18 +138,18 @@ MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk)
 MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshConfig& refresh, EncapsulationKeys ek,
                      const MlrLayout& layout, int sigmoid_degree)
     : MlrServer(ctx, std::move(rk), std::move(gk)) {
-  ek_ = std::move(ek);
-  refresher_ = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, ek_, 2 * layout.groups, layout.block,
-                                                   layout.slots);
-  refresher_->check_budget(levels_per_iteration(sigmoid_degree), "mlr");
-  refresh_degree_ = sigmoid_degree;
+  refresh_.ek = std::move(ek);
+  refresh_.refresher = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, refresh_.ek, 2 * layout.groups,
+                                                           layout.block, layout.slots);
+  refresh_.refresher->check_budget(levels_per_iteration(sigmoid_degree), "mlr");
+  refresh_.sigmoid_degree = sigmoid_degree;
 }
 
 BootstrapPlan MlrServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout) {
   return PeriodicRefresher::plan(ctx, refresh, 2 * layout.groups, layout.block);
 }
 
-RefreshStats MlrServer::refresh_stats() const { return last_stats_; }
+RefreshStats MlrServer::refresh_stats() const { return refresh_.last; }
 
 // One iteration has the steps and the level count of logistic regression's (ml/logreg/logreg_encrypted.h).
 int MlrServer::levels_per_iteration(int sigmoid_degree) { return LogregServer::levels_per_iteration(sigmoid_degree); }
@@ -178,18 +178,18 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     if (data.x[k].size() != G || data.xb[k].size() != G)
       throw InputError("mlr train: ciphertext row " + std::to_string(k) + " has " + std::to_string(data.x[k].size()) +
                        " feature groups but the layout has " + std::to_string(G));
-  if (refresher_ && o.sigmoid_degree != refresh_degree_)
+  if (refresh_.refresher && o.sigmoid_degree != refresh_.sigmoid_degree)
     throw InputError("mlr train: sigmoid degree " + std::to_string(o.sigmoid_degree) +
-                     " but the refreshing server was built for degree " + std::to_string(refresh_degree_));
+                     " but the refreshing server was built for degree " + std::to_string(refresh_.sigmoid_degree));
   const int per_iteration = levels_per_iteration(o.sigmoid_degree);
   // With refreshing: iteration 0 (2 levels) and one packing before the first refresh.
-  const int need = refresher_ ? std::min(levels_needed(o.iterations, o.sigmoid_degree), 2 + PeriodicRefresher::kPackLevels)
-                              : levels_needed(o.iterations, o.sigmoid_degree);
+  int need = levels_needed(o.iterations, o.sigmoid_degree);
+  if (refresh_.refresher) need = std::min(need, 2 + PeriodicRefresher::kPackLevels);
   const int top = data.x[0][0].level;
   if (top < need)
     throw LevelError("mlr train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
                      " levels but the data is at level " + std::to_string(top) +
-                     (refresher_ ? std::string("; encrypt the data at MlrServer::refresh_plan(…).output_level")
+                     (refresh_.refresher ? std::string("; encrypt the data at MlrServer::refresh_plan(…).output_level")
                                  : std::string("; use fewer iterations, a longer chain (e.g. Params::preset_n16()) or a "
                                                "refreshing MlrServer (bootstrapping)")));
   const double delta = ctx_->default_scale();
@@ -233,15 +233,15 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
   std::vector<Ciphertext> w = gradient(e);
   std::vector<Ciphertext> w_prev, s_prev;  // W_{t−1} and S_{t−1} (empty while they are 0)
 
-  const RefreshStats stats_before = refresher_ ? refresher_->stats() : RefreshStats{};
+  const RefreshStats stats_before = refresh_.refresher ? refresh_.refresher->stats() : RefreshStats{};
   for (int t = 1; t < o.iterations; ++t) {
     report(static_cast<std::size_t>(t));
-    if (refresher_ && PeriodicRefresher::needed_before(w[0].level, per_iteration, t + 1 == o.iterations)) {
+    if (refresh_.refresher && PeriodicRefresher::needed_before(w[0].level, per_iteration, t + 1 == o.iterations)) {
       // Refresh W_t and W_{t−1} with one bootstrap (ml/refresh.h).
       std::vector<const Ciphertext*> state;
       for (const auto* v : {&w, &w_prev})
         for (const Ciphertext& c : *v) state.push_back(&c);
-      std::vector<Ciphertext> fresh = refresher_->refresh(state);
+      std::vector<Ciphertext> fresh = refresh_.refresher->refresh(state);
       w.assign(std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.begin() + static_cast<long>(G)));
       if (!w_prev.empty())
         w_prev.assign(std::make_move_iterator(fresh.begin() + static_cast<long>(G)), std::make_move_iterator(fresh.end()));
@@ -279,11 +279,7 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     w = std::move(w_next);
   }
   report(static_cast<std::size_t>(o.iterations));
-  if (refresher_) {
-    const RefreshStats& now = refresher_->stats();
-    last_stats_ = {now.bootstraps - stats_before.bootstraps, now.seconds - stats_before.seconds,
-                   now.seconds_bootstrap - stats_before.seconds_bootstrap};
-  }
+  if (refresh_.refresher) refresh_.last = refresh_.refresher->stats() - stats_before;
   return w;
 }
 

@@ -186,10 +186,7 @@ class MlrServer {
   GaloisKeys gk_;
   Encoder encoder_;
   Evaluator ev_;
-  EncapsulationKeys ek_;
-  int refresh_degree_ = 0;  ///< the sigmoid degree the refresher's budget was checked for
-  std::unique_ptr<PeriodicRefresher> refresher_;  ///< null: one chain only
-  mutable RefreshStats last_stats_;
+  TrainingRefresh refresh_;
 };
 
 }  // namespace ckks::ml
