@@ -21,7 +21,7 @@ inline void add_bootstrap_flag(CLI::App* sub, NagCliOptions& o) {
   sub->add_flag("--bootstrap", o.bootstrap,
                 "train past one modulus chain: when the levels run out, the encrypted weights are packed into one "
                 "sparse-slot ciphertext and bootstrapped (128-bit N = 2^16 bootstrapping parameters with "
-                "sparse-secret encapsulation, replacing --params; any --iterations; digits needs about 12 GiB)");
+                "sparse-secret encapsulation, replacing --params; any --iterations; measured peak memory: 12.5 GiB for mlr on digits, 6.3 GiB for logreg on breast cancer)");
   sub->callback([&o, params] { o.params_given = params->count() > 0; });
 }
 
