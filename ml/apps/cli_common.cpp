@@ -44,7 +44,7 @@ CLI::Validator whole_at_least(long long lo) {
 void add_nag_options(CLI::App* sub, NagCliOptions& o, const std::string& data_help, const std::string& target_help) {
   sub->add_option("--data", o.data, data_help);
   sub->add_option("--target", o.target, target_help);
-  sub->add_option("--iterations", o.iterations, "NAG iterations (default: min(4, what the chain allows))")->check(CLI::Range(1, 1000));
+  sub->add_option("--iterations", o.iterations, "NAG iterations (default: min(4, what the chain allows); 8 with --bootstrap, which allows any number)")->check(CLI::Range(1, 1000));
   sub->add_option("--seed", o.seed, "seed of the train/test shuffle (default 1)");
   sub->add_option("--test-fraction", o.test_fraction, "held-out fraction (default 0.2)")->check(CLI::Range(0.01, 0.99));
   sub->add_option("--eta0", o.eta0, "learning-rate schedule: step 1 + eta0/(t+1) (default 0)")->check(CLI::Range(0.0, 100.0));

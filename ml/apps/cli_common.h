@@ -24,6 +24,8 @@ struct NagCliOptions {
   double eta0 = 0.0;
   std::string params = "n15";
   bool json = false;
+  bool bootstrap = false;     ///< --bootstrap: train past one chain (ml/refresh.h)
+  bool params_given = false;  ///< --params was on the command line (refused with --bootstrap)
 };
 
 /// Registers --data, --target (with the given help texts), --iterations, --seed, --test-fraction and

@@ -1,4 +1,4 @@
-// ckks-ml logreg [--data PATH --target NAME] [--iterations K] [--seed S] [--params n15] [--json]
+// ckks-ml logreg [--data PATH --target NAME] [--iterations K] [--seed S] [--params n15 | --bootstrap] [--json]
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -63,6 +63,7 @@ Command add_logreg(CLI::App& app) {
                   "name of the 0/1 label column (required with --data)");
   add_params_and_json(logreg, go->params, go->json,
                       "parameter preset n15|n16 (default n15; the default data needs 16384 slots, N = 2^15)");
+  add_bootstrap_flag(logreg, *go);
   return {logreg, [go] { return run_logreg(*go); }};
 }
 

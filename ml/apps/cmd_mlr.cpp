@@ -1,4 +1,4 @@
-// ckks-ml mlr [--data PATH --target NAME] [--iterations K] [--seed S] [--params n15] [--json]
+// ckks-ml mlr [--data PATH --target NAME] [--iterations K] [--seed S] [--params n15 | --bootstrap] [--json]
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -73,6 +73,7 @@ Command add_mlr(CLI::App& app) {
                   "name of the class column, integers 0..C-1 (required with --data)");
   mlr->add_option("--max-rows", go->max_rows, "use only the first N rows of the data set (default: all)");
   add_params_and_json(mlr, go->params, go->json, "parameter preset n13|n14|n15|n16 (default n15)");
+  add_bootstrap_flag(mlr, *go);
   return {mlr, [go] { return run_mlr(*go); }};
 }
 

@@ -51,7 +51,7 @@ LogregDataOwner::LogregDataOwner(ContextPtr ctx, std::optional<std::uint64_t> te
     : ctx_(ctx), keys_(ctx, test_seed) {}
 
 EncryptedLogregData LogregDataOwner::encrypt(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
-                                             double epsilon) {
+                                             double epsilon, int level) {
   if (A.empty() || A.size() != y.size())
     throw InputError("logreg encrypt: A has " + std::to_string(A.size()) + " rows but y has " +
                      std::to_string(y.size()) + " labels; they must match and be non-empty");
@@ -61,7 +61,10 @@ EncryptedLogregData LogregDataOwner::encrypt(const std::vector<std::vector<doubl
   if (D < 2) throw InputError("logreg encrypt: A needs at least one feature column and the bias column");
   const LogregLayout lay = LogregLayout::make(A.size(), D - 1, ctx_->max_slots());
   const std::size_t B = lay.block, S = lay.slots();
-  const int L = ctx_->max_level();
+  if (level < -1 || level > ctx_->max_level())
+    throw InputError("logreg encrypt: level " + std::to_string(level) + " is outside the chain's 0 … " +
+                     std::to_string(ctx_->max_level()) + " (−1 = the top)");
+  const int L = level < 0 ? ctx_->max_level() : level;
   const double scale = ctx_->default_scale();
   std::vector<double> vx(S, 0.0), vxb(S, 0.0), vy(S, 0.0);
   for (std::size_t r = 0; r < lay.n; ++r) {
@@ -100,6 +103,20 @@ std::vector<double> LogregDataOwner::decrypt_weights(const Ciphertext& w, const 
 LogregServer::LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk)
     : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), encoder_(ctx), ev_(ctx) {}
 
+LogregServer::LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshConfig& refresh,
+                           EncapsulationKeys ek, const LogregLayout& layout, int sigmoid_degree)
+    : LogregServer(ctx, std::move(rk), std::move(gk)) {
+  refresh_.ek = std::move(ek);
+  refresh_.refresher =
+      std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, refresh_.ek, 2, layout.block, layout.slots());
+  refresh_.refresher->check_budget(levels_per_iteration(sigmoid_degree), "logreg");
+  refresh_.sigmoid_degree = sigmoid_degree;
+}
+
+BootstrapPlan LogregServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout) {
+  return PeriodicRefresher::plan(ctx, refresh, 2, layout.block);
+}
+
 int LogregServer::levels_per_iteration(int sigmoid_degree) {
   return 3 + PolynomialEvaluator::levels_needed(unit_sigmoid(sigmoid_degree, 1.0));
 }
@@ -125,12 +142,20 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   if (o.iterations < 1)
     throw InputError("logreg train: iterations = " + std::to_string(o.iterations) + "; need at least 1");
   const int poly_levels = PolynomialEvaluator::levels_needed(unit_sigmoid(o.sigmoid_degree, 1.0));
-  const int need = levels_needed(o.iterations, o.sigmoid_degree);
+  if (refresh_.refresher && o.sigmoid_degree != refresh_.sigmoid_degree)
+    throw InputError("logreg train: sigmoid degree " + std::to_string(o.sigmoid_degree) +
+                     " but the refreshing server was built for degree " + std::to_string(refresh_.sigmoid_degree));
+  const int per_iteration = levels_per_iteration(o.sigmoid_degree);
+  // With refreshing: iteration 0 (2 levels) and one packing before the first refresh.
+  int need = levels_needed(o.iterations, o.sigmoid_degree);
+  if (refresh_.refresher) need = std::min(need, 2 + PeriodicRefresher::kPackLevels);
   const int top = data.x.level;
   if (top < need)
     throw LevelError("logreg train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
                      " levels but the data is at level " + std::to_string(top) +
-                     "; use fewer iterations or a longer chain (e.g. Params::preset_n16())");
+                     (refresh_.refresher ? std::string("; encrypt the data at LogregServer::refresh_plan(…).output_level")
+                                 : std::string("; use fewer iterations, a longer chain (e.g. Params::preset_n16()) or a "
+                                               "refreshing LogregServer (bootstrapping)")));
   const LogregLayout& lay = data.layout;
   const std::size_t B = lay.block, S = lay.slots();
   const double delta = ctx_->default_scale();
@@ -143,6 +168,10 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   auto gradient = [&](const Ciphertext& e) {
     const Ciphertext xb = ev_.drop_level(data.xb, e.level);
     return sum_slots(ev_, ev_.rescale(ev_.multiply_relin(e, xb, rk_)), gk_, S / B, B);
+  };
+  // Steps 1–2: slot r·B holds (A w)_r.
+  auto margins = [&](const Ciphertext& wv) {
+    return sum_slots(ev_, ev_.rescale(ev_.multiply_relin(ev_.drop_level(data.x, wv.level), wv, rk_)), gk_, B);
   };
   PolynomialEvaluator pe(ev_, rk_);
   std::vector<double> mask(S, 0.0);
@@ -157,15 +186,24 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   Ciphertext w = gradient(e0);  // w_1 = v_0 + c_0·G(v_0), level L − 2, scale Δ
   std::optional<Ciphertext> w_prev, s_prev;  // w_{t−1} and S_{t−1} (absent while they are 0)
 
+  const RefreshStats stats_before = refresh_.refresher ? refresh_.refresher->stats() : RefreshStats{};
   for (int t = 1; t < o.iterations; ++t) {
     report(static_cast<std::size_t>(t));
+    if (refresh_.refresher && PeriodicRefresher::needed_before(w.level, per_iteration, t + 1 == o.iterations)) {
+      // Refresh w_t and w_{t−1} with one bootstrap (ml/refresh.h).
+      std::vector<Ciphertext> fresh = refresh_.refresher->refresh(w_prev ? std::vector<const Ciphertext*>{&w, &*w_prev}
+                                                                 : std::vector<const Ciphertext*>{&w});
+      w = std::move(fresh[0]);
+      if (w_prev) w_prev = std::move(fresh[1]);
+    }
     const int l = w.level;
     const double gamma = nag_gamma(t - 1), ct = nag_step(t, o.eta0);
     const int l_res = l - 2 - poly_levels;  // level of the residual
     const double s_u = delta * prime(l_res) / data.xb.scale;
     // 1–2. S_t: slot r·B holds (A w_t)_r.
-    Ciphertext s_t = ev_.rescale(ev_.multiply_relin(ev_.drop_level(data.x, l), w, rk_));
-    s_t = sum_slots(ev_, s_t, gk_, B);
+    Ciphertext s_t = margins(w);
+    // After a refresh the kept S_{t−1} may sit below s_t's level: recompute it from w_{t−1}.
+    if (s_prev && s_prev->level < s_t.level) s_prev = margins(*w_prev);
     // 3. u = mask ⊙ (A v_t)/8 with A v_t = (1 − γ)·S_t + γ·S_{t−1}.
     Ciphertext u = mul_plain_to(ev_, encoder_, *ctx_, s_t, mask, (1 - gamma) / 8.0, s_u);
     if (s_prev) u = ev_.add(u, mul_plain_to(ev_, encoder_, *ctx_, ev_.drop_level(*s_prev, s_t.level), mask, gamma / 8.0, s_u));
@@ -184,6 +222,7 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
     w = std::move(w_next);
   }
   report(static_cast<std::size_t>(o.iterations));
+  if (refresh_.refresher) refresh_.last = refresh_.refresher->stats() - stats_before;
   return w;
 }
 

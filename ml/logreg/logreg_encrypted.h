@@ -28,8 +28,17 @@
 // (w_0 = v_0 = 0, so σ̃(A v_0) = σ̃(0) is a constant): levels_needed(K) = 2 + 5(K − 1).
 // Scales are managed so that w_t and G' always have exactly the default scale Δ: every constant or
 // plaintext product is encoded at the scale that makes the following rescale land on the target.
+//
+// Training past one chain (LogregServer's refreshing constructor, ml/refresh.h): w_t and w_{t−1}
+// are B-periodic, so they pack into one ciphertext of bit_ceil(2B) slots (64 for breast cancer),
+// one bootstrap per refresh; S_{t−1} is recomputed from the refreshed w_{t−1} when the kept one
+// sits below the level step 3 needs. The level budget is mlr's (ml/mlr/mlr_encrypted.h): with a
+// bootstrap that outputs level 9, unpack 1 + iteration 5 + pack 1, one refresh per iteration after
+// the first chain segment, the data encrypted at the bootstrap's output level; |w| ≤ M
+// (RefreshConfig::bound) at every refresh.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +54,7 @@
 #include "ckks/params.h"
 #include "ml/linreg/linreg_encrypted.h"  // Progress
 #include "ml/logreg/logreg_plain.h"
+#include "ml/refresh.h"
 
 namespace ckks::ml {
 
@@ -70,10 +80,19 @@ class LogregDataOwner {
   explicit LogregDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed = std::nullopt);
   /// A = [X | 1] (n × D, bias last), y ∈ {0,1}^n. Throws InputError on bad shapes, non-finite
   /// values or labels other than 0/1; ParameterError if the layout does not fit the slots.
+  /// `level` (−1: the top level L): the level of the data; for a refreshing server
+  /// LogregServer::refresh_plan(…).output_level. Throws InputError for a level outside −1 … L.
   EncryptedLogregData encrypt(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
-                              double epsilon = 1e-8);
+                              double epsilon = 1e-8, int level = -1);
   RelinKey relin_key();
   GaloisKeys galois_keys(const LogregLayout& layout);
+  /// The same plus the bootstrap's keys (plan.rotation_steps, the conjugation key):
+  /// plan = LogregServer::refresh_plan(ctx, refresh, layout).
+  GaloisKeys galois_keys(const LogregLayout& layout, const BootstrapPlan& plan) {
+    return galois_keys_with_bootstrap(keys_, layout.rotation_steps(), plan);
+  }
+  /// KeyGenerator::encapsulation_keys(sk, h') for a refreshing server with h' > 0.
+  EncapsulationKeys encapsulation_keys(int hamming_weight) { return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight); }
   /// Weights (length D), averaged over the R replicated copies.
   std::vector<double> decrypt_weights(const Ciphertext& w, const LogregLayout& layout);
 
@@ -93,6 +112,19 @@ Ciphertext nag_next_weights(const Evaluator& ev, const Context& ctx, const Ciphe
 class LogregServer {
  public:
   LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk);
+  /// A server that trains past one chain, refreshing w_t, w_{t−1} with one bootstrap when the
+  /// levels run out (file comment). gk = LogregDataOwner::galois_keys(layout, refresh_plan(…)); ek
+  /// from LogregDataOwner::encapsulation_keys when refresh.bootstrap.ephemeral_secret_weight > 0
+  /// (else empty). Throws what PeriodicRefresher's constructor and check_budget throw.
+  LogregServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshConfig& refresh, EncapsulationKeys ek,
+               const LogregLayout& layout, int sigmoid_degree = 3);
+  LogregServer(const LogregServer&) = delete;  // the refresher refers to the keys held here
+  LogregServer& operator=(const LogregServer&) = delete;
+  /// The bootstrap plan of a refresh for `layout` (2 ciphertexts of period B); the data owner encrypts
+  /// the data at its output_level. Throws as Bootstrapper::plan.
+  static BootstrapPlan refresh_plan(const Context& ctx, const RefreshConfig& refresh, const LogregLayout& layout);
+  /// Refreshes done by the last train() call and their seconds (zero without refreshing).
+  RefreshStats refresh_stats() const { return refresh_.last; }
   /// Levels per iteration after the first: 3 + the levels of σ̃ on [−1, 1] (5 for degree 3).
   static int levels_per_iteration(int sigmoid_degree);
   /// 2 + (K − 1)·levels_per_iteration.
@@ -100,8 +132,10 @@ class LogregServer {
   /// The largest K with levels_needed(K) ≤ max_level (0 if not even one iteration fits).
   static int max_iterations(int max_level, int sigmoid_degree);
   /// Runs options.iterations iterations (options.epsilon is the owner's business and ignored
-  /// here); returns the encrypted w_K. Throws InputError if iterations < 1 or the degree is not
-  /// 3/5/7; LevelError if the data's level is below levels_needed, naming both numbers.
+  /// here); returns the encrypted w_K at scale Δ. A refreshing server runs any number, refreshing
+  /// before an iteration that does not fit (PeriodicRefresher::needed_before). Throws InputError if
+  /// iterations < 1 or the degree is not 3/5/7 (or differs from the refreshing server's); LevelError
+  /// if the data's level is below levels_needed (3 with refreshing), naming both numbers and the fix.
   Ciphertext train(const EncryptedLogregData& data, const LogregOptions& options,
                    const Progress& progress = {}) const;
 
@@ -111,6 +145,7 @@ class LogregServer {
   GaloisKeys gk_;
   Encoder encoder_;
   Evaluator ev_;
+  TrainingRefresh refresh_;
 };
 
 }  // namespace ckks::ml

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "ckks/errors.h"
@@ -49,16 +51,17 @@ LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress)
   rep.security_bits = ctx->security_bits();
   rep.levels_per_iteration = LogregServer::levels_per_iteration(o.sigmoid_degree);
   const int max_iter = LogregServer::max_iterations(ctx->max_level(), o.sigmoid_degree);
-  rep.iterations = o.iterations > 0 ? o.iterations : std::min(4, max_iter);
-  if (max_iter < 1)
+  rep.iterations = o.iterations > 0 ? o.iterations : o.refresh ? kBootstrapIterations : std::min(4, max_iter);
+  if (max_iter < 1 && !o.refresh)
     throw LevelError("logreg: one iteration needs " + std::to_string(LogregServer::levels_needed(1, o.sigmoid_degree)) +
                      " levels but the chain of " + o.params.describe() + " has " + std::to_string(ctx->max_level()) +
                      "; use a longer chain (--params n15 or n16)");
-  if (rep.iterations > max_iter)
+  if (rep.iterations > max_iter && !o.refresh)
     throw LevelError("logreg: " + std::to_string(rep.iterations) + " iterations need " +
                      std::to_string(LogregServer::levels_needed(rep.iterations, o.sigmoid_degree)) +
                      " levels but the chain has " + std::to_string(ctx->max_level()) + "; use --iterations " +
-                     std::to_string(max_iter) + " or fewer, or a longer chain (--params n16)");
+                     std::to_string(max_iter) + " or fewer, a longer chain (--params n16) or --bootstrap "
+                     "(refreshes the weights by bootstrapping)");
   rep.levels_used = LogregServer::levels_needed(rep.iterations, o.sigmoid_degree);
   // The layout without the slot bound first, so that the message names the flag.
   const LogregLayout layout = LogregLayout::make(A.size(), A[0].size() - 1, std::numeric_limits<std::size_t>::max());
@@ -73,25 +76,44 @@ LogregReport run_logreg_job(const LogregJobOptions& o, const Progress& progress)
   lo.iterations = rep.iterations;
   lo.eta0 = o.eta0;
   lo.sigmoid_degree = o.sigmoid_degree;
+  const LogregTrace tr = logreg_nag_train(A, y, lo);
+  // With refreshing: the plan (keys, packed slots) and the bound check before any key exists.
+  std::optional<BootstrapPlan> plan;
+  if (o.refresh) {
+    plan = LogregServer::refresh_plan(*ctx, *o.refresh, layout);
+    rep.refresh.enabled = true;
+    rep.refresh.slots = plan->slots;
+    rep.refresh.output_level = plan->output_level;
+    rep.refresh.bound = o.refresh->bound;
+    for (const auto& w : tr.w)
+      for (double v : w) rep.refresh.max_abs_weight = std::max(rep.refresh.max_abs_weight, std::fabs(v));
+    check_refresh_bound(rep.refresh.max_abs_weight, o.refresh->bound, rep.iterations, "logreg");
+  }
 
   auto t = Clock::now();
   LogregDataOwner owner(ctx);
   RelinKey rk = owner.relin_key();
-  GaloisKeys gk = owner.galois_keys(layout);
+  GaloisKeys gk = plan ? owner.galois_keys(layout, *plan) : owner.galois_keys(layout);
+  EncapsulationKeys ek;
+  if (o.refresh && o.refresh->bootstrap.ephemeral_secret_weight > 0)
+    ek = owner.encapsulation_keys(o.refresh->bootstrap.ephemeral_secret_weight);
   rep.seconds_keygen = seconds_since(t);
   t = Clock::now();
-  const EncryptedLogregData enc = owner.encrypt(A, y, lo.epsilon);
+  const EncryptedLogregData enc = owner.encrypt(A, y, lo.epsilon, plan ? plan->output_level : -1);
   rep.seconds_encrypt = seconds_since(t);
 
   t = Clock::now();
-  const LogregServer server(ctx, std::move(rk), std::move(gk));
-  const Ciphertext w_enc = server.train(enc, lo, progress);
+  const std::unique_ptr<const LogregServer> server =
+      o.refresh ? std::make_unique<const LogregServer>(ctx, std::move(rk), std::move(gk), *o.refresh, std::move(ek),
+                                                       layout, o.sigmoid_degree)
+                : std::make_unique<const LogregServer>(ctx, std::move(rk), std::move(gk));
+  const Ciphertext w_enc = server->train(enc, lo, progress);
   rep.seconds_train = seconds_since(t);
+  rep.refresh.stats = server->refresh_stats();
 
   t = Clock::now();
   rep.weights_encrypted = owner.decrypt_weights(w_enc, layout);
   rep.seconds_decrypt = seconds_since(t);
-  const LogregTrace tr = logreg_nag_train(A, y, lo);
   rep.weights_plaintext = tr.w.back();
   rep.max_abs_margin = *std::max_element(tr.max_abs_margin.begin(), tr.max_abs_margin.end());
   auto evaluate = [&](const std::vector<double>& w) {

@@ -17,13 +17,16 @@ namespace ckks::ml {
 struct LogregJobOptions {
   std::string data;           ///< empty: scikit-learn's breast_cancer.csv; else a CSV with a header row
   std::string target;         ///< target column of `data` (0/1 labels); ignored for breast cancer
-  int iterations = 0;         ///< 0: as many as the chain allows, at most 4
+  int iterations = 0;         ///< 0: as many as the chain allows, at most 4 (kBootstrapIterations with refresh)
   std::uint64_t seed = 1;
   double test_fraction = 0.2;
   double eta0 = 0.0;
   int sigmoid_degree = 3;
   std::size_t max_train_rows = 0;  ///< 0: all; else keep only the first rows of the training split
   Params params = Params::preset_n15();
+  /// Set: train past one chain, refreshing the weights by bootstrapping (ml/refresh.h); `params`
+  /// must then be bootstrapping parameters (e.g. bootstrap_preset_n16_sparse_secret().params).
+  std::optional<RefreshConfig> refresh;
 };
 
 struct LogregMetrics {
@@ -41,6 +44,7 @@ struct LogregReport {
   std::vector<double> weights_plaintext, weights_encrypted;
   double max_weight_error = 0;
   double max_abs_margin = 0;  ///< max |A v_t| over the iterations (σ̃'s inputs), plaintext run
+  RefreshReport refresh;  ///< bootstraps, their seconds and the packing (enabled = false without)
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_decrypt = 0, seconds_total = 0;
 };
 

@@ -62,7 +62,7 @@ MlrLayout MlrLayout::make(std::size_t n, std::size_t d, std::size_t classes, std
 MlrDataOwner::MlrDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed) : ctx_(ctx), keys_(ctx, test_seed) {}
 
 EncryptedMlrData MlrDataOwner::encrypt(const DenseMatrix& A, const std::vector<double>& y, std::size_t classes,
-                                       double epsilon) {
+                                       double epsilon, int level) {
   if (A.empty() || A.size() != y.size())
     throw InputError("mlr encrypt: A has " + std::to_string(A.size()) + " rows but y has " +
                      std::to_string(y.size()) + " labels; they must match and be non-empty");
@@ -72,7 +72,10 @@ EncryptedMlrData MlrDataOwner::encrypt(const DenseMatrix& A, const std::vector<d
   if (D < 2) throw InputError("mlr encrypt: A needs at least one feature column and the bias column");
   const MlrLayout lay = MlrLayout::make(A.size(), D - 1, classes, ctx_->max_slots());
   const std::size_t S = lay.slots, R = lay.blocks(), F = lay.group, C = classes;
-  const int L = ctx_->max_level();
+  if (level < -1 || level > ctx_->max_level())
+    throw InputError("mlr encrypt: level " + std::to_string(level) + " is outside the chain's 0 … " +
+                     std::to_string(ctx_->max_level()) + " (−1 = the top)");
+  const int L = level < 0 ? ctx_->max_level() : level;
   const double scale = ctx_->default_scale();
   EncryptedMlrData out;
   out.layout = lay;
@@ -132,6 +135,22 @@ DenseMatrix MlrDataOwner::decrypt_weights(const std::vector<Ciphertext>& w, cons
 MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk)
     : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), encoder_(ctx), ev_(ctx) {}
 
+MlrServer::MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshConfig& refresh, EncapsulationKeys ek,
+                     const MlrLayout& layout, int sigmoid_degree)
+    : MlrServer(ctx, std::move(rk), std::move(gk)) {
+  refresh_.ek = std::move(ek);
+  refresh_.refresher = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, refresh_.ek, 2 * layout.groups,
+                                                           layout.block, layout.slots);
+  refresh_.refresher->check_budget(levels_per_iteration(sigmoid_degree), "mlr");
+  refresh_.sigmoid_degree = sigmoid_degree;
+}
+
+BootstrapPlan MlrServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout) {
+  return PeriodicRefresher::plan(ctx, refresh, 2 * layout.groups, layout.block);
+}
+
+RefreshStats MlrServer::refresh_stats() const { return refresh_.last; }
+
 // One iteration has the steps and the level count of logistic regression's (ml/logreg/logreg_encrypted.h).
 int MlrServer::levels_per_iteration(int sigmoid_degree) { return LogregServer::levels_per_iteration(sigmoid_degree); }
 
@@ -159,17 +178,32 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     if (data.x[k].size() != G || data.xb[k].size() != G)
       throw InputError("mlr train: ciphertext row " + std::to_string(k) + " has " + std::to_string(data.x[k].size()) +
                        " feature groups but the layout has " + std::to_string(G));
-  const int need = levels_needed(o.iterations, o.sigmoid_degree);
+  if (refresh_.refresher && o.sigmoid_degree != refresh_.sigmoid_degree)
+    throw InputError("mlr train: sigmoid degree " + std::to_string(o.sigmoid_degree) +
+                     " but the refreshing server was built for degree " + std::to_string(refresh_.sigmoid_degree));
+  const int per_iteration = levels_per_iteration(o.sigmoid_degree);
+  // With refreshing: iteration 0 (2 levels) and one packing before the first refresh.
+  int need = levels_needed(o.iterations, o.sigmoid_degree);
+  if (refresh_.refresher) need = std::min(need, 2 + PeriodicRefresher::kPackLevels);
   const int top = data.x[0][0].level;
   if (top < need)
     throw LevelError("mlr train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
                      " levels but the data is at level " + std::to_string(top) +
-                     "; use fewer iterations or a longer chain (e.g. Params::preset_n16())");
+                     (refresh_.refresher ? std::string("; encrypt the data at MlrServer::refresh_plan(…).output_level")
+                                 : std::string("; use fewer iterations, a longer chain (e.g. Params::preset_n16()) or a "
+                                               "refreshing MlrServer (bootstrapping)")));
   const double delta = ctx_->default_scale();
   const double xb_scale = data.xb[0][0].scale;
   auto prime = [&](int level) { return static_cast<double>(ctx_->q(level).value()); };
   auto report = [&](std::size_t done) {
     if (progress) progress("iterations", done, static_cast<std::size_t>(o.iterations));
+  };
+  // Steps 1–2 for data row k: slot r·B + c holds (A Wᵀ)_rc.
+  auto margins = [&](const std::vector<Ciphertext>& wv, std::size_t k) {
+    const int l = wv[0].level;
+    Ciphertext p = ev_.multiply(ev_.drop_level(data.x[k][0], l), wv[0]);
+    for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(data.x[k][g], l), wv[g]));
+    return sum_slots(ev_, ev_.rescale(ev_.relinearize(p, rk_)), gk_, lay.group, C);
   };
   // Step 6: G[g] = Σ_k E[k] ⊙ XB[k][g], relinearised and rescaled once, summed over the R blocks.
   auto gradient = [&](const std::vector<Ciphertext>& e) {
@@ -199,8 +233,19 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
   std::vector<Ciphertext> w = gradient(e);
   std::vector<Ciphertext> w_prev, s_prev;  // W_{t−1} and S_{t−1} (empty while they are 0)
 
+  const RefreshStats stats_before = refresh_.refresher ? refresh_.refresher->stats() : RefreshStats{};
   for (int t = 1; t < o.iterations; ++t) {
     report(static_cast<std::size_t>(t));
+    if (refresh_.refresher && PeriodicRefresher::needed_before(w[0].level, per_iteration, t + 1 == o.iterations)) {
+      // Refresh W_t and W_{t−1} with one bootstrap (ml/refresh.h).
+      std::vector<const Ciphertext*> state;
+      for (const auto* v : {&w, &w_prev})
+        for (const Ciphertext& c : *v) state.push_back(&c);
+      std::vector<Ciphertext> fresh = refresh_.refresher->refresh(state);
+      w.assign(std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.begin() + static_cast<long>(G)));
+      if (!w_prev.empty())
+        w_prev.assign(std::make_move_iterator(fresh.begin() + static_cast<long>(G)), std::make_move_iterator(fresh.end()));
+    }
     const int l = w[0].level;
     const double gamma = nag_gamma(t - 1), ct = nag_step(t, o.eta0);
     const int l_res = l - 2 - poly_levels;  // level of the residual E
@@ -208,10 +253,9 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     std::vector<Ciphertext> s_t(K);
     for (std::size_t k = 0; k < K; ++k) {
       // 1–2. S_t[k]: slot r·B + c holds (A W_tᵀ)_rc.
-      Ciphertext p = ev_.multiply(ev_.drop_level(data.x[k][0], l), w[0]);
-      for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(data.x[k][g], l), w[g]));
-      p = ev_.rescale(ev_.relinearize(p, rk_));
-      p = sum_slots(ev_, p, gk_, lay.group, C);
+      Ciphertext p = margins(w, k);
+      // After a refresh the kept S_{t−1} may sit below p's level: recompute it from W_{t−1}.
+      if (!s_prev.empty() && s_prev[k].level < p.level) s_prev[k] = margins(w_prev, k);
       // 3. u = mask ⊙ (A V_tᵀ)/8 with A V_tᵀ = (1 − γ)·S_t + γ·S_{t−1}.
       Ciphertext u = mul_plain_to(ev_, encoder_, *ctx_, p, mask, (1 - gamma) / 8.0, s_u);
       if (!s_prev.empty()) u = ev_.add(u, mul_plain_to(ev_, encoder_, *ctx_, ev_.drop_level(s_prev[k], p.level), mask, gamma / 8.0, s_u));
@@ -235,6 +279,7 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     w = std::move(w_next);
   }
   report(static_cast<std::size_t>(o.iterations));
+  if (refresh_.refresher) refresh_.last = refresh_.refresher->stats() - stats_before;
   return w;
 }
 

@@ -45,6 +45,23 @@
 // (5 for degree 3). Scales are managed as in ml/logreg/logreg_encrypted.h so that W_t and G have exactly
 // the default scale Δ.
 //
+// Training past one chain (MlrServer's refreshing constructor, ml/refresh.h). The state one
+// iteration hands to the next is W_t, W_{t−1} (G ciphertexts each) and S_{t−1} (K ciphertexts).
+// Only the weights are bootstrapped: they are B-periodic, so the 2G of them pack into ONE
+// ciphertext of n = bit_ceil(2G·B) slots (4096 for digits: 2·9·128 = 2304 values), one bootstrap per
+// refresh instead of 2G. S_{t−1} = A·W_{t−1}ᵀ is recomputed from the refreshed W_{t−1} when the
+// kept one sits below the level step 3 needs (once, after the first refresh; afterwards every
+// iteration starts at the same level and the kept S_{t−1} is one level above what it needs).
+// Level budget with a bootstrap that outputs level 9 (bootstrap_preset_n16_sparse_secret): unpack 1,
+// iteration 5, pack 1 = 7 ≤ 9, so the server refreshes before every iteration after the first
+// chain segment (two levels stay unused: a second iteration would need 5 more). The data is
+// encrypted at the bootstrap's output level (the 40-bit user primes; the bootstrapping primes
+// above are 60 bits, where a ciphertext product at Δ = 2^40 would not rescale back to Δ).
+// Iteration 0 and 1 run from the data's level (9 → 7 → 2), then a refresh precedes each iteration.
+// Weights must satisfy |W| ≤ M (RefreshConfig::bound) at every refresh. Measured for digits at
+// bootstrap_preset_n16_sparse_secret (128-bit), 30 iterations: 28 refreshes of 38.4 s each (29.1 s
+// of it the bootstrap), 10.6 s per iteration, accuracy 0.9304 = plaintext, peak 12.5 GiB (docs/ml.md).
+//
 // Cost for digits (1438 training rows, C = 10, D = 65) at Params::preset_n15() (N = 2^15, L = 18,
 // 4 iterations = 17 levels): K = 12, G = 9, B = 128, R = 128; 2·12·9 + 12 = 228 ciphertexts
 // uploaded, 13 Galois keys (±10, ±20, ±40, 128·2^i for i < 7), 135 rotations and 216 ciphertext
@@ -52,6 +69,7 @@
 // data ~2.3 GB).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +83,7 @@
 #include "ml/client_keys.h"
 #include "ml/linreg/linreg_encrypted.h"  // Progress
 #include "ml/mlr/mlr_plain.h"
+#include "ml/refresh.h"
 
 namespace ckks::ml {
 
@@ -98,12 +117,22 @@ class MlrDataOwner {
   /// A = [X | 1] (n × D, bias last), y integer labels 0 … classes−1 (every class present).
   /// Encrypts K·(2G + 1) ciphertexts at level L. Throws InputError on bad shapes, non-finite
   /// values or bad labels; ParameterError if a block does not fit the slots.
+  /// `level` (−1: the top level L) is the level of the data: for a training run with refreshes,
+  /// MlrServer::refresh_plan(…).output_level (the bootstrap's output level), see the file comment.
   EncryptedMlrData encrypt(const DenseMatrix& A, const std::vector<double>& y, std::size_t classes,
-                           double epsilon = 1e-8);
+                           double epsilon = 1e-8, int level = -1);
   /// The relinearisation key for the server.
   RelinKey relin_key();
   /// The Galois keys for layout.rotation_steps() (2·log2 F + log2 R keys; 13 for digits at N = 2^15).
   GaloisKeys galois_keys(const MlrLayout& layout);
+  /// The same keys plus the bootstrap's (plan.rotation_steps and the conjugation key), for a server
+  /// that refreshes its weights: plan = MlrServer::refresh_plan(ctx, refresh, layout).
+  GaloisKeys galois_keys(const MlrLayout& layout, const BootstrapPlan& plan) {
+    return galois_keys_with_bootstrap(keys_, layout.rotation_steps(), plan);
+  }
+  /// The sparse-secret encapsulation keys of weight h' (KeyGenerator::encapsulation_keys) for a
+  /// refreshing server whose RefreshConfig has ephemeral_secret_weight = h' > 0.
+  EncapsulationKeys encapsulation_keys(int hamming_weight) { return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight); }
   /// W (C × D) from the G weight ciphertexts, averaged over the R replicated blocks.
   /// Throws InputError unless w has layout.groups ciphertexts.
   DenseMatrix decrypt_weights(const std::vector<Ciphertext>& w, const MlrLayout& layout);
@@ -118,6 +147,21 @@ class MlrServer {
   /// The server holds only public material: the Context, the relinearisation key and the Galois
   /// keys of MlrDataOwner::galois_keys for the data's layout.
   MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk);
+  /// A server that trains past one chain: it refreshes W_t, W_{t−1} with one bootstrap when the
+  /// levels run out (see the file comment). gk = MlrDataOwner::galois_keys(layout, refresh_plan(…));
+  /// ek from MlrDataOwner::encapsulation_keys when refresh.bootstrap.ephemeral_secret_weight > 0
+  /// (else an empty EncapsulationKeys). Throws what PeriodicRefresher's constructor throws
+  /// (MissingKeyError for a missing key, ParameterError if 2G·B exceeds the layout's slots) and
+  /// PeriodicRefresher::check_budget's ParameterError.
+  MlrServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const RefreshConfig& refresh, EncapsulationKeys ek,
+            const MlrLayout& layout, int sigmoid_degree = 3);
+  MlrServer(const MlrServer&) = delete;  // the refresher refers to the keys held here
+  MlrServer& operator=(const MlrServer&) = delete;
+  /// The bootstrap plan of a refresh for `layout` (2G weight ciphertexts of period B), before any key
+  /// exists; the data owner encrypts the data at its output_level. Throws as Bootstrapper::plan.
+  static BootstrapPlan refresh_plan(const Context& ctx, const RefreshConfig& refresh, const MlrLayout& layout);
+  /// Refreshes done by the last train() call and their seconds (zero without refreshing).
+  RefreshStats refresh_stats() const;
   /// Levels per iteration after the first: 3 + the levels of σ̃ on [−1, 1] (5 for degree 3).
   /// Throws InputError for a degree other than 3, 5, 7.
   static int levels_per_iteration(int sigmoid_degree);
@@ -126,10 +170,13 @@ class MlrServer {
   /// The largest K with levels_needed(K) ≤ max_level (0 if not even one iteration fits).
   static int max_iterations(int max_level, int sigmoid_degree);
   /// Runs options.iterations iterations (options.epsilon is the owner's business and ignored);
-  /// returns the G encrypted weight ciphertexts of W_K at level L − levels_needed, scale Δ.
-  /// Throws InputError if iterations < 1, the degree is not 3/5/7 or the data is malformed;
-  /// LevelError if the data's level is below levels_needed, naming both numbers; MissingKeyError
-  /// if a Galois key of layout.rotation_steps() is missing.
+  /// returns the G encrypted weight ciphertexts of W_K at scale Δ (at level L − levels_needed
+  /// without refreshing). A refreshing server runs any number of iterations, refreshing before an
+  /// iteration whose levels (and the next packing) do not fit (PeriodicRefresher::needed_before).
+  /// Throws InputError if iterations < 1, the degree is not 3/5/7 (or differs from the refreshing
+  /// server's) or the data is malformed; LevelError if the data's level is below levels_needed
+  /// (3 with refreshing), naming both numbers and the fix; MissingKeyError if a Galois key of
+  /// layout.rotation_steps() is missing.
   std::vector<Ciphertext> train(const EncryptedMlrData& data, const MlrOptions& options,
                                 const Progress& progress = {}) const;
 
@@ -139,6 +186,7 @@ class MlrServer {
   GaloisKeys gk_;
   Encoder encoder_;
   Evaluator ev_;
+  TrainingRefresh refresh_;
 };
 
 }  // namespace ckks::ml

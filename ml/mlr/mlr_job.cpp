@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "ckks/errors.h"
@@ -73,13 +75,13 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   rep.security_bits = ctx->security_bits();
   rep.levels_per_iteration = MlrServer::levels_per_iteration(o.sigmoid_degree);
   const int max_iter = MlrServer::max_iterations(ctx->max_level(), o.sigmoid_degree);
-  rep.iterations = o.iterations > 0 ? o.iterations : std::min(4, max_iter);
-  if (max_iter < 1 || rep.iterations > max_iter)
+  rep.iterations = o.iterations > 0 ? o.iterations : o.refresh ? kBootstrapIterations : std::min(4, max_iter);
+  if (!o.refresh && (max_iter < 1 || rep.iterations > max_iter))
     throw LevelError("mlr: " + std::to_string(std::max(1, rep.iterations)) + " iterations need " +
                      std::to_string(MlrServer::levels_needed(std::max(1, rep.iterations), o.sigmoid_degree)) +
                      " levels but the chain has " + std::to_string(ctx->max_level()) +
-                     (max_iter >= 1 ? "; use --iterations " + std::to_string(max_iter) + " or fewer, or" : "; use") +
-                     " a longer chain (--params n16)");
+                     (max_iter >= 1 ? "; use --iterations " + std::to_string(max_iter) + " or fewer," : "; use") +
+                     " a longer chain (--params n16) or --bootstrap (refreshes the weights by bootstrapping)");
   rep.levels_used = MlrServer::levels_needed(rep.iterations, o.sigmoid_degree);
   rep.layout = MlrLayout::make(A.size(), A[0].size() - 1, C, ctx->max_slots());
   rep.rotation_keys = static_cast<int>(rep.layout.rotation_steps().size());
@@ -88,25 +90,46 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   mo.iterations = rep.iterations;
   mo.eta0 = o.eta0;
   mo.sigmoid_degree = o.sigmoid_degree;
+  const MlrTrace tr = mlr_nag_train(A, y, C, mo);
+  // With refreshing: the plan (keys, packed slots) and the bound check before any key exists.
+  std::optional<BootstrapPlan> plan;
+  if (o.refresh) {
+    plan = MlrServer::refresh_plan(*ctx, *o.refresh, rep.layout);
+    rep.refresh.enabled = true;
+    rep.refresh.slots = plan->slots;
+    rep.refresh.output_level = plan->output_level;
+    rep.refresh.bound = o.refresh->bound;
+    for (const auto& w : tr.w)
+      for (const auto& row : w)
+        for (double v : row) rep.refresh.max_abs_weight = std::max(rep.refresh.max_abs_weight, std::fabs(v));
+    check_refresh_bound(rep.refresh.max_abs_weight, o.refresh->bound, rep.iterations, "mlr");
+  }
 
   auto t = Clock::now();
   MlrDataOwner owner(ctx, o.test_seed);
   RelinKey rk = owner.relin_key();
-  GaloisKeys gk = owner.galois_keys(rep.layout);
+  GaloisKeys gk = plan ? owner.galois_keys(rep.layout, *plan) : owner.galois_keys(rep.layout);
+  EncapsulationKeys ek;
+  if (o.refresh && o.refresh->bootstrap.ephemeral_secret_weight > 0)
+    ek = owner.encapsulation_keys(o.refresh->bootstrap.ephemeral_secret_weight);
+  if (plan) rep.rotation_keys = static_cast<int>(gk.keys.size());  // the model's and the bootstrap's
   rep.seconds_keygen = seconds_since(t);
   t = Clock::now();
-  const EncryptedMlrData enc = owner.encrypt(A, y, C, mo.epsilon);
+  const EncryptedMlrData enc = owner.encrypt(A, y, C, mo.epsilon, plan ? plan->output_level : -1);
   rep.seconds_encrypt = seconds_since(t);
 
   t = Clock::now();
-  const MlrServer server(ctx, std::move(rk), std::move(gk));
-  const std::vector<Ciphertext> w_enc = server.train(enc, mo, progress);
+  const std::unique_ptr<const MlrServer> server =
+      o.refresh ? std::make_unique<const MlrServer>(ctx, std::move(rk), std::move(gk), *o.refresh, std::move(ek),
+                                                    rep.layout, o.sigmoid_degree)
+                : std::make_unique<const MlrServer>(ctx, std::move(rk), std::move(gk));
+  const std::vector<Ciphertext> w_enc = server->train(enc, mo, progress);
   rep.seconds_train = seconds_since(t);
+  rep.refresh.stats = server->refresh_stats();
 
   t = Clock::now();
   rep.weights_encrypted = owner.decrypt_weights(w_enc, rep.layout);
   rep.seconds_decrypt = seconds_since(t);
-  const MlrTrace tr = mlr_nag_train(A, y, C, mo);
   rep.weights_plaintext = tr.w.back();
   rep.max_abs_margin = *std::max_element(tr.max_abs_margin.begin(), tr.max_abs_margin.end());
   const std::vector<int> p_plain = mlr_predict(A_test, rep.weights_plaintext);

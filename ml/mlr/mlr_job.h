@@ -16,13 +16,16 @@ namespace ckks::ml {
 struct MlrJobOptions {
   std::string data;     ///< empty: scikit-learn's digits.csv.gz; else a CSV with a header row
   std::string target;   ///< label column of `data` (integers 0 … C−1); ignored for digits
-  int iterations = 0;   ///< 0: as many as the chain allows, at most 4
+  int iterations = 0;   ///< 0: as many as the chain allows, at most 4 (kBootstrapIterations with refresh)
   std::uint64_t seed = 1;
   double test_fraction = 0.2;
   double eta0 = 0.0;
   int sigmoid_degree = 3;
   std::size_t max_rows = 0;  ///< 0: all rows; else only the first max_rows rows of the data set
   Params params = Params::preset_n15();
+  /// Set: train past one chain, refreshing the weights by bootstrapping (ml/refresh.h); `params`
+  /// must then be bootstrapping parameters (e.g. bootstrap_preset_n16_sparse_secret().params).
+  std::optional<RefreshConfig> refresh;
   std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only)
 };
 
@@ -39,6 +42,7 @@ struct MlrReport {
   double max_weight_error = 0;  ///< max |W_encrypted − W_plaintext|
   double max_abs_margin = 0;    ///< max |A V_tᵀ| over the iterations (σ̃'s inputs), plaintext run
   DenseMatrix weights_plaintext, weights_encrypted;
+  RefreshReport refresh;  ///< bootstraps, their seconds and the packing (enabled = false without)
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_decrypt = 0, seconds_total = 0;
 };
 

@@ -21,6 +21,14 @@ expect "linreg feature 1e300" 2 2 'feature "CRIM" holds 1e\+?300 in training row
   "$ckks_ml" linreg --data "$tmp/huge_feature.csv" --target MEDV
 expect "knn --k -1" 1 1 '--k: -1 is not a whole number ≥ 1' "$ckks_ml" knn --k -1
 expect "knn --queries 0" 1 1 '--queries: 0 is not a whole number ≥ 1' "$ckks_ml" knn --queries 0
+# --bootstrap (ml/refresh.h) brings its own parameters, and refuses a run whose plaintext weights
+# leave the bootstrap's input range (checked before any key is made).
+expect "mlr --bootstrap --params" 2 2 'mlr: --bootstrap brings its own parameters \(128-bit, N = 2\^16, the bootstrapping chain\); drop --params n15' \
+  "$ckks_ml" mlr --bootstrap --params n15
+expect "logreg --bootstrap --params" 2 2 'logreg: --bootstrap brings its own parameters .*; drop --params n16' \
+  "$ckks_ml" logreg --bootstrap --params n16
+expect "mlr --bootstrap past the bound" 2 2 'mlr: after 60 iterations the weights reach \|w\| = [^ ]+ \(plaintext run\) but bootstrapping refreshes values up to M = 16; use fewer --iterations' \
+  "$ckks_ml" mlr --bootstrap --iterations 60
 expect "unknown option" 1 1 'The following argument was not expected: --bogus' "$ckks_ml" linreg --bogus
 expect "no subcommand" 1 1 'A subcommand is required' "$ckks_ml"
 echo "bad input: all refused"

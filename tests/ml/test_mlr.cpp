@@ -151,8 +151,8 @@ TEST_CASE("ml/mlr job: bad CSV labels and too few levels fail before any key is 
   o.max_rows = 300;
   o.iterations = 4;  // needs 17 levels, the chain has 12
   CHECK(error_of([&] { ml::run_mlr_job(o); }) ==
-        "mlr: 4 iterations need 17 levels but the chain has 12; use --iterations 3 or fewer, or a longer chain "
-        "(--params n16)");
+        "mlr: 4 iterations need 17 levels but the chain has 12; use --iterations 3 or fewer, a longer chain "
+        "(--params n16) or --bootstrap (refreshes the weights by bootstrapping)");
 }
 
 TEST_CASE("ml/mlr encrypted training matches the plaintext run (300 digits, 10 classes)") {
