@@ -165,7 +165,7 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
     rounded[i + slots] = std::nearbyint(u[i].imag() * scale);
   }
   const bool fits = max_abs * scale < 9.2e18;
-  math::parallel_for_limbs(basis.size(), [&](std::size_t l) {
+  math::parallel_for_limbs(basis.size(), basis.size() * 2 * slots, [&](std::size_t l) {
     const auto& m = basis[l]->mod;
     std::uint64_t* dst = pt.poly.limb(l);
     for (std::size_t i = 0; i < 2 * slots; ++i) {
@@ -236,7 +236,7 @@ std::vector<long double> Encoder::coefficients(const Plaintext& pt) const {
   std::vector<long double> out(N);
   constexpr std::size_t block = 1024;
   auto digits = [k] { return std::vector<u64>(k); };
-  math::parallel_for_limbs((N + block - 1) / block, digits, [&](std::size_t b, std::vector<u64>& a) {
+  math::parallel_for_limbs((N + block - 1) / block, N * k * (k + 1) / 2, digits, [&](std::size_t b, std::vector<u64>& a) {
     for (std::size_t c = b * block; c < std::min(N, (b + 1) * block); ++c) {
       for (std::size_t i = 0; i < k; ++i) {
         const auto& qi = basis[i]->mod;

@@ -225,7 +225,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
   Ciphertext r = make_ct(ctx_, polys(RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true),
                                      RnsPoly(N, bq.size(), true)), a.level, scale, a.slots,
                          joint_key_id(a, b, "multiply"));
-  math::parallel_for_limbs(bq.size(), [&](std::size_t i) {
+  math::parallel_for_limbs(bq.size(), bq.size() * 4 * N, [&](std::size_t i) {
     const auto& m = bq[i]->mod;
     const std::uint64_t *a0 = a.c[0].limb(i), *a1 = a.c[1].limb(i), *b0 = b.c[0].limb(i), *b1 = b.c[1].limb(i);
     std::uint64_t *d0 = r.c[0].limb(i), *d1 = r.c[1].limb(i), *d2 = r.c[2].limb(i);
@@ -358,7 +358,7 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
     out.truncate(l);
     // The limbs i < ℓ are independent (math::num_threads() threads, one buffer t per thread).
     auto buffer = [N] { return std::vector<std::uint64_t>(N); };
-    math::parallel_for_limbs(static_cast<std::size_t>(l), buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
+    math::parallel_for_limbs(static_cast<std::size_t>(l), static_cast<std::size_t>(l) * (N + math::ntt_work(N)), buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
       const auto& qi = bq[i]->mod;
       const std::uint64_t half_i = math::reduce_64(half, qi);
       if (ql.q < 2 * qi.q) {
@@ -415,7 +415,7 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const G
   const std::size_t N = ctx_->n();
   auto permute = [&](const RnsPoly& x) {
     RnsPoly y(N, x.limbs(), true);
-    math::parallel_for_limbs(x.limbs(), [&](std::size_t i) {
+    math::parallel_for_limbs(x.limbs(), x.limbs() * N, [&](std::size_t i) {
       const std::uint64_t* s = x.limb(i);
       std::uint64_t* d = y.limb(i);
       for (std::size_t c = 0; c < N; ++c) d[c] = s[perm[c]];

@@ -68,7 +68,7 @@ math::RnsPoly mod_up(const Context& ctx, const RnsPoly& d_coeff, const RnsPoly& 
   std::vector<std::uint64_t> out(conv.to().size() * N);
   conv.convert(d_coeff.limb(lo), out.data(), N);
   RnsPoly ext(N, basis.size(), true);
-  math::parallel_for_limbs(basis.size(), [&](std::size_t i) {
+  math::parallel_for_limbs(basis.size(), basis.size() * math::ntt_work(N), [&](std::size_t i) {
     std::uint64_t* dst = ext.limb(i);
     if (i >= lo && i < hi) {
       std::copy(d_ntt.limb(i), d_ntt.limb(i) + N, dst);  // exact residues of its own digit
@@ -91,7 +91,7 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   // with u ∈ [0, k)): a floor biases every coefficient by −1/2 − u, a structured error that
   // concentrates in a few slots and costs ~2 bits of precision after each key switch.
   std::vector<std::uint64_t> xp(x.data().begin() + nq * N, x.data().begin() + (nq + k) * N);
-  math::parallel_for_limbs(k, [&](std::size_t j) { bp[j]->ntt.inverse(xp.data() + j * N); });
+  math::parallel_for_limbs(k, k * math::ntt_work(N), [&](std::size_t j) { bp[j]->ntt.inverse(xp.data() + j * N); });
   // The exact conversion in its two steps (rns.h, prepare / convert_to), so that each limb i of Q_ℓ
   // is converted, transformed and combined in one pass: one parallel loop over the limbs instead of
   // three (the same values as convert_exact, then to_ntt, then the loop below).
@@ -100,7 +100,7 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   // y_i = (x_i − t_i)·P^{-1} mod q_i
   RnsPoly y(N, nq, true);
   auto buffer = [N] { return std::vector<std::uint64_t>(N); };
-  math::parallel_for_limbs(nq, buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
+  math::parallel_for_limbs(nq, nq * (k * N + math::ntt_work(N)), buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
     conv.convert_to(prepared, i, t.data(), N, /*lazy_output=*/true);
     bq[i]->ntt.forward(t.data());
     const std::uint64_t q = bq[i]->value(), w = ctx.p_inv_mod_q(static_cast<int>(i));
@@ -124,7 +124,7 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   RnsPoly d_coeff = d;
   math::from_ntt(d_coeff, bq);
   std::vector<math::BaseConverter::Prepared> prepared(digits);
-  math::parallel_for_limbs(digits, [&](std::size_t j) {
+  math::parallel_for_limbs(digits, nq * N, [&](std::size_t j) {
     prepared[j] = ctx.modup_converter(level, j).prepare(d_coeff.limb(j * alpha), N, false);
   });
 
@@ -144,7 +144,8 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   // The target limbs are independent: they run on math::num_threads() threads (ckks/threads.h), each
   // thread with its own accumulators and ModUp buffer.
   RnsPoly u0(N, limbs, true), u1(N, limbs, true);
-  math::parallel_for_limbs(limbs, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
+  const std::size_t work = limbs * digits * (alpha * N + math::ntt_work(N));
+  math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const auto& prime = *bqp[i];
     for (std::size_t j = 0; j < digits; ++j) {
       const std::size_t lo = j * alpha, hi = std::min(lo + alpha, nq);
@@ -183,7 +184,8 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
   RnsPoly u0(N, limbs, true), u1(N, limbs, true);
-  math::parallel_for_limbs(limbs, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
+  const std::size_t work = limbs * dec.digits.size() * 2 * N;
+  math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const std::size_t kl = key_limb(ctx, i, nq);
     for (std::size_t j = 0; j < dec.digits.size(); ++j)
       accumulate_digit(s.acc0, s.acc1, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),

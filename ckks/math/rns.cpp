@@ -50,7 +50,7 @@ BaseConverter::Prepared BaseConverter::prepare(const std::uint64_t* in, std::siz
   Prepared p;
   // Step 1: y_i = [x_i · q̂_i^{-1}]_{q_i}, one limb at a time (Shoup multiplication).
   p.y.resize(k * N);
-  parallel_for_limbs(k, [&](std::size_t i) {
+  parallel_for_limbs(k, k * N, [&](std::size_t i) {
     const std::uint64_t q = from_[i]->value(), w = qhat_inv_[i], ws = qhat_inv_shoup_[i];
     const std::uint64_t* xi = in + i * N;
     std::uint64_t* yi = p.y.data() + i * N;
@@ -65,7 +65,7 @@ BaseConverter::Prepared BaseConverter::prepare(const std::uint64_t* in, std::siz
   p.wraps.assign(N, 0);
   if (exact) {
     constexpr std::size_t block = 1024;
-    parallel_for_limbs((N + block - 1) / block, [&](std::size_t b) {
+    parallel_for_limbs((N + block - 1) / block, k * N, [&](std::size_t b) {
       const std::size_t c0 = b * block, c1 = std::min(N, c0 + block);
       double frac[block] = {};
       for (std::size_t i = 0; i < k; ++i) {
@@ -147,7 +147,7 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
 
 void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {
   const Prepared p = prepare(in, N, exact);
-  parallel_for_limbs(to_.size(), [&](std::size_t j) { convert_to(p, j, out + j * N, N); });
+  parallel_for_limbs(to_.size(), to_.size() * from_.size() * N, [&](std::size_t j) { convert_to(p, j, out + j * N, N); });
 }
 
 double log2_product(const RnsBasis& basis) {

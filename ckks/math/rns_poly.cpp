@@ -23,14 +23,14 @@ void check_same(const RnsPoly& a, const RnsPoly& b, const char* op) {
 void to_ntt(RnsPoly& a, const RnsBasis& basis) {
   check_shape(a, basis, "to_ntt");
   CKKS_INVARIANT(!a.is_ntt(), "to_ntt: already in evaluation form");
-  parallel_for_limbs(a.limbs(), [&](std::size_t i) { basis[i]->ntt.forward(a.limb(i)); });
+  parallel_for_limbs(a.limbs(), a.limbs() * ntt_work(a.n()), [&](std::size_t i) { basis[i]->ntt.forward(a.limb(i)); });
   a.set_ntt(true);
 }
 
 void from_ntt(RnsPoly& a, const RnsBasis& basis) {
   check_shape(a, basis, "from_ntt");
   CKKS_INVARIANT(a.is_ntt(), "from_ntt: already in coefficient form");
-  parallel_for_limbs(a.limbs(), [&](std::size_t i) { basis[i]->ntt.inverse(a.limb(i)); });
+  parallel_for_limbs(a.limbs(), a.limbs() * ntt_work(a.n()), [&](std::size_t i) { basis[i]->ntt.inverse(a.limb(i)); });
   a.set_ntt(false);
 }
 
@@ -72,7 +72,7 @@ void mul_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis) {
   check_shape(a, basis, "mul");
   check_same(a, b, "mul");
   const std::size_t N = a.n();
-  parallel_for_limbs(a.limbs(), [&](std::size_t i) {
+  parallel_for_limbs(a.limbs(), a.limbs() * N, [&](std::size_t i) {
     const Modulus& m = basis[i]->mod;
     std::uint64_t* x = a.limb(i);
     const std::uint64_t* y = b.limb(i);
@@ -85,7 +85,7 @@ void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBa
   check_same(a, b, "mul_add");
   check_same(a, c, "mul_add");
   const std::size_t N = a.n();
-  parallel_for_limbs(a.limbs(), [&](std::size_t i) {
+  parallel_for_limbs(a.limbs(), a.limbs() * N, [&](std::size_t i) {
     const Modulus& m = basis[i]->mod;
     std::uint64_t* x = a.limb(i);
     const std::uint64_t* y = b.limb(i);

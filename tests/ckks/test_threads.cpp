@@ -121,20 +121,20 @@ TEST_CASE("ckks/threads: the setting — default, errors, nesting") {
   CHECK_THROWS_AS(set_num_threads(-2), ParameterError);
   set_num_threads(2);
   CHECK(num_threads() == 2);
-  CHECK(math::loop_threads(8) == 2);
-  CHECK(math::loop_threads(1) == 1);  // one limb: no team
+  CHECK(math::loop_threads(8, math::kMinParallelWork) == 2);
+  CHECK(math::loop_threads(1, math::kMinParallelWork) == 1);  // one limb: no team
   {
     const SingleThreadedScope outer;
-    CHECK(math::loop_threads(8) == 1);
+    CHECK(math::loop_threads(8, math::kMinParallelWork) == 1);
     {
       const SingleThreadedScope inner;
-      CHECK(math::loop_threads(8) == 1);
+      CHECK(math::loop_threads(8, math::kMinParallelWork) == 1);
     }
-    CHECK(math::loop_threads(8) == 1);  // still inside `outer`
+    CHECK(math::loop_threads(8, math::kMinParallelWork) == 1);  // still inside `outer`
   }
-  CHECK(math::loop_threads(8) == 2);
+  CHECK(math::loop_threads(8, math::kMinParallelWork) == 2);
   set_num_threads(5);
-  CHECK(math::loop_threads(3) == 3);  // never more threads than limbs
+  CHECK(math::loop_threads(3, math::kMinParallelWork) == 3);  // never more threads than limbs
 }
 
 }  // namespace

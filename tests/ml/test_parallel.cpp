@@ -24,7 +24,7 @@ TEST_CASE("ml/parallel: parallel_for calls every index once and runs the library
     std::vector<int> calls(n, 0), inner(n, 0);
     parallel_for(n, [&](std::size_t i) {
       ++calls[i];
-      inner[i] = ckks::math::loop_threads(16);  // what a limb loop of the library would use here
+      inner[i] = ckks::math::loop_threads(16, ckks::math::kMinParallelWork);  // what a limb loop of the library would use here
     });
     for (std::size_t i = 0; i < n; ++i) {
       CAPTURE(i);
@@ -37,10 +37,10 @@ TEST_CASE("ml/parallel: parallel_for calls every index once and runs the library
   // One item: it runs on the calling thread, and the library may use all its threads inside.
   ckks::set_num_threads(2);
   int inner_one = 0;
-  parallel_for(1, [&](std::size_t) { inner_one = ckks::math::loop_threads(16); });
+  parallel_for(1, [&](std::size_t) { inner_one = ckks::math::loop_threads(16, ckks::math::kMinParallelWork); });
   CHECK(inner_one == 2);
   // Outside any parallel_for the setting applies again.
-  CHECK(ckks::math::loop_threads(16) == 2);
+  CHECK(ckks::math::loop_threads(16, ckks::math::kMinParallelWork) == 2);
 }
 
 }  // namespace
