@@ -29,6 +29,8 @@
 // No nesting: a loop started inside a block of another loop, or while a SingleThreadedScope is
 // alive on the thread (the workers of ml/parallel.h hold one), runs on the calling thread alone,
 // so callers that already run several ciphertext operations at once do not multiply the threads.
+// A loop that does not fork (one item, or too little work) runs its iterations on the caller as
+// plain calls, which may fork inside.
 #pragma once
 #include <bit>
 #include <cstddef>
