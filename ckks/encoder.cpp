@@ -236,7 +236,8 @@ std::vector<long double> Encoder::coefficients(const Plaintext& pt) const {
   std::vector<long double> out(N);
   constexpr std::size_t block = 1024;
   auto digits = [k] { return std::vector<u64>(k); };
-  math::parallel_for_limbs((N + block - 1) / block, N * k * (k + 1) / 2, digits, [&](std::size_t b, std::vector<u64>& a) {
+  const std::size_t work = N * k * (k + 1) / 2;  // Garner: i·(i−1)/2 products per coefficient and limb i
+  math::parallel_for_limbs((N + block - 1) / block, work, digits, [&](std::size_t b, std::vector<u64>& a) {
     for (std::size_t c = b * block; c < std::min(N, (b + 1) * block); ++c) {
       for (std::size_t i = 0; i < k; ++i) {
         const auto& qi = basis[i]->mod;

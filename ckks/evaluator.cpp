@@ -358,7 +358,8 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
     out.truncate(l);
     // The limbs i < ℓ are independent (math::num_threads() threads, one buffer t per thread).
     auto buffer = [N] { return std::vector<std::uint64_t>(N); };
-    math::parallel_for_limbs(static_cast<std::size_t>(l), static_cast<std::size_t>(l) * (N + math::ntt_work(N)), buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
+    const std::size_t limbs = static_cast<std::size_t>(l), work = limbs * (2 * N + math::ntt_work(N));
+    math::parallel_for_limbs(limbs, work, buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
       const auto& qi = bq[i]->mod;
       const std::uint64_t half_i = math::reduce_64(half, qi);
       if (ql.q < 2 * qi.q) {

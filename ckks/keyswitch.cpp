@@ -100,7 +100,8 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   // y_i = (x_i − t_i)·P^{-1} mod q_i
   RnsPoly y(N, nq, true);
   auto buffer = [N] { return std::vector<std::uint64_t>(N); };
-  math::parallel_for_limbs(nq, nq * (k * N + math::ntt_work(N)), buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
+  const std::size_t work = nq * (k * N + math::ntt_work(N) + N);  // convert_to, NTT, ·P^{-1} per limb
+  math::parallel_for_limbs(nq, work, buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
     conv.convert_to(prepared, i, t.data(), N, /*lazy_output=*/true);
     bq[i]->ntt.forward(t.data());
     const std::uint64_t q = bq[i]->value(), w = ctx.p_inv_mod_q(static_cast<int>(i));

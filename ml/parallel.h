@@ -17,8 +17,9 @@ namespace ckks::ml {
 /// takes i = w, w + T, w + 2T, … (thread 0 is the calling thread). With T > 1 every thread holds a
 /// ckks::SingleThreadedScope while it runs its items, so the library's own limb loops do not start
 /// more threads; with T = 1 the items run on the calling thread and the library may use its threads
-/// inside them. Returns when every call has finished. fn must only write results owned by its index i (e.g. out[i]); combining them
-/// (in index order) is the caller's step, which makes the outcome independent of T.
+/// inside them. Returns when every call has finished. fn must only write results owned by its
+/// index i (e.g. out[i]); combining them (in index order) is the caller's step, which makes the
+/// outcome independent of T.
 /// Errors: rethrows the first exception of the calling thread, else of the lowest-numbered worker
 /// that threw, after all threads have stopped (the other items may or may not have run).
 template <class Fn>

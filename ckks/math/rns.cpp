@@ -147,7 +147,8 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
 
 void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {
   const Prepared p = prepare(in, N, exact);
-  parallel_for_limbs(to_.size(), to_.size() * from_.size() * N, [&](std::size_t j) { convert_to(p, j, out + j * N, N); });
+  const std::size_t work = to_.size() * from_.size() * N;  // k products per coefficient and target
+  parallel_for_limbs(to_.size(), work, [&](std::size_t j) { convert_to(p, j, out + j * N, N); });
 }
 
 double log2_product(const RnsBasis& basis) {
