@@ -90,29 +90,15 @@ using BlockFn = void (*)(void* ctx, std::size_t begin, std::size_t end);
 void fork_join(std::size_t n, int threads, BlockFn block, void* ctx);
 }  // namespace detail
 
-/// Calls fn(i) for every i in [0, n), on loop_threads(n, work) threads, each taking a contiguous
-/// block of indices. fn(i) must write only what iteration i owns. `work`: the loop's coefficient
-/// operations (e.g. n·N for a pass over n limbs of N coefficients, n·ntt_work(N) for n NTTs).
-/// Errors: an exception thrown by fn reaches the caller after every block has stopped (the
-/// lowest-numbered block's, if several threw); iterations of the other blocks may or may not
-/// have run.
-template <class Fn>
-void parallel_for_limbs(std::size_t n, std::size_t work, Fn&& fn) {
-  auto run = [&fn](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) fn(i);
-  };
-  const int threads = loop_threads(n, work);
-  if (threads <= 1) {
-    run(0, n);
-    return;
-  }
-  detail::fork_join(n, threads,
-                    [](void* c, std::size_t b, std::size_t e) { (*static_cast<decltype(run)*>(c))(b, e); }, &run);
-}
-
-/// The same, with per-block scratch: every block calls make_scratch() once and passes the result
-/// to fn(i, scratch) for each of its iterations (buffers reused across limbs instead of allocated
-/// per limb). The scratch's contents must not carry results between iterations.
+/// Calls fn(i, scratch) for every i in [0, n), on loop_threads(n, work) threads, each taking a
+/// contiguous block of indices; every block calls make_scratch() once (on its own thread) and passes
+/// the result to its iterations, so buffers are reused across limbs instead of allocated per limb.
+/// fn(i, ·) must write only what iteration i owns, and the scratch's contents must not carry
+/// results between iterations. `work`: the loop's coefficient operations (e.g. n·N for a pass over
+/// n limbs of N coefficients, n·ntt_work(N) for n NTTs).
+/// Errors: an exception thrown by make_scratch or fn reaches the caller after every block has
+/// stopped (the lowest-numbered block's, if several threw); iterations of the other blocks may or
+/// may not have run.
 template <class MakeScratch, class Fn>
 void parallel_for_limbs(std::size_t n, std::size_t work, MakeScratch&& make_scratch, Fn&& fn) {
   auto run = [&make_scratch, &fn](std::size_t begin, std::size_t end) {
@@ -127,6 +113,12 @@ void parallel_for_limbs(std::size_t n, std::size_t work, MakeScratch&& make_scra
   }
   detail::fork_join(n, threads,
                     [](void* c, std::size_t b, std::size_t e) { (*static_cast<decltype(run)*>(c))(b, e); }, &run);
+}
+
+/// The same without scratch: fn(i) for every i in [0, n), same blocks, work and errors.
+template <class Fn>
+void parallel_for_limbs(std::size_t n, std::size_t work, Fn&& fn) {
+  parallel_for_limbs(n, work, [] { return 0; }, [&fn](std::size_t i, int&) { fn(i); });
 }
 
 }  // namespace ckks::math
