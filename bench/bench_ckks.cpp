@@ -1,4 +1,4 @@
-// bench_ckks: Google Benchmark programs for the scheme layer (single thread), at the top level L of
+// bench_ckks: Google Benchmark programs for the scheme layer, at the top level L of
 // three parameter sets (scale Δ = 2^40, one 60-bit special prime, dnum = L + 1, all 128-bit secure):
 //
 //   A  log_n 13, log_q {60, 40, 40}        , log_p {60}   L = 2
@@ -6,6 +6,11 @@
 //   C  log_n 15, log_q {60, 40 × 18}       , log_p {60}   L = 18
 //
 // Names carry the parameters: Evaluator/multiply_relin/logN=14/L=6, Encoder/encode/logN=13/L=2, ...
+// Threads: the plain rows run with ckks::set_num_threads(1). The key-switching rows (relinearize,
+// multiply_relin, rotate) and encode/decode also have .../threads=1 and .../threads=2 variants,
+// which set the library's thread count (ckks/threads.h) for their timing loop and measure the CPU
+// time of the whole process (every thread's), so their CPU column is the total work and their Time
+// column (wall clock) shows the speed-up.
 // Each set's Context, keys, plaintexts and ciphertexts are built once (on first use, so that a
 // --benchmark_filter naming only set A never pays for set C) and shared by all its benchmarks;
 // nothing but the operation itself is inside the timing loop.
@@ -31,6 +36,7 @@
 #include "ckks/evaluator.h"
 #include "ckks/keygen.h"
 #include "ckks/math/sampler.h"
+#include "ckks/threads.h"
 
 namespace {
 
@@ -139,25 +145,38 @@ std::string suffix(int set) {
 // Timing policy: min_time 0.2 s by default (see main); on set C the key-switching operations
 // (hundreds of ms each) and key generation run a fixed handful of iterations (their names then end
 // in "/iterations:k"), so that the whole program takes well under a minute with default flags.
-// `heavy_iters` = 0 means "let min_time decide".
-void add(const std::string& op, int set, int heavy_iters, std::function<void(benchmark::State&, Fixture&)> body) {
-  auto* b = benchmark::RegisterBenchmark((op + suffix(set)).c_str(), [set, body](benchmark::State& st) {
+// `heavy_iters` = 0 means "let min_time decide". `threads` = 0: the plain row (one thread, CPU time
+// of the timing thread); otherwise the row ".../threads=t" with t library threads and the process's
+// CPU time.
+void add(const std::string& op, int set, int heavy_iters, std::function<void(benchmark::State&, Fixture&)> body,
+         int threads = 0) {
+  const std::string name = op + suffix(set) + (threads > 0 ? "/threads=" + std::to_string(threads) : "");
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [set, body, threads](benchmark::State& st) {
     Fixture& fx = fixture(set);  // built before the first timed iteration
+    ckks::set_num_threads(threads > 0 ? threads : 1);
     body(st, fx);
+    ckks::set_num_threads(1);
   });
   b->Unit(benchmark::kMillisecond);
+  if (threads > 0) b->MeasureProcessCPUTime();
   if (set == 2 && heavy_iters > 0) b->Iterations(heavy_iters);
+}
+
+// The plain row and its threads=1 and threads=2 variants.
+void add_threaded(const std::string& op, int set, int heavy_iters,
+                  const std::function<void(benchmark::State&, Fixture&)>& body) {
+  for (int threads : {0, 1, 2}) add(op, set, heavy_iters, body, threads);
 }
 
 void register_all() {
   for (int set = 0; set < kSets; ++set) {
-    add("Encoder/encode", set, 0, [](benchmark::State& st, Fixture& fx) {
+    add_threaded("Encoder/encode", set, 0, [](benchmark::State& st, Fixture& fx) {
       for (auto _ : st) {
         auto pt = fx.encoder->encode(std::span<const cplx>(fx.z1), fx.L, fx.scale);
         benchmark::DoNotOptimize(pt);
       }
     });
-    add("Encoder/decode", set, 0, [](benchmark::State& st, Fixture& fx) {
+    add_threaded("Encoder/decode", set, 0, [](benchmark::State& st, Fixture& fx) {
       for (auto _ : st) {
         auto z = fx.encoder->decode_complex(fx.pt_dec);
         benchmark::DoNotOptimize(z);
@@ -199,13 +218,13 @@ void register_all() {
         benchmark::DoNotOptimize(ct);
       }
     });
-    add("Evaluator/relinearize", set, 5, [](benchmark::State& st, Fixture& fx) {
+    add_threaded("Evaluator/relinearize", set, 5, [](benchmark::State& st, Fixture& fx) {
       for (auto _ : st) {
         auto ct = fx.ev->relinearize(fx.ct_mul, fx.rk);
         benchmark::DoNotOptimize(ct);
       }
     });
-    add("Evaluator/multiply_relin", set, 5, [](benchmark::State& st, Fixture& fx) {
+    add_threaded("Evaluator/multiply_relin", set, 5, [](benchmark::State& st, Fixture& fx) {
       for (auto _ : st) {
         auto ct = fx.ev->multiply_relin(fx.ct1, fx.ct2, fx.rk);
         benchmark::DoNotOptimize(ct);
@@ -217,7 +236,7 @@ void register_all() {
         benchmark::DoNotOptimize(ct);
       }
     });
-    add("Evaluator/rotate", set, 5, [](benchmark::State& st, Fixture& fx) {
+    add_threaded("Evaluator/rotate", set, 5, [](benchmark::State& st, Fixture& fx) {
       for (auto _ : st) {
         auto ct = fx.ev->rotate(fx.ct1, 1, fx.gk);
         benchmark::DoNotOptimize(ct);
@@ -251,6 +270,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ckks::set_num_threads(1);  // fixtures and plain rows: one thread (the rows compared with SEAL)
   register_all();
   return run_benchmark_main(argc, argv);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ckks/math/errors.h"
+#include "ckks/math/threads.h"
 
 namespace ckks {
 
@@ -164,7 +165,7 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
     rounded[i + slots] = std::nearbyint(u[i].imag() * scale);
   }
   const bool fits = max_abs * scale < 9.2e18;
-  for (std::size_t l = 0; l < basis.size(); ++l) {
+  math::parallel_for_limbs(basis.size(), basis.size() * 2 * slots, [&](std::size_t l) {
     const auto& m = basis[l]->mod;
     std::uint64_t* dst = pt.poly.limb(l);
     for (std::size_t i = 0; i < 2 * slots; ++i) {
@@ -179,7 +180,7 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
       }
       dst[i * gap] = r;  // Re u_i at i·gap (i < n), Im u_{i−n} at i·gap (i ≥ n)
     }
-  }
+  });
   math::to_ntt(pt.poly, basis);
   return pt;
 }
@@ -230,28 +231,34 @@ std::vector<long double> Encoder::coefficients(const Plaintext& pt) const {
       inv[i][j] = math::inv_mod(math::reduce_64(basis[j]->value(), basis[i]->mod), basis[i]->mod);
       inv_shoup[i][j] = math::shoup_precompute(inv[i][j], basis[i]->value());
     }
+  // Every coefficient is independent: blocks of coefficients run on math::num_threads() threads,
+  // each thread with its own mixed-radix digits a.
   std::vector<long double> out(N);
-  std::vector<u64> a(k);
-  for (std::size_t c = 0; c < N; ++c) {
-    for (std::size_t i = 0; i < k; ++i) {
-      const auto& qi = basis[i]->mod;
-      u64 t = m.limb(i)[c];
-      for (std::size_t j = 0; j < i; ++j) {
-        // (t − a_j)·q_j^{-1} mod q_i; a_j < q_j may exceed q_i, and t − a_j + q_i·2^k stays
-        // non-negative for Shoup's multiplication, which accepts any 64-bit input.
-        const u64 aj = a[j] >= qi.q ? math::reduce_64(a[j], qi) : a[j];
-        t = math::mul_shoup(t + qi.q - aj, inv[i][j], inv_shoup[i][j], qi.q);
+  constexpr std::size_t block = 1024;
+  auto digits = [k] { return std::vector<u64>(k); };
+  const std::size_t work = N * k * (k + 1) / 2;  // Garner: i·(i−1)/2 products per coefficient and limb i
+  math::parallel_for_limbs((N + block - 1) / block, work, digits, [&](std::size_t b, std::vector<u64>& a) {
+    for (std::size_t c = b * block; c < std::min(N, (b + 1) * block); ++c) {
+      for (std::size_t i = 0; i < k; ++i) {
+        const auto& qi = basis[i]->mod;
+        u64 t = m.limb(i)[c];
+        for (std::size_t j = 0; j < i; ++j) {
+          // (t − a_j)·q_j^{-1} mod q_i; a_j < q_j may exceed q_i, and t − a_j + q_i·2^k stays
+          // non-negative for Shoup's multiplication, which accepts any 64-bit input.
+          const u64 aj = a[j] >= qi.q ? math::reduce_64(a[j], qi) : a[j];
+          t = math::mul_shoup(t + qi.q - aj, inv[i][j], inv_shoup[i][j], qi.q);
+        }
+        a[i] = t;
       }
-      a[i] = t;
+      const bool negative = a[k - 1] > basis[k - 1]->value() / 2;
+      long double v = 0;
+      for (std::size_t i = k; i-- > 0;) {
+        const u64 digit = negative ? basis[i]->value() - 1 - a[i] : a[i];
+        v = v * static_cast<long double>(basis[i]->value()) + static_cast<long double>(digit);
+      }
+      out[c] = negative ? -(v + 1) : v;
     }
-    const bool negative = a[k - 1] > basis[k - 1]->value() / 2;
-    long double v = 0;
-    for (std::size_t i = k; i-- > 0;) {
-      const u64 digit = negative ? basis[i]->value() - 1 - a[i] : a[i];
-      v = v * static_cast<long double>(basis[i]->value()) + static_cast<long double>(digit);
-    }
-    out[c] = negative ? -(v + 1) : v;
-  }
+  });
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "ckks/keyswitch.h"
 #include "ckks/math/errors.h"
+#include "ckks/math/threads.h"
 
 namespace ckks {
 
@@ -225,7 +226,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
   Ciphertext r = make_ct(ctx_, polys(RnsPoly(N, bq.size(), true), RnsPoly(N, bq.size(), true),
                                      RnsPoly(N, bq.size(), true)), a.level, scale, a.slots,
                          joint_key_id(a, b, "multiply"));
-  for (std::size_t i = 0; i < bq.size(); ++i) {
+  math::parallel_for_limbs(bq.size(), bq.size() * 4 * N, [&](std::size_t i) {
     const auto& m = bq[i]->mod;
     const std::uint64_t *a0 = a.c[0].limb(i), *a1 = a.c[1].limb(i), *b0 = b.c[0].limb(i), *b1 = b.c[1].limb(i);
     std::uint64_t *d0 = r.c[0].limb(i), *d1 = r.c[1].limb(i), *d2 = r.c[2].limb(i);
@@ -234,7 +235,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
       d1[c] = math::reduce_128(static_cast<math::u128>(a0[c]) * b1[c] + static_cast<math::u128>(a1[c]) * b0[c], m);
       d2[c] = math::mul_mod(a1[c], b1[c], m);
     }
-  }
+  });
   return r;
 }
 
@@ -418,8 +419,10 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
     for (auto& x : last) x = math::add_mod(x, half, ql.q);
     RnsPoly out = c;
     out.truncate(l);
-    std::vector<std::uint64_t> t(N);
-    for (int i = 0; i < l; ++i) {
+    // The limbs i < ℓ are independent (math::num_threads() threads, one buffer t per thread).
+    auto buffer = [N] { return std::vector<std::uint64_t>(N); };
+    const std::size_t limbs = static_cast<std::size_t>(l), work = limbs * (2 * N + math::ntt_work(N));
+    math::parallel_for_limbs(limbs, work, buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
       const auto& qi = bq[i]->mod;
       const std::uint64_t half_i = math::reduce_64(half, qi);
       if (ql.q < 2 * qi.q) {
@@ -430,10 +433,10 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
         for (std::size_t k = 0; k < N; ++k) t[k] = math::sub_mod(math::reduce_64(last[k], qi), half_i, qi.q);
       }
       bq[i]->ntt.forward(t.data());
-      const std::uint64_t w = ctx_->q_inv_mod_q(l, i), ws = math::shoup_precompute(w, qi.q);
+      const std::uint64_t w = ctx_->q_inv_mod_q(l, static_cast<int>(i)), ws = math::shoup_precompute(w, qi.q);
       std::uint64_t* x = out.limb(i);
       for (std::size_t k = 0; k < N; ++k) x[k] = math::mul_shoup(math::sub_mod(x[k], t[k], qi.q), w, ws, qi.q);
-    }
+    });
     r.c.push_back(std::move(out));
   }
   return r;
@@ -476,11 +479,11 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const G
   const std::size_t N = ctx_->n();
   auto permute = [&](const RnsPoly& x) {
     RnsPoly y(N, x.limbs(), true);
-    for (std::size_t i = 0; i < x.limbs(); ++i) {
+    math::parallel_for_limbs(x.limbs(), x.limbs() * N, [&](std::size_t i) {
       const std::uint64_t* s = x.limb(i);
       std::uint64_t* d = y.limb(i);
       for (std::size_t c = 0; c < N; ++c) d[c] = s[perm[c]];
-    }
+    });
     return y;
   };
   RnsPoly c0 = permute(a.c[0]);

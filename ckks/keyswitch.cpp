@@ -1,6 +1,7 @@
 #include "ckks/keyswitch.h"
 
 #include "ckks/math/errors.h"
+#include "ckks/math/threads.h"
 
 namespace ckks {
 
@@ -42,6 +43,14 @@ void reduce_limb(std::vector<u128>& acc0, std::vector<u128>& acc1, const math::P
   std::fill(acc1.begin(), acc1.end(), 0);
 }
 
+// One thread's buffers for steps 2–3: the two 128-bit accumulators of the key inner product (zero
+// between limbs: reduce_limb clears them) and one ModUp output limb.
+struct LimbScratch {
+  explicit LimbScratch(std::size_t N) : acc0(N), acc1(N), ext(N) {}
+  std::vector<u128> acc0, acc1;
+  std::vector<std::uint64_t> ext;
+};
+
 // Limb of the key (over Q_L·P) that pairs with limb i of Q_ℓ·P.
 std::size_t key_limb(const Context& ctx, std::size_t i, std::size_t nq) {
   return i < nq ? i : static_cast<std::size_t>(ctx.max_level()) + 1 + (i - nq);
@@ -59,17 +68,16 @@ math::RnsPoly mod_up(const Context& ctx, const RnsPoly& d_coeff, const RnsPoly& 
   std::vector<std::uint64_t> out(conv.to().size() * N);
   conv.convert(d_coeff.limb(lo), out.data(), N);
   RnsPoly ext(N, basis.size(), true);
-  std::size_t o = 0;
-  for (std::size_t i = 0; i < basis.size(); ++i) {
+  math::parallel_for_limbs(basis.size(), basis.size() * math::ntt_work(N), [&](std::size_t i) {
     std::uint64_t* dst = ext.limb(i);
     if (i >= lo && i < hi) {
       std::copy(d_ntt.limb(i), d_ntt.limb(i) + N, dst);  // exact residues of its own digit
     } else {
+      const std::size_t o = i < lo ? i : i - (hi - lo);  // index of prime i among the targets
       std::copy(out.data() + o * N, out.data() + (o + 1) * N, dst);
       basis[i]->ntt.forward(dst);
-      ++o;
     }
-  }
+  });
   return ext;
 }
 
@@ -83,20 +91,25 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   // with u ∈ [0, k)): a floor biases every coefficient by −1/2 − u, a structured error that
   // concentrates in a few slots and costs ~2 bits of precision after each key switch.
   std::vector<std::uint64_t> xp(x.data().begin() + nq * N, x.data().begin() + (nq + k) * N);
-  for (std::size_t j = 0; j < k; ++j) bp[j]->ntt.inverse(xp.data() + j * N);
-  RnsPoly t(N, nq, false);
-  ctx.moddown_converter(level).convert_exact(xp.data(), t.data().data(), N);
-  math::to_ntt(t, bq);
+  math::parallel_for_limbs(k, k * math::ntt_work(N), [&](std::size_t j) { bp[j]->ntt.inverse(xp.data() + j * N); });
+  // The exact conversion in its two steps (rns.h, prepare / convert_to), so that each limb i of Q_ℓ
+  // is converted, transformed and combined in one pass: one parallel loop over the limbs instead of
+  // three (the same values as convert_exact, then to_ntt, then the loop below).
+  const auto& conv = ctx.moddown_converter(level);
+  const math::BaseConverter::Prepared prepared = conv.prepare(xp.data(), N, /*exact=*/true);
   // y_i = (x_i − t_i)·P^{-1} mod q_i
   RnsPoly y(N, nq, true);
-  for (std::size_t i = 0; i < nq; ++i) {
+  auto buffer = [N] { return std::vector<std::uint64_t>(N); };
+  const std::size_t work = nq * (k * N + math::ntt_work(N) + N);  // convert_to, NTT, ·P^{-1} per limb
+  math::parallel_for_limbs(nq, work, buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
+    conv.convert_to(prepared, i, t.data(), N, /*lazy_output=*/true);
+    bq[i]->ntt.forward(t.data());
     const std::uint64_t q = bq[i]->value(), w = ctx.p_inv_mod_q(static_cast<int>(i));
     const std::uint64_t ws = math::shoup_precompute(w, q);
     const std::uint64_t* xi = x.limb(i);
-    const std::uint64_t* ti = t.limb(i);
     std::uint64_t* yi = y.limb(i);
-    for (std::size_t c = 0; c < N; ++c) yi[c] = math::mul_shoup(math::sub_mod(xi[c], ti[c], q), w, ws, q);
-  }
+    for (std::size_t c = 0; c < N; ++c) yi[c] = math::mul_shoup(math::sub_mod(xi[c], t[c], q), w, ws, q);
+  });
   return y;
 }
 
@@ -111,9 +124,10 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   // Step 1: split d into digits (coefficient form) and run the first half of ModUp for each.
   RnsPoly d_coeff = d;
   math::from_ntt(d_coeff, bq);
-  std::vector<math::BaseConverter::Prepared> prepared;
-  for (std::size_t j = 0; j < digits; ++j)
-    prepared.push_back(ctx.modup_converter(level, j).prepare(d_coeff.limb(j * alpha), N, false));
+  std::vector<math::BaseConverter::Prepared> prepared(digits);
+  math::parallel_for_limbs(digits, nq * N, [&](std::size_t j) {
+    prepared[j] = ctx.modup_converter(level, j).prepare(d_coeff.limb(j * alpha), N, false);
+  });
 
   // Steps 2–3, one target limb i of Q_ℓ·P at a time (so that the accumulators stay in cache):
   // extend every digit to prime i (ModUp, second half, then NTT) and accumulate d̃_j·(b_j, a_j).
@@ -127,10 +141,12 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   // 19 digits × 20 limbs × 2^15 × 8 bytes); at logN=13/L=2 the two agree within noise. Hoisted
   // rotations need the stored decomposition, so both entry points stay; the inner product itself
   // is written once (accumulate_digit, reduce_limb).
+  //
+  // The target limbs are independent: they run on math::num_threads() threads (ckks/threads.h), each
+  // thread with its own accumulators and ModUp buffer.
   RnsPoly u0(N, limbs, true), u1(N, limbs, true);
-  std::vector<u128> acc0(N), acc1(N);
-  std::vector<std::uint64_t> ext(N);
-  for (std::size_t i = 0; i < limbs; ++i) {
+  const std::size_t work = limbs * digits * (alpha * N + math::ntt_work(N));
+  math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const auto& prime = *bqp[i];
     for (std::size_t j = 0; j < digits; ++j) {
       const std::size_t lo = j * alpha, hi = std::min(lo + alpha, nq);
@@ -140,15 +156,15 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
       } else {
         // index of prime i among the converter's targets (basis_qp order without the digit)
         const std::size_t target = i < lo ? i : i - (hi - lo);
-        ctx.modup_converter(level, j).convert_to(prepared[j], target, ext.data(), N, /*lazy_output=*/true);
-        prime.ntt.forward(ext.data());
-        e = ext.data();
+        ctx.modup_converter(level, j).convert_to(prepared[j], target, s.ext.data(), N, /*lazy_output=*/true);
+        prime.ntt.forward(s.ext.data());
+        e = s.ext.data();
       }
       const std::size_t kl = key_limb(ctx, i, nq);
-      accumulate_digit(acc0, acc1, e, swk.b[j].limb(kl), swk.a[j].limb(kl), nullptr);
+      accumulate_digit(s.acc0, s.acc1, e, swk.b[j].limb(kl), swk.a[j].limb(kl), nullptr);
     }
-    reduce_limb(acc0, acc1, prime, u0, u1, i);
-  }
+    reduce_limb(s.acc0, s.acc1, prime, u0, u1, i);
+  });
   // Step 4: ModDown both halves.
   return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
 }
@@ -169,14 +185,14 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
   RnsPoly u0(N, limbs, true), u1(N, limbs, true);
-  std::vector<u128> acc0(N), acc1(N);
-  for (std::size_t i = 0; i < limbs; ++i) {
+  const std::size_t work = limbs * dec.digits.size() * 2 * N;
+  math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const std::size_t kl = key_limb(ctx, i, nq);
     for (std::size_t j = 0; j < dec.digits.size(); ++j)
-      accumulate_digit(acc0, acc1, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),
+      accumulate_digit(s.acc0, s.acc1, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),
                        perm ? perm->data() : nullptr);
-    reduce_limb(acc0, acc1, *bqp[i], u0, u1, i);
-  }
+    reduce_limb(s.acc0, s.acc1, *bqp[i], u0, u1, i);
+  });
   return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
 }
 

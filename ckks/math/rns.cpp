@@ -1,9 +1,11 @@
 #include "ckks/math/rns.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "ckks/math/errors.h"
+#include "ckks/math/threads.h"
 
 namespace ckks::math {
 
@@ -48,24 +50,31 @@ BaseConverter::Prepared BaseConverter::prepare(const std::uint64_t* in, std::siz
   Prepared p;
   // Step 1: y_i = [x_i · q̂_i^{-1}]_{q_i}, one limb at a time (Shoup multiplication).
   p.y.resize(k * N);
-  for (std::size_t i = 0; i < k; ++i) {
+  parallel_for_limbs(k, k * N, [&](std::size_t i) {
     const std::uint64_t q = from_[i]->value(), w = qhat_inv_[i], ws = qhat_inv_shoup_[i];
     const std::uint64_t* xi = in + i * N;
     std::uint64_t* yi = p.y.data() + i * N;
     for (std::size_t c = 0; c < N; ++c) yi[c] = mul_shoup(xi[c], w, ws, q);
-  }
+  });
   // Wrap count. Fast mode: centred representatives, y_i > q_i/2 stands for y_i − q_i, and
   // Σ_i (y_i − q_i·[y_i > q_i/2])·q̂_i = Σ_i y_i·q̂_i − (count)·Q. Exact mode: the true number of
   // wraps of the centred value, u = ⌊Σ_i y_i/q_i⌉ in floating point [HPS19].
+  // Only the exact mode is worth threads (a floating-point sum per coefficient); it runs over blocks
+  // of coefficients, each summing over i in the same order, so the result does not depend on the
+  // thread count.
   p.wraps.assign(N, 0);
   if (exact) {
-    std::vector<double> frac(N, 0.0);
-    for (std::size_t i = 0; i < k; ++i) {
-      const double inv_q = 1.0 / static_cast<double>(from_[i]->value());
-      const std::uint64_t* yi = p.y.data() + i * N;
-      for (std::size_t c = 0; c < N; ++c) frac[c] += static_cast<double>(yi[c]) * inv_q;
-    }
-    for (std::size_t c = 0; c < N; ++c) p.wraps[c] = static_cast<std::uint32_t>(std::llround(frac[c]));
+    constexpr std::size_t block = 1024;
+    parallel_for_limbs((N + block - 1) / block, k * N, [&](std::size_t b) {
+      const std::size_t c0 = b * block, c1 = std::min(N, c0 + block);
+      double frac[block] = {};
+      for (std::size_t i = 0; i < k; ++i) {
+        const double inv_q = 1.0 / static_cast<double>(from_[i]->value());
+        const std::uint64_t* yi = p.y.data() + i * N;
+        for (std::size_t c = c0; c < c1; ++c) frac[c - c0] += static_cast<double>(yi[c]) * inv_q;
+      }
+      for (std::size_t c = c0; c < c1; ++c) p.wraps[c] = static_cast<std::uint32_t>(std::llround(frac[c - c0]));
+    });
   } else {
     for (std::size_t i = 0; i < k; ++i) {
       const std::uint64_t half = from_[i]->value() >> 1;
@@ -138,7 +147,8 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
 
 void BaseConverter::convert_impl(const std::uint64_t* in, std::uint64_t* out, std::size_t N, bool exact) const {
   const Prepared p = prepare(in, N, exact);
-  for (std::size_t j = 0; j < to_.size(); ++j) convert_to(p, j, out + j * N, N);
+  const std::size_t work = to_.size() * from_.size() * N;  // k products per coefficient and target
+  parallel_for_limbs(to_.size(), work, [&](std::size_t j) { convert_to(p, j, out + j * N, N); });
 }
 
 double log2_product(const RnsBasis& basis) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ckks/math/errors.h"
+#include "ckks/math/threads.h"
 
 namespace ckks::math {
 
@@ -22,14 +23,14 @@ void check_same(const RnsPoly& a, const RnsPoly& b, const char* op) {
 void to_ntt(RnsPoly& a, const RnsBasis& basis) {
   check_shape(a, basis, "to_ntt");
   CKKS_INVARIANT(!a.is_ntt(), "to_ntt: already in evaluation form");
-  for (std::size_t i = 0; i < a.limbs(); ++i) basis[i]->ntt.forward(a.limb(i));
+  parallel_for_limbs(a.limbs(), a.limbs() * ntt_work(a.n()), [&](std::size_t i) { basis[i]->ntt.forward(a.limb(i)); });
   a.set_ntt(true);
 }
 
 void from_ntt(RnsPoly& a, const RnsBasis& basis) {
   check_shape(a, basis, "from_ntt");
   CKKS_INVARIANT(a.is_ntt(), "from_ntt: already in coefficient form");
-  for (std::size_t i = 0; i < a.limbs(); ++i) basis[i]->ntt.inverse(a.limb(i));
+  parallel_for_limbs(a.limbs(), a.limbs() * ntt_work(a.n()), [&](std::size_t i) { basis[i]->ntt.inverse(a.limb(i)); });
   a.set_ntt(false);
 }
 
@@ -71,12 +72,12 @@ void mul_inplace(RnsPoly& a, const RnsPoly& b, const RnsBasis& basis) {
   check_shape(a, basis, "mul");
   check_same(a, b, "mul");
   const std::size_t N = a.n();
-  for (std::size_t i = 0; i < a.limbs(); ++i) {
+  parallel_for_limbs(a.limbs(), a.limbs() * N, [&](std::size_t i) {
     const Modulus& m = basis[i]->mod;
     std::uint64_t* x = a.limb(i);
     const std::uint64_t* y = b.limb(i);
     for (std::size_t c = 0; c < N; ++c) x[c] = mul_mod(x[c], y[c], m);
-  }
+  });
 }
 
 void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBasis& basis) {
@@ -84,14 +85,14 @@ void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBa
   check_same(a, b, "mul_add");
   check_same(a, c, "mul_add");
   const std::size_t N = a.n();
-  for (std::size_t i = 0; i < a.limbs(); ++i) {
+  parallel_for_limbs(a.limbs(), a.limbs() * N, [&](std::size_t i) {
     const Modulus& m = basis[i]->mod;
     std::uint64_t* x = a.limb(i);
     const std::uint64_t* y = b.limb(i);
     const std::uint64_t* z = c.limb(i);
     for (std::size_t k = 0; k < N; ++k)
       x[k] = reduce_128(static_cast<u128>(y[k]) * z[k] + x[k], m);
-  }
+  });
 }
 
 void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const RnsPoly* const> y,

@@ -41,7 +41,8 @@ class RnsPoly {
   std::vector<std::uint64_t> data_;
 };
 
-// ---- Transforms (basis.size() must equal a.limbs()) ----
+// ---- Transforms (basis.size() must equal a.limbs()); the limbs run on num_threads() threads
+// (threads.h), as do mul_inplace and mul_add_inplace ----
 /// Coefficient form → evaluation form, limb by limb. Precondition: a in coefficient form.
 void to_ntt(RnsPoly& a, const RnsBasis& basis);
 /// Evaluation form → coefficient form.
