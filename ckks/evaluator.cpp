@@ -13,7 +13,6 @@
 namespace ckks {
 
 using math::RnsPoly;
-using math::u128;
 using cplx = std::complex<double>;
 
 namespace {
@@ -327,25 +326,11 @@ Ciphertext Evaluator::linear_combination(std::span<const Ciphertext* const> a, s
   r.slots = first.slots;
   r.key_id = id;
   const auto& bq = ctx_->basis_q(level);
-  const std::size_t N = ctx_->n(), block = std::min<std::size_t>(N, 4096);
-  std::vector<u128> acc(block);
+  std::vector<const RnsPoly*> x(a.size());
   for (std::size_t comp = 0; comp < 2; ++comp) {
-    RnsPoly out(N, bq.size(), true);
-    for (std::size_t i = 0; i < bq.size(); ++i) {
-      std::uint64_t* o = out.limb(i);
-      for (std::size_t c0 = 0; c0 < N; c0 += block) {
-        // Σ_t k_t·x_t in 128 bits (each product < 2^122), reduced every 64 terms.
-        for (std::size_t t0 = 0; t0 < a.size(); t0 += 64) {
-          for (std::size_t j = 0; j < block; ++j) acc[j] = t0 == 0 ? 0 : o[c0 + j];
-          for (std::size_t t = t0; t < std::min(a.size(), t0 + 64); ++t) {
-            const std::uint64_t* x = a[t]->c[comp].limb(i) + c0;
-            const std::uint64_t kt = k[t][i];
-            for (std::size_t j = 0; j < block; ++j) acc[j] += static_cast<u128>(x[j]) * kt;
-          }
-          for (std::size_t j = 0; j < block; ++j) o[c0 + j] = math::reduce_128(acc[j], bq[i]->mod);
-        }
-      }
-    }
+    for (std::size_t t = 0; t < a.size(); ++t) x[t] = &a[t]->c[comp];
+    RnsPoly out(ctx_->n(), bq.size(), true);
+    math::scaled_sum(out, x, k, bq);
     r.c.push_back(std::move(out));
   }
   return r;

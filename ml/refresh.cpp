@@ -119,4 +119,12 @@ std::vector<Ciphertext> PeriodicRefresher::refresh(const std::vector<const Ciphe
   return out;
 }
 
+int TrainingRefresh::levels_to_start(int need, int degree, const char* op) const {
+  if (!refresher) return need;
+  if (degree != sigmoid_degree)
+    throw InputError(std::string(op) + ": sigmoid degree " + std::to_string(degree) +
+                     " but the refreshing server was built for degree " + std::to_string(sigmoid_degree));
+  return std::min(need, 2 + PeriodicRefresher::kPackLevels);
+}
+
 }  // namespace ckks::ml

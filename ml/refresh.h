@@ -146,6 +146,12 @@ struct TrainingRefresh {
   int sigmoid_degree = 0;
   std::unique_ptr<PeriodicRefresher> refresher;  ///< null: training within one chain
   mutable RefreshStats last;
+
+  /// The levels a train() call must find in its data: `need` (levels_needed for the whole run)
+  /// without refreshing; with it, iteration 0 (2 levels) and the packing before the first refresh
+  /// (at most `need`). Throws InputError, prefixed by `op`, if a refreshing server gets a sigmoid
+  /// degree other than the one its level budget was checked for.
+  int levels_to_start(int need, int degree, const char* op) const;
 };
 
 }  // namespace ckks::ml

@@ -1,6 +1,7 @@
 #include "ckks/math/rns_poly.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "ckks/math/errors.h"
@@ -95,18 +96,15 @@ void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBa
   });
 }
 
-void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const RnsPoly* const> y,
-                 const RnsBasis& basis) {
-  check_shape(out, basis, "dot_product");
-  CKKS_INVARIANT(x.size() == y.size() && !x.empty(), "dot_product: x and y must be non-empty and of equal length");
-  for (std::size_t k = 0; k < x.size(); ++k) {
-    check_same(out, *x[k], "dot_product");
-    check_same(out, *y[k], "dot_product");
-  }
+namespace {
+// out_i ← Σ_t x_t,i ⊙ f(t, i) for every limb i of out, where f(t, i) gives the second factor of term t
+// on limb i as (pointer, stride 1) or (scalar, stride 0). Coefficient blocks of at most 4096 (64 KiB
+// of accumulators, in L2), terms in chunks of 64 so that the 128-bit sums of products < 2^122 cannot
+// overflow. The shared loop of dot_product and scaled_sum.
+template <class Factor>
+void sum_of_products(RnsPoly& out, std::span<const RnsPoly* const> x, const RnsBasis& basis, Factor factor) {
   const std::size_t N = out.n(), terms = x.size();
   std::vector<u128> acc(std::min<std::size_t>(N, 4096));
-  // Coefficient blocks of at most 4096 (64 KiB of accumulators, in L2), terms in chunks of 64 so
-  // that the 128-bit sums of products < 2^122 cannot overflow.
   for (std::size_t i = 0; i < out.limbs(); ++i) {
     const Modulus& m = basis[i]->mod;
     std::uint64_t* o = out.limb(i);
@@ -116,13 +114,36 @@ void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<cons
         for (std::size_t c = 0; c < len; ++c) acc[c] = t0 == 0 ? 0 : o[c0 + c];  // earlier chunks' sum
         for (std::size_t t = t0; t < std::min(terms, t0 + 64); ++t) {
           const std::uint64_t* a = x[t]->limb(i) + c0;
-          const std::uint64_t* b = y[t]->limb(i) + c0;
-          for (std::size_t c = 0; c < len; ++c) acc[c] += static_cast<u128>(a[c]) * b[c];
+          const auto [b, stride] = factor(t, i);
+          for (std::size_t c = 0; c < len; ++c) acc[c] += static_cast<u128>(a[c]) * b[stride * (c0 + c)];
         }
         for (std::size_t c = 0; c < len; ++c) o[c0 + c] = reduce_128(acc[c], m);
       }
     }
   }
+}
+}  // namespace
+
+void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const RnsPoly* const> y,
+                 const RnsBasis& basis) {
+  check_shape(out, basis, "dot_product");
+  CKKS_INVARIANT(x.size() == y.size() && !x.empty(), "dot_product: x and y must be non-empty and of equal length");
+  for (std::size_t k = 0; k < x.size(); ++k) {
+    check_same(out, *x[k], "dot_product");
+    check_same(out, *y[k], "dot_product");
+  }
+  sum_of_products(out, x, basis, [&](std::size_t t, std::size_t i) { return std::pair{y[t]->limb(i), std::size_t(1)}; });
+}
+
+void scaled_sum(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const std::vector<std::uint64_t>> k,
+                const RnsBasis& basis) {
+  check_shape(out, basis, "scaled_sum");
+  CKKS_INVARIANT(x.size() == k.size() && !x.empty(), "scaled_sum: x and k must be non-empty and of equal length");
+  for (std::size_t t = 0; t < x.size(); ++t) {
+    check_same(out, *x[t], "scaled_sum");
+    CKKS_INVARIANT(k[t].size() >= out.limbs(), "scaled_sum: a scalar per limb is needed");
+  }
+  sum_of_products(out, x, basis, [&](std::size_t t, std::size_t i) { return std::pair{&k[t][i], std::size_t(0)}; });
 }
 
 void add_scalar_ntt_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis) {

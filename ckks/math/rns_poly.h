@@ -62,6 +62,11 @@ void mul_add_inplace(RnsPoly& a, const RnsPoly& b, const RnsPoly& c, const RnsBa
 /// one of the operands. Shapes are checked by CKKS_INVARIANT (checked builds, see errors.h).
 void dot_product(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const RnsPoly* const> y,
                  const RnsBasis& basis);
+/// out ← Σ_t k_t·x_t, k_t one integer given by its residues k_t[i] mod basis[i] (at least out.limbs()
+/// of them); operands may have more limbs than out (their first out.limbs() are read). Same
+/// accumulation, exactness and preconditions as dot_product.
+void scaled_sum(RnsPoly& out, std::span<const RnsPoly* const> x, std::span<const std::vector<std::uint64_t>> k,
+                const RnsBasis& basis);
 /// a ← a + s·(1 + X + … ) in evaluation form, i.e. every evaluation point plus the integer s given
 /// by its residues s_i (the constant polynomial s has the value s at every point).
 void add_scalar_ntt_inplace(RnsPoly& a, std::span<const std::uint64_t> s, const RnsBasis& basis);

@@ -142,13 +142,9 @@ Ciphertext LogregServer::train(const EncryptedLogregData& data, const LogregOpti
   if (o.iterations < 1)
     throw InputError("logreg train: iterations = " + std::to_string(o.iterations) + "; need at least 1");
   const int poly_levels = PolynomialEvaluator::levels_needed(unit_sigmoid(o.sigmoid_degree, 1.0));
-  if (refresh_.refresher && o.sigmoid_degree != refresh_.sigmoid_degree)
-    throw InputError("logreg train: sigmoid degree " + std::to_string(o.sigmoid_degree) +
-                     " but the refreshing server was built for degree " + std::to_string(refresh_.sigmoid_degree));
   const int per_iteration = levels_per_iteration(o.sigmoid_degree);
-  // With refreshing: iteration 0 (2 levels) and one packing before the first refresh.
-  int need = levels_needed(o.iterations, o.sigmoid_degree);
-  if (refresh_.refresher) need = std::min(need, 2 + PeriodicRefresher::kPackLevels);
+  const int need =
+      refresh_.levels_to_start(levels_needed(o.iterations, o.sigmoid_degree), o.sigmoid_degree, "logreg train");
   const int top = data.x.level;
   if (top < need)
     throw LevelError("logreg train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +

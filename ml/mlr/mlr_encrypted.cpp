@@ -178,13 +178,9 @@ std::vector<Ciphertext> MlrServer::train(const EncryptedMlrData& data, const Mlr
     if (data.x[k].size() != G || data.xb[k].size() != G)
       throw InputError("mlr train: ciphertext row " + std::to_string(k) + " has " + std::to_string(data.x[k].size()) +
                        " feature groups but the layout has " + std::to_string(G));
-  if (refresh_.refresher && o.sigmoid_degree != refresh_.sigmoid_degree)
-    throw InputError("mlr train: sigmoid degree " + std::to_string(o.sigmoid_degree) +
-                     " but the refreshing server was built for degree " + std::to_string(refresh_.sigmoid_degree));
   const int per_iteration = levels_per_iteration(o.sigmoid_degree);
-  // With refreshing: iteration 0 (2 levels) and one packing before the first refresh.
-  int need = levels_needed(o.iterations, o.sigmoid_degree);
-  if (refresh_.refresher) need = std::min(need, 2 + PeriodicRefresher::kPackLevels);
+  const int need =
+      refresh_.levels_to_start(levels_needed(o.iterations, o.sigmoid_degree), o.sigmoid_degree, "mlr train");
   const int top = data.x[0][0].level;
   if (top < need)
     throw LevelError("mlr train: " + std::to_string(o.iterations) + " iterations need " + std::to_string(need) +
