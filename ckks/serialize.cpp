@@ -148,7 +148,7 @@ std::vector<std::uint8_t> with_header(ObjectType t, std::uint64_t fp, bool seede
 
 bool has_key_id(ObjectType t) {
   return t == ObjectType::Ciphertext || t == ObjectType::PublicKey || t == ObjectType::RelinKey ||
-         t == ObjectType::GaloisKeys;
+         t == ObjectType::GaloisKeys || t == ObjectType::EncapsulationKeys;
 }
 
 // The one key-set id of a set of Galois keys (0 when unknown or mixed).
@@ -260,6 +260,7 @@ const char* object_type_name(ObjectType t) {
     case ObjectType::Ciphertext: return "Ciphertext";
     case ObjectType::SecretKey: return "SecretKey";
     case ObjectType::Metadata: return "Metadata";
+    case ObjectType::EncapsulationKeys: return "EncapsulationKeys";
   }
   return "unknown object";
 }
@@ -308,7 +309,7 @@ BlobInfo inspect(std::span<const std::uint8_t> blob) {
   if (version != kSerialVersion)
     r.fail("format version " + std::to_string(version) + ", this library reads version " + std::to_string(kSerialVersion), 4);
   const std::uint16_t type = r.u16();
-  if (type < 1 || type > 8) r.fail("unknown object type " + std::to_string(type), 6);
+  if (type < 1 || type > 9) r.fail("unknown object type " + std::to_string(type), 6);
   BlobInfo info{static_cast<ObjectType>(type), r.u64(), false, 0, 0};
   const std::uint64_t size = r.u64();
   if (size != blob.size() - kHeaderBytes)
@@ -573,6 +574,41 @@ SecretKey deserialize_secret_key(const ContextPtr& ctx, std::span<const std::uin
   SecretKey sk(ctx, r.poly(ctx->basis_qp(ctx->max_level()), ctx->n(), "s"));
   r.finish();
   return sk;
+}
+
+std::vector<std::uint8_t> serialize(const EncapsulationKeys& ek, bool seeded) {
+  const KeySwitchKey& up = ek.sparse_to_dense;
+  if (!up.context || !ek.dense_to_sparse.context)
+    throw InputError("serialize EncapsulationKeys: the keys have no Context; make them with KeyGenerator::encapsulation_keys");
+  seeded = seeded && key_seed_valid(up);
+  Writer w;
+  w.i32(ek.hamming_weight);
+  w.poly(ek.dense_to_sparse.b);
+  w.poly(ek.dense_to_sparse.a);
+  write_ksk(w, up, seeded);
+  return with_header(ObjectType::EncapsulationKeys, fingerprint(*up.context), seeded, std::move(w.out()), up.key_id);
+}
+
+EncapsulationKeys deserialize_encapsulation_keys(const ContextPtr& ctx, std::span<const std::uint8_t> blob) {
+  bool seeded = false;
+  KeyId key_id = 0;
+  Reader r(open(blob, ObjectType::EncapsulationKeys, ctx.get(), &seeded, &key_id), "EncapsulationKeys");
+  if (ctx->num_special() == 0)
+    throw ParameterError("deserialize EncapsulationKeys: these parameters have no special prime p_0, which the s -> s' "
+                         "key is modulo; load it with the Context it was made with");
+  EncapsulationKeys ek;
+  const std::size_t at = r.pos();
+  ek.hamming_weight = r.i32();
+  if (ek.hamming_weight < 1 || static_cast<std::size_t>(ek.hamming_weight) > ctx->n())
+    r.fail("Hamming weight h' = " + std::to_string(ek.hamming_weight) + " is outside 1..N = " + std::to_string(ctx->n()), at);
+  const math::RnsBasis small{&ctx->q(0), &ctx->p(0)};  // q_0·p_0, as KeyGenerator::encapsulation_keys
+  ek.dense_to_sparse.context = ctx;
+  ek.dense_to_sparse.b = r.poly(small, ctx->n(), "s -> s' key b");
+  ek.dense_to_sparse.a = r.poly(small, ctx->n(), "s -> s' key a");
+  ek.sparse_to_dense = read_ksk(r, ctx, seeded, "s' -> s key");
+  ek.sparse_to_dense.key_id = key_id;
+  r.finish();
+  return ek;
 }
 
 std::vector<std::uint8_t> serialize_metadata(const std::string& text) {

@@ -28,6 +28,9 @@
 //               (seeded) one 32-byte seed from which they are drawn in order
 //   GaloisKeys  u32 count, then per key: u64 Galois element, key-switching key as above
 //   SecretKey   poly s over q_0..q_L,p_0.. (evaluation form)
+//   EncapsulationKeys  (bootstrapping with sparse-secret encapsulation, ckks/keygen.h) i32 h', then
+//               the s → s' key as two polys b, a over q_0,p_0 (never seeded), then the s' → s
+//               key-switching key as a RelinKey's payload
 //   Metadata    u32 length, then that many bytes of text (at most 1 MiB; no fingerprint check:
 //               it describes, e.g., which model and layout the ciphertexts of a bundle are for)
 //
@@ -58,6 +61,7 @@
 
 #include "ckks/ciphertext.h"
 #include "ckks/context.h"
+#include "ckks/keygen.h"
 #include "ckks/keys.h"
 #include "ckks/params.h"
 
@@ -74,6 +78,7 @@ enum class ObjectType : std::uint16_t {
   Ciphertext = 6,
   SecretKey = 7,
   Metadata = 8,  ///< UTF-8 text (e.g. JSON) describing the objects beside it in a bundle
+  EncapsulationKeys = 9,  ///< the two keys of sparse-secret encapsulation (KeyGenerator::encapsulation_keys)
 };
 
 /// "Params", "PublicKey", … (for messages).
@@ -112,6 +117,11 @@ std::vector<std::uint8_t> serialize(const PublicKey& pk, bool seeded = true);
 std::vector<std::uint8_t> serialize(const RelinKey& rk, bool seeded = true);
 std::vector<std::uint8_t> serialize(const GaloisKeys& gk, bool seeded = true);
 std::vector<std::uint8_t> serialize(const SecretKey& sk);
+/// The keys a server needs, besides the Galois and relinearisation keys, to bootstrap with
+/// sparse-secret encapsulation [BTH22] (Bootstrapper's constructor taking EncapsulationKeys): about
+/// the size of one Galois key (half with `seeded`). The s → s' key is always written in full (two
+/// limbs, 2 MiB at N = 2^16). Throws InputError if the keys have no Context.
+std::vector<std::uint8_t> serialize(const EncapsulationKeys& ek, bool seeded = true);
 std::vector<std::uint8_t> serialize_metadata(const std::string& text);
 
 // ---- reading. Each throws InputError (bad or truncated data, wrong type) or ParameterError
@@ -123,6 +133,8 @@ PublicKey deserialize_public_key(const ContextPtr& ctx, std::span<const std::uin
 RelinKey deserialize_relin_key(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
 GaloisKeys deserialize_galois_keys(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
 SecretKey deserialize_secret_key(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
+/// Also throws InputError if h' is outside 1..N, and ParameterError if ctx has no special prime.
+EncapsulationKeys deserialize_encapsulation_keys(const ContextPtr& ctx, std::span<const std::uint8_t> blob);
 std::string deserialize_metadata(std::span<const std::uint8_t> blob);
 
 // ---- files

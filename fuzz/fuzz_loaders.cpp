@@ -87,6 +87,12 @@ void exercise(std::span<const std::uint8_t> data) {
   ckks::Ciphertext anonymous = w.ct;  // decrypted under the loaded key, whatever its key set
   anonymous.key_id = 0;
   ckks::Decryptor(w.ctx, sk).decrypt(anonymous);
+#elif defined(CKKS_FUZZ_ENCAPSULATION_KEYS)
+  // Loaded keys are used only by a Bootstrapper, which the tiny presets cannot hold: check the shape
+  // the loader promises (two limbs q_0, p_0; dnum digits over Q_L·P).
+  const ckks::EncapsulationKeys ek = ckks::deserialize_encapsulation_keys(w.ctx, data);
+  if (ek.dense_to_sparse.b.limbs() != 2 || ek.sparse_to_dense.b.size() != w.ctx->num_digits(w.ctx->max_level()))
+    __builtin_trap();
 #elif defined(CKKS_FUZZ_PARAMS)
   const ckks::Params p = ckks::deserialize_params(data);
   // Build a Context only for small rings and chains (validation covers the rest; a 2^17-ring,

@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
       put("galois_keys", "seeded" + s, serialize(gk));
       put("galois_keys", "full" + s, serialize(gk, false));
       put("secret_key", "sk" + s, serialize(sk));
+      const EncapsulationKeys ek = kg.encapsulation_keys(sk, 4);
+      put("encapsulation_keys", "seeded" + s, serialize(ek));
+      put("encapsulation_keys", "full" + s, serialize(ek, false));
       put("params", "fuzz" + s, serialize(ctx->params()));
       std::vector<std::uint8_t> bundle = serialize_metadata("{\"model\": \"mlp\"}");
       for (const auto& b : {serialize(ctx->params()), serialize(pk), serialize(rk), serialize(gk)})

@@ -12,6 +12,7 @@
 
 #include "ckks/bootstrapping.h"
 #include "ckks/polynomial.h"
+#include "ckks/serialize.h"
 #include "ckks/math/errors.h"
 #include "fixtures.h"
 
@@ -272,6 +273,39 @@ TEST_CASE("ckks/bootstrapping/ten bootstraps in a row keep their precision (INSE
     // equal and aligned, log2(√10) ≈ 1.7 if independent); they must not compound.
     CHECK(last >= first - 4);
   }
+}
+
+TEST_CASE("ckks/bootstrapping/encapsulation keys saved and loaded bootstrap bit for bit (INSECURE N = 2^10)") {
+  // A server that bootstraps with sparse-secret encapsulation gets the keys as a file (ckks/serialize.h).
+  BootKit b(10, 64, 7, 3, 8.0, 32);
+  const std::vector<std::uint8_t> seeded = serialize(b.ek), full = serialize(b.ek, false);
+  CHECK(inspect(seeded).type == ObjectType::EncapsulationKeys);
+  CHECK(inspect(seeded).key_id == b.kit.sk.key_id);
+  CHECK(seeded.size() < full.size() / 2 + 2 * 2 * 8 * b.kit.ctx->n() + 100);  // only s' -> s is seeded
+  for (const auto* blob : {&seeded, &full}) {
+    const EncapsulationKeys ek = deserialize_encapsulation_keys(b.kit.ctx, *blob);
+    CHECK(ek.hamming_weight == 32);
+    CHECK(ek.dense_to_sparse.b == b.ek.dense_to_sparse.b);
+    CHECK(ek.dense_to_sparse.a == b.ek.dense_to_sparse.a);
+    CHECK(ek.sparse_to_dense.b == b.ek.sparse_to_dense.b);
+    CHECK(ek.sparse_to_dense.a == b.ek.sparse_to_dense.a);
+    CHECK(ek.sparse_to_dense.key_id == b.ek.sparse_to_dense.key_id);
+    const Bootstrapper loaded(b.kit.ctx, b.cfg, b.rk, b.gk, ek);
+    const Ciphertext in = b.fresh_level0(inputs(b.slots(), 5));
+    const Ciphertext want = b.boot->bootstrap(in), got = loaded.bootstrap(in);
+    CHECK(got.c[0] == want.c[0]);
+    CHECK(got.c[1] == want.c[1]);
+  }
+  // Bad data: cut short, another object type, h' outside 1..N.
+  const std::span<const std::uint8_t> whole(seeded);
+  for (std::size_t len : {std::size_t{0}, std::size_t{31}, std::size_t{40}, seeded.size() - 1})
+    CHECK_THROWS_AS(deserialize_encapsulation_keys(b.kit.ctx, whole.first(len)), InputError);
+  CHECK_THROWS_WITH_AS(deserialize_encapsulation_keys(b.kit.ctx, serialize(b.rk)),
+                       doctest::Contains("not a EncapsulationKeys"), InputError);
+  std::vector<std::uint8_t> bad = seeded;
+  const std::size_t h_at = 32 + 8;  // header, key-set id, then h'
+  bad[h_at] = 0;
+  CHECK_THROWS_WITH_AS(deserialize_encapsulation_keys(b.kit.ctx, bad), doctest::Contains("h' = 0"), InputError);
 }
 
 TEST_CASE("ckks/bootstrapping/plan: level budget, keys, sizes") {
