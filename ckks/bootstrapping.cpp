@@ -115,18 +115,23 @@ BootstrapPreset bootstrap_preset_n16(std::size_t slots) {
 BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots) {
   BootstrapPreset b = bootstrap_preset_n16(slots);
   Params& p = b.params;
+  // Δ = 2^45 and 61-bit EvalMod primes: the bootstrap's floor is the rounding error of rescaling
+  // under the dense secret, about √(N·h/12) per slot, against the output scale Δ and EvalMod's σ
+  // (docs/bootstrapping.md, "Where the last bits go").
   p.log_q = {60};
-  p.log_q.insert(p.log_q.end(), 9, 40);  // user levels 1..9
+  p.log_q.insert(p.log_q.end(), 9, 45);  // user levels 1..9
   p.log_q.insert(p.log_q.end(), 3, 40);  // SlotsToCoeffs
-  p.log_q.insert(p.log_q.end(), 11, 60);  // EvalMod
+  p.log_q.insert(p.log_q.end(), 11, 61);  // EvalMod
   p.log_q.insert(p.log_q.end(), 3, 60);  // CoeffsToSlots
+  p.log_scale = 45;
   BootstrapConfig& c = b.config;
   c.ephemeral_secret_weight = 32;
   c.k = 16;
   c.cos_degree = 31;
   c.double_angle = 4;
   c.arcsine_degree = 3;
-  c.log_message_ratio = 5;
+  c.log_message_ratio = 2.5;  // full slots; n slots: 2.5 + log2(N/(2n))/2
+  c.ratio_grows_with_sparse_slots = true;
   return b;
 }
 
@@ -333,7 +338,9 @@ Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const Rel
   sigma_r_ = sigma;
 
   // Scale-up before ModRaise: the message becomes k·m ≈ q_0/2^ratio.
-  const double k_real = std::round(prime(c, 0) / (std::exp2(cfg_.log_message_ratio) * cfg_.input_scale));
+  ratio_ = cfg_.log_message_ratio;
+  if (cfg_.ratio_grows_with_sparse_slots) ratio_ += 0.5 * std::log2(static_cast<double>(N / 2) / static_cast<double>(n));
+  const double k_real = std::round(prime(c, 0) / (std::exp2(ratio_) * cfg_.input_scale));
   scale_up_ = k_real < 1 ? 1 : static_cast<std::int64_t>(k_real);
 
   // EvalMod's polynomial: cos(2π(K·x − 1/4)/2^r) on [−1, 1].

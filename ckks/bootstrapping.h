@@ -75,6 +75,13 @@ struct BootstrapConfig {
   /// amplify the noise less (it is multiplied by q_0/Δ_eff in SlotsToCoeffs) but make the sine's
   /// curvature error ((2π·m/q_0)²/6, relative) larger.
   double log_message_ratio = 12;
+  /// When true, log_message_ratio is the ratio for full slots (n = N/2) and a ciphertext of n slots
+  /// is raised with log_message_ratio + log2(N/(2n))/2 instead: with |z| ≤ 1 in n slots the
+  /// coefficients of the message are about √(N/(2n)) times larger than with N/2 slots, and the
+  /// best ratio keeps k·m, not the slot values, at the same size. Measured at N = 2^14 with the
+  /// sparse-secret preset's chain (docs/bootstrapping.md): the best ratio was 4 for 8 192 slots,
+  /// 5 for 1 024 and 8 for 64 (the rule gives 3.5, 5 and 7.5).
+  bool ratio_grows_with_sparse_slots = false;
   int double_angle = 3;        ///< r: double-angle steps (the cosine is scaled by 1/2^r)
   /// Degree of the arcsine correction after the double angles (0 = none; else odd ≥ 3): the Taylor
   /// polynomial of arcsin, y + y³/6 + 3y⁵/40 + …, turns sin(2π·m/q_0) back into 2π·m/q_0 and removes
@@ -128,15 +135,18 @@ struct BootstrapPreset {
 /// Throws ParameterError unless slots is 0 or a power of two in [2, 2^15].
 BootstrapPreset bootstrap_preset_n16(std::size_t slots = 0);
 
-/// bootstrap_preset_n16's user levels and scale with sparse-secret encapsulation [BTH22]: the
-/// ephemeral secret has Hamming weight h' = 32, so ‖I‖_∞ ≤ 16.5 and K = 16 (|I| ≤ 7 measured at
-/// N = 2^12 and 2^14). The cosine spans 2π·16/2^4 ≈ 6.3 radians: degree 31 (5 levels) + r = 4
-/// double angles + the cubic arcsine correction (2 levels), 11 EvalMod levels instead of 12, and
-/// message ratio 2^5 (the arcsine removes the sine's curvature error, so less noise is amplified).
-/// Chain q_0 = 60 | 9 × 40 (user) | 3 × 40 (SlotsToCoeffs) | 11 × 60 (EvalMod) | 3 × 60
-/// (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1685. The main chain's security is the dense
-/// secret's (params.h); the sparse s' is exposed only by the key s → s' modulo q_0·p_0 (121 bits),
-/// see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
+/// 128-bit at N = 2^16 with sparse-secret encapsulation [BTH22]: 9 levels of 45 bits left at
+/// Δ = 2^45 (bootstrap_preset_n16 leaves 9 of 40 bits at 2^40). The ephemeral secret has Hamming
+/// weight h' = 32, so ‖I‖_∞ ≤ 16.5 and K = 16 (|I| ≤ 7 measured at N = 2^12 and 2^14). The cosine
+/// spans 2π·16/2^4 ≈ 6.3 radians: degree 31 (5 levels) + r = 4 double angles + the cubic arcsine
+/// correction (2 levels), 11 EvalMod levels instead of 12; message ratio 2^2.5 for full slots,
+/// growing with fewer slots (ratio_grows_with_sparse_slots; the arcsine removes the sine's
+/// curvature error, so less noise is amplified).
+/// Chain q_0 = 60 | 9 × 45 (user) | 3 × 40 (SlotsToCoeffs) | 11 × 61 (EvalMod) | 3 × 60
+/// (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1741. Δ = 2^45 and the 61-bit EvalMod primes
+/// lower the two floors of the rounding error under the dense secret (docs/bootstrapping.md). The
+/// main chain's security is the dense secret's (params.h); the sparse s' is exposed only by the key
+/// s → s' modulo q_0·p_0 (121 bits), see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
 BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots = 0);
 
 /// The radix-2 stages of the encoder's special FFT on n points, as size × size matrices (size = n,
@@ -201,6 +211,9 @@ class Bootstrapper {
   const ChebyshevSeries& cosine() const { return cos_; }  ///< p ≈ cos(2π(K·x − 1/4)/2^r) on [−1, 1]
   double eval_mod_input_scale() const { return sigma0_; }  ///< σ_0
   std::int64_t scale_up() const { return scale_up_; }  ///< k (see BootstrapConfig::log_message_ratio)
+  /// The ratio k was computed from: log_message_ratio, plus log2(N/(2n))/2 with
+  /// ratio_grows_with_sparse_slots.
+  double message_ratio() const { return ratio_; }
   double eval_mod_output_scale() const { return sigma_r_; }  ///< σ_r
   /// Rotations, key switches and levels spent by every stage call since construction (summed):
   /// the trace, the linear transforms, the conjugations and the double angles. The relinearisations
@@ -228,7 +241,7 @@ class Bootstrapper {
   const EncapsulationKeys* ek_ = nullptr;
   std::vector<DiagonalTransform> cts_, stc_;
   ChebyshevSeries cos_, arcsin_;
-  double rho_ = 0, sigma0_ = 0, sigma_r_ = 0;
+  double rho_ = 0, sigma0_ = 0, sigma_r_ = 0, ratio_ = 0;
   std::int64_t scale_up_ = 1;
   mutable TransformCost cost_;
 };
