@@ -81,19 +81,14 @@ MinibatchReport run_logreg_minibatch_job(const MinibatchJobOptions& o, const Pro
   }
   check_binary_labels(train.y, "logreg-minibatch (training images)");
   check_binary_labels(test.y, "logreg-minibatch (test images)");
-  const Standardizer z = Standardizer::fit(train);
-  const auto A = with_bias_column(z.apply(train).X), A_test = with_bias_column(z.apply(test).X);
-  const std::vector<double>&y = train.y, &y_test = test.y;
-  rep.train_rows = A.size();
-  rep.test_rows = A_test.size();
-  rep.features = 196;
-  for (double v : y) rep.positives_train += v == 1.0;
-  rep.seconds_load = seconds_since(t);
-  if (o.batch > A.size())
+  const std::size_t n = train.X.size();
+  if (o.batch > n)
     throw InputError("logreg-minibatch: --batch " + std::to_string(o.batch) + " is larger than the " +
-                     std::to_string(A.size()) + " training rows; use --batch " + std::to_string(A.size()) +
-                     " or less");
-  const MinibatchPlan plan = MinibatchPlan::make(A.size(), o.batch, o.epochs);
+                     std::to_string(n) + " training rows; use --batch " + std::to_string(n) + " or less");
+  const MinibatchPlan plan = MinibatchPlan::make(n, o.batch, o.epochs);
+  rep.train_rows = n;
+  rep.test_rows = test.X.size();
+  rep.features = 196;
 
   auto ctx = Context::create(o.params);
   rep.params = o.params;
@@ -109,7 +104,7 @@ MinibatchReport run_logreg_minibatch_job(const MinibatchJobOptions& o, const Pro
   rep.levels_used = MinibatchServer::levels_needed(rep.iterations, o.sigmoid_degree);
   if (rep.iterations > rep.max_iterations)
     throw LevelError("logreg-minibatch: --epochs " + std::to_string(o.epochs) + " × " + std::to_string(rep.batches) +
-                     " mini-batches (--batch " + std::to_string(o.batch) + " of " + std::to_string(A.size()) +
+                     " mini-batches (--batch " + std::to_string(o.batch) + " of " + std::to_string(n) +
                      " rows) = " + std::to_string(rep.iterations) + " iterations need " +
                      std::to_string(rep.levels_used) + " levels but the chain of " + o.params.describe() + " has L = " +
                      std::to_string(ctx->max_level()) + ", enough for " + std::to_string(rep.max_iterations) +
@@ -134,6 +129,13 @@ MinibatchReport run_logreg_minibatch_job(const MinibatchJobOptions& o, const Pro
     rep.schedule.push_back(row);
   }
   if (on_schedule) on_schedule(rep);
+
+  // Features standardised on the training rows, bias column last (as `ckks-ml logreg`).
+  const Standardizer z = Standardizer::fit(train);
+  const auto A = with_bias_column(z.apply(train).X), A_test = with_bias_column(z.apply(test).X);
+  const std::vector<double>&y = train.y, &y_test = test.y;
+  for (double v : y) rep.positives_train += v == 1.0;
+  rep.seconds_load = seconds_since(t);
 
   // Plaintext: the same mini-batch algorithm, and the full-batch one with as many iterations.
   LogregOptions lo;
