@@ -214,3 +214,36 @@ TEST_CASE("ml/logreg_minibatch job: bad class, batch, cache directory and iterat
   CHECK(m.find("enough for 4 iterations") != std::string::npos);
   CHECK(m.find("lower --epochs or raise --batch") != std::string::npos);
 }
+
+TEST_CASE("ml/logreg_minibatch job on 1024 images (INSECURE N = 2^11): encrypted beside plaintext, figures filled") {
+  MinibatchJobOptions o;
+  o.params = insecure_params();
+  o.train_limit = 1024;
+  o.test_limit = 300;
+  o.batch = 512;
+  o.epochs = 2;
+  o.test_seed = 5;
+  const auto cache = std::filesystem::temp_directory_path() / "ckks_test_minibatch_cache";
+  std::filesystem::remove_all(cache);
+  o.cache = cache.string();
+  const MinibatchReport r = run_logreg_minibatch_job(o);
+  CHECK(r.iterations == 4);
+  CHECK(r.batches == 2);
+  REQUIRE(r.schedule.size() == 4);
+  CHECK(r.schedule[3].w_next_level == 0);  // 16 − 1 − 3·5
+  CHECK(r.seconds_per_epoch.size() == 2);
+  CHECK(r.max_weight_error < 1e-5);
+  CHECK(std::fabs(r.encrypted.auc - r.plaintext.auc) < 1e-3);
+  CHECK(r.plaintext.auc > 0.85);
+  CHECK(r.full_batch.auc > 0.85);
+  // The files the report counts are the ones in the directory (a given --cache is kept).
+  std::uint64_t bytes = 0, files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cache)) {
+    bytes += e.file_size();
+    ++files;
+  }
+  CHECK(bytes == r.bytes_on_disk);
+  CHECK(files == 2 + 2 * 8 * 2);  // per batch: yb, and 8 chunks of x and of xb
+  CHECK(r.ciphertexts_on_disk == 13 * files);
+  std::filesystem::remove_all(cache);
+}
