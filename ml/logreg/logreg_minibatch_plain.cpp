@@ -6,6 +6,7 @@
 
 #include "ckks/approx.h"
 #include "ckks/errors.h"
+#include "ml/linreg/linreg_plain.h"  // predict
 
 namespace ckks::ml {
 
@@ -35,34 +36,33 @@ LogregTrace logreg_minibatch_train(const std::vector<std::vector<double>>& A, co
     throw InputError("logreg_minibatch_train: the plan is for " + std::to_string(plan.rows) + " rows but A has " +
                      std::to_string(A.size()) + "; make it with MinibatchPlan::make(A.size(), …)");
   const ChebyshevSeries sig = sigmoid_approx(o.sigmoid_degree);  // throws for other degrees
-  // B̄_j⁻¹ of every batch, computed once.
+  // Each batch's rows and B̄_j⁻¹, computed once.
+  std::vector<std::vector<std::vector<double>>> rows;
   std::vector<std::vector<double>> binv;
   for (const auto& [begin, end] : plan.ranges) {
-    const std::vector<std::vector<double>> rows(A.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                A.begin() + static_cast<std::ptrdiff_t>(end));
-    binv.push_back(quadratic_gradient_preconditioner(rows, o.epsilon));
+    rows.emplace_back(A.begin() + static_cast<std::ptrdiff_t>(begin), A.begin() + static_cast<std::ptrdiff_t>(end));
+    binv.push_back(quadratic_gradient_preconditioner(rows.back(), o.epsilon));
   }
   const std::size_t D = A[0].size();
   std::vector<double> w(D, 0.0), v(D, 0.0);
   LogregTrace tr;
   for (int t = 0; t < plan.iterations(); ++t) {
     const std::size_t j = plan.batch_of(t);
-    const auto [begin, end] = plan.ranges[j];
+    // g = A_jᵀ(y_j − σ̃(A_j v_t)) over the batch's rows.
+    const std::vector<double> margins = predict(rows[j], v);
     std::vector<double> g(D, 0.0);
-    double max_margin = 0;
-    for (std::size_t r = begin; r < end; ++r) {
-      double m = 0;
-      for (std::size_t c = 0; c < D; ++c) m += A[r][c] * v[c];
-      max_margin = std::max(max_margin, std::fabs(m));
-      const double e = y[r] - sig(m);
-      for (std::size_t c = 0; c < D; ++c) g[c] += A[r][c] * e;
+    for (std::size_t i = 0; i < margins.size(); ++i) {
+      const double e = y[plan.ranges[j].first + i] - sig(margins[i]);
+      for (std::size_t c = 0; c < D; ++c) g[c] += rows[j][i][c] * e;
     }
+    double max_margin = 0;
+    for (double m : margins) max_margin = std::max(max_margin, std::fabs(m));
     tr.max_abs_margin.push_back(max_margin);
+    // w_{t+1} = v_t + (1 + η_t)·B̄_j⁻¹g, v_{t+1} = (1 − γ_t)·w_{t+1} + γ_t·w_t.
     const double step = nag_step(t, o.eta0), gamma = nag_gamma(t);
-    std::vector<double> w_next(D);
-    for (std::size_t c = 0; c < D; ++c) w_next[c] = v[c] + step * binv[j][c] * g[c];
-    for (std::size_t c = 0; c < D; ++c) v[c] = (1 - gamma) * w_next[c] + gamma * w[c];
-    w = w_next;
+    const std::vector<double> w_prev = w;
+    for (std::size_t c = 0; c < D; ++c) w[c] = v[c] + step * binv[j][c] * g[c];
+    for (std::size_t c = 0; c < D; ++c) v[c] = (1 - gamma) * w[c] + gamma * w_prev[c];
     tr.w.push_back(w);
   }
   return tr;

@@ -5,11 +5,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "ckks/errors.h"
 #include "ckks/serialize.h"
+#include "temp_dir.h"
 #include "ml/data/idx.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/logreg/logreg_minibatch.h"
@@ -59,13 +59,16 @@ Small small_fashion(std::size_t n) {
   return s;
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+// The job on the first `train` / `test` images at the INSECURE ring, deterministic keys.
+MinibatchJobOptions job_options(std::size_t train, std::size_t test, std::size_t batch, int epochs) {
+  MinibatchJobOptions o;
+  o.params = insecure_params();
+  o.train_limit = train;
+  o.test_limit = test;
+  o.batch = batch;
+  o.epochs = epochs;
+  o.test_seed = 3;
+  return o;
 }
 
 }  // namespace
@@ -77,8 +80,9 @@ TEST_CASE("ml/logreg_minibatch plan: consecutive batches, the last shorter, name
   CHECK(p.ranges[2] == std::pair<std::size_t, std::size_t>{8, 10});
   CHECK(p.iterations() == 9);
   CHECK(p.batch_of(4) == 1);
-  CHECK(message_of([] { (void)MinibatchPlan::make(10, 11, 1); }) ==
-        "mini-batch plan: a batch of 11 rows but only 10 training rows; use a batch size of at most 10");
+  CHECK_THROWS_WITH_AS((void)MinibatchPlan::make(10, 11, 1),
+                       "mini-batch plan: a batch of 11 rows but only 10 training rows; use a batch size of at most 10",
+                       InputError);
   CHECK_THROWS_AS((void)MinibatchPlan::make(10, 0, 1), InputError);
   CHECK_THROWS_AS((void)MinibatchPlan::make(10, 5, 0), InputError);
 }
@@ -103,9 +107,10 @@ TEST_CASE("ml/logreg_minibatch layout: groups, rotation steps, a block that does
   CHECK(l.samples() == 64);
   CHECK(l.chunks(160) == 3);
   CHECK(l.rotation_steps() == std::vector<int>{1, -1, 2, -2, 4, -4, 8, -8, 16, 32, 64, 128, 256, 512});
-  CHECK(message_of([] { (void)MinibatchLayout::make(196, 1024, 1024); }) ==
-        "logreg mini-batch layout: a block of k = 1024 columns needs at least 2048 slots but the ring has 1024; "
-        "use a smaller block or a larger ring");
+  CHECK_THROWS_WITH_AS((void)MinibatchLayout::make(196, 1024, 1024),
+                       "logreg mini-batch layout: a block of k = 1024 columns needs at least 2048 slots but the ring "
+                       "has 1024; use a smaller block or a larger ring",
+                       ParameterError);
   CHECK_THROWS_AS((void)MinibatchLayout::make(196, 12, 1024), InputError);
 }
 
@@ -169,62 +174,60 @@ TEST_CASE("ml/logreg_minibatch encrypted training equals the double-precision tw
   CHECK(wmax > 1e-3);  // the weights moved: the comparison is not between zeros
 
   // One more epoch than the chain holds: a LevelError naming the count and the limit.
-  CHECK(message_of([&] { (void)server.train(cache, MinibatchPlan::make(320, 160, 3), o); }) ==
-        "logreg mini-batch train: 6 iterations need 26 levels but the chain has L = 16; at most 4 iterations fit: "
-        "fewer epochs or larger batches");
+  CHECK_THROWS_WITH_AS((void)server.train(cache, MinibatchPlan::make(320, 160, 3), o),
+                       "logreg mini-batch train: 6 iterations need 26 levels but the chain has L = 16; at most 4 "
+                       "iterations fit: fewer epochs or larger batches",
+                       LevelError);
   // A batch encrypted too low for its iteration: the level named.
   MinibatchWeights st;
   const InMemoryBatch low = owner.encrypt_batch(s.A, s.y, 0, 64, -1, 12);
-  CHECK(message_of([&] { server.step(st, low, o); }).find("xb is at level 12 but this iteration reads it at level 16") !=
-        std::string::npos);
+  CHECK_THROWS_WITH_AS(server.step(st, low, o),
+                       doctest::Contains("xb is at level 12 but this iteration reads it at level 16"), LevelError);
 }
 
 TEST_CASE("ml/logreg_minibatch job: bad class, batch, cache directory and iteration count are named errors") {
-  MinibatchJobOptions o;
-  o.params = insecure_params();
-  o.train_limit = 300;
-  o.test_limit = 100;
-  o.batch = 100;
-  o.test_seed = 3;
+  MinibatchJobOptions o = job_options(300, 100, 100, 1);
   o.positive_class = 10;
-  CHECK(message_of([&] { (void)run_logreg_minibatch_job(o); }) ==
-        "logreg-minibatch: --class 10 is not a Fashion-MNIST class; use 0 … 9 (0 T-shirt/top, 1 Trouser, …, 9 Ankle boot)");
+  CHECK_THROWS_WITH_AS(
+      (void)run_logreg_minibatch_job(o),
+      "logreg-minibatch: --class 10 is not a Fashion-MNIST class; use 0 … 9 (0 T-shirt/top, 1 Trouser, …, 9 Ankle boot)",
+      InputError);
   o.positive_class = -1;
   CHECK_THROWS_AS((void)run_logreg_minibatch_job(o), InputError);
   o.positive_class = 0;
 
   o.batch = 301;
-  CHECK(message_of([&] { (void)run_logreg_minibatch_job(o); }) ==
-        "logreg-minibatch: --batch 301 is larger than the 300 training rows; use --batch 300 or less");
+  CHECK_THROWS_WITH_AS((void)run_logreg_minibatch_job(o),
+                       "logreg-minibatch: --batch 301 is larger than the 300 training rows; use --batch 300 or less",
+                       InputError);
   o.batch = 100;
 
   // A regular file where the cache directory should be.
-  const auto file = std::filesystem::temp_directory_path() / "ckks_test_minibatch_not_a_dir";
-  std::ofstream(file) << "x";
-  o.cache = (file / "cache").string();
-  CHECK(message_of([&] { (void)run_logreg_minibatch_job(o); }) ==
-        "logreg mini-batch: --cache " + o.cache + " cannot be created as a directory (Not a directory); pass a writable directory");
-  std::filesystem::remove(file);
+  const test_util::TempDir tmp("ckks_test_minibatch");
+  o.cache = tmp.write("not_a_dir", "x") + "/cache";
+  CHECK_THROWS_WITH_AS((void)run_logreg_minibatch_job(o),
+                       ("logreg mini-batch: --cache " + o.cache +
+                        " cannot be created as a directory (Not a directory); pass a writable directory")
+                           .c_str(),
+                       InputError);
   o.cache.clear();
 
   // 3 batches × 2 epochs = 6 iterations > 4.
   o.epochs = 2;
-  const std::string m = message_of([&] { (void)run_logreg_minibatch_job(o); });
-  CHECK(m.find("--epochs 2 × 3 mini-batches (--batch 100 of 300 rows) = 6 iterations need 26 levels") != std::string::npos);
-  CHECK(m.find("enough for 4 iterations") != std::string::npos);
-  CHECK(m.find("lower --epochs or raise --batch") != std::string::npos);
+  CHECK_THROWS_WITH_AS((void)run_logreg_minibatch_job(o),
+                       doctest::Contains("--epochs 2 × 3 mini-batches (--batch 100 of 300 rows) = 6 iterations need 26 "
+                                         "levels but the chain of N=2^11"),
+                       LevelError);
+  CHECK_THROWS_WITH_AS((void)run_logreg_minibatch_job(o),
+                       doctest::Contains("has L = 16, enough for 4 iterations (1 + 5 per iteration after the first); "
+                                         "lower --epochs or raise --batch"),
+                       LevelError);
 }
 
 TEST_CASE("ml/logreg_minibatch job on 1024 images (INSECURE N = 2^11): encrypted beside plaintext, figures filled") {
-  MinibatchJobOptions o;
-  o.params = insecure_params();
-  o.train_limit = 1024;
-  o.test_limit = 300;
-  o.batch = 512;
-  o.epochs = 2;
-  o.test_seed = 5;
-  const auto cache = std::filesystem::temp_directory_path() / "ckks_test_minibatch_cache";
-  std::filesystem::remove_all(cache);
+  MinibatchJobOptions o = job_options(1024, 300, 512, 2);
+  const test_util::TempDir tmp("ckks_test_minibatch");
+  const auto cache = tmp.dir / "cache";
   o.cache = cache.string();
   const MinibatchReport r = run_logreg_minibatch_job(o);
   CHECK(r.iterations == 4);
@@ -245,5 +248,4 @@ TEST_CASE("ml/logreg_minibatch job on 1024 images (INSECURE N = 2^11): encrypted
   CHECK(bytes == r.bytes_on_disk);
   CHECK(files == 2 + 2 * 8 * 2);  // per batch: yb, and 8 chunks of x and of xb
   CHECK(r.ciphertexts_on_disk == 13 * files);
-  std::filesystem::remove_all(cache);
 }
