@@ -93,8 +93,11 @@ class MinibatchCache {
   ~MinibatchCache();
   MinibatchCache(const MinibatchCache&) = delete;
   MinibatchCache& operator=(const MinibatchCache&) = delete;
+  /// The directory the files are written to.
   const std::string& dir() const { return dir_; }
+  /// "<dir>/b<batch>_c<chunk>.<kind>", kind "x" or "xb". No errors.
   std::string path(std::size_t batch, std::size_t chunk, const char* kind) const;
+  /// "<dir>/b<batch>.yb". No errors.
   std::string yb_path(std::size_t batch) const;
   /// Writes the ciphertexts as one bundle (seeded where a seed is valid); returns the bytes written.
   /// Throws InputError (from write_file) if the file cannot be written.
@@ -113,13 +116,18 @@ class MinibatchCache {
 class EncryptedBatch {
  public:
   virtual ~EncryptedBatch() = default;
+  /// ⌈b/m⌉.
   virtual std::size_t chunks() const = 0;
+  /// The G ciphertexts of A for chunk c (c < chunks()); throws InputError if they are missing.
   virtual std::vector<Ciphertext> x(std::size_t chunk) const = 0;
+  /// The G ciphertexts of A·B̄⁻¹ for chunk c; throws InputError if they are missing.
   virtual std::vector<Ciphertext> xb(std::size_t chunk) const = 0;
+  /// The G ciphertexts of B̄⁻¹Aᵀy replicated over the m rows.
   virtual std::vector<Ciphertext> yb() const = 0;
 };
 
-/// Batch `batch` of a MinibatchCache, read from disk on every call (nothing is kept).
+/// Batch `batch` of a MinibatchCache, read from disk on every call (nothing is kept). The cache must
+/// outlive it. Reads throw what MinibatchCache::read throws (a missing file: InputError).
 class CachedBatch : public EncryptedBatch {
  public:
   CachedBatch(ContextPtr ctx, const MinibatchCache& cache, std::size_t batch, std::size_t chunks)
@@ -135,7 +143,8 @@ class CachedBatch : public EncryptedBatch {
   std::size_t batch_, chunks_;
 };
 
-/// A batch held in memory.
+/// A batch held in memory (MinibatchDataOwner::encrypt_batch). x and xb throw std::out_of_range
+/// for a chunk it does not hold (x: none when the batch was encrypted without x).
 struct InMemoryBatch : EncryptedBatch {
   std::vector<std::vector<Ciphertext>> xs, xbs;
   std::vector<Ciphertext> ybs;
@@ -152,7 +161,9 @@ class MinibatchDataOwner {
   /// the 32-byte seed of the other (ckks/serialize.h).
   MinibatchDataOwner(ContextPtr ctx, const MinibatchLayout& layout,
                      std::optional<std::uint64_t> test_seed = std::nullopt);
+  /// The relinearisation key.
   RelinKey relin_key() { return keys_.keygen.relin_key(keys_.sk); }
+  /// The Galois keys of MinibatchLayout::rotation_steps (18 for k = 16, m = 1024).
   GaloisKeys galois_keys() { return keys_.keygen.galois_keys(keys_.sk, layout_.rotation_steps()); }
   /// The G ciphertexts of rows [begin, end) of A (at most m rows), each column c multiplied by
   /// scale[c] when `scale` is given (A·B̄⁻¹ for xb), at `level` and scale Δ.
@@ -160,21 +171,26 @@ class MinibatchDataOwner {
   std::vector<Ciphertext> encrypt_rows(const std::vector<std::vector<double>>& A, std::size_t begin, std::size_t end,
                                        const std::vector<double>* scale, int level);
   /// The G ciphertexts of a length-D vector v replicated over the m samples, at `level`, scale Δ.
+  /// Throws InputError if v does not have D values.
   std::vector<Ciphertext> encrypt_replicated(const std::vector<double>& v, int level);
   /// B̄⁻¹Aᵀy over rows [begin, end) (length D) and B̄⁻¹ of those rows, as the file comment uses them.
+  /// Throws InputError for an empty or out-of-range row range, labels not one per row, or what
+  /// quadratic_gradient_preconditioner throws.
   static std::pair<std::vector<double>, std::vector<double>> batch_vectors(const std::vector<std::vector<double>>& A,
                                                                          const std::vector<double>& y,
                                                                          std::size_t begin, std::size_t end,
                                                                          double epsilon);
   /// Batch rows [begin, end) in memory (tests, benchmarks): x at x_level (none when −1), xb and yb
-  /// at xb_level.
+  /// at xb_level. Throws as batch_vectors and encrypt_rows.
   InMemoryBatch encrypt_batch(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
                               std::size_t begin, std::size_t end, int x_level, int xb_level, double epsilon = 1e-8);
   /// The same written to `cache` as batch `batch`, one chunk at a time; returns the bytes written.
+  /// Throws as encrypt_batch, and InputError if a file cannot be written.
   std::uint64_t write_batch(const MinibatchCache& cache, std::size_t batch, const std::vector<std::vector<double>>& A,
                             const std::vector<double>& y, std::size_t begin, std::size_t end, int x_level, int xb_level,
                             double epsilon = 1e-8);
-  /// The weights (length D), each averaged over its m replicated copies.
+  /// The weights (length D), each averaged over its m replicated copies. Throws InputError unless
+  /// w holds G ciphertexts; what Decryptor::decrypt throws.
   std::vector<double> decrypt_weights(const std::vector<Ciphertext>& w);
 
  private:
@@ -192,6 +208,7 @@ struct MinibatchWeights {
 
 class MinibatchServer {
  public:
+  /// The server holds only public material: rk, the Galois keys of layout.rotation_steps().
   MinibatchServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, const MinibatchLayout& layout);
   /// 3 + the levels of σ̃ on [−1, 1] (5 for degree 3).
   static int levels_per_iteration(int sigmoid_degree);
