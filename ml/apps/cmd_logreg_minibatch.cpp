@@ -40,6 +40,10 @@ void print_schedule(const MinibatchReport& r) {
 }
 
 int run_minibatch(MinibatchCliOptions& o) {
+  // n16 would need about 15 GiB of keys with this layout (the bound is 8 GiB), n13 too few levels.
+  if (o.params != "n14" && o.params != "n15")
+    throw InputError("logreg-minibatch: --params " + o.params + " is not offered; use --params n14 or n15 (n16 needs "
+                     "about 15 GiB of keys with this layout, n13 has too few levels)");
   o.job.params = preset(o.params);
   std::fprintf(stderr, "[logreg-minibatch] Fashion-MNIST class %d (%s) against the rest, %s\n", o.job.positive_class,
                fashion_class_name(o.job.positive_class), o.job.params.describe().c_str());
