@@ -115,22 +115,24 @@ BootstrapPreset bootstrap_preset_n16(std::size_t slots) {
 BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots) {
   BootstrapPreset b = bootstrap_preset_n16(slots);
   Params& p = b.params;
-  // Δ = 2^45 and 61-bit EvalMod primes: the bootstrap's floor is the rounding error of rescaling
-  // under the dense secret, about √(N·h/12) per slot, against the output scale Δ and EvalMod's σ
-  // (docs/bootstrapping.md, "Where the last bits go").
+  // Δ = 2^44 and 61-bit EvalMod primes: the bootstrap's floor is the rounding error of rescaling
+  // under the dense secret, about √(N·h/12) per slot, against the output scale Δ and EvalMod's σ;
+  // 45-bit SlotsToCoeffs primes encode its diagonals precisely enough that their rounding (the
+  // same at every bootstrap) does not add up over bootstraps in a row (docs/bootstrapping.md,
+  // "Where the last bits go").
   p.log_q = {60};
-  p.log_q.insert(p.log_q.end(), 9, 45);  // user levels 1..9
-  p.log_q.insert(p.log_q.end(), 3, 40);  // SlotsToCoeffs
+  p.log_q.insert(p.log_q.end(), 9, 44);  // user levels 1..9
+  p.log_q.insert(p.log_q.end(), 3, 45);  // SlotsToCoeffs
   p.log_q.insert(p.log_q.end(), 11, 61);  // EvalMod
   p.log_q.insert(p.log_q.end(), 3, 60);  // CoeffsToSlots
-  p.log_scale = 45;
+  p.log_scale = 44;
   BootstrapConfig& c = b.config;
   c.ephemeral_secret_weight = 32;
   c.k = 16;
   c.cos_degree = 31;
   c.double_angle = 4;
   c.arcsine_degree = 3;
-  c.log_message_ratio = 2.5;  // full slots; n slots: 2.5 + log2(N/(2n))/2
+  c.log_message_ratio = 3;  // full slots; n slots: 3 + log2(N/(2n))/2
   c.ratio_grows_with_sparse_slots = true;
   return b;
 }

@@ -135,18 +135,20 @@ struct BootstrapPreset {
 /// Throws ParameterError unless slots is 0 or a power of two in [2, 2^15].
 BootstrapPreset bootstrap_preset_n16(std::size_t slots = 0);
 
-/// 128-bit at N = 2^16 with sparse-secret encapsulation [BTH22]: 9 levels of 45 bits left at
-/// Δ = 2^45 (bootstrap_preset_n16 leaves 9 of 40 bits at 2^40). The ephemeral secret has Hamming
+/// 128-bit at N = 2^16 with sparse-secret encapsulation [BTH22]: 9 levels of 44 bits left at
+/// Δ = 2^44 (bootstrap_preset_n16 leaves 9 of 40 bits at 2^40). The ephemeral secret has Hamming
 /// weight h' = 32, so ‖I‖_∞ ≤ 16.5 and K = 16 (|I| ≤ 7 measured at N = 2^12 and 2^14). The cosine
 /// spans 2π·16/2^4 ≈ 6.3 radians: degree 31 (5 levels) + r = 4 double angles + the cubic arcsine
-/// correction (2 levels), 11 EvalMod levels instead of 12; message ratio 2^2.5 for full slots,
+/// correction (2 levels), 11 EvalMod levels instead of 12; message ratio 2^3 for full slots,
 /// growing with fewer slots (ratio_grows_with_sparse_slots; the arcsine removes the sine's
 /// curvature error, so less noise is amplified).
-/// Chain q_0 = 60 | 9 × 45 (user) | 3 × 40 (SlotsToCoeffs) | 11 × 61 (EvalMod) | 3 × 60
-/// (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1741. Δ = 2^45 and the 61-bit EvalMod primes
-/// lower the two floors of the rounding error under the dense secret (docs/bootstrapping.md). The
-/// main chain's security is the dense secret's (params.h); the sparse s' is exposed only by the key
-/// s → s' modulo q_0·p_0 (121 bits), see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
+/// Chain q_0 = 60 | 9 × 44 (user) | 3 × 45 (SlotsToCoeffs) | 11 × 61 (EvalMod) | 3 × 60
+/// (CoeffsToSlots), P = 5 × 61, dnum 6: log QP = 1747, the 128-bit bound. Δ = 2^44 and the 61-bit
+/// EvalMod primes lower the two floors of the rounding error under the dense secret; the 45-bit
+/// SlotsToCoeffs primes keep the rounding of its diagonals, the same at every bootstrap, from adding
+/// up over bootstraps in a row (docs/bootstrapping.md). The main chain's security is the dense
+/// secret's (params.h); the sparse s' is exposed only by the key s → s' modulo q_0·p_0 (121 bits),
+/// see docs/bootstrapping.md. Throws as bootstrap_preset_n16.
 BootstrapPreset bootstrap_preset_n16_sparse_secret(std::size_t slots = 0);
 
 /// The radix-2 stages of the encoder's special FFT on n points, as size × size matrices (size = n,
