@@ -103,6 +103,15 @@ std::vector<cplx> expected_rotation(const std::vector<cplx>& z) {
   return r;
 }
 
+void self_check_or_abort(const char* lib, int set, const TrialBits& b) {
+  if (b.fresh.min_bits < 9.96 || b.product.min_bits < 9.96 || b.rotation.min_bits < 9.96) {
+    std::fprintf(stderr, "bench_vs_seal: self-check of %s failed at set %c: min bits %.2f (encrypt/decrypt), "
+                 "%.2f (multiply/relinearize/rescale), %.2f (rotate), need 9.96\n",
+                 lib, 'A' + set, b.fresh.min_bits, b.product.min_bits, b.rotation.min_bits);
+    std::abort();
+  }
+}
+
 namespace {
 
 void register_all() {

@@ -87,18 +87,6 @@ struct Fixture {
   }
 };
 
-// The self-check of every timed fixture: the results the timed operations produce decrypt to the
-// expected slots (max error below 10^-3, i.e. min_bits above 9.96).
-void self_check(const Fixture& fx, int set) {
-  const TrialBits b = fx.measure();
-  if (b.fresh.min_bits < 9.96 || b.product.min_bits < 9.96 || b.rotation.min_bits < 9.96) {
-    std::fprintf(stderr, "bench_vs_seal: self-check of this project failed at set %c: min bits %.2f "
-                 "(encrypt/decrypt), %.2f (multiply/relinearize/rescale), %.2f (rotate), need 9.96\n",
-                 'A' + set, b.fresh.min_bits, b.product.min_bits, b.rotation.min_bits);
-    std::abort();
-  }
-}
-
 Fixture& fixture(int set) {
   static std::array<std::unique_ptr<Fixture>, kSets> cache;
   if (!cache[set]) {
@@ -106,7 +94,7 @@ Fixture& fixture(int set) {
     cache[set] = std::make_unique<Fixture>(set, 1);
     const std::size_t slots = cache[set]->ctx->max_slots();
     cache[set]->load(random_slots(slots, 42), random_slots(slots, 43));
-    self_check(*cache[set], set);
+    self_check_or_abort("this project", set, cache[set]->measure());
   }
   return *cache[set];
 }

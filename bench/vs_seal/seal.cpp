@@ -99,23 +99,13 @@ struct Fixture {
   }
 };
 
-void self_check(Fixture& fx, int set) {
-  const TrialBits b = fx.measure();
-  if (b.fresh.min_bits < 9.96 || b.product.min_bits < 9.96 || b.rotation.min_bits < 9.96) {
-    std::fprintf(stderr, "bench_vs_seal: self-check of SEAL failed at set %c: min bits %.2f "
-                 "(encrypt/decrypt), %.2f (multiply/relinearize/rescale), %.2f (rotate), need 9.96\n",
-                 'A' + set, b.fresh.min_bits, b.product.min_bits, b.rotation.min_bits);
-    std::abort();
-  }
-}
-
 Fixture& fixture(int set) {
   static std::array<std::unique_ptr<Fixture>, kSets> cache;
   if (!cache[set]) {
     cache[set] = std::make_unique<Fixture>(set);
     const std::size_t slots = cache[set]->encoder.slot_count();
     cache[set]->load(random_slots(slots, 42), random_slots(slots, 43));
-    self_check(*cache[set], set);
+    self_check_or_abort("SEAL", set, cache[set]->measure());
   }
   return *cache[set];
 }

@@ -82,6 +82,11 @@ struct TrialBits {
   Bits fresh, product, rotation;
 };
 
+/// The self-check of every timed fixture: the results the timed operations produce decrypt to the
+/// expected slots, max error below 10^-3 (min_bits above 9.96); otherwise prints the three figures
+/// for library `lib` at set `set` and aborts.
+void self_check_or_abort(const char* lib, int set, const TrialBits& bits);
+
 // ---- this project (ours.cpp) ----
 /// Time `op` on `set` at `threads` library threads (ckks::set_num_threads) in the State's loop.
 void ours_time(Op op, int set, int threads, benchmark::State& state);
