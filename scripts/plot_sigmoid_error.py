@@ -6,7 +6,8 @@
 Needs Debian's python3-matplotlib (scripts/install-deps.sh installs it). Reads
 docs/measurements/sigmoid_error_curves.csv (columns interval, label, x, error: p(x) - sigma(x) in
 double precision at 2001 points of [-L, L] per candidate) and writes docs/img/sigmoid_wide_error.png:
-one panel per interval, |error| on a log scale, the 2^-10 bar drawn across.
+one panel per interval, |error| on a log scale, the 2^-10 bar drawn across. The last curve of each panel is what
+approx_choose returns for max_error = 2^-10 within depth 10.
 """
 import csv
 import math
@@ -41,14 +42,14 @@ def main():
             ax.plot(xs, es, linewidth=0.9, label=label)
         ax.axhline(2.0**-10, color="black", linestyle="--", linewidth=0.8, label="$2^{-10}$")
         ax.set_yscale("log")
-        ax.set_ylim(1e-14, 1)
+        ax.set_ylim(1e-17, 1)
         ax.set_xlim(-L, L)
         ax.set_title(f"$\\sigma(x)$ on [{-L:g}, {L:g}]: |p(x) $-$ $\\sigma$(x)| in double precision")
         ax.set_xlabel("x")
         ax.set_ylabel("absolute error")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="lower center", ncol=3)
     fig.tight_layout()
-    fig.savefig(TARGET, dpi=110)
+    fig.savefig(TARGET, dpi=90)
     print(f"plot_sigmoid_error: wrote {os.path.relpath(TARGET, ROOT)} ({math.fsum(len(c) for c in curves.values()):g} curves)")
 
 
