@@ -65,12 +65,7 @@ class ProductCount {
     const int k = static_cast<int>(c.size()) - 1;
     if (is_leaf(k, D)) return leaf(c);
     const int G = 1 << (ceil_log2(k + 1) - 1);
-    std::vector<double> q(k - G + 1, 0.0), r(c.begin(), c.begin() + G);
-    q[0] = c[G];
-    for (int i = G + 1; i <= k; ++i) {
-      q[i - G] = 2 * c[i];
-      r[2 * G - i] -= c[i];
-    }
+    auto [q, r] = chebyshev_divide(c, G);
     r = trimmed(std::move(r));
     const int kr = static_cast<int>(r.size()) - 1;
     if (q.size() == 1) {

@@ -29,16 +29,6 @@ double independent_error(const ApproxCandidate& c, int points) {
   return std::max({worst, std::fabs(c(c.a) - sigmoid(c.a)), std::fabs(c(c.b) - sigmoid(c.b))});
 }
 
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(nothing thrown)";
-}
-
 /// N = 2^10, q {60, 40 × 10}, p {60}, Δ = 2^40: ten levels on 512 slots. INSECURE (N far too small
 /// for this modulus): only for checking the circuit quickly on a real ciphertext.
 Params ten_levels_insecure() {
@@ -164,39 +154,36 @@ TEST_CASE("ckks/approx_select: [-70, 70] at depth <= 10 within 2^-10 on a cipher
   CHECK(noise < 0x1p-16);
   // One level short: the whole circuit is refused up front, naming both counts.
   const Ciphertext low = kit.evaluator.drop_level(ct, c.depth - 1);
-  const std::string msg = message_of<LevelError>([&] { (void)evaluate(pe, low, c); });
-  CHECK(msg.find("needs " + std::to_string(c.depth) + " levels") != std::string::npos);
-  CHECK(msg.find("has " + std::to_string(c.depth - 1) + " left") != std::string::npos);
+  const std::string want = "needs " + std::to_string(c.depth) + " levels but the ciphertext has " +
+                           std::to_string(c.depth - 1) + " left";
+  CHECK_THROWS_WITH_AS((void)evaluate(pe, low, c), doctest::Contains(want.c_str()), LevelError);
 }
 
 TEST_CASE("ckks/approx_select: bad requests give named errors") {
   using F = ApproxFunction;
   // Empty or non-finite interval.
   const std::pair<double, double> bad[] = {{5.0, 5.0}, {3.0, -3.0}, {NAN, 1.0}, {-INFINITY, 1.0}};
-  for (const auto& [a, b] : bad) {
-    const std::string m = message_of<InputError>([&] { approx_choose({F::Sigmoid, a, b, 0x1p-10, 10}); });
-    CHECK(m.find("approx_choose: the interval") != std::string::npos);
-    CHECK(m.find("a < b") != std::string::npos);
-  }
+  for (const auto& [a, b] : bad)
+    CHECK_THROWS_WITH_AS(approx_choose({F::Sigmoid, a, b, 0x1p-10, 10}),
+                         doctest::Contains("is empty or not finite; give finite ends with a < b"), InputError);
   // Target not positive.
-  for (double t : {0.0, -1e-3, static_cast<double>(NAN)}) {
-    const std::string m = message_of<InputError>([&] { approx_choose({F::Sigmoid, -70, 70, t, 10}); });
-    CHECK(m.find("max_error") != std::string::npos);
-    CHECK(m.find("positive") != std::string::npos);
-  }
+  for (double t : {0.0, -1e-3, static_cast<double>(NAN)})
+    CHECK_THROWS_WITH_AS(approx_choose({F::Sigmoid, -70, 70, t, 10}),
+                         doctest::Contains("is not a positive finite number"), InputError);
   // Depth limit below 1, and a limit too small for the target.
-  CHECK(message_of<InputError>([&] { approx_choose({F::Sigmoid, -70, 70, 0x1p-10, 0}); }).find("max_depth = 0") !=
-        std::string::npos);
-  const std::string m = message_of<InputError>([&] { approx_choose({F::Sigmoid, -70, 70, 0x1p-10, 6}); });
-  CHECK(m.find("within max_depth = 6") != std::string::npos);
-  CHECK(m.find("depth 9 reaches it") != std::string::npos);  // the cheapest depth for this target
-  CHECK(m.find("raise max_depth") != std::string::npos);
+  CHECK_THROWS_WITH_AS(approx_choose({F::Sigmoid, -70, 70, 0x1p-10, 0}),
+                       doctest::Contains("max_depth = 0 is below 1"), InputError);
+  // Too small a limit: the message names the limit and the depth that would do (9, see above).
+  CHECK_THROWS_WITH_AS(approx_choose({F::Sigmoid, -70, 70, 0x1p-10, 6}),
+                       doctest::Contains("within max_depth = 6 (smallest error found: "), InputError);
+  CHECK_THROWS_WITH_AS(approx_choose({F::Sigmoid, -70, 70, 0x1p-10, 6}),
+                       doctest::Contains("; depth 9 reaches it); raise max_depth"), InputError);
   CHECK(approx_candidates({F::Sigmoid, -70, 70, 0x1p-10, 6}).empty());
   // The builders' own checks.
   CHECK_THROWS_AS(approx_least_squares(F::Sigmoid, -70, 70, 128), InputError);
   CHECK_THROWS_AS(approx_chebyshev(F::Sigmoid, -70, 70, 0), InputError);
-  CHECK(message_of<InputError>([&] { approx_compressed(F::Sigmoid, -5, 5, 1, 8, 15); }).find("fold_end s = 8") !=
-        std::string::npos);
+  CHECK_THROWS_WITH_AS(approx_compressed(F::Sigmoid, -5, 5, 1, 8, 15),
+                       doctest::Contains("fold_end s = 8 is not in (0, 5)"), InputError);
   CHECK_THROWS_AS(approx_compressed(F::Sigmoid, -70, 70, 3, 8, 15), InputError);
   CHECK_THROWS_AS(approx_max_error(ApproxCandidate{}, 100), InputError);
 }
