@@ -9,6 +9,10 @@
 //                                            the matrix encoded at level 2 (so its D diagonals stay small)
 //   SumSlots/all/logN=15                      total sum of the 16384 slots (14 rotations)
 //   VolleyRevolver/multiply/mnp:16/logN=15   encrypted 16 × 16 by encrypted 16 × 16 [Chiang22]
+//   Sigmoid/wide/L=70/logN=15/target_bits:b  σ on [−70, 70] as approx_choose picks it for error 2^−b
+//                                            within depth 10 (ckks/approx_select.h), on one ciphertext
+//                                            whose 16384 slots hold a grid over [−70, 70]; this one
+//                                            needs q = {60, 40 × 10} (log QP = 520 ≤ 881)
 //
 // Counters: `levels` consumed and `rotations` (key-switched automorphisms) per call, from the
 // circuits' own accounting (levels_needed, TransformCost). Before timing, each fixture decrypts
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "ckks/approx.h"
+#include "ckks/approx_select.h"
 #include "ckks/context.h"
 #include "ckks/decryptor.h"
 #include "ckks/encoder.h"
@@ -52,10 +57,10 @@ struct Base {
   std::unique_ptr<ckks::Evaluator> ev;
   std::vector<double> x;  // N/2 values in [−1, 1]
 
-  Base() {
+  explicit Base(int levels = 8) {
     ckks::Params p;
     p.log_n = 15;
-    p.log_q = std::vector<int>(9, 40);
+    p.log_q = std::vector<int>(levels + 1, 40);
     p.log_q[0] = 60;
     p.log_p = {60};
     p.log_scale = 40;
@@ -80,6 +85,12 @@ struct Base {
 
 Base& base() {
   static Base b;
+  return b;
+}
+
+// The same keys and layout with ten levels (for the wide-interval sigmoid).
+Base& base_ten_levels() {
+  static Base b(10);
   return b;
 }
 
@@ -109,6 +120,33 @@ void BM_polynomial(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(pe.evaluate(ct, p));
   state.counters["levels"] = ckks::PolynomialEvaluator::levels_needed(p);
   state.counters["rotations"] = 0;
+}
+
+// ---- σ on [−70, 70] as approx_choose picks it
+
+void BM_sigmoid_wide(benchmark::State& state) {
+  Base& b = base_ten_levels();
+  const double L = 70;
+  const int bits = static_cast<int>(state.range(0));
+  const ckks::ApproxCandidate c =
+      ckks::approx_choose({ckks::ApproxFunction::Sigmoid, -L, L, std::exp2(-bits), 10});
+  const ckks::PolynomialEvaluator pe(*b.ev, b.rk);
+  const std::size_t S = b.ctx->max_slots();
+  std::vector<double> x(S);
+  for (std::size_t i = 0; i < S; ++i) x[i] = -L + 2 * L * static_cast<double>(i) / static_cast<double>(S - 1);
+  const ckks::Ciphertext ct = b.encrypt(x, b.ctx->max_level());
+  double err = 0;
+  {
+    const auto y = b.decrypt(ckks::evaluate(pe, ct, c));
+    for (std::size_t i = 0; i < S; ++i) err = std::max(err, std::abs(y[i] - ckks::approx_reference(c.function, x[i])));
+    check("wide-interval sigmoid", err, 2 * std::exp2(-bits));
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(ckks::evaluate(pe, ct, c));
+  state.counters["max_error_bits"] = -std::log2(err);
+  state.counters["depth"] = c.depth;
+  state.counters["degree"] = c.degree();
+  state.counters["products"] = c.products;
+  state.counters["stages"] = static_cast<double>(c.stages.size());
 }
 
 // ---- matrix–vector product by dimension
@@ -205,6 +243,8 @@ void BM_volley_revolver(benchmark::State& state) {
 
 BENCHMARK(BM_polynomial)->Name("Polynomial/evaluate/logN=15")->ArgName("degree")
     ->Arg(3)->Arg(7)->Arg(15)->Arg(31)->Arg(63)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_sigmoid_wide)->Name("Sigmoid/wide/L=70/logN=15")->ArgName("target_bits")
+    ->Arg(10)->Arg(11)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_matrix_vector)->Name("MatrixVector/apply/logN=15")->ArgName("dim")
     ->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sum_slots)->Name("SumSlots/all/logN=15")->Unit(benchmark::kMillisecond);

@@ -188,6 +188,21 @@ ChebyshevSeries chebyshev_from_power(const std::vector<double>& power, double a,
   return p;
 }
 
+ChebyshevDivision chebyshev_divide(const std::vector<double>& c, int G) {
+  const int d = static_cast<int>(c.size()) - 1;
+  if (G < 1 || d < G || d >= 2 * G)
+    throw InputError("chebyshev_divide: divisor T_" + std::to_string(G) + " does not fit degree " +
+                     std::to_string(d) + "; choose G with G <= degree < 2G (the largest power of two "
+                     "<= degree works)");
+  ChebyshevDivision out{std::vector<double>(d - G + 1, 0.0), std::vector<double>(c.begin(), c.begin() + G)};
+  out.q[0] = c[G];
+  for (int i = G + 1; i <= d; ++i) {
+    out.q[i - G] = 2 * c[i];
+    out.r[2 * G - i] -= c[i];
+  }
+  return out;
+}
+
 ChebyshevSeries sigmoid_approx(int degree) {
   if (degree != 3 && degree != 5 && degree != 7)
     throw InputError("sigmoid_approx: degree " + std::to_string(degree) +

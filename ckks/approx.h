@@ -71,6 +71,18 @@ ChebyshevSeries least_squares_fit(const std::function<double(double)>& f, double
 /// empty or non-finite input, or a bad interval.
 ChebyshevSeries chebyshev_from_power(const std::vector<double>& power, double a = -1, double b = 1);
 
+/// Division by T_G in the Chebyshev basis: for c = (c_0 … c_d) with G ≤ d < 2G, the q (degree
+/// d − G) and r (G coefficients, degree < G) with Σ c_k·T_k = q·T_G + r. From
+/// T_G·T_j = (T_{G+j} + T_{G−j})/2 for 0 < j < G (cos α·cos β = (cos(α+β) + cos(α−β))/2): the term
+/// c_i·T_i, G < i ≤ d, becomes 2c_i·T_{i−G}·T_G − c_i·T_{2G−i}; c_G·T_G stays q_0. Exact up to
+/// double rounding. PolynomialEvaluator's recursive split (polynomial.h, step 3).
+/// Throws InputError unless G ≥ 1 and G ≤ d < 2G.
+struct ChebyshevDivision {
+  std::vector<double> q;  ///< quotient, d − G + 1 coefficients
+  std::vector<double> r;  ///< remainder, G coefficients (trailing zeros kept)
+};
+ChebyshevDivision chebyshev_divide(const std::vector<double>& c, int G);
+
 // ---- Ready approximations ----
 
 /// Least-squares fit of the logistic function σ(x) = 1/(1 + e^{−x}) on [−8, 8], degree 3, 5 or 7

@@ -63,12 +63,7 @@ class Run {
     // Chebyshev division by T_G: for G ≤ i ≤ k < 2G, T_i = 2·T_G·T_{i−G} − T_{2G−i} (i > G),
     // T_G = T_G·T_0. So q_{i−G} gets 2c_i (c_G for i = G) and r_{2G−i} gets −c_i.
     const int G = 1 << (ceil_log2(k + 1) - 1);
-    std::vector<double> q(k - G + 1, 0.0), r(c.begin(), c.begin() + G);
-    q[0] = c[G];
-    for (int i = G + 1; i <= k; ++i) {
-      q[i - G] = 2 * c[i];
-      r[2 * G - i] -= c[i];
-    }
+    auto [q, r] = chebyshev_divide(c, G);
     r = trimmed(std::move(r));
     const int kr = static_cast<int>(r.size()) - 1;
 

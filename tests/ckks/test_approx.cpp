@@ -210,3 +210,22 @@ TEST_CASE("ckks/approx: bad inputs throw InputError naming the value") {
   s = {1, -1, {1, 2}};
   CHECK_THROWS_WITH_AS(s.validate("t"), doctest::Contains("a < b"), InputError);
 }
+
+TEST_CASE("ckks/approx: Chebyshev division p = q·T_G + r, and its errors") {
+  const std::vector<double> c = {0.3, -1.25, 0.5, 0.125, -0.0625, 0.75, 0.2};  // degree 6
+  const ChebyshevDivision qr = chebyshev_divide(c, 4);
+  REQUIRE(qr.q.size() == 3);
+  REQUIRE(qr.r.size() == 4);
+  const ChebyshevSeries p{-1, 1, c}, q{-1, 1, qr.q}, r{-1, 1, qr.r}, TG{-1, 1, {0, 0, 0, 0, 1}};
+  for (double t : {-1.0, -0.71, -0.2, 0.0, 0.33, 0.9, 1.0}) {
+    CAPTURE(t);
+    CHECK(p(t) == doctest::Approx(q(t) * TG(t) + r(t)).epsilon(1e-14));
+  }
+  // T_G itself: quotient 1, remainder 0.
+  const ChebyshevDivision tg = chebyshev_divide({0, 0, 0, 0, 1}, 4);
+  CHECK(tg.q == std::vector<double>{1});
+  CHECK(tg.r == std::vector<double>{0, 0, 0, 0});
+  CHECK_THROWS_AS(chebyshev_divide(c, 2), InputError);  // degree 6 ≥ 2G
+  CHECK_THROWS_AS(chebyshev_divide(c, 8), InputError);  // degree 6 < G
+  CHECK_THROWS_AS(chebyshev_divide(c, 0), InputError);
+}
