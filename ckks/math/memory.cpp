@@ -1,5 +1,9 @@
 #include "ckks/math/memory.h"
 
+// Any C library header defines __GLIBC__ (through <features.h>); without one before the test below
+// the mallopt calls were compiled out and the function did nothing.
+#include <cstdlib>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
