@@ -5,10 +5,9 @@ set -euo pipefail
 # build-essential, cmake: C++20 compiler and CMake 3.25 · libntl-dev, libgmp-dev: number theory and
 # big integers · doctest-dev: tests · libbenchmark-dev: Google Benchmark · libcsv-dev: CSV parsing ·
 # libcli11-dev: command line · nlohmann-json3-dev: JSON output and safetensors headers ·
-# python3-sklearn: real data sets · python3-matplotlib: the plots of docs/img (scripts/plot_*.py) ·
-# dataset-fashion-mnist: Fashion-MNIST IDX files (in /usr/share/datasets/fashion-mnist) ·
-# zlib1g-dev: reading them gzipped · clang, libclang-rt-14-dev: libFuzzer for the fuzz targets of
-# fuzz/ (run by .ci/run through fuzz/run.sh).
+# python3-sklearn: real data sets · dataset-fashion-mnist: Fashion-MNIST IDX files (in
+# /usr/share/datasets/fashion-mnist) · zlib1g-dev: reading them gzipped · clang, libclang-rt-14-dev:
+# libFuzzer for the fuzz targets of fuzz/ (run by .ci/run through fuzz/run.sh).
 # Not installed here: python3-torch (~900 MB), needed only to retrain ml/models/ with
 # scripts/train_mlp.py; the library and tests use the committed weights.
 packages=(
@@ -19,7 +18,7 @@ packages=(
   libcsv-dev
   libcli11-dev
   nlohmann-json3-dev
-  python3-sklearn python3-matplotlib
+  python3-sklearn
   dataset-fashion-mnist zlib1g-dev
   clang libclang-rt-14-dev
 )

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 scripts/plot_sigmoid_error.py
 
-Needs Debian's python3-matplotlib (scripts/install-deps.sh installs it). Reads
+Needs Debian's python3-matplotlib (not installed by scripts/install-deps.sh: only for redrawing). Reads
 docs/measurements/sigmoid_error_curves.csv (columns interval, label, x, error: p(x) - sigma(x) in
 double precision at 2001 points of [-L, L] per candidate) and writes docs/img/sigmoid_wide_error.png:
 one panel per interval, |error| on a log scale, the 2^-10 bar drawn across. The last curve of each panel is what
