@@ -186,8 +186,8 @@ int run_precision(int trials) {
 }
 
 // The allocator settings ckks/math/memory.h documents (mmap threshold 1 GiB, trim threshold
-// 2^31 − 1), applied here directly: at commit 28724bc ckks::math::keep_freed_memory_for_reuse()
-// tests __GLIBC__ before any header defines it, compiles to `return false` and changes nothing,
+// 2^31 − 1), applied here directly: up to commit 28724bc ckks::math::keep_freed_memory_for_reuse()
+// tested __GLIBC__ before any header defined it, compiled to `return false` and changed nothing,
 // and then every multi-MB result of this project page-faults once SEAL's allocations sit above it
 // on the heap (multiply at set B: 2.2 ms instead of 0.9 ms). True if glibc accepted both.
 bool keep_freed_memory() {
