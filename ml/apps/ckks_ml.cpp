@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   ckks::math::keep_freed_memory_for_reuse();  // reuse freed ciphertext buffers (ckks/math/memory.h)
   CLI::App app{"ckks-ml: machine learning on CKKS-encrypted data"};
   app.require_subcommand(1);
-  const std::vector<Command> commands = {add_linreg(app), add_logreg(app), add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
+  const std::vector<Command> commands = {add_linreg(app), add_lffr(app), add_logreg(app), add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
                                          add_keygen(app), add_encrypt(app), add_infer(app), add_decrypt(app)};
   try {
     app.parse(argc, argv);
