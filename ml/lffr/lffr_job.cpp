@@ -12,8 +12,6 @@
 
 namespace ckks::ml {
 
-double lffr_radius_for(double z_abs) { return std::max(1.0, std::ceil(1.25 * z_abs)); }
-
 LffrReport run_lffr_job(const LffrJobOptions& o, const Progress& progress) {
   const auto t_total = Clock::now();
   LffrReport rep;

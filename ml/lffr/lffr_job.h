@@ -50,10 +50,6 @@ struct LffrReport {
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_decrypt = 0, seconds_total = 0;
 };
 
-/// The radius R for an observed |z| ≤ z_abs: ⌈1.25·z_abs⌉, at least 1 (a 25% margin for the
-/// polynomial twin, whose path differs slightly from the exact-σ one). No errors.
-double lffr_radius_for(double z_abs);
-
 /// Load and split (seeded); normalise each target into (0, 1) on the training rows (TargetScaling)
 /// and standardise the features; measure the interval z = A w visits in the exact-σ run of K steps,
 /// choose R (lffr_radius_for; widened while the polynomial twin leaves [−R, R]) and the sigmoid

@@ -43,6 +43,8 @@ LffrSigmoid LffrSigmoid::make(double radius, int degree) {
   return s;
 }
 
+double lffr_radius_for(double z_abs) { return std::max(1.0, std::ceil(1.25 * z_abs)); }
+
 std::vector<double> lffr_preconditioner(const std::vector<std::vector<double>>& A) {
   std::vector<double> b = sfh_preconditioner(A);
   for (double& v : b) v *= 4.0;  // 1 / (¼·B̃_jj)

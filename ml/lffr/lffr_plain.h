@@ -59,6 +59,10 @@ struct LffrSigmoid {
   static LffrSigmoid make(double radius, int degree);
 };
 
+/// The radius R for an observed |z| ≤ z_abs: ⌈1.25·z_abs⌉, at least 1 (a 25% margin for the
+/// polynomial twin, whose path differs slightly from the exact-σ one). No errors.
+double lffr_radius_for(double z_abs);
+
 /// The LFFR preconditioner b (length D): 4 / B̃_jj, the inverse of ¼·B̃ (see the file comment).
 /// Throws ckks::InputError as sfh_preconditioner (empty or ragged A, a non-finite value, a zero column).
 std::vector<double> lffr_preconditioner(const std::vector<std::vector<double>>& A);
