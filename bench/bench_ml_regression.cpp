@@ -120,7 +120,7 @@ struct MultiData {
 
 MultiData multi_data() {
   const RegressionSplit rs =
-      load_regression_split(sklearn_data("boston_house_prices.csv"), {"MEDV", "LSTAT", "RM"}, 0.2, 1, "bench");
+      load_regression_split(sklearn_data("boston_house_prices.csv"), "MEDV,LSTAT,RM", 0.2, 1, "bench");
   MultiData d;
   for (const Split& s : rs.splits) {
     const Standardizer z = Standardizer::fit(s.train);

@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     // 9. Several outputs: linnerud, one encrypted data set for the three targets.
     {
       const ml::RegressionSplit rs =
-          ml::load_regression_split(ml::kLinnerudKeyword, {"Weight", "Waist", "Pulse"}, 0.2, seed, "tutorial");
+          ml::load_regression_split(ml::kLinnerudKeyword, "Weight,Waist,Pulse", 0.2, seed, "tutorial");
       std::vector<std::vector<double>> Y;
       std::vector<std::vector<double>> A_l;
       for (const ml::Split& sp : rs.splits) {

@@ -21,8 +21,8 @@ LffrReport run_lffr_job(const LffrJobOptions& o, const Progress& progress) {
   rep.sigmoid_degree = o.sigmoid_degree;
 
   // ---- data owner: load, split, normalise targets into (0, 1), standardise features
-  const std::vector<std::string> names = parse_target_list(o.target, o.data, "lffr");
-  const RegressionSplit rs = load_regression_split(o.data, names, o.test_fraction, o.seed, "lffr");
+  const RegressionSplit rs = load_regression_split(o.data, o.target, o.test_fraction, o.seed, "lffr");
+  const std::vector<std::string>& names = rs.targets;
   const std::size_t m = names.size();
   std::vector<TargetScaling> scaling;
   std::vector<std::vector<double>> U;  // normalised training targets

@@ -37,8 +37,9 @@ std::vector<std::string> parse_target_list(const std::string& list, const std::s
   return names;
 }
 
-RegressionSplit load_regression_split(const std::string& data, const std::vector<std::string>& targets,
-                                      double test_fraction, std::uint64_t seed, const std::string& op) {
+RegressionSplit load_regression_split(const std::string& data, const std::string& target_list, double test_fraction,
+                                      std::uint64_t seed, const std::string& op) {
+  const std::vector<std::string> targets = parse_target_list(target_list, data, op);
   const Table table = data == kLinnerudKeyword ? read_sklearn_linnerud() : read_csv(data);
   for (const std::string& t : targets)
     if (std::find(table.columns.begin(), table.columns.end(), t) == table.columns.end()) {
@@ -80,8 +81,8 @@ LinregReport run_linreg_job(const LinregJobOptions& o, const Progress& progress)
   rep.ridge = o.ridge;
 
   // ---- data owner: load, split, standardise on the training part only (each target separately)
-  const std::vector<std::string> names = parse_target_list(o.target, o.data, "linreg");
-  const RegressionSplit rs = load_regression_split(o.data, names, o.test_fraction, o.seed, "linreg");
+  const RegressionSplit rs = load_regression_split(o.data, o.target, o.test_fraction, o.seed, "linreg");
+  const std::vector<std::string>& names = rs.targets;
   const std::size_t m = names.size();
   std::vector<Standardizer> z;
   std::vector<std::vector<double>> Y;  // standardised training targets

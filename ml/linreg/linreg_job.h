@@ -29,15 +29,17 @@ struct RegressionSplit {
 /// list with any other data set.
 std::vector<std::string> parse_target_list(const std::string& list, const std::string& data, const std::string& op);
 
-/// Reads `data` (a CSV path for read_csv, or kLinnerudKeyword), takes the columns `targets` as
-/// targets and every other column as a feature, and splits the rows with
+/// Reads `data` (a CSV path for read_csv, or kLinnerudKeyword), takes the columns of the
+/// comma-separated `target_list` (parse_target_list) as targets and every other column as a
+/// feature, and splits the rows with
 /// train_test_split(test_fraction, seed) (the same rows for every target: the split depends only
 /// on the row count, the fraction and the seed).
 /// Throws InputError (naming --data / --target) when the file cannot be read or a cell is not
-/// numeric (read_csv's message names the column), a target is not a column (the message lists the
-/// columns), no feature column remains, or the split is empty.
-RegressionSplit load_regression_split(const std::string& data, const std::vector<std::string>& targets,
-                                      double test_fraction, std::uint64_t seed, const std::string& op);
+/// numeric (read_csv's message names the column), the list is malformed (parse_target_list), a
+/// target is not a column (the message lists the columns), no feature column remains, or the
+/// split is empty.
+RegressionSplit load_regression_split(const std::string& data, const std::string& target_list, double test_fraction,
+                                      std::uint64_t seed, const std::string& op);
 
 struct LinregJobOptions {
   std::string data;           ///< CSV path with a header row, or kLinnerudKeyword
