@@ -122,15 +122,22 @@ void seconds_line(const Report& r) {
               r.seconds_keygen, r.galois_keys, r.seconds_encrypt, r.seconds_train, r.seconds_decrypt, r.seconds_total);
 }
 
-int run_linreg(const RegressionOptions& o) {
-  LinregJobOptions jo;
+// The job options both commands share, copied from the command line.
+template <typename JobOptions>
+JobOptions job_options(const RegressionOptions& o) {
+  JobOptions jo;
   jo.data = o.data;
   jo.target = o.target;
-  jo.ridge = o.ridge;
   jo.iterations = o.iterations;
   jo.seed = o.seed;
   jo.test_fraction = o.test_fraction;
   jo.params = preset(o.params);
+  return jo;
+}
+
+int run_linreg(const RegressionOptions& o) {
+  LinregJobOptions jo = job_options<LinregJobOptions>(o);
+  jo.ridge = o.ridge;
   std::fprintf(stderr, "[linreg] %s, target %s, ridge %g, %s\n", o.data.c_str(),
                o.target.empty() ? "(default)" : o.target.c_str(), o.ridge, jo.params.describe().c_str());
   const LinregReport r = run_linreg_job(jo, stderr_progress("linreg"));
@@ -174,14 +181,8 @@ int run_linreg(const RegressionOptions& o) {
 }
 
 int run_lffr(const RegressionOptions& o) {
-  LffrJobOptions jo;
-  jo.data = o.data;
-  jo.target = o.target;
-  jo.iterations = o.iterations;
+  LffrJobOptions jo = job_options<LffrJobOptions>(o);
   jo.sigmoid_degree = o.sigmoid_degree;
-  jo.seed = o.seed;
-  jo.test_fraction = o.test_fraction;
-  jo.params = preset(o.params);
   std::fprintf(stderr, "[lffr] %s, target %s, %s\n", o.data.c_str(), o.target.empty() ? "(default)" : o.target.c_str(),
                jo.params.describe().c_str());
   const LffrReport r = run_lffr_job(jo, stderr_progress("lffr"));

@@ -40,10 +40,7 @@ LffrReport run_lffr_job(const LffrJobOptions& o, const Progress& progress) {
   rep.features = A[0].size() - 1;
 
   auto ctx = Context::create(o.params);
-  rep.params = o.params;
-  rep.dnum = static_cast<int>(ctx->dnum());
-  rep.log_qp = ctx->log_qp();
-  rep.security_bits = ctx->security_bits();
+  record_parameters(rep, o.params, *ctx);
   const int max_iter = LffrServer::max_iterations(ctx->max_level(), o.sigmoid_degree);
   rep.iterations = o.iterations > 0 ? o.iterations : std::min(16, max_iter);
   if (rep.iterations < 1 || rep.iterations > max_iter)

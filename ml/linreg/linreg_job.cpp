@@ -97,10 +97,7 @@ LinregReport run_linreg_job(const LinregJobOptions& o, const Progress& progress)
   rep.features = train.feature_names.size();
 
   auto ctx = Context::create(o.params);
-  rep.params = o.params;
-  rep.dnum = static_cast<int>(ctx->dnum());
-  rep.log_qp = ctx->log_qp();
-  rep.security_bits = ctx->security_bits();
+  record_parameters(rep, o.params, *ctx);
   const int max_iter = ctx->max_level() - 2;
   rep.iterations = o.iterations > 0 ? o.iterations : std::min(16, max_iter);
   if (max_iter < 1)

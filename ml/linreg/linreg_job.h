@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ckks/context.h"
 #include "ckks/params.h"
 #include "ml/data/dataset.h"
 #include "ml/linreg/linreg_encrypted.h"
@@ -40,6 +41,16 @@ std::vector<std::string> parse_target_list(const std::string& list, const std::s
 /// split is empty.
 RegressionSplit load_regression_split(const std::string& data, const std::string& target_list, double test_fraction,
                                       std::uint64_t seed, const std::string& op);
+
+/// Copies into a job's report (LinregReport, LffrReport) what it states about the parameters:
+/// `params`, `dnum`, `log_qp` and `security_bits` of `ctx`. No errors.
+template <typename Report>
+void record_parameters(Report& rep, const Params& params, const Context& ctx) {
+  rep.params = params;
+  rep.dnum = static_cast<int>(ctx.dnum());
+  rep.log_qp = ctx.log_qp();
+  rep.security_bits = ctx.security_bits();
+}
 
 struct LinregJobOptions {
   std::string data;           ///< CSV path with a header row, or kLinnerudKeyword
