@@ -1,4 +1,5 @@
-// Tutorial 10 — linear regression trained on encrypted data (simplified fixed Hessian)
+// Tutorial 10 — linear regression trained on encrypted data (simplified fixed Hessian), with ridge,
+// several outputs and LFFR
 //
 // Goal: train least-squares linear regression on encrypted Boston Housing rows. Newton's method
 //       would need the inverse of the Hessian AᵀA, which nobody can compute under encryption; the
@@ -14,7 +15,9 @@
 //       linear regression with standardised targets; [HS14] §4.3 (matrix–vector products by
 //       diagonals, section title only). In this project: the header of ml/linreg/linreg_encrypted.h
 //       (the augmented linear map M̃, the layout, the level count), ml/linreg/linreg_plain.h
-//       (sfh_preconditioner, sfh_train, least_squares_closed_form).
+//       (sfh_preconditioner, sfh_train, least_squares_closed_form, ridge_closed_form); [Chiang24]
+//       and [Chiang24b] (abstracts) for ridge, LFFR and several outputs; ml/lffr/lffr_plain.h and
+//       ml/lffr/lffr_encrypted.h (the LFFR loss, its constant Hessian bound and circuit).
 // What to observe:
 //   1. The layout: one B-slot block per training row (B = 16 ≥ d + 2 = 15), R = 128 blocks,
 //      B·R = 2048 slots = N/2; the data owner sends B + 1 ciphertexts (A rotated B times, and b).
@@ -25,6 +28,14 @@
 //   4. The plaintext SFH loss falls at every iteration but slowly: after 6 iterations the test R²
 //      is still below the closed form's, because B̃ is a crude bound when features are correlated.
 //   5. Asking for one iteration more than the chain holds: LevelError before any work.
+//   6. (section 8) Ridge (λ = --ridge): the same circuit with λ added to the diagonal of M̃ on the server (no
+//      extra level); encrypted = plaintext again, and the closed-form ridge weights are shorter than
+//      the least-squares ones.
+//   7. (section 9) Several outputs (linnerud: 3 exercise features, 3 physiological targets): ONE encrypted data
+//      set Â = [A | −Y], M̃ built once, one weight ciphertext per target; each output equals its own
+//      single-output plaintext run.
+//   8. (section 10) LFFR (ŷ = σ(A w), targets normalised into (0.1, 0.9)): the interval σ is evaluated on, the
+//      radius R and the degree-3 polynomial chosen from it, and the levels per iteration (2 + 2).
 // Exercises (expected observations in docs/labs/10_linear_regression.md):
 //   a. Run with --iterations 2, 16 and 24 (the chain grows with K): how do the training loss and
 //      the test R² approach the closed form, and what does the weight difference do?
@@ -32,9 +43,13 @@
 //      and does it change the test R²?
 //   c. Run with --train-rows 16 and --train-rows 256 (--log-n 13): what happens to the layout,
 //      and to the gap between training on 16 rows and the closed form?
+//   d. Run with --ridge 0, 10 and 1000: how do the closed-form weights' norm and the test R² move,
+//      and how far is the K-step SFH iterate from the closed form at each λ?
+//   e. Run with --iterations 10: how many LFFR iterations fit the chain now, how wide is the interval
+//      σ visits, and how does the LFFR test R² compare with linear regression's?
 //
 // Usage: tutorial_10_linear_regression [--log-n L] [--train-rows n] [--iterations K]
-//                                      [--log-scale S] [--seed K]
+//                                      [--log-scale S] [--ridge λ] [--seed K]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -50,7 +65,10 @@
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
+#include "ml/lffr/lffr_encrypted.h"
+#include "ml/lffr/lffr_plain.h"
 #include "ml/linreg/linreg_encrypted.h"
+#include "ml/linreg/linreg_job.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/metrics.h"
 #include "tutorials/tutorial_common.h"
@@ -67,11 +85,13 @@ const std::string kBoston = ckks::ml::sklearn_data("boston_house_prices.csv");
 int main(int argc, char** argv) {
   tutorial::Options options("Tutorial 10 — linear regression trained on encrypted data (simplified fixed Hessian)");
   int log_n = 12, rows = 128, K = 6, log_scale = 40;
+  double lambda = 10.0;
   std::uint64_t seed = 1;
   options.add("--log-n", log_n, "ring degree N = 2^L", 10, 16);
   options.add("--train-rows", rows, "training rows used (the first n of the shuffled split)", 16, 405);
   options.add("--iterations", K, "SFH iterations K", 1, 40);
   options.add("--log-scale", log_scale, "log2 of the scale and bits of the data primes", 25, 50);
+  options.add("--ridge", lambda, "ridge parameter λ of section 8", 0.0, 1e6);
   options.add("--seed", seed, "seed of the split and of the (insecure, deterministic) keys");
   if (const auto code = options.parse(argc, argv)) return *code;
   bool ok = true;
@@ -201,6 +221,94 @@ int main(int argc, char** argv) {
       std::printf("7. train with K + 1 = %d iterations: LevelError: %s\n", K + 1, e.what());
     }
     ok &= level_error;
+
+    // 8. Ridge: the same chain, λ·P added to diag_0(ÂᵀÂ) by the server, b = 1/(B~_jj + λ).
+    {
+      const ml::EncryptedTrainingSet enc_r = owner.encrypt(A, {y}, lambda);
+      const std::vector<double> w_r = owner.decrypt_weights(server.train(enc_r, K), lay);
+      const std::vector<double> w_rp = ml::sfh_train(A, y, K, lambda).back();
+      const std::vector<double> w_rc = ml::ridge_closed_form(A, y, lambda);
+      auto norm = [&](const std::vector<double>& w) {
+        double s2 = 0;
+        for (std::size_t j = 0; j + 1 < w.size(); ++j) s2 += w[j] * w[j];
+        return std::sqrt(s2);
+      };
+      const double diff = tutorial::max_abs_diff(w_r, w_rp);
+      std::printf("8. ridge, lambda = %g (bias not penalised), K = %d:\n", lambda, K);
+      std::printf("   ||w|| (features): closed-form least squares %.4f, closed-form ridge %.4f\n", norm(w_closed),
+                  norm(w_rc));
+      std::printf("   max |w_enc - w_plain| = %.2e, below 1e-3: %s; |w_K - w_ridge*| = %.3e\n", diff,
+                  diff < 1e-3 ? "yes" : "NO", tutorial::max_abs_diff(w_rp, w_rc));
+      const auto [rmse_re, r2_re] = metrics(w_r);
+      const auto [rmse_rc, r2_rc] = metrics(w_rc);
+      std::printf("   test: encrypted ridge RMSE %.4f, R^2 %.4f; closed-form ridge RMSE %.4f, R^2 %.4f\n", rmse_re, r2_re,
+                  rmse_rc, r2_rc);
+      ok &= diff < 1e-3 && (lambda == 0 || norm(w_rc) < norm(w_closed));
+    }
+
+    // 9. Several outputs: linnerud, one encrypted data set for the three targets.
+    {
+      const ml::RegressionSplit rs =
+          ml::load_regression_split(ml::kLinnerudKeyword, "Weight,Waist,Pulse", 0.2, seed, "tutorial");
+      std::vector<std::vector<double>> Y;
+      std::vector<std::vector<double>> A_l;
+      for (const ml::Split& sp : rs.splits) {
+        const ml::Standardizer zl = ml::Standardizer::fit(sp.train);
+        const ml::Dataset tr = zl.apply(sp.train);
+        if (A_l.empty()) A_l = ml::with_bias_column(tr.X);
+        Y.push_back(tr.y);
+      }
+      ml::SfhDataOwner owner_l(ctx, seed + 1);
+      const ml::EncryptedTrainingSet enc_l = owner_l.encrypt(A_l, Y, 0.0);
+      const ml::SfhServer server_l(ctx, owner_l.relin_key(), owner_l.galois_keys(enc_l.layout));
+      const std::vector<Ciphertext> ws = server_l.train_outputs(enc_l, K);
+      std::printf("9. several outputs, linnerud (%zu train rows, 3 features, targets Weight, Waist, Pulse):\n",
+                  A_l.size());
+      std::printf("   block B = %zu (>= d + 1 + m = %zu), %zu data ciphertexts for all %zu outputs, %zu weight "
+                  "ciphertexts\n", enc_l.layout.block, enc_l.layout.d + 1 + Y.size(), enc_l.columns_rotated.size(),
+                  Y.size(), ws.size());
+      double worst_l = 0;
+      for (std::size_t k = 0; k < Y.size(); ++k) {
+        const double d = tutorial::max_abs_diff(owner_l.decrypt_weights(ws[k], enc_l.layout, nullptr, k),
+                                                ml::sfh_train(A_l, Y[k], K).back());
+        std::printf("   %-6s max |w_enc - w_plain (single output)| = %.2e\n", rs.targets[k].c_str(), d);
+        worst_l = std::max(worst_l, d);
+      }
+      std::printf("   every output equals its single-output plaintext run within 1e-3: %s\n", worst_l < 1e-3 ? "yes" : "NO");
+      ok &= worst_l < 1e-3;
+    }
+
+    // 10. LFFR on the Boston subset: as many iterations as the chain holds with a degree-3 sigmoid.
+    {
+      constexpr int kDegree = 3;
+      const int K_l = ml::LffrServer::max_iterations(ctx->max_level(), kDegree);
+      const ml::TargetScaling sc = ml::TargetScaling::fit(split.train.y, "MEDV");
+      std::vector<double> u;
+      for (double v : split.train.y) u.push_back(sc.to_unit(v));
+      const ml::LffrTrace exact = ml::lffr_train(A, u, K_l, ml::sigmoid);
+      const ml::LffrSigmoid sig =
+          ml::LffrSigmoid::make(ml::lffr_radius_for(std::max(-exact.z_min, exact.z_max)), kDegree);
+      ml::LffrDataOwner owner_f(ctx, seed + 2);
+      const ml::EncryptedLffrSet enc_f = owner_f.encrypt(A, {u}, sig);
+      const ml::LffrServer server_f(ctx, owner_f.relin_key(), owner_f.galois_keys(enc_f.layout));
+      const Ciphertext uf = server_f.train(enc_f, K_l, sig)[0];
+      const std::vector<double> w_f = owner_f.decrypt_weights(uf, enc_f.layout, sig);
+      const ml::LffrTrace twin = ml::lffr_train(A, u, K_l, sig);
+      const double diff = tutorial::max_abs_diff(w_f, twin.iterates.back());
+      std::printf("10. LFFR, MEDV normalised into (0.1, 0.9), degree-%d sigmoid: %d levels per iteration, "
+                  "levels_needed(%d) = %d of L = %d\n", kDegree, ml::LffrServer::levels_per_iteration(kDegree), K_l,
+                  ml::LffrServer::levels_needed(K_l, kDegree), ctx->max_level());
+      std::printf("   sigma visited z in [%.3f, %.3f]; interpolant on [-%g, %g], max error %.2e\n", exact.z_min,
+                  exact.z_max, sig.radius, sig.radius, sig.max_error);
+      auto lffr_r2 = [&](const std::vector<double>& w) {
+        std::vector<double> pred = ml::lffr_predict(A_test, w);
+        for (double& p : pred) p = sc.from_unit(p);
+        return ml::r2(pred, split.test.y);
+      };
+      std::printf("   max |w_enc - w_plain| = %.2e, below 1e-3: %s; test R^2 encrypted %.4f, plaintext %.4f\n", diff,
+                  diff < 1e-3 ? "yes" : "NO", lffr_r2(w_f), lffr_r2(twin.iterates.back()));
+      ok &= diff < 1e-3 && uf.level == ctx->max_level() - ml::LffrServer::levels_needed(K_l, kDegree);
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,7 +1,10 @@
 // ckks-ml: the command-line front end of the encrypted machine-learning layer.
 //
 //   ckks-ml linreg …   linear regression trained on encrypted data        (cmd_linreg.cpp)
+//   ckks-ml lffr …     regression through the logistic function, encrypted (cmd_linreg.cpp)
 //   ckks-ml logreg …   logistic regression trained on encrypted data      (cmd_logreg.cpp)
+//   ckks-ml logreg-minibatch …  mini-batch logistic regression, Fashion-MNIST streamed from disk
+//                                                   (cmd_logreg_minibatch.cpp)
 //   ckks-ml mlp …      encrypted MLP inference on Fashion-MNIST           (cmd_mlp.cpp)
 //   ckks-ml mlr …      multiclass logistic regression trained on encrypted data (cmd_mlr.cpp)
 //   ckks-ml knn …      k-nearest neighbours on encrypted queries, two modes (cmd_knn.cpp)
@@ -26,7 +29,8 @@ int main(int argc, char** argv) {
   ckks::math::keep_freed_memory_for_reuse();  // reuse freed ciphertext buffers (ckks/math/memory.h)
   CLI::App app{"ckks-ml: machine learning on CKKS-encrypted data"};
   app.require_subcommand(1);
-  const std::vector<Command> commands = {add_linreg(app), add_logreg(app), add_logreg_minibatch(app), add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
+  const std::vector<Command> commands = {add_linreg(app), add_lffr(app), add_logreg(app), add_logreg_minibatch(app),
+                                         add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
                                          add_keygen(app), add_encrypt(app), add_infer(app), add_decrypt(app)};
   try {
     app.parse(argc, argv);

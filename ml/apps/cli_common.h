@@ -59,6 +59,7 @@ CLI::Validator whole_at_least(long long lo);
 
 // One registration function per subcommand (defined in cmd_<name>.cpp).
 Command add_linreg(CLI::App& app);
+Command add_lffr(CLI::App& app);  // cmd_linreg.cpp, beside linreg
 Command add_logreg(CLI::App& app);
 Command add_logreg_minibatch(CLI::App& app);  // cmd_logreg_minibatch.cpp
 Command add_mlp(CLI::App& app);

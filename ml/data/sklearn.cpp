@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <new>
+#include <sstream>
 #include <system_error>
 
 #include "ckks/errors.h"
@@ -225,6 +226,64 @@ Dataset read_sklearn_digits(const std::string& path) {
   if (out.X.empty())
     throw InputError("read_sklearn_digits: " + path + " holds no data rows; expected 64 pixels + 1 label per line");
   return out;
+}
+
+namespace {
+
+// One whitespace-separated numeric file with a header line (a linnerud half).
+Table read_whitespace_table(const std::string& path) {
+  const std::string op = "read_sklearn_linnerud: " + path;
+  if (std::filesystem::is_directory(path)) throw InputError(op + " is a directory; pass the data directory");
+  std::ifstream in(path);
+  if (!in) throw InputError(op + " cannot be opened (" + std::strerror(errno) + "); install python3-sklearn");
+  Table t;
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::istringstream cells(line);
+    std::vector<std::string> words{std::istream_iterator<std::string>(cells), std::istream_iterator<std::string>()};
+    if (words.empty()) continue;
+    if (t.columns.empty()) {
+      t.columns = std::move(words);
+      continue;
+    }
+    if (words.size() != t.columns.size())
+      throw InputError(op + " line " + std::to_string(line_no) + ": " + std::to_string(words.size()) +
+                       " cells but the header names " + std::to_string(t.columns.size()) + " columns");
+    std::vector<double> row;
+    for (const std::string& w : words) {
+      double v = 0;
+      const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+      if (ec != std::errc() || end != w.data() + w.size() || !std::isfinite(v))
+        throw InputError(op + " line " + std::to_string(line_no) + ": \"" + w + "\" is not a number");
+      row.push_back(v);
+    }
+    t.rows.push_back(std::move(row));
+  }
+  if (t.rows.empty()) throw InputError(op + " has no data rows");
+  return t;
+}
+
+}  // namespace
+
+Table read_sklearn_linnerud(const std::string& dir) {
+  const Table ex = read_whitespace_table(dir + "/linnerud_exercise.csv");
+  const Table ph = read_whitespace_table(dir + "/linnerud_physiological.csv");
+  if (ex.rows.size() != ph.rows.size())
+    throw InputError("read_sklearn_linnerud: " + dir + ": linnerud_exercise.csv has " + std::to_string(ex.rows.size()) +
+                     " rows but linnerud_physiological.csv has " + std::to_string(ph.rows.size()) +
+                     "; the two halves must have one row per person");
+  Table t;
+  t.columns = ex.columns;
+  t.columns.insert(t.columns.end(), ph.columns.begin(), ph.columns.end());
+  for (std::size_t i = 0; i < ex.rows.size(); ++i) {
+    std::vector<double> row = ex.rows[i];
+    row.insert(row.end(), ph.rows[i].begin(), ph.rows[i].end());
+    t.rows.push_back(std::move(row));
+  }
+  return t;
 }
 
 }  // namespace ckks::ml

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 
 namespace ckks::ml {
@@ -62,5 +63,16 @@ inline std::string sklearn_data(const std::string& file) { return std::string(kS
 /// pixel is not an integer in [0, 16]; a label is not an integer in [0, 9]; there are no rows.
 /// Example: read_sklearn_digits: /x/digits.csv.gz line 3, column 65: label "12" is not a digit 0 … 9
 Dataset read_sklearn_digits(const std::string& path);
+
+/// Reads scikit-learn's linnerud data set (the files sklearn.datasets.load_linnerud reads) from
+/// `dir`: linnerud_exercise.csv (the features Chins, Situps, Jumps) and linnerud_physiological.csv
+/// (the targets Weight, Waist, Pulse), 20 rows each. Format of both: a header line of names, then
+/// rows of numbers, cells separated by runs of spaces (not commas). Returns one Table of the 6
+/// columns, exercise columns first, row i of both files joined into row i.
+/// Throws ckks::InputError, naming the file and the line, when a file is missing or unreadable, a
+/// row's cell count differs from its header's, a cell is not a finite number, the files have no
+/// rows or different row counts.
+/// Example: read_sklearn_linnerud: /x/linnerud_exercise.csv line 4: "6x" is not a number
+Table read_sklearn_linnerud(const std::string& dir = kSklearnDataDir);
 
 }  // namespace ckks::ml

@@ -82,9 +82,20 @@ std::vector<std::vector<double>> with_bias_column(const std::vector<std::vector<
   return A;
 }
 
-std::vector<double> least_squares_closed_form(const std::vector<std::vector<double>>& A,
-                                              const std::vector<double>& y) {
-  const std::string op = "least_squares_closed_form";
+double check_ridge_lambda(double lambda, const std::string& op) {
+  if (!std::isfinite(lambda) || lambda < 0.0) {
+    throw InputError(op + ": the ridge parameter λ = " + num(lambda) + " is " +
+                     (std::isfinite(lambda) ? "negative" : "not finite") +
+                     "; pass a finite λ ≥ 0 (λ = 0 is plain least squares)");
+  }
+  return lambda;
+}
+
+namespace {
+
+// (AᵀA + λP) w = Aᵀy by Cholesky, P = diag(1, …, 1, 0); λ = 0 adds nothing.
+std::vector<double> solve_normal_equations(const Matrix& A, const std::vector<double>& y, double lambda,
+                                           const std::string& op) {
   const std::size_t D = check_matrix(A, op);
   check_target(A, y, op);
   const std::size_t n = A.size();
@@ -100,6 +111,9 @@ std::vector<double> least_squares_closed_form(const std::vector<std::vector<doub
     for (std::size_t i = 0; i < D; ++i) {
       for (std::size_t j = 0; j <= i; ++j) G[i][j] += A[r][i] * A[r][j];
     }
+  }
+  if (lambda != 0.0) {
+    for (std::size_t j = 0; j + 1 < D; ++j) G[j][j] += lambda;  // the bias (column D − 1) is not penalised
   }
   const std::vector<double> c = transpose_times(A, y);
 
@@ -144,8 +158,21 @@ std::vector<double> least_squares_closed_form(const std::vector<std::vector<doub
   return w;
 }
 
-std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A) {
+}  // namespace
+
+std::vector<double> least_squares_closed_form(const std::vector<std::vector<double>>& A,
+                                              const std::vector<double>& y) {
+  return solve_normal_equations(A, y, 0.0, "least_squares_closed_form");
+}
+
+std::vector<double> ridge_closed_form(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
+                                      double lambda) {
+  return solve_normal_equations(A, y, check_ridge_lambda(lambda, "ridge_closed_form"), "ridge_closed_form");
+}
+
+std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A, double lambda) {
   const std::string op = "sfh_preconditioner";
+  check_ridge_lambda(lambda, op);
   const std::size_t D = check_matrix(A, op);
   std::vector<double> bt(D, 0.0);  // B̃_jj
   for (const auto& row : A) {
@@ -160,21 +187,22 @@ std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A
                        "zeros, so the SFH bound B̃_jj is 0 and cannot be inverted; drop that "
                        "column");
     }
-    b[j] = 1.0 / bt[j];
+    b[j] = 1.0 / (lambda != 0.0 && j + 1 < D ? bt[j] + lambda : bt[j]);
   }
   return b;
 }
 
 std::vector<std::vector<double>> sfh_train(const std::vector<std::vector<double>>& A,
-                                           const std::vector<double>& y, int iterations) {
+                                           const std::vector<double>& y, int iterations, double lambda) {
   const std::string op = "sfh_train";
+  check_ridge_lambda(lambda, op);
   if (iterations < 1) {
     throw InputError(op + ": iterations is " + std::to_string(iterations) +
                      "; run at least 1 iteration");
   }
   check_matrix(A, op);
   check_target(A, y, op);
-  const std::vector<double> b = sfh_preconditioner(A);
+  const std::vector<double> b = sfh_preconditioner(A, lambda);
   const std::size_t D = b.size();
 
   std::vector<std::vector<double>> iterates;
@@ -183,7 +211,10 @@ std::vector<std::vector<double>> sfh_train(const std::vector<std::vector<double>
   for (int t = 0; t < iterations; ++t) {
     std::vector<double> residual = times(A, w);  // becomes y − A w
     for (std::size_t r = 0; r < residual.size(); ++r) residual[r] = y[r] - residual[r];
-    const std::vector<double> g = transpose_times(A, residual);  // Aᵀ(y − A w) = −½ ∇L
+    std::vector<double> g = transpose_times(A, residual);  // Aᵀ(y − A w) = −½ ∇L
+    if (lambda != 0.0) {
+      for (std::size_t j = 0; j + 1 < D; ++j) g[j] -= lambda * w[j];  // ridge: − λ P w
+    }
     for (std::size_t j = 0; j < D; ++j) w[j] += b[j] * g[j];
     iterates.push_back(w);
   }

@@ -15,6 +15,7 @@
 //
 // Matrices are std::vector<std::vector<double>> of rows: A[r][j] is row r, column j.
 #pragma once
+#include <string>
 #include <vector>
 
 namespace ckks::ml {
@@ -48,7 +49,11 @@ std::vector<double> least_squares_closed_form(const std::vector<std::vector<doub
 /// majorise-minimise step: the loss never increases.
 /// Shapes: A is n×D. Throws ckks::InputError if A is empty or ragged, a value is not finite, or a
 /// column of A is all zeros (B̃_jj = 0; drop that column).
-std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A);
+/// Ridge regression [Chiang24] (the SFH extended to ridge; the matrix below is derived here): with λ > 0 the same bound grows by the ridge term's Hessian λ·P, P = diag(1, …, 1, 0) (every
+/// weight but the bias, the last column, is penalised): b_j = 1 / (B̃_jj + λ·P_jj). λ = 0 gives
+/// the least-squares b above exactly (no term is added).
+/// Throws ckks::InputError as above, and if λ is negative or not finite.
+std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A, double lambda = 0.0);
 
 /// Trains least squares with the SFH iteration of [BV18], with the
 /// least-squares Hessian AᵀA in place of their logistic-regression bound ¼·AᵀA:
@@ -58,8 +63,29 @@ std::vector<double> sfh_preconditioner(const std::vector<std::vector<double>>& A
 /// least-squares minimum (slowly if features are strongly correlated).
 /// Shapes: A is n×D, y has n values. Throws ckks::InputError if iterations < 1, A is empty or
 /// ragged, y has the wrong length, a value is not finite, or a column of A is all zeros.
+///
+/// Ridge (λ > 0): the loss is ½‖y − A w‖² + ½λ‖P w‖² (P as in sfh_preconditioner: the bias is not
+/// penalised), the step w_{t+1} = w_t + diag(b)·(Aᵀ(y − A w_t) − λ·P w_t) with b =
+/// sfh_preconditioner(A, λ); B̃ + λP ⪰ AᵀA + λP keeps it a majorise-minimise step, converging to
+/// ridge_closed_form(A, y, λ). λ = 0 runs exactly the least-squares iteration (no term is added).
+/// Throws ckks::InputError also if λ is negative or not finite.
 std::vector<std::vector<double>> sfh_train(const std::vector<std::vector<double>>& A,
-                                           const std::vector<double>& y, int iterations);
+                                           const std::vector<double>& y, int iterations, double lambda = 0.0);
+
+/// Closed-form ridge regression: the w (length D) minimising ‖y − A w‖² + λ‖P w‖², P =
+/// diag(1, …, 1, 0) (the bias, the last column of A, is not penalised, as scikit-learn's Ridge
+/// leaves the intercept out), from (AᵀA + λP) w = Aᵀy by the same Cholesky solve as
+/// least_squares_closed_form, which is the λ = 0 case (bit for bit: no term is added).
+/// On standardised features (centred columns) this is scikit-learn's Ridge(alpha = λ) with
+/// fit_intercept = True, whose objective is ‖y − Xw‖² + α‖w‖² [sklearn-Ridge].
+/// Throws ckks::InputError as least_squares_closed_form (λ = 0), and if λ is negative or not
+/// finite (the message names the value).
+std::vector<double> ridge_closed_form(const std::vector<std::vector<double>>& A, const std::vector<double>& y,
+                                      double lambda);
+
+/// Checks a ridge parameter: returns λ unchanged if it is finite and ≥ 0; throws ckks::InputError
+/// naming `op` and the value otherwise.
+double check_ridge_lambda(double lambda, const std::string& op);
 
 /// Predictions A w (n values) for a design matrix A (n×D) and weights w (length D).
 /// Throws ckks::InputError if A is empty or ragged or w does not have D entries.
