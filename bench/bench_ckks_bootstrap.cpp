@@ -5,13 +5,16 @@
 //   Bootstrap/slots=1024/logN=16           1024 slots
 //   Bootstrap/sparse_secret/full/logN=16   32768 slots, sparse-secret encapsulation (h' = 32,
 //                                          bootstrap_preset_n16_sparse_secret)
+//   …/threads=2                            the same with ckks::set_num_threads(2) (full and
+//                                          sparse_secret/full), real time; the plain rows run
+//                                          on one thread (CPU time of the timing thread)
 //
 // One iteration each (a bootstrap outlasts the minimum time). Keys and the Bootstrapper are made once, outside the timing loop (about 40 Galois keys of ~200 MiB:
 // the process needs about 11 GiB; run one entry at a time). Each entry checks its result against the
 // input (uniform in [−1, 1], real and imaginary parts) and reports counters:
 //   mean_bits    −log2 of the mean absolute error over the slots
 //   min_bits     −log2 of the largest error (worst slot)
-//   levels_left  level of the output (Δ = 2^40)
+//   levels_left  level of the output
 //   galois_keys, key_gib, setup_s (key generation and precomputation, seconds)
 // An entry whose worst slot has fewer than 10 correct bits fails (SkipWithError).
 #include <benchmark/benchmark.h>
@@ -30,6 +33,7 @@
 #include "ckks/keygen.h"
 #include "ckks/math/sampler.h"
 #include "ckks/precision.h"
+#include "ckks/threads.h"
 
 namespace {
 
@@ -81,13 +85,15 @@ BootFixture& fixture(std::size_t slots, bool sparse_secret) {
   return *f;
 }
 
-void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_secret) {
-  BootFixture& f = fixture(slots, sparse_secret);
+void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_secret, int threads) {
+  BootFixture& f = fixture(slots, sparse_secret);  // keys made on one thread, reused by the threads=2 row
   ckks::Ciphertext out;
+  ckks::set_num_threads(threads);
   for (auto _ : state) {
     out = f.boot->bootstrap(f.input);
     benchmark::DoNotOptimize(out);
   }
+  ckks::set_num_threads(1);
   ckks::Encoder enc(f.ctx);
   const std::vector<cplx> got = enc.decode_complex(ckks::Decryptor(f.ctx, f.sk).decrypt(out));
   double sum = 0;
@@ -106,12 +112,20 @@ void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_sec
 
 }  // namespace
 
-BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0), false)
+BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0), false, 1)
     ->Name("Bootstrap/full/logN=16")
     ->Unit(benchmark::kSecond);
-BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024), false)
+BENCHMARK_CAPTURE(bootstrap_bench, full_2, std::size_t(0), false, 2)
+    ->Name("Bootstrap/full/logN=16/threads=2")
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024), false, 1)
     ->Name("Bootstrap/slots=1024/logN=16")
     ->Unit(benchmark::kSecond);
-BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full, std::size_t(0), true)
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full, std::size_t(0), true, 1)
     ->Name("Bootstrap/sparse_secret/full/logN=16")
     ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full_2, std::size_t(0), true, 2)
+    ->Name("Bootstrap/sparse_secret/full/logN=16/threads=2")
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
