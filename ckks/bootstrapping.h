@@ -80,7 +80,7 @@ struct BootstrapConfig {
   /// coefficients of the message are about √(N/(2n)) times larger than with N/2 slots, and the
   /// best ratio keeps k·m, not the slot values, at the same size. Measured at N = 2^14 with the
   /// sparse-secret preset's chain (docs/bootstrapping.md): the best ratio was 4 for 8 192 slots,
-  /// 5 for 1 024 and 8 for 64 (the rule gives 3.5, 5 and 7.5).
+  /// 5 for 1 024 and 8 for 64 (from 4 at full slots the rule gives 5.5 and 7.5).
   bool ratio_grows_with_sparse_slots = false;
   int double_angle = 3;        ///< r: double-angle steps (the cosine is scaled by 1/2^r)
   /// Degree of the arcsine correction after the double angles (0 = none; else odd ≥ 3): the Taylor
