@@ -63,8 +63,11 @@ class Run {
     // Chebyshev division by T_G: for G ≤ i ≤ k < 2G, T_i = 2·T_G·T_{i−G} − T_{2G−i} (i > G),
     // T_G = T_G·T_0. So q_{i−G} gets 2c_i (c_G for i = G) and r_{2G−i} gets −c_i.
     const int G = 1 << (ceil_log2(k + 1) - 1);
-    auto [q, r] = chebyshev_divide(c, G);
-    r = trimmed(std::move(r));
+    // Named members, not a structured binding: the lambda below captures them (clang 14, which
+    // builds the fuzz targets, cannot capture structured bindings).
+    ChebyshevDivision division = chebyshev_divide(c, G);
+    const std::vector<double>& q = division.q;
+    std::vector<double> r = trimmed(std::move(division.r));
     const int kr = static_cast<int>(r.size()) - 1;
 
     Ciphertext res = [&] {
