@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -29,12 +28,6 @@ std::string num(double x, int precision = 6) {
   return os.str();
 }
 
-int ceil_log2(long long v) {
-  int m = 0;
-  while ((1LL << m) < v) ++m;
-  return m;
-}
-
 void check_interval(double a, double b, const char* op) {
   if (!std::isfinite(a) || !std::isfinite(b) || !(a < b))
     throw InputError(std::string(op) + ": the interval [" + num(a, 17) + ", " + num(b, 17) +
@@ -46,69 +39,6 @@ void check_degree(int degree, int max_degree, const char* op) {
     throw InputError(std::string(op) + ": degree " + std::to_string(degree) + " is outside 1.." +
                      std::to_string(max_degree) + "; choose a degree in that range");
 }
-
-// ---- the cost model of PolynomialEvaluator (polynomial.cpp, class Run), without ciphertexts
-
-std::vector<double> trimmed(std::vector<double> c) {
-  while (c.size() > 1 && c.back() == 0) c.pop_back();
-  return c;
-}
-
-// Counts what Run does: T_i built on demand (T_{2k} from T_k, T_{2k+1} from T_k and T_{k+1}, one
-// product each) and one product per q·T_G with deg q ≥ 1; leaves are linear combinations.
-class ProductCount {
- public:
-  explicit ProductCount(int degree) : baby_(1 << std::max(1, ceil_log2(degree + 1) / 2)) { T_.insert(1); }
-
-  void eval(std::vector<double> c, int D) {
-    c = trimmed(std::move(c));
-    const int k = static_cast<int>(c.size()) - 1;
-    if (is_leaf(k, D)) return leaf(c);
-    const int G = 1 << (ceil_log2(k + 1) - 1);
-    auto [q, r] = chebyshev_divide(c, G);
-    r = trimmed(std::move(r));
-    const int kr = static_cast<int>(r.size()) - 1;
-    if (q.size() == 1) {
-      cheb(G);
-      if (is_leaf(kr, D)) {
-        leaf(r);
-        return;
-      }
-    } else {
-      cheb(G);
-      eval(q, D - 1);
-      ++products;
-    }
-    if (r.size() > 1) eval(std::move(r), D);
-  }
-
-  int products = 0;
-
- private:
-  bool is_leaf(int k, int D) const { return k == 0 || (k < baby_ && k <= (1 << (D - 1))); }
-  void leaf(const std::vector<double>& c) {
-    bool any = false;
-    for (std::size_t i = 1; i < c.size(); ++i)
-      if (c[i] != 0) {
-        cheb(static_cast<int>(i));
-        any = true;
-      }
-    if (!any) cheb(1);
-  }
-  void cheb(int i) {
-    if (T_.count(i)) return;
-    if (i % 2 == 0) {
-      cheb(i / 2);
-    } else {
-      cheb(i / 2);
-      cheb(i / 2 + 1);
-    }
-    T_.insert(i);
-    ++products;
-  }
-  int baby_;
-  std::set<int> T_;
-};
 
 // ---- building candidates
 
@@ -354,9 +284,7 @@ std::string ApproxCandidate::describe() const {
 
 int polynomial_products(const ChebyshevSeries& p) {
   p.validate("polynomial_products");
-  ProductCount count(p.degree());
-  count.eval(p.coeffs, PolynomialEvaluator::levels_needed(p.degree()));
-  return count.products;
+  return PolynomialEvaluator::products_needed(p);
 }
 
 double approx_max_error(const ApproxCandidate& c, int points) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -39,6 +40,62 @@ std::vector<double> trimmed(std::vector<double> c) {
   os << x;
   return os.str();
 }
+
+// Counts what Run does: T_i built on demand (T_{2k} from T_k, T_{2k+1} from T_k and T_{k+1}, one
+// product each) and one product per q·T_G with deg q ≥ 1; leaves are linear combinations.
+class ProductCount {
+ public:
+  explicit ProductCount(int degree) : baby_(1 << std::max(1, ceil_log2(degree + 1) / 2)) { T_.insert(1); }
+
+  void eval(std::vector<double> c, int D) {
+    c = trimmed(std::move(c));
+    const int k = static_cast<int>(c.size()) - 1;
+    if (is_leaf(k, D)) return leaf(c);
+    const int G = 1 << (ceil_log2(k + 1) - 1);
+    auto [q, r] = chebyshev_divide(c, G);
+    r = trimmed(std::move(r));
+    const int kr = static_cast<int>(r.size()) - 1;
+    if (q.size() == 1) {
+      cheb(G);
+      if (is_leaf(kr, D)) {
+        leaf(r);
+        return;
+      }
+    } else {
+      cheb(G);
+      eval(q, D - 1);
+      ++products;
+    }
+    if (r.size() > 1) eval(std::move(r), D);
+  }
+
+  int products = 0;
+
+ private:
+  bool is_leaf(int k, int D) const { return k == 0 || (k < baby_ && k <= (1 << (D - 1))); }
+  void leaf(const std::vector<double>& c) {
+    bool any = false;
+    for (std::size_t i = 1; i < c.size(); ++i)
+      if (c[i] != 0) {
+        cheb(static_cast<int>(i));
+        any = true;
+      }
+    if (!any) cheb(1);
+  }
+  void cheb(int i) {
+    if (T_.count(i)) return;
+    if (i % 2 == 0) {
+      cheb(i / 2);
+    } else {
+      cheb(i / 2);
+      cheb(i / 2 + 1);
+    }
+    T_.insert(i);
+    ++products;
+  }
+  int baby_;
+  std::set<int> T_;
+};
 
 // One evaluation: the Chebyshev ciphertexts T_i of t, computed on demand, and the recursion.
 class Run {
@@ -170,6 +227,12 @@ PolynomialEvaluator::PolynomialEvaluator(const Evaluator& ev, const RelinKey& rk
 }
 
 int PolynomialEvaluator::levels_needed(int degree) { return degree <= 0 ? 0 : ceil_log2(degree + 1LL); }
+
+int PolynomialEvaluator::products_needed(const ChebyshevSeries& p) {
+  ProductCount count(p.degree());
+  count.eval(p.coeffs, levels_needed(p.degree()));
+  return count.products;
+}
 
 int PolynomialEvaluator::levels_needed(const ChebyshevSeries& p) {
   return levels_needed(p.degree()) + (integer_slope(p) ? 0 : 1);

@@ -79,6 +79,13 @@ class PolynomialEvaluator {
   /// Does not validate p (evaluate does).
   static int levels_needed(const ChebyshevSeries& p);
 
+  /// The ciphertext × ciphertext products (multiply_relin calls) evaluate(x, p) makes: the Chebyshev
+  /// polynomials T_i it builds plus one per giant-step product q·T_G, by the same recursion on the
+  /// same coefficients without ciphertexts (exact zeros skipped, as evaluate skips them). With every
+  /// coefficient non-zero: degree 7 → 5, 15 → 8, 31 → 13, 63 → 18, 127 → 27. A count, not seconds.
+  /// Does not validate p (evaluate does).
+  static int products_needed(const ChebyshevSeries& p);
+
  private:
   Evaluator ev_;
   const RelinKey* rk_;
