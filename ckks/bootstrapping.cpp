@@ -216,6 +216,9 @@ std::string BootstrapPlan::describe() const {
   if (ephemeral_secret_weight)
     s << "  sparse-secret encapsulation, h' = " << ephemeral_secret_weight
       << ": keys s -> s' (level 0, modulo q_0·p_0) and s' -> s (" << galois_key_bytes / 1048576.0 << " MiB)\n";
+  if (error_reduction_bits)
+    s << "  error reduction, k = " << error_reduction_bits
+      << " bits: a second bootstrap of 2^k·(output − input), no extra level\n";
   s << "  rotation steps:";
   for (int r : rotation_steps) s << ' ' << r;
   s << '\n';
@@ -250,6 +253,10 @@ BootstrapPlan Bootstrapper::plan(const Context& ctx, const BootstrapConfig& cfg)
   if (cfg.arcsine_degree != 0 && (cfg.arcsine_degree < 3 || cfg.arcsine_degree % 2 == 0))
     throw ParameterError("bootstrapping: arcsine_degree = " + std::to_string(cfg.arcsine_degree) +
                          " must be 0 (no correction) or an odd degree ≥ 3");
+  if (cfg.error_reduction_bits < 0 || cfg.error_reduction_bits > 40)
+    throw ParameterError("bootstrapping: error_reduction_bits = " + std::to_string(cfg.error_reduction_bits) +
+                         " must be 0 (off) or k in [1, 40], a few bits below the worst-slot precision of one "
+                         "bootstrap (2^k·ε must stay in |z| ≤ 1)");
   BootstrapPlan p;
   p.slots = n;
   p.top_level = ctx.max_level();
@@ -285,6 +292,7 @@ BootstrapPlan Bootstrapper::plan(const Context& ctx, const BootstrapConfig& cfg)
   std::sort(p.rotation_steps.begin(), p.rotation_steps.end());
   p.conjugation = true;
   p.ephemeral_secret_weight = cfg.ephemeral_secret_weight;
+  p.error_reduction_bits = cfg.error_reduction_bits;
   const int L = ctx.max_level();
   p.galois_key_bytes = ctx.num_digits(L) * 2 * (static_cast<std::size_t>(L) + 1 + ctx.num_special()) * N * 8;
   return p;
@@ -377,6 +385,19 @@ Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const Rel
   const double step_stc = std::pow(cfg_.output_scale * c_stc / sigma_r_, 1.0 / sl);
   const int stc_top = L - cl - plan_.eval_mod_levels;
   for (int i = 0; i < sl; ++i) stc_.emplace_back(enc_, f.stc[i], stc_top - i, prime(c, stc_top - i) * step_stc);
+  // Error reduction: the same last factor with its scale divided by 2^k, so the output (declared at
+  // Δ_out) is 2^-k times the normal one. Only the encoding's rounding differs: its integers are
+  // 2^k times smaller, still ≥ 2^20 for k ≤ 25 with 45-bit primes.
+  if (cfg_.error_reduction_bits > 0) {
+    if (std::fabs(cfg_.input_scale - cfg_.output_scale) > 1e-9 * cfg_.input_scale)
+      throw ParameterError("Bootstrapper: error_reduction_bits needs input_scale = output_scale (the output is "
+                           "subtracted from the input at level 0), got Δ_in = " + pow2_string(cfg_.input_scale) +
+                           " and Δ_out = " + pow2_string(cfg_.output_scale) +
+                           "; set both to the same scale or error_reduction_bits = 0");
+    const int last = sl - 1;
+    stc_reduced_.emplace_back(enc_, f.stc[static_cast<std::size_t>(last)], stc_top - last,
+                              prime(c, stc_top - last) * step_stc * std::ldexp(1.0, -cfg_.error_reduction_bits));
+  }
 }
 
 void Bootstrapper::check_input(const Ciphertext& ct, const char* op) const {
@@ -539,6 +560,10 @@ Ciphertext Bootstrapper::eval_mod(const Ciphertext& x) const {
 }
 
 Ciphertext Bootstrapper::slots_to_coeffs(const std::vector<Ciphertext>& parts) const {
+  return slots_to_coeffs(parts, false);
+}
+
+Ciphertext Bootstrapper::slots_to_coeffs(const std::vector<Ciphertext>& parts, bool reduced) const {
   const std::size_t N = ctx_->n(), n = plan_.slots;
   const bool sparse = n < N / 2;
   const std::size_t want = sparse ? 1 : 2;
@@ -555,17 +580,42 @@ Ciphertext Bootstrapper::slots_to_coeffs(const std::vector<Ciphertext>& parts) c
                        str(sparse ? 2 * n : n) + " expected");
   }
   Ciphertext v = sparse ? parts[0] : ev_.add(parts[0], times_i(parts[1], 1));
-  for (const auto& t : stc_) v = t.apply(ev_, v, *gk_, &cost_);
+  for (std::size_t i = 0; i < stc_.size(); ++i)
+    v = (reduced && i + 1 == stc_.size() ? stc_reduced_.front() : stc_[i]).apply(ev_, v, *gk_, &cost_);
   v.slots = n;  // sparse: (z ‖ z) on 2n slots is z on n slots
   v.scale = cfg_.output_scale;  // the diagonals' scales put the value q_0/(2π·Δ_in)·FFT(·) at Δ_out
   return v;
 }
 
-Ciphertext Bootstrapper::bootstrap(const Ciphertext& ct) const {
-  check_input(ct, "bootstrap");
+Ciphertext Bootstrapper::four_stages(const Ciphertext& ct, bool reduced) const {
   std::vector<Ciphertext> parts = coeffs_to_slots(mod_raise(ct));
   for (auto& p : parts) p = eval_mod(p);
-  return slots_to_coeffs(parts);
+  return slots_to_coeffs(parts, reduced);
+}
+
+Ciphertext Bootstrapper::bootstrap(const Ciphertext& ct) const {
+  check_input(ct, "bootstrap");
+  const Ciphertext out = four_stages(ct, false);
+  return cfg_.error_reduction_bits > 0 ? reduce_error(ct, out) : out;
+}
+
+Ciphertext Bootstrapper::reduce_error(const Ciphertext& ct, const Ciphertext& out) const {
+  if (cfg_.error_reduction_bits == 0)
+    throw ParameterError("reduce_error: this Bootstrapper was made with error_reduction_bits = 0; set "
+                         "BootstrapConfig::error_reduction_bits (e.g. a few bits below one bootstrap's worst-slot "
+                         "precision)");
+  check_input(ct, "reduce_error");
+  if (out.context != ctx_ || out.level != plan_.output_level || out.slots != plan_.slots || out.size() != 2 ||
+      std::fabs(out.scale - cfg_.output_scale) > 1e-9 * cfg_.output_scale)
+    throw InputError("reduce_error: `out` must be this Bootstrapper's output for `ct` (level " +
+                     std::to_string(plan_.output_level) + ", " + str(plan_.slots) + " slots, scale Δ_out = " +
+                     pow2_string(cfg_.output_scale) + "); got level " + std::to_string(out.level) + ", " +
+                     str(out.slots) + " slots, scale " + pow2_string(out.scale));
+  // ε = out − ct at level 0 (dropping levels is exact), scaled up by the integer 2^k (exact mod q_0).
+  Ciphertext err = ev_.sub(ev_.drop_level(out, 0), ct);
+  err = ev_.multiply_integer(err, std::int64_t{1} << cfg_.error_reduction_bits);
+  // The reduced pipeline returns (2^k·ε + e_2)/2^k = ε + e_2/2^k at scale Δ_out.
+  return ev_.sub(out, four_stages(err, true));
 }
 
 }  // namespace ckks

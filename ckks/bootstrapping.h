@@ -35,6 +35,14 @@
 //    q_0/(2π·Δ_in) folded into the diagonal scales, applied to Re + i·Im (full) or (Re ‖ Im) with
 //    the combination merged into the first factor (sparse). The result decrypts to z at scale Δ_out.
 //
+// 5. Error reduction (optional) [BCCKK22]. One bootstrap returns m + ε with |ε| ≈ 2^-20…2^-29 (the
+//    presets). ε is computable under encryption: bring the output back to level 0 and subtract the
+//    input. Bootstrapping 2^k·ε (an exact integer product) and scaling the result back by 2^-k
+//    gives ε to within e_2/2^k; subtracting it leaves m − e_2/2^k. The factor 2^-k is folded into
+//    the scale of the last SlotsToCoeffs factor's diagonals, so the output level is unchanged.
+//    Successive bootstraps then add errors of size e_2/2^k plus the output's rounding floor instead
+//    of e_1, and ten in a row keep their precision (docs/bootstrapping.md).
+//
 // Input range: the bootstrap is correct when every |I_k + m_k/q_0| < K and |m_k| ≪ q_0. Neither can
 // be checked under encryption. Beyond K the cosine interpolant is evaluated outside [−1, 1] and the
 // slot is garbage (tests/ckks/test_bootstrapping.cpp shows it); a large message (|z|·Δ_in near
@@ -44,8 +52,9 @@
 // SlotsToCoeffs order, hoisted BSGS linear transforms, scaled cosine with double angle), [HK20]
 // (eprint 2019/688: cosine and double-angle formula in full-RNS bootstrapping), [CHKKS18b] (eprint
 // 2018/153: the first CKKS bootstrapping, with the sine), [CCS19] (eprint 2018/1043: Chebyshev
-// interpolation, the level-collapsed homomorphic DFT). Section and algorithm numbers are not given:
-// they were not checked against the papers' text.
+// interpolation, the level-collapsed homomorphic DFT), [BCCKK22] (eprint 2022/1167, Meta-BTS: the
+// error reduction, as restated by OpenFHE's FHECKKSRNS::EvalBootstrap with two iterations). Section
+// and algorithm numbers are not given: they were not checked against the papers' text.
 #pragma once
 #include <complex>
 #include <cstddef>
@@ -96,6 +105,15 @@ struct BootstrapConfig {
   /// ‖I‖_∞ ≤ (h' + 1)/2 (K ≈ 16 for h' = 32 instead of 384), and switches back to s at level L.
   /// The Bootstrapper then needs KeyGenerator::encapsulation_keys(sk, h').
   int ephemeral_secret_weight = 0;
+  /// Error reduction (0 = off): k, in bits. bootstrap() then bootstraps twice: the first output
+  /// ct_1 ≈ m + ε is brought back to level 0, ε = ct_1 − ct is multiplied by the integer 2^k and
+  /// bootstrapped by a copy of the pipeline whose last SlotsToCoeffs factor is 2^k times smaller,
+  /// which returns ε + e_2/2^k; subtracting it from ct_1 leaves m − e_2/2^k (reduce_error()). Same
+  /// output level and scale, about twice the time, one more SlotsToCoeffs factor in memory.
+  /// 2^k·|ε| must stay in the input range |z| ≤ 1 in every slot: choose k a few bits below the
+  /// worst-slot precision of one bootstrap (docs/bootstrapping.md measures both presets).
+  /// Needs input_scale = output_scale. Meta-BTS [BCCKK22], as OpenFHE's iterative bootstrapping.
+  int error_reduction_bits = 0;
 };
 
 /// The level budget and the keys of a bootstrap, known before any key exists.
@@ -111,6 +129,7 @@ struct BootstrapPlan {
   bool conjugation = true;      ///< the conjugation key is needed as well
   std::size_t galois_key_bytes = 0;  ///< bytes of one Galois key in memory (dnum·2·(L+1+k)·N·8)
   int ephemeral_secret_weight = 0;   ///< h' (0: no encapsulation, no encapsulation keys)
+  int error_reduction_bits = 0;      ///< k (0: one bootstrap; else two, see BootstrapConfig)
   std::size_t galois_keys() const { return rotation_steps.size() + (conjugation ? 1 : 0); }
   /// The level budget table and key list as text (one line per stage, then the keys and sizes).
   std::string describe() const;
@@ -205,9 +224,19 @@ class Bootstrapper {
   /// FFT times q_0/(2π·Δ_in). Output: level L − c − e − s, scale Δ_out, n slots.
   /// Throws InputError for the wrong number of parts or slots; LevelError for the wrong level.
   Ciphertext slots_to_coeffs(const std::vector<Ciphertext>& parts) const;
-  /// The four stages in order. Output: plan().output_level, scale exactly Δ_out, n slots.
-  /// Throws as check_input.
+  /// The four stages in order, then reduce_error() when error_reduction_bits > 0. Output:
+  /// plan().output_level, scale exactly Δ_out, n slots. Throws as check_input.
   Ciphertext bootstrap(const Ciphertext& ct) const;
+  /// Error reduction [BCCKK22] (BootstrapConfig::error_reduction_bits = k > 0): `ct` the level-0
+  /// input, `out` its bootstrap (the four stages, m + ε). Computes ε' = 2^k·(out at level 0 − ct)
+  /// (a subtraction and an integer product at level 0: exact), bootstraps ε' with the last
+  /// SlotsToCoeffs factor divided by 2^k (so it returns ε + e_2/2^k at scale Δ_out) and returns
+  /// out − that: m − e_2/2^k, at out's level and scale. Departure from OpenFHE's
+  /// FHECKKSRNS::EvalBootstrap (which multiplies by 1/2^k afterwards, one level): the factor is
+  /// folded into the diagonals, so no level is spent. Throws ParameterError if k = 0; as
+  /// check_input for `ct`; InputError unless `out` is at plan().output_level with n slots and
+  /// scale Δ_out.
+  Ciphertext reduce_error(const Ciphertext& ct, const Ciphertext& out) const;
 
   const BootstrapPlan& plan() const { return plan_; }
   const BootstrapConfig& config() const { return cfg_; }
@@ -233,6 +262,8 @@ class Bootstrapper {
   Ciphertext switch_key(const Ciphertext& ct, const KeySwitchKey& key) const;
   Ciphertext to_ephemeral_secret(const Ciphertext& ct) const;
   Ciphertext times_i(const Ciphertext& ct, double sign) const;
+  Ciphertext four_stages(const Ciphertext& ct, bool reduced) const;
+  Ciphertext slots_to_coeffs(const std::vector<Ciphertext>& parts, bool reduced) const;
 
   ContextPtr ctx_;
   BootstrapConfig cfg_;
@@ -243,6 +274,7 @@ class Bootstrapper {
   const GaloisKeys* gk_;
   const EncapsulationKeys* ek_ = nullptr;
   std::vector<DiagonalTransform> cts_, stc_;
+  std::vector<DiagonalTransform> stc_reduced_;  ///< the last SlotsToCoeffs factor / 2^k (error reduction)
   ChebyshevSeries cos_, arcsin_;
   double rho_ = 0, sigma0_ = 0, sigma_r_ = 0, ratio_ = 0;
   std::int64_t scale_up_ = 1;
