@@ -8,6 +8,11 @@
 //   …/threads=2                            the same with ckks::set_num_threads(2) (full and
 //                                          sparse_secret/full), real time; the plain rows run
 //                                          on one thread (CPU time of the timing thread)
+//   …/error_reduction=k                    with BootstrapConfig::error_reduction_bits = k (a
+//                                          second bootstrap of 2^k·ε, [BCCKK22])
+//   …/ten_in_a_row                         one iteration = ten bootstraps, each output dropped
+//                                          to level 0 and bootstrapped again; counters
+//                                          first_mean_bits (after one) and bits_lost
 //
 // One iteration each (a bootstrap outlasts the minimum time). Keys and the Bootstrapper are made once, outside the timing loop (about 40 Galois keys of ~200 MiB:
 // the process needs about 11 GiB; run one entry at a time). Each entry checks its result against the
@@ -22,14 +27,17 @@
 #include <chrono>
 #include <cmath>
 #include <complex>
+#include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "ckks/bootstrapping.h"
 #include "ckks/decryptor.h"
 #include "ckks/encryptor.h"
+#include "ckks/evaluator.h"
 #include "ckks/keygen.h"
 #include "ckks/math/sampler.h"
 #include "ckks/precision.h"
@@ -39,6 +47,11 @@ namespace {
 
 using cplx = std::complex<double>;
 
+// k of the error_reduction rows: a few bits below one bootstrap's worst slot (18.3 bits dense,
+// 26.8 with the sparse secret; docs/bootstrapping.md), so 2^k·|ε| ≤ 2^-4 in every slot.
+constexpr int kDenseErrorBits = 14;
+constexpr int kSparseErrorBits = 22;
+
 struct BootFixture {
   ckks::ContextPtr ctx;
   std::unique_ptr<ckks::KeyGenerator> keygen;
@@ -46,7 +59,8 @@ struct BootFixture {
   ckks::RelinKey rk;
   ckks::GaloisKeys gk;
   ckks::EncapsulationKeys ek;
-  std::unique_ptr<ckks::Bootstrapper> boot;
+  ckks::BootstrapConfig config;
+  std::map<int, std::unique_ptr<ckks::Bootstrapper>> boot;  // by error_reduction_bits
   std::vector<cplx> z;
   ckks::Ciphertext input;
   double setup_seconds = 0;
@@ -67,12 +81,8 @@ BootFixture& fixture(std::size_t slots, bool sparse_secret) {
   const ckks::BootstrapPlan plan = ckks::Bootstrapper::plan(*f->ctx, preset.config);
   f->rk = f->keygen->relin_key(f->sk);
   f->gk = f->keygen->galois_keys(f->sk, plan.rotation_steps, plan.conjugation);
-  if (sparse_secret) {
-    f->ek = f->keygen->encapsulation_keys(f->sk, preset.config.ephemeral_secret_weight);
-    f->boot = std::make_unique<ckks::Bootstrapper>(f->ctx, preset.config, f->rk, f->gk, f->ek);
-  } else {
-    f->boot = std::make_unique<ckks::Bootstrapper>(f->ctx, preset.config, f->rk, f->gk);
-  }
+  f->config = preset.config;
+  if (sparse_secret) f->ek = f->keygen->encapsulation_keys(f->sk, preset.config.ephemeral_secret_weight);
   std::mt19937_64 g(5);
   std::uniform_real_distribution<double> u(-1, 1);
   f->z.resize(plan.slots);
@@ -85,22 +95,57 @@ BootFixture& fixture(std::size_t slots, bool sparse_secret) {
   return *f;
 }
 
-void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_secret, int threads) {
+// The fixture's Bootstrapper with error_reduction_bits = k (made on first use; the keys are shared).
+const ckks::Bootstrapper& bootstrapper(BootFixture& f, int error_bits) {
+  auto& b = f.boot[error_bits];
+  if (!b) {
+    ckks::BootstrapConfig cfg = f.config;
+    cfg.error_reduction_bits = error_bits;
+    b = cfg.ephemeral_secret_weight > 0 ? std::make_unique<ckks::Bootstrapper>(f.ctx, cfg, f.rk, f.gk, f.ek)
+                                        : std::make_unique<ckks::Bootstrapper>(f.ctx, cfg, f.rk, f.gk);
+  }
+  return *b;
+}
+
+double mean_bits_of(const std::vector<cplx>& got, const std::vector<cplx>& want) {
+  double sum = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) sum += std::abs(got[i] - want[i]);
+  return -std::log2(sum / static_cast<double>(got.size()));
+}
+
+// `chain` bootstraps in a row per iteration (1: one bootstrap).
+void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_secret, int threads, int error_bits,
+                     int chain) {
   BootFixture& f = fixture(slots, sparse_secret);  // keys made on one thread, reused by the threads=2 row
+  const ckks::Bootstrapper& boot = bootstrapper(f, error_bits);
+  ckks::Encoder enc(f.ctx);
+  const ckks::Decryptor decryptor(f.ctx, f.sk);
+  const ckks::Evaluator ev(f.ctx);
   ckks::Ciphertext out;
+  double first_mean_bits = 0;
   ckks::set_num_threads(threads);
   for (auto _ : state) {
-    out = f.boot->bootstrap(f.input);
+    out = f.input;
+    for (int i = 0; i < chain; ++i) {
+      if (i > 0) out = ev.drop_level(out, 0);
+      out = boot.bootstrap(out);
+      if (i == 0 && chain > 1) {
+        state.PauseTiming();
+        first_mean_bits = mean_bits_of(enc.decode_complex(decryptor.decrypt(out)), f.z);
+        state.ResumeTiming();
+      }
+    }
     benchmark::DoNotOptimize(out);
   }
   ckks::set_num_threads(1);
-  ckks::Encoder enc(f.ctx);
-  const std::vector<cplx> got = enc.decode_complex(ckks::Decryptor(f.ctx, f.sk).decrypt(out));
-  double sum = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) sum += std::abs(got[i] - f.z[i]);
-  const double mean_bits = -std::log2(sum / static_cast<double>(got.size()));
+  const std::vector<cplx> got = enc.decode_complex(decryptor.decrypt(out));
+  const double mean_bits = mean_bits_of(got, f.z);
   const double min_bits = ckks::precision_bits(got, f.z);
-  const auto& plan = f.boot->plan();
+  if (chain > 1) {
+    state.counters["first_mean_bits"] = first_mean_bits;
+    state.counters["bits_lost"] = first_mean_bits - mean_bits;
+  }
+  const auto& plan = boot.plan();
   state.counters["mean_bits"] = mean_bits;
   state.counters["min_bits"] = min_bits;
   state.counters["levels_left"] = out.level;
@@ -112,20 +157,39 @@ void bootstrap_bench(benchmark::State& state, std::size_t slots, bool sparse_sec
 
 }  // namespace
 
-BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0), false, 1)
+BENCHMARK_CAPTURE(bootstrap_bench, full, std::size_t(0), false, 1, 0, 1)
     ->Name("Bootstrap/full/logN=16")
     ->Unit(benchmark::kSecond);
-BENCHMARK_CAPTURE(bootstrap_bench, full_2, std::size_t(0), false, 2)
+BENCHMARK_CAPTURE(bootstrap_bench, full_2, std::size_t(0), false, 2, 0, 1)
     ->Name("Bootstrap/full/logN=16/threads=2")
     ->Unit(benchmark::kSecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024), false, 1)
+BENCHMARK_CAPTURE(bootstrap_bench, full_er, std::size_t(0), false, 1, kDenseErrorBits, 1)
+    ->Name("Bootstrap/full/logN=16/error_reduction=" + std::to_string(kDenseErrorBits))
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, full_ten, std::size_t(0), false, 1, 0, 10)
+    ->Name("Bootstrap/full/logN=16/ten_in_a_row")
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, full_er_ten, std::size_t(0), false, 1, kDenseErrorBits, 10)
+    ->Name("Bootstrap/full/logN=16/error_reduction=" + std::to_string(kDenseErrorBits) + "/ten_in_a_row")
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, sparse, std::size_t(1024), false, 1, 0, 1)
     ->Name("Bootstrap/slots=1024/logN=16")
     ->Unit(benchmark::kSecond);
-BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full, std::size_t(0), true, 1)
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full, std::size_t(0), true, 1, 0, 1)
     ->Name("Bootstrap/sparse_secret/full/logN=16")
     ->Unit(benchmark::kSecond);
-BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full_2, std::size_t(0), true, 2)
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_full_2, std::size_t(0), true, 2, 0, 1)
     ->Name("Bootstrap/sparse_secret/full/logN=16/threads=2")
     ->Unit(benchmark::kSecond)
     ->UseRealTime();
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_er, std::size_t(0), true, 1, kSparseErrorBits, 1)
+    ->Name("Bootstrap/sparse_secret/full/logN=16/error_reduction=" + std::to_string(kSparseErrorBits))
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_ten, std::size_t(0), true, 1, 0, 10)
+    ->Name("Bootstrap/sparse_secret/full/logN=16/ten_in_a_row")
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(bootstrap_bench, sparse_secret_er_ten, std::size_t(0), true, 1, kSparseErrorBits, 10)
+    ->Name("Bootstrap/sparse_secret/full/logN=16/error_reduction=" + std::to_string(kSparseErrorBits) +
+           "/ten_in_a_row")
+    ->Unit(benchmark::kSecond);
