@@ -51,9 +51,12 @@
 //      add --K 64: what does it cost?
 //   c. Run with --slots 64 (sparse slots): how many rotations does the trace add, how many
 //      ciphertexts go through EvalMod, and what happens to the keys, the time and the precision?
+//   d. Run with --rounds 10 and then --rounds 10 --error-bits 16: what does error reduction gain
+//      after one round and after ten? Which error is left (compare the error the rounds start
+//      from with the rounding floor of docs/bootstrapping.md)?
 //
 // Usage: tutorial_15_bootstrapping [--log-n L] [--slots n] [--K K] [--double-angles r]
-//        [--hamming-weight h] [--target-bits b] [--rounds R] [--seed S]
+//        [--hamming-weight h] [--target-bits b] [--rounds R] [--error-bits k] [--seed S]
 #include <NTL/ZZ.h>
 
 #include <algorithm>
@@ -229,7 +232,7 @@ cvec decrypt_all(const std::vector<Ciphertext>& cts, Decrypt&& decrypt) {
 
 int main(int argc, char** argv) {
   tutorial::Options options("Tutorial 15 — bootstrapping stage by stage at small parameters");
-  int log_n = 11, slots = 0, r = 3, h = 64, rounds = 3, user_levels = 2;
+  int log_n = 11, slots = 0, r = 3, h = 64, rounds = 3, user_levels = 2, error_bits = 0;
   double K = 16, target = 40;
   std::uint64_t seed = 1;
   options.add("--log-n", log_n, "ring degree N = 2^L (INSECURE sizes)", 10, 13);
@@ -241,6 +244,9 @@ int main(int argc, char** argv) {
               50.0);
   options.add("--user-levels", user_levels, "40-bit levels left to the user after a bootstrap", 1, 8);
   options.add("--rounds", rounds, "bootstraps in a row in the last step", 1, 10);
+  options.add("--error-bits", error_bits,
+              "error reduction in the last step: bootstrap 2^k times the first bootstrap's error again (0 = off)",
+              0, 30);
   options.add("--seed", seed, "seed of the (insecure, deterministic) keys, noise and data");
   if (const auto code = options.parse(argc, argv)) return *code;
   const std::size_t N = std::size_t(1) << log_n;
@@ -454,8 +460,14 @@ int main(int argc, char** argv) {
 
   // 9. Bootstraps in a row: each round spends one user level (z ↦ z·e^{iπ/8}), drops to level 0 and
   //    bootstraps; the expected values follow in the clear.
-  std::printf("\n9. %d bootstrap(s) in a row (each: z <- z*exp(i*pi/8), one level; drop to level 0; bootstrap):\n",
-              rounds);
+  //    With --error-bits k, each bootstrap is followed by Bootstrapper::reduce_error: the error ε of
+  //    the first pass is computed at level 0, multiplied by 2^k, bootstrapped again and subtracted.
+  BootstrapConfig last_cfg = cfg;
+  last_cfg.error_reduction_bits = error_bits;
+  const Bootstrapper last_boot(ctx, last_cfg, lab.rk, lab.gk);
+  std::printf("\n9. %d bootstrap(s) in a row (each: z <- z*exp(i*pi/8), one level; drop to level 0; bootstrap%s):\n",
+              rounds, error_bits ? "; error reduction" : "");
+  if (error_bits) std::printf("   error reduction k = %d: two bootstraps each, no extra level\n", error_bits);
   const std::complex<double> turn = std::polar(1.0, kPi / 8);
   Ciphertext cur = fresh;
   cvec want = z;
@@ -463,7 +475,7 @@ int main(int argc, char** argv) {
   for (int round = 1; round <= rounds; ++round) {
     cur = ev.rescale(ev.multiply_const(cur, turn));
     for (auto& v : want) v *= turn;
-    cur = boot.bootstrap(ev.drop_level(cur, 0));
+    cur = last_boot.bootstrap(ev.drop_level(cur, 0));
     last = precision_bits(decrypt(cur), want);
     if (round == 1) first = last;
     worst = std::min(worst, last);
