@@ -3,7 +3,8 @@
 evaluates, fold the batch normalisation into the convolutions, and write the weights.
 
 Architecture (the CIFAR ResNets of [HZRS16], He, Zhang, Ren, Sun, "Deep Residual Learning for Image
-Recognition", CVPR 2016, arXiv 1512.03385 (details recalled, see docs/references.md): 6n+2 layers, three stages of 16/32/64 channels, n basic
+Recognition", CVPR 2016, arXiv 1512.03385; the layer list as restated by the reference implementation
+named in docs/references.md): 6n+2 layers, three stages of 16/32/64 channels, n basic
 blocks per stage; here with a one-channel 32x32 input, 1x1 projection shortcuts where the shape
 changes, and every ReLU replaced by a trained quadratic):
 
