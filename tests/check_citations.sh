@@ -8,7 +8,7 @@
 set -u
 root="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 refs="$root/docs/references.md"
-dirs="ckks ml tutorials docs bench tests"
+dirs="ckks ml tutorials docs bench tests scripts"
 status=0
 
 if [ ! -f "$refs" ]; then
