@@ -67,24 +67,23 @@ class SplitMix64:
         return z ^ (z >> 31)
 
 
-def downsample_2x2(x):
-    """[n, 28, 28] float32 -> [n, 14, 14] float32 (order as in the module docstring)."""
+def garment_means(x):
+    """[n, 28, 28] float32 -> [n, 14, 14] float32: the 2x2 means in the order of the module
+    docstring (each addition rounded to float32)."""
     assert x.dtype == np.float32
-    s = x[:, 0::2, 0::2] + x[:, 0::2, 1::2]
-    s = s + x[:, 1::2, 0::2]
-    s = s + x[:, 1::2, 1::2]
-    return s * np.float32(0.25)
+    q = x.reshape(x.shape[0], GARMENT, 2, GARMENT, 2)   # q[n, r, dy, c, dx] = x[n, 2r + dy, 2c + dx]
+    return (((q[:, :, 0, :, 0] + q[:, :, 0, :, 1]) + q[:, :, 1, :, 0]) + q[:, :, 1, :, 1]) * np.float32(0.25)
 
 
 def load_garments(data_dir, train):
     """(garments float32 [n, 14, 14], class labels int64 [n]) of one Fashion-MNIST split."""
     prefix = "train" if train else "t10k"
-    images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"), 0x00000803)
-    labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"), 0x00000801)
-    if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
-        sys.exit(f"make_scenes: {data_dir}: images {images.shape}, labels {labels.shape}")
-    pixels = images.astype(np.float32) / np.float32(255.0)
-    return downsample_2x2(pixels), labels.astype(np.int64)
+    images, labels = (read_idx(os.path.join(data_dir, f"{prefix}-{kind}-ubyte.gz"), magic)
+                      for kind, magic in (("images-idx3", 0x00000803), ("labels-idx1", 0x00000801)))
+    if labels.shape != images.shape[:1] or images.shape[1:] != (28, 28):
+        sys.exit(f"make_scenes: {data_dir}: {images.shape} images but {labels.shape} labels; "
+                 "expected n 28x28 Fashion-MNIST images with n labels")
+    return garment_means(images.astype(np.float32) / np.float32(255.0)), labels.astype(np.int64)
 
 
 def make_scene(garments, classes, split, index, seed=DEFAULT_SEED):

@@ -2,9 +2,9 @@
 // checks, the forward pass and the segmentation scores.
 #include "ml/unet/unet_plain.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
 
 #include "ckks/errors.h"
 #include "ml/data/safetensors.h"
@@ -106,102 +106,101 @@ namespace {
 // The maximum width of a level: 32 channels × 32 × 32 pixels = 2^15 slots of N = 2^16.
 constexpr std::size_t kMaxUNetWidth = 32;
 
-class UNetLoader {
- public:
-  explicit UNetLoader(const std::string& path)
-      : where_("UNet::load: " + path), t_(read_safetensors(path)) {}
-
-  const Tensor& find(const std::string& name) {
-    auto it = t_.find(name);
-    if (it == t_.end()) {
-      throw InputError(where_ + " has no tensor \"" + name + "\"; a U-Net file needs "
-                       "{enc1,enc2,mid,dec2,dec1}.conv.{weight,bias}, {enc1,...}.act, "
-                       "{up2,up1}.{weight,bias} and head.{weight,bias} (ml/unet/unet_plain.h)");
+// Every tensor name of a U-Net file (ml/unet/unet_plain.h), in network order.
+std::vector<std::string> unet_tensor_names() {
+  std::vector<std::string> names;
+  for (const char* layer : {"enc1", "enc2", "mid", "up2", "dec2", "up1", "dec1", "head"}) {
+    const std::string p = layer;
+    if (p == "up2" || p == "up1" || p == "head") {
+      names.insert(names.end(), {p + ".weight", p + ".bias"});
+    } else {
+      names.insert(names.end(), {p + ".conv.weight", p + ".conv.bias", p + ".act"});
     }
-    used_.insert(name);
-    return it->second;
   }
+  return names;
+}
 
-  const Tensor& get(const std::string& name, const std::vector<std::size_t>& shape,
-                    const std::string& why) {
-    const Tensor& t = find(name);
+// The tensors of one file after the name check, handed out by their required shape.
+struct UNetFile {
+  std::string where;
+  std::map<std::string, Tensor> tensors;
+
+  const std::vector<double>& shaped(const std::string& name, const std::vector<std::size_t>& shape,
+                                    const std::string& why) const {
+    const Tensor& t = tensors.at(name);
     if (t.shape != shape) {
-      throw InputError(where_ + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) +
+      throw InputError(where + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) +
                        " but " + shape_string(shape) + " is expected (" + why + ")");
     }
-    return t;
+    return t.data;
   }
 
-  // The output channels of "<name>" [out, in, k, k], checked to be 1..32.
-  std::size_t width(const std::string& name) {
-    const Tensor& t = find(name);
+  // The output channels of the 3 × 3 convolution "<layer>.conv.weight", checked to be 1..32.
+  std::size_t width(const std::string& layer) const {
+    const std::string name = layer + ".conv.weight";
+    const Tensor& t = tensors.at(name);
     if (t.shape.size() != 4 || t.shape[0] == 0 || t.shape[0] > kMaxUNetWidth) {
-      throw InputError(where_ + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) +
+      throw InputError(where + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) +
                        "; it must be [out, in, 3, 3] with 1 <= out <= 32 (32 channels of "
                        "32 x 32 fill the 2^15 slots of N = 2^16)");
     }
     return t.shape[0];
   }
 
-  UNet::ConvAct conv_act(const std::string& prefix, std::size_t out, std::size_t in,
-                         const std::string& why) {
-    UNet::ConvAct ca;
-    ca.conv = {out, in, 3, 1, 1, get(prefix + ".conv.weight", {out, in, 3, 3}, why).data,
-               get(prefix + ".conv.bias", {out}, "one bias per output channel").data};
-    const Tensor& a = get(prefix + ".act", {3}, "the coefficients (a, b, c) of a*t^2 + b*t + c");
-    ca.act = {a.data[0], a.data[1], a.data[2]};
-    return ca;
+  UNet::ConvAct conv_act(const std::string& layer, std::size_t out, std::size_t in,
+                         const std::string& why) const {
+    const auto& a = shaped(layer + ".act", {3}, "the coefficients (a, b, c) of a*t^2 + b*t + c");
+    return {Conv2d{out, in, 3, 1, 1, shaped(layer + ".conv.weight", {out, in, 3, 3}, why),
+                   shaped(layer + ".conv.bias", {out}, "one bias per output channel")},
+            QuadraticActivation{a[0], a[1], a[2]}};
   }
 
-  ConvTranspose2d up(const std::string& prefix, std::size_t in, std::size_t out,
-                     const std::string& why) {
-    return {in, out, 2, 2, get(prefix + ".weight", {in, out, 2, 2}, why).data,
-            get(prefix + ".bias", {out}, "one bias per output channel").data};
+  ConvTranspose2d up(const std::string& layer, std::size_t in, std::size_t out) const {
+    return {in, out, 2, 2,
+            shaped(layer + ".weight", {in, out, 2, 2},
+                   layer + " maps " + std::to_string(in) + " channels to " + std::to_string(out) +
+                       ", PyTorch's ConvTranspose2d layout [in, out, 2, 2]"),
+            shaped(layer + ".bias", {out}, "one bias per output channel")};
   }
-
-  void check_all_used() const {
-    for (const auto& [name, tensor] : t_) {
-      (void)tensor;
-      if (!used_.count(name)) {
-        throw InputError(where_ + ": unexpected tensor \"" + name + "\"; a U-Net file holds "
-                         "only the tensors listed in ml/unet/unet_plain.h");
-      }
-    }
-  }
-
-  const std::string& where() const { return where_; }
-
- private:
-  std::string where_;
-  std::map<std::string, Tensor> t_;
-  std::set<std::string> used_;
 };
 
 }  // namespace
 
 UNet UNet::load(const std::string& path) {
-  UNetLoader L(path);
+  const UNetFile f{"UNet::load: " + path, read_safetensors(path)};
+  const std::vector<std::string> names = unet_tensor_names();
+  for (const std::string& name : names) {
+    if (!f.tensors.count(name)) {
+      throw InputError(f.where + " has no tensor \"" + name + "\"; a U-Net file needs "
+                       "{enc1,enc2,mid,dec2,dec1}.conv.{weight,bias} and .act, {up2,up1}.{weight,bias} "
+                       "and head.{weight,bias} (ml/unet/unet_plain.h)");
+    }
+  }
+  for (const auto& entry : f.tensors) {
+    if (std::find(names.begin(), names.end(), entry.first) == names.end()) {
+      throw InputError(f.where + ": unexpected tensor \"" + entry.first + "\"; a U-Net file holds "
+                       "only the " + std::to_string(names.size()) + " tensors listed in ml/unet/unet_plain.h");
+    }
+  }
   UNet net;
   net.metadata = read_safetensors_metadata(path);
-  const std::size_t c1 = L.width("enc1.conv.weight"), c2 = L.width("enc2.conv.weight"),
-                    c3 = L.width("mid.conv.weight");
-  net.enc1 = L.conv_act("enc1", c1, 1, "the input is one grey-scale channel");
-  net.enc2 = L.conv_act("enc2", c2, c1, "enc2 reads the c1 channels of enc1");
-  net.mid = L.conv_act("mid", c3, c2, "mid reads the c2 channels of enc2");
-  net.up2 = L.up("up2", c3, c2, "up2 maps mid's c3 channels to enc2's c2, PyTorch layout [in, out, 2, 2]");
-  net.dec2 = L.conv_act("dec2", c2, 2 * c2, "dec2 reads [up2, enc2], 2*c2 channels");
-  net.up1 = L.up("up1", c2, c1, "up1 maps dec2's c2 channels to enc1's c1, PyTorch layout [in, out, 2, 2]");
-  net.dec1 = L.conv_act("dec1", c1, 2 * c1, "dec1 reads [up1, enc1], 2*c1 channels");
-  const Tensor& hw = L.find("head.weight");
+  const std::size_t c1 = f.width("enc1"), c2 = f.width("enc2"), c3 = f.width("mid");
+  net.enc1 = f.conv_act("enc1", c1, 1, "the input is one grey-scale channel");
+  net.enc2 = f.conv_act("enc2", c2, c1, "enc2 reads the c1 channels of enc1");
+  net.mid = f.conv_act("mid", c3, c2, "mid reads the c2 channels of enc2");
+  net.up2 = f.up("up2", c3, c2);
+  net.dec2 = f.conv_act("dec2", c2, 2 * c2, "dec2 reads [up2, enc2], 2*c2 channels");
+  net.up1 = f.up("up1", c2, c1);
+  net.dec1 = f.conv_act("dec1", c1, 2 * c1, "dec1 reads [up1, enc1], 2*c1 channels");
+  const Tensor& hw = f.tensors.at("head.weight");
   if (hw.shape.size() != 4 || hw.shape[0] < 2 || hw.shape[1] != c1 || hw.shape[2] != 1 ||
       hw.shape[3] != 1) {
-    throw InputError(L.where() + ": tensor \"head.weight\" has shape " + shape_string(hw.shape) +
+    throw InputError(f.where + ": tensor \"head.weight\" has shape " + shape_string(hw.shape) +
                      " but [K, " + std::to_string(c1) + ", 1, 1] with K >= 2 labels is expected "
                      "(a 1x1 convolution of dec1's channels)");
   }
   const std::size_t K = hw.shape[0];
-  net.head = {K, c1, 1, 1, 0, hw.data, L.get("head.bias", {K}, "one bias per label").data};
-  L.check_all_used();
+  net.head = {K, c1, 1, 1, 0, hw.data, f.shaped("head.bias", {K}, "one bias per label")};
   return net;
 }
 

@@ -1,9 +1,9 @@
-// Plaintext reference for the encrypted U-Net: the HE-friendly U-Net of [Chiang25] (two levels
+// Plaintext reference for the encrypted U-Net: the HE-friendly U-Net of [Chiang25UNet] (two levels
 // down and up, trained quadratic activations, 2 × 2 mean pooling, transposed convolutions with
 // kernel 2 and stride 2, concatenated skip connections) on the 32 × 32 scenes of
 // ml/unet/scenes.h, evaluated in double precision, layer by layer.
 //
-// Architecture ([RFB15]'s U-Net shape with [Chiang25]'s layers; widths c1, c2, c3 read from the
+// Architecture ([RFB15]'s U-Net shape with [Chiang25UNet]'s layers; widths c1, c2, c3 read from the
 // file, 8, 16, 32 in the committed model; every 3 × 3 convolution has stride 1, padding 1 and its
 // batch normalisation folded in, as in ml/resnet/resnet_plain.h):
 //
@@ -23,7 +23,7 @@
 //
 // Departures from [RFB15]: one convolution per level instead of two (fewer multiplicative levels
 // for the encrypted version), quadratic activations, mean pooling, padding so that the output has
-// the input's size (no cropping of the skips). [Chiang25]'s abstract names the square activation,
+// the input's size (no cropping of the skips). [Chiang25UNet]'s abstract names the square activation,
 // mean pooling and ConvTranspose2d(k = 2, s = 2); its channel counts could not be read.
 //
 // Weight file (written by scripts/train_unet.py; ml/models/README.md), safetensors, F32:
