@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Train the HE-friendly U-Net [Chiang25] on the Fashion-MNIST scenes of scripts/make_scenes.py,
+"""Train the HE-friendly U-Net [Chiang25UNet] on the Fashion-MNIST scenes of scripts/make_scenes.py,
 fold its batch normalisation into the convolutions, and write the weights.
 
-Architecture (two levels down and two up, [RFB15]'s U-Net shape with [Chiang25]'s HE-friendly
+Architecture (two levels down and two up, [RFB15]'s U-Net shape with [Chiang25UNet]'s HE-friendly
 layers: trained quadratics instead of ReLU, 2x2 mean pooling instead of max pooling,
 ConvTranspose2d(k = 2, s = 2) for upsampling, skip connections concatenated on the channel axis;
 widths c1, c2, c3 = --widths, default 8, 16, 32):
@@ -155,6 +155,9 @@ def main():
     ap.add_argument("--c0", type=float, default=0.0)
     ap.add_argument("--bound", type=float, default=8.0, help="activation inputs outside [-B, B] are penalised")
     ap.add_argument("--penalty", type=float, default=0.1, help="weight of the range penalty")
+    ap.add_argument("--clamp-epochs", type=int, default=-1,
+                    help="clamp activation inputs to [-B, B] only in the first E epochs (default: all), so that "
+                         "the last epochs train the unclamped polynomial network that CKKS evaluates")
     ap.add_argument("--act-lr-scale", type=float, default=0.1,
                     help="learning rate of the activation coefficients relative to --lr")
     ap.add_argument("--check", type=int, default=4, help="test scenes whose logits are written for the C++ check")
@@ -198,6 +201,8 @@ def main():
     step = 0
     for epoch in range(args.epochs):
         model.train()
+        for act in model.acts():
+            act.clamp = args.clamp_epochs < 0 or epoch < args.clamp_epochs
         perm = torch.randperm(args.train)
         run_loss, t_ep = 0.0, time.time()
         for i in range(0, args.train, args.batch):
