@@ -42,8 +42,9 @@ Writes (format: ml/models/README.md)
                                          images (F32) [K, 32, 32], labels (F32) [K, 32, 32],
                                          logits (F64) [K, 6, 32, 32], indices (F32) [K]
 
-Needs python3-torch (Debian). The committed files came from:
-    /usr/bin/python3 scripts/train_unet.py --epochs 6 --threads 1
+Needs python3-torch (Debian). The committed files came from (with --out-dir /tmp/unet2, copied in):
+    /usr/bin/python3 scripts/train_unet.py --epochs 10 --threads 1 --clamp-epochs 6
+Without --clamp-epochs the clamp hides activation inputs that reach 608 at evaluation (dec1).
 """
 import argparse
 import datetime
