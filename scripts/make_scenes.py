@@ -15,8 +15,8 @@ drawn from the 10 000 test images), seed S:
     source image index = r mod n_source, row y = r mod 19, column x = r mod 19
     (19 = 32 - 14 + 1 positions, so the whole garment is on the canvas)
   * each garment is its 28x28 image (byte/255, float32) reduced to 14x14 by 2x2 means in float32,
-    (((p[2r][2c] + p[2r][2c+1]) + p[2r+1][2c]) + p[2r+1][2c+1]) * 0.25 (train_resnet.downsample_2x2,
-    the C++ downsample_fashion_mnist_to_16). Why 2x2 means and not a crop: the whole garment
+    (((p[2r][2c] + p[2r][2c+1]) + p[2r+1][2c]) + p[2r+1][2c+1]) * 0.25 (garment_means here; the
+    order of train_resnet.downsample_2x2 and of the C++ downsample_fashion_mnist_to_16). Why 2x2 means and not a crop: the whole garment
     stays visible (a 14x14 crop of a 28x28 garment would cut most of it away), and four 14x14
     garments fit a 32x32 canvas with moderate overlap.
   * painter's algorithm: the garments are drawn in order; garment pixel (u, v) with value > 0.1

@@ -175,6 +175,11 @@ def main():
         widths = ()
     if len(widths) != 3 or min(widths) < 1 or max(widths) > 32:
         ap.error(f"--widths {args.widths!r}: give three channel counts in 1..32, e.g. 8,16,32")
+    if not 0 <= args.scene_seed < (1 << 24):
+        ap.error(f"--scene-seed {args.scene_seed}: must be in [0, 2^24) (make_scenes.py --seed)")
+    if not 1 <= args.check <= args.test or args.train < 1:
+        ap.error(f"--check {args.check}, --test {args.test}, --train {args.train}: need 1 <= --check <= --test "
+                 "and --train >= 1")
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
