@@ -90,8 +90,9 @@ struct UNet {
   /// enc1, enc2 and mid and every other shape is checked against them.
   /// Throws ckks::InputError naming the file and the tensor if the file cannot be read (see
   /// read_safetensors), a tensor is missing or has another shape than the chain requires (the
-  /// message gives both shapes), a width exceeds 32 (one 32 × 32 map per channel must fit the
-  /// 2^15 slots of N = 2^16 for the encrypted version), or the file holds any other tensor.
+  /// message gives both shapes; head.weight must be [K, c1, 1, 1] with K ≥ 2 labels), a width
+  /// exceeds 32 (one 32 × 32 map per channel must fit the 2^15 slots of N = 2^16 for the
+  /// encrypted version), or the file holds any other tensor.
   static UNet load(const std::string& path);
 
   /// Number of labels K (rows of head.weight); 0 for an empty model.
