@@ -260,7 +260,11 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
   const ResNetPacking& pk = e.packing;
   const std::size_t B = pk.block(), nb = pk.blocks();
   std::vector<double> buf(pk.slots());
-  std::optional<Ciphertext> u;
+  // The terms' plaintexts, then one multiply_sum: the same ciphertext as multiplying and adding
+  // term by term in this order (Evaluator::multiply_sum is exact), without a temporary per term.
+  std::vector<Plaintext> pts;
+  std::vector<const Ciphertext*> cts;
+  pts.reserve(in.cts.size() * h.taps.size());
   for (std::size_t i = 0; i < in.cts.size(); ++i)
     for (std::size_t t = 0; t < h.taps.size(); ++t) {
       std::fill(buf.begin(), buf.end(), 0.0);
@@ -275,10 +279,14 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
         any = any || !h.inside[t].empty();
       }
       if (!any) continue;
-      Ciphertext prod = e.ev.multiply(h.rotated[i][t], e.enc.encode(buf, lv.level, lv.pt_scale));
-      ++products;
-      add_opt(e.ev, u, std::move(prod));
+      pts.push_back(e.enc.encode(buf, lv.level, lv.pt_scale));
+      cts.push_back(&h.rotated[i][t]);
     }
+  if (pts.empty()) return std::nullopt;
+  std::vector<const Plaintext*> pt_ptrs;
+  for (const auto& p : pts) pt_ptrs.push_back(&p);
+  std::optional<Ciphertext> u = e.ev.multiply_sum(cts, pt_ptrs);
+  products += static_cast<int>(pts.size());
   if (const std::size_t b = r % g.n1; b != 0 && u) {
     u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
     ++rotations;
