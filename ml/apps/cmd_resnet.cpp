@@ -62,6 +62,7 @@ nlohmann::json to_json(const ResNetReport& r) {
     j["seconds"] = {{"keygen", r.seconds_keygen},
                     {"encrypt_per_image", r.seconds_encrypt / nd},
                     {"infer_per_image", r.seconds_infer / nd},
+                    {"infer_cpu_per_image", r.cpu_seconds_infer / nd},
                     {"decrypt_per_image", r.seconds_decrypt / nd},
                     {"per_layer_type_per_image", per_layer}};
   }
@@ -99,9 +100,9 @@ int run_resnet(const ResNetOptions& o) {
                 j["encrypted"]["accuracy"].get<double>(), j["agreement"].get<double>());
     std::printf("  max logit error %.3e (2^%.1f; logits up to %.1f); %d levels used\n", j["max_logit_error"].get<double>(),
                 j["logit_error_bits"].get<double>(), j["max_abs_logit"].get<double>(), j["levels_used"].get<int>());
-    std::printf("  seconds per image: encrypt %.2f, inference %.1f, decrypt %.3f\n",
+    std::printf("  seconds per image: encrypt %.2f, inference %.1f (CPU %.1f), decrypt %.3f\n",
                 j["seconds"]["encrypt_per_image"].get<double>(), j["seconds"]["infer_per_image"].get<double>(),
-                j["seconds"]["decrypt_per_image"].get<double>());
+                j["seconds"]["infer_cpu_per_image"].get<double>(), j["seconds"]["decrypt_per_image"].get<double>());
     for (const auto& [kind, s] : j["seconds"]["per_layer_type_per_image"].items()) {
       const auto& c = j["cost_per_image"][kind];
       std::printf("    %-11s %8.1f s  (%d rotations, %d plaintext products, %d levels)\n", kind.c_str(), s.get<double>(),

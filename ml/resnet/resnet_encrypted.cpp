@@ -244,50 +244,73 @@ HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in,
   return h;
 }
 
-/// The products at one level ℓ and plaintext scale of a convolution (shared by its terms).
-struct ConvLevel {
+/// One convolution summed into an output: its input map (already at the products' level ℓ), its
+/// weights, geometry, hoisted taps, and the plaintext scale Δ·q_ℓ / (input scale) that makes every
+/// product land on Δ·q_ℓ (rescaled once at the end).
+struct ConvSource {
+  const PackedFeatureMap* in = nullptr;
+  const Conv2d* conv = nullptr;
+  ConvGeometry g;
+  HoistedTaps h;
   int level = 0;
-  double pt_scale = 0;  ///< Δ·q_ℓ / (input scale): products land on Δ·q_ℓ, rescaled once at the end
+  double pt_scale = 0;
 };
 
+ConvSource conv_source(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv) {
+  ConvSource s;
+  s.in = &in;
+  s.conv = &conv;
+  s.g = conv_geometry(e.packing, in.channels, in.gap, conv);
+  s.level = in.cts.front().level;
+  s.pt_scale = e.scale * static_cast<double>(e.ctx->q(s.level).value()) / in.cts.front().scale;
+  s.h = hoisted_taps(e, in, s.g);
+  return s;
+}
+
 /// Step 2 of conv_packed: the channel-rotation term of output ciphertext j,
-///   u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1);
-/// empty if every weight of the term is zero. Counts its products and rotations.
-std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const PackedFeatureMap& in,
-                                                const Conv2d& conv, const ConvGeometry& g, const HoistedTaps& h,
-                                                const ConvLevel& lv, double mult, std::size_t j, std::size_t r,
-                                                int& products, int& rotations) {
+///   u_r = Σ_{sources, i, t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1, n1 of
+/// the first source); a source takes part if r < its nr. Empty if every weight of the term is zero.
+/// The plaintexts are encoded first, then summed by one multiply_sum: the same ciphertext as
+/// multiplying and adding term by term in this order (Evaluator::multiply_sum is exact), without
+/// a temporary per term. Counts its products and rotations.
+std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const std::vector<ConvSource>& src,
+                                                double mult, std::size_t j, std::size_t r, int& products,
+                                                int& rotations) {
   const ResNetPacking& pk = e.packing;
   const std::size_t B = pk.block(), nb = pk.blocks();
   std::vector<double> buf(pk.slots());
-  // The terms' plaintexts, then one multiply_sum: the same ciphertext as multiplying and adding
-  // term by term in this order (Evaluator::multiply_sum is exact), without a temporary per term.
   std::vector<Plaintext> pts;
   std::vector<const Ciphertext*> cts;
-  pts.reserve(in.cts.size() * h.taps.size());
-  for (std::size_t i = 0; i < in.cts.size(); ++i)
-    for (std::size_t t = 0; t < h.taps.size(); ++t) {
-      std::fill(buf.begin(), buf.end(), 0.0);
-      bool any = false;
-      for (std::size_t alpha = 0; alpha < nb; ++alpha) {
-        const std::size_t beta = (alpha + r) % nb;
-        const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
-        const std::size_t c = pk.channel_at(in.channels, i, beta);
-        const double w = mult * in.sign * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
-        if (w == 0) continue;
-        for (std::size_t p : h.inside[t]) buf[beta * B + p] = w;
-        any = any || !h.inside[t].empty();
+  std::size_t terms = 0;
+  for (const auto& s : src) terms += s.in->cts.size() * s.h.taps.size();
+  pts.reserve(terms);  // cts points into src; pts must not reallocate before multiply_sum
+  for (const auto& s : src) {
+    if (r >= s.g.nr) continue;
+    const PackedFeatureMap& in = *s.in;
+    for (std::size_t i = 0; i < in.cts.size(); ++i)
+      for (std::size_t t = 0; t < s.h.taps.size(); ++t) {
+        std::fill(buf.begin(), buf.end(), 0.0);
+        bool any = false;
+        for (std::size_t alpha = 0; alpha < nb; ++alpha) {
+          const std::size_t beta = (alpha + r) % nb;
+          const std::size_t o = pk.channel_at(s.conv->out_channels, j, alpha);
+          const std::size_t c = pk.channel_at(in.channels, i, beta);
+          const double w = mult * in.sign * conv_w(*s.conv, o, c, s.h.taps[t].first, s.h.taps[t].second);
+          if (w == 0) continue;
+          for (std::size_t p : s.h.inside[t]) buf[beta * B + p] = w;
+          any = any || !s.h.inside[t].empty();
+        }
+        if (!any) continue;
+        pts.push_back(e.enc.encode(buf, s.level, s.pt_scale));
+        cts.push_back(&s.h.rotated[i][t]);
       }
-      if (!any) continue;
-      pts.push_back(e.enc.encode(buf, lv.level, lv.pt_scale));
-      cts.push_back(&h.rotated[i][t]);
-    }
+  }
   if (pts.empty()) return std::nullopt;
   std::vector<const Plaintext*> pt_ptrs;
   for (const auto& p : pts) pt_ptrs.push_back(&p);
   std::optional<Ciphertext> u = e.ev.multiply_sum(cts, pt_ptrs);
   products += static_cast<int>(pts.size());
-  if (const std::size_t b = r % g.n1; b != 0 && u) {
+  if (const std::size_t b = r % src.front().g.n1; b != 0) {
     u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
     ++rotations;
   }
@@ -317,54 +340,46 @@ std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, std::vector
   return acc;
 }
 
-/// Step 4 of conv_packed: the bias slots of output ciphertext j,
-/// mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) + shift at the valid output positions, 0 elsewhere.
-std::vector<double> conv_bias_slots(const ResNetPacking& pk, const PackedFeatureMap& in, const Conv2d& conv,
-                                    const ConvGeometry& g, const HoistedTaps& h, double mult, double shift,
-                                    std::size_t j) {
-  std::vector<double> d(pk.slots(), 0.0);
+/// Step 4 of conv_packed: adds to d the bias slots of source s for output ciphertext j,
+/// mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) at the valid output positions.
+void add_conv_bias_slots(const ResNetPacking& pk, const ConvSource& s, double mult, std::size_t j,
+                         std::vector<double>& d) {
+  const PackedFeatureMap& in = *s.in;
+  const Conv2d& conv = *s.conv;
+  const ConvGeometry& g = s.g;
   for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha) {
     const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
     for (std::size_t y = 0; y < g.out_h; ++y)
       for (std::size_t x = 0; x < g.out_w; ++x) {
         double v = conv.bias[o];
         if (in.offset != 0)
-          for (std::size_t t = 0; t < h.taps.size(); ++t)
-            if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
+          for (std::size_t t = 0; t < s.h.taps.size(); ++t)
+            if (tap_inside(pk, g, y, x, s.h.taps[t].first, s.h.taps[t].second))
               for (std::size_t c = 0; c < in.channels; ++c)
-                v += in.offset * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
-        d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] = mult * v + shift;
+                v += in.offset * conv_w(conv, o, c, s.h.taps[t].first, s.h.taps[t].second);
+        d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += mult * v;
       }
   }
-  return d;
 }
 
-}  // namespace
-
-PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, double mult,
-                             double shift, ResNetCost* cost) {
+/// Steps 2–4 for every output ciphertext: mult·Σ_sources conv(in) + shift, rescaled once.
+PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSource>& src, double mult, double shift,
+                          ResNetCost* cost) {
   const ResNetPacking& pk = e.packing;
-  const ConvGeometry g = conv_geometry(pk, in.channels, in.gap, conv);
-  require_level(in, "conv_packed");
-  if (in.cts.size() != pk.ciphertexts(in.channels))
-    throw InputError("conv_packed: the map has " + str(in.cts.size()) + " ciphertexts, its " + str(in.channels) +
-                     " channels need " + str(pk.ciphertexts(in.channels)));
-  ConvLevel lv;
-  lv.level = in.cts.front().level;
-  lv.pt_scale = e.scale * static_cast<double>(e.ctx->q(lv.level).value()) / in.cts.front().scale;
-
-  HoistedTaps h = hoisted_taps(e, in, g);  // step 1
-  int rotations = h.rotations, products = 0;
+  const ConvSource& first = src.front();
+  const ConvGeometry& g = first.g;
+  int rotations = 0, products = 0;
+  for (const auto& s : src) rotations += s.h.rotations;
   PackedFeatureMap out;
-  out.channels = conv.out_channels;
+  out.channels = first.conv->out_channels;
   out.gap = g.out_gap;
-  for (std::size_t j = 0; j < pk.ciphertexts(conv.out_channels); ++j) {
+  for (std::size_t j = 0; j < pk.ciphertexts(out.channels); ++j) {
     // Step 2 on all hardware threads: the u_r are independent, and everything below adds them (and
     // their counts) in index order, so the result does not depend on the number of threads.
     std::vector<std::optional<Ciphertext>> u(g.nr);
     std::vector<int> u_products(g.nr, 0), u_rotations(g.nr, 0);
     parallel_for(g.nr, [&](std::size_t r) {
-      u[r] = channel_rotation_term(e, in, conv, g, h, lv, mult, j, r, u_products[r], u_rotations[r]);
+      u[r] = channel_rotation_term(e, src, mult, j, r, u_products[r], u_rotations[r]);
     });
     for (std::size_t r = 0; r < g.nr; ++r) {
       products += u_products[r];
@@ -372,15 +387,71 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
     }
     std::optional<Ciphertext> acc = giant_step_sum(e, u, g, rotations);  // step 3
     if (!acc) {  // every weight reaching this ciphertext is zero: a product with the zero plaintext
-      acc = e.ev.multiply(in.cts.front(), e.enc.encode(std::vector<double>(pk.slots(), 0.0), lv.level, lv.pt_scale));
+      acc = e.ev.multiply(first.in->cts.front(),
+                          e.enc.encode(std::vector<double>(pk.slots(), 0.0), first.level, first.pt_scale));
       ++products;
     }
-    const std::vector<double> d = conv_bias_slots(pk, in, conv, g, h, mult, shift, j);  // step 4
-    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, lv.level, acc->scale));
+    std::vector<double> d(pk.slots(), 0.0);  // step 4
+    for (const auto& s : src) add_conv_bias_slots(pk, s, mult, j, d);
+    for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha)
+      for (std::size_t y = 0; y < g.out_h; ++y)
+        for (std::size_t x = 0; x < g.out_w; ++x) d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += shift;
+    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, first.level, acc->scale));
     out.cts.push_back(e.ev.rescale(sum));
   }
   count(cost, rotations, products, 1);
   return out;
+}
+
+void check_ciphertext_count(const ResNetPacking& pk, const PackedFeatureMap& in, const char* op) {
+  if (in.cts.size() != pk.ciphertexts(in.channels))
+    throw InputError(std::string(op) + ": the map has " + str(in.cts.size()) + " ciphertexts, its " +
+                     str(in.channels) + " channels need " + str(pk.ciphertexts(in.channels)));
+}
+
+}  // namespace
+
+PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, double mult,
+                             double shift, ResNetCost* cost) {
+  conv_geometry(e.packing, in.channels, in.gap, conv);
+  require_level(in, "conv_packed");
+  check_ciphertext_count(e.packing, in, "conv_packed");
+  std::vector<ConvSource> src;
+  src.push_back(conv_source(e, in, conv));  // step 1
+  return conv_sum(e, src, mult, shift, cost);
+}
+
+bool can_fuse_projection(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap, const Conv2d& conv,
+                         std::size_t sc_channels, std::size_t sc_gap, const Conv2d& proj) {
+  const ConvGeometry g = conv_geometry(pk, in_channels, in_gap, conv);
+  const ConvGeometry gs = conv_geometry(pk, sc_channels, sc_gap, proj);
+  return conv.out_channels == proj.out_channels && g.out_gap == gs.out_gap && gs.nr <= g.nr;
+}
+
+PackedFeatureMap conv_projection_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
+                                        const PackedFeatureMap& sc_in, const Conv2d& proj, double mult, double shift,
+                                        ResNetCost* cost) {
+  if (!can_fuse_projection(e.packing, in.channels, in.gap, conv, sc_in.channels, sc_in.gap, proj))
+    throw InputError("conv_projection_packed: the shortcut (" + str(proj.out_channels) + " channels at gap " +
+                     str(sc_in.gap * proj.stride) + ", " + str(std::min(sc_in.channels, e.packing.blocks())) +
+                     " channel rotations) must produce the convolution's shape (" + str(conv.out_channels) +
+                     " channels at gap " + str(in.gap * conv.stride) + ") with no more channel rotations (" +
+                     str(std::min(in.channels, e.packing.blocks())) + "); use conv_packed and add_packed");
+  require_level(in, "conv_projection_packed");
+  require_level(sc_in, "conv_projection_packed");
+  check_ciphertext_count(e.packing, in, "conv_projection_packed");
+  check_ciphertext_count(e.packing, sc_in, "conv_projection_packed");
+  const int level = in.cts.front().level;
+  if (sc_in.cts.front().level < level)
+    throw LevelError("conv_projection_packed: the shortcut input is at level " +
+                     std::to_string(sc_in.cts.front().level) + ", below the convolution's input level " +
+                     std::to_string(level) + "; it must be at least as high (it is dropped to that level)");
+  PackedFeatureMap sc_low = sc_in;  // products at the convolution's level: fewer limbs, same scale Δ·q_ℓ
+  for (auto& ct : sc_low.cts) ct = e.ev.drop_level(ct, level);
+  std::vector<ConvSource> src;
+  src.push_back(conv_source(e, in, conv));
+  src.push_back(conv_source(e, sc_low, proj));
+  return conv_sum(e, src, mult, shift, cost);
 }
 
 PackedFeatureMap square_packed(const ResNetEvalContext& e, const PackedFeatureMap& z, const FoldedActivation& f,
@@ -618,6 +689,15 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
       PackedFeatureMap t = square(conv(h, b.conv1, f1.mult, f1.shift), f1);
       if (observe) observe(name + ".act1", t);
       PackedFeatureMap main, sc;
+      if (b.shortcut && can_fuse_projection(packing_, t.channels, t.gap, b.conv2, h.channels, h.gap, *b.shortcut)) {
+        // conv2 and the projection shortcut share their channel rotations (no add_packed)
+        h = square(timed("conv", [&](ResNetCost* cc) {
+                     return conv_projection_packed(e, t, b.conv2, h, *b.shortcut, f2.mult, f2.shift, cc);
+                   }),
+                   f2);
+        if (observe) observe(name + ".act2", h);
+        continue;
+      }
       if (b.shortcut) {
         main = conv(t, b.conv2, f2.mult, f2.shift);
         sc = conv(h, *b.shortcut, f2.mult, 0.0);

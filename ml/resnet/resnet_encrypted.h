@@ -195,6 +195,28 @@ std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_cha
 PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
                              double mult, double shift, ResNetCost* cost = nullptr);
 
+/// Whether conv_projection_packed can take this pair: the projection shortcut `proj` of a
+/// sc_channels-channel map at gap sc_gap produces the shape of `conv` on an in_channels-channel map at
+/// gap in_gap (same output channels and gap) and needs no more channel rotations
+/// (min(sc_channels, nb) ≤ min(in_channels, nb)). True for the ResNets' downsampling blocks. Throws
+/// as conv_packed's shape checks for either convolution.
+bool can_fuse_projection(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap, const Conv2d& conv,
+                         std::size_t sc_channels, std::size_t sc_gap, const Conv2d& proj);
+
+/// mult·(conv(in) + proj(sc_in)) + shift: a residual block's second convolution and its projection
+/// shortcut in one pass. sc_in (level ≥ in's, any scale) is dropped to in's level ℓ, its products
+/// are encoded so that they land on the same scale Δ·q_ℓ as conv's, and they are added into the
+/// same channel-rotation terms u_r before the baby- and giant-step rotations (file comment), so the
+/// shortcut costs its taps·(input ciphertexts)·min(sc_channels, nb) products at level ℓ and only
+/// its nonzero tap rotations (none for a 1 × 1 kernel) instead of its own nr − 1 block rotations
+/// per output ciphertext and products at its higher level. Lazy sign/offset of either input are
+/// folded as in conv_packed. Output as conv_packed's (level ℓ − 1, scale exactly e.scale).
+/// Throws InputError unless can_fuse_projection holds (message names both shapes), as conv_packed
+/// for either input, and LevelError if sc_in is below in's level.
+PackedFeatureMap conv_projection_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
+                                        const PackedFeatureMap& sc_in, const Conv2d& proj, double mult, double shift,
+                                        ResNetCost* cost = nullptr);
+
 /// The activation after a convolution that produced z = mult·t + shift (fold_activation): each
 /// ciphertext squared, relinearised and rescaled; the result carries sign and offset of `f`.
 /// Level ℓ − 1, scale (input scale)²/q_ℓ; 0 rotations, 1 relinearisation per ciphertext.

@@ -28,6 +28,14 @@ double peak_memory_bytes() {
   return static_cast<double>(u.ru_maxrss) * 1024.0;
 }
 
+/// CPU seconds this process has used so far, all threads (getrusage: user + system).
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 /// Bytes of a key-switching key in memory: every polynomial's limbs × N words of 8 bytes.
 double key_bytes(const KeySwitchKey& k, std::size_t n) {
   double b = 0;
@@ -92,12 +100,14 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
     t = Clock::now();
     // Progress after every activation layer (the Observer sees only ciphertexts).
     const auto t_image = Clock::now();
+    const double cpu0 = process_cpu_seconds();
     const Ciphertext out = server.infer(e, in, &rep.timings, [&](const std::string& name, const PackedFeatureMap& m) {
       say(log, "[resnet] image %zu/%zu: %-11s level %2d  %6.1f s\n", i + 1, n_enc, name.c_str(), m.cts.front().level,
           seconds_since(t_image));
     });
     const double si = seconds_since(t);
     rep.seconds_infer += si;
+    rep.cpu_seconds_infer += process_cpu_seconds() - cpu0;
     rep.levels_used = in.front().level - out.level;
     t = Clock::now();
     const std::vector<double> logits = server.unpack_logits(client.encoder.decode(client.decryptor.decrypt(out)));

@@ -42,6 +42,9 @@ struct ResNetReport {
   double galois_bytes = 0, relin_bytes = 0;  ///< key sizes in memory (limbs × N × 8 bytes)
   ResNetTimings timings;                     ///< per layer kind, summed over the encrypted images
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_infer = 0, seconds_decrypt = 0;
+  /// CPU seconds of the process (all threads) during infer, summed over the images: the figure to
+  /// compare runs by when the machine is shared (wall time then depends on the load).
+  double cpu_seconds_infer = 0;
   double peak_memory_bytes = 0;  ///< peak resident memory of the process (getrusage)
   double seconds_total = 0;
 };
