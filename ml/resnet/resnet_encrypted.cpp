@@ -221,26 +221,59 @@ struct HoistedTaps {
   int rotations = 0;                                      ///< nonzero offsets × input ciphertexts
 };
 
+/// The k² taps (ky, kx) in row-major order.
+std::vector<std::pair<std::size_t, std::size_t>> conv_taps(const ConvGeometry& g) {
+  std::vector<std::pair<std::size_t, std::size_t>> taps;
+  for (std::size_t ky = 0; ky < g.k; ++ky)
+    for (std::size_t kx = 0; kx < g.k; ++kx) taps.emplace_back(ky, kx);
+  return taps;
+}
+
+/// For each tap, the output grid positions (inside a block) where it falls inside the grid.
+std::vector<std::vector<std::size_t>> tap_positions(const ResNetPacking& pk, const ConvGeometry& g,
+                                                    const std::vector<std::pair<std::size_t, std::size_t>>& taps) {
+  std::vector<std::vector<std::size_t>> inside(taps.size());
+  for (std::size_t t = 0; t < taps.size(); ++t)
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x)
+        if (tap_inside(pk, g, y, x, taps[t].first, taps[t].second))
+          inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  return inside;
+}
+
+/// The slots of the weight plaintext d_{i,t,r} of output ciphertext j (file comment) into buf:
+/// factor·w[o(α)][c(i, α + r)][t] at the positions where tap t is inside the grid, in every block
+/// β = α + r; 0 elsewhere. Returns false if the plaintext is zero (no product is needed).
+bool term_weights(const ResNetPacking& pk, const Conv2d& conv, std::size_t in_channels, double factor,
+                  const std::pair<std::size_t, std::size_t>& tap, const std::vector<std::size_t>& inside,
+                  std::size_t j, std::size_t r, std::size_t i, std::vector<double>& buf) {
+  const std::size_t B = pk.block(), nb = pk.blocks();
+  std::fill(buf.begin(), buf.end(), 0.0);
+  bool any = false;
+  for (std::size_t alpha = 0; alpha < nb; ++alpha) {
+    const std::size_t beta = (alpha + r) % nb;
+    const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
+    const std::size_t c = pk.channel_at(in_channels, i, beta);
+    const double w = factor * conv_w(conv, o, c, tap.first, tap.second);
+    if (w == 0) continue;
+    for (std::size_t p : inside) buf[beta * B + p] = w;
+    any = any || !inside.empty();
+  }
+  return any;
+}
+
 HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in, const ConvGeometry& g) {
   const ResNetPacking& pk = e.packing;
   HoistedTaps h;
+  h.taps = conv_taps(g);
   std::vector<int> offsets;
-  for (std::size_t ky = 0; ky < g.k; ++ky)
-    for (std::size_t kx = 0; kx < g.k; ++kx) {
-      h.taps.emplace_back(ky, kx);
-      offsets.push_back(tap_offset(pk, g, ky, kx));
-    }
+  for (const auto& [ky, kx] : h.taps) offsets.push_back(tap_offset(pk, g, ky, kx));
   h.rotated.reserve(in.cts.size());
   for (const auto& ct : in.cts) {
     h.rotated.push_back(e.ev.rotate_hoisted(ct, offsets, e.gk));
     for (int off : offsets) h.rotations += off != 0;
   }
-  h.inside.resize(h.taps.size());
-  for (std::size_t t = 0; t < h.taps.size(); ++t)
-    for (std::size_t y = 0; y < g.out_h; ++y)
-      for (std::size_t x = 0; x < g.out_w; ++x)
-        if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
-          h.inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  h.inside = tap_positions(pk, g, h.taps);
   return h;
 }
 
@@ -277,38 +310,33 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
                                                 double mult, std::size_t j, std::size_t r, int& products,
                                                 int& rotations) {
   const ResNetPacking& pk = e.packing;
-  const std::size_t B = pk.block(), nb = pk.blocks();
+  const std::size_t B = pk.block();
   std::vector<double> buf(pk.slots());
-  std::vector<Plaintext> pts;
+  std::vector<Plaintext> fresh;  // the plaintexts not found in e.plaintexts
+  std::vector<const Plaintext*> pts;
   std::vector<const Ciphertext*> cts;
   std::size_t terms = 0;
   for (const auto& s : src) terms += s.in->cts.size() * s.h.taps.size();
-  pts.reserve(terms);  // cts points into src; pts must not reallocate before multiply_sum
+  fresh.reserve(terms);  // pts points into fresh: it must not reallocate before multiply_sum
   for (const auto& s : src) {
     if (r >= s.g.nr) continue;
     const PackedFeatureMap& in = *s.in;
+    const double factor = mult * in.sign;
     for (std::size_t i = 0; i < in.cts.size(); ++i)
       for (std::size_t t = 0; t < s.h.taps.size(); ++t) {
-        std::fill(buf.begin(), buf.end(), 0.0);
-        bool any = false;
-        for (std::size_t alpha = 0; alpha < nb; ++alpha) {
-          const std::size_t beta = (alpha + r) % nb;
-          const std::size_t o = pk.channel_at(s.conv->out_channels, j, alpha);
-          const std::size_t c = pk.channel_at(in.channels, i, beta);
-          const double w = mult * in.sign * conv_w(*s.conv, o, c, s.h.taps[t].first, s.h.taps[t].second);
-          if (w == 0) continue;
-          for (std::size_t p : s.h.inside[t]) buf[beta * B + p] = w;
-          any = any || !s.h.inside[t].empty();
+        const Plaintext* pt =
+            e.plaintexts ? e.plaintexts->find({s.conv, j, r, i, t}, s.level, s.pt_scale, factor) : nullptr;
+        if (!pt) {
+          if (!term_weights(pk, *s.conv, in.channels, factor, s.h.taps[t], s.h.inside[t], j, r, i, buf)) continue;
+          fresh.push_back(e.enc.encode(buf, s.level, s.pt_scale));
+          pt = &fresh.back();
         }
-        if (!any) continue;
-        pts.push_back(e.enc.encode(buf, s.level, s.pt_scale));
+        pts.push_back(pt);
         cts.push_back(&s.h.rotated[i][t]);
       }
   }
   if (pts.empty()) return std::nullopt;
-  std::vector<const Plaintext*> pt_ptrs;
-  for (const auto& p : pts) pt_ptrs.push_back(&p);
-  std::optional<Ciphertext> u = e.ev.multiply_sum(cts, pt_ptrs);
+  std::optional<Ciphertext> u = e.ev.multiply_sum(cts, pts);
   products += static_cast<int>(pts.size());
   if (const std::size_t b = r % src.front().g.n1; b != 0) {
     u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
@@ -568,6 +596,140 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   sum = e.ev.add(sum, e.enc.encode(d, level, sum.scale));
   count(cost, rotations, products, 1);
   return e.ev.rescale(sum);
+}
+
+// ------------------------------------------------------------------------------ plaintext cache
+const Plaintext* ResNetPlaintextCache::find(const Key& key, int level, double scale, double factor) const {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  const Entry& en = it->second;
+  if (en.pt.level != level || en.pt.scale != scale || en.factor != factor) return nullptr;
+  ++hits_;
+  return &en.pt;
+}
+
+void ResNetPlaintextCache::insert(const Key& key, Plaintext pt, double factor) {
+  const double b = static_cast<double>(pt.poly.limbs() * pt.poly.n() * sizeof(std::uint64_t));
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    bytes_ -= static_cast<double>(it->second.pt.poly.limbs() * it->second.pt.poly.n() * sizeof(std::uint64_t));
+    entries_.erase(it);
+  }
+  bytes_ += b;
+  entries_.emplace(key, Entry{std::move(pt), factor});
+}
+
+namespace {
+
+/// One input of a planned convolution: what conv_source will see at inference.
+struct PlannedSource {
+  const Conv2d* conv = nullptr;
+  std::size_t channels = 0, gap = 1;
+  double factor = 1;  ///< mult·sign
+  int level = 0;
+  double pt_scale = 0;
+};
+
+/// The walk of ResNetServer::infer on levels and scales only: every convolution's sources with the
+/// level and plaintext scale its products use. Mirrors infer (same operations on the same doubles:
+/// a product multiplies scales, a rescale divides by q_ℓ as Evaluator::rescale does).
+std::vector<std::vector<PlannedSource>> plan_convolutions(const ResNet& model, const ResNetPacking& pk,
+                                                          const ResNetEvalContext& e, int level, double scale) {
+  struct MapState {
+    std::size_t channels, gap;
+    double sign;
+    int level;
+    double scale;
+  };
+  std::vector<std::vector<PlannedSource>> plan;
+  auto q = [&](int l) { return static_cast<double>(e.ctx->q(l).value()); };
+  auto source = [&](const MapState& m, const Conv2d& c, double mult, int at_level) {
+    return PlannedSource{&c, m.channels, m.gap, mult * m.sign, at_level, e.scale * q(at_level) / m.scale};
+  };
+  // the output of a convolution pass on `in` whose first source is src.front() (conv_sum: the
+  // products' scale in.scale·pt_scale, one rescale)
+  auto conv_out = [&](const MapState& in, std::vector<PlannedSource> src) {
+    const PlannedSource& f = src.front();
+    const MapState out{f.conv->out_channels, f.gap * f.conv->stride, 1.0, f.level - 1,
+                       in.scale * f.pt_scale / q(f.level)};
+    plan.push_back(std::move(src));
+    return out;
+  };
+  auto square = [&](const MapState& z, const FoldedActivation& a) {
+    return MapState{z.channels, z.gap, a.sign, z.level - 1, z.scale * z.scale / q(z.level)};
+  };
+  MapState h{model.input_channels(), 1, 1.0, level, scale};
+  const FoldedActivation f0 = fold_activation(model.stem_act, "stem.act");
+  h = square(conv_out(h, {source(h, model.stem, f0.mult, h.level)}), f0);
+  for (std::size_t s = 0; s < model.stages.size(); ++s)
+    for (std::size_t bi = 0; bi < model.stages[s].size(); ++bi) {
+      const auto& b = model.stages[s][bi];
+      const std::string name = resnet_block_name(s + 1, bi + 1);
+      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
+      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
+      const MapState t = square(conv_out(h, {source(h, b.conv1, f1.mult, h.level)}), f1);
+      std::vector<PlannedSource> src2{source(t, b.conv2, f2.mult, t.level)};
+      const bool fused =
+          b.shortcut && can_fuse_projection(pk, t.channels, t.gap, b.conv2, h.channels, h.gap, *b.shortcut);
+      if (fused) src2.push_back(source(h, *b.shortcut, f2.mult, t.level));  // dropped to conv2's level
+      const MapState z2 = conv_out(t, std::move(src2));
+      if (b.shortcut && !fused) plan.push_back({source(h, *b.shortcut, f2.mult, h.level)});
+      h = square(z2, f2);
+    }
+  return plan;
+}
+
+}  // namespace
+
+std::size_t ResNetServer::prepare_plaintexts(const ResNetEvalContext& e, int input_level, double input_scale,
+                                             double max_bytes, ResNetPlaintextCache& cache) const {
+  if (input_level < levels_needed())
+    throw LevelError("ResNetServer::prepare_plaintexts: input level " + std::to_string(input_level) +
+                     " but the network needs " + std::to_string(levels_needed()) + " levels");
+  const ResNetPacking& pk = packing_;
+  const auto plan = plan_convolutions(model_, pk, e, input_level, input_scale);
+  const double n_bytes = static_cast<double>(e.ctx->n() * sizeof(std::uint64_t));
+  std::size_t added = 0;
+  for (auto it = plan.rbegin(); it != plan.rend(); ++it) {
+    // every term of this convolution pass: (source, j, r, i, t)
+    struct Term {
+      const PlannedSource* s;
+      std::size_t j, r, i, t;
+    };
+    std::vector<Term> terms;
+    const PlannedSource& first = it->front();
+    const ConvGeometry g0 = conv_geometry(pk, first.channels, first.gap, *first.conv);
+    double bytes = 0;
+    for (std::size_t j = 0; j < pk.ciphertexts(first.conv->out_channels); ++j)
+      for (std::size_t r = 0; r < g0.nr; ++r)
+        for (const auto& s : *it) {
+          const ConvGeometry g = conv_geometry(pk, s.channels, s.gap, *s.conv);
+          if (r >= g.nr) continue;
+          for (std::size_t i = 0; i < pk.ciphertexts(s.channels); ++i)
+            for (std::size_t t = 0; t < g.k * g.k; ++t) {
+              terms.push_back({&s, j, r, i, t});
+              bytes += static_cast<double>(s.level + 1) * n_bytes;
+            }
+        }
+    if (cache.bytes() + bytes > max_bytes) continue;
+    std::vector<std::optional<Plaintext>> pts(terms.size());
+    parallel_for(terms.size(), [&](std::size_t k) {
+      const Term& tm = terms[k];
+      const ConvGeometry g = conv_geometry(pk, tm.s->channels, tm.s->gap, *tm.s->conv);
+      const auto taps = conv_taps(g);
+      const auto inside = tap_positions(pk, g, {taps[tm.t]});
+      std::vector<double> buf(pk.slots());
+      if (term_weights(pk, *tm.s->conv, tm.s->channels, tm.s->factor, taps[tm.t], inside[0], tm.j, tm.r, tm.i, buf))
+        pts[k] = e.enc.encode(buf, tm.s->level, tm.s->pt_scale);
+    });
+    for (std::size_t k = 0; k < terms.size(); ++k)
+      if (pts[k]) {
+        cache.insert({terms[k].s->conv, terms[k].j, terms[k].r, terms[k].i, terms[k].t}, std::move(*pts[k]),
+                     terms[k].s->factor);
+        ++added;
+      }
+  }
+  return added;
 }
 
 // ------------------------------------------------------------------------------------ server

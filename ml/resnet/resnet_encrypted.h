@@ -69,6 +69,7 @@
 // Levels: stem 2, each block 4, pooling + dense 1: 15 for ResNet-8, 39 for ResNet-20.
 // ---------------------------------------------------------------------------------------------
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -168,6 +169,42 @@ struct ResNetCost {
   }
 };
 
+/// Weight plaintexts of the convolutions encoded ahead of time (ResNetServer::prepare_plaintexts),
+/// in evaluation form at exactly the level and scale each product uses, so an inference encodes
+/// none of them. A term is identified by its convolution (the Conv2d of the server's model), output
+/// ciphertext j, channel rotation r, input ciphertext i and tap t; conv_packed and
+/// conv_projection_packed take a stored plaintext only if its level, scale and weight factor
+/// (mult·sign) are the ones they would encode with, so a stored plaintext is bit-identical to the
+/// fresh encode it replaces and the ciphertexts do not change. Memory: (ℓ + 1)·N·8 bytes each.
+/// Read-only after filling: safe to share between threads.
+class ResNetPlaintextCache {
+ public:
+  struct Key {
+    const Conv2d* conv = nullptr;
+    std::size_t j = 0, r = 0, i = 0, t = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  /// The stored plaintext of `key` if it was encoded at this level, scale and factor (exact double
+  /// comparison), else nullptr. No errors.
+  const Plaintext* find(const Key& key, int level, double scale, double factor) const;
+  /// Stores pt (replacing an earlier one of the same key). No errors.
+  void insert(const Key& key, Plaintext pt, double factor);
+  std::size_t size() const { return entries_.size(); }
+  /// How many times find has returned a stored plaintext (all threads).
+  std::size_t hits() const { return hits_.load(); }
+  /// Bytes held by the stored polynomials: Σ (ℓ + 1)·N·8.
+  double bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    Plaintext pt;
+    double factor = 0;
+  };
+  std::map<Key, Entry> entries_;
+  double bytes_ = 0;
+  mutable std::atomic<std::size_t> hits_{0};
+};
+
 /// The keys and helpers every layer needs (the server's view: no secret key).
 struct ResNetEvalContext {
   ContextPtr ctx;
@@ -177,6 +214,8 @@ struct ResNetEvalContext {
   const RelinKey& rk;
   ResNetPacking packing;
   double scale;  ///< Δ: every layer's output lands on exactly this scale
+  /// Weight plaintexts encoded ahead of time (may be null: every plaintext is encoded when used).
+  const ResNetPlaintextCache* plaintexts = nullptr;
 };
 
 /// The rotation steps conv_packed uses for this input map shape (taps at the input gap and the
@@ -279,6 +318,16 @@ class ResNetServer {
   /// The K logits from the decoded slots of infer's output: slot logit_slot(final_gap(), k) for
   /// k < K. Throws InputError if fewer slots are given than the last logit's slot.
   std::vector<double> unpack_logits(const std::vector<double>& slots) const;
+
+  /// Encodes the convolutions' weight plaintexts for an input at `input_level` and `input_scale`
+  /// (what infer will be given) into `cache`, at the level and scale infer uses for each (the
+  /// walk of infer: level −1 and scale·pt_scale/q_ℓ per convolution, scale²/q_ℓ per square), whole
+  /// convolutions from the last (fewest limbs: most encoding work saved per byte) to the first,
+  /// while cache.bytes() stays ≤ max_bytes (∞: all of them). Set e.plaintexts = &cache for infer.
+  /// Returns the number of plaintexts added. Runs on all hardware threads.
+  /// Throws LevelError if input_level < levels_needed(); what Encoder::encode throws.
+  std::size_t prepare_plaintexts(const ResNetEvalContext& e, int input_level, double input_scale, double max_bytes,
+                                 ResNetPlaintextCache& cache) const;
 
   /// Called after each activation with its ResNet::trace name ("stem.act", "s1.b1.act1", …) and the
   /// map, so a key owner can compare layer by layer (tests, tutorial 14). May be empty.

@@ -395,6 +395,62 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   CHECK(tm.cost["activation"].levels == 7);
 }
 
+TEST_CASE("ml/resnet_encrypted: plaintexts encoded ahead give bit-identical ciphertexts to fresh encodes") {
+  const ResNet model = random_resnet8(9, 4, 8, 32, 10);
+  const ResNetServer server(model, ResNetPacking(8, 8, 1024));
+  Fixture f(server.levels_needed(), server.rotation_steps());
+  const FeatureMap image = random_map(32, 1, 8, 8, 1.0);
+  const std::vector<float> pixels(image.data.begin(), image.data.end());
+  const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(pixels), f.ctx->max_level(), f.e.scale);
+  std::vector<std::vector<Ciphertext>> fresh_maps;
+  ResNetTimings tm;
+  const Ciphertext fresh = server.infer(f.e, in, &tm, [&](const std::string&, const PackedFeatureMap& m) {
+    fresh_maps.push_back(m.cts);
+  });
+  auto same = [](const Ciphertext& a, const Ciphertext& b) {
+    if (a.level != b.level || a.scale != b.scale || a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+      if (a.c[k].data() != b.c[k].data()) return false;
+    return true;
+  };
+  // all of them, then a budget that holds only the last convolutions (fewest limbs first)
+  for (const double budget : {1e18, 3e7}) {
+    CAPTURE(budget);
+    ResNetPlaintextCache cache;
+    const std::size_t added = server.prepare_plaintexts(f.e, f.ctx->max_level(), f.e.scale, budget, cache);
+    CHECK(added == cache.size());
+    CHECK(cache.bytes() <= budget);
+    ResNetEvalContext e = f.e;
+    e.plaintexts = &cache;
+    std::size_t layer = 0;
+    const Ciphertext cached = server.infer(e, in, nullptr, [&](const std::string& name, const PackedFeatureMap& m) {
+      REQUIRE(layer < fresh_maps.size());
+      for (std::size_t i = 0; i < m.cts.size(); ++i) CHECK_MESSAGE(same(m.cts[i], fresh_maps[layer][i]), name);
+      ++layer;
+    });
+    CHECK(same(cached, fresh));
+    MESSAGE("budget " << budget << ": " << added << " plaintexts (" << cache.bytes() / (1 << 20) << " MiB), "
+                      << cache.hits() << " of " << tm.cost["conv"].plaintext_products << " products served");
+    if (budget > 1e17) {
+      CHECK(cache.hits() == static_cast<std::size_t>(tm.cost["conv"].plaintext_products));
+    } else {
+      CHECK(cache.hits() == added);
+      CHECK(added > 0);
+      CHECK(added < static_cast<std::size_t>(tm.cost["conv"].plaintext_products));
+    }
+  }
+  // a stored plaintext is only taken at its own level, scale and weight factor
+  ResNetPlaintextCache cache;
+  const ResNetPlaintextCache::Key key{&model.stem, 0, 0, 0, 0};
+  cache.insert(key, f.client.encoder.encode(std::vector<double>(1024, 0.5), 3, f.e.scale), 2.0);
+  CHECK(cache.find(key, 3, f.e.scale, 2.0) != nullptr);
+  CHECK(cache.find(key, 2, f.e.scale, 2.0) == nullptr);
+  CHECK(cache.find(key, 3, f.e.scale * 2, 2.0) == nullptr);
+  CHECK(cache.find(key, 3, f.e.scale, 1.0) == nullptr);
+  CHECK_THROWS_AS(server.prepare_plaintexts(f.e, 3, f.e.scale, 1e18, cache), LevelError);
+}
+
 TEST_CASE("ml/resnet_encrypted: errors — too few levels, missing keys, wrong input") {
   const ResNet model = random_resnet8(9, 4, 8, 32, 10);
   const ResNetServer server(model, ResNetPacking(8, 8, 1024));
