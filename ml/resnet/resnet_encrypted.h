@@ -57,6 +57,17 @@
 // the shift; the shortcut branch is brought to the same scale and level — the identity (x in lazy
 // form σ0·s + κ0) by one constant product m2·σ0 on its spare levels (κ0 goes into conv2's bias),
 // a projection shortcut by its own 1×1 stride-2 convolution with weights × m2 — and then added.
+// The projection shortcut rides inside conv2 (conv_projection_packed): x is dropped to conv2's
+// level, its products are encoded to land on conv2's product scale Δ·q_ℓ, and they join conv2's
+// channel-rotation terms u_r before the block rotations, which are linear: one set of nr − 1
+// rotations serves both, and the shortcut's products use conv2's fewer limbs.
+//
+// Weight plaintexts once per model (ResNetPlaintextCache): the plaintexts d_{i,t,r} depend only on
+// the model, the level and the scale of their product, all known before an image arrives (the walk
+// of infer on levels and scales), so ResNetServer::prepare_plaintexts can encode them ahead in
+// evaluation form; infer takes one only on an exact (level, scale, weight factor) match, so the
+// ciphertexts are bit-identical to fresh encodes. Memory (ℓ + 1)·N·8 bytes each: about 7.9 GiB for
+// every plaintext of ResNet-8 at N = 2^16, far more for ResNet-20, hence a byte budget.
 // Every product lands on the scale Δ exactly (plaintexts encoded at Δ·q_ℓ / scale_in, as
 // ml/exact_scale.h), so both branches meet with equal scales and only a level drop is needed.
 //
