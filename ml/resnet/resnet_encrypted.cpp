@@ -598,6 +598,48 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   return e.ev.rescale(sum);
 }
 
+// -------------------------------------------------------------------------- the network walk
+namespace {
+
+/// The layer sequence of ResNetServer::infer, written once for its two users: the evaluation itself
+/// and the plan of levels and scales that prepare_plaintexts encodes for. `ops` supplies the layers
+/// on its Map type (channels, gap and offset members): conv(x, conv, mult, shift),
+/// conv_projection(t, conv2, h, proj, mult, shift), square(z, folded), identity(h, mult, main)
+/// (the identity shortcut brought to main's level), add(main, shortcut), observe(name, map).
+/// Returns the last activation's map (pooling + dense is the caller's).
+template <class Map, class Ops>
+Map walk_resnet(const ResNet& model, const ResNetPacking& pk, Map h, Ops& ops) {
+  const FoldedActivation f0 = fold_activation(model.stem_act, "stem.act");
+  h = ops.square(ops.conv(h, model.stem, f0.mult, f0.shift), f0);
+  ops.observe("stem.act", h);
+  for (std::size_t s = 0; s < model.stages.size(); ++s)
+    for (std::size_t bi = 0; bi < model.stages[s].size(); ++bi) {
+      const auto& b = model.stages[s][bi];
+      const std::string name = resnet_block_name(s + 1, bi + 1);
+      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
+      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
+      const Map t = ops.square(ops.conv(h, b.conv1, f1.mult, f1.shift), f1);
+      ops.observe(name + ".act1", t);
+      Map u;
+      if (b.shortcut && can_fuse_projection(pk, t.channels, t.gap, b.conv2, h.channels, h.gap, *b.shortcut)) {
+        // conv2 and the projection shortcut share their channel rotations (no add)
+        u = ops.conv_projection(t, b.conv2, h, *b.shortcut, f2.mult, f2.shift);
+      } else if (b.shortcut) {
+        const Map main = ops.conv(t, b.conv2, f2.mult, f2.shift);
+        u = ops.add(main, ops.conv(h, *b.shortcut, f2.mult, 0.0));
+      } else {
+        // the identity's κ0 rides in conv2's shift (at the same valid positions)
+        const Map main = ops.conv(t, b.conv2, f2.mult, f2.shift + f2.mult * h.offset);
+        u = ops.add(main, ops.identity(h, f2.mult, main));
+      }
+      h = ops.square(u, f2);
+      ops.observe(name + ".act2", h);
+    }
+  return h;
+}
+
+}  // namespace
+
 // ------------------------------------------------------------------------------ plaintext cache
 const Plaintext* ResNetPlaintextCache::find(const Key& key, int level, double scale, double factor) const {
   const auto it = entries_.find(key);
@@ -636,47 +678,41 @@ struct PlannedSource {
 std::vector<std::vector<PlannedSource>> plan_convolutions(const ResNet& model, const ResNetPacking& pk,
                                                           const ResNetEvalContext& e, int level, double scale) {
   struct MapState {
-    std::size_t channels, gap;
-    double sign;
-    int level;
-    double scale;
+    std::size_t channels = 0, gap = 1;
+    double sign = 1, offset = 0;
+    int level = 0;
+    double scale = 0;
   };
-  std::vector<std::vector<PlannedSource>> plan;
-  auto q = [&](int l) { return static_cast<double>(e.ctx->q(l).value()); };
-  auto source = [&](const MapState& m, const Conv2d& c, double mult, int at_level) {
-    return PlannedSource{&c, m.channels, m.gap, mult * m.sign, at_level, e.scale * q(at_level) / m.scale};
-  };
-  // the output of a convolution pass on `in` whose first source is src.front() (conv_sum: the
-  // products' scale in.scale·pt_scale, one rescale)
-  auto conv_out = [&](const MapState& in, std::vector<PlannedSource> src) {
-    const PlannedSource& f = src.front();
-    const MapState out{f.conv->out_channels, f.gap * f.conv->stride, 1.0, f.level - 1,
-                       in.scale * f.pt_scale / q(f.level)};
-    plan.push_back(std::move(src));
-    return out;
-  };
-  auto square = [&](const MapState& z, const FoldedActivation& a) {
-    return MapState{z.channels, z.gap, a.sign, z.level - 1, z.scale * z.scale / q(z.level)};
-  };
-  MapState h{model.input_channels(), 1, 1.0, level, scale};
-  const FoldedActivation f0 = fold_activation(model.stem_act, "stem.act");
-  h = square(conv_out(h, {source(h, model.stem, f0.mult, h.level)}), f0);
-  for (std::size_t s = 0; s < model.stages.size(); ++s)
-    for (std::size_t bi = 0; bi < model.stages[s].size(); ++bi) {
-      const auto& b = model.stages[s][bi];
-      const std::string name = resnet_block_name(s + 1, bi + 1);
-      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
-      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
-      const MapState t = square(conv_out(h, {source(h, b.conv1, f1.mult, h.level)}), f1);
-      std::vector<PlannedSource> src2{source(t, b.conv2, f2.mult, t.level)};
-      const bool fused =
-          b.shortcut && can_fuse_projection(pk, t.channels, t.gap, b.conv2, h.channels, h.gap, *b.shortcut);
-      if (fused) src2.push_back(source(h, *b.shortcut, f2.mult, t.level));  // dropped to conv2's level
-      const MapState z2 = conv_out(t, std::move(src2));
-      if (b.shortcut && !fused) plan.push_back({source(h, *b.shortcut, f2.mult, h.level)});
-      h = square(z2, f2);
+  struct PlanOps {
+    const ResNetEvalContext& e;
+    std::vector<std::vector<PlannedSource>> plan;
+    double q(int l) const { return static_cast<double>(e.ctx->q(l).value()); }
+    PlannedSource source(const MapState& m, const Conv2d& c, double mult, int at_level) const {
+      return PlannedSource{&c, m.channels, m.gap, mult * m.sign, at_level, e.scale * q(at_level) / m.scale};
     }
-  return plan;
+    // conv_sum on `in` whose first source is src.front(): products at in.scale·pt_scale, one rescale
+    MapState pass(const MapState& in, std::vector<PlannedSource> src) {
+      const PlannedSource& f = src.front();
+      const MapState out{f.conv->out_channels, f.gap * f.conv->stride, 1.0, 0.0, f.level - 1,
+                         in.scale * f.pt_scale / q(f.level)};
+      plan.push_back(std::move(src));
+      return out;
+    }
+    MapState conv(const MapState& x, const Conv2d& c, double mult, double) { return pass(x, {source(x, c, mult, x.level)}); }
+    MapState conv_projection(const MapState& t, const Conv2d& c2, const MapState& h, const Conv2d& proj, double mult,
+                             double) {
+      return pass(t, {source(t, c2, mult, t.level), source(h, proj, mult, t.level)});  // h dropped to t's level
+    }
+    MapState square(const MapState& z, const FoldedActivation& a) const {
+      return MapState{z.channels, z.gap, a.sign, a.offset, z.level - 1, z.scale * z.scale / q(z.level)};
+    }
+    MapState identity(const MapState&, double, const MapState& main) const { return main; }
+    MapState add(const MapState& main, const MapState&) const { return main; }  // add keeps main's scale
+    void observe(const std::string&, const MapState&) const {}
+  };
+  PlanOps ops{e, {}};
+  walk_resnet(model, pk, MapState{model.input_channels(), 1, 1.0, 0.0, level, scale}, ops);
+  return std::move(ops.plan);
 }
 
 }  // namespace
@@ -831,48 +867,34 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     tm.seconds[kind] += seconds_since(t0);
     return r;
   };
-  auto conv = [&](const PackedFeatureMap& x, const Conv2d& c, double m, double s) {
-    return timed("conv", [&](ResNetCost* cc) { return conv_packed(e, x, c, m, s, cc); });
-  };
-  auto square = [&](const PackedFeatureMap& z, const FoldedActivation& f) {
-    return timed("activation", [&](ResNetCost* cc) { return square_packed(e, z, f, cc); });
-  };
-
-  PackedFeatureMap h{input, model_.input_channels(), 1, 1.0, 0.0};
-  const FoldedActivation f0 = fold_activation(model_.stem_act, "stem.act");
-  h = square(conv(h, model_.stem, f0.mult, f0.shift), f0);
-  if (observe) observe("stem.act", h);
-  for (std::size_t s = 0; s < model_.stages.size(); ++s)
-    for (std::size_t bi = 0; bi < model_.stages[s].size(); ++bi) {
-      const auto& b = model_.stages[s][bi];
-      const std::string name = resnet_block_name(s + 1, bi + 1);
-      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
-      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
-      PackedFeatureMap t = square(conv(h, b.conv1, f1.mult, f1.shift), f1);
-      if (observe) observe(name + ".act1", t);
-      PackedFeatureMap main, sc;
-      if (b.shortcut && can_fuse_projection(packing_, t.channels, t.gap, b.conv2, h.channels, h.gap, *b.shortcut)) {
-        // conv2 and the projection shortcut share their channel rotations (no add_packed)
-        h = square(timed("conv", [&](ResNetCost* cc) {
-                     return conv_projection_packed(e, t, b.conv2, h, *b.shortcut, f2.mult, f2.shift, cc);
-                   }),
-                   f2);
-        if (observe) observe(name + ".act2", h);
-        continue;
-      }
-      if (b.shortcut) {
-        main = conv(t, b.conv2, f2.mult, f2.shift);
-        sc = conv(h, *b.shortcut, f2.mult, 0.0);
-      } else {
-        // the identity's κ0 rides in conv2's shift (at the same valid positions)
-        main = conv(t, b.conv2, f2.mult, f2.shift + f2.mult * h.offset);
-        const int level = main.cts.front().level;
-        sc = timed("shortcut", [&](ResNetCost* cc) { return scale_shortcut(e, h, f2.mult, level, cc); });
-      }
-      PackedFeatureMap u = timed("shortcut", [&](ResNetCost*) { return add_packed(e, main, sc); });
-      h = square(u, f2);
-      if (observe) observe(name + ".act2", h);
+  struct InferOps {
+    const ResNetEvalContext& e;
+    decltype(timed)& time_layer;
+    const Observer& observe_fn;
+    PackedFeatureMap conv(const PackedFeatureMap& x, const Conv2d& c, double m, double s) {
+      return time_layer("conv", [&](ResNetCost* cc) { return conv_packed(e, x, c, m, s, cc); });
     }
+    PackedFeatureMap conv_projection(const PackedFeatureMap& t, const Conv2d& c2, const PackedFeatureMap& h,
+                                     const Conv2d& proj, double m, double s) {
+      return time_layer("conv", [&](ResNetCost* cc) { return conv_projection_packed(e, t, c2, h, proj, m, s, cc); });
+    }
+    PackedFeatureMap square(const PackedFeatureMap& z, const FoldedActivation& f) {
+      return time_layer("activation", [&](ResNetCost* cc) { return square_packed(e, z, f, cc); });
+    }
+    PackedFeatureMap identity(const PackedFeatureMap& h, double m, const PackedFeatureMap& main) {
+      const int level = main.cts.front().level;
+      return time_layer("shortcut", [&](ResNetCost* cc) { return scale_shortcut(e, h, m, level, cc); });
+    }
+    PackedFeatureMap add(const PackedFeatureMap& main, const PackedFeatureMap& sc) {
+      return time_layer("shortcut", [&](ResNetCost*) { return add_packed(e, main, sc); });
+    }
+    void observe(const std::string& name, const PackedFeatureMap& m) const {
+      if (observe_fn) observe_fn(name, m);
+    }
+  };
+  InferOps ops{e, timed, observe};
+  const PackedFeatureMap h =
+      walk_resnet(model_, packing_, PackedFeatureMap{input, model_.input_channels(), 1, 1.0, 0.0}, ops);
   return timed("pool_dense", [&](ResNetCost* cc) { return pool_dense_packed(e, h, model_.fc, cc); });
 }
 
