@@ -46,6 +46,8 @@ nlohmann::json to_json(const ResNetReport& r) {
     const int ni = static_cast<int>(r.encrypted_images);
     nlohmann::json per_layer;
     for (const auto& [kind, s] : r.timings.seconds) per_layer[kind] = s / nd;
+    nlohmann::json per_layer_cpu;
+    for (const auto& [kind, s] : r.timings.cpu_seconds) per_layer_cpu[kind] = s / nd;
     nlohmann::json cost;
     for (const auto& [kind, c] : r.timings.cost)
       cost[kind] = {{"rotations", c.rotations / ni}, {"plaintext_products", c.plaintext_products / ni},
@@ -68,7 +70,8 @@ nlohmann::json to_json(const ResNetReport& r) {
                     {"infer_per_image", r.seconds_infer / nd},
                     {"infer_cpu_per_image", r.cpu_seconds_infer / nd},
                     {"decrypt_per_image", r.seconds_decrypt / nd},
-                    {"per_layer_type_per_image", per_layer}};
+                    {"per_layer_type_per_image", per_layer},
+                    {"per_layer_type_cpu_per_image", per_layer_cpu}};
   }
   j["peak_memory_bytes"] = r.peak_memory_bytes;
   j["seconds"]["plaintext"] = r.seconds_plain;
@@ -110,8 +113,8 @@ int run_resnet(const ResNetOptions& o) {
                 j["seconds"]["infer_cpu_per_image"].get<double>(), j["seconds"]["decrypt_per_image"].get<double>());
     for (const auto& [kind, s] : j["seconds"]["per_layer_type_per_image"].items()) {
       const auto& c = j["cost_per_image"][kind];
-      std::printf("    %-11s %8.1f s  (%d rotations, %d plaintext products, %d levels)\n", kind.c_str(), s.get<double>(),
-                  c["rotations"].get<int>(), c["plaintext_products"].get<int>(), c["levels"].get<int>());
+      std::printf("    %-11s %8.1f s, CPU %6.1f s  (%d rotations, %d plaintext products, %d levels)\n", kind.c_str(), s.get<double>(),
+                  j["seconds"]["per_layer_type_cpu_per_image"][kind].get<double>(), c["rotations"].get<int>(), c["plaintext_products"].get<int>(), c["levels"].get<int>());
     }
     if (r.cached_plaintexts > 0)
       std::printf("  %zu weight plaintexts encoded ahead (%.2f GiB, %.1f s once), %zu products per image served\n",

@@ -301,6 +301,9 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
 /// What ResNetServer::infer measured, per layer type.
 struct ResNetTimings {
   std::map<std::string, double> seconds;  ///< wall seconds per kind: "conv", "activation", "shortcut", "pool_dense"
+  /// CPU seconds of the process (all its threads, std::clock) per kind: comparable between runs on a
+  /// shared machine, where wall time depends on the load.
+  std::map<std::string, double> cpu_seconds;
   std::map<std::string, ResNetCost> cost;  ///< rotations, products and levels per kind
   /// The sum of `seconds` (wall seconds of every layer timed). No errors.
   double total_seconds() const;
