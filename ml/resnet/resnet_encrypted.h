@@ -187,7 +187,8 @@ struct ResNetCost {
 /// conv_projection_packed take a stored plaintext only if its level, scale and weight factor
 /// (mult·sign) are the ones they would encode with, so a stored plaintext is bit-identical to the
 /// fresh encode it replaces and the ciphertexts do not change. Memory: (ℓ + 1)·N·8 bytes each.
-/// Read-only after filling: safe to share between threads.
+/// Read-only after filling: safe to share between threads. Keys hold the addresses of the model's
+/// Conv2d: use a cache only with the ResNetServer that filled it, while that server lives.
 class ResNetPlaintextCache {
  public:
   struct Key {
