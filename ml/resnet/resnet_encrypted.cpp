@@ -313,12 +313,23 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
   const ResNetPacking& pk = e.packing;
   const std::size_t B = pk.block();
   std::vector<double> buf(pk.slots());
+  // Fresh plaintexts are summed kTermsPerSum at a time, so a thread holds at most that many
+  // (ResNet-20's stage 1: 38 limbs, 19 MiB each); the chunks' sums are exact, so the result does not
+  // depend on the chunking.
+  constexpr std::size_t kTermsPerSum = 3;
   std::vector<Plaintext> fresh;  // the plaintexts not found in e.plaintexts
   std::vector<const Plaintext*> pts;
   std::vector<const Ciphertext*> cts;
-  std::size_t terms = 0;
-  for (const auto& s : src) terms += s.in->cts.size() * s.h.taps.size();
-  fresh.reserve(terms);  // pts points into fresh: it must not reallocate before multiply_sum
+  fresh.reserve(kTermsPerSum);  // pts points into fresh: it must not reallocate before multiply_sum
+  std::optional<Ciphertext> u;
+  auto flush = [&] {
+    if (pts.empty()) return;
+    add_opt(e.ev, u, e.ev.multiply_sum(cts, pts));
+    products += static_cast<int>(pts.size());
+    pts.clear();
+    cts.clear();
+    fresh.clear();
+  };
   for (const auto& s : src) {
     if (r >= s.g.nr) continue;
     const PackedFeatureMap& in = *s.in;
@@ -329,6 +340,7 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
             e.plaintexts ? e.plaintexts->find({s.conv, j, r, i, t}, s.level, s.pt_scale, factor) : nullptr;
         if (!pt) {
           if (!term_weights(pk, *s.conv, in.channels, factor, s.h.taps[t], s.h.inside[t], j, r, i, buf)) continue;
+          if (fresh.size() == kTermsPerSum) flush();
           fresh.push_back(e.enc.encode(buf, s.level, s.pt_scale));
           pt = &fresh.back();
         }
@@ -336,9 +348,8 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
         cts.push_back(&s.h.rotated[i][t]);
       }
   }
-  if (pts.empty()) return std::nullopt;
-  std::optional<Ciphertext> u = e.ev.multiply_sum(cts, pts);
-  products += static_cast<int>(pts.size());
+  flush();
+  if (!u) return std::nullopt;
   if (const std::size_t b = r % src.front().g.n1; b != 0) {
     u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
     ++rotations;
