@@ -31,11 +31,12 @@
 //   3. Levels: the chain has exactly levels_needed() = 2 + 4·3 + 1 = 15 levels. The stem's
 //      output is at level 13, the three blocks' outputs at 9, 5 and 1, the logits at 0; every map
 //      is at scale 2^30.00 (the convolutions land on Δ exactly, the squares on Δ²/q_ℓ ≈ Δ).
-//   4. Rotations: 104 in the convolutions and 17 in pooling + dense, 121 per image, with only 36
+//   4. Rotations: 94 in the convolutions and 17 in pooling + dense, 111 per image, with only 36
 //      Galois keys. A 3 × 3 convolution costs 8 hoisted tap rotations per input ciphertext plus
 //      C_in − 1 block rotations (grouped baby-step giant-step: s3.b1.conv2, 16 → 16, makes 8 + 15
-//      = 23 rotations with 8 + 3 + 3 = 14 keys); the 1 × 1 shortcuts need no tap rotation. The
-//      measured count equals this prediction.
+//      = 23 rotations with 8 + 3 + 3 = 14 keys); the 1 × 1 shortcuts need no tap rotation and,
+//      summed inside conv2 (conv_projection_packed), no block rotation either. The measured count
+//      equals this prediction.
 //   5. Precision: the input decrypts to ~17 bits, every activation map to 15.4–17.1 bits relative
 //      to its largest value (absolute errors 4e-5 … 3e-4 on values up to 20), the logits to ~18
 //      bits (error ≤ 5e-5): both images get the plaintext class. The server needs 1.7–2.4 s per
@@ -127,10 +128,11 @@ struct ConvInfo {
   std::string name;
   const Conv2d* conv;
   std::size_t in_channels, in_gap;
+  bool fused = false;  ///< a projection shortcut summed inside conv2 (conv_projection_packed)
 };
 
 /// Every convolution in evaluation order (stem, then conv1, conv2, shortcut per block).
-std::vector<ConvInfo> convolutions(const ResNet& m) {
+std::vector<ConvInfo> convolutions(const ResNet& m, const ResNetPacking& pk) {
   std::vector<ConvInfo> out;
   out.push_back({"stem.conv", &m.stem, m.stem.in_channels, 1});
   std::size_t gap = m.stem.stride, ch = m.stem.out_channels;
@@ -141,7 +143,9 @@ std::vector<ConvInfo> convolutions(const ResNet& m) {
       out.push_back({n + ".conv1", &b.conv1, ch, gap});
       const std::size_t g2 = gap * b.conv1.stride;
       out.push_back({n + ".conv2", &b.conv2, b.conv1.out_channels, g2});
-      if (b.shortcut) out.push_back({n + ".shortcut", &*b.shortcut, ch, gap});
+      if (b.shortcut)
+        out.push_back({n + ".shortcut", &*b.shortcut, ch, gap,
+                       can_fuse_projection(pk, b.conv1.out_channels, g2, b.conv2, ch, gap, *b.shortcut)});
       gap = g2;
       ch = b.conv2.out_channels;
     }
@@ -150,10 +154,11 @@ std::vector<ConvInfo> convolutions(const ResNet& m) {
 
 /// Rotations conv_packed spends on one convolution (the header's count): one hoisted rotation per
 /// non-zero tap offset and input ciphertext, plus nr − 1 block rotations per output ciphertext
-/// (nr = min(C_in, blocks)). Assumes no all-zero block diagonal (true for trained weights).
+/// (nr = min(C_in, blocks)); none for a projection shortcut fused into conv2, which shares conv2's.
+/// Assumes no all-zero block diagonal (true for trained weights).
 int conv_rotations(const ResNetPacking& pk, const ConvInfo& c) {
   const std::size_t taps = c.conv->kernel * c.conv->kernel - 1;  // the centre tap needs no rotation
-  const std::size_t nr = std::min(c.in_channels, pk.blocks());
+  const std::size_t nr = c.fused ? 1 : std::min(c.in_channels, pk.blocks());
   return static_cast<int>(taps * pk.ciphertexts(c.in_channels) + (nr - 1) * pk.ciphertexts(c.conv->out_channels));
 }
 
@@ -262,8 +267,8 @@ int main(int argc, char** argv) {
     std::printf("6. %zu rotation keys (Galois steps): %s\n", steps.size(), join(steps).c_str());
     std::printf("   conv           | k | stride | channels | gap    | ct in/out | tap rot. | block rot. | rotations | keys\n");
     int predicted_conv_rotations = 0;
-    for (const ConvInfo& c : convolutions(model)) {
-      const std::size_t nr = std::min(c.in_channels, pk.blocks());
+    for (const ConvInfo& c : convolutions(model, pk)) {
+      const std::size_t nr = c.fused ? 1 : std::min(c.in_channels, pk.blocks());
       const int rot = conv_rotations(pk, c);
       predicted_conv_rotations += rot;
       const std::string ch = std::to_string(c.in_channels) + " -> " + std::to_string(c.conv->out_channels);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <ctime>
 #include <optional>
 #include <set>
 #include <string>
@@ -221,65 +222,135 @@ struct HoistedTaps {
   int rotations = 0;                                      ///< nonzero offsets × input ciphertexts
 };
 
+/// The k² taps (ky, kx) in row-major order.
+std::vector<std::pair<std::size_t, std::size_t>> conv_taps(const ConvGeometry& g) {
+  std::vector<std::pair<std::size_t, std::size_t>> taps;
+  for (std::size_t ky = 0; ky < g.k; ++ky)
+    for (std::size_t kx = 0; kx < g.k; ++kx) taps.emplace_back(ky, kx);
+  return taps;
+}
+
+/// For each tap, the output grid positions (inside a block) where it falls inside the grid.
+std::vector<std::vector<std::size_t>> tap_positions(const ResNetPacking& pk, const ConvGeometry& g,
+                                                    const std::vector<std::pair<std::size_t, std::size_t>>& taps) {
+  std::vector<std::vector<std::size_t>> inside(taps.size());
+  for (std::size_t t = 0; t < taps.size(); ++t)
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x)
+        if (tap_inside(pk, g, y, x, taps[t].first, taps[t].second))
+          inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  return inside;
+}
+
+/// The slots of the weight plaintext d_{i,t,r} of output ciphertext j (file comment) into buf:
+/// factor·w[o(α)][c(i, α + r)][t] at the positions where tap t is inside the grid, in every block
+/// β = α + r; 0 elsewhere. Returns false if the plaintext is zero (no product is needed).
+bool term_weights(const ResNetPacking& pk, const Conv2d& conv, std::size_t in_channels, double factor,
+                  const std::pair<std::size_t, std::size_t>& tap, const std::vector<std::size_t>& inside,
+                  std::size_t j, std::size_t r, std::size_t i, std::vector<double>& buf) {
+  const std::size_t B = pk.block(), nb = pk.blocks();
+  std::fill(buf.begin(), buf.end(), 0.0);
+  bool any = false;
+  for (std::size_t alpha = 0; alpha < nb; ++alpha) {
+    const std::size_t beta = (alpha + r) % nb;
+    const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
+    const std::size_t c = pk.channel_at(in_channels, i, beta);
+    const double w = factor * conv_w(conv, o, c, tap.first, tap.second);
+    if (w == 0) continue;
+    for (std::size_t p : inside) buf[beta * B + p] = w;
+    any = any || !inside.empty();
+  }
+  return any;
+}
+
 HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in, const ConvGeometry& g) {
   const ResNetPacking& pk = e.packing;
   HoistedTaps h;
+  h.taps = conv_taps(g);
   std::vector<int> offsets;
-  for (std::size_t ky = 0; ky < g.k; ++ky)
-    for (std::size_t kx = 0; kx < g.k; ++kx) {
-      h.taps.emplace_back(ky, kx);
-      offsets.push_back(tap_offset(pk, g, ky, kx));
-    }
+  for (const auto& [ky, kx] : h.taps) offsets.push_back(tap_offset(pk, g, ky, kx));
   h.rotated.reserve(in.cts.size());
   for (const auto& ct : in.cts) {
     h.rotated.push_back(e.ev.rotate_hoisted(ct, offsets, e.gk));
     for (int off : offsets) h.rotations += off != 0;
   }
-  h.inside.resize(h.taps.size());
-  for (std::size_t t = 0; t < h.taps.size(); ++t)
-    for (std::size_t y = 0; y < g.out_h; ++y)
-      for (std::size_t x = 0; x < g.out_w; ++x)
-        if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
-          h.inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  h.inside = tap_positions(pk, g, h.taps);
   return h;
 }
 
-/// The products at one level ℓ and plaintext scale of a convolution (shared by its terms).
-struct ConvLevel {
+/// One convolution summed into an output: its input map (already at the products' level ℓ), its
+/// weights, geometry, hoisted taps, and the plaintext scale Δ·q_ℓ / (input scale) that makes every
+/// product land on Δ·q_ℓ (rescaled once at the end).
+struct ConvSource {
+  const PackedFeatureMap* in = nullptr;
+  const Conv2d* conv = nullptr;
+  ConvGeometry g;
+  HoistedTaps h;
   int level = 0;
-  double pt_scale = 0;  ///< Δ·q_ℓ / (input scale): products land on Δ·q_ℓ, rescaled once at the end
+  double pt_scale = 0;
 };
 
+ConvSource conv_source(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv) {
+  ConvSource s;
+  s.in = &in;
+  s.conv = &conv;
+  s.g = conv_geometry(e.packing, in.channels, in.gap, conv);
+  s.level = in.cts.front().level;
+  s.pt_scale = e.scale * static_cast<double>(e.ctx->q(s.level).value()) / in.cts.front().scale;
+  s.h = hoisted_taps(e, in, s.g);
+  return s;
+}
+
 /// Step 2 of conv_packed: the channel-rotation term of output ciphertext j,
-///   u_r = Σ_{i,t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1);
-/// empty if every weight of the term is zero. Counts its products and rotations.
-std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const PackedFeatureMap& in,
-                                                const Conv2d& conv, const ConvGeometry& g, const HoistedTaps& h,
-                                                const ConvLevel& lv, double mult, std::size_t j, std::size_t r,
-                                                int& products, int& rotations) {
+///   u_r = Σ_{sources, i, t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1, n1 of
+/// the first source); a source takes part if r < its nr. Empty if every weight of the term is zero.
+/// The plaintexts are encoded first, then summed by one multiply_sum: the same ciphertext as
+/// multiplying and adding term by term in this order (Evaluator::multiply_sum is exact), without
+/// a temporary per term. Counts its products and rotations.
+std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const std::vector<ConvSource>& src,
+                                                double mult, std::size_t j, std::size_t r, int& products,
+                                                int& rotations) {
   const ResNetPacking& pk = e.packing;
-  const std::size_t B = pk.block(), nb = pk.blocks();
+  const std::size_t B = pk.block();
   std::vector<double> buf(pk.slots());
+  // Fresh plaintexts are summed kTermsPerSum at a time, so a thread holds at most that many
+  // (ResNet-20's stage 1: 38 limbs, 19 MiB each); the chunks' sums are exact, so the result does not
+  // depend on the chunking.
+  constexpr std::size_t kTermsPerSum = 3;
+  std::vector<Plaintext> fresh;  // the plaintexts not found in e.plaintexts
+  std::vector<const Plaintext*> pts;
+  std::vector<const Ciphertext*> cts;
+  fresh.reserve(kTermsPerSum);  // pts points into fresh: it must not reallocate before multiply_sum
   std::optional<Ciphertext> u;
-  for (std::size_t i = 0; i < in.cts.size(); ++i)
-    for (std::size_t t = 0; t < h.taps.size(); ++t) {
-      std::fill(buf.begin(), buf.end(), 0.0);
-      bool any = false;
-      for (std::size_t alpha = 0; alpha < nb; ++alpha) {
-        const std::size_t beta = (alpha + r) % nb;
-        const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
-        const std::size_t c = pk.channel_at(in.channels, i, beta);
-        const double w = mult * in.sign * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
-        if (w == 0) continue;
-        for (std::size_t p : h.inside[t]) buf[beta * B + p] = w;
-        any = any || !h.inside[t].empty();
+  auto flush = [&] {
+    if (pts.empty()) return;
+    add_opt(e.ev, u, e.ev.multiply_sum(cts, pts));
+    products += static_cast<int>(pts.size());
+    pts.clear();
+    cts.clear();
+    fresh.clear();
+  };
+  for (const auto& s : src) {
+    if (r >= s.g.nr) continue;
+    const PackedFeatureMap& in = *s.in;
+    const double factor = mult * in.sign;
+    for (std::size_t i = 0; i < in.cts.size(); ++i)
+      for (std::size_t t = 0; t < s.h.taps.size(); ++t) {
+        const Plaintext* pt =
+            e.plaintexts ? e.plaintexts->find({s.conv, j, r, i, t}, s.level, s.pt_scale, factor) : nullptr;
+        if (!pt) {
+          if (!term_weights(pk, *s.conv, in.channels, factor, s.h.taps[t], s.h.inside[t], j, r, i, buf)) continue;
+          if (fresh.size() == kTermsPerSum) flush();
+          fresh.push_back(e.enc.encode(buf, s.level, s.pt_scale));
+          pt = &fresh.back();
+        }
+        pts.push_back(pt);
+        cts.push_back(&s.h.rotated[i][t]);
       }
-      if (!any) continue;
-      Ciphertext prod = e.ev.multiply(h.rotated[i][t], e.enc.encode(buf, lv.level, lv.pt_scale));
-      ++products;
-      add_opt(e.ev, u, std::move(prod));
-    }
-  if (const std::size_t b = r % g.n1; b != 0 && u) {
+  }
+  flush();
+  if (!u) return std::nullopt;
+  if (const std::size_t b = r % src.front().g.n1; b != 0) {
     u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
     ++rotations;
   }
@@ -309,54 +380,46 @@ std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, std::vector
   return acc;
 }
 
-/// Step 4 of conv_packed: the bias slots of output ciphertext j,
-/// mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) + shift at the valid output positions, 0 elsewhere.
-std::vector<double> conv_bias_slots(const ResNetPacking& pk, const PackedFeatureMap& in, const Conv2d& conv,
-                                    const ConvGeometry& g, const HoistedTaps& h, double mult, double shift,
-                                    std::size_t j) {
-  std::vector<double> d(pk.slots(), 0.0);
+/// Step 4 of conv_packed: adds to d the bias slots of source s for output ciphertext j,
+/// mult·(bias[o] + κ·Σ_{c, taps inside} w[o][c][t]) at the valid output positions.
+void add_conv_bias_slots(const ResNetPacking& pk, const ConvSource& s, double mult, std::size_t j,
+                         std::vector<double>& d) {
+  const PackedFeatureMap& in = *s.in;
+  const Conv2d& conv = *s.conv;
+  const ConvGeometry& g = s.g;
   for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha) {
     const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
     for (std::size_t y = 0; y < g.out_h; ++y)
       for (std::size_t x = 0; x < g.out_w; ++x) {
         double v = conv.bias[o];
         if (in.offset != 0)
-          for (std::size_t t = 0; t < h.taps.size(); ++t)
-            if (tap_inside(pk, g, y, x, h.taps[t].first, h.taps[t].second))
+          for (std::size_t t = 0; t < s.h.taps.size(); ++t)
+            if (tap_inside(pk, g, y, x, s.h.taps[t].first, s.h.taps[t].second))
               for (std::size_t c = 0; c < in.channels; ++c)
-                v += in.offset * conv_w(conv, o, c, h.taps[t].first, h.taps[t].second);
-        d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] = mult * v + shift;
+                v += in.offset * conv_w(conv, o, c, s.h.taps[t].first, s.h.taps[t].second);
+        d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += mult * v;
       }
   }
-  return d;
 }
 
-}  // namespace
-
-PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, double mult,
-                             double shift, ResNetCost* cost) {
+/// Steps 2–4 for every output ciphertext: mult·Σ_sources conv(in) + shift, rescaled once.
+PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSource>& src, double mult, double shift,
+                          ResNetCost* cost) {
   const ResNetPacking& pk = e.packing;
-  const ConvGeometry g = conv_geometry(pk, in.channels, in.gap, conv);
-  require_level(in, "conv_packed");
-  if (in.cts.size() != pk.ciphertexts(in.channels))
-    throw InputError("conv_packed: the map has " + str(in.cts.size()) + " ciphertexts, its " + str(in.channels) +
-                     " channels need " + str(pk.ciphertexts(in.channels)));
-  ConvLevel lv;
-  lv.level = in.cts.front().level;
-  lv.pt_scale = e.scale * static_cast<double>(e.ctx->q(lv.level).value()) / in.cts.front().scale;
-
-  HoistedTaps h = hoisted_taps(e, in, g);  // step 1
-  int rotations = h.rotations, products = 0;
+  const ConvSource& first = src.front();
+  const ConvGeometry& g = first.g;
+  int rotations = 0, products = 0;
+  for (const auto& s : src) rotations += s.h.rotations;
   PackedFeatureMap out;
-  out.channels = conv.out_channels;
+  out.channels = first.conv->out_channels;
   out.gap = g.out_gap;
-  for (std::size_t j = 0; j < pk.ciphertexts(conv.out_channels); ++j) {
+  for (std::size_t j = 0; j < pk.ciphertexts(out.channels); ++j) {
     // Step 2 on all hardware threads: the u_r are independent, and everything below adds them (and
     // their counts) in index order, so the result does not depend on the number of threads.
     std::vector<std::optional<Ciphertext>> u(g.nr);
     std::vector<int> u_products(g.nr, 0), u_rotations(g.nr, 0);
     parallel_for(g.nr, [&](std::size_t r) {
-      u[r] = channel_rotation_term(e, in, conv, g, h, lv, mult, j, r, u_products[r], u_rotations[r]);
+      u[r] = channel_rotation_term(e, src, mult, j, r, u_products[r], u_rotations[r]);
     });
     for (std::size_t r = 0; r < g.nr; ++r) {
       products += u_products[r];
@@ -364,15 +427,71 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
     }
     std::optional<Ciphertext> acc = giant_step_sum(e, u, g, rotations);  // step 3
     if (!acc) {  // every weight reaching this ciphertext is zero: a product with the zero plaintext
-      acc = e.ev.multiply(in.cts.front(), e.enc.encode(std::vector<double>(pk.slots(), 0.0), lv.level, lv.pt_scale));
+      acc = e.ev.multiply(first.in->cts.front(),
+                          e.enc.encode(std::vector<double>(pk.slots(), 0.0), first.level, first.pt_scale));
       ++products;
     }
-    const std::vector<double> d = conv_bias_slots(pk, in, conv, g, h, mult, shift, j);  // step 4
-    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, lv.level, acc->scale));
+    std::vector<double> d(pk.slots(), 0.0);  // step 4
+    for (const auto& s : src) add_conv_bias_slots(pk, s, mult, j, d);
+    for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha)
+      for (std::size_t y = 0; y < g.out_h; ++y)
+        for (std::size_t x = 0; x < g.out_w; ++x) d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += shift;
+    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, first.level, acc->scale));
     out.cts.push_back(e.ev.rescale(sum));
   }
   count(cost, rotations, products, 1);
   return out;
+}
+
+void check_ciphertext_count(const ResNetPacking& pk, const PackedFeatureMap& in, const char* op) {
+  if (in.cts.size() != pk.ciphertexts(in.channels))
+    throw InputError(std::string(op) + ": the map has " + str(in.cts.size()) + " ciphertexts, its " +
+                     str(in.channels) + " channels need " + str(pk.ciphertexts(in.channels)));
+}
+
+}  // namespace
+
+PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, double mult,
+                             double shift, ResNetCost* cost) {
+  conv_geometry(e.packing, in.channels, in.gap, conv);
+  require_level(in, "conv_packed");
+  check_ciphertext_count(e.packing, in, "conv_packed");
+  std::vector<ConvSource> src;
+  src.push_back(conv_source(e, in, conv));  // step 1
+  return conv_sum(e, src, mult, shift, cost);
+}
+
+bool can_fuse_projection(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap, const Conv2d& conv,
+                         std::size_t sc_channels, std::size_t sc_gap, const Conv2d& proj) {
+  const ConvGeometry g = conv_geometry(pk, in_channels, in_gap, conv);
+  const ConvGeometry gs = conv_geometry(pk, sc_channels, sc_gap, proj);
+  return conv.out_channels == proj.out_channels && g.out_gap == gs.out_gap && gs.nr <= g.nr;
+}
+
+PackedFeatureMap conv_projection_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
+                                        const PackedFeatureMap& sc_in, const Conv2d& proj, double mult, double shift,
+                                        ResNetCost* cost) {
+  if (!can_fuse_projection(e.packing, in.channels, in.gap, conv, sc_in.channels, sc_in.gap, proj))
+    throw InputError("conv_projection_packed: the shortcut (" + str(proj.out_channels) + " channels at gap " +
+                     str(sc_in.gap * proj.stride) + ", " + str(std::min(sc_in.channels, e.packing.blocks())) +
+                     " channel rotations) must produce the convolution's shape (" + str(conv.out_channels) +
+                     " channels at gap " + str(in.gap * conv.stride) + ") with no more channel rotations (" +
+                     str(std::min(in.channels, e.packing.blocks())) + "); use conv_packed and add_packed");
+  require_level(in, "conv_projection_packed");
+  require_level(sc_in, "conv_projection_packed");
+  check_ciphertext_count(e.packing, in, "conv_projection_packed");
+  check_ciphertext_count(e.packing, sc_in, "conv_projection_packed");
+  const int level = in.cts.front().level;
+  if (sc_in.cts.front().level < level)
+    throw LevelError("conv_projection_packed: the shortcut input is at level " +
+                     std::to_string(sc_in.cts.front().level) + ", below the convolution's input level " +
+                     std::to_string(level) + "; it must be at least as high (it is dropped to that level)");
+  PackedFeatureMap sc_low = sc_in;  // products at the convolution's level: fewer limbs, same scale Δ·q_ℓ
+  for (auto& ct : sc_low.cts) ct = e.ev.drop_level(ct, level);
+  std::vector<ConvSource> src;
+  src.push_back(conv_source(e, in, conv));
+  src.push_back(conv_source(e, sc_low, proj));
+  return conv_sum(e, src, mult, shift, cost);
 }
 
 PackedFeatureMap square_packed(const ResNetEvalContext& e, const PackedFeatureMap& z, const FoldedActivation& f,
@@ -491,6 +610,176 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   return e.ev.rescale(sum);
 }
 
+// -------------------------------------------------------------------------- the network walk
+namespace {
+
+/// The layer sequence of ResNetServer::infer, written once for its two users: the evaluation itself
+/// and the plan of levels and scales that prepare_plaintexts encodes for. `ops` supplies the layers
+/// on its Map type (channels, gap and offset members): conv(x, conv, mult, shift),
+/// conv_projection(t, conv2, h, proj, mult, shift), square(z, folded), identity(h, mult, main)
+/// (the identity shortcut brought to main's level), add(main, shortcut), observe(name, map).
+/// Returns the last activation's map (pooling + dense is the caller's).
+template <class Map, class Ops>
+Map walk_resnet(const ResNet& model, const ResNetPacking& pk, Map h, Ops& ops) {
+  const FoldedActivation f0 = fold_activation(model.stem_act, "stem.act");
+  h = ops.square(ops.conv(h, model.stem, f0.mult, f0.shift), f0);
+  ops.observe("stem.act", h);
+  for (std::size_t s = 0; s < model.stages.size(); ++s)
+    for (std::size_t bi = 0; bi < model.stages[s].size(); ++bi) {
+      const auto& b = model.stages[s][bi];
+      const std::string name = resnet_block_name(s + 1, bi + 1);
+      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
+      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
+      const Map t = ops.square(ops.conv(h, b.conv1, f1.mult, f1.shift), f1);
+      ops.observe(name + ".act1", t);
+      Map u;
+      if (b.shortcut && can_fuse_projection(pk, t.channels, t.gap, b.conv2, h.channels, h.gap, *b.shortcut)) {
+        // conv2 and the projection shortcut share their channel rotations (no add)
+        u = ops.conv_projection(t, b.conv2, h, *b.shortcut, f2.mult, f2.shift);
+      } else if (b.shortcut) {
+        const Map main = ops.conv(t, b.conv2, f2.mult, f2.shift);
+        u = ops.add(main, ops.conv(h, *b.shortcut, f2.mult, 0.0));
+      } else {
+        // the identity's κ0 rides in conv2's shift (at the same valid positions)
+        const Map main = ops.conv(t, b.conv2, f2.mult, f2.shift + f2.mult * h.offset);
+        u = ops.add(main, ops.identity(h, f2.mult, main));
+      }
+      h = ops.square(u, f2);
+      ops.observe(name + ".act2", h);
+    }
+  return h;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ plaintext cache
+const Plaintext* ResNetPlaintextCache::find(const Key& key, int level, double scale, double factor) const {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  const Entry& en = it->second;
+  if (en.pt.level != level || en.pt.scale != scale || en.factor != factor) return nullptr;
+  ++hits_;
+  return &en.pt;
+}
+
+void ResNetPlaintextCache::insert(const Key& key, Plaintext pt, double factor) {
+  const double b = static_cast<double>(pt.poly.limbs() * pt.poly.n() * sizeof(std::uint64_t));
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    bytes_ -= static_cast<double>(it->second.pt.poly.limbs() * it->second.pt.poly.n() * sizeof(std::uint64_t));
+    entries_.erase(it);
+  }
+  bytes_ += b;
+  entries_.emplace(key, Entry{std::move(pt), factor});
+}
+
+namespace {
+
+/// One input of a planned convolution: what conv_source will see at inference.
+struct PlannedSource {
+  const Conv2d* conv = nullptr;
+  std::size_t channels = 0, gap = 1;
+  double factor = 1;  ///< mult·sign
+  int level = 0;
+  double pt_scale = 0;
+};
+
+/// The walk of ResNetServer::infer on levels and scales only: every convolution's sources with the
+/// level and plaintext scale its products use. Mirrors infer (same operations on the same doubles:
+/// a product multiplies scales, a rescale divides by q_ℓ as Evaluator::rescale does).
+std::vector<std::vector<PlannedSource>> plan_convolutions(const ResNet& model, const ResNetPacking& pk,
+                                                          const ResNetEvalContext& e, int level, double scale) {
+  struct MapState {
+    std::size_t channels = 0, gap = 1;
+    double sign = 1, offset = 0;
+    int level = 0;
+    double scale = 0;
+  };
+  struct PlanOps {
+    const ResNetEvalContext& e;
+    std::vector<std::vector<PlannedSource>> plan;
+    double q(int l) const { return static_cast<double>(e.ctx->q(l).value()); }
+    PlannedSource source(const MapState& m, const Conv2d& c, double mult, int at_level) const {
+      return PlannedSource{&c, m.channels, m.gap, mult * m.sign, at_level, e.scale * q(at_level) / m.scale};
+    }
+    // conv_sum on `in` whose first source is src.front(): products at in.scale·pt_scale, one rescale
+    MapState pass(const MapState& in, std::vector<PlannedSource> src) {
+      const PlannedSource& f = src.front();
+      const MapState out{f.conv->out_channels, f.gap * f.conv->stride, 1.0, 0.0, f.level - 1,
+                         in.scale * f.pt_scale / q(f.level)};
+      plan.push_back(std::move(src));
+      return out;
+    }
+    MapState conv(const MapState& x, const Conv2d& c, double mult, double) { return pass(x, {source(x, c, mult, x.level)}); }
+    MapState conv_projection(const MapState& t, const Conv2d& c2, const MapState& h, const Conv2d& proj, double mult,
+                             double) {
+      return pass(t, {source(t, c2, mult, t.level), source(h, proj, mult, t.level)});  // h dropped to t's level
+    }
+    MapState square(const MapState& z, const FoldedActivation& a) const {
+      return MapState{z.channels, z.gap, a.sign, a.offset, z.level - 1, z.scale * z.scale / q(z.level)};
+    }
+    MapState identity(const MapState&, double, const MapState& main) const { return main; }
+    MapState add(const MapState& main, const MapState&) const { return main; }  // add keeps main's scale
+    void observe(const std::string&, const MapState&) const {}
+  };
+  PlanOps ops{e, {}};
+  walk_resnet(model, pk, MapState{model.input_channels(), 1, 1.0, 0.0, level, scale}, ops);
+  return std::move(ops.plan);
+}
+
+}  // namespace
+
+std::size_t ResNetServer::prepare_plaintexts(const ResNetEvalContext& e, int input_level, double input_scale,
+                                             double max_bytes, ResNetPlaintextCache& cache) const {
+  if (input_level < levels_needed())
+    throw LevelError("ResNetServer::prepare_plaintexts: input level " + std::to_string(input_level) +
+                     " but the network needs " + std::to_string(levels_needed()) + " levels");
+  const ResNetPacking& pk = packing_;
+  const auto plan = plan_convolutions(model_, pk, e, input_level, input_scale);
+  const double n_bytes = static_cast<double>(e.ctx->n() * sizeof(std::uint64_t));
+  std::size_t added = 0;
+  for (auto it = plan.rbegin(); it != plan.rend(); ++it) {
+    // every term of this convolution pass: (source, j, r, i, t)
+    struct Term {
+      const PlannedSource* s;
+      std::size_t j, r, i, t;
+    };
+    std::vector<Term> terms;
+    const PlannedSource& first = it->front();
+    const ConvGeometry g0 = conv_geometry(pk, first.channels, first.gap, *first.conv);
+    double bytes = 0;
+    for (std::size_t j = 0; j < pk.ciphertexts(first.conv->out_channels); ++j)
+      for (std::size_t r = 0; r < g0.nr; ++r)
+        for (const auto& s : *it) {
+          const ConvGeometry g = conv_geometry(pk, s.channels, s.gap, *s.conv);
+          if (r >= g.nr) continue;
+          for (std::size_t i = 0; i < pk.ciphertexts(s.channels); ++i)
+            for (std::size_t t = 0; t < g.k * g.k; ++t) {
+              terms.push_back({&s, j, r, i, t});
+              bytes += static_cast<double>(s.level + 1) * n_bytes;
+            }
+        }
+    if (cache.bytes() + bytes > max_bytes) continue;
+    std::vector<std::optional<Plaintext>> pts(terms.size());
+    parallel_for(terms.size(), [&](std::size_t k) {
+      const Term& tm = terms[k];
+      const ConvGeometry g = conv_geometry(pk, tm.s->channels, tm.s->gap, *tm.s->conv);
+      const auto taps = conv_taps(g);
+      const auto inside = tap_positions(pk, g, {taps[tm.t]});
+      std::vector<double> buf(pk.slots());
+      if (term_weights(pk, *tm.s->conv, tm.s->channels, tm.s->factor, taps[tm.t], inside[0], tm.j, tm.r, tm.i, buf))
+        pts[k] = e.enc.encode(buf, tm.s->level, tm.s->pt_scale);
+    });
+    for (std::size_t k = 0; k < terms.size(); ++k)
+      if (pts[k]) {
+        cache.insert({terms[k].s->conv, terms[k].j, terms[k].r, terms[k].i, terms[k].t}, std::move(*pts[k]),
+                     terms[k].s->factor);
+        ++added;
+      }
+  }
+  return added;
+}
+
 // ------------------------------------------------------------------------------------ server
 double ResNetTimings::total_seconds() const {
   double t = 0;
@@ -586,43 +875,40 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
   ResNetTimings& tm = timings ? *timings : local;
   auto timed = [&](const char* kind, auto&& f) {
     const auto t0 = Clock::now();
+    const std::clock_t c0 = std::clock();
     auto r = f(&tm.cost[kind]);
     tm.seconds[kind] += seconds_since(t0);
+    tm.cpu_seconds[kind] += static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
     return r;
   };
-  auto conv = [&](const PackedFeatureMap& x, const Conv2d& c, double m, double s) {
-    return timed("conv", [&](ResNetCost* cc) { return conv_packed(e, x, c, m, s, cc); });
-  };
-  auto square = [&](const PackedFeatureMap& z, const FoldedActivation& f) {
-    return timed("activation", [&](ResNetCost* cc) { return square_packed(e, z, f, cc); });
-  };
-
-  PackedFeatureMap h{input, model_.input_channels(), 1, 1.0, 0.0};
-  const FoldedActivation f0 = fold_activation(model_.stem_act, "stem.act");
-  h = square(conv(h, model_.stem, f0.mult, f0.shift), f0);
-  if (observe) observe("stem.act", h);
-  for (std::size_t s = 0; s < model_.stages.size(); ++s)
-    for (std::size_t bi = 0; bi < model_.stages[s].size(); ++bi) {
-      const auto& b = model_.stages[s][bi];
-      const std::string name = resnet_block_name(s + 1, bi + 1);
-      const FoldedActivation f1 = fold_activation(b.act1, name + ".act1");
-      const FoldedActivation f2 = fold_activation(b.act2, name + ".act2");
-      PackedFeatureMap t = square(conv(h, b.conv1, f1.mult, f1.shift), f1);
-      if (observe) observe(name + ".act1", t);
-      PackedFeatureMap main, sc;
-      if (b.shortcut) {
-        main = conv(t, b.conv2, f2.mult, f2.shift);
-        sc = conv(h, *b.shortcut, f2.mult, 0.0);
-      } else {
-        // the identity's κ0 rides in conv2's shift (at the same valid positions)
-        main = conv(t, b.conv2, f2.mult, f2.shift + f2.mult * h.offset);
-        const int level = main.cts.front().level;
-        sc = timed("shortcut", [&](ResNetCost* cc) { return scale_shortcut(e, h, f2.mult, level, cc); });
-      }
-      PackedFeatureMap u = timed("shortcut", [&](ResNetCost*) { return add_packed(e, main, sc); });
-      h = square(u, f2);
-      if (observe) observe(name + ".act2", h);
+  struct InferOps {
+    const ResNetEvalContext& e;
+    decltype(timed)& time_layer;
+    const Observer& observe_fn;
+    PackedFeatureMap conv(const PackedFeatureMap& x, const Conv2d& c, double m, double s) {
+      return time_layer("conv", [&](ResNetCost* cc) { return conv_packed(e, x, c, m, s, cc); });
     }
+    PackedFeatureMap conv_projection(const PackedFeatureMap& t, const Conv2d& c2, const PackedFeatureMap& h,
+                                     const Conv2d& proj, double m, double s) {
+      return time_layer("conv", [&](ResNetCost* cc) { return conv_projection_packed(e, t, c2, h, proj, m, s, cc); });
+    }
+    PackedFeatureMap square(const PackedFeatureMap& z, const FoldedActivation& f) {
+      return time_layer("activation", [&](ResNetCost* cc) { return square_packed(e, z, f, cc); });
+    }
+    PackedFeatureMap identity(const PackedFeatureMap& h, double m, const PackedFeatureMap& main) {
+      const int level = main.cts.front().level;
+      return time_layer("shortcut", [&](ResNetCost* cc) { return scale_shortcut(e, h, m, level, cc); });
+    }
+    PackedFeatureMap add(const PackedFeatureMap& main, const PackedFeatureMap& sc) {
+      return time_layer("shortcut", [&](ResNetCost*) { return add_packed(e, main, sc); });
+    }
+    void observe(const std::string& name, const PackedFeatureMap& m) const {
+      if (observe_fn) observe_fn(name, m);
+    }
+  };
+  InferOps ops{e, timed, observe};
+  const PackedFeatureMap h =
+      walk_resnet(model_, packing_, PackedFeatureMap{input, model_.input_channels(), 1, 1.0, 0.0}, ops);
   return timed("pool_dense", [&](ResNetCost* cc) { return pool_dense_packed(e, h, model_.fc, cc); });
 }
 

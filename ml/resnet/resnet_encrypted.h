@@ -57,6 +57,17 @@
 // the shift; the shortcut branch is brought to the same scale and level — the identity (x in lazy
 // form σ0·s + κ0) by one constant product m2·σ0 on its spare levels (κ0 goes into conv2's bias),
 // a projection shortcut by its own 1×1 stride-2 convolution with weights × m2 — and then added.
+// The projection shortcut rides inside conv2 (conv_projection_packed): x is dropped to conv2's
+// level, its products are encoded to land on conv2's product scale Δ·q_ℓ, and they join conv2's
+// channel-rotation terms u_r before the block rotations, which are linear: one set of nr − 1
+// rotations serves both, and the shortcut's products use conv2's fewer limbs.
+//
+// Weight plaintexts once per model (ResNetPlaintextCache): the plaintexts d_{i,t,r} depend only on
+// the model, the level and the scale of their product, all known before an image arrives (the walk
+// of infer on levels and scales), so ResNetServer::prepare_plaintexts can encode them ahead in
+// evaluation form; infer takes one only on an exact (level, scale, weight factor) match, so the
+// ciphertexts are bit-identical to fresh encodes. Memory (ℓ + 1)·N·8 bytes each: about 7.9 GiB for
+// every plaintext of ResNet-8 at N = 2^16, far more for ResNet-20, hence a byte budget.
 // Every product lands on the scale Δ exactly (plaintexts encoded at Δ·q_ℓ / scale_in, as
 // ml/exact_scale.h), so both branches meet with equal scales and only a level drop is needed.
 //
@@ -69,6 +80,7 @@
 // Levels: stem 2, each block 4, pooling + dense 1: 15 for ResNet-8, 39 for ResNet-20.
 // ---------------------------------------------------------------------------------------------
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -168,6 +180,43 @@ struct ResNetCost {
   }
 };
 
+/// Weight plaintexts of the convolutions encoded ahead of time (ResNetServer::prepare_plaintexts),
+/// in evaluation form at exactly the level and scale each product uses, so an inference encodes
+/// none of them. A term is identified by its convolution (the Conv2d of the server's model), output
+/// ciphertext j, channel rotation r, input ciphertext i and tap t; conv_packed and
+/// conv_projection_packed take a stored plaintext only if its level, scale and weight factor
+/// (mult·sign) are the ones they would encode with, so a stored plaintext is bit-identical to the
+/// fresh encode it replaces and the ciphertexts do not change. Memory: (ℓ + 1)·N·8 bytes each.
+/// Read-only after filling: safe to share between threads. Keys hold the addresses of the model's
+/// Conv2d: use a cache only with the ResNetServer that filled it, while that server lives.
+class ResNetPlaintextCache {
+ public:
+  struct Key {
+    const Conv2d* conv = nullptr;
+    std::size_t j = 0, r = 0, i = 0, t = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  /// The stored plaintext of `key` if it was encoded at this level, scale and factor (exact double
+  /// comparison), else nullptr. No errors.
+  const Plaintext* find(const Key& key, int level, double scale, double factor) const;
+  /// Stores pt (replacing an earlier one of the same key). No errors.
+  void insert(const Key& key, Plaintext pt, double factor);
+  std::size_t size() const { return entries_.size(); }
+  /// How many times find has returned a stored plaintext (all threads).
+  std::size_t hits() const { return hits_.load(); }
+  /// Bytes held by the stored polynomials: Σ (ℓ + 1)·N·8.
+  double bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    Plaintext pt;
+    double factor = 0;
+  };
+  std::map<Key, Entry> entries_;
+  double bytes_ = 0;
+  mutable std::atomic<std::size_t> hits_{0};
+};
+
 /// The keys and helpers every layer needs (the server's view: no secret key).
 struct ResNetEvalContext {
   ContextPtr ctx;
@@ -177,6 +226,8 @@ struct ResNetEvalContext {
   const RelinKey& rk;
   ResNetPacking packing;
   double scale;  ///< Δ: every layer's output lands on exactly this scale
+  /// Weight plaintexts encoded ahead of time (may be null: every plaintext is encoded when used).
+  const ResNetPlaintextCache* plaintexts = nullptr;
 };
 
 /// The rotation steps conv_packed uses for this input map shape (taps at the input gap and the
@@ -194,6 +245,28 @@ std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_cha
 /// MissingKeyError if gk lacks a step of conv_rotation_steps.
 PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
                              double mult, double shift, ResNetCost* cost = nullptr);
+
+/// Whether conv_projection_packed can take this pair: the projection shortcut `proj` of a
+/// sc_channels-channel map at gap sc_gap produces the shape of `conv` on an in_channels-channel map at
+/// gap in_gap (same output channels and gap) and needs no more channel rotations
+/// (min(sc_channels, nb) ≤ min(in_channels, nb)). True for the ResNets' downsampling blocks. Throws
+/// as conv_packed's shape checks for either convolution.
+bool can_fuse_projection(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap, const Conv2d& conv,
+                         std::size_t sc_channels, std::size_t sc_gap, const Conv2d& proj);
+
+/// mult·(conv(in) + proj(sc_in)) + shift: a residual block's second convolution and its projection
+/// shortcut in one pass. sc_in (level ≥ in's, any scale) is dropped to in's level ℓ, its products
+/// are encoded so that they land on the same scale Δ·q_ℓ as conv's, and they are added into the
+/// same channel-rotation terms u_r before the baby- and giant-step rotations (file comment), so the
+/// shortcut costs its taps·(input ciphertexts)·min(sc_channels, nb) products at level ℓ and only
+/// its nonzero tap rotations (none for a 1 × 1 kernel) instead of its own nr − 1 block rotations
+/// per output ciphertext and products at its higher level. Lazy sign/offset of either input are
+/// folded as in conv_packed. Output as conv_packed's (level ℓ − 1, scale exactly e.scale).
+/// Throws InputError unless can_fuse_projection holds (message names both shapes), as conv_packed
+/// for either input, and LevelError if sc_in is below in's level.
+PackedFeatureMap conv_projection_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv,
+                                        const PackedFeatureMap& sc_in, const Conv2d& proj, double mult, double shift,
+                                        ResNetCost* cost = nullptr);
 
 /// The activation after a convolution that produced z = mult·t + shift (fold_activation): each
 /// ciphertext squared, relinearised and rescaled; the result carries sign and offset of `f`.
@@ -229,6 +302,9 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
 /// What ResNetServer::infer measured, per layer type.
 struct ResNetTimings {
   std::map<std::string, double> seconds;  ///< wall seconds per kind: "conv", "activation", "shortcut", "pool_dense"
+  /// CPU seconds of the process (all its threads, std::clock) per kind: comparable between runs on a
+  /// shared machine, where wall time depends on the load.
+  std::map<std::string, double> cpu_seconds;
   std::map<std::string, ResNetCost> cost;  ///< rotations, products and levels per kind
   /// The sum of `seconds` (wall seconds of every layer timed). No errors.
   double total_seconds() const;
@@ -257,6 +333,16 @@ class ResNetServer {
   /// The K logits from the decoded slots of infer's output: slot logit_slot(final_gap(), k) for
   /// k < K. Throws InputError if fewer slots are given than the last logit's slot.
   std::vector<double> unpack_logits(const std::vector<double>& slots) const;
+
+  /// Encodes the convolutions' weight plaintexts for an input at `input_level` and `input_scale`
+  /// (what infer will be given) into `cache`, at the level and scale infer uses for each (the
+  /// walk of infer: level −1 and scale·pt_scale/q_ℓ per convolution, scale²/q_ℓ per square), whole
+  /// convolutions from the last (fewest limbs: most encoding work saved per byte) to the first,
+  /// while cache.bytes() stays ≤ max_bytes (∞: all of them). Set e.plaintexts = &cache for infer.
+  /// Returns the number of plaintexts added. Runs on all hardware threads.
+  /// Throws LevelError if input_level < levels_needed(); what Encoder::encode throws.
+  std::size_t prepare_plaintexts(const ResNetEvalContext& e, int input_level, double input_scale, double max_bytes,
+                                 ResNetPlaintextCache& cache) const;
 
   /// Called after each activation with its ResNet::trace name ("stem.act", "s1.b1.act1", …) and the
   /// map, so a key owner can compare layer by layer (tests, tutorial 14). May be empty.

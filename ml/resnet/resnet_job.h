@@ -22,6 +22,9 @@ struct ResNetJobOptions {
   std::size_t plain_images = 10000; ///< test images for the plaintext accuracy
   std::string model;                ///< safetensors weights of a ResNet-`depth` (required)
   std::string data = kDebianFashionMnistDir;  ///< directory of the Fashion-MNIST IDX files
+  /// GiB of weight plaintexts the server encodes once, before the images
+  /// (ResNetServer::prepare_plaintexts; 0: none, every product encodes its plaintext).
+  double plaintext_cache_gib = 0;
 };
 
 /// What run_resnet_job measured. The encrypted fields are set only when encrypted_images > 0;
@@ -42,6 +45,13 @@ struct ResNetReport {
   double galois_bytes = 0, relin_bytes = 0;  ///< key sizes in memory (limbs × N × 8 bytes)
   ResNetTimings timings;                     ///< per layer kind, summed over the encrypted images
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_infer = 0, seconds_decrypt = 0;
+  /// CPU seconds of the process (all threads) during infer, summed over the images: the figure to
+  /// compare runs by when the machine is shared (wall time then depends on the load).
+  double cpu_seconds_infer = 0;
+  std::size_t cached_plaintexts = 0;  ///< weight plaintexts encoded before the images
+  double cached_plaintext_bytes = 0;  ///< their memory
+  double seconds_prepare = 0;         ///< wall seconds of prepare_plaintexts (once, not per image)
+  std::size_t cache_hits = 0;         ///< products served from the cache, summed over the images
   double peak_memory_bytes = 0;  ///< peak resident memory of the process (getrusage)
   double seconds_total = 0;
 };

@@ -250,6 +250,65 @@ TEST_CASE("ml/resnet_encrypted: each convolution against conv2d (stride 1 and 2,
   }
 }
 
+TEST_CASE("ml/resnet_encrypted: conv2 fused with its projection shortcut against conv2d + conv2d") {
+  std::mt19937_64 rng(4);
+  struct Case {
+    const char* what;
+    std::size_t c_sc, c_out, gap_out;  // shortcut input c_sc channels at gap gap_out/2, conv input c_out at gap_out
+    double sign, offset;
+  };
+  const Case cases[] = {
+      {"8 -> 16 shortcut, 16 -> 16 conv at gap 2 (replicated)", 8, 16, 2, -1, 0.3},
+      {"16 -> 32 shortcut, 32 -> 32 conv at gap 4 (two ciphertexts)", 16, 32, 4, 1, -0.4},
+  };
+  const ResNetPacking pk(8, 8, 1024);
+  for (const Case& cs : cases) {
+    const std::string what = cs.what;
+    CAPTURE(what);
+    const Conv2d conv = random_conv(rng, cs.c_out, cs.c_out, 3, 1);
+    const Conv2d proj = random_conv(rng, cs.c_out, cs.c_sc, 1, 2);
+    REQUIRE(can_fuse_projection(pk, cs.c_out, cs.gap_out, conv, cs.c_sc, cs.gap_out / 2, proj));
+    std::vector<int> steps = conv_rotation_steps(pk, cs.c_out, cs.gap_out, conv);
+    for (int st : conv_rotation_steps(pk, cs.c_sc, cs.gap_out / 2, proj)) steps.push_back(st);
+    Fixture f(3, steps);
+    const FeatureMap t = random_map(12, cs.c_out, 8 / cs.gap_out, 8 / cs.gap_out);
+    const FeatureMap h = random_map(13, cs.c_sc, 16 / cs.gap_out, 16 / cs.gap_out);
+    const double mult = 0.7, shift = -0.15;
+    FeatureMap lazy_h = h;  // the shortcut input carries a lazy sign and offset, as after an activation
+    for (auto& v : lazy_h.data) v = cs.sign * v + cs.offset;
+    FeatureMap want = conv2d(t, conv);
+    const FeatureMap want_sc = conv2d(lazy_h, proj);
+    for (std::size_t i = 0; i < want.data.size(); ++i) want.data[i] = mult * (want.data[i] + want_sc.data[i]) + shift;
+    // the main input one level below the shortcut's, as in a residual block
+    PackedFeatureMap in = f.encrypt(t, cs.gap_out);
+    for (auto& ct : in.cts) ct = f.ev.drop_level(ct, f.ctx->max_level() - 1);
+    ResNetCost cost, cost_conv, cost_sc;
+    const PackedFeatureMap out =
+        conv_projection_packed(f.e, in, conv, f.encrypt(h, cs.gap_out / 2, cs.sign, cs.offset), proj, mult, shift, &cost);
+    CHECK(out.gap == cs.gap_out);
+    CHECK(out.cts.front().level == f.ctx->max_level() - 2);
+    CHECK(out.cts.front().scale == doctest::Approx(f.e.scale).epsilon(1e-12));
+    const double rel = max_diff(f.decrypt(out), want) / max_abs(want);
+    // the unfused pair: the shortcut's block rotations are what the fusion saves
+    conv_packed(f.e, in, conv, mult, shift, &cost_conv);
+    conv_packed(f.e, f.encrypt(h, cs.gap_out / 2, cs.sign, cs.offset), proj, mult, 0.0, &cost_sc);
+    MESSAGE(what << ": relative error " << rel << ", " << cost.rotations << " rotations (unfused "
+                 << cost_conv.rotations + cost_sc.rotations << "), " << cost.plaintext_products << " products");
+    CHECK(rel < 1e-4);
+    CHECK(off_grid_max(f, out) < 1e-4 * max_abs(want));
+    CHECK(cost.rotations == cost_conv.rotations);
+    CHECK(cost.plaintext_products == cost_conv.plaintext_products + cost_sc.plaintext_products);
+  }
+  // a shortcut with more channel rotations than the convolution cannot share them
+  const Conv2d conv = random_conv(rng, 8, 8, 3, 1);
+  const Conv2d proj = random_conv(rng, 8, 16, 1, 2);
+  CHECK_FALSE(can_fuse_projection(pk, 8, 2, conv, 16, 1, proj));
+  Fixture f(3, {1});
+  CHECK_THROWS_WITH_AS(conv_projection_packed(f.e, f.encrypt(random_map(1, 8, 4, 4), 2), conv,
+                                              f.encrypt(random_map(2, 16, 8, 8), 1), proj, 1.0, 0.0),
+                       doctest::Contains("use conv_packed and add_packed"), InputError);
+}
+
 TEST_CASE("ml/resnet_encrypted: square, identity shortcut and pooling + dense against the plaintext layers") {
   const ResNetPacking pk(8, 8, 1024);
   Dense fc;
@@ -332,8 +391,64 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   MESSAGE("random ResNet-8: worst activation relative error " << worst << ", logit error " << err << " (logits up to "
                                                                << mag << "), conv rotations " << tm.cost["conv"].rotations);
   CHECK(err < 2e-3 * std::max(1.0, mag));
-  CHECK(tm.cost["conv"].levels == 9);
+  CHECK(tm.cost["conv"].levels == 7);  // 7 convolution passes: the projection shortcuts ride in conv2's
   CHECK(tm.cost["activation"].levels == 7);
+}
+
+TEST_CASE("ml/resnet_encrypted: plaintexts encoded ahead give bit-identical ciphertexts to fresh encodes") {
+  const ResNet model = random_resnet8(9, 4, 8, 32, 10);
+  const ResNetServer server(model, ResNetPacking(8, 8, 1024));
+  Fixture f(server.levels_needed(), server.rotation_steps());
+  const FeatureMap image = random_map(32, 1, 8, 8, 1.0);
+  const std::vector<float> pixels(image.data.begin(), image.data.end());
+  const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(pixels), f.ctx->max_level(), f.e.scale);
+  std::vector<std::vector<Ciphertext>> fresh_maps;
+  ResNetTimings tm;
+  const Ciphertext fresh = server.infer(f.e, in, &tm, [&](const std::string&, const PackedFeatureMap& m) {
+    fresh_maps.push_back(m.cts);
+  });
+  auto same = [](const Ciphertext& a, const Ciphertext& b) {
+    if (a.level != b.level || a.scale != b.scale || a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+      if (a.c[k].data() != b.c[k].data()) return false;
+    return true;
+  };
+  // all of them, then a budget that holds only the last convolutions (fewest limbs first)
+  for (const double budget : {1e18, 3e7}) {
+    CAPTURE(budget);
+    ResNetPlaintextCache cache;
+    const std::size_t added = server.prepare_plaintexts(f.e, f.ctx->max_level(), f.e.scale, budget, cache);
+    CHECK(added == cache.size());
+    CHECK(cache.bytes() <= budget);
+    ResNetEvalContext e = f.e;
+    e.plaintexts = &cache;
+    std::size_t layer = 0;
+    const Ciphertext cached = server.infer(e, in, nullptr, [&](const std::string& name, const PackedFeatureMap& m) {
+      REQUIRE(layer < fresh_maps.size());
+      for (std::size_t i = 0; i < m.cts.size(); ++i) CHECK_MESSAGE(same(m.cts[i], fresh_maps[layer][i]), name);
+      ++layer;
+    });
+    CHECK(same(cached, fresh));
+    MESSAGE("budget " << budget << ": " << added << " plaintexts (" << cache.bytes() / (1 << 20) << " MiB), "
+                      << cache.hits() << " of " << tm.cost["conv"].plaintext_products << " products served");
+    if (budget > 1e17) {
+      CHECK(cache.hits() == static_cast<std::size_t>(tm.cost["conv"].plaintext_products));
+    } else {
+      CHECK(cache.hits() == added);
+      CHECK(added > 0);
+      CHECK(added < static_cast<std::size_t>(tm.cost["conv"].plaintext_products));
+    }
+  }
+  // a stored plaintext is only taken at its own level, scale and weight factor
+  ResNetPlaintextCache cache;
+  const ResNetPlaintextCache::Key key{&model.stem, 0, 0, 0, 0};
+  cache.insert(key, f.client.encoder.encode(std::vector<double>(1024, 0.5), 3, f.e.scale), 2.0);
+  CHECK(cache.find(key, 3, f.e.scale, 2.0) != nullptr);
+  CHECK(cache.find(key, 2, f.e.scale, 2.0) == nullptr);
+  CHECK(cache.find(key, 3, f.e.scale * 2, 2.0) == nullptr);
+  CHECK(cache.find(key, 3, f.e.scale, 1.0) == nullptr);
+  CHECK_THROWS_AS(server.prepare_plaintexts(f.e, 3, f.e.scale, 1e18, cache), LevelError);
 }
 
 TEST_CASE("ml/resnet_encrypted: errors — too few levels, missing keys, wrong input") {
