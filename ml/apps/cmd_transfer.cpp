@@ -36,12 +36,12 @@ nlohmann::json to_json(const TransferReport& r, const TransferCliOptions& o) {
   j["dataset"] = "digits (python3-sklearn)";
   j["rows"] = {{"train", r.train_images}, {"train_available", r.available_train_images}, {"test", r.test_images},
                {"classes", r.classes}};
-  j["seed"] = o.seed;
-  j["iterations"] = m.iterations;
-  j["levels_used"] = m.levels_used;
-  j["bootstraps"] = m.bootstraps;
-  j["max_sigmoid_input"] = m.max_sigmoid_input;
-  j["max_weight_error"] = m.max_weight_error;
+  j["training"] = {{"seed", o.seed},
+                   {"iterations", m.iterations},
+                   {"levels_used", m.levels_used},
+                   {"bootstraps", m.bootstraps},
+                   {"max_sigmoid_input", m.max_sigmoid_input},
+                   {"max_weight_error", m.max_weight_error}};
   j["encrypted"] = {{"accuracy", m.accuracy_encrypted}};
   j["plaintext"] = {{"accuracy", m.accuracy_plaintext}};
   j["raw_pixels"] = {{"accuracy", r.raw_pixels_accuracy},

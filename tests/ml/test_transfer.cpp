@@ -25,26 +25,18 @@ namespace {
 
 const std::string kResNet20 = std::string(CKKS_MODELS_DIR_FOR_TESTS) + "/resnet20_fmnist.safetensors";
 
-// N = 2^12, twelve 30-bit levels: INSECURE (log QP = 440 bits, above the 109 bits 128-bit security
-// allows at N = 2^12); small and fast for tests. 12 levels = 3 MLR iterations (2 + 5 + 5).
-Params small_insecure() {
+// N = 2^12, q_0 of 40 bits and exactly the 7 levels of 2 MLR iterations (2 + 5) at Δ = 2^30:
+// INSECURE (log QP = 290 bits, above the 109 bits 128-bit security allows at N = 2^12); small and
+// fast for tests.
+Params two_iteration_insecure() {
   Params p;
   p.log_n = 12;
-  p.log_q = {40, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30};
+  p.log_q.assign(8, 30);
+  p.log_q[0] = 40;
   p.log_p = {40};
   p.log_scale = 30;
   p.allow_insecure = true;
   return p;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
@@ -64,10 +56,8 @@ TEST_CASE("ml/transfer: bilinear upsampling of tiny images, exactly") {
   // Same size: unchanged. 1 x 1 -> 3 x 3: the constant.
   CHECK(ml::bilinear_resize(in, 2, 2, 2, 2) == in);
   CHECK(ml::bilinear_resize({5}, 1, 1, 3, 3) == std::vector<float>(9, 5.0f));
-  CHECK(error_of([] { ml::bilinear_resize({1, 2, 3}, 2, 2, 4, 4); }) ==
-        "bilinear_resize: the image has 3 values but rows x cols = 2 x 2; pass the image's own shape");
-  CHECK(error_of([] { ml::bilinear_resize({1}, 1, 1, 0, 4); }) ==
-        "bilinear_resize: every size must be at least 1 (got 1 x 1 -> 0 x 4)");
+  CHECK_THROWS_WITH(ml::bilinear_resize({1, 2, 3}, 2, 2, 4, 4), "bilinear_resize: the image has 3 values but rows x cols = 2 x 2; pass the image's own shape");
+  CHECK_THROWS_WITH(ml::bilinear_resize({1}, 1, 1, 0, 4), "bilinear_resize: every size must be at least 1 (got 1 x 1 -> 0 x 4)");
 }
 
 TEST_CASE("ml/transfer: a digit becomes the 1x32x32 network input (÷16, bilinear 8->28, padded by 2)") {
@@ -86,12 +76,10 @@ TEST_CASE("ml/transfer: a digit becomes the 1x32x32 network input (÷16, bilinea
   // Output (0, 0) of 8 -> 28 samples source (−0.357…, −0.357…), clamped to pixel (0, 0).
   CHECK(up[0] == unit[0]);
   for (float v : x) CHECK((v >= 0.0f && v <= 1.0f));
-  CHECK(error_of([] { ml::digit_to_resnet_input(std::vector<double>(63, 0)); }) ==
-        "digit_to_resnet_input: the digit has 63 pixels; a scikit-learn digit has 8 x 8 = 64");
+  CHECK_THROWS_WITH(ml::digit_to_resnet_input(std::vector<double>(63, 0)), "digit_to_resnet_input: the digit has 63 pixels; a scikit-learn digit has 8 x 8 = 64");
   std::vector<double> bad(64, 0);
   bad[5] = 17;
-  CHECK(error_of([&] { ml::digit_to_resnet_input(bad); }) ==
-        "digit_to_resnet_input: pixel 5 is 17.000000; scikit-learn digits hold counts in [0, 16]");
+  CHECK_THROWS_WITH(ml::digit_to_resnet_input(bad), "digit_to_resnet_input: pixel 5 is 17.000000; scikit-learn digits hold counts in [0, 16]");
 }
 
 TEST_CASE("ml/transfer: features are the ResNet-20 global-average-pool output (direct forward pass)") {
@@ -115,10 +103,8 @@ TEST_CASE("ml/transfer: features are the ResNet-20 global-average-pool output (d
   }
   // Different digits give different features.
   CHECK(f[0] != f[1]);
-  CHECK(error_of([&] { ml::extract_features(net, {std::vector<float>(28 * 28, 0.0f)}); }) ==
-        "extract_features: image 0 has 784 values; the network takes 1 x 32 x 32 (digit_to_resnet_input)");
-  CHECK(error_of([] { ml::extract_features(ml::ResNet{}, {}); }) ==
-        "extract_features: the model is empty; load it with ResNet::load first");
+  CHECK_THROWS_WITH(ml::extract_features(net, {std::vector<float>(28 * 28, 0.0f)}), "extract_features: image 0 has 784 values; the network takes 1 x 32 x 32 (digit_to_resnet_input)");
+  CHECK_THROWS_WITH(ml::extract_features(ml::ResNet{}, {}), "extract_features: the model is empty; load it with ResNet::load first");
 }
 
 TEST_CASE("ml/transfer: FeatureScaler z-scores on the training rows; a constant feature is centred") {
@@ -127,10 +113,8 @@ TEST_CASE("ml/transfer: FeatureScaler z-scores on the training rows; a constant 
   CHECK(z.mean == std::vector<double>{2, 5});
   CHECK(z.stddev == std::vector<double>{1, 1});  // population sd of {1, 3} is 1; constant column: 1
   CHECK(z.apply({{4, 7}}) == ml::DenseMatrix{{2, 2}});
-  CHECK(error_of([&] { z.apply({{1, 2, 3}}); }) ==
-        "FeatureScaler::apply: row 0 has 3 features but the scaler was fitted on 2");
-  CHECK(error_of([] { ml::FeatureScaler::fit({}); }) ==
-        "FeatureScaler::fit: no training rows (or rows without features)");
+  CHECK_THROWS_WITH(z.apply({{1, 2, 3}}), "FeatureScaler::apply: row 0 has 3 features but the scaler was fitted on 2");
+  CHECK_THROWS_WITH(ml::FeatureScaler::fit({}), "FeatureScaler::fit: no training rows (or rows without features)");
 }
 
 TEST_CASE("ml/transfer: encrypted MLR on ResNet-20 features equals its plaintext twin (small INSECURE ring)") {
@@ -149,7 +133,7 @@ TEST_CASE("ml/transfer: encrypted MLR on ResNet-20 features equals its plaintext
   ml::MlrMatrices m{ml::with_bias_column(z.apply(split.train.X)), ml::with_bias_column(z.apply(split.test.X)),
                     split.train.y, split.test.y, 10};
   ml::MlrJobOptions o;
-  o.params = small_insecure();
+  o.params = two_iteration_insecure();
   o.iterations = 2;
   o.test_seed = 7;
   o.command = "transfer";
@@ -177,20 +161,20 @@ TEST_CASE("ml/transfer: encrypted MLR on ResNet-20 features equals its plaintext
 TEST_CASE("ml/transfer: the job's errors name the flag") {
   ml::TransferJobOptions o;
   o.model = kResNet20;
-  o.params = small_insecure();
+  o.params = two_iteration_insecure();
   o.train_images = 1439;
-  CHECK(error_of([&] { ml::run_transfer_job(o); }) ==
-        "transfer: --train-images 1439 but the training split has 1438 digits; use --train-images 1438 or fewer (0: all)");
+  CHECK_THROWS_WITH(ml::run_transfer_job(o),
+                    "transfer: --train-images 1439 but the training split has 1438 digits; use --train-images 1438 or "
+                    "fewer (0: all)");
   o.train_images = 9;
-  CHECK(error_of([&] { ml::run_transfer_job(o); }) ==
-        "transfer: --train-images 9 is fewer than the 10 classes; use at least 10");
-  o.train_images = 10;  // the first 10 shuffled training digits do not hold every class
-  CHECK(error_of([&] { ml::run_transfer_job(o); }).find("training digits hold no ") != std::string::npos);
+  CHECK_THROWS_WITH(ml::run_transfer_job(o), "transfer: --train-images 9 is fewer than the 10 classes; use at least 10");
+  o.train_images = 10;  // the first 10 shuffled training digits (seed 1) do not hold every class
+  CHECK_THROWS_WITH(ml::run_transfer_job(o), doctest::Contains("training digits hold no "));
   o.train_images = 128;
-  o.iterations = 4;  // 2 + 3·5 = 17 levels, the chain has 12
-  CHECK(error_of([&] { ml::run_transfer_job(o); }) ==
-        "transfer: 4 iterations need 17 levels but the chain has 12; use --iterations 3 or fewer, a longer chain "
-        "(--params n16) or --bootstrap (refreshes the weights by bootstrapping)");
+  o.iterations = 3;  // 2 + 2·5 = 12 levels, the chain has 7
+  CHECK_THROWS_WITH(ml::run_transfer_job(o),
+                    "transfer: 3 iterations need 12 levels but the chain has 7; use --iterations 2 or fewer, a longer "
+                    "chain (--params n16) or --bootstrap (refreshes the weights by bootstrapping)");
   o.classifiers.clear();
-  CHECK(error_of([&] { ml::run_transfer_job(o); }).find("transfer: no classifier to train") == 0);
+  CHECK_THROWS_WITH(ml::run_transfer_job(o), doctest::Contains("transfer: no classifier to train"));
 }
