@@ -68,7 +68,7 @@ struct TransferJobOptions {
   int iterations = 2;              ///< NAG iterations (0: as many as the chain allows, at most 4)
   std::uint64_t seed = 1;          ///< train/test shuffle
   double test_fraction = 0.2;
-  std::string model;               ///< safetensors path of the frozen network (ResNet-20, Fashion-MNIST)
+  std::string model;               ///< required: safetensors path of the frozen network (ResNet-20, Fashion-MNIST)
   Params params = Params::preset_n15();  ///< 128-bit
   std::optional<RefreshConfig> refresh;  ///< set: bootstrapped weights (params = bootstrapping ones)
   std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only)
