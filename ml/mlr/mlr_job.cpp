@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ckks/errors.h"
+#include "ckks/serialize.h"
 #include "ml/data/csv.h"
 #include "ml/data/dataset.h"
 #include "ml/data/sklearn.h"
@@ -16,6 +17,18 @@
 #include "ml/timer.h"
 
 namespace ckks::ml {
+
+int resolve_mlr_iterations(int max_level, const MlrJobOptions& o) {
+  const int max_iter = MlrServer::max_iterations(max_level, o.sigmoid_degree);
+  const int iterations = o.iterations > 0 ? o.iterations : o.refresh ? kBootstrapIterations : std::min(4, max_iter);
+  if (!o.refresh && (max_iter < 1 || iterations > max_iter))
+    throw LevelError(o.command + ": " + std::to_string(std::max(1, iterations)) + " iterations need " +
+                     std::to_string(MlrServer::levels_needed(std::max(1, iterations), o.sigmoid_degree)) +
+                     " levels but the chain has " + std::to_string(max_level) +
+                     (max_iter >= 1 ? "; use --iterations " + std::to_string(max_iter) + " or fewer," : "; use") +
+                     " a longer chain (--params n16) or --bootstrap (refreshes the weights by bootstrapping)");
+  return iterations;
+}
 
 MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   const auto t_total = Clock::now();
@@ -62,11 +75,35 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
     X_test = z.apply(split.test).X;
     rep.scaling = "z-scores fitted on the training split";
   }
-  const DenseMatrix A = with_bias_column(X_train), A_test = with_bias_column(X_test);
-  const std::vector<double>&y = split.train.y, &y_test = split.test.y;
+  MlrMatrices m;
+  m.A = with_bias_column(X_train);
+  m.A_test = with_bias_column(X_test);
+  m.y = split.train.y;
+  m.y_test = split.test.y;
+  m.classes = C;
+  const std::string dataset = rep.dataset, scaling = rep.scaling;
+  rep = run_mlr_on_matrices(m, o, progress);
+  rep.dataset = dataset;
+  rep.scaling = scaling;
+  rep.features = split.train.feature_names.size();
+  rep.seconds_total = seconds_since(t_total);
+  return rep;
+}
+
+MlrReport run_mlr_on_matrices(const MlrMatrices& m, const MlrJobOptions& o, const Progress& progress) {
+  const auto t_total = Clock::now();
+  MlrReport rep;
+  const char* op = o.command.c_str();
+  if (m.A.empty() || m.A_test.empty() || m.A[0].size() < 2)
+    throw InputError(o.command + ": the training and test matrices need at least one row and one feature besides the bias column (got " +
+                     std::to_string(m.A.size()) + " and " + std::to_string(m.A_test.size()) + " rows)");
+  check_class_labels(m.y, m.classes, op);
+  const DenseMatrix &A = m.A, &A_test = m.A_test;
+  const std::vector<double>&y = m.y, &y_test = m.y_test;
+  const std::size_t C = m.classes;
   rep.train_rows = A.size();
   rep.test_rows = A_test.size();
-  rep.features = split.train.feature_names.size();
+  rep.features = A[0].size() - 1;
   rep.classes = C;
 
   auto ctx = Context::create(o.params);
@@ -74,14 +111,7 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
   rep.levels_per_iteration = MlrServer::levels_per_iteration(o.sigmoid_degree);
-  const int max_iter = MlrServer::max_iterations(ctx->max_level(), o.sigmoid_degree);
-  rep.iterations = o.iterations > 0 ? o.iterations : o.refresh ? kBootstrapIterations : std::min(4, max_iter);
-  if (!o.refresh && (max_iter < 1 || rep.iterations > max_iter))
-    throw LevelError("mlr: " + std::to_string(std::max(1, rep.iterations)) + " iterations need " +
-                     std::to_string(MlrServer::levels_needed(std::max(1, rep.iterations), o.sigmoid_degree)) +
-                     " levels but the chain has " + std::to_string(ctx->max_level()) +
-                     (max_iter >= 1 ? "; use --iterations " + std::to_string(max_iter) + " or fewer," : "; use") +
-                     " a longer chain (--params n16) or --bootstrap (refreshes the weights by bootstrapping)");
+  rep.iterations = resolve_mlr_iterations(ctx->max_level(), o);
   rep.levels_used = MlrServer::levels_needed(rep.iterations, o.sigmoid_degree);
   rep.layout = MlrLayout::make(A.size(), A[0].size() - 1, C, ctx->max_slots());
   rep.rotation_keys = static_cast<int>(rep.layout.rotation_steps().size());
@@ -102,7 +132,7 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
     for (const auto& w : tr.w)
       for (const auto& row : w)
         for (double v : row) rep.refresh.max_abs_weight = std::max(rep.refresh.max_abs_weight, std::fabs(v));
-    check_refresh_bound(rep.refresh.max_abs_weight, o.refresh->bound, rep.iterations, "mlr");
+    check_refresh_bound(rep.refresh.max_abs_weight, o.refresh->bound, rep.iterations, op);
   }
 
   auto t = Clock::now();
@@ -117,6 +147,14 @@ MlrReport run_mlr_job(const MlrJobOptions& o, const Progress& progress) {
   t = Clock::now();
   const EncryptedMlrData enc = owner.encrypt(A, y, C, mo.epsilon, plan ? plan->output_level : -1);
   rep.seconds_encrypt = seconds_since(t);
+  rep.ciphertexts_uploaded = enc.y.size();
+  for (std::size_t k = 0; k < enc.x.size(); ++k) rep.ciphertexts_uploaded += enc.x[k].size() + enc.xb[k].size();
+  if (o.measure_upload) {
+    for (const Ciphertext& ct : enc.y) rep.upload_bytes += serialize(ct).size();
+    for (std::size_t k = 0; k < enc.x.size(); ++k)
+      for (std::size_t g = 0; g < enc.x[k].size(); ++g)
+        rep.upload_bytes += serialize(enc.x[k][g]).size() + serialize(enc.xb[k][g]).size();
+  }
 
   t = Clock::now();
   const std::unique_ptr<const MlrServer> server =

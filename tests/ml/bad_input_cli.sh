@@ -29,6 +29,17 @@ expect "logreg --bootstrap --params" 2 2 'logreg: --bootstrap brings its own par
   "$ckks_ml" logreg --bootstrap --params n16
 expect "mlr --bootstrap past the bound" 2 2 'mlr: after 60 iterations the weights reach \|w\| = [^ ]+ \(plaintext run\) but bootstrapping refreshes values up to M = 16; use fewer --iterations' \
   "$ckks_ml" mlr --bootstrap --iterations 60
+# transfer: training images beyond the split or below the class count, iterations beyond the chain
+# (refused before any forward pass or key), and a negative count (usage error).
+expect "transfer --train-images 2000" 2 2 'transfer: --train-images 2000 but the training split has 1438 digits; use --train-images 1438 or fewer' \
+  "$ckks_ml" transfer --train-images 2000
+expect "transfer --train-images 5" 2 2 'transfer: --train-images 5 is fewer than the 10 classes; use at least 10' \
+  "$ckks_ml" transfer --train-images 5
+expect "transfer --iterations 5" 2 2 'transfer: 5 iterations need 22 levels but the chain has 18; use --iterations 4 or fewer, a longer chain \(--params n16\) or --bootstrap' \
+  "$ckks_ml" transfer --iterations 5
+expect "transfer --train-images -1" 1 1 '--train-images: -1 is not a whole number ≥ 0' "$ckks_ml" transfer --train-images -1
+expect "transfer --bootstrap --params" 2 2 'transfer: --bootstrap brings its own parameters .*; drop --params n15' \
+  "$ckks_ml" transfer --bootstrap --params n15
 expect "unknown option" 1 1 'The following argument was not expected: --bogus' "$ckks_ml" linreg --bogus
 expect "no subcommand" 1 1 'A subcommand is required' "$ckks_ml"
 echo "bad input: all refused"
