@@ -54,6 +54,9 @@ class Encoder {
 
   /// The special FFT and its inverse on n = v.size() values (power of two ≤ N/2), in place.
   /// fft: u (coefficients in the basis ξ^k) → z_j = Σ_k u_k ξ_j^k with ξ_j = ζ_{4n}^(5^j).
+  /// special_ifft (and encode) runs the transform's two halves on two threads when
+  /// math::loop_threads allows (ckks/math/threads.h; encoder.cpp, ifft_in_halves); the values do not
+  /// depend on the thread count. special_fft is serial.
   void special_fft(std::vector<std::complex<double>>& v) const;
   void special_ifft(std::vector<std::complex<double>>& v) const;
 

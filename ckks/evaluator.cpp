@@ -373,10 +373,8 @@ Ciphertext Evaluator::relinearize(const Ciphertext& a, const RelinKey& rk) const
   if (rk.key.context != ctx_)
     throw ParameterError("relinearize: the relinearisation key belongs to another Context");
   check_key_of(a, rk.key, "relinearize", "relinearisation key");
-  auto [u0, u1] = key_switch(*ctx_, a.c[2], a.level, rk.key);
-  const auto& bq = ctx_->basis_q(a.level);
-  math::add_inplace(u0, a.c[0], bq);
-  math::add_inplace(u1, a.c[1], bq);
+  // (c_0, c_1) + KS(c_2), the additions inside key switching's last parallel loop.
+  auto [u0, u1] = key_switch_add(*ctx_, a.c[2], a.level, rk.key, nullptr, &a.c[0], &a.c[1]);
   return make_ct(ctx_, polys(std::move(u0), std::move(u1)), a.level, a.scale, a.slots, a.key_id);
 }
 
@@ -460,21 +458,10 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g, const G
                           "; generate it with KeyGenerator::galois_keys_for_elements(sk, {" +
                           std::to_string(g) + "})");
   check_key_of(a, it->second, "apply_galois", "Galois key");
+  // (σ(c_0), 0) + KS(σ(c_1)): the permutations and the addition run inside key switching's parallel
+  // loops (keyswitch.h, key_switch_add) rather than as passes of their own.
   const auto& perm = ctx_->automorphism_permutation(g);
-  const std::size_t N = ctx_->n();
-  auto permute = [&](const RnsPoly& x) {
-    RnsPoly y(N, x.limbs(), true);
-    math::parallel_for_limbs(x.limbs(), x.limbs() * N, [&](std::size_t i) {
-      const std::uint64_t* s = x.limb(i);
-      std::uint64_t* d = y.limb(i);
-      for (std::size_t c = 0; c < N; ++c) d[c] = s[perm[c]];
-    });
-    return y;
-  };
-  RnsPoly c0 = permute(a.c[0]);
-  const RnsPoly c1 = permute(a.c[1]);
-  auto [u0, u1] = key_switch(*ctx_, c1, a.level, it->second);
-  math::add_inplace(c0, u0, ctx_->basis_q(a.level));
+  auto [c0, u1] = key_switch_add(*ctx_, a.c[1], a.level, it->second, &perm, &a.c[0], nullptr);
   return make_ct(ctx_, polys(std::move(c0), std::move(u1)), a.level, a.scale, a.slots, a.key_id);
 }
 

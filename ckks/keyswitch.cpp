@@ -1,5 +1,8 @@
 #include "ckks/keyswitch.h"
 
+#include <memory>
+#include <span>
+
 #include "ckks/math/errors.h"
 #include "ckks/math/threads.h"
 
@@ -31,10 +34,8 @@ void accumulate_digit(std::vector<u128>& acc0, std::vector<u128>& acc1, const st
 }
 
 // The end of step 3 on limb i: reduce both accumulators modulo its prime into u0, u1, and clear them.
-void reduce_limb(std::vector<u128>& acc0, std::vector<u128>& acc1, const math::Prime& prime, RnsPoly& u0,
-                 RnsPoly& u1, std::size_t i) {
-  std::uint64_t* o0 = u0.limb(i);
-  std::uint64_t* o1 = u1.limb(i);
+void reduce_limb(std::vector<u128>& acc0, std::vector<u128>& acc1, const math::Prime& prime, std::uint64_t* o0,
+                 std::uint64_t* o1) {
   for (std::size_t c = 0; c < acc0.size(); ++c) {
     o0[c] = math::reduce_128(acc0[c], prime.mod);
     o1[c] = math::reduce_128(acc1[c], prime.mod);
@@ -49,6 +50,20 @@ struct LimbScratch {
   explicit LimbScratch(std::size_t N) : acc0(N), acc1(N), ext(N) {}
   std::vector<u128> acc0, acc1;
   std::vector<std::uint64_t> ext;
+};
+
+// Limbs of N words for key switching's temporaries, every word written before it is read: allocated
+// without the zero fill of RnsPoly's constructor, a serial pass on the calling thread. At set B
+// (bench/README.md) the temporaries of one relinearisation are 25 limbs (3.2 MiB) — σ(d) in
+// coefficient form, the two sums over Q_ℓ·P, the P-parts; the calling thread's CPU time outside the
+// parallel loops of one relinearisation at B went from 388 to 336 µs without their zero fill (a
+// scratch program, medians of 41 runs, 2026-12-06, load average ≈ 6).
+struct RawLimbs {
+  RawLimbs(std::size_t N, std::size_t limbs) : n(N), words(std::make_unique_for_overwrite<std::uint64_t[]>(N * limbs)) {}
+  std::uint64_t* limb(std::size_t i) { return words.get() + i * n; }
+  const std::uint64_t* limb(std::size_t i) const { return words.get() + i * n; }
+  std::size_t n;
+  std::unique_ptr<std::uint64_t[]> words;
 };
 
 // Limb of the key (over Q_L·P) that pairs with limb i of Q_ℓ·P.
@@ -81,52 +96,119 @@ math::RnsPoly mod_up(const Context& ctx, const RnsPoly& d_coeff, const RnsPoly& 
   return ext;
 }
 
-math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
-  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
+namespace {
+
+// ModDown of m = xs.size() polynomials over Q_ℓ·P (evaluation form, basis_qp(ℓ) order; xs[h] points
+// to the first of its ℓ+1+k contiguous limbs of N words) at once,
+// result h plus σ(adds[h]) when adds[h] is given (an exact addition mod q_i; σ read through `perm`,
+// the identity if null). Two parallel loops for all m polynomials instead of two per polynomial:
+// the m·k inverse NTTs of the P-parts (one item per polynomial; a single polynomial forks over its
+// k limbs inside), then the m·(ℓ+1) output limbs (polynomial-major, so two threads split a pair of
+// polynomials one each).
+std::vector<RnsPoly> mod_down_all(const Context& ctx, std::span<const std::uint64_t* const> xs, int level,
+                                  std::span<const RnsPoly* const> adds, const std::uint32_t* perm) {
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special(), m = xs.size();
   const auto& bq = ctx.basis_q(level);
   const auto& bp = ctx.basis_p();
+  const auto& conv = ctx.moddown_converter(level);
   // [x]_P in coefficient form, converted exactly to Q_ℓ as its centred representative
   // t ∈ (−P/2, P/2] (rns.h, convert_exact), so that y = (x − t)/P = ⌊x/P⌉ exactly: rounding, like
   // rescaling. Departure from [CHKKS18, ModDown], which uses the fast conversion (result ⌊x/P⌋ − u
   // with u ∈ [0, k)): a floor biases every coefficient by −1/2 − u, a structured error that
   // concentrates in a few slots and costs ~2 bits of precision after each key switch.
-  std::vector<std::uint64_t> xp(x.data().begin() + nq * N, x.data().begin() + (nq + k) * N);
-  math::parallel_for_limbs(k, k * math::ntt_work(N), [&](std::size_t j) { bp[j]->ntt.inverse(xp.data() + j * N); });
-  // The exact conversion in its two steps (rns.h, prepare / convert_to), so that each limb i of Q_ℓ
-  // is converted, transformed and combined in one pass: one parallel loop over the limbs instead of
-  // three (the same values as convert_exact, then to_ntt, then the loop below).
-  const auto& conv = ctx.moddown_converter(level);
-  const math::BaseConverter::Prepared prepared = conv.prepare(xp.data(), N, /*exact=*/true);
-  // y_i = (x_i − t_i)·P^{-1} mod q_i
-  RnsPoly y(N, nq, true);
+  // The exact conversion runs in its two steps (rns.h, prepare / convert_to), so that each limb i
+  // of Q_ℓ is converted, transformed and combined in one pass (the same values as convert_exact,
+  // then to_ntt, then the loop below).
+  RawLimbs xp(N, m * k);  // the P-parts, polynomial h at limbs h·k ..
+  std::vector<math::BaseConverter::Prepared> prepared(m);
+  math::parallel_for_limbs(m, m * k * (math::ntt_work(N) + 2 * N), [&](std::size_t h) {
+    std::uint64_t* p = xp.limb(h * k);
+    std::copy(xs[h] + nq * N, xs[h] + (nq + k) * N, p);
+    math::parallel_for_limbs(k, k * math::ntt_work(N), [&](std::size_t j) { bp[j]->ntt.inverse(p + j * N); });
+    prepared[h] = conv.prepare(p, N, /*exact=*/true);
+  });
+  // y_i = (x_i − t_i)·P^{-1} (+ σ(a)_i) mod q_i
+  std::vector<RnsPoly> ys;
+  for (std::size_t h = 0; h < m; ++h) {
+    ys.emplace_back(N, nq, true);
+    CKKS_INVARIANT(!adds[h] || (adds[h]->is_ntt() && adds[h]->limbs() == nq),
+                   "key_switch: the addend must be at level ℓ in evaluation form");
+  }
   auto buffer = [N] { return std::vector<std::uint64_t>(N); };
-  const std::size_t work = nq * (k * N + math::ntt_work(N) + N);  // convert_to, NTT, ·P^{-1} per limb
-  math::parallel_for_limbs(nq, work, buffer, [&](std::size_t i, std::vector<std::uint64_t>& t) {
-    conv.convert_to(prepared, i, t.data(), N, /*lazy_output=*/true);
+  const std::size_t work = m * nq * (k * N + math::ntt_work(N) + 2 * N);  // convert_to, NTT, ·P^{-1}, add
+  math::parallel_for_limbs(m * nq, work, buffer, [&](std::size_t item, std::vector<std::uint64_t>& t) {
+    const std::size_t h = item / nq, i = item % nq;
+    conv.convert_to(prepared[h], i, t.data(), N, /*lazy_output=*/true);
     bq[i]->ntt.forward(t.data());
     const std::uint64_t q = bq[i]->value(), w = ctx.p_inv_mod_q(static_cast<int>(i));
     const std::uint64_t ws = math::shoup_precompute(w, q);
-    const std::uint64_t* xi = x.limb(i);
-    std::uint64_t* yi = y.limb(i);
+    const std::uint64_t* xi = xs[h] + i * N;
+    std::uint64_t* yi = ys[h].limb(i);
     for (std::size_t c = 0; c < N; ++c) yi[c] = math::mul_shoup(math::sub_mod(xi[c], t[c], q), w, ws, q);
+    if (const RnsPoly* a = adds[h]) {
+      const std::uint64_t* ai = a->limb(i);
+      if (perm)
+        for (std::size_t c = 0; c < N; ++c) yi[c] = math::add_mod(yi[c], ai[perm[c]], q);
+      else
+        for (std::size_t c = 0; c < N; ++c) yi[c] = math::add_mod(yi[c], ai[c], q);
+    }
   });
-  return y;
+  return ys;
+}
+
+std::pair<RnsPoly, RnsPoly> mod_down_pair(const Context& ctx, const RawLimbs& u0, const RawLimbs& u1, int level,
+                                          const RnsPoly* add0, const RnsPoly* add1, const std::uint32_t* perm) {
+  const std::uint64_t* xs[] = {u0.limb(0), u1.limb(0)};
+  const RnsPoly* adds[] = {add0, add1};
+  auto ys = mod_down_all(ctx, xs, level, adds, perm);
+  return {std::move(ys[0]), std::move(ys[1])};
+}
+
+}  // namespace
+
+math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
+  CKKS_INVARIANT(x.is_ntt() && x.limbs() == static_cast<std::size_t>(level) + 1 + ctx.num_special(),
+                 "mod_down: x must be over Q_ℓ·P in evaluation form");
+  const std::uint64_t* xs[] = {x.limb(0)};
+  const RnsPoly* adds[] = {nullptr};
+  return std::move(mod_down_all(ctx, xs, level, adds, nullptr)[0]);
 }
 
 std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int level,
                                        const KeySwitchKey& swk) {
+  return key_switch_add(ctx, d, level, swk, nullptr, nullptr, nullptr);
+}
+
+std::pair<RnsPoly, RnsPoly> key_switch_add(const Context& ctx, const RnsPoly& d, int level, const KeySwitchKey& swk,
+                                           const std::vector<std::uint32_t>* perm, const RnsPoly* add0,
+                                           const RnsPoly* add1) {
   const auto& bq = ctx.basis_q(level);
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
   const std::size_t limbs = nq + k, digits = ctx.num_digits(level), alpha = ctx.alpha();
   CKKS_INVARIANT(d.is_ntt() && d.limbs() == nq, "key_switch: d must be at level ℓ in evaluation form");
+  CKKS_INVARIANT(!perm || perm->size() == N, "key_switch: the permutation must have N entries");
+  const std::uint32_t* sigma = perm ? perm->data() : nullptr;
 
-  // Step 1: split d into digits (coefficient form) and run the first half of ModUp for each.
-  RnsPoly d_coeff = d;
-  math::from_ntt(d_coeff, bq);
+  // Step 1, one parallel loop over the digits: σ(d) (a copy only when σ is given), its digit's limbs
+  // in coefficient form, and the first half of that digit's ModUp (rns.h, prepare).
+  RawLimbs d_perm(N, sigma ? nq : 0);
+  const std::uint64_t* d_eval = sigma ? d_perm.limb(0) : d.limb(0);  // σ(d), limb i at d_eval + i·N
+  RawLimbs d_coeff(N, nq);
   std::vector<math::BaseConverter::Prepared> prepared(digits);
-  math::parallel_for_limbs(digits, nq * N, [&](std::size_t j) {
-    prepared[j] = ctx.modup_converter(level, j).prepare(d_coeff.limb(j * alpha), N, false);
+  math::parallel_for_limbs(digits, nq * (math::ntt_work(N) + 2 * N), [&](std::size_t j) {
+    const std::size_t lo = j * alpha, hi = std::min(lo + alpha, nq);
+    for (std::size_t l = lo; l < hi; ++l) {
+      const std::uint64_t* src = d.limb(l);
+      if (sigma) {
+        std::uint64_t* dst = d_perm.limb(l);
+        for (std::size_t c = 0; c < N; ++c) dst[c] = src[sigma[c]];
+        src = dst;
+      }
+      std::copy(src, src + N, d_coeff.limb(l));
+      bq[l]->ntt.inverse(d_coeff.limb(l));
+    }
+    prepared[j] = ctx.modup_converter(level, j).prepare(d_coeff.limb(lo), N, false);
   });
 
   // Steps 2–3, one target limb i of Q_ℓ·P at a time (so that the accumulators stay in cache):
@@ -144,7 +226,7 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   //
   // The target limbs are independent: they run on math::num_threads() threads (ckks/threads.h), each
   // thread with its own accumulators and ModUp buffer.
-  RnsPoly u0(N, limbs, true), u1(N, limbs, true);
+  RawLimbs u0(N, limbs), u1(N, limbs);
   const std::size_t work = limbs * digits * (alpha * N + math::ntt_work(N));
   math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const auto& prime = *bqp[i];
@@ -152,7 +234,7 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
       const std::size_t lo = j * alpha, hi = std::min(lo + alpha, nq);
       const std::uint64_t* e;
       if (i >= lo && i < hi) {
-        e = d.limb(i);  // d's own residue: exact, already in evaluation form
+        e = d_eval + i * N;  // σ(d)'s own residue: exact, already in evaluation form
       } else {
         // index of prime i among the converter's targets (basis_qp order without the digit)
         const std::size_t target = i < lo ? i : i - (hi - lo);
@@ -163,10 +245,10 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
       const std::size_t kl = key_limb(ctx, i, nq);
       accumulate_digit(s.acc0, s.acc1, e, swk.b[j].limb(kl), swk.a[j].limb(kl), nullptr);
     }
-    reduce_limb(s.acc0, s.acc1, prime, u0, u1, i);
+    reduce_limb(s.acc0, s.acc1, prime, u0.limb(i), u1.limb(i));
   });
-  // Step 4: ModDown both halves.
-  return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
+  // Step 4: ModDown both halves in the same two loops, adding σ(add0), σ(add1).
+  return mod_down_pair(ctx, u0, u1, level, add0, add1, sigma);
 }
 
 DecomposedPoly decompose(const Context& ctx, const RnsPoly& d, int level) {
@@ -184,16 +266,16 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
   const int level = dec.level;
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
-  RnsPoly u0(N, limbs, true), u1(N, limbs, true);
+  RawLimbs u0(N, limbs), u1(N, limbs);
   const std::size_t work = limbs * dec.digits.size() * 2 * N;
   math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const std::size_t kl = key_limb(ctx, i, nq);
     for (std::size_t j = 0; j < dec.digits.size(); ++j)
       accumulate_digit(s.acc0, s.acc1, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),
                        perm ? perm->data() : nullptr);
-    reduce_limb(s.acc0, s.acc1, *bqp[i], u0, u1, i);
+    reduce_limb(s.acc0, s.acc1, *bqp[i], u0.limb(i), u1.limb(i));
   });
-  return {mod_down(ctx, u0, level), mod_down(ctx, u1, level)};
+  return mod_down_pair(ctx, u0, u1, level, nullptr, nullptr, nullptr);
 }
 
 }  // namespace ckks

@@ -33,6 +33,22 @@ math::RnsPoly mod_down(const Context& ctx, const math::RnsPoly& x, int level);
 std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& d,
                                                    int level, const KeySwitchKey& swk);
 
+/// Key switching fused with what relinearize and rotate do around it: with σ the Galois
+/// automorphism whose evaluation-form permutation is `perm` (nullptr: the identity), returns
+/// (σ(a_0) + u_0, σ(a_1) + u_1) at level ℓ in evaluation form, where u_0 + u_1·s ≈ σ(d)·s' and a
+/// null add0 / add1 stands for 0. Relinearize is (c_0, c_1) + KS(c_2); rotate is
+/// (σ(c_0), 0) + KS(σ(c_1)). The same values as permuting, calling key_switch and adding, in four
+/// parallel loops over limbs (or digits) instead of one per step: step 1 (σ, inverse NTT, ModUp's
+/// first half) per digit, steps 2–3 per limb of Q_ℓ·P, ModDown's inverse NTTs per output polynomial,
+/// ModDown's output limbs (with the addition) per (polynomial, limb of Q_ℓ) — so two threads split
+/// the two ModDowns evenly and the additions and permutations are not serial passes of their own.
+/// Preconditions (CKKS_INVARIANT): d, add0, add1 at level ℓ (ℓ+1 limbs) in evaluation form; perm
+/// of N entries. Source: [HK20, KS_swk]; [CHKKS18, ModUp/ModDown]; [HS18] (σ commutes with ModUp).
+std::pair<math::RnsPoly, math::RnsPoly> key_switch_add(const Context& ctx, const math::RnsPoly& d, int level,
+                                                       const KeySwitchKey& swk,
+                                                       const std::vector<std::uint32_t>* perm,
+                                                       const math::RnsPoly* add0, const math::RnsPoly* add1);
+
 /// The ModUp of every digit of d, kept for reuse: what "hoisting" shares between several key
 /// switches of the same polynomial [HS18] (hoisting); [BMTH21] (hoisted rotations in the hybrid
 /// setting).

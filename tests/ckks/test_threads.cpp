@@ -137,6 +137,61 @@ TEST_CASE("ckks/threads: key switching's entry points are bit-identical at 1 and
   }
 }
 
+// Set B of bench_ckks (N = 2^14, q {60, 40 × 6}, one special prime, dnum 7) with the default work
+// threshold: the loops that fork here are the ones the two-thread benchmark rows time (the split
+// special FFT of encode, the per-limb reduction + NTT, key switching's four loops with relinearize's
+// additions and rotate's permutations inside them), not the all-forking threshold-0 runs above.
+TEST_CASE("ckks/threads: encode, relinearize and rotate at set B are bit-identical at 1 and 2 threads") {
+  const ThreadCountGuard guard;
+  math::set_min_parallel_work(math::kMinParallelWork);
+  set_num_threads(1);
+  Kit kit(seal_like_b(), 21);
+  const Context& ctx = *kit.ctx;
+  const RelinKey rk = kit.keygen.relin_key(kit.sk);
+  const GaloisKeys gk = kit.keygen.galois_keys(kit.sk, {1, -5}, true);
+  const auto z1 = random_complex(ctx.max_slots(), 22), z2 = random_complex(ctx.max_slots(), 23);
+  const Ciphertext x = kit.encrypt(z1), y = kit.encrypt(z2);
+  const Ciphertext prod = kit.evaluator.multiply(x, y);
+  struct Run {
+    Plaintext full, sparse;  // encodings at N/2 slots and at 64 slots (gap 128)
+    std::vector<std::complex<double>> ifft;
+    Ciphertext relin, rot1, rot_5, conj;
+  };
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Run r;
+    r.full = kit.encoder.encode(z1, ctx.max_level(), ctx.default_scale());
+    r.sparse = kit.encoder.encode(std::span(z2).first(64), ctx.max_level(), ctx.default_scale(), 64);
+    r.ifft = z2;
+    kit.encoder.special_ifft(r.ifft);
+    r.relin = kit.evaluator.relinearize(prod, rk);
+    r.rot1 = kit.evaluator.rotate(r.relin, 1, gk);
+    r.rot_5 = kit.evaluator.rotate(x, -5, gk);
+    r.conj = kit.evaluator.conjugate(x, gk);
+    return r;
+  };
+  const Run one = run(1), two = run(2);
+  CHECK(two.full.poly == one.full.poly);
+  CHECK(two.sparse.poly == one.sparse.poly);
+  CHECK(two.ifft == one.ifft);
+  CHECK(two.relin.c == one.relin.c);
+  CHECK(two.rot1.c == one.rot1.c);
+  CHECK(two.rot_5.c == one.rot_5.c);
+  CHECK(two.conj.c == one.conj.c);
+  // And the results are right, so that the comparison is between working outputs: the slots of the
+  // relinearised product (scale Δ², rescaled) and of the rotations.
+  const auto prod_slots = kit.decrypt(kit.evaluator.rescale(two.relin));
+  const auto rot_slots = kit.decrypt(two.rot_5);
+  const std::size_t n = ctx.max_slots();
+  double e_prod = 0, e_rot = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    e_prod = std::max(e_prod, std::abs(prod_slots[i] - z1[i] * z2[i]));
+    e_rot = std::max(e_rot, std::abs(rot_slots[i] - z1[(i + n - 5) % n]));
+  }
+  CHECK(e_prod < 1e-4);
+  CHECK(e_rot < 1e-4);
+}
+
 TEST_CASE("ckks/threads: the setting — default, errors, threshold, nesting") {
   const ThreadCountGuard guard;
   CHECK(num_threads() >= 1);
