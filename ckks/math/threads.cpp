@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <pthread.h>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -100,15 +99,6 @@ struct Worker {
 // when the thread exits. Each calling thread has its own, so loops started on different threads at
 // once never share a worker.
 thread_local std::vector<std::unique_ptr<Worker>> t_crew;
-
-// fork(): the child has only the thread that called fork, none of its workers. Its crew is
-// forgotten there (the Worker objects leaked, never touched: their threads do not exist in the child
-// and their mutexes may have been held), so the child's first loop starts new workers.
-void forget_crew_in_child() {
-  for (auto& w : t_crew) static_cast<void>(w.release());
-  t_crew.clear();
-}
-const int kAtForkRegistered = pthread_atfork(nullptr, nullptr, forget_crew_in_child);
 
 }  // namespace
 

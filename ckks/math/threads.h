@@ -10,9 +10,7 @@
 // spinning: a parked worker uses no CPU) and are joined when the calling thread exits. Every thread
 // that forks has its own workers, so loops started on several threads at once never share one. The
 // loop returns when every block has reported back under its worker's mutex, so the blocks' writes
-// are visible to the caller (and ThreadSanitizer sees each hand-off as a lock). A child process made
-// by fork() forgets the forking thread's workers (pthread_atfork) and starts its own on its first
-// loop. Iteration i writes
+// are visible to the caller (and ThreadSanitizer sees each hand-off as a lock). Iteration i writes
 // only limb (or digit, or coefficient block) i and no loop sums across iterations, so every result
 // is bit-identical whatever the thread count (tests/ckks/test_threads.cpp compares 1, 2 and 3
 // threads).
