@@ -2,11 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <exception>
-#include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -48,60 +44,6 @@ int loop_threads(std::size_t items, std::size_t work) {
 
 namespace detail {
 
-namespace {
-
-// One parked worker of a calling thread's crew: it sleeps on `cv` until given a job, runs it, and
-// reports back under the same mutex (so the job's writes happen-before the caller's return, for the
-// compiler, the CPU and ThreadSanitizer alike).
-struct Worker {
-  std::mutex m;
-  std::condition_variable cv;
-  const std::function<void()>* job = nullptr;  // set by the caller while busy
-  bool busy = false, stop = false;
-  std::thread thread;
-
-  Worker() : thread([this] { loop(); }) {}
-  ~Worker() {
-    {
-      const std::lock_guard lock(m);
-      stop = true;
-    }
-    cv.notify_one();
-    thread.join();
-  }
-  void loop() {
-    std::unique_lock lock(m);
-    for (;;) {
-      cv.wait(lock, [this] { return busy || stop; });
-      if (!busy) return;  // stop, nothing pending
-      lock.unlock();
-      (*job)();
-      lock.lock();
-      busy = false;
-      cv.notify_one();
-    }
-  }
-  void start(const std::function<void()>& j) {
-    {
-      const std::lock_guard lock(m);
-      job = &j;
-      busy = true;
-    }
-    cv.notify_one();
-  }
-  void wait() {
-    std::unique_lock lock(m);
-    cv.wait(lock, [this] { return !busy; });
-  }
-};
-
-// The workers of the calling thread's loops, created on its first fork that needs them and joined
-// when the thread exits. Each calling thread has its own, so loops started on different threads at
-// once never share a worker.
-thread_local std::vector<std::unique_ptr<Worker>> t_crew;
-
-}  // namespace
-
 void fork_join(std::size_t n, int threads, BlockFn block, void* ctx) {
   const std::size_t T = static_cast<std::size_t>(threads);
   auto begin = [n, T](std::size_t t) { return t * n / T; };
@@ -114,24 +56,19 @@ void fork_join(std::size_t n, int threads, BlockFn block, void* ctx) {
       errors[t] = std::current_exception();
     }
   };
-  std::vector<std::function<void()>> jobs;
-  jobs.reserve(T - 1);
   std::vector<std::size_t> on_caller{0};
-  std::size_t started = 0;  // blocks 1..started run on t_crew[0..started)
-  for (std::size_t t = 1; t < T; ++t) {
-    if (t_crew.size() == started) {
+  {
+    std::vector<std::jthread> workers;
+    workers.reserve(T - 1);
+    for (std::size_t t = 1; t < T; ++t) {
       try {
-        t_crew.push_back(std::make_unique<Worker>());
+        workers.emplace_back(run, t);
       } catch (const std::system_error&) {
         on_caller.push_back(t);  // no thread available: the caller runs this block too
-        continue;
       }
     }
-    jobs.emplace_back([&run, t] { run(t); });
-    t_crew[started++]->start(jobs.back());
-  }
-  for (std::size_t t : on_caller) run(t);
-  for (std::size_t w = 0; w < started; ++w) t_crew[w]->wait();
+    for (std::size_t t : on_caller) run(t);
+  }  // ~jthread joins every worker here
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
 }

@@ -4,30 +4,17 @@
 // decoding's CRT.
 //
 // One process-wide setting, read by every such loop. A loop forks and joins on the standard
-// library's threads and mutexes: the calling thread runs the first contiguous block of iterations
-// and hands the other T − 1 blocks to its workers — std::threads that the calling thread creates on
-// its first loop that needs them, which sleep on a std::condition_variable between loops (no
-// spinning: a parked worker uses no CPU) and are joined when the calling thread exits. Every thread
-// that forks has its own workers, so loops started on several threads at once never share one. The
-// loop returns when every block has reported back under its worker's mutex, so the blocks' writes
-// are visible to the caller (and ThreadSanitizer sees each hand-off as a lock). Iteration i writes
-// only limb (or digit, or coefficient block) i and no loop sums across iterations, so every result
-// is bit-identical whatever the thread count (tests/ckks/test_threads.cpp compares 1, 2 and 3
-// threads).
-//
-// Why parked workers rather than a new std::jthread per loop (this file's first form): on the
-// project's 2-core machine (2026-12-06, load average 4.7, a scratch program, medians of 2001 runs)
-// handing a block to a parked worker and waiting for it took 10–12 µs of wall time (5.5–7.8 µs of
-// the caller's CPU), creating and joining a std::jthread 31–35 µs (21–24 µs); an empty two-block
-// parallel_for_limbs went from 20.7 µs to 5.0 µs of wall time (13.7 → 2.4 µs CPU). Key switching
-// runs four loops and encode two, so at set B (bench/README.md) the forks were ~1 % and ~8 % of the
-// one-thread time.
+// library's threads (std::jthread): the calling thread runs the first contiguous block of
+// iterations, T − 1 new threads run the other blocks, and all are joined before the loop returns.
+// Iteration i writes only limb (or digit, or coefficient block) i and no loop sums across
+// iterations, so every result is bit-identical whatever the thread count
+// (tests/ckks/test_threads.cpp compares 1, 2 and 3 threads). No thread outlives its loop: nothing
+// spins or sleeps between loops, and ThreadSanitizer sees every fork and join (pthread_create /
+// pthread_join).
 //
 // When to fork: a loop states its work in "coefficient operations" (one modular operation on one
 // 64-bit coefficient; an NTT of N coefficients counts its N·log2(N)/2 butterflies, see ntt_work)
-// and runs serially below a threshold, kMinParallelWork = 2^17 by default. Chosen with the
-// std::jthread form, whose fork cost more than parked workers do (above; the threshold was not
-// re-tuned for them: that needs a quiet machine). Measured on the
+// and runs serially below a threshold, kMinParallelWork = 2^17 by default. Measured on the
 // project's 2-core machine (Release, GCC 12, 2026-12-06, a small program timing 2-thread
 // parallel_for_limbs with the threshold at 0 against 1 thread, medians of 301–4001 runs, nice −5):
 // a fork-join of two empty blocks (one std::jthread created and joined) takes 19.6 µs of wall
@@ -99,10 +86,9 @@ int loop_threads(std::size_t items, std::size_t work);
 
 namespace detail {
 /// Runs block(ctx, begin, end) for the `threads` contiguous blocks [t·n/T, (t+1)·n/T) of [0, n):
-/// block 0 on the calling thread, the others on the calling thread's parked workers (created as
-/// needed; a block whose worker cannot be started runs on the caller), each block inside a
-/// SingleThreadedScope; waits for them all, then rethrows the exception of the lowest-numbered
-/// block that threw, if any.
+/// block 0 on the calling thread, the others on new std::jthreads (a block whose thread cannot be
+/// started runs on the caller), each block inside a SingleThreadedScope; joins them all, then
+/// rethrows the exception of the lowest-numbered block that threw, if any.
 using BlockFn = void (*)(void* ctx, std::size_t begin, std::size_t end);
 void fork_join(std::size_t n, int threads, BlockFn block, void* ctx);
 }  // namespace detail
