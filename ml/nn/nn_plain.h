@@ -52,9 +52,9 @@ struct NnWeights {
 struct NnOptions {
   std::size_t hidden = 15;   ///< H
   std::size_t batch = 128;   ///< b (rows per batch; the encrypted run needs b ≤ samples per ciphertext)
-  int epochs = 3;            ///< passes over the fixed batches
-  double eta = 1.0;          ///< η
-  double momentum = 0.9;     ///< γ of Nesterov's look-ahead (0: plain gradient descent)
+  int epochs = 4;            ///< passes over the fixed batches
+  double eta = 1.5;          ///< η
+  double momentum = 0.6;     ///< γ of Nesterov's look-ahead (0: plain gradient descent)
   std::uint64_t seed = 1;    ///< initialisation and batch partition
   SigmoidCubic act1 = fit_sigmoid_cubic(8), act2 = fit_sigmoid_cubic(8);
 };
