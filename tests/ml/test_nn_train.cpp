@@ -14,6 +14,7 @@
 #include "ml/data/sklearn.h"
 #include "ml/linreg/linreg_plain.h"
 #include "ml/nn/nn_encrypted.h"
+#include "ml/nn/nn_job.h"
 #include "ml/nn/nn_plain.h"
 
 using namespace ckks;
@@ -183,4 +184,28 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
   }
   CHECK(server.stats().bootstraps == 4);
   CHECK(server.stats().iterations == 2);
+}
+
+TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
+  ml::NnJobOptions o;
+  o.boot = small_boot();
+  o.boot.params.log_n = 11;  // 1024 slots: blocks of 4·16 slots, 16 samples per ciphertext
+  o.test_seed = 3;
+  o.nn.hidden = 3;
+  o.nn.batch = 16;
+  o.nn.epochs = 1;
+  o.max_iterations = 2;
+  const ml::NnReport r = ml::run_nn_job(o, {});
+  CHECK(r.iterations == 2);
+  CHECK(r.layout.block == 64);
+  CHECK(r.stats.bootstraps == 4);
+  CHECK(r.weight_level == 8);
+  CHECK(r.schedule.size() == 12);
+  CHECK(r.visited_z1 <= r.act1.a);
+  CHECK(r.visited_z2 <= r.act2.a);
+  CHECK(r.max_weight_error < std::ldexp(1.0, -20));
+  CHECK(r.agreement == 1.0);
+  CHECK(r.accuracy_encrypted == r.accuracy_plaintext);
+  o.data = "mnist";
+  CHECK_THROWS_WITH_AS(ml::run_nn_job(o, {}), doctest::Contains("--data \"mnist\""), InputError);
 }
