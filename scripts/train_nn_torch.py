@@ -13,7 +13,7 @@ logits (summed over the batch and the classes). Prints the test accuracy and wri
 
 Debian: apt-get install python3-torch. Usage:
     ckks-ml nn-train --export nn_data.json --plaintext-only
-    python3 scripts/train_nn_torch.py nn_data.json --out nn_torch_digits.json
+    /usr/bin/python3 scripts/train_nn_torch.py nn_data.json --out nn_torch_digits.json
 """
 import argparse
 import json

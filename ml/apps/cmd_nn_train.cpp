@@ -33,7 +33,7 @@ nlohmann::json torch_figure(const NnCliOptions& o, std::string path) {
     if (!t.is_discarded() && t.contains("accuracy")) return {{"accuracy", t["accuracy"]}, {"source", path}};
   }
   return {{"accuracy", nullptr},
-          {"how", "ckks-ml nn-train --data " + o.job.data + " --export nn_data.json (same options), then python3 "
+          {"how", "ckks-ml nn-train --data " + o.job.data + " --export nn_data.json (same options), then /usr/bin/python3 "
                   "scripts/train_nn_torch.py nn_data.json --out " + path}};
 }
 

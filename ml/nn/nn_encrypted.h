@@ -1,11 +1,11 @@
-// A network with one hidden layer trained on encrypted data [Chiang23NN; Chiang25DVR]: the algorithm
+// A network with one hidden layer trained on encrypted data [Chiang23NN; Chiang25NN]: the algorithm
 // of ml/nn/nn_plain.h (polynomial sigmoids, binary cross-entropy, mini-batch gradient descent with
 // Nesterov's look-ahead) run on CKKS ciphertexts through the public ckks/ API. The data owner
 // encrypts the data, the labels and the initial weights; the server holds only public keys, never
 // decrypts, and refreshes what runs out of levels by bootstrapping; the owner decrypts only the
 // final weights.
 //
-// Layout (NnLayout; our own, inspired by the Double Volley Revolver of [Chiang25DVR], whose exact
+// Layout (NnLayout; our own, inspired by the Double Volley Revolver of [Chiang25NN], whose exact
 // encoding we did not use: departure). One sample r of the batch owns a block of B = Hp·Ap slots
 // (Hp = bit_ceil(H + 1) ≥ hidden units + the bias unit, Ap = bit_ceil(max(C, 4)) ≥ classes); inside
 // the block slot a·Hp + h is the pair (axis position a, hidden unit h), and the axis position a is

@@ -2,7 +2,7 @@
 // hidden layer, input → hidden (polynomial sigmoid) → output (polynomial sigmoid), trained with the
 // binary cross-entropy loss by mini-batch gradient descent, computed in double precision with the
 // SAME polynomials, initialisation, batches and step as the encrypted run, so that the two can be
-// compared weight by weight [Chiang23NN; Chiang25DVR].
+// compared weight by weight [Chiang23NN; Chiang25NN].
 //
 // Notation: A = [X | 1] (n × D, D = d + 1, bias last), labels y_r ∈ {0 … C−1}, one-hot Y (n × C).
 // Weights: W1 (H × D), W2 (C × (H + 1), the last column is the output bias).
