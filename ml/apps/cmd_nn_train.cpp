@@ -46,6 +46,9 @@ int run_nn_train(const NnCliOptions& o) {
                  rep.act2.a, rep.visited_z2, rep.iterations);
     std::fprintf(stderr, "[nn-train] level schedule of one iteration:\n");
     for (const auto& s : rep.schedule) std::fprintf(stderr, "[nn-train]   %s\n", s.c_str());
+  }, [](int it, double acc_enc, double acc_plain, double err) {
+    std::fprintf(stderr, "[nn-train] key owner's check after iteration %d: test accuracy %.4f encrypted, %.4f plaintext, "
+                         "max weight error %.2e\n", it, acc_enc, acc_plain, err);
   });
   if (o.job.plaintext_only) {
     const nlohmann::json j = {{"plaintext", {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}}},
@@ -133,6 +136,8 @@ Command add_nn_train(CLI::App& app) {
   s->add_option("--momentum", o->job.nn.momentum, "Nesterov look-ahead γ (default 0.6), 0 for plain gradient descent");
   s->add_option("--iterations", o->job.max_iterations, "stop after K iterations (default: epochs × batches)")
       ->check(whole_at_least(1));
+  s->add_option("--checkpoint-every", o->job.checkpoint_every,
+                "the key owner decrypts and evaluates the weights every K iterations, on stderr (0: every epoch, -1: never)");
   s->add_option("--seed", o->job.nn.seed, "initialisation, split and batches");
   s->add_option("--train-rows", o->job.train_rows, "fashion-mnist-14: the first N training images (default 4096)")
       ->check(whole_at_least(1));

@@ -72,10 +72,19 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
   f << j.dump();
 }
 
+double max_weight_difference(const NnWeights& a, const NnWeights& b) {
+  double m = 0;
+  for (auto [x, y] : {std::pair{&a.w1, &b.w1}, std::pair{&a.w2, &b.w2}})
+    for (std::size_t i = 0; i < x->size(); ++i)
+      for (std::size_t j = 0; j < (*x)[i].size(); ++j) m = std::max(m, std::fabs((*x)[i][j] - (*y)[i][j]));
+  return m;
+}
+
 }  // namespace
 
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
-                    const std::function<void(const NnReport&)>& before_encrypted) {
+                    const std::function<void(const NnReport&)>& before_encrypted,
+                    const std::function<void(int, double, double, double)>& checkpoint) {
   const auto t_total = Clock::now();
   NnReport rep;
   const Data d = load(o, rep);
@@ -143,6 +152,13 @@ NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
   for (int it = 0; it < rep.iterations; ++it) {
     if (progress) progress("iterations", static_cast<std::size_t>(it), static_cast<std::size_t>(rep.iterations));
     w = server.step(w, w_prev, enc[static_cast<std::size_t>(it) % enc.size()]);
+    const int every = o.checkpoint_every == 0 ? static_cast<int>(batches.size()) : o.checkpoint_every;
+    if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.iterations)) {
+      const NnWeights we = owner.decrypt_weights(w, rep.layout);
+      const NnWeights& wp = tr.w[static_cast<std::size_t>(it)];
+      checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1), d.y_test),
+                 class_accuracy(nn_predict(wp, d.A_test, nn.act1), d.y_test), max_weight_difference(we, wp));
+    }
   }
   if (progress) progress("iterations", static_cast<std::size_t>(rep.iterations), static_cast<std::size_t>(rep.iterations));
   rep.seconds_train = seconds_since(t);
@@ -152,10 +168,7 @@ NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
   const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1), p_plain = nn_predict(w_plain, d.A_test, nn.act1);
   rep.accuracy_encrypted = class_accuracy(p_enc, d.y_test);
   rep.agreement = agreement(p_enc, p_plain);
-  for (auto [a, b] : {std::pair{&w_enc.w1, &w_plain.w1}, std::pair{&w_enc.w2, &w_plain.w2}})
-    for (std::size_t i = 0; i < a->size(); ++i)
-      for (std::size_t j = 0; j < (*a)[i].size(); ++j)
-        rep.max_weight_error = std::max(rep.max_weight_error, std::fabs((*a)[i][j] - (*b)[i][j]));
+  rep.max_weight_error = max_weight_difference(w_enc, w_plain);
   rep.seconds_total = seconds_since(t_total);
   return rep;
 }

@@ -23,6 +23,10 @@ struct NnJobOptions {
   double bound = 16;             ///< RefreshConfig::bound M
   std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only)
   std::string export_path;       ///< write data, init, batches for scripts/train_nn_torch.py (JSON)
+  /// The key owner decrypts the weights every K iterations (and after the last) and reports the test
+  /// accuracy beside the twin's on stderr through `checkpoint` (0: after every epoch, < 0: never).
+  /// Only the owner decrypts; the server's iterations are unchanged.
+  int checkpoint_every = 0;
   bool plaintext_only = false;   ///< stop after the twin (and the export): no keys, no encryption
 };
 
@@ -46,7 +50,9 @@ struct NnReport {
 /// Runs the job. `schedule_out` (if set) is called with the level schedule before the encrypted run.
 /// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
 /// and the server throw (batch larger than the slots, too few levels, weights above the bound M).
+/// `checkpoint` (if set) receives (iteration, encrypted accuracy, plaintext accuracy, max weight error).
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
-                    const std::function<void(const NnReport&)>& before_encrypted = {});
+                    const std::function<void(const NnReport&)>& before_encrypted = {},
+                    const std::function<void(int, double, double, double)>& checkpoint = {});
 
 }  // namespace ckks::ml

@@ -195,7 +195,15 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   o.nn.batch = 16;
   o.nn.epochs = 1;
   o.max_iterations = 2;
-  const ml::NnReport r = ml::run_nn_job(o, {});
+  o.checkpoint_every = 1;
+  int checks = 0;
+  const ml::NnReport r = ml::run_nn_job(o, {}, {}, [&](int it, double acc_enc, double acc_plain, double err) {
+    ++checks;
+    CHECK(it == checks);
+    CHECK(acc_enc == acc_plain);
+    CHECK(err < std::ldexp(1.0, -20));
+  });
+  CHECK(checks == 2);
   CHECK(r.iterations == 2);
   CHECK(r.layout.block == 64);
   CHECK(r.stats.bootstraps == 4);
