@@ -129,25 +129,28 @@ std::vector<std::vector<double>> nn_pack_batch(const DenseMatrix& A, const std::
 
 NnDataOwner::NnDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed) : ctx_(ctx), keys_(ctx, test_seed) {}
 
+// The G + 1 slot vectors of a batch or of the weights, encrypted at `level`, scale Δ: the first G
+// and the last apart.
+std::pair<std::vector<Ciphertext>, Ciphertext> NnDataOwner::encrypt_vectors(const std::vector<std::vector<double>>& v,
+                                                                            int level) {
+  std::vector<Ciphertext> head;
+  for (std::size_t g = 0; g < v.size(); ++g) {
+    Ciphertext c = keys_.encryptor.encrypt(keys_.encoder.encode(v[g], level, ctx_->default_scale(), v[g].size()));
+    if (g + 1 == v.size()) return {std::move(head), std::move(c)};
+    head.push_back(std::move(c));
+  }
+  throw InputError("nn encrypt: no slot vectors to encrypt");
+}
+
 EncryptedNnBatch NnDataOwner::encrypt_batch(const DenseMatrix& A, const std::vector<double>& y,
                                             const std::vector<std::size_t>& rows, const NnLayout& lay, int level) {
-  const auto v = nn_pack_batch(A, y, rows, lay);
-  const double scale = ctx_->default_scale();
-  EncryptedNnBatch b;
-  for (std::size_t g = 0; g < lay.groups; ++g)
-    b.x.push_back(keys_.encryptor.encrypt(keys_.encoder.encode(v[g], level, scale, lay.slots)));
-  b.y = keys_.encryptor.encrypt(keys_.encoder.encode(v[lay.groups], level, scale, lay.slots));
-  return b;
+  auto [x, yc] = encrypt_vectors(nn_pack_batch(A, y, rows, lay), level);
+  return {std::move(x), std::move(yc)};
 }
 
 EncryptedNnWeights NnDataOwner::encrypt_weights(const NnWeights& w, const NnLayout& lay, int level) {
-  const auto v = nn_pack_weights(w, lay);
-  const double scale = ctx_->default_scale();
-  EncryptedNnWeights out;
-  for (std::size_t g = 0; g < lay.groups; ++g)
-    out.w1.push_back(keys_.encryptor.encrypt(keys_.encoder.encode(v[g], level, scale, lay.slots)));
-  out.w2 = keys_.encryptor.encrypt(keys_.encoder.encode(v[lay.groups], level, scale, lay.slots));
-  return out;
+  auto [w1, w2] = encrypt_vectors(nn_pack_weights(w, lay), level);
+  return {std::move(w1), std::move(w2)};
 }
 
 NnWeights NnDataOwner::decrypt_weights(const EncryptedNnWeights& w, const NnLayout& lay) {

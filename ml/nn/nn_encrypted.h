@@ -123,6 +123,7 @@ class NnDataOwner {
   EncapsulationKeys encapsulation_keys(int hamming_weight);
 
  private:
+  std::pair<std::vector<Ciphertext>, Ciphertext> encrypt_vectors(const std::vector<std::vector<double>>& v, int level);
   ContextPtr ctx_;
   ClientKeys keys_;
 };

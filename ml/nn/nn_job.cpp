@@ -72,14 +72,6 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
   f << j.dump();
 }
 
-double max_weight_difference(const NnWeights& a, const NnWeights& b) {
-  double m = 0;
-  for (auto [x, y] : {std::pair{&a.w1, &b.w1}, std::pair{&a.w2, &b.w2}})
-    for (std::size_t i = 0; i < x->size(); ++i)
-      for (std::size_t j = 0; j < (*x)[i].size(); ++j) m = std::max(m, std::fabs((*x)[i][j] - (*y)[i][j]));
-  return m;
-}
-
 }  // namespace
 
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,

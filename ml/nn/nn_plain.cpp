@@ -114,6 +114,14 @@ SigmoidCubic fit_sigmoid_cubic(double a) {
   return p;
 }
 
+double max_weight_difference(const NnWeights& a, const NnWeights& b) {
+  double m = 0;
+  for (auto [x, y] : {std::pair{&a.w1, &b.w1}, std::pair{&a.w2, &b.w2}})
+    for (std::size_t i = 0; i < x->size(); ++i)
+      for (std::size_t j = 0; j < (*x)[i].size(); ++j) m = std::max(m, std::fabs((*x)[i][j] - (*y)[i][j]));
+  return m;
+}
+
 NnWeights nn_init(std::size_t D, std::size_t H, std::size_t C, std::uint64_t seed) {
   if (D == 0 || H == 0 || C == 0)
     throw InputError("nn_init: D = " + std::to_string(D) + ", H = " + std::to_string(H) + ", C = " +

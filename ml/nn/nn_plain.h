@@ -49,6 +49,10 @@ struct NnWeights {
   DenseMatrix w2;  ///< C × (H + 1)
 };
 
+/// max |a − b| over the entries of W1 and W2 (the shapes must match; no check beyond the row counts
+/// of a).
+double max_weight_difference(const NnWeights& a, const NnWeights& b);
+
 struct NnOptions {
   std::size_t hidden = 15;   ///< H
   std::size_t batch = 128;   ///< b (rows per batch; the encrypted run needs b ≤ samples per ciphertext)

@@ -21,34 +21,25 @@ using namespace ckks;
 
 namespace {
 
-// The 128-bit preset's chain and bootstrap at N = 2^10: INSECURE.
-BootstrapPreset small_boot() {
+// The 128-bit preset's chain and bootstrap at N = 2^log_n (10 or 11): INSECURE.
+BootstrapPreset small_boot(int log_n = 10) {
   BootstrapPreset b = bootstrap_preset_n16_sparse_secret();
-  b.params.log_n = 10;
+  b.params.log_n = log_n;
   b.params.allow_insecure = true;
   return b;
 }
 
+// The training rows of scikit-learn's wine (13 features, 3 classes; seed-1 80/20 split) as z-scores
+// with the bias column last (A), and their labels (y).
 struct Wine {
   ml::DenseMatrix A;
   std::vector<double> y;
+  Wine() {
+    const ml::Split split = ml::train_test_split(ml::read_sklearn_csv(ml::sklearn_data("wine_data.csv")).data, 0.2, 1);
+    A = ml::with_bias_column(ml::Standardizer::fit(split.train).apply(split.train).X);
+    y = split.train.y;
+  }
 };
-
-// scikit-learn's wine (13 features, 3 classes), z-scores, bias column last.
-Wine wine() {
-  const ml::Dataset ds = ml::read_sklearn_csv(ml::sklearn_data("wine_data.csv")).data;
-  const ml::Split split = ml::train_test_split(ds, 0.2, 1);
-  const ml::Standardizer z = ml::Standardizer::fit(split.train);
-  return {ml::with_bias_column(z.apply(split.train).X), split.train.y};
-}
-
-double max_abs_diff(const ml::NnWeights& a, const ml::NnWeights& b) {
-  double m = 0;
-  for (auto [x, y] : {std::pair{&a.w1, &b.w1}, std::pair{&a.w2, &b.w2}})
-    for (std::size_t i = 0; i < x->size(); ++i)
-      for (std::size_t j = 0; j < (*x)[i].size(); ++j) m = std::max(m, std::fabs((*x)[i][j] - (*y)[i][j]));
-  return m;
-}
 
 }  // namespace
 
@@ -62,7 +53,7 @@ TEST_CASE("ml/nn the fitted cubic approximates the sigmoid on its interval") {
 }
 
 TEST_CASE("ml/nn the backward pass of sigmoid + binary cross-entropy matches finite differences") {
-  const Wine d = wine();
+  const Wine d;
   const ml::NnWeights w = ml::nn_init(d.A[0].size(), 5, 3, 7);
   std::vector<std::size_t> rows(20);
   std::iota(rows.begin(), rows.end(), 0);
@@ -86,7 +77,7 @@ TEST_CASE("ml/nn the backward pass of sigmoid + binary cross-entropy matches fin
 }
 
 TEST_CASE("ml/nn layout: pack/unpack round trip and the batch encoding") {
-  const Wine d = wine();
+  const Wine d;
   const ml::NnLayout l = ml::NnLayout::make(13, 3, 3, 32, 512);
   CHECK(l.hp == 4);
   CHECK(l.axis == 4);
@@ -96,7 +87,7 @@ TEST_CASE("ml/nn layout: pack/unpack round trip and the batch encoding") {
   const ml::NnWeights w = ml::nn_init(14, 3, 3, 3);
   const auto v = ml::nn_pack_weights(w, l);
   REQUIRE(v.size() == 5);
-  CHECK(max_abs_diff(ml::nn_unpack_weights(v, l), w) < 1e-15);
+  CHECK(ml::max_weight_difference(ml::nn_unpack_weights(v, l), w) < 1e-15);
   // Block-periodic, zero in the padding (hidden unit h = H of W1, classes ≥ C of W2).
   for (std::size_t i = 0; i < l.slots; ++i) CHECK(v[1][i] == v[1][i % l.block]);
   CHECK(v[0][l.slot(0, 0, 3)] == 0.0);
@@ -116,7 +107,7 @@ TEST_CASE("ml/nn layout: pack/unpack round trip and the batch encoding") {
 }
 
 TEST_CASE("ml/nn bad inputs give named errors") {
-  const Wine d = wine();
+  const Wine d;
   // A batch larger than the slots: R = 512/16 = 32 samples per ciphertext.
   CHECK_THROWS_WITH_AS(ml::NnLayout::make(13, 3, 3, 33, 512), doctest::Contains("larger than the slots"), ParameterError);
   CHECK_THROWS_AS(ml::NnLayout::make(13, 1, 3, 8, 512), InputError);
@@ -146,7 +137,7 @@ TEST_CASE("ml/nn bad inputs give named errors") {
 }
 
 TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations (weights compared)") {
-  const Wine d = wine();
+  const Wine d;
   const BootstrapPreset b = small_boot();
   auto ctx = Context::create(b.params);
   const std::size_t H = 3, C = 3;
@@ -175,12 +166,12 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
     const ml::EncryptedNnBatch bt = owner.encrypt_batch(d.A, d.y, batches[it], l, server.data_level());
     w = server.step(w, w_prev, bt);
     CHECK(w.w2.level == server.weight_level());
-    const double err = max_abs_diff(owner.decrypt_weights(w, l), t.w[it]);
+    const double err = ml::max_weight_difference(owner.decrypt_weights(w, l), t.w[it]);
     MESSAGE("iteration " << it << ": max |W_enc − W_plain| = " << err);
     // Two bootstraps per iteration; the refresh alone keeps 2^-20 (tests/ml/test_refresh.cpp),
     // measured here 2^-30.8 and 2^-29.7. The iteration moves the weights by far more than that.
     CHECK(err < std::ldexp(1.0, -20));
-    CHECK(max_abs_diff(t.w[it], it == 0 ? t.initial : t.w[it - 1]) > 1e-2);
+    CHECK(ml::max_weight_difference(t.w[it], it == 0 ? t.initial : t.w[it - 1]) > 1e-2);
   }
   CHECK(server.stats().bootstraps == 4);
   CHECK(server.stats().iterations == 2);
@@ -188,8 +179,7 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
 
 TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   ml::NnJobOptions o;
-  o.boot = small_boot();
-  o.boot.params.log_n = 11;  // 1024 slots: blocks of 4·16 slots, 16 samples per ciphertext
+  o.boot = small_boot(11);  // 1024 slots: blocks of 4·16 slots, 16 samples per ciphertext
   o.test_seed = 3;
   o.nn.hidden = 3;
   o.nn.batch = 16;
