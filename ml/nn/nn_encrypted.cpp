@@ -202,6 +202,11 @@ Ciphertext slotwise_cubic(const Evaluator& ev, const Encoder& enc, const Context
 
 }  // namespace
 
+Ciphertext NnServer::mul(const Ciphertext& a, const Ciphertext& b) const {
+  const int lv = std::min(a.level, b.level);
+  return ev_.rescale(ev_.relinearize(ev_.multiply(ev_.drop_level(a, lv), ev_.drop_level(b, lv)), rk_));
+}
+
 BootstrapPlan NnServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const NnLayout& lay) {
   return PeriodicRefresher::plan(ctx, refresh, lay.samples(), lay.block);
 }
@@ -263,10 +268,10 @@ NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys
   }
 }
 
-EncryptedNnWeights NnServer::step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) {
-  const auto t_start = Clock::now();
+NnForward NnServer::forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev,
+                            const EncryptedNnBatch& batch) const {
   const NnLayout& l = lay_;
-  const std::size_t G = l.groups, R = l.samples();
+  const std::size_t G = l.groups;
   if (w.w1.size() != G || w_prev.w1.size() != G || batch.x.size() != G)
     throw InputError("nn step: W1/W_prev/X hold " + std::to_string(w.w1.size()) + "/" + std::to_string(w_prev.w1.size()) +
                      "/" + std::to_string(batch.x.size()) + " ciphertexts but the layout has G = " + std::to_string(G));
@@ -276,55 +281,67 @@ EncryptedNnWeights NnServer::step(const EncryptedNnWeights& w, EncryptedNnWeight
                      " and " + std::to_string(data_level()) + "; encrypt them at NnServer::weight_level()/data_level()");
   const Context& ctx = *ctx_;
   const double delta = ctx.default_scale();
-  auto mul = [&](const Ciphertext& a, const Ciphertext& b) {
-    const int lv = std::min(a.level, b.level);
-    return ev_.rescale(ev_.relinearize(ev_.multiply(ev_.drop_level(a, lv), ev_.drop_level(b, lv)), rk_));
-  };
   // 0. V = (1 + γ)·W − γ·W_prev.
   auto look_ahead = [&](const Ciphertext& a, const Ciphertext& p) {
     if (momentum_ == 0) return a;
     return ev_.add(mul_const_to(ev_, ctx, a, 1 + momentum_, delta), mul_const_to(ev_, ctx, p, -momentum_, delta));
   };
-  EncryptedNnWeights v;
-  for (std::size_t g = 0; g < G; ++g) v.w1.push_back(look_ahead(w.w1[g], w_prev.w1[g]));
-  v.w2 = look_ahead(w.w2, w_prev.w2);
+  NnForward f;
+  for (std::size_t g = 0; g < G; ++g) f.v.w1.push_back(look_ahead(w.w1[g], w_prev.w1[g]));
+  f.v.w2 = look_ahead(w.w2, w_prev.w2);
   // 1. Z1: Σ_g X[g] ⊙ V1[g], one relinearisation and rescale, summed over the feature axis.
-  const int lv = v.w2.level;
-  Ciphertext p = ev_.multiply(ev_.drop_level(batch.x[0], lv), v.w1[0]);
-  for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(batch.x[g], lv), v.w1[g]));
-  const Ciphertext z1 = sum_slots(ev_, ev_.rescale(ev_.relinearize(p, rk_)), gk_, l.axis, l.hp);
-  // 2. A1 (with the bias unit) and D1.
-  const Ciphertext z1sq = mul(z1, z1);
-  const Ciphertext a1 = spread_slots(ev_, slotwise_cubic(ev_, encoder_, ctx, rk_, z1, z1sq, a1_), gk_, l.axis, l.hp);  // 3.
-  const Ciphertext d1 = slotwise_cubic(ev_, encoder_, ctx, rk_, z1, z1sq, d1_);
+  const int lv = f.v.w2.level;
+  Ciphertext p = ev_.multiply(ev_.drop_level(batch.x[0], lv), f.v.w1[0]);
+  for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(batch.x[g], lv), f.v.w1[g]));
+  f.z1 = sum_slots(ev_, ev_.rescale(ev_.relinearize(p, rk_)), gk_, l.axis, l.hp);
+  // 2. A1 (with the bias unit) and D1; 3. A1 spread over the axis.
+  const Ciphertext z1sq = mul(f.z1, f.z1);
+  f.a1 = spread_slots(ev_, slotwise_cubic(ev_, encoder_, ctx, rk_, f.z1, z1sq, a1_), gk_, l.axis, l.hp);
+  f.d1 = slotwise_cubic(ev_, encoder_, ctx, rk_, f.z1, z1sq, d1_);
   // 4. Z2 = Σ_h A1 ⊙ V2.
-  const Ciphertext z2 = sum_slots(ev_, mul(a1, v.w2), gk_, l.hp, 1);
+  f.z2 = sum_slots(ev_, mul(f.a1, f.v.w2), gk_, l.hp, 1);
   // 5. E = (p2(Z2) − Y)/2.
-  Ciphertext e = slotwise_cubic(ev_, encoder_, ctx, rk_, z2, mul(z2, z2), e_);
-  e = ev_.add(e, ev_.drop_level(mul_const_to(ev_, ctx, batch.y, -0.5, delta), e.level));
-  // 6. Bootstrap E.
+  f.e = slotwise_cubic(ev_, encoder_, ctx, rk_, f.z2, mul(f.z2, f.z2), e_);
+  f.e = ev_.add(f.e, ev_.drop_level(mul_const_to(ev_, ctx, batch.y, -0.5, delta), f.e.level));
+  return f;
+}
+
+Ciphertext NnServer::bootstrap_error(const Ciphertext& e) {
   const auto t_boot = Clock::now();
-  e = refresher_->bootstrapper().bootstrap(ev_.drop_level(e, 0));
+  Ciphertext out = refresher_->bootstrapper().bootstrap(ev_.drop_level(e, 0));
   stats_.seconds_bootstrap += seconds_since(t_boot);
   ++stats_.bootstraps;
+  return out;
+}
+
+EncryptedNnWeights NnServer::backward(const NnForward& f, const Ciphertext& e, const EncryptedNnBatch& batch) const {
+  const NnLayout& l = lay_;
+  const Context& ctx = *ctx_;
+  const double delta = ctx.default_scale();
+  const std::size_t R = l.samples();
   const Ciphertext es = spread_slots(ev_, e, gk_, l.hp, 1);
   const double s = -2 * eta_ / static_cast<double>(l.batch);
   // 7. ∇2 = s·Σ_r E ⊙ A1.
-  const Ciphertext g2 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(es, a1), gk_, R, l.block), s, delta);
+  const Ciphertext g2 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(es, f.a1), gk_, R, l.block), s, delta);
   // 8. δ = (Σ_c E ⊙ V2) ⊙ D1, spread over the feature axis.
   const Ciphertext delta1 =
-      spread_slots(ev_, mul(sum_slots(ev_, mul(es, v.w2), gk_, l.axis, l.hp), d1), gk_, l.axis, l.hp);
+      spread_slots(ev_, mul(sum_slots(ev_, mul(es, f.v.w2), gk_, l.axis, l.hp), f.d1), gk_, l.axis, l.hp);
   // 9.–10. ∇1[g] = s·Σ_r δ ⊙ X[g]; W_new = V + ∇.
   EncryptedNnWeights out;
-  for (std::size_t g = 0; g < G; ++g) {
+  for (std::size_t g = 0; g < l.groups; ++g) {
     const Ciphertext g1 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(delta1, batch.x[g]), gk_, R, l.block), s, delta);
-    out.w1.push_back(ev_.add(ev_.drop_level(v.w1[g], g1.level), g1));
+    out.w1.push_back(ev_.add(ev_.drop_level(f.v.w1[g], g1.level), g1));
   }
-  out.w2 = ev_.add(ev_.drop_level(v.w2, g2.level), g2);
-  // Refresh {W_new, W} (W alone without momentum) in one bootstrap.
+  out.w2 = ev_.add(ev_.drop_level(f.v.w2, g2.level), g2);
+  return out;
+}
+
+EncryptedNnWeights NnServer::refresh_weights(const EncryptedNnWeights& w_new, const EncryptedNnWeights& w,
+                                             EncryptedNnWeights& w_prev) {
+  const std::size_t G = lay_.groups;
   std::vector<const Ciphertext*> state;
-  for (const Ciphertext& c : out.w1) state.push_back(&c);
-  state.push_back(&out.w2);
+  for (const Ciphertext& c : w_new.w1) state.push_back(&c);
+  state.push_back(&w_new.w2);
   if (momentum_ > 0) {
     for (const Ciphertext& c : w.w1) state.push_back(&c);
     state.push_back(&w.w2);
@@ -343,6 +360,15 @@ EncryptedNnWeights NnServer::step(const EncryptedNnWeights& w, EncryptedNnWeight
   } else {
     w_prev = w;
   }
+  return next;
+}
+
+EncryptedNnWeights NnServer::step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) {
+  const auto t_start = Clock::now();
+  const NnForward f = forward(w, w_prev, batch);
+  const Ciphertext e = bootstrap_error(f.e);  // 6.
+  const EncryptedNnWeights w_new = backward(f, e, batch);
+  EncryptedNnWeights next = refresh_weights(w_new, w, w_prev);
   ++stats_.iterations;
   stats_.seconds_iterations += seconds_since(t_start);
   return next;

@@ -128,6 +128,17 @@ class NnDataOwner {
   ClientKeys keys_;
 };
 
+/// The forward pass of one iteration (NnServer::forward), every stage kept for the backward pass
+/// and for inspection (tutorials/16_nn_training.cpp): slots as in the file comment.
+struct NnForward {
+  EncryptedNnWeights v;  ///< step 0: the look-ahead V (level ℓ_w − 1; W itself without momentum)
+  Ciphertext z1;         ///< step 1: slot r·B + h holds Z1[r][h] (other slots: partial sums)
+  Ciphertext a1;         ///< steps 2–3: A1[r][h] (h ≤ H, 1 at h = H) spread over the axis
+  Ciphertext d1;         ///< step 2: p1'(Z1[r][h]) at slot r·B + h, h < H; zero elsewhere
+  Ciphertext z2;         ///< step 4: slot r·B + c·Hp holds Z2[r][c]
+  Ciphertext e;          ///< step 5: (p2(Z2) − Y)/2 at slot r·B + c·Hp, zero elsewhere
+};
+
 /// What the server's iterations cost.
 struct NnRunStats {
   int iterations = 0;
@@ -162,9 +173,21 @@ class NnServer {
   /// w_prev becomes the refreshed w. Both outputs are at weight_level(). Throws InputError for
   /// malformed ciphertexts (counts, levels below weight_level()/data_level()).
   EncryptedNnWeights step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch);
+  /// The stages step() runs, public so that a reader can stop after each (all throw as step()):
+  /// steps 0–5 (E at level ℓ_w − 7, scale Δ);
+  NnForward forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) const;
+  /// step 6: E dropped to level 0 and bootstrapped (full slots), level data_level(), scale Δ;
+  Ciphertext bootstrap_error(const Ciphertext& e);
+  /// steps 7–10 from the forward pass and the bootstrapped E: W_new = V + ∇ (levels ℓ_w − 7, ℓ_w − 6);
+  EncryptedNnWeights backward(const NnForward& f, const Ciphertext& e, const EncryptedNnBatch& batch) const;
+  /// the packed refresh of {W_new, W} (W_new alone without momentum): returns W_new at ℓ_w and sets
+  /// w_prev to the refreshed W.
+  EncryptedNnWeights refresh_weights(const EncryptedNnWeights& w_new, const EncryptedNnWeights& w,
+                                     EncryptedNnWeights& w_prev);
   const NnRunStats& stats() const { return stats_; }
 
  private:
+  Ciphertext mul(const Ciphertext& a, const Ciphertext& b) const;  // relinearised, rescaled, at the lower level
   ContextPtr ctx_;
   RelinKey rk_;
   GaloisKeys gk_;
