@@ -158,9 +158,13 @@ NnWeights NnDataOwner::decrypt_weights(const EncryptedNnWeights& w, const NnLayo
     throw InputError("nn decrypt_weights: " + std::to_string(w.w1.size()) + " W1 ciphertexts but the layout has G = " +
                      std::to_string(lay.groups) + "; pass the output of NnServer::step");
   std::vector<std::vector<double>> v;
-  for (const Ciphertext& c : w.w1) v.push_back(keys_.encoder.decode(keys_.decryptor.decrypt(c)));
-  v.push_back(keys_.encoder.decode(keys_.decryptor.decrypt(w.w2)));
+  for (const Ciphertext& c : w.w1) v.push_back(decrypt_slots(c));
+  v.push_back(decrypt_slots(w.w2));
   return nn_unpack_weights(v, lay);
+}
+
+std::vector<double> NnDataOwner::decrypt_slots(const Ciphertext& ct) {
+  return keys_.encoder.decode(keys_.decryptor.decrypt(ct));
 }
 
 RelinKey NnDataOwner::relin_key() { return keys_.keygen.relin_key(keys_.sk); }

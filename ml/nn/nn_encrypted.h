@@ -117,6 +117,9 @@ class NnDataOwner {
   EncryptedNnWeights encrypt_weights(const NnWeights& w, const NnLayout& lay, int level);
   /// Only the final weights are decrypted. Throws InputError if w.w1 has not G ciphertexts.
   NnWeights decrypt_weights(const EncryptedNnWeights& w, const NnLayout& lay);
+  /// The S slot values of any ciphertext of the layout (the key owner's view, used by the tutorial to
+  /// inspect the stages; the server never decrypts).
+  std::vector<double> decrypt_slots(const Ciphertext& ct);
   RelinKey relin_key();
   /// The iteration's rotations plus the bootstrap's (plan from NnServer::refresh_plan).
   GaloisKeys galois_keys(const NnLayout& lay, const BootstrapPlan& plan);
