@@ -46,9 +46,9 @@ int run_nn_train(const NnCliOptions& o) {
                  rep.act2.a, rep.visited_z2, rep.iterations);
     std::fprintf(stderr, "[nn-train] level schedule of one iteration:\n");
     for (const auto& s : rep.schedule) std::fprintf(stderr, "[nn-train]   %s\n", s.c_str());
-  }, [](int it, double acc_enc, double acc_plain, double err) {
-    std::fprintf(stderr, "[nn-train] key owner's check after iteration %d: test accuracy %.4f encrypted, %.4f plaintext, "
-                         "max weight error %.2e\n", it, acc_enc, acc_plain, err);
+  }, [start = Clock::now()](int it, double acc_enc, double acc_plain, double err) {
+    std::fprintf(stderr, "[nn-train] key owner's check after iteration %d (%.0f s into the job): test accuracy %.4f "
+                         "encrypted, %.4f plaintext, max weight error %.2e\n", it, seconds_since(start), acc_enc, acc_plain, err);
   });
   if (o.job.plaintext_only) {
     const nlohmann::json j = {{"plaintext", {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}}},
