@@ -234,7 +234,7 @@ NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t
 }
 
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o) {
-  auto widen = [](double m) { return std::max(1.0, std::ceil(2 * 1.1 * m) / 2); };
+  auto widen = [](double m) { return std::max(1.0, std::ceil(2 * m) / 2); };
   for (int round = 0; round < 4; ++round) {
     const NnTrace t = nn_train(A, y, C, o);
     if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;

@@ -109,7 +109,7 @@ struct NnTrace {
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o);
 
 /// The activation intervals the training visits: runs nn_train with [−8, 8] fits, then refits on
-/// [−a_k, a_k], a_k = max(1, 1.1·max |Z_k|) rounded up to a multiple of 0.5, and repeats until the run
+/// [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5, and repeats until the run
 /// with the refitted polynomials stays inside them (at most 4 rounds). Returns the options with act1,
 /// act2 replaced. Throws as nn_train.
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o);
