@@ -25,6 +25,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", help="the JSON written by ckks-ml nn-train --export")
     ap.add_argument("--out", default="", help="write {\"accuracy\": ...} here")
+    ap.add_argument("--iterations", type=int, default=0,
+                    help="stop after this many iterations (default: the file's; e.g. where --stop-by cut the C++ run)")
     a = ap.parse_args()
     with open(a.data) as f:
         d = json.load(f)
@@ -40,6 +42,8 @@ def main():
     w2 = torch.tensor(d["init"]["w2"], dtype=dt)
     w1p, w2p = w1.clone(), w2.clone()
     eta, gamma, iters = float(d["eta"]), float(d["momentum"]), int(d["iterations"])
+    if a.iterations > 0:
+        iters = a.iterations
     batches = d["batches"]
 
     def logits(w1, w2, X):

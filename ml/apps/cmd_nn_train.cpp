@@ -2,6 +2,8 @@
 //                  [--momentum γ] [--iterations K] [--torch PATH] [--export PATH] [--json]
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -21,6 +23,7 @@ namespace {
 // scripts/train_nn_torch.py has written it (see ml/nn/nn_encrypted.h, docs/ml.md).
 struct NnCliOptions {
   NnJobOptions job;
+  std::string stop_by;     ///< "HH:MM" UTC, today (or tomorrow if already past)
   std::string torch_path;  ///< the script's JSON output (default nn_torch_<data>.json)
   bool json = false;
 };
@@ -37,7 +40,21 @@ nlohmann::json torch_figure(const NnCliOptions& o, std::string path) {
                   "scripts/train_nn_torch.py nn_data.json --out " + path}};
 }
 
-int run_nn_train(const NnCliOptions& o) {
+// "HH:MM" (UTC) → seconds since the epoch of the next such time. Throws InputError naming --stop-by.
+double parse_stop_by(const std::string& hhmm) {
+  int h = -1, m = -1;
+  char colon = 0;
+  if (std::sscanf(hhmm.c_str(), "%d%c%d", &h, &colon, &m) != 3 || colon != ':' || h < 0 || h > 23 || m < 0 || m > 59)
+    throw InputError("nn-train: --stop-by \"" + hhmm + "\" is not a UTC time HH:MM (e.g. 16:55)");
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double day = 86400, midnight = std::floor(now / day) * day;
+  double t = midnight + 3600.0 * h + 60.0 * m;
+  if (t <= now) t += day;
+  return t;
+}
+
+int run_nn_train(NnCliOptions o) {
+  if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
   const Progress progress = stderr_progress("nn-train");
   const NnReport r = run_nn_job(o.job, progress, [](const NnReport& rep) {
     std::fprintf(stderr, "[nn-train] %s: %zu train / %zu test rows; p1 on [−%.2f, %.2f] (visited max |Z1| = %.3f), "
@@ -76,7 +93,8 @@ int run_nn_train(const NnCliOptions& o) {
     j["scaling"] = r.scaling;
     j["rows"] = {{"train", r.train_rows}, {"test", r.test_rows}, {"features", r.features}, {"classes", r.classes}};
     j["network"] = {{"hidden", l.hidden}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
-                    {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}};
+                    {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}, {"planned_iterations", r.planned_iterations},
+                    {"stopped_by_deadline", r.stopped_early}};
     j["sigmoid"] = {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}, {"max_error", r.act1.max_error()},
                                 {"coefficients", r.act1.c}}},
                     {"output", {{"interval", r.act2.a}, {"visited", r.visited_z2}, {"max_error", r.act2.max_error()},
@@ -99,8 +117,10 @@ int run_nn_train(const NnCliOptions& o) {
   }
   std::printf("Network trained on encrypted data (%zu → %zu → %zu, cubic sigmoids, BCE), %s\n", r.features, l.hidden,
               r.classes, r.dataset.c_str());
-  std::printf("  %zu train / %zu test rows, batch %zu, %d iterations, η = %g, γ = %g\n", r.train_rows, r.test_rows,
-              l.batch, r.iterations, o.job.nn.eta, o.job.nn.momentum);
+  std::printf("  %zu train / %zu test rows, batch %zu, %d iterations%s, η = %g, γ = %g\n", r.train_rows, r.test_rows,
+              l.batch, r.iterations,
+              r.stopped_early ? (" (of " + std::to_string(r.planned_iterations) + ": --stop-by)").c_str() : "",
+              o.job.nn.eta, o.job.nn.momentum);
   std::printf("  p1 on [−%.2f, %.2f] (visited %.3f, max error %.4f), p2 on [−%.2f, %.2f] (visited %.3f, max error %.4f)\n",
               r.act1.a, r.act1.a, r.visited_z1, r.act1.max_error(), r.act2.a, r.act2.a, r.visited_z2, r.act2.max_error());
   std::printf("  layout: blocks of %zu slots, %zu samples per ciphertext, %zu feature groups; per iteration %zu "
@@ -138,6 +158,8 @@ Command add_nn_train(CLI::App& app) {
       ->check(whole_at_least(1));
   s->add_option("--checkpoint-every", o->job.checkpoint_every,
                 "the key owner decrypts and evaluates the weights every K iterations, on stderr (0: every epoch, -1: never)");
+  s->add_option("--stop-by", o->stop_by,
+                "UTC time HH:MM: stop before an iteration that would end later; all figures at the last iteration done");
   s->add_option("--seed", o->job.nn.seed, "initialisation, split and batches");
   s->add_option("--train-rows", o->job.train_rows, "fashion-mnist-14: the first N training images (default 4096)")
       ->check(whole_at_least(1));

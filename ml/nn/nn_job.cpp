@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -141,26 +142,40 @@ NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
 
   t = Clock::now();
   EncryptedNnWeights w_prev = w;
-  for (int it = 0; it < rep.iterations; ++it) {
-    if (progress) progress("iterations", static_cast<std::size_t>(it), static_cast<std::size_t>(rep.iterations));
+  rep.planned_iterations = rep.iterations;
+  int done = 0;
+  for (int it = 0; it < rep.planned_iterations; ++it) {
+    if (o.deadline > 0 && it > 0) {
+      const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      if (now + seconds_since(t) / it > o.deadline) {
+        rep.stopped_early = true;
+        break;
+      }
+    }
+    if (progress) progress("iterations", static_cast<std::size_t>(it), static_cast<std::size_t>(rep.planned_iterations));
     w = server.step(w, w_prev, enc[static_cast<std::size_t>(it) % enc.size()]);
+    done = it + 1;
     const int every = o.checkpoint_every == 0 ? static_cast<int>(batches.size()) : o.checkpoint_every;
-    if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.iterations)) {
+    if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.planned_iterations)) {
       const NnWeights we = owner.decrypt_weights(w, rep.layout);
       const NnWeights& wp = tr.w[static_cast<std::size_t>(it)];
       checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1), d.y_test),
                  class_accuracy(nn_predict(wp, d.A_test, nn.act1), d.y_test), max_weight_difference(we, wp));
     }
   }
-  if (progress) progress("iterations", static_cast<std::size_t>(rep.iterations), static_cast<std::size_t>(rep.iterations));
+  rep.iterations = done;
+  if (progress) progress("iterations", static_cast<std::size_t>(done), static_cast<std::size_t>(rep.planned_iterations));
   rep.seconds_train = seconds_since(t);
   rep.stats = server.stats();
+  const NnWeights& w_plain_done = tr.w[static_cast<std::size_t>(done - 1)];
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1), d.y_test);
 
   const NnWeights w_enc = owner.decrypt_weights(w, rep.layout);
-  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1), p_plain = nn_predict(w_plain, d.A_test, nn.act1);
+  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1),
+                         p_plain = nn_predict(w_plain_done, d.A_test, nn.act1);
   rep.accuracy_encrypted = class_accuracy(p_enc, d.y_test);
   rep.agreement = agreement(p_enc, p_plain);
-  rep.max_weight_error = max_weight_difference(w_enc, w_plain);
+  rep.max_weight_error = max_weight_difference(w_enc, w_plain_done);
   rep.seconds_total = seconds_since(t_total);
   return rep;
 }

@@ -27,6 +27,10 @@ struct NnJobOptions {
   /// accuracy beside the twin's on stderr through `checkpoint` (0: after every epoch, < 0: never).
   /// Only the owner decrypts; the server's iterations are unchanged.
   int checkpoint_every = 0;
+  /// > 0: a wall-clock deadline (seconds since the Unix epoch): the server stops before an iteration
+  /// that would end past it (by the mean iteration time so far) and every figure, the twin's
+  /// included, is taken at the last iteration done (NnReport::stopped_early).
+  double deadline = 0;
   bool plaintext_only = false;   ///< stop after the twin (and the export): no keys, no encryption
 };
 
@@ -37,6 +41,8 @@ struct NnReport {
   SigmoidCubic act1, act2;
   double visited_z1 = 0, visited_z2 = 0, max_abs_weight = 0;
   int iterations = 0, weight_level = 0, data_level = 0;
+  int planned_iterations = 0;  ///< epochs × batches (or --iterations)
+  bool stopped_early = false;  ///< the deadline cut the run at `iterations`
   std::vector<std::string> schedule;
   Params params;
   double log_qp = 0;

@@ -204,6 +204,14 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   CHECK(r.max_weight_error < std::ldexp(1.0, -20));
   CHECK(r.agreement == 1.0);
   CHECK(r.accuracy_encrypted == r.accuracy_plaintext);
+  // A deadline already past: one iteration is done, then the job stops and compares at iteration 1.
+  o.deadline = 1.0;
+  o.checkpoint_every = -1;
+  const ml::NnReport cut = ml::run_nn_job(o, {});
+  CHECK(cut.stopped_early);
+  CHECK(cut.iterations == 1);
+  CHECK(cut.planned_iterations == 2);
+  CHECK(cut.max_weight_error < std::ldexp(1.0, -20));
   o.data = "mnist";
   CHECK_THROWS_WITH_AS(ml::run_nn_job(o, {}), doctest::Contains("--data \"mnist\""), InputError);
 }
