@@ -24,6 +24,7 @@ namespace {
 struct NnCliOptions {
   NnJobOptions job;
   std::string stop_by;     ///< "HH:MM" UTC, today (or tomorrow if already past)
+  int insecure_log_n = 0;  ///< > 0: the preset's chain and bootstrap at N = 2^L, INSECURE (timing, tests)
   std::string torch_path;  ///< the script's JSON output (default nn_torch_<data>.json)
   bool json = false;
 };
@@ -55,6 +56,12 @@ double parse_stop_by(const std::string& hhmm) {
 
 int run_nn_train(NnCliOptions o) {
   if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
+  if (o.insecure_log_n > 0) {
+    o.job.boot.params.log_n = o.insecure_log_n;
+    o.job.boot.params.allow_insecure = true;
+    std::fprintf(stderr, "[nn-train] --insecure-log-n %d: N = 2^%d is NOT 128-bit secure (timing and tests only)\n",
+                 o.insecure_log_n, o.insecure_log_n);
+  }
   const Progress progress = stderr_progress("nn-train");
   const NnReport r = run_nn_job(o.job, progress, [](const NnReport& rep) {
     std::fprintf(stderr, "[nn-train] %s: %zu train / %zu test rows; p1 on [−%.2f, %.2f] (visited max |Z1| = %.3f), "
@@ -160,6 +167,9 @@ Command add_nn_train(CLI::App& app) {
                 "the key owner decrypts and evaluates the weights every K iterations, on stderr (0: every epoch, -1: never)");
   s->add_option("--stop-by", o->stop_by,
                 "UTC time HH:MM: stop before an iteration that would end later; all figures at the last iteration done");
+  s->add_option("--insecure-log-n", o->insecure_log_n,
+                "INSECURE: the 128-bit preset's chain and bootstrap at N = 2^L (10..15), for timing and tests")
+      ->check(CLI::Range(10, 15));
   s->add_option("--seed", o->job.nn.seed, "initialisation, split and batches");
   s->add_option("--train-rows", o->job.train_rows, "fashion-mnist-14: the first N training images (default 4096)")
       ->check(whole_at_least(1));
