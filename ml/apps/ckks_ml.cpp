@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {add_linreg(app), add_lffr(app), add_logreg(app), add_logreg_minibatch(app),
                                          add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
                                          add_transfer(app),  // cmd_transfer.cpp
+                                         add_nn_train(app),
                                          add_keygen(app), add_encrypt(app), add_infer(app), add_decrypt(app)};
   try {
     app.parse(argc, argv);

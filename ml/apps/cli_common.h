@@ -67,6 +67,7 @@ Command add_mlr(CLI::App& app);
 Command add_knn(CLI::App& app);
 Command add_resnet(CLI::App& app);
 Command add_transfer(CLI::App& app);  // cmd_transfer.cpp
+Command add_nn_train(CLI::App& app);  // cmd_nn_train.cpp
 // The client/server workflow (cmd_workflow.cpp).
 Command add_keygen(CLI::App& app);
 Command add_encrypt(CLI::App& app);

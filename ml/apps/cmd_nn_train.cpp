@@ -1,0 +1,184 @@
+// ckks-ml nn-train [--data digits|fashion-mnist-14] [--epochs E] [--hidden H] [--batch B] [--eta η]
+//                  [--momentum γ] [--iterations K] [--torch PATH] [--export PATH] [--json]
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "ckks/errors.h"
+#include "ml/apps/cli_common.h"
+#include "ml/nn/nn_job.h"
+
+namespace ckks::ml::cli {
+namespace {
+
+// nn-train: a network with one hidden layer (cubic sigmoids, binary cross-entropy, mini-batch
+// gradient descent with Nesterov's look-ahead) trained on encrypted data, bootstrapping at N = 2^16
+// (128-bit); the same algorithm in double precision beside it, and PyTorch's figure when
+// scripts/train_nn_torch.py has written it (see ml/nn/nn_encrypted.h, docs/ml.md).
+struct NnCliOptions {
+  NnJobOptions job;
+  std::string stop_by;     ///< "HH:MM" UTC, today (or tomorrow if already past)
+  int insecure_log_n = 0;  ///< > 0: the preset's chain and bootstrap at N = 2^L, INSECURE (timing, tests)
+  std::string torch_path;  ///< the script's JSON output (default nn_torch_<data>.json)
+  bool json = false;
+};
+
+nlohmann::json torch_figure(const NnCliOptions& o, std::string path) {
+  if (path.empty()) path = "nn_torch_" + o.job.data + ".json";
+  std::ifstream f(path);
+  if (f) {
+    const nlohmann::json t = nlohmann::json::parse(f, nullptr, false);
+    if (!t.is_discarded() && t.contains("accuracy")) return {{"accuracy", t["accuracy"]}, {"source", path}};
+  }
+  return {{"accuracy", nullptr},
+          {"how", "ckks-ml nn-train --data " + o.job.data + " --export nn_data.json (same options), then /usr/bin/python3 "
+                  "scripts/train_nn_torch.py nn_data.json --out " + path}};
+}
+
+// "HH:MM" (UTC) → seconds since the epoch of the next such time. Throws InputError naming --stop-by.
+double parse_stop_by(const std::string& hhmm) {
+  int h = -1, m = -1;
+  char colon = 0;
+  if (std::sscanf(hhmm.c_str(), "%d%c%d", &h, &colon, &m) != 3 || colon != ':' || h < 0 || h > 23 || m < 0 || m > 59)
+    throw InputError("nn-train: --stop-by \"" + hhmm + "\" is not a UTC time HH:MM (e.g. 16:55)");
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double day = 86400, midnight = std::floor(now / day) * day;
+  double t = midnight + 3600.0 * h + 60.0 * m;
+  if (t <= now) t += day;
+  return t;
+}
+
+int run_nn_train(NnCliOptions o) {
+  if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
+  if (o.insecure_log_n > 0) {
+    o.job.boot.params.log_n = o.insecure_log_n;
+    o.job.boot.params.allow_insecure = true;
+    std::fprintf(stderr, "[nn-train] --insecure-log-n %d: N = 2^%d is NOT 128-bit secure (timing and tests only)\n",
+                 o.insecure_log_n, o.insecure_log_n);
+  }
+  const Progress progress = stderr_progress("nn-train");
+  const NnReport r = run_nn_job(o.job, progress, [](const NnReport& rep) {
+    std::fprintf(stderr, "[nn-train] %s: %zu train / %zu test rows; p1 on [−%.2f, %.2f] (visited max |Z1| = %.3f), "
+                         "p2 on [−%.2f, %.2f] (visited max |Z2| = %.3f); %d iterations\n",
+                 rep.dataset.c_str(), rep.train_rows, rep.test_rows, rep.act1.a, rep.act1.a, rep.visited_z1, rep.act2.a,
+                 rep.act2.a, rep.visited_z2, rep.iterations);
+    std::fprintf(stderr, "[nn-train] level schedule of one iteration:\n");
+    for (const auto& s : rep.schedule) std::fprintf(stderr, "[nn-train]   %s\n", s.c_str());
+  }, [start = Clock::now()](int it, double acc_enc, double acc_plain, double err) {
+    std::fprintf(stderr, "[nn-train] key owner's check after iteration %d (%.0f s into the job): test accuracy %.4f "
+                         "encrypted, %.4f plaintext, max weight error %.2e\n", it, seconds_since(start), acc_enc, acc_plain, err);
+  });
+  if (o.job.plaintext_only) {
+    const nlohmann::json j = {{"plaintext", {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}}},
+                              {"iterations", r.iterations},
+                              {"sigmoid", {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}}},
+                                           {"output", {{"interval", r.act2.a}, {"visited", r.visited_z2}}}}}};
+    if (o.json)
+      std::cout << j.dump(2) << "\n";
+    else
+      std::printf("plaintext twin: accuracy %.4f after %d iterations (no encryption: --plaintext-only)\n",
+                  r.accuracy_plaintext, r.iterations);
+    return 0;
+  }
+  const NnLayout& l = r.layout;
+  const double per_boot = r.stats.bootstraps > 0 ? r.stats.seconds_bootstrap / r.stats.bootstraps : 0.0;
+  const double per_it = r.stats.iterations > 0 ? r.stats.seconds_iterations / r.stats.iterations : 0.0;
+  const nlohmann::json torch = torch_figure(o, o.torch_path);
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = "nn";
+    j["algorithm"] = "one hidden layer, cubic sigmoid activations fitted to the visited interval, sigmoid outputs with "
+                     "binary cross-entropy, mini-batch gradient descent with Nesterov look-ahead, trained on encrypted "
+                     "data (Chiang, arXiv:2308.09531, 2504.12623)";
+    j["dataset"] = r.dataset;
+    j["scaling"] = r.scaling;
+    j["rows"] = {{"train", r.train_rows}, {"test", r.test_rows}, {"features", r.features}, {"classes", r.classes}};
+    j["network"] = {{"hidden", l.hidden}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
+                    {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}, {"planned_iterations", r.planned_iterations},
+                    {"stopped_by_deadline", r.stopped_early}};
+    j["sigmoid"] = {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}, {"max_error", r.act1.max_error()},
+                                {"coefficients", r.act1.c}}},
+                    {"output", {{"interval", r.act2.a}, {"visited", r.visited_z2}, {"max_error", r.act2.max_error()},
+                                {"coefficients", r.act2.c}}}};
+    j["layout"] = {{"block_slots", l.block}, {"hidden_stride", l.hp}, {"axis", l.axis}, {"groups", l.groups},
+                   {"samples_per_ciphertext", l.samples()}, {"products_per_iteration", l.products_per_iteration()},
+                   {"rotations_per_iteration", l.rotations_per_iteration()}, {"galois_keys", r.galois_keys},
+                   {"uploaded_ciphertexts", r.uploaded_ciphertexts}};
+    j["levels"] = {{"weights", r.weight_level}, {"data", r.data_level}, {"schedule", r.schedule}};
+    j["bootstraps"] = r.stats.bootstraps;
+    j["params"] = {{"describe", r.params.describe()}, {"log_qp", r.log_qp}, {"security_bits", r.security_bits}};
+    j["seconds"] = {{"per_iteration", per_it}, {"per_bootstrap", per_boot}, {"keygen", r.seconds_keygen},
+                    {"encrypt", r.seconds_encrypt}, {"train", r.seconds_train}, {"total", r.seconds_total}};
+    j["encrypted"] = {{"accuracy", r.accuracy_encrypted}, {"agreement", r.agreement},
+                      {"max_weight_error", r.max_weight_error}};
+    j["plaintext"] = {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}};
+    j["torch"] = torch;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("Network trained on encrypted data (%zu → %zu → %zu, cubic sigmoids, BCE), %s\n", r.features, l.hidden,
+              r.classes, r.dataset.c_str());
+  std::printf("  %zu train / %zu test rows, batch %zu, %d iterations%s, η = %g, γ = %g\n", r.train_rows, r.test_rows,
+              l.batch, r.iterations,
+              r.stopped_early ? (" (of " + std::to_string(r.planned_iterations) + ": --stop-by)").c_str() : "",
+              o.job.nn.eta, o.job.nn.momentum);
+  std::printf("  p1 on [−%.2f, %.2f] (visited %.3f, max error %.4f), p2 on [−%.2f, %.2f] (visited %.3f, max error %.4f)\n",
+              r.act1.a, r.act1.a, r.visited_z1, r.act1.max_error(), r.act2.a, r.act2.a, r.visited_z2, r.act2.max_error());
+  std::printf("  layout: blocks of %zu slots, %zu samples per ciphertext, %zu feature groups; per iteration %zu "
+              "ct×ct products, %zu rotations, %d bootstraps\n",
+              l.block, l.samples(), l.groups, l.products_per_iteration(), l.rotations_per_iteration(),
+              r.stats.iterations > 0 ? r.stats.bootstraps / r.stats.iterations : 0);
+  print_params_line(r.params, r.log_qp, r.security_bits);
+  std::printf("\n  %-28s %10s\n", "model (test set)", "accuracy");
+  std::printf("  %-28s %10.4f   (agreement with plaintext %.4f, max weight error %.2e)\n", "encrypted training",
+              r.accuracy_encrypted, r.agreement, r.max_weight_error);
+  std::printf("  %-28s %10.4f\n", "same algorithm, plaintext", r.accuracy_plaintext);
+  if (torch["accuracy"].is_null())
+    std::printf("  %-28s %10s   (%s)\n", "PyTorch, exact sigmoid", "-", torch["how"].get<std::string>().c_str());
+  else
+    std::printf("  %-28s %10.4f\n", "PyTorch, exact sigmoid", torch["accuracy"].get<double>());
+  std::printf("\n  seconds: %.1f per iteration, %.1f per bootstrap (%d), keygen %.1f, total %.1f\n", per_it, per_boot,
+              r.stats.bootstraps, r.seconds_keygen, r.seconds_total);
+  return 0;
+}
+
+}  // namespace
+
+Command add_nn_train(CLI::App& app) {
+  auto o = std::make_shared<NnCliOptions>();
+  auto* s = app.add_subcommand("nn-train", "a neural network (one hidden layer) trained on encrypted data, 128-bit, "
+                                           "bootstrapping at N = 2^16");
+  s->add_option("--data", o->job.data, "digits (default) or fashion-mnist-14");
+  s->add_option("--epochs", o->job.nn.epochs, "passes over the fixed batches (default 4)")->check(whole_at_least(1));
+  s->add_option("--hidden", o->job.nn.hidden, "hidden units H (default 15)")->check(whole_at_least(1));
+  s->add_option("--batch", o->job.nn.batch, "samples per batch, at most the samples one ciphertext holds (default 128)")
+      ->check(whole_at_least(1));
+  s->add_option("--eta", o->job.nn.eta, "step η (default 1.5)");
+  s->add_option("--momentum", o->job.nn.momentum, "Nesterov look-ahead γ (default 0.6), 0 for plain gradient descent");
+  s->add_option("--iterations", o->job.max_iterations, "stop after K iterations (default: epochs × batches)")
+      ->check(whole_at_least(1));
+  s->add_option("--checkpoint-every", o->job.checkpoint_every,
+                "the key owner decrypts and evaluates the weights every K iterations, on stderr (0: every epoch, -1: never)");
+  s->add_option("--stop-by", o->stop_by,
+                "UTC time HH:MM: stop before an iteration that would end later; all figures at the last iteration done");
+  s->add_option("--insecure-log-n", o->insecure_log_n,
+                "INSECURE: the 128-bit preset's chain and bootstrap at N = 2^L (10..15), for timing and tests")
+      ->check(CLI::Range(10, 15));
+  s->add_option("--seed", o->job.nn.seed, "initialisation, split and batches");
+  s->add_option("--train-rows", o->job.train_rows, "fashion-mnist-14: the first N training images (default 4096)")
+      ->check(whole_at_least(1));
+  s->add_option("--fashion-dir", o->job.fashion_dir, "Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)");
+  s->add_option("--torch", o->torch_path, "scripts/train_nn_torch.py output (default nn_torch_<data>.json)");
+  s->add_option("--export", o->job.export_path, "write data, init and batches for scripts/train_nn_torch.py");
+  s->add_flag("--plaintext-only", o->job.plaintext_only, "run the double-precision twin only (with --export: the torch input)");
+  s->add_flag("--json", o->json, "print JSON instead of the table");
+  return {s, [o] { return run_nn_train(*o); }};
+}
+
+}  // namespace ckks::ml::cli

@@ -1,0 +1,381 @@
+#include "ml/nn/nn_encrypted.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <string>
+
+#include "ckks/errors.h"
+#include "ckks/linear_transform.h"
+#include "ml/exact_scale.h"
+#include "ml/spread_slots.h"
+#include "ml/timer.h"
+
+namespace ckks::ml {
+
+namespace {
+
+std::size_t log2_of(std::size_t n) { return static_cast<std::size_t>(std::countr_zero(n)); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- layout
+
+std::vector<int> NnLayout::rotation_steps() const {
+  std::vector<int> steps;
+  for (auto [n, stride] : {std::pair{axis, hp}, std::pair{hp, std::size_t{1}}})
+    for (int s : sum_slots_steps(n, stride)) {  // sum_slots and spread_slots
+      steps.push_back(s);
+      steps.push_back(-s);
+    }
+  for (int s : sum_slots_steps(samples(), block)) steps.push_back(s);  // the sums over the samples
+  return steps;
+}
+
+std::size_t NnLayout::rotations_per_iteration() const {
+  return 4 * log2_of(axis) + 2 * log2_of(hp) + (groups + 1) * log2_of(samples());
+}
+
+NnLayout NnLayout::make(std::size_t d, std::size_t classes, std::size_t hidden, std::size_t batch,
+                        std::size_t max_slots) {
+  if (d == 0 || hidden == 0 || batch == 0)
+    throw InputError("nn: d = " + std::to_string(d) + " features, H = " + std::to_string(hidden) +
+                     " hidden units, batch b = " + std::to_string(batch) + "; each must be at least 1 (--hidden, --batch)");
+  if (classes < 2) throw InputError("nn: " + std::to_string(classes) + " class(es); need at least 2");
+  NnLayout l;
+  l.d = d;
+  l.classes = classes;
+  l.hidden = hidden;
+  l.hp = std::bit_ceil(hidden + 1);
+  l.axis = std::bit_ceil(std::max<std::size_t>(classes, 4));
+  l.block = l.hp * l.axis;
+  l.slots = max_slots;
+  l.groups = (d + 1 + l.axis - 1) / l.axis;
+  l.batch = batch;
+  if (l.block > max_slots)
+    throw ParameterError("nn: a sample needs a block of Hp·Ap = " + std::to_string(l.hp) + "·" + std::to_string(l.axis) +
+                         " = " + std::to_string(l.block) + " slots but N/2 = " + std::to_string(max_slots) +
+                         "; use fewer hidden units (--hidden) or a larger ring");
+  if (batch > l.samples())
+    throw ParameterError("nn: a batch of " + std::to_string(batch) + " samples is larger than the slots hold: N/2 = " +
+                         std::to_string(max_slots) + " slots in blocks of " + std::to_string(l.block) + " hold R = " +
+                         std::to_string(l.samples()) + " samples; use --batch " + std::to_string(l.samples()) +
+                         " or less (or fewer hidden units, --hidden)");
+  return l;
+}
+
+std::vector<std::vector<double>> nn_pack_weights(const NnWeights& w, const NnLayout& l) {
+  const std::size_t D = l.d + 1, H = l.hidden, C = l.classes;
+  if (w.w1.size() != H || w.w2.size() != C)
+    throw InputError("nn_pack_weights: W1 has " + std::to_string(w.w1.size()) + " rows and W2 " +
+                     std::to_string(w.w2.size()) + " but the layout has H = " + std::to_string(H) + ", C = " +
+                     std::to_string(C));
+  for (const auto& r : w.w1)
+    if (r.size() != D) throw InputError("nn_pack_weights: a W1 row has " + std::to_string(r.size()) + " entries, D = " + std::to_string(D));
+  for (const auto& r : w.w2)
+    if (r.size() != H + 1) throw InputError("nn_pack_weights: a W2 row has " + std::to_string(r.size()) + " entries, H + 1 = " + std::to_string(H + 1));
+  std::vector<std::vector<double>> out(l.groups + 1, std::vector<double>(l.slots, 0.0));
+  for (std::size_t r = 0; r < l.samples(); ++r) {
+    for (std::size_t g = 0; g < l.groups; ++g)
+      for (std::size_t f = 0; f < l.axis && g * l.axis + f < D; ++f)
+        for (std::size_t h = 0; h < H; ++h) out[g][l.slot(r, f, h)] = w.w1[h][g * l.axis + f];
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t h = 0; h <= H; ++h) out[l.groups][l.slot(r, c, h)] = w.w2[c][h];
+  }
+  return out;
+}
+
+NnWeights nn_unpack_weights(const std::vector<std::vector<double>>& v, const NnLayout& l) {
+  if (v.size() != l.groups + 1)
+    throw InputError("nn_unpack_weights: " + std::to_string(v.size()) + " vectors but the layout has G + 1 = " +
+                     std::to_string(l.groups + 1));
+  const std::size_t D = l.d + 1, H = l.hidden, C = l.classes, R = l.samples();
+  NnWeights w{DenseMatrix(H, std::vector<double>(D, 0.0)), DenseMatrix(C, std::vector<double>(H + 1, 0.0))};
+  for (std::size_t r = 0; r < R; ++r) {
+    for (std::size_t g = 0; g < l.groups; ++g)
+      for (std::size_t f = 0; f < l.axis && g * l.axis + f < D; ++f)
+        for (std::size_t h = 0; h < H; ++h) w.w1[h][g * l.axis + f] += v[g][l.slot(r, f, h)] / static_cast<double>(R);
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t h = 0; h <= H; ++h) w.w2[c][h] += v[l.groups][l.slot(r, c, h)] / static_cast<double>(R);
+  }
+  return w;
+}
+
+std::vector<std::vector<double>> nn_pack_batch(const DenseMatrix& A, const std::vector<double>& y,
+                                               const std::vector<std::size_t>& rows, const NnLayout& l) {
+  if (rows.size() != l.batch)
+    throw InputError("nn_pack_batch: " + std::to_string(rows.size()) + " rows but the layout's batch is b = " +
+                     std::to_string(l.batch));
+  const std::size_t D = l.d + 1;
+  std::vector<std::vector<double>> out(l.groups + 1, std::vector<double>(l.slots, 0.0));
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const std::size_t i = rows[r];
+    if (i >= A.size() || i >= y.size() || A[i].size() != D)
+      throw InputError("nn_pack_batch: row " + std::to_string(i) + " is missing or does not have D = " + std::to_string(D) +
+                       " columns");
+    const double label = y[i];
+    if (!(label >= 0) || label != std::floor(label) || label >= static_cast<double>(l.classes))
+      throw InputError("nn_pack_batch: label y[" + std::to_string(i) + "] = " + std::to_string(label) +
+                       " is outside the class count: labels must be integers 0 … " + std::to_string(l.classes - 1));
+    for (std::size_t g = 0; g < l.groups; ++g)
+      for (std::size_t f = 0; f < l.axis && g * l.axis + f < D; ++f)
+        for (std::size_t h = 0; h < l.hp; ++h) out[g][l.slot(r, f, h)] = A[i][g * l.axis + f];
+    out[l.groups][l.slot(r, static_cast<std::size_t>(label), 0)] = 1.0;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- data owner
+
+NnDataOwner::NnDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed) : ctx_(ctx), keys_(ctx, test_seed) {}
+
+// The G + 1 slot vectors of a batch or of the weights, encrypted at `level`, scale Δ: the first G
+// and the last apart.
+std::pair<std::vector<Ciphertext>, Ciphertext> NnDataOwner::encrypt_vectors(const std::vector<std::vector<double>>& v,
+                                                                            int level) {
+  std::vector<Ciphertext> head;
+  for (std::size_t g = 0; g < v.size(); ++g) {
+    Ciphertext c = keys_.encryptor.encrypt(keys_.encoder.encode(v[g], level, ctx_->default_scale(), v[g].size()));
+    if (g + 1 == v.size()) return {std::move(head), std::move(c)};
+    head.push_back(std::move(c));
+  }
+  throw InputError("nn encrypt: no slot vectors to encrypt");
+}
+
+EncryptedNnBatch NnDataOwner::encrypt_batch(const DenseMatrix& A, const std::vector<double>& y,
+                                            const std::vector<std::size_t>& rows, const NnLayout& lay, int level) {
+  auto [x, yc] = encrypt_vectors(nn_pack_batch(A, y, rows, lay), level);
+  return {std::move(x), std::move(yc)};
+}
+
+EncryptedNnWeights NnDataOwner::encrypt_weights(const NnWeights& w, const NnLayout& lay, int level) {
+  auto [w1, w2] = encrypt_vectors(nn_pack_weights(w, lay), level);
+  return {std::move(w1), std::move(w2)};
+}
+
+NnWeights NnDataOwner::decrypt_weights(const EncryptedNnWeights& w, const NnLayout& lay) {
+  if (w.w1.size() != lay.groups)
+    throw InputError("nn decrypt_weights: " + std::to_string(w.w1.size()) + " W1 ciphertexts but the layout has G = " +
+                     std::to_string(lay.groups) + "; pass the output of NnServer::step");
+  std::vector<std::vector<double>> v;
+  for (const Ciphertext& c : w.w1) v.push_back(decrypt_slots(c));
+  v.push_back(decrypt_slots(w.w2));
+  return nn_unpack_weights(v, lay);
+}
+
+std::vector<double> NnDataOwner::decrypt_slots(const Ciphertext& ct) {
+  return keys_.encoder.decode(keys_.decryptor.decrypt(ct));
+}
+
+RelinKey NnDataOwner::relin_key() { return keys_.keygen.relin_key(keys_.sk); }
+
+GaloisKeys NnDataOwner::galois_keys(const NnLayout& lay, const BootstrapPlan& plan) {
+  return galois_keys_with_bootstrap(keys_, lay.rotation_steps(), plan);
+}
+
+EncapsulationKeys NnDataOwner::encapsulation_keys(int hamming_weight) {
+  return keys_.keygen.encapsulation_keys(keys_.sk, hamming_weight);
+}
+
+// ---------------------------------------------------------------- server
+
+namespace {
+
+// Σ_k a_k ⊙ t^k (k ≤ 3) with per-slot coefficient vectors a_k, given t (level ℓ ≥ 2) and t2 = t·t
+// rescaled (level ℓ − 1): level ℓ − 2, scale exactly Δ. Every term is built to reach scale Δ·q_{ℓ−1}
+// at level ℓ − 1 before the one shared rescale (ml/exact_scale.h): a_3 rides on t (a plaintext
+// product) so that a_3·t³ = (a_3 ⊙ t)·t2 is one ciphertext product; a_2 on t2; a_1 on t itself,
+// dropped to ℓ − 1 (no rescale). 2 levels, 1 or 0 ciphertext products beyond t2.
+Ciphertext slotwise_cubic(const Evaluator& ev, const Encoder& enc, const Context& ctx, const RelinKey& rk,
+                          const Ciphertext& t, const Ciphertext& t2, const std::vector<double> (&a)[4]) {
+  const double delta = ctx.default_scale();
+  const int l = t.level;
+  const double q1 = static_cast<double>(ctx.q(l - 1).value());
+  const double mid = delta * q1;  // the scale every term has at level ℓ − 1 before the rescale
+  const std::size_t S = a[0].size();
+  Ciphertext acc = ev.multiply(ev.drop_level(t, l - 1), enc.encode(a[1], l - 1, mid / t.scale, S));
+  acc = ev.add(acc, ev.multiply(t2, enc.encode(a[2], l - 1, mid / t2.scale, S)));
+  if (std::any_of(a[3].begin(), a[3].end(), [](double v) { return v != 0; })) {
+    const double q0 = static_cast<double>(ctx.q(l).value());
+    Ciphertext v3 = ev.rescale(ev.multiply(t, enc.encode(a[3], l, (mid / t2.scale) * q0 / t.scale, S)));
+    acc = ev.add(acc, ev.relinearize(ev.multiply(t2, v3), rk));
+  }
+  acc = ev.rescale(acc);
+  return ev.add(acc, enc.encode(a[0], l - 2, acc.scale, S));
+}
+
+}  // namespace
+
+Ciphertext NnServer::mul(const Ciphertext& a, const Ciphertext& b) const {
+  const int lv = std::min(a.level, b.level);
+  return ev_.rescale(ev_.relinearize(ev_.multiply(ev_.drop_level(a, lv), ev_.drop_level(b, lv)), rk_));
+}
+
+BootstrapPlan NnServer::refresh_plan(const Context& ctx, const RefreshConfig& refresh, const NnLayout& lay) {
+  return PeriodicRefresher::plan(ctx, refresh, lay.samples(), lay.block);
+}
+
+std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentum) {
+  const int m = momentum > 0 ? 1 : 0, v = lw - m;
+  auto line = [](const std::string& what, int level) { return what + ": level " + std::to_string(level); };
+  std::vector<std::string> s;
+  s.push_back(line("weights W after a refresh", lw));
+  if (m) s.push_back(line("look-ahead V = (1 + γ)W − γW_prev", v));
+  s.push_back(line("Z1 = A·V1ᵀ (summed over the feature axis)", v - 1));
+  s.push_back(line("A1 = p1(Z1), D1 = p1'(Z1) (slot-wise cubic)", v - 3));
+  s.push_back(line("Z2 = A1·V2ᵀ (summed over h)", v - 4));
+  s.push_back(line("E = (p2(Z2) − Y)/2 (slot-wise cubic)", v - 6));
+  s.push_back(line("E bootstrapped (full slots)", lb));
+  s.push_back(line("∇2 = s·Eᵀ·A1 (summed over the samples)", v - 5));
+  s.push_back(line("δ = (E·V2) ⊙ D1", v - 4));
+  s.push_back(line("∇1 = s·δᵀ·A (summed over the samples)", v - 6));
+  s.push_back(line("W_new = V + ∇ packed for the weight refresh", v - 7));
+  s.push_back(line("weights refreshed", lw));
+  return s;
+}
+
+NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
+                   const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum)
+    : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), ek_(std::move(ek)), lay_(lay), encoder_(ctx), ev_(ctx),
+      eta_(eta), momentum_(momentum) {
+  const std::size_t count = (lay.groups + 1) * (momentum > 0 ? 2 : 1);
+  if (count > lay.samples())
+    throw ParameterError("nn: " + std::to_string(count) + " weight ciphertexts do not fit the " +
+                         std::to_string(lay.samples()) + " blocks of one packed bootstrap; use fewer features or hidden units");
+  if (!(eta > 0) || momentum < 0 || momentum >= 1)
+    throw InputError("nn: eta = " + std::to_string(eta) + ", momentum = " + std::to_string(momentum) +
+                     "; need eta > 0 (--eta) and 0 ≤ momentum < 1 (--momentum)");
+  refresher_ = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, ek_, lay.samples(), lay.block, lay.slots);
+  if (weight_level() < levels_needed(momentum))
+    throw LevelError("nn: too few levels: an iteration needs the weights at level " +
+                     std::to_string(levels_needed(momentum)) + " after a refresh but the bootstrap leaves " +
+                     std::to_string(weight_level()) + " (output level " + std::to_string(data_level()) +
+                     " − 1 to unpack); use bootstrap_preset_n16_sparse_secret's chain (9 levels after bootstrapping)" +
+                     (momentum > 0 ? " or --momentum 0 (one level fewer)" : ""));
+  const std::size_t S = lay.slots;
+  for (int k = 0; k < 4; ++k) {
+    a1_[k].assign(S, 0.0);
+    d1_[k].assign(S, 0.0);
+    e_[k].assign(S, 0.0);
+  }
+  for (std::size_t r = 0; r < lay.batch; ++r) {
+    for (std::size_t h = 0; h < lay.hidden; ++h) {
+      const std::size_t i = lay.slot(r, 0, h);
+      for (int k = 0; k < 4; ++k) a1_[k][i] = act1.c[k];
+      d1_[0][i] = act1.c[1];
+      d1_[1][i] = 2 * act1.c[2];
+      d1_[2][i] = 3 * act1.c[3];
+    }
+    a1_[0][lay.slot(r, 0, lay.hidden)] = 1.0;  // the bias unit
+    for (std::size_t c = 0; c < lay.classes; ++c)
+      for (int k = 0; k < 4; ++k) e_[k][lay.slot(r, c, 0)] = 0.5 * act2.c[k];
+  }
+}
+
+NnForward NnServer::forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev,
+                            const EncryptedNnBatch& batch) const {
+  const NnLayout& l = lay_;
+  const std::size_t G = l.groups;
+  if (w.w1.size() != G || w_prev.w1.size() != G || batch.x.size() != G)
+    throw InputError("nn step: W1/W_prev/X hold " + std::to_string(w.w1.size()) + "/" + std::to_string(w_prev.w1.size()) +
+                     "/" + std::to_string(batch.x.size()) + " ciphertexts but the layout has G = " + std::to_string(G));
+  if (w.w2.level < weight_level() || batch.y.level < data_level())
+    throw InputError("nn step: weights at level " + std::to_string(w.w2.level) + " and data at " +
+                     std::to_string(batch.y.level) + " but the iteration needs " + std::to_string(weight_level()) +
+                     " and " + std::to_string(data_level()) + "; encrypt them at NnServer::weight_level()/data_level()");
+  const Context& ctx = *ctx_;
+  const double delta = ctx.default_scale();
+  // 0. V = (1 + γ)·W − γ·W_prev.
+  auto look_ahead = [&](const Ciphertext& a, const Ciphertext& p) {
+    if (momentum_ == 0) return a;
+    return ev_.add(mul_const_to(ev_, ctx, a, 1 + momentum_, delta), mul_const_to(ev_, ctx, p, -momentum_, delta));
+  };
+  NnForward f;
+  for (std::size_t g = 0; g < G; ++g) f.v.w1.push_back(look_ahead(w.w1[g], w_prev.w1[g]));
+  f.v.w2 = look_ahead(w.w2, w_prev.w2);
+  // 1. Z1: Σ_g X[g] ⊙ V1[g], one relinearisation and rescale, summed over the feature axis.
+  const int lv = f.v.w2.level;
+  Ciphertext p = ev_.multiply(ev_.drop_level(batch.x[0], lv), f.v.w1[0]);
+  for (std::size_t g = 1; g < G; ++g) p = ev_.add(p, ev_.multiply(ev_.drop_level(batch.x[g], lv), f.v.w1[g]));
+  f.z1 = sum_slots(ev_, ev_.rescale(ev_.relinearize(p, rk_)), gk_, l.axis, l.hp);
+  // 2. A1 (with the bias unit) and D1; 3. A1 spread over the axis.
+  const Ciphertext z1sq = mul(f.z1, f.z1);
+  f.a1 = spread_slots(ev_, slotwise_cubic(ev_, encoder_, ctx, rk_, f.z1, z1sq, a1_), gk_, l.axis, l.hp);
+  f.d1 = slotwise_cubic(ev_, encoder_, ctx, rk_, f.z1, z1sq, d1_);
+  // 4. Z2 = Σ_h A1 ⊙ V2.
+  f.z2 = sum_slots(ev_, mul(f.a1, f.v.w2), gk_, l.hp, 1);
+  // 5. E = (p2(Z2) − Y)/2.
+  f.e = slotwise_cubic(ev_, encoder_, ctx, rk_, f.z2, mul(f.z2, f.z2), e_);
+  f.e = ev_.add(f.e, ev_.drop_level(mul_const_to(ev_, ctx, batch.y, -0.5, delta), f.e.level));
+  return f;
+}
+
+Ciphertext NnServer::bootstrap_error(const Ciphertext& e) {
+  const auto t_boot = Clock::now();
+  Ciphertext out = refresher_->bootstrapper().bootstrap(ev_.drop_level(e, 0));
+  stats_.seconds_bootstrap += seconds_since(t_boot);
+  ++stats_.bootstraps;
+  return out;
+}
+
+EncryptedNnWeights NnServer::backward(const NnForward& f, const Ciphertext& e, const EncryptedNnBatch& batch) const {
+  const NnLayout& l = lay_;
+  const Context& ctx = *ctx_;
+  const double delta = ctx.default_scale();
+  const std::size_t R = l.samples();
+  const Ciphertext es = spread_slots(ev_, e, gk_, l.hp, 1);
+  const double s = -2 * eta_ / static_cast<double>(l.batch);
+  // 7. ∇2 = s·Σ_r E ⊙ A1.
+  const Ciphertext g2 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(es, f.a1), gk_, R, l.block), s, delta);
+  // 8. δ = (Σ_c E ⊙ V2) ⊙ D1, spread over the feature axis.
+  const Ciphertext delta1 =
+      spread_slots(ev_, mul(sum_slots(ev_, mul(es, f.v.w2), gk_, l.axis, l.hp), f.d1), gk_, l.axis, l.hp);
+  // 9.–10. ∇1[g] = s·Σ_r δ ⊙ X[g]; W_new = V + ∇.
+  EncryptedNnWeights out;
+  for (std::size_t g = 0; g < l.groups; ++g) {
+    const Ciphertext g1 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(delta1, batch.x[g]), gk_, R, l.block), s, delta);
+    out.w1.push_back(ev_.add(ev_.drop_level(f.v.w1[g], g1.level), g1));
+  }
+  out.w2 = ev_.add(ev_.drop_level(f.v.w2, g2.level), g2);
+  return out;
+}
+
+EncryptedNnWeights NnServer::refresh_weights(const EncryptedNnWeights& w_new, const EncryptedNnWeights& w,
+                                             EncryptedNnWeights& w_prev) {
+  const std::size_t G = lay_.groups;
+  std::vector<const Ciphertext*> state;
+  for (const Ciphertext& c : w_new.w1) state.push_back(&c);
+  state.push_back(&w_new.w2);
+  if (momentum_ > 0) {
+    for (const Ciphertext& c : w.w1) state.push_back(&c);
+    state.push_back(&w.w2);
+  }
+  const RefreshStats before = refresher_->stats();
+  std::vector<Ciphertext> fresh = refresher_->refresh(state);
+  const RefreshStats used = refresher_->stats() - before;
+  stats_.seconds_bootstrap += used.seconds_bootstrap;
+  stats_.bootstraps += used.bootstraps;
+  EncryptedNnWeights next;
+  next.w1.assign(fresh.begin(), fresh.begin() + static_cast<long>(G));
+  next.w2 = fresh[G];
+  if (momentum_ > 0) {
+    w_prev.w1.assign(fresh.begin() + static_cast<long>(G + 1), fresh.begin() + static_cast<long>(2 * G + 1));
+    w_prev.w2 = fresh[2 * G + 1];
+  } else {
+    w_prev = w;
+  }
+  return next;
+}
+
+EncryptedNnWeights NnServer::step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) {
+  const auto t_start = Clock::now();
+  const NnForward f = forward(w, w_prev, batch);
+  const Ciphertext e = bootstrap_error(f.e);  // 6.
+  const EncryptedNnWeights w_new = backward(f, e, batch);
+  EncryptedNnWeights next = refresh_weights(w_new, w, w_prev);
+  ++stats_.iterations;
+  stats_.seconds_iterations += seconds_since(t_start);
+  return next;
+}
+
+}  // namespace ckks::ml

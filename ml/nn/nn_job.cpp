@@ -1,0 +1,183 @@
+#include "ml/nn/nn_job.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include "ckks/errors.h"
+#include "ml/data/dataset.h"
+#include "ml/data/idx.h"
+#include "ml/data/sklearn.h"
+#include "ml/linreg/linreg_plain.h"  // with_bias_column
+#include "ml/logreg/logreg_minibatch_job.h"  // fashion_block_means
+#include "ml/timer.h"
+
+namespace ckks::ml {
+
+namespace {
+
+struct Data {
+  DenseMatrix A, A_test;
+  std::vector<double> y, y_test;
+};
+
+Data load(const NnJobOptions& o, NnReport& rep) {
+  Data d;
+  if (o.data == "digits") {
+    const Dataset ds = read_sklearn_digits(sklearn_data("digits.csv.gz"));
+    const Split split = train_test_split(ds, 0.2, o.nn.seed);
+    auto scaled = [](DenseMatrix X) {
+      for (auto& row : X)
+        for (auto& v : row) v /= kDigitsMaxPixel;
+      return with_bias_column(X);
+    };
+    d.A = scaled(split.train.X);
+    d.A_test = scaled(split.test.X);
+    d.y = split.train.y;
+    d.y_test = split.test.y;
+    rep.dataset = "digits (python3-sklearn), 80/20 split";
+    rep.scaling = "pixels / 16";
+  } else if (o.data == "fashion-mnist-14") {
+    const std::string dir = o.fashion_dir.empty() ? kDebianFashionMnistDir : o.fashion_dir;
+    const ImageSet train = load_fashion_mnist(dir, true, o.train_rows), test = load_fashion_mnist(dir, false);
+    d.A = with_bias_column(fashion_block_means(train));
+    d.A_test = with_bias_column(fashion_block_means(test));
+    d.y.assign(train.labels.begin(), train.labels.end());
+    d.y_test.assign(test.labels.begin(), test.labels.end());
+    rep.dataset = "fashion-mnist (" + dir + "), first " + std::to_string(d.A.size()) + " training images, all " +
+                  std::to_string(d.A_test.size()) + " test images";
+    rep.scaling = "2×2 block means of pixels / 255 (14×14 = 196 features)";
+  } else {
+    throw InputError("nn-train: --data \"" + o.data + "\" is not digits or fashion-mnist-14");
+  }
+  return d;
+}
+
+void export_for_torch(const std::string& path, const Data& d, const NnOptions& nn, const NnWeights& init,
+                      const std::vector<std::vector<std::size_t>>& batches, int iterations, std::size_t C) {
+  nlohmann::json j;
+  j["train"] = {{"A", d.A}, {"y", d.y}};
+  j["test"] = {{"A", d.A_test}, {"y", d.y_test}};
+  j["init"] = {{"w1", init.w1}, {"w2", init.w2}};
+  j["batches"] = batches;
+  j["classes"] = C;
+  j["eta"] = nn.eta;
+  j["momentum"] = nn.momentum;
+  j["iterations"] = iterations;
+  std::ofstream f(path);
+  if (!f) throw InputError("nn-train: cannot write --export " + path);
+  f << j.dump();
+}
+
+}  // namespace
+
+NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
+                    const std::function<void(const NnReport&)>& before_encrypted,
+                    const std::function<void(int, double, double, double)>& checkpoint) {
+  const auto t_total = Clock::now();
+  NnReport rep;
+  const Data d = load(o, rep);
+  const std::size_t C = 10;
+  check_class_labels(d.y, C, "nn-train");
+  rep.train_rows = d.A.size();
+  rep.test_rows = d.A_test.size();
+  rep.features = d.A[0].size() - 1;
+  rep.classes = C;
+
+  // The plaintext twin: intervals, then the run the encrypted one is compared with.
+  const NnOptions nn = nn_choose_intervals(d.A, d.y, C, o.nn);
+  const NnTrace tr = nn_train(d.A, d.y, C, nn);
+  const auto batches = nn_batches(d.A.size(), nn.batch, nn.seed);
+  rep.iterations = o.max_iterations > 0 ? std::min(o.max_iterations, tr.iterations) : tr.iterations;
+  rep.act1 = nn.act1;
+  rep.act2 = nn.act2;
+  rep.visited_z1 = tr.max_abs_z1;
+  rep.visited_z2 = tr.max_abs_z2;
+  rep.max_abs_weight = tr.max_abs_weight;
+  check_refresh_bound(tr.max_abs_weight, o.bound, rep.iterations, "nn-train");
+  const NnWeights& w_plain = tr.w[static_cast<std::size_t>(rep.iterations - 1)];
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain, d.A_test, nn.act1), d.y_test);
+  if (!o.export_path.empty()) export_for_torch(o.export_path, d, nn, tr.initial, batches, rep.iterations, C);
+  if (o.plaintext_only) {
+    rep.seconds_total = seconds_since(t_total);
+    return rep;
+  }
+
+  auto ctx = Context::create(o.boot.params);
+  rep.params = o.boot.params;
+  rep.log_qp = ctx->log_qp();
+  rep.security_bits = ctx->security_bits();
+  rep.layout = NnLayout::make(rep.features, C, nn.hidden, nn.batch, ctx->max_slots());
+  const RefreshConfig rc{o.boot.config, o.bound};
+  const BootstrapPlan plan = NnServer::refresh_plan(*ctx, rc, rep.layout);
+  rep.data_level = plan.output_level;
+  rep.weight_level = plan.output_level - PeriodicRefresher::kUnpackLevels;
+  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum);
+  if (before_encrypted) before_encrypted(rep);
+
+  auto t = Clock::now();
+  NnDataOwner owner(ctx, o.test_seed);
+  RelinKey rk = owner.relin_key();
+  GaloisKeys gk = owner.galois_keys(rep.layout, plan);
+  rep.galois_keys = gk.keys.size();
+  EncapsulationKeys ek;
+  if (rc.bootstrap.ephemeral_secret_weight > 0) ek = owner.encapsulation_keys(rc.bootstrap.ephemeral_secret_weight);
+  rep.seconds_keygen = seconds_since(t);
+  NnServer server(ctx, std::move(rk), std::move(gk), std::move(ek), rc, rep.layout, nn.act1, nn.act2, nn.eta,
+                  nn.momentum);
+  t = Clock::now();
+  // The owner uploads every batch once (the same batches serve every epoch) and the initial weights.
+  std::vector<EncryptedNnBatch> enc;
+  for (const auto& rows : batches) {
+    if (enc.size() >= static_cast<std::size_t>(rep.iterations)) break;
+    enc.push_back(owner.encrypt_batch(d.A, d.y, rows, rep.layout, server.data_level()));
+  }
+  EncryptedNnWeights w = owner.encrypt_weights(tr.initial, rep.layout, server.weight_level());
+  rep.uploaded_ciphertexts = enc.size() * (rep.layout.groups + 1) + rep.layout.groups + 1;
+  rep.seconds_encrypt = seconds_since(t);
+
+  t = Clock::now();
+  EncryptedNnWeights w_prev = w;
+  rep.planned_iterations = rep.iterations;
+  int done = 0;
+  for (int it = 0; it < rep.planned_iterations; ++it) {
+    if (o.deadline > 0 && it > 0) {
+      const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      if (now + seconds_since(t) / it > o.deadline) {
+        rep.stopped_early = true;
+        break;
+      }
+    }
+    if (progress) progress("iterations", static_cast<std::size_t>(it), static_cast<std::size_t>(rep.planned_iterations));
+    w = server.step(w, w_prev, enc[static_cast<std::size_t>(it) % enc.size()]);
+    done = it + 1;
+    const int every = o.checkpoint_every == 0 ? static_cast<int>(batches.size()) : o.checkpoint_every;
+    if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.planned_iterations)) {
+      const NnWeights we = owner.decrypt_weights(w, rep.layout);
+      const NnWeights& wp = tr.w[static_cast<std::size_t>(it)];
+      checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1), d.y_test),
+                 class_accuracy(nn_predict(wp, d.A_test, nn.act1), d.y_test), max_weight_difference(we, wp));
+    }
+  }
+  rep.iterations = done;
+  if (progress) progress("iterations", static_cast<std::size_t>(done), static_cast<std::size_t>(rep.planned_iterations));
+  rep.seconds_train = seconds_since(t);
+  rep.stats = server.stats();
+  const NnWeights& w_plain_done = tr.w[static_cast<std::size_t>(done - 1)];
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1), d.y_test);
+
+  const NnWeights w_enc = owner.decrypt_weights(w, rep.layout);
+  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1),
+                         p_plain = nn_predict(w_plain_done, d.A_test, nn.act1);
+  rep.accuracy_encrypted = class_accuracy(p_enc, d.y_test);
+  rep.agreement = agreement(p_enc, p_plain);
+  rep.max_weight_error = max_weight_difference(w_enc, w_plain_done);
+  rep.seconds_total = seconds_since(t_total);
+  return rep;
+}
+
+}  // namespace ckks::ml

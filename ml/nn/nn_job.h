@@ -1,0 +1,64 @@
+// The `ckks-ml nn-train` job: loads the data, runs the plaintext twin (which also fixes the
+// activation intervals), makes the keys, encrypts the batches and the initial weights, trains on the
+// server, decrypts the final weights and evaluates (ml/nn/nn_encrypted.h, ml/nn/nn_plain.h).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ckks/bootstrapping.h"
+#include "ml/linreg/linreg_encrypted.h"  // Progress
+#include "ml/nn/nn_encrypted.h"
+#include "ml/nn/nn_plain.h"
+
+namespace ckks::ml {
+
+struct NnJobOptions {
+  std::string data = "digits";  ///< digits | fashion-mnist-14
+  std::string fashion_dir;       ///< empty: kDebianFashionMnistDir
+  std::size_t train_rows = 4096; ///< fashion-mnist-14: the first N training images (digits: all)
+  NnOptions nn;                  ///< hidden, batch, epochs, eta, momentum, seed (act1/act2 are measured)
+  int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many
+  BootstrapPreset boot = bootstrap_preset_n16_sparse_secret();
+  double bound = 16;             ///< RefreshConfig::bound M
+  std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only)
+  std::string export_path;       ///< write data, init, batches for scripts/train_nn_torch.py (JSON)
+  /// The key owner decrypts the weights every K iterations (and after the last) and reports the test
+  /// accuracy beside the twin's on stderr through `checkpoint` (0: after every epoch, < 0: never).
+  /// Only the owner decrypts; the server's iterations are unchanged.
+  int checkpoint_every = 0;
+  /// > 0: a wall-clock deadline (seconds since the Unix epoch): the server stops before an iteration
+  /// that would end past it (by the mean iteration time so far) and every figure, the twin's
+  /// included, is taken at the last iteration done (NnReport::stopped_early).
+  double deadline = 0;
+  bool plaintext_only = false;   ///< stop after the twin (and the export): no keys, no encryption
+};
+
+struct NnReport {
+  std::string dataset, scaling;
+  std::size_t train_rows = 0, test_rows = 0, features = 0, classes = 0;
+  NnLayout layout;
+  SigmoidCubic act1, act2;
+  double visited_z1 = 0, visited_z2 = 0, max_abs_weight = 0;
+  int iterations = 0, weight_level = 0, data_level = 0;
+  int planned_iterations = 0;  ///< epochs × batches (or --iterations)
+  bool stopped_early = false;  ///< the deadline cut the run at `iterations`
+  std::vector<std::string> schedule;
+  Params params;
+  double log_qp = 0;
+  int security_bits = 0;
+  std::size_t galois_keys = 0, uploaded_ciphertexts = 0;
+  double accuracy_encrypted = 0, accuracy_plaintext = 0, agreement = 0, max_weight_error = 0;
+  NnRunStats stats;
+  double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_total = 0;
+};
+
+/// Runs the job. `schedule_out` (if set) is called with the level schedule before the encrypted run.
+/// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
+/// and the server throw (batch larger than the slots, too few levels, weights above the bound M).
+/// `checkpoint` (if set) receives (iteration, encrypted accuracy, plaintext accuracy, max weight error).
+NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
+                    const std::function<void(const NnReport&)>& before_encrypted = {},
+                    const std::function<void(int, double, double, double)>& checkpoint = {});
+
+}  // namespace ckks::ml

@@ -1,0 +1,247 @@
+#include "ml/nn/nn_plain.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "ckks/approx.h"
+#include "ckks/errors.h"
+
+namespace ckks::ml {
+
+namespace {
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+// Shapes of w, A, y and the rows against each other; labels in 0 … C−1.
+void check_shapes(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                  const std::vector<std::size_t>& rows, const char* op) {
+  if (w.w1.empty() || w.w2.empty())
+    throw InputError(std::string(op) + ": empty weights; start from nn_init(D, H, C, seed)");
+  const std::size_t H = w.w1.size(), D = w.w1[0].size();
+  for (const auto& r : w.w2)
+    if (r.size() != H + 1)
+      throw InputError(std::string(op) + ": W2 rows have " + std::to_string(r.size()) + " columns but H + 1 = " +
+                       std::to_string(H + 1));
+  if (A.size() != y.size())
+    throw InputError(std::string(op) + ": A has " + std::to_string(A.size()) + " rows but y has " +
+                     std::to_string(y.size()) + " labels");
+  for (std::size_t r : rows) {
+    if (r >= A.size())
+      throw InputError(std::string(op) + ": batch row " + std::to_string(r) + " is outside the " +
+                       std::to_string(A.size()) + " rows of A");
+    if (A[r].size() != D)
+      throw InputError(std::string(op) + ": row " + std::to_string(r) + " of A has " + std::to_string(A[r].size()) +
+                       " columns but W1 has D = " + std::to_string(D));
+  }
+  check_class_labels(y, w.w2.size(), op);
+}
+
+// Forward on one row: z1 (H), a1 (H + 1, bias last), z2 (C).
+struct Forward {
+  std::vector<double> z1, a1, z2;
+};
+Forward forward(const NnWeights& w, const std::vector<double>& x, const SigmoidCubic& act1) {
+  const std::size_t H = w.w1.size(), C = w.w2.size();
+  Forward f;
+  f.z1.assign(H, 0.0);
+  f.a1.assign(H + 1, 1.0);
+  f.z2.assign(C, 0.0);
+  for (std::size_t h = 0; h < H; ++h) {
+    double s = 0;
+    for (std::size_t j = 0; j < x.size(); ++j) s += w.w1[h][j] * x[j];
+    f.z1[h] = s;
+    f.a1[h] = act1(s);
+  }
+  for (std::size_t c = 0; c < C; ++c) {
+    double s = 0;
+    for (std::size_t h = 0; h <= H; ++h) s += w.w2[c][h] * f.a1[h];
+    f.z2[c] = s;
+  }
+  return f;
+}
+
+// Σ over rows of the gradient pieces, with the output error e_c = out(z2_c) − Y_c scaled by `e_scale`.
+template <class Out>
+NnWeights backward_sum(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                       const std::vector<std::size_t>& rows, const SigmoidCubic& act1, Out out, double e_scale,
+                       NnStepInfo* info) {
+  const std::size_t H = w.w1.size(), D = w.w1[0].size(), C = w.w2.size();
+  NnWeights g{DenseMatrix(H, std::vector<double>(D, 0.0)), DenseMatrix(C, std::vector<double>(H + 1, 0.0))};
+  std::vector<double> e(C), delta(H);
+  for (std::size_t r : rows) {
+    const Forward f = forward(w, A[r], act1);
+    for (std::size_t c = 0; c < C; ++c) {
+      e[c] = e_scale * (out(f.z2[c]) - (static_cast<std::size_t>(y[r]) == c ? 1.0 : 0.0));
+      if (info) info->max_abs_z2 = std::max(info->max_abs_z2, std::fabs(f.z2[c]));
+    }
+    for (std::size_t h = 0; h < H; ++h) {
+      double s = 0;
+      for (std::size_t c = 0; c < C; ++c) s += e[c] * w.w2[c][h];
+      delta[h] = s * act1.derivative(f.z1[h]);
+      if (info) info->max_abs_z1 = std::max(info->max_abs_z1, std::fabs(f.z1[h]));
+    }
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t h = 0; h <= H; ++h) g.w2[c][h] += e[c] * f.a1[h];
+    for (std::size_t h = 0; h < H; ++h)
+      for (std::size_t j = 0; j < D; ++j) g.w1[h][j] += delta[h] * A[r][j];
+  }
+  return g;
+}
+
+}  // namespace
+
+double SigmoidCubic::max_error() const {
+  double m = 0;
+  for (int i = 0; i <= 2000; ++i) {
+    const double z = -a + 2 * a * i / 2000.0;
+    m = std::max(m, std::fabs((*this)(z) - sigmoid(z)));
+  }
+  return m;
+}
+
+SigmoidCubic fit_sigmoid_cubic(double a) {
+  if (!(a > 0) || !std::isfinite(a))
+    throw InputError("nn: sigmoid interval half-width a = " + std::to_string(a) + "; need a finite a > 0");
+  const ChebyshevSeries s = least_squares_fit(sigmoid, -a, a, 3, 2001);
+  // T_k(z/a) in powers of z: T0 = 1, T1 = t, T2 = 2t² − 1, T3 = 4t³ − 3t, t = z/a.
+  const auto& k = s.coeffs;
+  SigmoidCubic p;
+  p.a = a;
+  p.c = {k[0] - k[2], (k[1] - 3 * k[3]) / a, 2 * k[2] / (a * a), 4 * k[3] / (a * a * a)};
+  return p;
+}
+
+double max_weight_difference(const NnWeights& a, const NnWeights& b) {
+  double m = 0;
+  for (auto [x, y] : {std::pair{&a.w1, &b.w1}, std::pair{&a.w2, &b.w2}})
+    for (std::size_t i = 0; i < x->size(); ++i)
+      for (std::size_t j = 0; j < (*x)[i].size(); ++j) m = std::max(m, std::fabs((*x)[i][j] - (*y)[i][j]));
+  return m;
+}
+
+NnWeights nn_init(std::size_t D, std::size_t H, std::size_t C, std::uint64_t seed) {
+  if (D == 0 || H == 0 || C == 0)
+    throw InputError("nn_init: D = " + std::to_string(D) + ", H = " + std::to_string(H) + ", C = " +
+                     std::to_string(C) + "; every dimension must be at least 1");
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  NnWeights w{DenseMatrix(H, std::vector<double>(D)), DenseMatrix(C, std::vector<double>(H + 1))};
+  // Glorot-uniform ranges; the output biases start at log(1/(C − 1)) so that every output starts
+  // at σ = 1/C, the class frequency of balanced labels, instead of 1/2.
+  const double r1 = std::sqrt(6.0 / static_cast<double>(D + H)), r2 = std::sqrt(6.0 / static_cast<double>(H + 1 + C));
+  for (auto& row : w.w1)
+    for (auto& v : row) v = r1 * u(rng);
+  for (auto& row : w.w2) {
+    for (auto& v : row) v = r2 * u(rng);
+    row[H] = C > 1 ? std::log(1.0 / static_cast<double>(C - 1)) : 0.0;
+  }
+  return w;
+}
+
+std::vector<std::vector<std::size_t>> nn_batches(std::size_t n, std::size_t b, std::uint64_t seed) {
+  if (b == 0 || b > n)
+    throw InputError("nn: batch size " + std::to_string(b) + " with " + std::to_string(n) +
+                     " training rows; need 1 ≤ batch ≤ rows (--batch)");
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed ^ 0x9E3779B97F4A7C15ULL);
+  for (std::size_t i = n - 1; i > 0; --i) std::swap(idx[i], idx[rng() % (i + 1)]);  // Fisher–Yates
+  std::vector<std::vector<std::size_t>> out(n / b);
+  for (std::size_t k = 0; k < out.size(); ++k) out[k].assign(idx.begin() + k * b, idx.begin() + (k + 1) * b);
+  return out;
+}
+
+NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1, const SigmoidCubic& act2,
+                   double eta) {
+  check_shapes(w, A, y, rows, "nn_step");
+  NnStepInfo info;
+  const NnWeights g = backward_sum(w, A, y, rows, act1, act2, 0.5, &info);
+  const double step = 2 * eta / static_cast<double>(rows.size());
+  for (std::size_t i = 0; i < w.w1.size(); ++i)
+    for (std::size_t j = 0; j < w.w1[i].size(); ++j) w.w1[i][j] -= step * g.w1[i][j];
+  for (std::size_t i = 0; i < w.w2.size(); ++i)
+    for (std::size_t j = 0; j < w.w2[i].size(); ++j) w.w2[i][j] -= step * g.w2[i][j];
+  return info;
+}
+
+NnWeights nn_bce_gradient(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                          const std::vector<std::size_t>& rows, const SigmoidCubic& act1) {
+  check_shapes(w, A, y, rows, "nn_bce_gradient");
+  return backward_sum(w, A, y, rows, act1, sigmoid, 1.0, nullptr);
+}
+
+double nn_bce_loss(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1) {
+  check_shapes(w, A, y, rows, "nn_bce_loss");
+  double loss = 0;
+  for (std::size_t r : rows) {
+    const Forward f = forward(w, A[r], act1);
+    for (std::size_t c = 0; c < f.z2.size(); ++c) {
+      // −log σ(z) = log(1 + e^{−z}), −log(1 − σ(z)) = log(1 + e^{z}), computed stably.
+      const double z = static_cast<std::size_t>(y[r]) == c ? -f.z2[c] : f.z2[c];
+      loss += z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+    }
+  }
+  return loss;
+}
+
+std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const SigmoidCubic& act1) {
+  std::vector<int> out;
+  out.reserve(A.size());
+  for (const auto& x : A) {
+    if (w.w1.empty() || x.size() != w.w1[0].size())
+      throw InputError("nn_predict: a row has " + std::to_string(x.size()) + " columns but W1 has D = " +
+                       std::to_string(w.w1.empty() ? 0 : w.w1[0].size()));
+    const Forward f = forward(w, x, act1);
+    out.push_back(static_cast<int>(std::max_element(f.z2.begin(), f.z2.end()) - f.z2.begin()));
+  }
+  return out;
+}
+
+NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o) {
+  if (A.empty()) throw InputError("nn_train: no training rows");
+  if (o.hidden == 0 || o.epochs < 1 || !(o.eta > 0))
+    throw InputError("nn_train: hidden = " + std::to_string(o.hidden) + ", epochs = " + std::to_string(o.epochs) +
+                     ", eta = " + std::to_string(o.eta) + "; need hidden ≥ 1 (--hidden), epochs ≥ 1 (--epochs), eta > 0");
+  check_class_labels(y, C, "nn_train");
+  NnTrace t;
+  t.initial = nn_init(A[0].size(), o.hidden, C, o.seed);
+  NnWeights w = t.initial, w_prev = t.initial;
+  const auto batches = nn_batches(A.size(), o.batch, o.seed);
+  for (int e = 0; e < o.epochs; ++e)
+    for (const auto& rows : batches) {
+      // Look-ahead V_t = W_t + γ·(W_t − W_{t−1}); W_{t+1} = V_t − step·∇(V_t).
+      NnWeights v = w;
+      for (auto [m, mp] : {std::pair{&v.w1, &w_prev.w1}, std::pair{&v.w2, &w_prev.w2}})
+        for (std::size_t i = 0; i < m->size(); ++i)
+          for (std::size_t j = 0; j < (*m)[i].size(); ++j) (*m)[i][j] += o.momentum * ((*m)[i][j] - (*mp)[i][j]);
+      w_prev = w;
+      w = v;
+      const NnStepInfo s = nn_step(w, A, y, rows, o.act1, o.act2, o.eta);
+      t.max_abs_z1 = std::max(t.max_abs_z1, s.max_abs_z1);
+      t.max_abs_z2 = std::max(t.max_abs_z2, s.max_abs_z2);
+      for (const auto* m : {&w.w1, &w.w2})
+        for (const auto& row : *m)
+          for (double v : row) t.max_abs_weight = std::max(t.max_abs_weight, std::fabs(v));
+      t.w.push_back(w);
+      ++t.iterations;
+    }
+  return t;
+}
+
+NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o) {
+  auto widen = [](double m) { return std::max(1.0, std::ceil(2 * m) / 2); };
+  for (int round = 0; round < 4; ++round) {
+    const NnTrace t = nn_train(A, y, C, o);
+    if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;
+    o.act1 = fit_sigmoid_cubic(widen(t.max_abs_z1));
+    o.act2 = fit_sigmoid_cubic(widen(t.max_abs_z2));
+  }
+  return o;
+}
+
+}  // namespace ckks::ml

@@ -1,0 +1,117 @@
+// Plaintext twin of the network trained on encrypted data (ml/nn/nn_encrypted.h): a network with one
+// hidden layer, input → hidden (polynomial sigmoid) → output (polynomial sigmoid), trained with the
+// binary cross-entropy loss by mini-batch gradient descent, computed in double precision with the
+// SAME polynomials, initialisation, batches and step as the encrypted run, so that the two can be
+// compared weight by weight [Chiang23NN; Chiang25NN].
+//
+// Notation: A = [X | 1] (n × D, D = d + 1, bias last), labels y_r ∈ {0 … C−1}, one-hot Y (n × C).
+// Weights: W1 (H × D), W2 (C × (H + 1), the last column is the output bias).
+// Forward on a batch of b rows:
+//   Z1 = A W1ᵀ (b × H),  A1 = [p1(Z1) | 1] (b × (H + 1)),  Z2 = A1 W2ᵀ (b × C),  O = p2(Z2).
+// Loss: the binary cross-entropy of C independent sigmoid outputs [Chiang23NN, Sigmoid in place of
+// Softmax], ℓ = −Σ_r Σ_c (Y_rc·log σ(Z2_rc) + (1 − Y_rc)·log(1 − σ(Z2_rc))), whose gradient with
+// respect to Z2 is σ(Z2) − Y (bce_sigmoid_gradient; with σ replaced by p2 this is the step below).
+// Backward and update (η the step, b the batch size):
+//   E  = (O − Y)/2                        (halved: the encrypted run bootstraps E, input |E| ≤ 1)
+//   δ1 = (E · W2[:, 0:H]) ⊙ p1'(Z1)       (b × H)
+//   W2 ← W2 − (2η/b)·Eᵀ A1,   W1 ← W1 − (2η/b)·δ1ᵀ A.
+// Polynomial activations: p_k is the degree-3 least-squares fit of σ on [−a_k, a_k]
+// (ckks::least_squares_fit, 2001 points), with a_k chosen from the interval the training visits
+// (nn_choose_intervals: a plaintext run measures max |Z_k| and the fit is widened to cover it).
+// Departure from [Chiang23NN]: plain mini-batch gradient descent (no NAG, no quadratic gradient):
+// the encrypted iteration then carries only W1, W2 through a refresh (ml/nn/nn_encrypted.h).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ml/mlr/mlr_plain.h"  // DenseMatrix, check_class_labels, one_hot
+
+namespace ckks::ml {
+
+/// A degree-3 polynomial p(z) = c[0] + c[1]·z + c[2]·z² + c[3]·z³ fitted to σ on [−a, a].
+struct SigmoidCubic {
+  double a = 8;                     ///< half-width of the fitting interval
+  std::array<double, 4> c{};        ///< power-basis coefficients in z
+  double operator()(double z) const { return c[0] + z * (c[1] + z * (c[2] + z * c[3])); }
+  double derivative(double z) const { return c[1] + z * (2 * c[2] + z * 3 * c[3]); }
+  /// max |p − σ| on [−a, a] (2001 equally spaced points).
+  double max_error() const;
+};
+
+/// The degree-3 least-squares fit of σ on [−a, a] [ckks::least_squares_fit, 2001 points], converted
+/// to the power basis. Throws InputError unless a > 0 is finite.
+SigmoidCubic fit_sigmoid_cubic(double a);
+
+struct NnWeights {
+  DenseMatrix w1;  ///< H × D
+  DenseMatrix w2;  ///< C × (H + 1)
+};
+
+/// max |a − b| over the entries of W1 and W2 (the shapes must match; no check beyond the row counts
+/// of a).
+double max_weight_difference(const NnWeights& a, const NnWeights& b);
+
+struct NnOptions {
+  std::size_t hidden = 15;   ///< H
+  std::size_t batch = 128;   ///< b (rows per batch; the encrypted run needs b ≤ samples per ciphertext)
+  int epochs = 4;            ///< passes over the fixed batches
+  double eta = 1.5;          ///< η
+  double momentum = 0.6;     ///< γ of Nesterov's look-ahead (0: plain gradient descent)
+  std::uint64_t seed = 1;    ///< initialisation and batch partition
+  SigmoidCubic act1 = fit_sigmoid_cubic(8), act2 = fit_sigmoid_cubic(8);
+};
+
+/// Initial weights from a fixed seed: entries uniform in ±1/√D (W1) and ±1/√(H + 1) (W2).
+/// Throws InputError if a dimension is 0.
+NnWeights nn_init(std::size_t D, std::size_t H, std::size_t C, std::uint64_t seed);
+
+/// The fixed partition of rows 0 … n−1 into ⌊n/b⌋ batches of b rows (a seeded shuffle; the n mod b
+/// left-over rows are not used). The same batches serve every epoch. Throws InputError if b = 0 or
+/// b > n, naming both.
+std::vector<std::vector<std::size_t>> nn_batches(std::size_t n, std::size_t b, std::uint64_t seed);
+
+/// What one iteration saw.
+struct NnStepInfo {
+  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< max |Z1|, |Z2| over the batch
+};
+
+/// One iteration (forward, backward, update; see the file comment) on rows `rows` of A, y. Throws
+/// InputError on shape mismatches or labels outside 0 … C−1 (C = w.w2.size()).
+NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1, const SigmoidCubic& act2,
+                   double eta);
+
+/// ∂ℓ/∂W1, ∂ℓ/∂W2 of the binary cross-entropy ℓ of the file comment summed over `rows`, with the
+/// hidden activation act1 and the EXACT sigmoid at the output (the pair whose gradient is σ − Y).
+/// Used to check the backward pass against finite differences. Throws as nn_step.
+NnWeights nn_bce_gradient(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                          const std::vector<std::size_t>& rows, const SigmoidCubic& act1);
+/// ℓ itself (same setting as nn_bce_gradient).
+double nn_bce_loss(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
+                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1);
+
+/// argmax_c Z2_rc for every row of A (hidden activation act1; the output activation is monotone
+/// and does not change the argmax).
+std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const SigmoidCubic& act1);
+
+struct NnTrace {
+  NnWeights initial;
+  std::vector<NnWeights> w;        ///< after every iteration
+  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< over all iterations
+  double max_abs_weight = 0;       ///< over all iterations
+  int iterations = 0;
+};
+
+/// epochs × ⌊n/b⌋ iterations of nn_step from nn_init(D, H, C, seed) over nn_batches(n, b, seed).
+/// Throws InputError for bad shapes, labels, or options (hidden = 0, epochs < 1, eta ≤ 0).
+NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o);
+
+/// The activation intervals the training visits: runs nn_train with [−8, 8] fits, then refits on
+/// [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5, and repeats until the run
+/// with the refitted polynomials stays inside them (at most 4 rounds). Returns the options with act1,
+/// act2 replaced. Throws as nn_train.
+NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o);
+
+}  // namespace ckks::ml
