@@ -387,7 +387,7 @@ Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const Rel
   for (int i = 0; i < sl; ++i) stc_.emplace_back(enc_, f.stc[i], stc_top - i, prime(c, stc_top - i) * step_stc);
   // Error reduction: the same last factor with its scale divided by 2^k, so the output (declared at
   // Δ_out) is 2^-k times the normal one. Only the encoding's rounding differs: its integers are
-  // 2^k times smaller, still ≥ 2^20 for k ≤ 25 with 45-bit primes.
+  // 2^k times smaller, so their relative rounding is 2^k times larger, on a term that is itself ε.
   if (cfg_.error_reduction_bits > 0) {
     if (std::fabs(cfg_.input_scale - cfg_.output_scale) > 1e-9 * cfg_.input_scale)
       throw ParameterError("Bootstrapper: error_reduction_bits needs input_scale = output_scale (the output is "
