@@ -395,7 +395,7 @@ Bootstrapper::Bootstrapper(ContextPtr ctx, const BootstrapConfig& cfg, const Rel
                            " and Δ_out = " + pow2_string(cfg_.output_scale) +
                            "; set both to the same scale or error_reduction_bits = 0");
     const int last = sl - 1;
-    stc_reduced_.emplace_back(enc_, f.stc[static_cast<std::size_t>(last)], stc_top - last,
+    stc_reduced_.emplace(enc_, f.stc[static_cast<std::size_t>(last)], stc_top - last,
                               prime(c, stc_top - last) * step_stc * std::ldexp(1.0, -cfg_.error_reduction_bits));
   }
 }
@@ -581,7 +581,7 @@ Ciphertext Bootstrapper::slots_to_coeffs(const std::vector<Ciphertext>& parts, b
   }
   Ciphertext v = sparse ? parts[0] : ev_.add(parts[0], times_i(parts[1], 1));
   for (std::size_t i = 0; i < stc_.size(); ++i)
-    v = (reduced && i + 1 == stc_.size() ? stc_reduced_.front() : stc_[i]).apply(ev_, v, *gk_, &cost_);
+    v = (reduced && i + 1 == stc_.size() ? *stc_reduced_ : stc_[i]).apply(ev_, v, *gk_, &cost_);
   v.slots = n;  // sparse: (z ‖ z) on 2n slots is z on n slots
   v.scale = cfg_.output_scale;  // the diagonals' scales put the value q_0/(2π·Δ_in)·FFT(·) at Δ_out
   return v;

@@ -59,6 +59,7 @@
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -274,7 +275,7 @@ class Bootstrapper {
   const GaloisKeys* gk_;
   const EncapsulationKeys* ek_ = nullptr;
   std::vector<DiagonalTransform> cts_, stc_;
-  std::vector<DiagonalTransform> stc_reduced_;  ///< the last SlotsToCoeffs factor / 2^k (error reduction)
+  std::optional<DiagonalTransform> stc_reduced_;  ///< the last SlotsToCoeffs factor / 2^k (error reduction only)
   ChebyshevSeries cos_, arcsin_;
   double rho_ = 0, sigma0_ = 0, sigma_r_ = 0, ratio_ = 0;
   std::int64_t scale_up_ = 1;
