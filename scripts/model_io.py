@@ -49,3 +49,24 @@ def write_safetensors(path, tensors, metadata):
         f.write(hbytes)
         for blob in blobs:
             f.write(blob)
+
+
+def read_safetensors(path):
+    """The inverse of write_safetensors: (dict name -> numpy array, metadata dict). Only the dtypes
+    the writer produces (F32, F64, I32); anything else is refused with the file and tensor named."""
+    dtypes = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I32": np.dtype("<i4")}
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8:
+        sys.exit(f"{path}: {len(blob)} bytes, too short for a safetensors header")
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    metadata = header.pop("__metadata__", {})
+    base, tensors = 8 + n, {}
+    for name, entry in header.items():
+        if entry["dtype"] not in dtypes:
+            sys.exit(f"{path}: tensor {name} has dtype {entry['dtype']}; this reader takes F32, F64 and I32")
+        begin, end = entry["data_offsets"]
+        tensors[name] = np.frombuffer(blob[base + begin:base + end], dtype=dtypes[entry["dtype"]]).reshape(
+            entry["shape"])
+    return tensors, metadata
