@@ -88,20 +88,22 @@ nlohmann::json to_json(const UNetReport& r) {
   nlohmann::json j;
   j["model"] = "unet (enc 8/16/32 channels, quadratic activations, mean pooling, ConvTranspose2d k=2 s=2)";
   j["dataset"] = "32x32 scenes of 2-4 Fashion-MNIST test garments (ml/unet/scenes.h, seed 20), 6 labels";
-  j["plaintext"] = {{"mean_iou", r.plain_images ? nlohmann::json(r.plain_mean_iou) : nlohmann::json(nullptr)},
-                    {"pixel_accuracy", r.plain_images ? nlohmann::json(r.plain_pixel_accuracy) : nlohmann::json(nullptr)},
-                    {"images", r.plain_images},
-                    {"seconds", r.seconds_plain}};
+  j["plaintext"]["images"] = r.plain_images;  // the scores only when there are images
+  if (r.plain_images > 0) {
+    j["plaintext"]["mean_iou"] = r.plain_mean_iou;
+    j["plaintext"]["pixel_accuracy"] = r.plain_pixel_accuracy;
+  }
   j["images_encrypted"] = r.encrypted_images;
   if (r.encrypted_images > 0) {
     const double nd = static_cast<double>(r.encrypted_images);
     const int ni = static_cast<int>(r.encrypted_images);
-    nlohmann::json per_layer, per_layer_cpu, cost, plan = nlohmann::json::array();
-    for (const auto& [kind, s] : r.timings.seconds) per_layer[kind] = s / nd;
-    for (const auto& [kind, s] : r.timings.cpu_seconds) per_layer_cpu[kind] = s / nd;
-    for (const auto& [kind, c] : r.timings.cost)
-      cost[kind] = {{"rotations", c.rotations / ni}, {"plaintext_products", c.plaintext_products / ni},
-                    {"levels", c.levels / ni}};
+    nlohmann::json layers, plan = nlohmann::json::array();
+    for (const auto& [kind, c] : r.timings.cost)  // one object per layer type: time and operation counts
+      layers[kind] = {{"seconds", r.timings.seconds.at(kind) / nd},
+                      {"cpu_seconds", r.timings.cpu_seconds.at(kind) / nd},
+                      {"rotations", c.rotations / ni},
+                      {"plaintext_products", c.plaintext_products / ni},
+                      {"levels", c.levels / ni}};
     for (const auto& s : r.plan) plan.push_back({{"layer", s.layer}, {"levels", s.levels}, {"how", s.how}});
     j["plaintext_on_encrypted_scenes"] = {{"mean_iou", r.plain_k_mean_iou}, {"pixel_accuracy", r.plain_k_pixel_accuracy}};
     j["encrypted"] = {{"mean_iou", r.encrypted_mean_iou}, {"pixel_accuracy", r.encrypted_pixel_accuracy},
@@ -115,18 +117,14 @@ nlohmann::json to_json(const UNetReport& r) {
                    {"log_scale", r.params.log_scale}, {"dnum", r.dnum}, {"log_qp", r.log_qp},
                    {"security_bits", r.security_bits}};
     j["keys"] = {{"galois_keys", r.galois_keys}, {"galois_bytes", r.galois_bytes}, {"relin_bytes", r.relin_bytes}};
-    j["cost_per_image"] = cost;
-    j["seconds"] = {{"keygen", r.seconds_keygen},
-                    {"encrypt_per_image", r.seconds_encrypt / nd},
-                    {"infer_per_image", r.seconds_infer / nd},
-                    {"infer_cpu_per_image", r.cpu_seconds_infer / nd},
-                    {"decrypt_per_image", r.seconds_decrypt / nd},
-                    {"per_layer_type_per_image", per_layer},
-                    {"per_layer_type_cpu_per_image", per_layer_cpu}};
+    j["per_layer_type_per_image"] = layers;
+    j["seconds"] = {{"keygen", r.seconds_keygen}, {"encrypt_per_image", r.seconds_encrypt / nd},
+                    {"infer_per_image", r.seconds_infer / nd}, {"infer_cpu_per_image", r.cpu_seconds_infer / nd},
+                    {"decrypt_per_image", r.seconds_decrypt / nd}};
   }
-  j["peak_memory_bytes"] = r.peak_memory_bytes;
   j["seconds"]["plaintext"] = r.seconds_plain;
   j["seconds"]["total"] = r.seconds_total;
+  j["peak_memory_bytes"] = r.peak_memory_bytes;
   return j;
 }
 
@@ -150,12 +148,10 @@ void print_table(const UNetReport& r, const nlohmann::json& j) {
     std::printf("  seconds per scene: encrypt %.2f, inference %.1f (CPU %.1f), decrypt %.3f\n",
                 j["seconds"]["encrypt_per_image"].get<double>(), j["seconds"]["infer_per_image"].get<double>(),
                 j["seconds"]["infer_cpu_per_image"].get<double>(), j["seconds"]["decrypt_per_image"].get<double>());
-    for (const auto& [kind, s] : j["seconds"]["per_layer_type_per_image"].items()) {
-      const auto& c = j["cost_per_image"][kind];
+    for (const auto& [kind, c] : j["per_layer_type_per_image"].items())
       std::printf("    %-15s %7.1f s, CPU %6.1f s  (%d rotations, %d plaintext products, %d levels)\n", kind.c_str(),
-                  s.get<double>(), j["seconds"]["per_layer_type_cpu_per_image"][kind].get<double>(),
-                  c["rotations"].get<int>(), c["plaintext_products"].get<int>(), c["levels"].get<int>());
-    }
+                  c["seconds"].get<double>(), c["cpu_seconds"].get<double>(), c["rotations"].get<int>(),
+                  c["plaintext_products"].get<int>(), c["levels"].get<int>());
     std::printf("  keys: %zu Galois keys %.2f GiB, relinearisation key %.0f MiB (generated in %.1f s)\n", r.galois_keys,
                 r.galois_bytes / (1 << 30), r.relin_bytes / (1 << 20), r.seconds_keygen);
   }

@@ -71,9 +71,9 @@ void run_encrypted(const UNet& net, const std::vector<Scene>& scenes, const std:
   const RelinKey rk = client.keygen.relin_key(client.sk);
   const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
   rep.seconds_keygen = seconds_since(t);
-  for (const auto& [g, k] : gk.keys) rep.galois_bytes += bytes_of(k, ctx->n());
-  rep.relin_bytes = bytes_of(rk.key, ctx->n());
   rep.galois_keys = gk.keys.size();
+  rep.relin_bytes = bytes_of(rk.key, ctx->n());
+  for (const auto& entry : gk.keys) rep.galois_bytes += bytes_of(entry.second, ctx->n());
   note(log, "[unet] keys in " + fmt("%.1f s", rep.seconds_keygen) + ": relinearisation " +
                 fmt("%.0f MiB", rep.relin_bytes / (1 << 20)) + ", " + std::to_string(rep.galois_keys) +
                 " Galois keys " + fmt("%.2f GiB", rep.galois_bytes / (1 << 30)));

@@ -73,18 +73,17 @@ struct Rig {
   FeatureMap decrypt(const PackedFeatureMap& m) { return decrypt_packed(pk, client.encoder, client.decryptor, m); }
 };
 
-FeatureMap random_map(std::mt19937_64& rng, std::size_t c, std::size_t h, std::size_t w) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  FeatureMap m(c, h, w);
-  for (auto& v : m.data) v = u(rng);
-  return m;
-}
-
 std::vector<double> random_values(std::mt19937_64& rng, std::size_t n, double amp) {
   std::uniform_real_distribution<double> u(-amp, amp);
   std::vector<double> v(n);
   for (auto& x : v) x = u(rng);
   return v;
+}
+
+FeatureMap random_map(std::mt19937_64& rng, std::size_t c, std::size_t h, std::size_t w) {
+  FeatureMap m(c, h, w);
+  m.data = random_values(rng, m.data.size(), 1.0);
+  return m;
 }
 
 Conv2d random_conv(std::mt19937_64& rng, std::size_t out, std::size_t in, std::size_t k) {
