@@ -25,8 +25,8 @@
 //      enc2.act wait at levels 11 and 9 until dec1 and dec2 read them at levels 3 and 6.
 //   4. The decrypted mask equals the plaintext mask on every pixel.
 // Exercises (expected observations in docs/labs/17_unet.md):
-//   a. Run with --scenes 4: do all masks agree? Which labels does the network confuse with the
-//      truth, and does encryption change any of it?
+//   a. Run with --scenes 4: do all masks agree, and do the encrypted masks score the same mean IoU
+//      and pixel accuracy against the true labels as the plaintext masks?
 //   b. Run with --log-scale 26 (Δ = 2^26): how many bits does each layer keep, and do the masks
 //      still agree?
 //   c. In the cost table, compare the transposed convolutions with the 3 × 3 convolutions: where
@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
     }
 
     // 5. Cost per layer type, summed over the scenes.
-    std::printf("5. per layer type (all scenes): %-15s | seconds | rotations | products | levels\n", "");
+    std::printf("5. per layer type: wall seconds summed over the scenes; rotations, products, levels per scene\n");
+    std::printf("   %-15s | seconds | rotations | products | levels\n", "type");
     for (const auto& [kind, c] : tm.cost)
       std::printf("   %-15s | %7.2f | %9d | %8d | %d\n", kind.c_str(), tm.seconds[kind], c.rotations / scenes,
                   c.plaintext_products / scenes, c.levels / scenes);
