@@ -85,8 +85,9 @@ std::vector<int> conv_transpose_rotation_steps(const ResNetPacking& pk, std::siz
 /// on a packed map (file comment): input C_in channels at gap g (lazy σ ≠ 0 and κ allowed, zero at
 /// every grid position that is not a multiple of g), output t.out_channels channels at gap g/2
 /// (twice the height and width), sign 1, offset 0, level ℓ − 1, scale exactly e.scale, zero at its
-/// invalid positions. Cost: 3 hoisted rotations per input ciphertext, 4·C_in·(output
-/// ciphertexts)-ish products and 2·(nr − 1) block rotations per output ciphertext; 1 level.
+/// invalid positions. Cost: 3 hoisted rotations per input ciphertext; per output ciphertext
+/// 4·(input ciphertexts)·nr plaintext products and 2·(nr − 1) block rotations, nr = min(C_in, nb);
+/// 1 level.
 /// Throws InputError if in.channels ≠ t.in_channels, kernel or stride is not 2, the gap is odd,
 /// the weight or bias has the wrong size, σ = 0, or the ciphertext count does not match the
 /// channels; LevelError at level 0; MissingKeyError if a key of conv_transpose_rotation_steps is

@@ -9,8 +9,10 @@
 // take two ciphertexts. The committed U-Net: N = 2^13 (4096 slots, four 32 × 32 blocks), so its 8,
 // 16 and 32 channels take 2, 4 and 8 ciphertexts.
 // Error bounds: fresh encryptions at Δ = 2^30 are accurate to about 2^-20 of a unit and each layer
-// adds rescaling and key-switching errors of the same order; the bounds below (1e-4 relative per
-// layer, 1e-3 relative through the tiny network) leave a wide margin over what the runs print.
+// adds rescaling and key-switching errors of the same order. Observed (relative: max error over the
+// largest |value|): 6.3e-7 … 2.4e-6 for single layers, 8.5e-6 for the worst map of the tiny U-Net
+// and 7.2e-6 on its logits, 2.6e-7 on the committed U-Net's logits at Δ = 2^36. The bounds (1e-4 per
+// layer, 1e-3 through a network) leave a factor of 40 or more.
 #include <doctest/doctest.h>
 
 #include <algorithm>
