@@ -75,6 +75,30 @@ Conv2d tap_conv(const ConvTranspose2d& t, std::size_t ky, std::size_t kx) {
   return c;
 }
 
+/// The four taps' shifted copies read as ONE map of 4·C_in channels when C_in is a multiple of the
+/// blocks per ciphertext nb: ciphertext k of copy t then holds channels t·C_in + k·nb + β, the
+/// ResNetPacking layout of a 4·C_in-channel map, and a single 1 × 1 convolution (wide_tap_conv) sums
+/// all four taps on one set of nb − 1 block rotations.
+bool wide_taps(const ResNetPacking& pk, std::size_t in_channels) { return in_channels % pk.blocks() == 0; }
+
+/// The 1 × 1 convolution of the 4·C_in-channel map: weight[o][t·C_in + i] = w[i][o][ky][kx] for tap
+/// t = 2·ky + kx, the layer's bias.
+Conv2d wide_tap_conv(const ConvTranspose2d& t) {
+  Conv2d c;
+  c.out_channels = t.out_channels;
+  c.in_channels = 4 * t.in_channels;
+  c.kernel = 1;
+  c.stride = 1;
+  c.padding = 0;
+  c.weight.resize(t.out_channels * c.in_channels);
+  for (std::size_t o = 0; o < t.out_channels; ++o)
+    for (std::size_t tap = 0; tap < 4; ++tap)
+      for (std::size_t i = 0; i < t.in_channels; ++i)
+        c.weight[o * c.in_channels + tap * t.in_channels + i] = t.weight[(i * t.out_channels + o) * 4 + tap];
+  c.bias = t.bias;
+  return c;
+}
+
 /// Tap t's shift (right) in slots: (gap/2)·(ky·W + kx).
 int tap_shift(const ResNetPacking& pk, std::size_t out_gap, std::size_t ky, std::size_t kx) {
   return static_cast<int>(out_gap * (ky * pk.width() + kx));
@@ -145,7 +169,10 @@ std::vector<int> conv_transpose_rotation_steps(const ResNetPacking& pk, std::siz
   for (std::size_t ky = 0; ky < 2; ++ky)
     for (std::size_t kx = 0; kx < 2; ++kx)
       if (ky + kx > 0) steps.insert(-tap_shift(pk, out_gap, ky, kx));
-  for (int s : conv_rotation_steps(pk, in_channels, out_gap, tap_conv(t, 0, 0))) steps.insert(s);
+  const std::vector<int> block_steps = wide_taps(pk, in_channels)
+                                          ? conv_rotation_steps(pk, 4 * in_channels, out_gap, wide_tap_conv(t))
+                                          : conv_rotation_steps(pk, in_channels, out_gap, tap_conv(t, 0, 0));
+  steps.insert(block_steps.begin(), block_steps.end());
   steps.erase(0);
   return {steps.begin(), steps.end()};
 }
@@ -182,10 +209,19 @@ PackedFeatureMap conv_transpose_packed(const ResNetEvalContext& e, const PackedF
     for (std::size_t k = 0; k < taps.size(); ++k) y[k].cts.push_back(std::move(r[k]));
     rotations += static_cast<int>(taps.size()) - 1;
   }
-  // Step 3: Σ_t T_t(y_t), two taps per channel-rotation pass.
+  // Step 3: Σ_t T_t(y_t): one pass over the 4·C_in-channel map when C_in fills whole ciphertexts,
+  // else two taps per channel-rotation pass.
+  ResNetCost inner;
+  if (wide_taps(pk, in.channels)) {
+    PackedFeatureMap all{{}, 4 * in.channels, out_gap, in.sign, 0.0};
+    for (auto& m : y)
+      for (auto& ct : m.cts) all.cts.push_back(std::move(ct));
+    PackedFeatureMap out = conv_packed(e, all, wide_tap_conv(t), 1.0, 0.0, &inner);
+    add_cost(cost, rotations + inner.rotations, inner.plaintext_products, 1);
+    return out;
+  }
   std::vector<Conv2d> tc;
   for (const auto& [ky, kx] : taps) tc.push_back(tap_conv(t, ky, kx));
-  ResNetCost inner;
   const PackedFeatureMap first = conv_projection_packed(e, y[0], tc[0], y[1], tc[1], 1.0, 0.0, &inner);
   const PackedFeatureMap second = conv_projection_packed(e, y[2], tc[2], y[3], tc[3], 1.0, 0.0, &inner);
   add_cost(cost, rotations + inner.rotations, inner.plaintext_products, 1);

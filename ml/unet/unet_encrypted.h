@@ -29,10 +29,13 @@
 //      grid position that is not a multiple of g (precondition: a "clean" map, as conv_packed and
 //      square_packed produce; a pooled map is not) and off_t is smaller than g in each direction;
 //   3. out = Σ_t T_t(y_t), T_t the 1 × 1 convolution with weights w[i][o][ky][kx] (PyTorch's
-//      [in, out, kh, kw]) read at gap g/2, the bias in T_0 only: each output position gets the
-//      one tap whose y_t is nonzero there. The four 1 × 1 convolutions run as two
-//      conv_projection_packed passes (two sources share one set of channel rotations) and an
-//      add: 2·(nr − 1) block rotations instead of 4·(nr − 1), nr = min(C_in, nb).
+//      [in, out, kh, kw]) read at gap g/2: each output position gets the one tap whose y_t is
+//      nonzero there. When C_in is a multiple of the nb blocks per ciphertext, the four copies
+//      are one map of 4·C_in channels (copy t's ciphertext k holds channels t·C_in + k·nb + β,
+//      ResNetPacking's layout) and one 1 × 1 conv_packed with weight[o][t·C_in + i] sums them on
+//      nb − 1 block rotations per output ciphertext. Otherwise (a replicated map, C_in < nb) the
+//      four 1 × 1 convolutions run as two conv_projection_packed passes (two sources share one
+//      set of channel rotations), the bias in T_0 only, and an add: 2·(C_in − 1) block rotations.
 //
 // Concatenation + convolution (concat_conv_packed), 1 level: no data moves. conv([a, b]) =
 // conv_a(a) + conv_b(b) with the weight split by input channel (conv_a the first a.channels input
@@ -86,8 +89,8 @@ std::vector<int> conv_transpose_rotation_steps(const ResNetPacking& pk, std::siz
 /// every grid position that is not a multiple of g), output t.out_channels channels at gap g/2
 /// (twice the height and width), sign 1, offset 0, level ℓ − 1, scale exactly e.scale, zero at its
 /// invalid positions. Cost: 3 hoisted rotations per input ciphertext; per output ciphertext
-/// 4·(input ciphertexts)·nr plaintext products and 2·(nr − 1) block rotations, nr = min(C_in, nb);
-/// 1 level.
+/// 4·(input ciphertexts)·nr plaintext products, nr = min(C_in, nb), and nb − 1 block rotations
+/// when C_in is a multiple of nb, else 2·(C_in − 1); 1 level.
 /// Throws InputError if in.channels ≠ t.in_channels, kernel or stride is not 2, the gap is odd,
 /// the weight or bias has the wrong size, σ = 0, or the ciphertext count does not match the
 /// channels; LevelError at level 0; MissingKeyError if a key of conv_transpose_rotation_steps is

@@ -180,6 +180,11 @@ TEST_CASE("ml/unet_encrypted: transposed convolution against conv_transpose2d (g
     CHECK(y.cts.front().level == r.ctx->max_level() - 1);
     CHECK(y.cts.front().scale == r.e.scale);
     CHECK(cost.levels == 1);
+    // 3 tap shifts per input ciphertext; per output ciphertext nb − 1 block rotations when the four
+    // shifted copies form one 4·C_in-channel map (C_in a multiple of nb = 16), else 2·(C_in − 1)
+    const std::size_t n_in = pk.ciphertexts(c.in), n_out = pk.ciphertexts(c.out);
+    const std::size_t block_rotations = c.in % pk.blocks() == 0 ? pk.blocks() - 1 : 2 * (c.in - 1);
+    CHECK(cost.rotations == static_cast<int>(3 * n_in + block_rotations * n_out));
     const double err = rel_error(r.decrypt(y), conv_transpose2d(x, layers[k]));
     // the output is clean: every slot off its grid decrypts to about 0 (the next transposed convolution needs it)
     double off = 0;
