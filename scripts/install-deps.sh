@@ -7,7 +7,8 @@ set -euo pipefail
 # libcli11-dev: command line · nlohmann-json3-dev: JSON output and safetensors headers ·
 # python3-sklearn: real data sets · dataset-fashion-mnist: Fashion-MNIST IDX files (in
 # /usr/share/datasets/fashion-mnist) · zlib1g-dev: reading them gzipped · clang, libclang-rt-14-dev:
-# libFuzzer for the fuzz targets of fuzz/ (run by .ci/run through fuzz/run.sh).
+# libFuzzer for the fuzz targets of fuzz/ (run by .ci/run through fuzz/run.sh) · libpng-dev: the
+# mask images of `ckks-ml unet --png`.
 # Not installed here: python3-torch (~900 MB), needed only to retrain ml/models/ with
 # scripts/train_mlp.py; the library and tests use the committed weights.
 packages=(
@@ -21,6 +22,7 @@ packages=(
   python3-sklearn
   dataset-fashion-mnist zlib1g-dev
   clang libclang-rt-14-dev
+  libpng-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -8,6 +8,7 @@
 //   ckks-ml mlp …      encrypted MLP inference on Fashion-MNIST           (cmd_mlp.cpp)
 //   ckks-ml mlr …      multiclass logistic regression trained on encrypted data (cmd_mlr.cpp)
 //   ckks-ml knn …      k-nearest neighbours on encrypted queries, two modes (cmd_knn.cpp)
+//   ckks-ml unet …     encrypted U-Net segmentation of Fashion-MNIST scenes (cmd_unet.cpp)
 //   ckks-ml keygen | encrypt | infer | decrypt …   the client/server workflow through files
 //                                                   (cmd_workflow.cpp, ml/workflow/workflow.h)
 //
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {add_linreg(app), add_lffr(app), add_logreg(app), add_logreg_minibatch(app),
                                          add_mlp(app), add_mlr(app), add_knn(app), add_resnet(app),
                                          add_transfer(app),  // cmd_transfer.cpp
-                                         add_nn_train(app),
+                                         add_nn_train(app), add_unet(app),  // cmd_unet.cpp
                                          add_keygen(app), add_encrypt(app), add_infer(app), add_decrypt(app)};
   try {
     app.parse(argc, argv);

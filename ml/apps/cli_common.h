@@ -68,6 +68,7 @@ Command add_knn(CLI::App& app);
 Command add_resnet(CLI::App& app);
 Command add_transfer(CLI::App& app);  // cmd_transfer.cpp
 Command add_nn_train(CLI::App& app);  // cmd_nn_train.cpp
+Command add_unet(CLI::App& app);      // cmd_unet.cpp
 // The client/server workflow (cmd_workflow.cpp).
 Command add_keygen(CLI::App& app);
 Command add_encrypt(CLI::App& app);
