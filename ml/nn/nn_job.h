@@ -17,6 +17,9 @@ struct NnJobOptions {
   std::string data = "digits";  ///< digits | fashion-mnist-14
   std::string fashion_dir;       ///< empty: kDebianFashionMnistDir
   std::size_t train_rows = 4096; ///< fashion-mnist-14: the first N training images (digits: all)
+  /// The data owner's preprocessing before encryption: every feature x ∈ [0, 1] (pixels/16, block
+  /// means/255) becomes 2·(x − μ), μ its training mean (nn_centre_features); false: x as is.
+  bool centre = true;
   NnOptions nn;                  ///< hidden, batch, epochs, eta, momentum, seed (act1/act2 are measured)
   int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many
   BootstrapPreset boot = bootstrap_preset_n16_sparse_secret();
@@ -52,6 +55,11 @@ struct NnReport {
   NnRunStats stats;
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_total = 0;
 };
+
+/// Replaces every feature column j < d of A and A_test (the last column, the bias, is kept) by
+/// factor·(x − μ_j), μ_j the mean of column j over A (the training rows). Throws InputError if A is
+/// empty or a row of either matrix has another width than A's first row.
+void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
 
 /// Runs the job. `schedule_out` (if set) is called with the level schedule before the encrypted run.
 /// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
