@@ -229,7 +229,7 @@ std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentu
   s.push_back(line("∇2 = s·Eᵀ·A1 (summed over the samples)", v - 5));
   s.push_back(line("δ = (E·V2) ⊙ D1", v - 4));
   s.push_back(line("∇1 = s·δᵀ·A (summed over the samples)", v - 6));
-  s.push_back(line("W_new = V + ∇ packed for the weight refresh", v - 7));
+  s.push_back(line("W_new = (1 − η_t·λ)·V + ∇ packed for the weight refresh", v - 7));
   s.push_back(line("weights refreshed", lw));
   return s;
 }
@@ -339,7 +339,7 @@ EncryptedNnWeights NnServer::backward(const NnForward& f, const Ciphertext& e, c
   // 8. δ = (Σ_c E ⊙ V2) ⊙ D1, spread over the feature axis.
   const Ciphertext delta1 =
       spread_slots(ev_, mul(sum_slots(ev_, mul(es, f.v.w2), gk_, l.axis, l.hp), f.d1), gk_, l.axis, l.hp);
-  // 9.–10. ∇1[g] = s·Σ_r δ ⊙ X[g]; W_new = V + ∇.
+  // 9.–10. ∇1[g] = s·Σ_r δ ⊙ X[g]; W_new = (1 − η_t·λ)·V + ∇.
   EncryptedNnWeights out;
   for (std::size_t g = 0; g < l.groups; ++g) {
     const Ciphertext g1 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(delta1, batch.x[g]), gk_, R, l.block), s, delta);
