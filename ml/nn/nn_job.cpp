@@ -20,10 +20,7 @@ namespace ckks::ml {
 
 namespace {
 
-struct Data {
-  DenseMatrix A, A_test;
-  std::vector<double> y, y_test;
-};
+using Data = NnMatrices;
 
 Data load(const NnJobOptions& o, NnReport& rep) {
   Data d;
@@ -104,7 +101,18 @@ NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
   const auto t_total = Clock::now();
   NnReport rep;
   const Data d = load(o, rep);
-  const std::size_t C = 10;
+  rep = run_nn_on_matrices(d, o, std::move(rep), progress, before_encrypted, checkpoint);
+  rep.seconds_total = seconds_since(t_total);
+  return rep;
+}
+
+NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
+                            const std::function<void(const NnReport&)>& before_encrypted,
+                            const std::function<void(int, double, double, double)>& checkpoint) {
+  const auto t_total = Clock::now();
+  if (d.A.empty() || d.A_test.empty() || d.A[0].size() < 2)
+    throw InputError("nn: no training or test rows, or rows without a feature before the bias column");
+  const std::size_t C = d.classes;
   check_class_labels(d.y, C, "nn-train");
   rep.train_rows = d.A.size();
   rep.test_rows = d.A_test.size();
