@@ -16,8 +16,6 @@
 #include "ml/nn/nn_encrypted.h"
 #include "ml/nn/nn_job.h"
 #include "ml/nn/nn_plain.h"
-#include "ml/resnet/resnet_plain.h"
-#include "ml/transfer/transfer_features.h"
 #include "ml/transfer/transfer_job.h"
 
 using namespace ckks;
@@ -302,28 +300,21 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
 }
 
 TEST_CASE("ml/nn the network as a transfer classifier on ResNet-20 features (N = 2^11, INSECURE)") {
-  // 60 digits through the frozen Fashion-MNIST ResNet-20, 2/3 : 1/3 split, z-scored features; the
-  // network 64-3-10 trains 2 encrypted iterations on batches of 16 (16 samples per ciphertext).
-  ml::Dataset ds = ml::read_sklearn_digits(ml::sklearn_data("digits.csv.gz"));
-  ds.X.resize(60);
-  ds.y.resize(60);
-  const ml::ResNet net = ml::ResNet::load(std::string(CKKS_MODELS_DIR_FOR_TESTS) + "/resnet20_fmnist.safetensors");
-  std::vector<std::vector<float>> images;
-  for (const auto& row : ds.X) images.push_back(ml::digit_to_resnet_input(row));
-  ml::Dataset feats = ds;
-  feats.X = ml::extract_features(net, images);
-  const ml::Split split = ml::train_test_split(feats, 1.0 / 3, 1);
-  const ml::FeatureScaler z = ml::FeatureScaler::fit(split.train.X);
-  ml::TransferData data;
-  data.features = {ml::with_bias_column(z.apply(split.train.X)), ml::with_bias_column(z.apply(split.test.X)),
-                   split.train.y, split.test.y, 10};
+  // The transfer job's data: the first 32 seed-1 training digits and all 359 test digits through
+  // the frozen Fashion-MNIST ResNet-20, z-scored features; the network 64-3-10 trains 2 encrypted
+  // iterations on batches of 16 (16 samples per ciphertext).
+  ml::TransferJobOptions jo;
+  jo.model = std::string(CKKS_MODELS_DIR_FOR_TESTS) + "/resnet20_fmnist.safetensors";
+  jo.train_images = 32;
+  jo.test_seed = 9;
+  ml::TransferReport rep;
+  const ml::TransferData data = ml::prepare_transfer_data(jo, rep);
+  REQUIRE(data.features.A.size() == 32);
   ml::NnJobOptions nn;
   nn.boot = small_boot(11);
   nn.nn.hidden = 3;
   nn.nn.batch = 16;
   nn.max_iterations = 2;
-  ml::TransferJobOptions jo;
-  jo.test_seed = 9;
   const ml::TransferClassifier c = ml::nn_transfer_classifier(nn);
   CHECK(c.name == "nn");
   const ml::TransferOutcome t = c.train(data, jo, {});
@@ -336,7 +327,7 @@ TEST_CASE("ml/nn the network as a transfer classifier on ResNet-20 features (N =
   CHECK(t.max_weight_error < std::ldexp(1.0, -20));
   CHECK(t.max_sigmoid_input > 0);
   CHECK(t.ciphertexts_uploaded == 2 * (5 + 1) + 5 + 1);  // 2 batches and the weights, G = 5 groups
-  // The batch is capped at the training rows: 40 rows, batch 128 asked, one batch of 40 > R = 16.
+  // The batch is capped at the training rows: 32 rows, batch 128 asked, one batch of 32 > R = 16.
   nn.nn.batch = 128;
   CHECK_THROWS_WITH_AS(ml::nn_transfer_classifier(nn).train(data, jo, {}), doctest::Contains("larger than the slots"),
                        ParameterError);
