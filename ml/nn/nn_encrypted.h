@@ -36,7 +36,7 @@
 //   8. δ = (Σ_c E ⊙ V2) ⊙ D1 (rotations Hp·2^i), spread over the axis (−Hp·2^i)    2 levels
 //   9. ∇1[g] = Σ_r δ ⊙ X[g] (rotations B·2^i), times s                             2 levels
 //  10. W_new = (1 − η_t·λ)·V + ∇ (the factor is an exact-scale constant product on V, whose
-//      level ℓ_w − 1 is far above ∇'s: no level); {W_new, W} are refreshed together (one
+//      level ℓ_w − 1 (ℓ_w without momentum) is far above ∇'s: no level); {W_new, W} are refreshed together (one
 //      bootstrap, ml/refresh.h)
 // Level schedule: V at ℓ_w − 1, Z1 ℓ_w − 2, A1/D1 ℓ_w − 4, Z2 ℓ_w − 5, E ℓ_w − 7 (≥ 0); after the
 // bootstrap δ reaches ℓ_w − 5 (D1's level − 1), ∇1 ℓ_w − 7 ≥ 1 for the packing: ℓ_w ≥ 8
@@ -162,7 +162,7 @@ class NnServer {
   /// `weight_decay` λ ≥ 0 and `eta_decay` κ ≥ 0 (NnOptions): iteration t updates
   /// W ← (1 − η_t·λ)·V + s_t·∇ with η_t = η/(1 + κ·t), s_t = −2η_t/b — plaintext constants, no level
   /// beyond the schedule's (the factor 1 − η_t·λ rides on V, which has levels to spare). InputError
-  /// for a negative λ or κ, or η_t·λ ≥ 1.
+  /// for a negative λ or κ, or η·λ ≥ 1.
   NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
            const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum,
            double weight_decay = 0, double eta_decay = 0);

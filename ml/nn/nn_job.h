@@ -80,7 +80,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
                             const std::function<void(int, double, double, double)>& checkpoint = {});
 
 /// Runs the job: loads --data (digits or fashion-mnist-14), centres it (o.centre) and calls
-/// run_nn_on_matrices. `schedule_out` (if set) is called with the level schedule before the encrypted run.
+/// run_nn_on_matrices. `before_encrypted` (if set) is called with the report, level schedule
+/// included, before the encrypted run.
 /// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
 /// and the server throw (batch larger than the slots, too few levels, weights above the bound M).
 /// `checkpoint` (if set) receives (iteration, encrypted accuracy, plaintext accuracy, max weight error).
