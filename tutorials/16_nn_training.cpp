@@ -29,9 +29,10 @@
 //   b. Run with --batch 33: read the error. Why is 32 the limit at N = 2^10?
 //   c. Run with --interval 2: the cubic fits better on [−2, 2], but what happens to the visited
 //      |Z1|, |Z2| and to the agreement with double precision?
+//   d. Run with --weight-decay 0.1: does the schedule change? How far do the weights move now?
 //
 // Usage: tutorial_16_nn_training [--log-n L] [--hidden H] [--batch b] [--iterations K] [--eta η]
-//        [--momentum γ] [--interval a]
+//        [--momentum γ] [--interval a] [--weight-decay λ]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   tutorial::Options options("Tutorial 16 — a small network trained on encrypted data, step by step");
   int log_n = 10, iterations = 4;
   std::size_t hidden = 3, batch = 32;
-  double eta = 0.5, momentum = 0.5, interval = 6.0;
+  double eta = 0.5, momentum = 0.5, interval = 6.0, weight_decay = 0.0;
   options.add("--log-n", log_n, "ring degree N = 2^L (INSECURE below 16)", 10, 13);
   options.add("--hidden", hidden, "hidden units H", std::size_t{1}, std::size_t{15});
   options.add("--batch", batch, "samples per batch (at most the samples one ciphertext holds)", std::size_t{1},
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
   options.add("--eta", eta, "step η", 0.01, 10.0);
   options.add("--momentum", momentum, "Nesterov look-ahead γ (0: plain gradient descent)", 0.0, 0.95);
   options.add("--interval", interval, "half-width a of both cubic fits [−a, a]", 0.5, 64.0);
+  options.add("--weight-decay", weight_decay, "L2 weight decay λ: W ← (1 − ηλ)V + ∇ (ckks-ml nn-train uses 0.01)", 0.0,
+              0.5);
   if (const auto code = options.parse(argc, argv)) return *code;
   try {
     // Data: wine's training split, z-scores, bias column last.
@@ -101,6 +104,7 @@ int main(int argc, char** argv) {
     o.batch = batch;
     o.eta = eta;
     o.momentum = momentum;
+    o.weight_decay = weight_decay;
     o.epochs = (iterations + static_cast<int>(A.size() / batch) - 1) / static_cast<int>(A.size() / batch);
     o.act1 = ml::fit_sigmoid_cubic(interval);
     o.act2 = ml::fit_sigmoid_cubic(interval);
@@ -114,7 +118,7 @@ int main(int argc, char** argv) {
     ml::NnDataOwner owner(ctx, 16);  // INSECURE fixed-seed keys: a lab
     ml::NnServer server(ctx, owner.relin_key(), owner.galois_keys(l, plan),
                         owner.encapsulation_keys(boot.config.ephemeral_secret_weight), rc, l, o.act1, o.act2, eta,
-                        momentum);
+                        momentum, weight_decay);
     std::printf("   level schedule (weights at %d, data and bootstrapped E at %d):\n", server.weight_level(),
                 server.data_level());
     for (const auto& s : ml::NnServer::level_schedule(server.weight_level(), server.data_level(), momentum))
@@ -160,7 +164,7 @@ int main(int argc, char** argv) {
     show("E bootstrapped", eb, stage_error(dec(eb), l, C, 1, [&](auto r, auto c, auto) { return e(r, c); }));
     const ml::EncryptedNnWeights w_new = server.backward(f, eb, b0);
     const double err_new = ml::max_weight_difference(owner.decrypt_weights(w_new, l), t.w[0]);
-    show("W_new = W + ∇ (W2 shown)", w_new.w2, err_new);
+    show("W_new = (1 − ηλ)W + ∇ (W2 shown)", w_new.w2, err_new);
     w = server.refresh_weights(w_new, w, w_prev);
     const double err_ref = ml::max_weight_difference(owner.decrypt_weights(w, l), t.w[0]);
     show("weights refreshed", w.w2, err_ref);

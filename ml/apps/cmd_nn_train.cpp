@@ -1,5 +1,6 @@
 // ckks-ml nn-train [--data digits|fashion-mnist-14] [--epochs E] [--hidden H] [--batch B] [--eta η]
-//                  [--momentum γ] [--iterations K] [--torch PATH] [--export PATH] [--json]
+//                  [--momentum γ] [--weight-decay λ] [--eta-decay κ] [--bound M] [--raw-features]
+//                  [--iterations K] [--torch PATH] [--export PATH] [--json]
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -26,6 +27,7 @@ struct NnCliOptions {
   std::string stop_by;     ///< "HH:MM" UTC, today (or tomorrow if already past)
   int insecure_log_n = 0;  ///< > 0: the preset's chain and bootstrap at N = 2^L, INSECURE (timing, tests)
   std::string torch_path;  ///< the script's JSON output (default nn_torch_<data>.json)
+  bool raw_features = false;  ///< --raw-features: NnJobOptions::centre = false
   bool json = false;
 };
 
@@ -56,6 +58,7 @@ double parse_stop_by(const std::string& hhmm) {
 
 int run_nn_train(NnCliOptions o) {
   if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
+  o.job.centre = !o.raw_features;
   if (o.insecure_log_n > 0) {
     o.job.boot.params.log_n = o.insecure_log_n;
     o.job.boot.params.allow_insecure = true;
@@ -100,6 +103,7 @@ int run_nn_train(NnCliOptions o) {
     j["scaling"] = r.scaling;
     j["rows"] = {{"train", r.train_rows}, {"test", r.test_rows}, {"features", r.features}, {"classes", r.classes}};
     j["network"] = {{"hidden", l.hidden}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
+                    {"weight_decay", o.job.nn.weight_decay}, {"eta_decay", o.job.nn.eta_decay}, {"bound", o.job.bound},
                     {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}, {"planned_iterations", r.planned_iterations},
                     {"stopped_by_deadline", r.stopped_early}};
     j["sigmoid"] = {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}, {"max_error", r.act1.max_error()},
@@ -124,10 +128,10 @@ int run_nn_train(NnCliOptions o) {
   }
   std::printf("Network trained on encrypted data (%zu → %zu → %zu, cubic sigmoids, BCE), %s\n", r.features, l.hidden,
               r.classes, r.dataset.c_str());
-  std::printf("  %zu train / %zu test rows, batch %zu, %d iterations%s, η = %g, γ = %g\n", r.train_rows, r.test_rows,
-              l.batch, r.iterations,
+  std::printf("  %zu train / %zu test rows, batch %zu, %d iterations%s, η = %g, γ = %g, λ = %g, κ = %g\n", r.train_rows,
+              r.test_rows, l.batch, r.iterations,
               r.stopped_early ? (" (of " + std::to_string(r.planned_iterations) + ": --stop-by)").c_str() : "",
-              o.job.nn.eta, o.job.nn.momentum);
+              o.job.nn.eta, o.job.nn.momentum, o.job.nn.weight_decay, o.job.nn.eta_decay);
   std::printf("  p1 on [−%.2f, %.2f] (visited %.3f, max error %.4f), p2 on [−%.2f, %.2f] (visited %.3f, max error %.4f)\n",
               r.act1.a, r.act1.a, r.visited_z1, r.act1.max_error(), r.act2.a, r.act2.a, r.visited_z2, r.act2.max_error());
   std::printf("  layout: blocks of %zu slots, %zu samples per ciphertext, %zu feature groups; per iteration %zu "
@@ -160,7 +164,14 @@ Command add_nn_train(CLI::App& app) {
   s->add_option("--batch", o->job.nn.batch, "samples per batch, at most the samples one ciphertext holds (default 128)")
       ->check(whole_at_least(1));
   s->add_option("--eta", o->job.nn.eta, "step η (default 1.5)");
-  s->add_option("--momentum", o->job.nn.momentum, "Nesterov look-ahead γ (default 0.6), 0 for plain gradient descent");
+  s->add_option("--momentum", o->job.nn.momentum, "Nesterov look-ahead γ (default 0.8), 0 for plain gradient descent");
+  s->add_option("--weight-decay", o->job.nn.weight_decay,
+                "L2 weight decay λ: W ← (1 − ηλ)W − η·gradient, no extra level (default 0.01, 0: none)");
+  s->add_option("--eta-decay", o->job.nn.eta_decay, "1/t schedule κ: η_t = η/(1 + κt) (default 0: constant η)");
+  s->add_option("--bound", o->job.bound,
+                "refresh bound M: weights are divided by M before bootstrapping, its error is multiplied by M (default 16)");
+  s->add_flag("--raw-features", o->raw_features,
+              "features as loaded (pixels/16, block means/255) instead of centred 2(x − training mean)");
   s->add_option("--iterations", o->job.max_iterations, "stop after K iterations (default: epochs × batches)")
       ->check(whole_at_least(1));
   s->add_option("--checkpoint-every", o->job.checkpoint_every,

@@ -1,4 +1,5 @@
-// ckks-ml transfer [--train-images N] [--iterations K] [--seed S] [--params n15 | --bootstrap] [--model PATH] [--json]
+// ckks-ml transfer [--train-images N] [--iterations K] [--seed S] [--params n15 | --bootstrap] [--model PATH] [--nn]
+//                  [--json]
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -20,6 +21,7 @@ namespace {
 struct TransferCliOptions : NagCliOptions {
   std::size_t train_images = 128;
   std::string model;
+  bool nn = false;  ///< --nn: the encrypted network of nn-train as a second classifier
   TransferCliOptions() { iterations = 2; }  // the seed's setting: 128 images, 2 iterations
 };
 
@@ -77,6 +79,7 @@ int run_transfer(const TransferCliOptions& o) {
   jo.params = mo.params;
   jo.refresh = mo.refresh;
   jo.model = o.model.empty() ? std::string(CKKS_MODELS_DIR) + "/resnet20_fmnist.safetensors" : o.model;
+  if (o.nn) jo.classifiers.push_back(nn_transfer_classifier(NnJobOptions{}));
   std::fprintf(stderr, "[transfer] digits, %s\n", jo.params.describe().c_str());
   const TransferReport r = run_transfer_job(jo, stderr_progress("transfer"));
   const nlohmann::json j = to_json(r, o);
@@ -98,6 +101,11 @@ int run_transfer(const TransferCliOptions& o) {
   std::printf("  %-40s %10.4f\n", "encrypted training on features", m.accuracy_encrypted);
   std::printf("  %-40s %10.4f\n", "same algorithm, plaintext, features", m.accuracy_plaintext);
   std::printf("  %-40s %10.4f\n", "same algorithm, plaintext, raw pixels", r.raw_pixels_accuracy);
+  for (std::size_t i = 1; i < r.outcomes.size(); ++i)
+    std::printf("  %-40s %10.4f   (plaintext %.4f, agreement %.4f, %d iterations, %d bootstraps, %.1f s)\n",
+                ("encrypted " + r.outcomes[i].name + " on features").c_str(), r.outcomes[i].accuracy_encrypted,
+                r.outcomes[i].accuracy_plaintext, r.outcomes[i].agreement, r.outcomes[i].iterations,
+                r.outcomes[i].bootstraps, r.outcomes[i].seconds_train);
   std::printf("\n  agreement (encrypted vs plaintext predictions) %.4f; max |W_enc - W_plain| = %.3g; "
               "max |sigmoid input| = %.2f\n",
               m.agreement, m.max_weight_error, m.max_sigmoid_input);
@@ -123,6 +131,9 @@ Command add_transfer(CLI::App& app) {
   t->add_option("--model", go->model, "safetensors weights of the frozen network (default: ml/models/resnet20_fmnist.safetensors)");
   add_params_and_json(t, go->params, go->json, "parameter preset n13|n14|n15|n16 (default n15, 128-bit)");
   add_bootstrap_flag(t, *go);
+  t->add_flag("--nn", go->nn,
+              "also train nn-train's network (64-15-10, its default recipe, N = 2^16 bootstrapping, 128-bit) on the "
+              "encrypted features");
   return {t, [go] { return run_transfer(*go); }};
 }
 

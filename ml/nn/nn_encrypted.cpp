@@ -229,15 +229,16 @@ std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentu
   s.push_back(line("∇2 = s·Eᵀ·A1 (summed over the samples)", v - 5));
   s.push_back(line("δ = (E·V2) ⊙ D1", v - 4));
   s.push_back(line("∇1 = s·δᵀ·A (summed over the samples)", v - 6));
-  s.push_back(line("W_new = V + ∇ packed for the weight refresh", v - 7));
+  s.push_back(line("W_new = (1 − η_t·λ)·V + ∇ packed for the weight refresh", v - 7));
   s.push_back(line("weights refreshed", lw));
   return s;
 }
 
 NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
-                   const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum)
+                   const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum,
+                   double weight_decay, double eta_decay)
     : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), ek_(std::move(ek)), lay_(lay), encoder_(ctx), ev_(ctx),
-      eta_(eta), momentum_(momentum) {
+      eta_(eta), momentum_(momentum), weight_decay_(weight_decay), eta_decay_(eta_decay) {
   const std::size_t count = (lay.groups + 1) * (momentum > 0 ? 2 : 1);
   if (count > lay.samples())
     throw ParameterError("nn: " + std::to_string(count) + " weight ciphertexts do not fit the " +
@@ -245,6 +246,10 @@ NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys
   if (!(eta > 0) || momentum < 0 || momentum >= 1)
     throw InputError("nn: eta = " + std::to_string(eta) + ", momentum = " + std::to_string(momentum) +
                      "; need eta > 0 (--eta) and 0 ≤ momentum < 1 (--momentum)");
+  if (!(weight_decay >= 0) || !(eta_decay >= 0) || eta * weight_decay >= 1)
+    throw InputError("nn: weight decay λ = " + std::to_string(weight_decay) + ", eta decay κ = " +
+                     std::to_string(eta_decay) + " with eta = " + std::to_string(eta) +
+                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and κ ≥ 0 (--eta-decay)");
   refresher_ = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, ek_, lay.samples(), lay.block, lay.slots);
   if (weight_level() < levels_needed(momentum))
     throw LevelError("nn: too few levels: an iteration needs the weights at level " +
@@ -324,19 +329,23 @@ EncryptedNnWeights NnServer::backward(const NnForward& f, const Ciphertext& e, c
   const double delta = ctx.default_scale();
   const std::size_t R = l.samples();
   const Ciphertext es = spread_slots(ev_, e, gk_, l.hp, 1);
-  const double s = -2 * eta_ / static_cast<double>(l.batch);
+  const double eta_t = eta_ / (1 + eta_decay_ * t_), s = -2 * eta_t / static_cast<double>(l.batch);
+  // V, or (1 − η_t·λ)·V with weight decay (one level on V, which is far above ∇'s level).
+  auto kept = [&](const Ciphertext& v, int level) {
+    return ev_.drop_level(weight_decay_ > 0 ? mul_const_to(ev_, ctx, v, 1 - eta_t * weight_decay_, delta) : v, level);
+  };
   // 7. ∇2 = s·Σ_r E ⊙ A1.
   const Ciphertext g2 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(es, f.a1), gk_, R, l.block), s, delta);
   // 8. δ = (Σ_c E ⊙ V2) ⊙ D1, spread over the feature axis.
   const Ciphertext delta1 =
       spread_slots(ev_, mul(sum_slots(ev_, mul(es, f.v.w2), gk_, l.axis, l.hp), f.d1), gk_, l.axis, l.hp);
-  // 9.–10. ∇1[g] = s·Σ_r δ ⊙ X[g]; W_new = V + ∇.
+  // 9.–10. ∇1[g] = s·Σ_r δ ⊙ X[g]; W_new = (1 − η_t·λ)·V + ∇.
   EncryptedNnWeights out;
   for (std::size_t g = 0; g < l.groups; ++g) {
     const Ciphertext g1 = mul_const_to(ev_, ctx, sum_slots(ev_, mul(delta1, batch.x[g]), gk_, R, l.block), s, delta);
-    out.w1.push_back(ev_.add(ev_.drop_level(f.v.w1[g], g1.level), g1));
+    out.w1.push_back(ev_.add(kept(f.v.w1[g], g1.level), g1));
   }
-  out.w2 = ev_.add(ev_.drop_level(f.v.w2, g2.level), g2);
+  out.w2 = ev_.add(kept(f.v.w2, g2.level), g2);
   return out;
 }
 
@@ -364,6 +373,7 @@ EncryptedNnWeights NnServer::refresh_weights(const EncryptedNnWeights& w_new, co
   } else {
     w_prev = w;
   }
+  ++t_;
   return next;
 }
 

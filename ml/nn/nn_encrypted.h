@@ -21,8 +21,8 @@
 // Volley Revolver idea (one factor replicated so that a slot-wise product lines up rows with
 // columns) applied to both layers with one shared block geometry.
 //
-// One iteration (weights W at level ℓ_w = the refresh's output level, scale Δ; γ the momentum;
-// s = −2η/b the step):
+// One iteration t (weights W at level ℓ_w = the refresh's output level, scale Δ; γ the momentum;
+// s = −2η_t/b the step, η_t = η/(1 + κ·t); λ the weight decay):
 //   0. V = (1 + γ)·W − γ·W_prev (exact-scale constant products)                    1 level (γ > 0)
 //   1. Z1 = Σ_f (Σ_g X[g] ⊙ V1[g]) (one relinearisation, rescale; sum over the axis:
 //      rotations Hp·2^i): slot r·B + h holds Z1[r][h]                              1 level
@@ -35,7 +35,9 @@
 //   7. E spread over h (rotations −2^i); ∇2 = Σ_r E ⊙ A1 (rotations B·2^i), times s   2 levels
 //   8. δ = (Σ_c E ⊙ V2) ⊙ D1 (rotations Hp·2^i), spread over the axis (−Hp·2^i)    2 levels
 //   9. ∇1[g] = Σ_r δ ⊙ X[g] (rotations B·2^i), times s                             2 levels
-//  10. W_new = V + ∇; {W_new, W} are refreshed together (one bootstrap, ml/refresh.h)
+//  10. W_new = (1 − η_t·λ)·V + ∇ (the factor is an exact-scale constant product on V, whose
+//      level ℓ_w − 1 (ℓ_w without momentum) is far above ∇'s: no level); {W_new, W} are refreshed together (one
+//      bootstrap, ml/refresh.h)
 // Level schedule: V at ℓ_w − 1, Z1 ℓ_w − 2, A1/D1 ℓ_w − 4, Z2 ℓ_w − 5, E ℓ_w − 7 (≥ 0); after the
 // bootstrap δ reaches ℓ_w − 5 (D1's level − 1), ∇1 ℓ_w − 7 ≥ 1 for the packing: ℓ_w ≥ 8
 // (ℓ_w ≥ 7 without momentum, which drops step 0). bootstrap_preset_n16_sparse_secret: L_b = 9,
@@ -157,8 +159,13 @@ class NnServer {
   /// constructor throws; LevelError ("too few levels") if the refresh leaves fewer than
   /// levels_needed(momentum) levels, naming both and the fix; ParameterError if 2(G + 1) weight
   /// ciphertexts do not fit the R blocks of one packed bootstrap.
+  /// `weight_decay` λ ≥ 0 and `eta_decay` κ ≥ 0 (NnOptions): iteration t updates
+  /// W ← (1 − η_t·λ)·V + s_t·∇ with η_t = η/(1 + κ·t), s_t = −2η_t/b — plaintext constants, no level
+  /// beyond the schedule's (the factor 1 − η_t·λ rides on V, which has levels to spare). InputError
+  /// for a negative λ or κ, or η·λ ≥ 1.
   NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
-           const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum);
+           const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum,
+           double weight_decay = 0, double eta_decay = 0);
   NnServer(const NnServer&) = delete;
   NnServer& operator=(const NnServer&) = delete;
   /// The full-slot bootstrap plan (count R of period B packs to n = S slots).
@@ -181,13 +188,17 @@ class NnServer {
   NnForward forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) const;
   /// step 6: E dropped to level 0 and bootstrapped (full slots), level data_level(), scale Δ;
   Ciphertext bootstrap_error(const Ciphertext& e);
-  /// steps 7–10 from the forward pass and the bootstrapped E: W_new = V + ∇ (levels ℓ_w − 7, ℓ_w − 6);
+  /// steps 7–10 from the forward pass and the bootstrapped E: W_new = (1 − η_t·λ)·V + ∇ (levels
+  /// ℓ_w − 7, ℓ_w − 6), t = iteration();
   EncryptedNnWeights backward(const NnForward& f, const Ciphertext& e, const EncryptedNnBatch& batch) const;
   /// the packed refresh of {W_new, W} (W_new alone without momentum): returns W_new at ℓ_w and sets
   /// w_prev to the refreshed W.
   EncryptedNnWeights refresh_weights(const EncryptedNnWeights& w_new, const EncryptedNnWeights& w,
                                      EncryptedNnWeights& w_prev);
   const NnRunStats& stats() const { return stats_; }
+  /// t: the iterations completed so far (refresh_weights calls, by step() or by hand); the next
+  /// backward() steps with η_t.
+  int iteration() const { return t_; }
 
  private:
   Ciphertext mul(const Ciphertext& a, const Ciphertext& b) const;  // relinearised, rescaled, at the lower level
@@ -200,7 +211,8 @@ class NnServer {
   Evaluator ev_;
   std::unique_ptr<PeriodicRefresher> refresher_;
   std::vector<double> a1_[4], d1_[4], e_[4];  // per-slot coefficients (masks included), step 2 and 5
-  double eta_, momentum_;
+  double eta_, momentum_, weight_decay_, eta_decay_;
+  int t_ = 0;
   NnRunStats stats_;
 };
 

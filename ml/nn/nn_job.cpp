@@ -20,10 +20,7 @@ namespace ckks::ml {
 
 namespace {
 
-struct Data {
-  DenseMatrix A, A_test;
-  std::vector<double> y, y_test;
-};
+using Data = NnMatrices;
 
 Data load(const NnJobOptions& o, NnReport& rep) {
   Data d;
@@ -54,6 +51,10 @@ Data load(const NnJobOptions& o, NnReport& rep) {
   } else {
     throw InputError("nn-train: --data \"" + o.data + "\" is not digits or fashion-mnist-14");
   }
+  if (o.centre) {
+    nn_centre_features(d.A, d.A_test, 2.0);
+    rep.scaling += ", centred: 2·(x − training mean)";
+  }
   return d;
 }
 
@@ -67,6 +68,8 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
   j["classes"] = C;
   j["eta"] = nn.eta;
   j["momentum"] = nn.momentum;
+  j["weight_decay"] = nn.weight_decay;
+  j["eta_decay"] = nn.eta_decay;
   j["iterations"] = iterations;
   std::ofstream f(path);
   if (!f) throw InputError("nn-train: cannot write --export " + path);
@@ -75,13 +78,41 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
 
 }  // namespace
 
+void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor) {
+  if (A.empty() || A[0].size() < 2)
+    throw InputError("nn_centre_features: no training rows, or rows without a feature before the bias column");
+  const std::size_t D = A[0].size();
+  std::vector<double> mu(D - 1, 0.0);
+  for (const DenseMatrix* m : {&A, &A_test})
+    for (const auto& row : *m)
+      if (row.size() != D)
+        throw InputError("nn_centre_features: a row has " + std::to_string(row.size()) + " columns but the first has " +
+                         std::to_string(D));
+  for (const auto& row : A)
+    for (std::size_t j = 0; j + 1 < D; ++j) mu[j] += row[j] / static_cast<double>(A.size());
+  for (DenseMatrix* m : {&A, &A_test})
+    for (auto& row : *m)
+      for (std::size_t j = 0; j + 1 < D; ++j) row[j] = factor * (row[j] - mu[j]);
+}
+
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
                     const std::function<void(const NnReport&)>& before_encrypted,
                     const std::function<void(int, double, double, double)>& checkpoint) {
   const auto t_total = Clock::now();
   NnReport rep;
   const Data d = load(o, rep);
-  const std::size_t C = 10;
+  rep = run_nn_on_matrices(d, o, std::move(rep), progress, before_encrypted, checkpoint);
+  rep.seconds_total = seconds_since(t_total);
+  return rep;
+}
+
+NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
+                            const std::function<void(const NnReport&)>& before_encrypted,
+                            const std::function<void(int, double, double, double)>& checkpoint) {
+  const auto t_total = Clock::now();
+  if (d.A.empty() || d.A_test.empty() || d.A[0].size() < 2)
+    throw InputError("nn: no training or test rows, or rows without a feature before the bias column");
+  const std::size_t C = d.classes;
   check_class_labels(d.y, C, "nn-train");
   rep.train_rows = d.A.size();
   rep.test_rows = d.A_test.size();
@@ -128,7 +159,7 @@ NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
   if (rc.bootstrap.ephemeral_secret_weight > 0) ek = owner.encapsulation_keys(rc.bootstrap.ephemeral_secret_weight);
   rep.seconds_keygen = seconds_since(t);
   NnServer server(ctx, std::move(rk), std::move(gk), std::move(ek), rc, rep.layout, nn.act1, nn.act2, nn.eta,
-                  nn.momentum);
+                  nn.momentum, nn.weight_decay, nn.eta_decay);
   t = Clock::now();
   // The owner uploads every batch once (the same batches serve every epoch) and the initial weights.
   std::vector<EncryptedNnBatch> enc;

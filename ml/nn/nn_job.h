@@ -17,6 +17,9 @@ struct NnJobOptions {
   std::string data = "digits";  ///< digits | fashion-mnist-14
   std::string fashion_dir;       ///< empty: kDebianFashionMnistDir
   std::size_t train_rows = 4096; ///< fashion-mnist-14: the first N training images (digits: all)
+  /// The data owner's preprocessing before encryption: every feature x ∈ [0, 1] (pixels/16, block
+  /// means/255) becomes 2·(x − μ), μ its training mean (nn_centre_features); false: x as is.
+  bool centre = true;
   NnOptions nn;                  ///< hidden, batch, epochs, eta, momentum, seed (act1/act2 are measured)
   int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many
   BootstrapPreset boot = bootstrap_preset_n16_sparse_secret();
@@ -53,7 +56,32 @@ struct NnReport {
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_total = 0;
 };
 
-/// Runs the job. `schedule_out` (if set) is called with the level schedule before the encrypted run.
+/// Replaces every feature column j < d of A and A_test (the last column, the bias, is kept) by
+/// factor·(x − μ_j), μ_j the mean of column j over A (the training rows). Throws InputError if A is
+/// empty or a row of either matrix has another width than A's first row.
+void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
+
+/// The rows a job trains and evaluates on: A = [features | 1] (bias last), labels 0 … classes − 1.
+struct NnMatrices {
+  DenseMatrix A, A_test;
+  std::vector<double> y, y_test;
+  std::size_t classes = 10;
+};
+
+/// The job on given matrices (no loading, no centring: the caller prepared them; o.data,
+/// fashion_dir, train_rows and centre are not read): the twin with measured intervals, then (unless
+/// o.plaintext_only) keys, encryption, the server's iterations, the owner's decryption and the
+/// evaluation on A_test. `rep` carries the caller's dataset and scaling lines into the report
+/// (before_encrypted prints them); its seconds_total counts this call only. Throws InputError for
+/// empty matrices or training labels outside 0 … classes − 1 (or missing a class), and what
+/// run_nn_job throws.
+NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
+                            const std::function<void(const NnReport&)>& before_encrypted = {},
+                            const std::function<void(int, double, double, double)>& checkpoint = {});
+
+/// Runs the job: loads --data (digits or fashion-mnist-14), centres it (o.centre) and calls
+/// run_nn_on_matrices. `before_encrypted` (if set) is called with the report, level schedule
+/// included, before the encrypted run.
 /// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
 /// and the server throw (batch larger than the slots, too few levels, weights above the bound M).
 /// `checkpoint` (if set) receives (iteration, encrypted accuracy, plaintext accuracy, max weight error).

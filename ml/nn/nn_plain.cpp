@@ -156,15 +156,15 @@ std::vector<std::vector<std::size_t>> nn_batches(std::size_t n, std::size_t b, s
 
 NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
                    const std::vector<std::size_t>& rows, const SigmoidCubic& act1, const SigmoidCubic& act2,
-                   double eta) {
+                   double eta, double weight_decay) {
   check_shapes(w, A, y, rows, "nn_step");
   NnStepInfo info;
   const NnWeights g = backward_sum(w, A, y, rows, act1, act2, 0.5, &info);
-  const double step = 2 * eta / static_cast<double>(rows.size());
+  const double step = 2 * eta / static_cast<double>(rows.size()), shrink = 1 - eta * weight_decay;
   for (std::size_t i = 0; i < w.w1.size(); ++i)
-    for (std::size_t j = 0; j < w.w1[i].size(); ++j) w.w1[i][j] -= step * g.w1[i][j];
+    for (std::size_t j = 0; j < w.w1[i].size(); ++j) w.w1[i][j] = shrink * w.w1[i][j] - step * g.w1[i][j];
   for (std::size_t i = 0; i < w.w2.size(); ++i)
-    for (std::size_t j = 0; j < w.w2[i].size(); ++j) w.w2[i][j] -= step * g.w2[i][j];
+    for (std::size_t j = 0; j < w.w2[i].size(); ++j) w.w2[i][j] = shrink * w.w2[i][j] - step * g.w2[i][j];
   return info;
 }
 
@@ -207,6 +207,10 @@ NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t
   if (o.hidden == 0 || o.epochs < 1 || !(o.eta > 0))
     throw InputError("nn_train: hidden = " + std::to_string(o.hidden) + ", epochs = " + std::to_string(o.epochs) +
                      ", eta = " + std::to_string(o.eta) + "; need hidden ≥ 1 (--hidden), epochs ≥ 1 (--epochs), eta > 0");
+  if (!(o.weight_decay >= 0) || !(o.eta_decay >= 0) || o.eta * o.weight_decay >= 1)
+    throw InputError("nn_train: weight decay λ = " + std::to_string(o.weight_decay) + ", eta decay κ = " +
+                     std::to_string(o.eta_decay) + " with eta = " + std::to_string(o.eta) +
+                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and κ ≥ 0 (--eta-decay)");
   check_class_labels(y, C, "nn_train");
   NnTrace t;
   t.initial = nn_init(A[0].size(), o.hidden, C, o.seed);
@@ -221,7 +225,7 @@ NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t
           for (std::size_t j = 0; j < (*m)[i].size(); ++j) (*m)[i][j] += o.momentum * ((*m)[i][j] - (*mp)[i][j]);
       w_prev = w;
       w = v;
-      const NnStepInfo s = nn_step(w, A, y, rows, o.act1, o.act2, o.eta);
+      const NnStepInfo s = nn_step(w, A, y, rows, o.act1, o.act2, o.eta_at(t.iterations), o.weight_decay);
       t.max_abs_z1 = std::max(t.max_abs_z1, s.max_abs_z1);
       t.max_abs_z2 = std::max(t.max_abs_z2, s.max_abs_z2);
       for (const auto* m : {&w.w1, &w.w2})

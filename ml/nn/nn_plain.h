@@ -14,12 +14,13 @@
 // Backward and update (η the step, b the batch size):
 //   E  = (O − Y)/2                        (halved: the encrypted run bootstraps E, input |E| ≤ 1)
 //   δ1 = (E · W2[:, 0:H]) ⊙ p1'(Z1)       (b × H)
-//   W2 ← W2 − (2η/b)·Eᵀ A1,   W1 ← W1 − (2η/b)·δ1ᵀ A.
+//   W2 ← (1 − ηλ)·W2 − (2η/b)·Eᵀ A1,   W1 ← (1 − ηλ)·W1 − (2η/b)·δ1ᵀ A
+// (λ the L2 weight decay; η may follow the 1/t schedule η_t = η/(1 + κ·t)).
 // Polynomial activations: p_k is the degree-3 least-squares fit of σ on [−a_k, a_k]
 // (ckks::least_squares_fit, 2001 points), with a_k chosen from the interval the training visits
 // (nn_choose_intervals: a plaintext run measures max |Z_k| and the fit is widened to cover it).
-// Departure from [Chiang23NN]: plain mini-batch gradient descent (no NAG, no quadratic gradient):
-// the encrypted iteration then carries only W1, W2 through a refresh (ml/nn/nn_encrypted.h).
+// Departure from [Chiang23NN]: Nesterov's look-ahead without the quadratic gradient; the encrypted
+// iteration carries W and W_prev through one packed refresh (ml/nn/nn_encrypted.h).
 #pragma once
 #include <array>
 #include <cstddef>
@@ -58,7 +59,13 @@ struct NnOptions {
   std::size_t batch = 128;   ///< b (rows per batch; the encrypted run needs b ≤ samples per ciphertext)
   int epochs = 4;            ///< passes over the fixed batches
   double eta = 1.5;          ///< η
-  double momentum = 0.6;     ///< γ of Nesterov's look-ahead (0: plain gradient descent)
+  double momentum = 0.8;     ///< γ of Nesterov's look-ahead (0: plain gradient descent)
+  /// λ of the L2 penalty (λ/2)·|W|² added to the batch-mean loss: W ← (1 − η_t·λ)·V − step·∇.
+  /// Keeps |W| and the pre-activations |Z_k| (hence the fitted intervals) small.
+  double weight_decay = 0.01;
+  double eta_decay = 0;      ///< κ of the 1/t schedule η_t = η/(1 + κ·t), t = 0, 1, … (0: constant η)
+  /// η_t of iteration t (0-based): η/(1 + κ·t).
+  double eta_at(int t) const { return eta / (1 + eta_decay * t); }
   std::uint64_t seed = 1;    ///< initialisation and batch partition
   SigmoidCubic act1 = fit_sigmoid_cubic(8), act2 = fit_sigmoid_cubic(8);
 };
@@ -77,11 +84,12 @@ struct NnStepInfo {
   double max_abs_z1 = 0, max_abs_z2 = 0;  ///< max |Z1|, |Z2| over the batch
 };
 
-/// One iteration (forward, backward, update; see the file comment) on rows `rows` of A, y. Throws
-/// InputError on shape mismatches or labels outside 0 … C−1 (C = w.w2.size()).
+/// One iteration (forward, backward, update; see the file comment) on rows `rows` of A, y, with
+/// step η and weight decay λ (W ← (1 − η·λ)·W − (2η/b)·∇). Throws InputError on shape mismatches
+/// or labels outside 0 … C−1 (C = w.w2.size()).
 NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
                    const std::vector<std::size_t>& rows, const SigmoidCubic& act1, const SigmoidCubic& act2,
-                   double eta);
+                   double eta, double weight_decay = 0);
 
 /// ∂ℓ/∂W1, ∂ℓ/∂W2 of the binary cross-entropy ℓ of the file comment summed over `rows`, with the
 /// hidden activation act1 and the EXACT sigmoid at the output (the pair whose gradient is σ − Y).
@@ -104,8 +112,9 @@ struct NnTrace {
   int iterations = 0;
 };
 
-/// epochs × ⌊n/b⌋ iterations of nn_step from nn_init(D, H, C, seed) over nn_batches(n, b, seed).
-/// Throws InputError for bad shapes, labels, or options (hidden = 0, epochs < 1, eta ≤ 0).
+/// epochs × ⌊n/b⌋ iterations of nn_step from nn_init(D, H, C, seed) over nn_batches(n, b, seed),
+/// iteration t with η_t = o.eta_at(t) and λ = o.weight_decay. Throws InputError for bad shapes,
+/// labels, or options (hidden = 0, epochs < 1, eta ≤ 0, λ < 0, κ < 0, η·λ ≥ 1).
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o);
 
 /// The activation intervals the training visits: runs nn_train with [−8, 8] fits, then refits on

@@ -72,6 +72,45 @@ TransferClassifier mlr_transfer_classifier() {
   return c;
 }
 
+TransferClassifier nn_transfer_classifier(NnJobOptions nn) {
+  TransferClassifier c;
+  c.name = "nn";
+  c.train = [nn](const TransferData& data, const TransferJobOptions& o, const Progress& progress) {
+    NnJobOptions jo = nn;
+    if (o.test_seed) jo.test_seed = o.test_seed;
+    jo.nn.batch = std::min(jo.nn.batch, data.features.A.size());
+    const MlrMatrices& f = data.features;
+    NnReport base;
+    base.dataset = "transfer features";
+    const NnReport r =
+        run_nn_on_matrices({f.A, f.A_test, f.y, f.y_test, f.classes}, jo, std::move(base), progress);
+    TransferOutcome t;
+    t.name = "nn";
+    t.algorithm = "network " + std::to_string(r.features) + "-" + std::to_string(jo.nn.hidden) + "-" +
+                  std::to_string(r.classes) + ", cubic sigmoids, binary cross-entropy, Nesterov, weight decay, " +
+                  "bootstrapped weights (ml/nn)";
+    t.accuracy_encrypted = r.accuracy_encrypted;
+    t.accuracy_plaintext = r.accuracy_plaintext;
+    t.agreement = r.agreement;
+    t.max_weight_error = r.max_weight_error;
+    t.max_sigmoid_input = std::max(r.visited_z1, r.visited_z2);
+    t.iterations = r.iterations;
+    t.levels_used = NnServer::levels_needed(jo.nn.momentum);
+    t.bootstraps = r.stats.bootstraps;
+    t.params = r.params;
+    t.log_qp = r.log_qp;
+    t.security_bits = r.security_bits;
+    t.ciphertexts_uploaded = r.uploaded_ciphertexts;
+    t.rotation_keys = r.galois_keys;
+    t.seconds_keygen = r.seconds_keygen;
+    t.seconds_encrypt = r.seconds_encrypt;
+    t.seconds_train = r.seconds_train;
+    t.seconds_bootstrap = r.stats.seconds_bootstrap;
+    return t;
+  };
+  return c;
+}
+
 TransferData prepare_transfer_data(const TransferJobOptions& o, TransferReport& rep) {
   const Dataset ds = read_sklearn_digits(sklearn_data("digits.csv.gz"));
   Split split = train_test_split(ds, o.test_fraction, o.seed);

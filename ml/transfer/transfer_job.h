@@ -11,8 +11,8 @@
 //
 // Classifiers plug in as TransferClassifier: a name and a function from the prepared matrices to
 // a TransferOutcome. The first (and default) one is the encrypted multiclass logistic regression
-// of ml/mlr (mlr_transfer_classifier); an encrypted network (ml/nn, issue 18's nn-train) is added
-// by appending its own TransferClassifier to TransferJobOptions::classifiers.
+// of ml/mlr (mlr_transfer_classifier); the encrypted network of ml/nn (issue 18's nn-train,
+// nn_transfer_classifier) is added by appending it to TransferJobOptions::classifiers.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -23,6 +23,7 @@
 #include "ckks/params.h"
 #include "ml/linreg/linreg_encrypted.h"  // Progress
 #include "ml/mlr/mlr_job.h"
+#include "ml/nn/nn_job.h"
 #include "ml/refresh.h"
 
 namespace ckks::ml {
@@ -62,6 +63,16 @@ struct TransferClassifier {
 /// The encrypted multiclass logistic regression of ml/mlr (run_mlr_on_matrices) on the features.
 /// Its outcome's iterations are the ones the job reuses for the raw-pixel baseline.
 TransferClassifier mlr_transfer_classifier();
+
+/// The network trained on encrypted data of ml/nn (run_nn_on_matrices, `ckks-ml nn-train`'s
+/// algorithm and bootstrapping parameters, nn.boot) on the same z-scored features, not centred
+/// again. It runs `nn`'s own recipe (hidden units, epochs, η, γ, λ), not the job's --iterations,
+/// with the batch capped at the training rows (one batch per epoch at the seed's 128 images); the
+/// job's test_seed, if set, replaces nn.test_seed. Outcome: levels_used is the levels one
+/// iteration spends between two refreshes (NnServer::levels_needed), max_sigmoid_input the larger
+/// visited |Z1|, |Z2| of the twin, upload_bytes 0 (not serialized). Throws what run_nn_on_matrices
+/// throws.
+TransferClassifier nn_transfer_classifier(NnJobOptions nn);
 
 struct TransferJobOptions {
   std::size_t train_images = 128;  ///< N: first N training digits (0: all 1438)

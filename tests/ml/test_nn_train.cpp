@@ -16,6 +16,7 @@
 #include "ml/nn/nn_encrypted.h"
 #include "ml/nn/nn_job.h"
 #include "ml/nn/nn_plain.h"
+#include "ml/transfer/transfer_job.h"
 
 using namespace ckks;
 
@@ -76,6 +77,68 @@ TEST_CASE("ml/nn the backward pass of sigmoid + binary cross-entropy matches fin
   CHECK(worst < 1e-6);
 }
 
+TEST_CASE("ml/nn weight decay and the 1/t step schedule in the twin") {
+  const Wine d;
+  const ml::NnWeights w0 = ml::nn_init(d.A[0].size(), 4, 3, 5);
+  const auto batches = ml::nn_batches(d.A.size(), 16, 1);  // nn_train's batches below (seed 1)
+  const std::vector<std::size_t>& rows = batches[0];
+  const ml::SigmoidCubic act = ml::fit_sigmoid_cubic(6.0);
+  // W ← (1 − ηλ)·W − step·∇ is the plain step minus ηλ·W, entry by entry.
+  const double eta = 0.7, lambda = 0.2;
+  ml::NnWeights plain = w0, decayed = w0;
+  ml::nn_step(plain, d.A, d.y, rows, act, act, eta);
+  ml::nn_step(decayed, d.A, d.y, rows, act, act, eta, lambda);
+  double worst = 0;
+  for (std::size_t i = 0; i < w0.w1.size(); ++i)
+    for (std::size_t j = 0; j < w0.w1[i].size(); ++j)
+      worst = std::max(worst, std::fabs(decayed.w1[i][j] - (plain.w1[i][j] - eta * lambda * w0.w1[i][j])));
+  for (std::size_t i = 0; i < w0.w2.size(); ++i)
+    for (std::size_t j = 0; j < w0.w2[i].size(); ++j)
+      worst = std::max(worst, std::fabs(decayed.w2[i][j] - (plain.w2[i][j] - eta * lambda * w0.w2[i][j])));
+  CHECK(worst < 1e-14);
+  CHECK(ml::max_weight_difference(plain, decayed) > 1e-3);
+  ml::NnOptions o;
+  o.eta = 2.0;
+  o.eta_decay = 0.5;
+  CHECK(o.eta_at(0) == 2.0);
+  CHECK(o.eta_at(2) == doctest::Approx(1.0));
+  // nn_train's iteration t uses η_t: with momentum 0 its second iteration is nn_step at η_1.
+  o.hidden = 4;
+  o.batch = 16;
+  o.momentum = 0;
+  o.weight_decay = 0.1;
+  o.act1 = o.act2 = act;
+  const ml::NnTrace t = ml::nn_train(d.A, d.y, 3, o);
+  ml::NnWeights w = t.w[0];
+  ml::nn_step(w, d.A, d.y, batches[1], act, act, o.eta_at(1), o.weight_decay);
+  CHECK(ml::max_weight_difference(w, t.w[1]) < 1e-14);
+  // Bad options are named.
+  o.weight_decay = -0.1;
+  CHECK_THROWS_WITH_AS(ml::nn_train(d.A, d.y, 3, o), doctest::Contains("--weight-decay"), InputError);
+  o.weight_decay = 0.5;  // η·λ = 1: the factor 1 − η·λ would erase the weights
+  CHECK_THROWS_AS(ml::nn_train(d.A, d.y, 3, o), InputError);
+  o.weight_decay = 0;
+  o.eta_decay = -1;
+  CHECK_THROWS_WITH_AS(ml::nn_train(d.A, d.y, 3, o), doctest::Contains("--eta-decay"), InputError);
+}
+
+TEST_CASE("ml/nn centred features: 2·(x − training mean), the bias column kept") {
+  ml::DenseMatrix A{{0.0, 1.0, 1.0}, {0.5, 0.0, 1.0}, {1.0, 0.5, 1.0}}, T{{0.25, 0.25, 1.0}};
+  ml::nn_centre_features(A, T, 2.0);
+  // Column means 0.5 and 0.5.
+  CHECK(A[0][0] == -1.0);
+  CHECK(A[1][0] == 0.0);
+  CHECK(A[2][1] == 0.0);
+  CHECK(A[0][1] == 1.0);
+  CHECK(T[0][0] == -0.5);
+  CHECK(T[0][1] == -0.5);
+  for (const auto& row : A) CHECK(row[2] == 1.0);
+  CHECK(T[0][2] == 1.0);
+  ml::DenseMatrix empty, bad{{1.0, 1.0}};
+  CHECK_THROWS_AS(ml::nn_centre_features(empty, T, 2.0), InputError);
+  CHECK_THROWS_AS(ml::nn_centre_features(A, bad, 2.0), InputError);
+}
+
 TEST_CASE("ml/nn layout: pack/unpack round trip and the batch encoding") {
   const Wine d;
   const ml::NnLayout l = ml::NnLayout::make(13, 3, 3, 32, 512);
@@ -134,9 +197,21 @@ TEST_CASE("ml/nn bad inputs give named errors") {
   CHECK_THROWS_WITH_AS(ml::NnServer(ctx, owner.relin_key(), owner.galois_keys(ls, plan), owner.encapsulation_keys(32),
                                     rc, ls, ml::fit_sigmoid_cubic(4), ml::fit_sigmoid_cubic(4), 0.5, 0.5),
                        doctest::Contains("too few levels"), LevelError);
+  // A negative weight decay, or η·λ ≥ 1, is refused by the server as by the twin.
+  const ml::RefreshConfig rc_ok{small_boot().config, 16.0};
+  auto ctx_ok = Context::create(small_boot().params);
+  const ml::NnLayout lo = ml::NnLayout::make(13, 3, 3, 32, ctx_ok->max_slots());
+  ml::NnDataOwner owner_ok(ctx_ok, 5);
+  const GaloisKeys gk_ok = owner_ok.galois_keys(lo, ml::NnServer::refresh_plan(*ctx_ok, rc_ok, lo));
+  for (double lambda : {-0.1, 2.0})
+    CHECK_THROWS_WITH_AS(ml::NnServer(ctx_ok, owner_ok.relin_key(), gk_ok, owner_ok.encapsulation_keys(32), rc_ok, lo,
+                                      ml::fit_sigmoid_cubic(4), ml::fit_sigmoid_cubic(4), 0.5, 0.5, lambda),
+                         doctest::Contains("--weight-decay"), InputError);
 }
 
 TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations (weights compared)") {
+  // With weight decay λ and the 1/t schedule κ (large here so that both move the weights by far
+  // more than the bound below), as the job's default recipe runs them.
   const Wine d;
   const BootstrapPreset b = small_boot();
   auto ctx = Context::create(b.params);
@@ -150,20 +225,27 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
   o.act1 = ml::fit_sigmoid_cubic(6.0);
   o.act2 = ml::fit_sigmoid_cubic(6.0);
   o.epochs = 1;
+  o.weight_decay = 0.1;
+  o.eta_decay = 1.0;
   const ml::NnTrace t = ml::nn_train(d.A, d.y, C, o);  // 4 batches of 32 over the 142 rows
+  ml::NnOptions undecayed = o;
+  undecayed.weight_decay = 0;
+  undecayed.eta_decay = 0;
+  CHECK(ml::max_weight_difference(ml::nn_train(d.A, d.y, C, undecayed).w[1], t.w[1]) > 1e-3);
   const auto batches = ml::nn_batches(d.A.size(), 32, o.seed);
   const ml::RefreshConfig rc{b.config, 16.0};
   const BootstrapPlan plan = ml::NnServer::refresh_plan(*ctx, rc, l);
   CHECK(plan.slots == ctx->max_slots());
   ml::NnDataOwner owner(ctx, 11);
   ml::NnServer server(ctx, owner.relin_key(), owner.galois_keys(l, plan), owner.encapsulation_keys(32), rc, l,
-                      o.act1, o.act2, o.eta, o.momentum);
+                      o.act1, o.act2, o.eta, o.momentum, o.weight_decay, o.eta_decay);
   CHECK(server.weight_level() == 8);
   CHECK(server.data_level() == 9);
   ml::EncryptedNnWeights w = owner.encrypt_weights(t.initial, l, server.weight_level());
   ml::EncryptedNnWeights w_prev = w;
   for (int it = 0; it < 2; ++it) {
     const ml::EncryptedNnBatch bt = owner.encrypt_batch(d.A, d.y, batches[it], l, server.data_level());
+    CHECK(server.iteration() == it);
     w = server.step(w, w_prev, bt);
     CHECK(w.w2.level == server.weight_level());
     const double err = ml::max_weight_difference(owner.decrypt_weights(w, l), t.w[it]);
@@ -214,4 +296,38 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   CHECK(cut.max_weight_error < std::ldexp(1.0, -20));
   o.data = "mnist";
   CHECK_THROWS_WITH_AS(ml::run_nn_job(o, {}), doctest::Contains("--data \"mnist\""), InputError);
+}
+
+TEST_CASE("ml/nn the network as a transfer classifier on ResNet-20 features (N = 2^11, INSECURE)") {
+  // The transfer job's data: the first 32 seed-1 training digits and all 359 test digits through
+  // the frozen Fashion-MNIST ResNet-20, z-scored features; the network 64-3-10 trains 2 encrypted
+  // iterations on batches of 16 (16 samples per ciphertext).
+  ml::TransferJobOptions jo;
+  jo.model = std::string(CKKS_MODELS_DIR_FOR_TESTS) + "/resnet20_fmnist.safetensors";
+  jo.train_images = 32;
+  jo.test_seed = 9;
+  ml::TransferReport rep;
+  const ml::TransferData data = ml::prepare_transfer_data(jo, rep);
+  REQUIRE(data.features.A.size() == 32);
+  ml::NnJobOptions nn;
+  nn.boot = small_boot(11);
+  nn.nn.hidden = 3;
+  nn.nn.batch = 16;
+  nn.max_iterations = 2;
+  const ml::TransferClassifier c = ml::nn_transfer_classifier(nn);
+  CHECK(c.name == "nn");
+  const ml::TransferOutcome t = c.train(data, jo, {});
+  CHECK(t.name == "nn");
+  CHECK(t.iterations == 2);
+  CHECK(t.bootstraps == 4);
+  CHECK(t.levels_used == 8);
+  CHECK(t.agreement == 1.0);
+  CHECK(t.accuracy_encrypted == t.accuracy_plaintext);
+  CHECK(t.max_weight_error < std::ldexp(1.0, -20));
+  CHECK(t.max_sigmoid_input > 0);
+  CHECK(t.ciphertexts_uploaded == 2 * (5 + 1) + 5 + 1);  // 2 batches and the weights, G = 5 groups
+  // The batch is capped at the training rows: 32 rows, batch 128 asked, one batch of 32 > R = 16.
+  nn.nn.batch = 128;
+  CHECK_THROWS_WITH_AS(ml::nn_transfer_classifier(nn).train(data, jo, {}), doctest::Contains("larger than the slots"),
+                       ParameterError);
 }
