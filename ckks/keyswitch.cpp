@@ -278,4 +278,101 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
   return mod_down_pair(ctx, u0, u1, level, nullptr, nullptr, nullptr);
 }
 
+namespace {
+
+// Σ over terms of 128-bit products, folded (reduced in place) before a 64th product could overflow:
+// every product is < 2^122 (primes < 2^61), so 63 of them plus a reduced value stay below 2^128.
+struct WeightedSum {
+  explicit WeightedSum(std::size_t N) : acc(N) {}
+  std::vector<u128> acc;
+  int pending = 0;
+  // acc += w ⊙ x (w null: 1), x read through perm (null: the identity).
+  void add(const std::uint64_t* x, const std::uint64_t* w, const std::uint32_t* perm, const math::Modulus& m) {
+    if (pending == 63) {
+      for (auto& v : acc) v = math::reduce_128(v, m);
+      pending = 0;
+    }
+    const std::size_t N = acc.size();
+    if (perm && w)
+      for (std::size_t c = 0; c < N; ++c) acc[c] += static_cast<u128>(x[perm[c]]) * w[c];
+    else if (w)
+      for (std::size_t c = 0; c < N; ++c) acc[c] += static_cast<u128>(x[c]) * w[c];
+    else if (perm)
+      for (std::size_t c = 0; c < N; ++c) acc[c] += x[perm[c]];
+    else
+      for (std::size_t c = 0; c < N; ++c) acc[c] += x[c];
+    ++pending;
+  }
+  // out = acc mod m; clears acc.
+  void reduce_into(std::uint64_t* out, const math::Modulus& m) {
+    for (std::size_t c = 0; c < acc.size(); ++c) out[c] = math::reduce_128(acc[c], m);
+    std::fill(acc.begin(), acc.end(), 0);
+    pending = 0;
+  }
+};
+
+// One thread's buffers for rotate_sum_hoisted's limb loop: the key inner product's accumulators and
+// its reduced limbs, the two sums over the terms (S_0, S_1 on every limb; A_0, A_1 on Q_ℓ's limbs).
+struct SumScratch {
+  explicit SumScratch(std::size_t N) : ks(N), t0(N), t1(N), s0(N), s1(N), a0(N), a1(N) {}
+  LimbScratch ks;
+  std::vector<std::uint64_t> t0, t1;
+  WeightedSum s0, s1, a0, a1;
+};
+
+}  // namespace
+
+std::pair<RnsPoly, RnsPoly> rotate_sum_hoisted(const Context& ctx, const RnsPoly& c0, const RnsPoly& c1, int level,
+                                               std::span<const HoistedTerm> terms) {
+  const auto& bqp = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
+  CKKS_INVARIANT(c0.is_ntt() && c1.is_ntt() && c0.limbs() == nq && c1.limbs() == nq,
+                 "rotate_sum_hoisted: c_0 and c_1 must be at level ℓ in evaluation form");
+  bool any_rotation = false, any_identity = false;
+  for (const HoistedTerm& t : terms) {
+    CKKS_INVARIANT(!t.weight || (t.weight->is_ntt() && t.weight->limbs() == limbs),
+                   "rotate_sum_hoisted: a weight must be over Q_ℓ·P in evaluation form");
+    CKKS_INVARIANT((t.perm == nullptr) == (t.swk == nullptr),
+                   "rotate_sum_hoisted: a rotated term needs its key, an unrotated one none");
+    CKKS_INVARIANT(!t.perm || t.perm->size() == N, "rotate_sum_hoisted: the permutation must have N entries");
+    (t.perm ? any_rotation : any_identity) = true;
+  }
+  // Step 1: one decomposition (ModUp of every digit) for all rotated terms.
+  const DecomposedPoly dec = any_rotation ? decompose(ctx, c1, level) : DecomposedPoly{level, {}};
+  // Step 2, one parallel loop over the limbs of Q_ℓ·P.
+  RawLimbs s0(N, limbs), s1(N, limbs);
+  RnsPoly a0(N, nq, true), a1(N, any_identity ? nq : 0, true);
+  const std::size_t digits = dec.digits.size(), loop_limbs = any_rotation ? limbs : nq;
+  const std::size_t work = loop_limbs * terms.size() * (2 * digits + 2) * N;
+  math::parallel_for_limbs(loop_limbs, work, [N] { return SumScratch(N); }, [&](std::size_t i, SumScratch& s) {
+    const auto& prime = *bqp[i];
+    const std::size_t kl = key_limb(ctx, i, nq);
+    for (const HoistedTerm& t : terms) {
+      const std::uint64_t* w = t.weight ? t.weight->limb(i) : nullptr;
+      const std::uint32_t* perm = t.perm ? t.perm->data() : nullptr;
+      if (perm) {
+        for (std::size_t j = 0; j < digits; ++j)
+          accumulate_digit(s.ks.acc0, s.ks.acc1, dec.digits[j].limb(i), t.swk->b[j].limb(kl), t.swk->a[j].limb(kl),
+                           perm);
+        reduce_limb(s.ks.acc0, s.ks.acc1, prime, s.t0.data(), s.t1.data());
+        s.s0.add(s.t0.data(), w, nullptr, prime.mod);
+        s.s1.add(s.t1.data(), w, nullptr, prime.mod);
+      }
+      if (i < nq) {
+        s.a0.add(c0.limb(i), w, perm, prime.mod);
+        if (!perm) s.a1.add(c1.limb(i), w, nullptr, prime.mod);
+      }
+    }
+    s.s0.reduce_into(s0.limb(i), prime.mod);
+    s.s1.reduce_into(s1.limb(i), prime.mod);
+    if (i < nq) {
+      s.a0.reduce_into(a0.limb(i), prime.mod);
+      if (any_identity) s.a1.reduce_into(a1.limb(i), prime.mod);
+    }
+  });
+  // Step 3: one ModDown of (S_0, S_1), adding (A_0, A_1) in its output loop.
+  if (!any_rotation) return {std::move(a0), std::move(a1)};
+  return mod_down_pair(ctx, s0, s1, level, &a0, any_identity ? &a1 : nullptr, nullptr);
+}
+
 }  // namespace ckks
