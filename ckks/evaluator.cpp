@@ -611,6 +611,41 @@ Ciphertext Evaluator::rotate_sum(const Ciphertext& a, std::span<const int> steps
   return rotate_sum_run(a, steps, {}, 1.0, gk);
 }
 
+Ciphertext Evaluator::sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,
+                                    const GaloisKeys& gk) const {
+  const char* op = "sum_rotations";
+  if (a.empty() || a.size() != steps.size())
+    throw InputError("sum_rotations: " + std::to_string(a.size()) + " ciphertexts and " +
+                     std::to_string(steps.size()) + " rotation steps; give one step per ciphertext, at least one");
+  const Ciphertext& first = *a[0];
+  KeyId id = first.key_id;
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    check_pair(*a[t], first.level, first.scale, first.slots, first.context, op, true);
+    if (a[t]->size() != 2)
+      throw InputError("sum_rotations: ciphertext " + std::to_string(t) + " has " + std::to_string(a[t]->size()) +
+                       " components; relinearize it first");
+    if (t > 0) id = joint_key_id(first, *a[t], op);
+  }
+  if (gk.context != ctx_) throw ParameterError("sum_rotations: the Galois keys belong to another Context");
+  std::vector<HoistedTerm> terms(a.size());
+  std::vector<const RnsPoly*> c0(a.size()), c1(a.size());
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    c0[t] = &a[t]->c[0];
+    c1[t] = &a[t]->c[1];
+    const std::uint64_t g = ctx_->galois_element(steps[t]);
+    if (g == 1) continue;
+    if (!gk.has(g))
+      throw MissingKeyError("sum_rotations: no Galois key for a rotation by " + std::to_string(steps[t]) +
+                            " (Galois element " + std::to_string(g) + "); generate it with "
+                            "KeyGenerator::galois_keys(sk, {" + std::to_string(steps[t]) + "})");
+    check_key_of(*a[t], gk.keys.at(g), op, "Galois key");
+    terms[t].perm = &ctx_->automorphism_permutation(g);
+    terms[t].swk = &gk.keys.at(g);
+  }
+  auto [r0, r1] = sum_rotations_lazy(*ctx_, c0, c1, first.level, terms);
+  return make_ct(ctx_, polys(std::move(r0), std::move(r1)), first.level, first.scale, first.slots, id);
+}
+
 ExtendedPlaintext Evaluator::extend_plaintext(const Plaintext& pt) const {
   if (pt.context != ctx_) throw ParameterError("extend_plaintext: the plaintext was made under another Context");
   const int l = pt.level;

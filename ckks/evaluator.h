@@ -133,6 +133,19 @@ class Evaluator {
   /// Σ_t rot(a, steps[t]) (no plaintexts: every weight 1), with one ModUp and one ModDown; level and
   /// scale of a. Same errors as above for a, steps and keys.
   Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps, const GaloisKeys& gk) const;
+  /// Σ_t rot(a_t, steps[t]) over several ciphertexts (one level, scale and slot count) with ONE
+  /// ModDown: each rotated term pays its own ModUp and key inner product, as rotate does, but the
+  /// key-switched parts are summed over Q_ℓ·P and divided by P once (keyswitch.h,
+  /// sum_rotations_lazy; the giant-step sum of Lattigo's BSGS linear transform does the same).
+  /// steps[t] = 0 adds a_t unrotated. Saves T − 1 ModDowns (2(k + ℓ+1) NTTs each) against T calls
+  /// of rotate and add, and the error keeps one ModDown rounding instead of T. Result: level, scale
+  /// and slots of the a_t, their key set.
+  /// Throws InputError if the lists are empty or differ in length, or an a_t has 3 components;
+  /// what add throws for a mismatched a_t (Context, level, scale, slots, key set); ParameterError
+  /// for Galois keys of another Context; MissingKeyError for a step without its Galois key;
+  /// KeyMismatchError for a Galois key of another key set.
+  Ciphertext sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,
+                           const GaloisKeys& gk) const;
   /// pt lifted to Q_ℓ·P: its centred integer coefficients (|m_i| < Q_ℓ/2, which encode guarantees)
   /// converted exactly to the special primes ([HPS19] exact conversion, rns.h convert_exact) and
   /// appended in evaluation form. Cost: ℓ+1 inverse NTTs, the conversion, k forward NTTs.

@@ -101,4 +101,18 @@ std::pair<math::RnsPoly, math::RnsPoly> rotate_sum_hoisted(const Context& ctx, c
                                                            const math::RnsPoly& c1, int level,
                                                            std::span<const HoistedTerm> terms);
 
+/// Lazy ModDown over several ciphertexts: Σ_t φ_t(c_{0,t}, c_{1,t}), φ_t as above (σ_t from
+/// terms[t].perm and terms[t].swk; terms[t].weight must be null), each term with its own ModUp and key
+/// inner product (steps 1–3 of key switching, fused as in key_switch_add, never divided by P), the
+/// sums S_0, S_1 kept over Q_ℓ·P, and ONE ModDown for all: (A_0 + ⌊S_0/P⌉, A_1 + ⌊S_1/P⌉) with
+/// A_0 = Σ_t σ_t(c_{0,t}), A_1 = Σ_{σ_t=id} c_{1,t}. Saves T − 1 of the T ModDowns of rotating
+/// the terms one by one and adding, and T − 1 roundings of the error. Memory: the two sums and one
+/// term's inner product over Q_ℓ·P. Cross-read: Lattigo MultiplyByDiagMatrixBSGS accumulates its
+/// giant-step rotations over Q_ℓ·P and divides by P once. Preconditions (CKKS_INVARIANT): every c
+/// at level ℓ in evaluation form; as many c_0, c_1 as terms.
+std::pair<math::RnsPoly, math::RnsPoly> sum_rotations_lazy(const Context& ctx,
+                                                           std::span<const math::RnsPoly* const> c0,
+                                                           std::span<const math::RnsPoly* const> c1, int level,
+                                                           std::span<const HoistedTerm> terms);
+
 }  // namespace ckks
