@@ -573,7 +573,8 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   const double pt_scale = e.scale * q / in_scale;
   const double area = static_cast<double>(hf * wf);
   int rotations = 0, products = 0;
-  std::optional<Ciphertext> w;
+  std::vector<Ciphertext> prods;  // class k's products, moved to slot δ_k by one sum_rotations below
+  std::vector<int> steps;
   std::vector<double> d(S);
   for (std::size_t k = 0; k < fc.out; ++k) {
     std::optional<Ciphertext> prod;
@@ -589,12 +590,12 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
       add_opt(e.ev, prod, e.ev.multiply(in.cts[i], e.enc.encode(d, level, pt_scale)));
       ++products;
     }
-    if (k == 0) add_opt(e.ev, w, std::move(*prod));
-    else {
-      add_opt(e.ev, w, e.ev.rotate(*prod, -static_cast<int>(logit_slot(pk, in.gap, k)), e.gk));
-      ++rotations;
-    }
+    prods.push_back(std::move(*prod));
+    steps.push_back(-static_cast<int>(logit_slot(pk, in.gap, k)));
   }
+  std::vector<const Ciphertext*> terms;
+  for (const auto& p : prods) terms.push_back(&p);
+  const std::optional<Ciphertext> w = rotated_sum(e, terms, steps, rotations);
   TransformCost tc;
   Ciphertext sum = sum_slots(e.ev, *w, e.gk, wf, in.gap, &tc);
   sum = sum_slots(e.ev, sum, e.gk, hf, in.gap * W, &tc);
