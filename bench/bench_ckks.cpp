@@ -272,7 +272,9 @@ void register_all() {
 // extended to Q_ℓ·P ahead (extend_plaintext, outside the timing loop: what a caller that reuses its
 // plaintexts pays), and by rotate_hoisted + multiply_sum (one ModUp, one ModDown per term). The
 // steps are 1..8 (16 terms: each step twice, so the Galois keys stay at 8 — 1.6 GB at C — while
-// every term still costs its own key inner product and, in the chain, its own ModDown).
+// every term still costs its own key inner product and, in the chain, its own ModDown). And
+// Σ_k rot(x_k, k_k) over different ciphertexts (ct1, ct2 alternately): Evaluator::sum_rotations
+// (a ModUp per term, one ModDown) against rotate and add.
 struct SumInputs {
   const ckks::GaloisKeys* gk = nullptr;  // shared by the 8- and 16-term inputs of a set
   std::vector<int> steps;
@@ -326,6 +328,24 @@ void register_rotate_sum() {
         for (auto _ : st) {
           auto ct = fx.ev->rotate_sum(fx.ct1, in.steps, in.ext_ptrs, *in.gk);
           benchmark::DoNotOptimize(ct);
+        }
+      });
+      add("Evaluator/sum_rotations" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        std::vector<const ckks::Ciphertext*> cts;  // ct1, ct2 alternately: terms of different ciphertexts
+        for (std::size_t k = 0; k < terms; ++k) cts.push_back(k % 2 ? &fx.ct2 : &fx.ct1);
+        for (auto _ : st) {
+          auto ct = fx.ev->sum_rotations(cts, in.steps, *in.gk);
+          benchmark::DoNotOptimize(ct);
+        }
+      });
+      add("Evaluator/rotate+add" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        for (auto _ : st) {
+          ckks::Ciphertext acc = fx.ev->rotate(fx.ct1, in.steps[0], *in.gk);
+          for (std::size_t k = 1; k < terms; ++k)
+            acc = fx.ev->add(acc, fx.ev->rotate(k % 2 ? fx.ct2 : fx.ct1, in.steps[k], *in.gk));
+          benchmark::DoNotOptimize(acc);
         }
       });
       add("Evaluator/rotate_hoisted+multiply_sum" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
