@@ -19,10 +19,11 @@ namespace {
 // digits and special primes, so ModUp, the key inner products and the one ModDown run over several
 // limbs. INSECURE (log QP ≈ 340 bits at N = 2^11), for speed.
 Params rotate_sum_params() {
-  Params p = precision_n14();
+  Params p = tiny_insecure();  // INSECURE, Δ and primes below
   p.log_n = 11;
-  p.log_q.push_back(40);
-  p.allow_insecure = true;
+  p.log_q = {60, 40, 40, 40, 40};
+  p.log_p = {60, 60};
+  p.log_scale = 40;
   return p;
 }
 
