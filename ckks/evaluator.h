@@ -124,10 +124,13 @@ class Evaluator {
   /// plaintext's slot count differs from a's; ParameterError if a plaintext or the Galois keys
   /// belong to another Context; LevelError if a plaintext is not at a's level; ScaleError if the
   /// plaintexts' scales differ or Δ_a·Δ_pt reaches Q_ℓ/2; MissingKeyError for a step without its
-  /// Galois key; KeyMismatchError for a Galois key of another key set.
+  /// Galois key; KeyMismatchError for a Galois key of another key set; InputError also for an
+  /// extended plaintext without ℓ+1+k limbs in evaluation form.
+  /// Memory: one decomposition of c_1 (dnum·(ℓ+1+k) limbs) and the two sums over Q_ℓ·P.
   Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps,
                         std::span<const ExtendedPlaintext* const> pts, const GaloisKeys& gk) const;
-  /// The same with plaintexts at a's level (Q_ℓ limbs), each extended to Q_ℓ·P first.
+  /// The same with plaintexts at a's level (Q_ℓ limbs), each extended to Q_ℓ·P first (all T
+  /// extensions held at once: T·(ℓ+1+k) limbs more).
   Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps, std::span<const Plaintext* const> pts,
                         const GaloisKeys& gk) const;
   /// Σ_t rot(a, steps[t]) (no plaintexts: every weight 1), with one ModUp and one ModDown; level and
