@@ -116,7 +116,7 @@ class Evaluator {
   /// rounding remains) and keeps pt_t times the key-switching noise/P.
   /// Cost (T terms of which R rotate, dnum digits, k special primes): ℓ+1 inverse and
   /// ≈ dnum·(ℓ+1+k) − (ℓ+1) forward NTTs for the ModUp; R·2·dnum·(ℓ+1+k)·N products of the key
-  /// inner products; 2T·(ℓ+1+k)·N weight products; ONE ModDown (2k inverse, 2(ℓ+1) forward NTTs),
+  /// inner products; 2R·(ℓ+1+k)·N weight products over Q_ℓ·P and ≈ T·(ℓ+1)·N over Q_ℓ; ONE ModDown (2k inverse, 2(ℓ+1) forward NTTs),
   /// against R ModDowns (2R·(k+ℓ+1) NTTs) for rotate_hoisted + multiply_sum. This overload takes
   /// extended plaintexts (extend_plaintext); the one below extends each Plaintext itself
   /// (ℓ+1 inverse and k forward NTTs per plaintext), so reusing extended plaintexts saves that.
@@ -149,9 +149,10 @@ class Evaluator {
   /// KeyMismatchError for a Galois key of another key set.
   Ciphertext sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,
                            const GaloisKeys& gk) const;
-  /// pt lifted to Q_ℓ·P: its centred integer coefficients (|m_i| < Q_ℓ/2, which encode guarantees)
-  /// converted exactly to the special primes ([HPS19] exact conversion, rns.h convert_exact) and
-  /// appended in evaluation form. Cost: ℓ+1 inverse NTTs, the conversion, k forward NTTs.
+  /// pt lifted to Q_ℓ·P: its centred integer coefficients m_i ∈ (−Q_ℓ/2, Q_ℓ/2] converted to the
+  /// special primes by the [HPS19] exact conversion (rns.h convert_exact: exact unless some m_i/Q_ℓ
+  /// lies within about (ℓ+1)·2^-52 of ±1/2, far from encoded values |z|·Δ) and appended in
+  /// evaluation form. Cost: ℓ+1 inverse NTTs, the conversion, k forward NTTs.
   /// Throws ParameterError if pt belongs to another Context.
   ExtendedPlaintext extend_plaintext(const Plaintext& pt) const;
   /// Complex conjugation of every slot. Needs the conjugation key.
