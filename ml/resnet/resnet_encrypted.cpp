@@ -362,8 +362,10 @@ std::optional<Ciphertext> rotated_sum(const ResNetEvalContext& e, const std::vec
 /// Step 3 of conv_packed: out_j = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ), the baby-step sum
 /// of each G and then the giant-step sum each by one Evaluator::sum_rotations: every term still has
 /// its ModUp and key inner product, but each sum divides by P once (nr/n1 + 1 ModDowns instead of
-/// nr − 1; the same values up to the ModDown roundings saved). Empty if every u_r is.
-std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, const std::vector<std::optional<Ciphertext>>& u,
+/// nr − 1; the same values up to the ModDown roundings saved). Each u_r is released once its
+/// baby-step sum is formed, so that the u_r and the sums are not all held at once. Empty if every
+/// u_r is.
+std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, std::vector<std::optional<Ciphertext>>& u,
                                          const ConvGeometry& g, int& rotations) {
   const int B = static_cast<int>(e.packing.block());
   std::vector<Ciphertext> inner;
@@ -376,7 +378,9 @@ std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, const std::
         terms.push_back(&*ur);
         steps.push_back(static_cast<int>(b) * B);
       }
-    if (auto v = rotated_sum(e, terms, steps, rotations)) {
+    std::optional<Ciphertext> v = rotated_sum(e, terms, steps, rotations);
+    for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) u[G * g.n1 + b].reset();
+    if (v) {
       inner.push_back(std::move(*v));
       giant_steps.push_back(static_cast<int>(G * g.n1) * B);
     }
