@@ -267,10 +267,105 @@ void register_all() {
   }
 }
 
+// The rotate-and-sum rows (sets B and C): Σ_t pt_t ⊙ rot(ct1, k_t) over `terms` terms, by
+// Evaluator::rotate_sum (double hoisting: one ModUp, one ModDown), by rotate_sum with plaintexts
+// extended to Q_ℓ·P ahead (extend_plaintext, outside the timing loop: what a caller that reuses its
+// plaintexts pays), and by rotate_hoisted + multiply_sum (one ModUp, one ModDown per term). The
+// steps are 1..8 (16 terms: each step twice, so the Galois keys stay at 8 — 1.6 GB at C — while
+// every term still costs its own key inner product and, in the chain, its own ModDown). And
+// Σ_k rot(x_k, k_k) over different ciphertexts (ct1, ct2 alternately): Evaluator::sum_rotations
+// (a ModUp per term, one ModDown) against rotate and add.
+struct SumInputs {
+  const ckks::GaloisKeys* gk = nullptr;  // shared by the 8- and 16-term inputs of a set
+  std::vector<int> steps;
+  std::vector<ckks::Plaintext> pts;
+  std::vector<ckks::ExtendedPlaintext> ext;
+  std::vector<const ckks::Plaintext*> pt_ptrs;
+  std::vector<const ckks::ExtendedPlaintext*> ext_ptrs;
+};
+
+const SumInputs& sum_inputs(Fixture& fx, int set, std::size_t terms) {
+  static std::array<std::array<std::unique_ptr<SumInputs>, 2>, kSets> cache;
+  static std::array<std::unique_ptr<ckks::GaloisKeys>, kSets> keys;
+  auto& slot = cache[set][terms == 8 ? 0 : 1];
+  if (slot) return *slot;
+  if (!keys[set]) {
+    ckks::KeyGenerator kg(fx.ctx, Csprng::insecure_fixed_seed_for_testing(21));
+    keys[set] = std::make_unique<ckks::GaloisKeys>(kg.galois_keys(fx.sk, {1, 2, 3, 4, 5, 6, 7, 8}));
+  }
+  slot = std::make_unique<SumInputs>();
+  SumInputs& in = *slot;
+  in.gk = keys[set].get();
+  std::mt19937_64 g(43);
+  std::uniform_real_distribution<double> u(-0.7, 0.7);
+  std::vector<double> w(fx.ctx->max_slots());
+  for (std::size_t t = 0; t < terms; ++t) {
+    in.steps.push_back(static_cast<int>(t % 8) + 1);
+    for (auto& x : w) x = u(g);
+    in.pts.push_back(fx.encoder->encode(w, fx.L, fx.scale));
+    in.ext.push_back(fx.ev->extend_plaintext(in.pts.back()));
+  }
+  for (std::size_t t = 0; t < terms; ++t) {
+    in.pt_ptrs.push_back(&in.pts[t]);
+    in.ext_ptrs.push_back(&in.ext[t]);
+  }
+  return in;
+}
+
+void register_rotate_sum() {
+  for (int set = 1; set < kSets; ++set)
+    for (std::size_t terms : {8, 16}) {
+      const std::string t = "/terms=" + std::to_string(terms);
+      add("Evaluator/rotate_sum" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        for (auto _ : st) {
+          auto ct = fx.ev->rotate_sum(fx.ct1, in.steps, in.pt_ptrs, *in.gk);
+          benchmark::DoNotOptimize(ct);
+        }
+      });
+      add("Evaluator/rotate_sum_extended" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        for (auto _ : st) {
+          auto ct = fx.ev->rotate_sum(fx.ct1, in.steps, in.ext_ptrs, *in.gk);
+          benchmark::DoNotOptimize(ct);
+        }
+      });
+      add("Evaluator/sum_rotations" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        std::vector<const ckks::Ciphertext*> cts;  // ct1, ct2 alternately: terms of different ciphertexts
+        for (std::size_t k = 0; k < terms; ++k) cts.push_back(k % 2 ? &fx.ct2 : &fx.ct1);
+        for (auto _ : st) {
+          auto ct = fx.ev->sum_rotations(cts, in.steps, *in.gk);
+          benchmark::DoNotOptimize(ct);
+        }
+      });
+      add("Evaluator/rotate+add" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        for (auto _ : st) {
+          ckks::Ciphertext acc = fx.ev->rotate(fx.ct1, in.steps[0], *in.gk);
+          for (std::size_t k = 1; k < terms; ++k)
+            acc = fx.ev->add(acc, fx.ev->rotate(k % 2 ? fx.ct2 : fx.ct1, in.steps[k], *in.gk));
+          benchmark::DoNotOptimize(acc);
+        }
+      });
+      add("Evaluator/rotate_hoisted+multiply_sum" + t, set, 3, [set, terms](benchmark::State& st, Fixture& fx) {
+        const SumInputs& in = sum_inputs(fx, set, terms);
+        for (auto _ : st) {
+          const auto rotated = fx.ev->rotate_hoisted(fx.ct1, in.steps, *in.gk);
+          std::vector<const ckks::Ciphertext*> cts;
+          for (const auto& c : rotated) cts.push_back(&c);
+          auto ct = fx.ev->multiply_sum(cts, in.pt_ptrs);
+          benchmark::DoNotOptimize(ct);
+        }
+      });
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ckks::set_num_threads(1);  // fixtures and plain rows: one thread (the rows compared with SEAL)
   register_all();
+  register_rotate_sum();
   return run_benchmark_main(argc, argv);
 }

@@ -508,6 +508,164 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std
   return out;
 }
 
+struct Evaluator::SumOperand {
+  const ContextPtr* context;
+  int level;
+  double scale;
+  std::size_t slots;
+};
+
+void Evaluator::check_rotate_sum(const Ciphertext& a, std::span<const int> steps, const std::vector<SumOperand>& pts,
+                                 const GaloisKeys& gk) const {
+  const char* op = "rotate_sum";
+  check_ct(a, op);
+  if (a.size() != 2) throw InputError("rotate_sum: relinearize the 3-component ciphertext before rotating");
+  if (steps.empty())
+    throw InputError("rotate_sum: the list of rotation steps is empty; give at least one step (0 for a term "
+                     "without rotation)");
+  if (!pts.empty() && pts.size() != steps.size())
+    throw InputError("rotate_sum: " + std::to_string(steps.size()) + " rotation steps and " +
+                     std::to_string(pts.size()) + " plaintexts; give one plaintext per step");
+  if (gk.context != ctx_) throw ParameterError("rotate_sum: the Galois keys belong to another Context");
+  for (std::size_t t = 0; t < pts.size(); ++t) {
+    const SumOperand& p = pts[t];
+    const std::string which = "plaintext " + std::to_string(t);
+    if (*p.context != ctx_) throw ParameterError("rotate_sum: " + which + " was made under another Context");
+    if (p.level != a.level)
+      throw LevelError("rotate_sum: " + which + " is at level " + lv(p.level) + ", the ciphertext at level " +
+                       lv(a.level) + "; encode the plaintexts at the ciphertext's level");
+    if (p.slots != a.slots)
+      throw InputError("rotate_sum: " + which + " has " + std::to_string(p.slots) + " slots, the ciphertext " +
+                       std::to_string(a.slots) + "; encode both with the same slot count");
+    if (!same_scale(p.scale, pts[0].scale))
+      throw ScaleError("rotate_sum: " + which + " has scale " + pow2_string(p.scale) + " but plaintext 0 has " +
+                       pow2_string(pts[0].scale) + "; encode every plaintext of the sum at one scale");
+  }
+  if (!pts.empty()) check_product_scale(*ctx_, a.scale * pts[0].scale, a.level, op);
+  for (int s : steps) {
+    const std::uint64_t g = ctx_->galois_element(s);
+    if (g == 1) continue;
+    if (!gk.has(g))
+      throw MissingKeyError("rotate_sum: no Galois key for a rotation by " + std::to_string(s) + " (Galois element " +
+                            std::to_string(g) + "); generate it with KeyGenerator::galois_keys(sk, {" +
+                            std::to_string(s) + "})");
+    check_key_of(a, gk.keys.at(g), op, "Galois key");
+  }
+}
+
+Ciphertext Evaluator::rotate_sum_run(const Ciphertext& a, std::span<const int> steps,
+                                     const std::vector<const RnsPoly*>& weights, double pt_scale,
+                                     const GaloisKeys& gk) const {
+  std::vector<HoistedTerm> terms(steps.size());
+  for (std::size_t t = 0; t < steps.size(); ++t) {
+    const std::uint64_t g = ctx_->galois_element(steps[t]);
+    if (g != 1) {
+      terms[t].perm = &ctx_->automorphism_permutation(g);
+      terms[t].swk = &gk.keys.at(g);
+    }
+    if (!weights.empty()) terms[t].weight = weights[t];
+  }
+  auto [c0, c1] = rotate_sum_hoisted(*ctx_, a.c[0], a.c[1], a.level, terms);
+  return make_ct(ctx_, polys(std::move(c0), std::move(c1)), a.level, a.scale * pt_scale, a.slots, a.key_id);
+}
+
+Ciphertext Evaluator::rotate_sum(const Ciphertext& a, std::span<const int> steps,
+                                 std::span<const ExtendedPlaintext* const> pts, const GaloisKeys& gk) const {
+  if (pts.empty())
+    throw InputError("rotate_sum: the list of plaintexts is empty; give one per step, or call rotate_sum "
+                     "without plaintexts for a plain sum of rotations");
+  std::vector<SumOperand> ops;
+  std::vector<const RnsPoly*> weights;
+  for (const ExtendedPlaintext* p : pts) {
+    ops.push_back({&p->context, p->level, p->scale, p->slots});
+    weights.push_back(&p->poly);
+  }
+  check_rotate_sum(a, steps, ops, gk);
+  for (const RnsPoly* w : weights)
+    if (w->limbs() != ctx_->basis_qp(a.level).size() || !w->is_ntt())
+      throw InputError("rotate_sum: an extended plaintext must have ℓ+1+k limbs in evaluation form; make it with "
+                       "Evaluator::extend_plaintext");
+  return rotate_sum_run(a, steps, weights, pts[0]->scale, gk);
+}
+
+Ciphertext Evaluator::rotate_sum(const Ciphertext& a, std::span<const int> steps, std::span<const Plaintext* const> pts,
+                                 const GaloisKeys& gk) const {
+  if (pts.empty())
+    throw InputError("rotate_sum: the list of plaintexts is empty; give one per step, or call rotate_sum "
+                     "without plaintexts for a plain sum of rotations");
+  std::vector<SumOperand> ops;
+  for (const Plaintext* p : pts) ops.push_back({&p->context, p->level, p->scale, p->slots});
+  check_rotate_sum(a, steps, ops, gk);
+  std::vector<ExtendedPlaintext> ext;
+  ext.reserve(pts.size());
+  std::vector<const RnsPoly*> weights;
+  for (const Plaintext* p : pts) {
+    ext.push_back(extend_plaintext(*p));
+    weights.push_back(&ext.back().poly);
+  }
+  return rotate_sum_run(a, steps, weights, pts[0]->scale, gk);
+}
+
+Ciphertext Evaluator::rotate_sum(const Ciphertext& a, std::span<const int> steps, const GaloisKeys& gk) const {
+  check_rotate_sum(a, steps, {}, gk);
+  return rotate_sum_run(a, steps, {}, 1.0, gk);
+}
+
+Ciphertext Evaluator::sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,
+                                    const GaloisKeys& gk) const {
+  const char* op = "sum_rotations";
+  if (a.empty() || a.size() != steps.size())
+    throw InputError("sum_rotations: " + std::to_string(a.size()) + " ciphertexts and " +
+                     std::to_string(steps.size()) + " rotation steps; give one step per ciphertext, at least one");
+  const Ciphertext& first = *a[0];
+  KeyId id = first.key_id;
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    check_pair(*a[t], first.level, first.scale, first.slots, first.context, op, true);
+    if (a[t]->size() != 2)
+      throw InputError("sum_rotations: ciphertext " + std::to_string(t) + " has " + std::to_string(a[t]->size()) +
+                       " components; relinearize it first");
+    if (t > 0) id = joint_key_id(first, *a[t], op);
+  }
+  if (gk.context != ctx_) throw ParameterError("sum_rotations: the Galois keys belong to another Context");
+  std::vector<HoistedTerm> terms(a.size());
+  std::vector<const RnsPoly*> c0(a.size()), c1(a.size());
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    c0[t] = &a[t]->c[0];
+    c1[t] = &a[t]->c[1];
+    const std::uint64_t g = ctx_->galois_element(steps[t]);
+    if (g == 1) continue;
+    if (!gk.has(g))
+      throw MissingKeyError("sum_rotations: no Galois key for a rotation by " + std::to_string(steps[t]) +
+                            " (Galois element " + std::to_string(g) + "); generate it with "
+                            "KeyGenerator::galois_keys(sk, {" + std::to_string(steps[t]) + "})");
+    check_key_of(*a[t], gk.keys.at(g), op, "Galois key");
+    terms[t].perm = &ctx_->automorphism_permutation(g);
+    terms[t].swk = &gk.keys.at(g);
+  }
+  auto [r0, r1] = sum_rotations_lazy(*ctx_, c0, c1, first.level, terms);
+  return make_ct(ctx_, polys(std::move(r0), std::move(r1)), first.level, first.scale, first.slots, id);
+}
+
+ExtendedPlaintext Evaluator::extend_plaintext(const Plaintext& pt) const {
+  if (pt.context != ctx_) throw ParameterError("extend_plaintext: the plaintext was made under another Context");
+  const int l = pt.level;
+  const auto& bq = ctx_->basis_q(l);
+  const auto& bp = ctx_->basis_p();
+  const std::size_t N = ctx_->n(), nq = bq.size(), k = bp.size();
+  CKKS_INVARIANT(pt.poly.is_ntt() && pt.poly.limbs() == nq, "extend_plaintext: the plaintext must have ℓ+1 limbs");
+  RnsPoly coeff = pt.poly;
+  math::from_ntt(coeff, bq);
+  ExtendedPlaintext r{ctx_, RnsPoly(N, nq + k, true), l, pt.scale, pt.slots};
+  for (std::size_t i = 0; i < nq; ++i) std::copy(pt.poly.limb(i), pt.poly.limb(i) + N, r.poly.limb(i));
+  // Conv_{Q_ℓ → P} of the centred coefficients m ∈ (−Q_ℓ/2, Q_ℓ/2], exact [HPS19] unless some m/Q_ℓ
+  // lies within about (ℓ+1)·2^-52 of ±1/2 (rns.h, convert_exact): encoded values occupy
+  // |m| ≈ |z|·Δ, far below that boundary unless encode's own headroom check nearly fails.
+  const math::BaseConverter conv(bq, bp);
+  conv.convert_exact(coeff.limb(0), r.poly.limb(nq), N);
+  math::parallel_for_limbs(k, k * math::ntt_work(N), [&](std::size_t j) { bp[j]->ntt.forward(r.poly.limb(nq + j)); });
+  return r;
+}
+
 Ciphertext Evaluator::conjugate(const Ciphertext& a, const GaloisKeys& gk) const {
   check_ct(a, "conjugate");
   const std::uint64_t g = ctx_->conjugation_element();

@@ -23,6 +23,17 @@
 
 namespace ckks {
 
+/// A plaintext with its residues modulo the special primes p_0..p_{k−1} as well: the same integer
+/// polynomial over Q_ℓ·P (ℓ+1+k limbs, Context::basis_qp(ℓ) order, evaluation form). The operand of
+/// rotate_sum's products in the extended basis; made by Evaluator::extend_plaintext.
+struct ExtendedPlaintext {
+  ContextPtr context;
+  math::RnsPoly poly;  ///< ℓ + 1 + k limbs over Q_ℓ·P, evaluation form
+  int level = 0;       ///< ℓ
+  double scale = 1;    ///< Δ
+  std::size_t slots = 0;
+};
+
 /// Thread-safe: every verb is const; one Evaluator may serve many threads (see ckks/context.h).
 class Evaluator {
  public:
@@ -95,6 +106,55 @@ class Evaluator {
   /// Same checks and errors as rotate, all made before any work.
   std::vector<Ciphertext> rotate_hoisted(const Ciphertext& a, const std::vector<int>& steps,
                                          const GaloisKeys& gk) const;
+  /// Σ_t pt_t ⊙ rot(a, steps[t]) ("rotate-and-sum" with plaintext weights; steps[t] = 0 is a term
+  /// without rotation), by double hoisting [BMTH21] (keyswitch.h, rotate_sum_hoisted): ONE digit
+  /// decomposition + ModUp of a's c_1 for all terms (hoisting [HS18]), each rotated term kept over
+  /// Q_ℓ·P (its key inner product, permuted), multiplied there by pt_t's residues over Q_ℓ·P, summed,
+  /// and ONE ModDown for the whole sum. The c_0 part Σ pt_t ⊙ σ_t(c_0) is formed over Q_ℓ alone.
+  /// Result: level ℓ, scale Δ_a·Δ_pt, a's slots. Compared with Σ multiply(rotate(a, k_t), pt_t):
+  /// the same message; the error loses the per-term ModDown rounding multiplied by pt_t (one
+  /// rounding remains) and keeps pt_t times the key-switching noise/P.
+  /// Cost (T terms of which R rotate, dnum digits, k special primes): ℓ+1 inverse and
+  /// ≈ dnum·(ℓ+1+k) − (ℓ+1) forward NTTs for the ModUp; R·2·dnum·(ℓ+1+k)·N products of the key
+  /// inner products; 2R·(ℓ+1+k)·N weight products over Q_ℓ·P and ≈ T·(ℓ+1)·N over Q_ℓ; ONE ModDown (2k inverse, 2(ℓ+1) forward NTTs),
+  /// against R ModDowns (2R·(k+ℓ+1) NTTs) for rotate_hoisted + multiply_sum. This overload takes
+  /// extended plaintexts (extend_plaintext); the one below extends each Plaintext itself
+  /// (ℓ+1 inverse and k forward NTTs per plaintext), so reusing extended plaintexts saves that.
+  /// Throws InputError if steps is empty, the lists differ in length, a has 3 components or a
+  /// plaintext's slot count differs from a's; ParameterError if a plaintext or the Galois keys
+  /// belong to another Context; LevelError if a plaintext is not at a's level; ScaleError if the
+  /// plaintexts' scales differ or Δ_a·Δ_pt reaches Q_ℓ/2; MissingKeyError for a step without its
+  /// Galois key; KeyMismatchError for a Galois key of another key set; InputError also for an
+  /// extended plaintext without ℓ+1+k limbs in evaluation form.
+  /// Memory: one decomposition of c_1 (dnum·(ℓ+1+k) limbs) and the two sums over Q_ℓ·P.
+  Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps,
+                        std::span<const ExtendedPlaintext* const> pts, const GaloisKeys& gk) const;
+  /// The same with plaintexts at a's level (Q_ℓ limbs), each extended to Q_ℓ·P first (all T
+  /// extensions held at once: T·(ℓ+1+k) limbs more).
+  Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps, std::span<const Plaintext* const> pts,
+                        const GaloisKeys& gk) const;
+  /// Σ_t rot(a, steps[t]) (no plaintexts: every weight 1), with one ModUp and one ModDown; level and
+  /// scale of a. Same errors as above for a, steps and keys.
+  Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps, const GaloisKeys& gk) const;
+  /// Σ_t rot(a_t, steps[t]) over several ciphertexts (one level, scale and slot count) with ONE
+  /// ModDown: each rotated term pays its own ModUp and key inner product, as rotate does, but the
+  /// key-switched parts are summed over Q_ℓ·P and divided by P once (keyswitch.h,
+  /// sum_rotations_lazy; the giant-step sum of Lattigo's BSGS linear transform does the same).
+  /// steps[t] = 0 adds a_t unrotated. Saves T − 1 ModDowns (2(k + ℓ+1) NTTs each) against T calls
+  /// of rotate and add, and the error keeps one ModDown rounding instead of T. Result: level, scale
+  /// and slots of the a_t, their key set.
+  /// Throws InputError if the lists are empty or differ in length, or an a_t has 3 components;
+  /// what add throws for a mismatched a_t (Context, level, scale, slots, key set); ParameterError
+  /// for Galois keys of another Context; MissingKeyError for a step without its Galois key;
+  /// KeyMismatchError for a Galois key of another key set.
+  Ciphertext sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,
+                           const GaloisKeys& gk) const;
+  /// pt lifted to Q_ℓ·P: its centred integer coefficients m_i ∈ (−Q_ℓ/2, Q_ℓ/2] converted to the
+  /// special primes by the [HPS19] exact conversion (rns.h convert_exact: exact unless some m_i/Q_ℓ
+  /// lies within about (ℓ+1)·2^-52 of ±1/2, far from encoded values |z|·Δ) and appended in
+  /// evaluation form. Cost: ℓ+1 inverse NTTs, the conversion, k forward NTTs.
+  /// Throws ParameterError if pt belongs to another Context.
+  ExtendedPlaintext extend_plaintext(const Plaintext& pt) const;
   /// Complex conjugation of every slot. Needs the conjugation key.
   Ciphertext conjugate(const Ciphertext& a, const GaloisKeys& gk) const;
   /// X ↦ X^g followed by key switching σ_g(s) → s [CKKS17; FHETB, §D-3.9].
@@ -106,6 +166,12 @@ class Evaluator {
   void check_ct(const Ciphertext& a, const char* op) const;
   void check_pair(const Ciphertext& a, int level_b, double scale_b, std::size_t slots_b,
                   const ContextPtr& ctx_b, const char* op, bool same_scale) const;
+  struct SumOperand;  // a plaintext's metadata for rotate_sum's checks
+  void check_rotate_sum(const Ciphertext& a, std::span<const int> steps, const std::vector<SumOperand>& pts,
+                        const GaloisKeys& gk) const;
+  Ciphertext rotate_sum_run(const Ciphertext& a, std::span<const int> steps,
+                            const std::vector<const math::RnsPoly*>& weights, double pt_scale,
+                            const GaloisKeys& gk) const;
   ContextPtr ctx_;
 };
 

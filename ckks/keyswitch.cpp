@@ -179,9 +179,12 @@ std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int
   return key_switch_add(ctx, d, level, swk, nullptr, nullptr, nullptr);
 }
 
-std::pair<RnsPoly, RnsPoly> key_switch_add(const Context& ctx, const RnsPoly& d, int level, const KeySwitchKey& swk,
-                                           const std::vector<std::uint32_t>* perm, const RnsPoly* add0,
-                                           const RnsPoly* add1) {
+namespace {
+
+// Steps 1–3 of key switching (header) for σ(d): (u0, u1) = ⟨ModUp(σ(d)), swk⟩ over Q_ℓ·P, not yet
+// divided by P; u0, u1 hold ℓ+1+k limbs each (basis_qp(ℓ) order, evaluation form).
+void key_inner_product(const Context& ctx, const RnsPoly& d, int level, const KeySwitchKey& swk,
+                       const std::vector<std::uint32_t>* perm, RawLimbs& u0, RawLimbs& u1) {
   const auto& bq = ctx.basis_q(level);
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, k = ctx.num_special();
@@ -226,7 +229,6 @@ std::pair<RnsPoly, RnsPoly> key_switch_add(const Context& ctx, const RnsPoly& d,
   //
   // The target limbs are independent: they run on math::num_threads() threads (ckks/threads.h), each
   // thread with its own accumulators and ModUp buffer.
-  RawLimbs u0(N, limbs), u1(N, limbs);
   const std::size_t work = limbs * digits * (alpha * N + math::ntt_work(N));
   math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const auto& prime = *bqp[i];
@@ -247,8 +249,18 @@ std::pair<RnsPoly, RnsPoly> key_switch_add(const Context& ctx, const RnsPoly& d,
     }
     reduce_limb(s.acc0, s.acc1, prime, u0.limb(i), u1.limb(i));
   });
+}
+
+}  // namespace
+
+std::pair<RnsPoly, RnsPoly> key_switch_add(const Context& ctx, const RnsPoly& d, int level, const KeySwitchKey& swk,
+                                           const std::vector<std::uint32_t>* perm, const RnsPoly* add0,
+                                           const RnsPoly* add1) {
+  const std::size_t limbs = ctx.basis_qp(level).size();
+  RawLimbs u0(ctx.n(), limbs), u1(ctx.n(), limbs);
+  key_inner_product(ctx, d, level, swk, perm, u0, u1);  // steps 1–3
   // Step 4: ModDown both halves in the same two loops, adding σ(add0), σ(add1).
-  return mod_down_pair(ctx, u0, u1, level, add0, add1, sigma);
+  return mod_down_pair(ctx, u0, u1, level, add0, add1, perm ? perm->data() : nullptr);
 }
 
 DecomposedPoly decompose(const Context& ctx, const RnsPoly& d, int level) {
@@ -276,6 +288,158 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
     reduce_limb(s.acc0, s.acc1, *bqp[i], u0.limb(i), u1.limb(i));
   });
   return mod_down_pair(ctx, u0, u1, level, nullptr, nullptr, nullptr);
+}
+
+namespace {
+
+// Σ over terms of 128-bit products, folded (reduced in place) before a 64th product could overflow:
+// every product is < 2^122 (primes < 2^61), so 63 of them plus a reduced value stay below 2^128.
+struct WeightedSum {
+  explicit WeightedSum(std::size_t N) : acc(N) {}
+  std::vector<u128> acc;
+  int pending = 0;
+  // acc += w ⊙ x (w null: 1), x read through perm (null: the identity).
+  void add(const std::uint64_t* x, const std::uint64_t* w, const std::uint32_t* perm, const math::Modulus& m) {
+    if (pending == 63) {
+      for (auto& v : acc) v = math::reduce_128(v, m);
+      pending = 0;
+    }
+    const std::size_t N = acc.size();
+    if (perm && w)
+      for (std::size_t c = 0; c < N; ++c) acc[c] += static_cast<u128>(x[perm[c]]) * w[c];
+    else if (w)
+      for (std::size_t c = 0; c < N; ++c) acc[c] += static_cast<u128>(x[c]) * w[c];
+    else if (perm)
+      for (std::size_t c = 0; c < N; ++c) acc[c] += x[perm[c]];
+    else
+      for (std::size_t c = 0; c < N; ++c) acc[c] += x[c];
+    ++pending;
+  }
+  // out = acc mod m; clears acc.
+  void reduce_into(std::uint64_t* out, const math::Modulus& m) {
+    for (std::size_t c = 0; c < acc.size(); ++c) out[c] = math::reduce_128(acc[c], m);
+    std::fill(acc.begin(), acc.end(), 0);
+    pending = 0;
+  }
+};
+
+// One thread's buffers for rotate_sum_hoisted's limb loop: the key inner product's accumulators and
+// its reduced limbs, the two sums over the terms (S_0, S_1 on every limb; A_0, A_1 on Q_ℓ's limbs).
+struct SumScratch {
+  explicit SumScratch(std::size_t N) : ks(N), t0(N), t1(N), s0(N), s1(N), a0(N), a1(N) {}
+  LimbScratch ks;
+  std::vector<std::uint64_t> t0, t1;
+  WeightedSum s0, s1, a0, a1;
+};
+
+}  // namespace
+
+std::pair<RnsPoly, RnsPoly> rotate_sum_hoisted(const Context& ctx, const RnsPoly& c0, const RnsPoly& c1, int level,
+                                               std::span<const HoistedTerm> terms) {
+  const auto& bqp = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
+  CKKS_INVARIANT(c0.is_ntt() && c1.is_ntt() && c0.limbs() == nq && c1.limbs() == nq,
+                 "rotate_sum_hoisted: c_0 and c_1 must be at level ℓ in evaluation form");
+  bool any_rotation = false, any_identity = false;
+  for (const HoistedTerm& t : terms) {
+    CKKS_INVARIANT(!t.weight || (t.weight->is_ntt() && t.weight->limbs() == limbs),
+                   "rotate_sum_hoisted: a weight must be over Q_ℓ·P in evaluation form");
+    CKKS_INVARIANT((t.perm == nullptr) == (t.swk == nullptr),
+                   "rotate_sum_hoisted: a rotated term needs its key, an unrotated one none");
+    CKKS_INVARIANT(!t.perm || t.perm->size() == N, "rotate_sum_hoisted: the permutation must have N entries");
+    (t.perm ? any_rotation : any_identity) = true;
+  }
+  // Step 1: one decomposition (ModUp of every digit) for all rotated terms.
+  const DecomposedPoly dec = any_rotation ? decompose(ctx, c1, level) : DecomposedPoly{level, {}};
+  // Step 2, one parallel loop over the limbs of Q_ℓ·P.
+  RawLimbs s0(N, limbs), s1(N, limbs);
+  RnsPoly a0(N, nq, true), a1(N, any_identity ? nq : 0, true);
+  const std::size_t digits = dec.digits.size(), loop_limbs = any_rotation ? limbs : nq;
+  const std::size_t work = loop_limbs * terms.size() * (2 * digits + 2) * N;
+  math::parallel_for_limbs(loop_limbs, work, [N] { return SumScratch(N); }, [&](std::size_t i, SumScratch& s) {
+    const auto& prime = *bqp[i];
+    const std::size_t kl = key_limb(ctx, i, nq);
+    for (const HoistedTerm& t : terms) {
+      const std::uint64_t* w = t.weight ? t.weight->limb(i) : nullptr;
+      const std::uint32_t* perm = t.perm ? t.perm->data() : nullptr;
+      if (perm) {
+        for (std::size_t j = 0; j < digits; ++j)
+          accumulate_digit(s.ks.acc0, s.ks.acc1, dec.digits[j].limb(i), t.swk->b[j].limb(kl), t.swk->a[j].limb(kl),
+                           perm);
+        reduce_limb(s.ks.acc0, s.ks.acc1, prime, s.t0.data(), s.t1.data());
+        s.s0.add(s.t0.data(), w, nullptr, prime.mod);
+        s.s1.add(s.t1.data(), w, nullptr, prime.mod);
+      }
+      if (i < nq) {
+        s.a0.add(c0.limb(i), w, perm, prime.mod);
+        if (!perm) s.a1.add(c1.limb(i), w, nullptr, prime.mod);
+      }
+    }
+    s.s0.reduce_into(s0.limb(i), prime.mod);
+    s.s1.reduce_into(s1.limb(i), prime.mod);
+    if (i < nq) {
+      s.a0.reduce_into(a0.limb(i), prime.mod);
+      if (any_identity) s.a1.reduce_into(a1.limb(i), prime.mod);
+    }
+  });
+  // Step 3: one ModDown of (S_0, S_1), adding (A_0, A_1) in its output loop.
+  if (!any_rotation) return {std::move(a0), std::move(a1)};
+  return mod_down_pair(ctx, s0, s1, level, &a0, any_identity ? &a1 : nullptr, nullptr);
+}
+
+std::pair<RnsPoly, RnsPoly> sum_rotations_lazy(const Context& ctx, std::span<const RnsPoly* const> c0,
+                                               std::span<const RnsPoly* const> c1, int level,
+                                               std::span<const HoistedTerm> terms) {
+  const auto& bq = ctx.basis_q(level);
+  const auto& bqp = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
+  CKKS_INVARIANT(c0.size() == terms.size() && c1.size() == terms.size(),
+                 "sum_rotations_lazy: one (c_0, c_1) per term");
+  bool any_rotation = false, any_identity = false;
+  for (std::size_t t = 0; t < terms.size(); ++t) {
+    CKKS_INVARIANT(c0[t]->is_ntt() && c1[t]->is_ntt() && c0[t]->limbs() == nq && c1[t]->limbs() == nq,
+                   "sum_rotations_lazy: every c must be at level ℓ in evaluation form");
+    CKKS_INVARIANT(!terms[t].weight, "sum_rotations_lazy: the terms carry no weights");
+    CKKS_INVARIANT((terms[t].perm == nullptr) == (terms[t].swk == nullptr),
+                   "sum_rotations_lazy: a rotated term needs its key, an unrotated one none");
+    (terms[t].perm ? any_rotation : any_identity) = true;
+  }
+  // S_0, S_1: the first rotated term's inner products, then each further one added limb by limb.
+  RawLimbs s0(N, any_rotation ? limbs : 0), s1(N, any_rotation ? limbs : 0);
+  RawLimbs u0(N, limbs), u1(N, limbs);
+  bool first = true;
+  for (std::size_t t = 0; t < terms.size(); ++t) {
+    if (!terms[t].perm) continue;
+    key_inner_product(ctx, *c1[t], level, *terms[t].swk, terms[t].perm, first ? s0 : u0, first ? s1 : u1);
+    if (!first)
+      math::parallel_for_limbs(limbs, limbs * 2 * N, [&](std::size_t i) {
+        const std::uint64_t q = bqp[i]->value();
+        std::uint64_t *x0 = s0.limb(i), *x1 = s1.limb(i);
+        const std::uint64_t *y0 = u0.limb(i), *y1 = u1.limb(i);
+        for (std::size_t c = 0; c < N; ++c) {
+          x0[c] = math::add_mod(x0[c], y0[c], q);
+          x1[c] = math::add_mod(x1[c], y1[c], q);
+        }
+      });
+    first = false;
+  }
+  // A_0 = Σ σ_t(c_{0,t}), A_1 = Σ_{σ_t = id} c_{1,t}, over Q_ℓ.
+  RnsPoly a0(N, nq, true), a1(N, any_identity ? nq : 0, true);
+  struct Sums {
+    explicit Sums(std::size_t n) : a0(n), a1(n) {}
+    WeightedSum a0, a1;
+  };
+  math::parallel_for_limbs(nq, nq * terms.size() * N, [N] { return Sums(N); }, [&](std::size_t i, Sums& s) {
+    const auto& m = bq[i]->mod;
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      s.a0.add(c0[t]->limb(i), nullptr, terms[t].perm ? terms[t].perm->data() : nullptr, m);
+      if (!terms[t].perm) s.a1.add(c1[t]->limb(i), nullptr, nullptr, m);
+    }
+    s.a0.reduce_into(a0.limb(i), m);
+    if (any_identity) s.a1.reduce_into(a1.limb(i), m);
+  });
+  if (!any_rotation) return {std::move(a0), std::move(a1)};
+  return mod_down_pair(ctx, s0, s1, level, &a0, any_identity ? &a1 : nullptr, nullptr);
 }
 
 }  // namespace ckks

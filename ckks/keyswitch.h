@@ -9,7 +9,10 @@
 //   4. ModDown: divide by P back to Q_ℓ (fast base conversion of the P-part, then ·P^{-1}).
 // The added noise is ≈ Σ_j Q_j·e_j / P (small when P ≥ Q_j) plus the ModDown rounding.
 #pragma once
+#include <cstdint>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "ckks/context.h"
 #include "ckks/keys.h"
@@ -67,5 +70,49 @@ DecomposedPoly decompose(const Context& ctx, const math::RnsPoly& d, int level);
 std::pair<math::RnsPoly, math::RnsPoly> key_switch_decomposed(const Context& ctx, const DecomposedPoly& dec,
                                                               const KeySwitchKey& swk,
                                                               const std::vector<std::uint32_t>* perm);
+
+/// One term of a double-hoisted rotate-and-sum (rotate_sum_hoisted): the evaluation-form
+/// permutation of the Galois automorphism σ_t (nullptr: the identity, a term without rotation), the
+/// key switching key for σ_t(s) → s (nullptr exactly when perm is nullptr), and the weight w_t in
+/// evaluation form over Q_ℓ·P (ℓ+1+k limbs, basis_qp(ℓ) order, the residues of one integer
+/// polynomial; nullptr: w_t = 1).
+struct HoistedTerm {
+  const std::vector<std::uint32_t>* perm = nullptr;
+  const KeySwitchKey* swk = nullptr;
+  const math::RnsPoly* weight = nullptr;
+};
+
+/// Double hoisting: Σ_t w_t ⊙ φ_t(c_0, c_1), φ_t the rotation (σ_t(c_0), 0) + KS_t(σ_t(c_1)), with
+/// one digit decomposition + ModUp of c_1 for all terms (hoisting [HS18]) and one ModDown for the
+/// whole sum ("double hoisting" [BMTH21]; cross-read: Lattigo MultiplyByDiagMatrixBSGS, which keeps
+/// its hoisted rotations over Q_ℓ·P and divides by P once per giant step):
+///   1. D̃ = ModUp of every digit of c_1 (decompose);
+///   2. for every limb of Q_ℓ·P: S_0 = Σ_{σ_t≠id} w_t ⊙ ⟨σ_t(D̃), b_t⟩, S_1 = Σ_{σ_t≠id} w_t ⊙ ⟨σ_t(D̃), a_t⟩
+///      (the key inner products of step 3 of key switching, permuted, never divided by P), and on
+///      the limbs of Q_ℓ the parts that need no key switch: A_0 = Σ_t w_t ⊙ σ_t(c_0),
+///      A_1 = Σ_{σ_t=id} w_t ⊙ c_1;
+///   3. returns (A_0 + ⌊S_0/P⌉, A_1 + ⌊S_1/P⌉) at level ℓ (one ModDown of two polynomials).
+/// The c_0 part is multiplied over Q_ℓ only (σ_t(c_0)·w_t·P/P is exact), which is the same result
+/// as accumulating P·σ_t(c_0) over Q_ℓ·P. Error: one ModDown rounding (≤ 1/2 per coefficient of
+/// each component) instead of w_t times a rounding per term, plus Σ_t w_t·(key switching noise)/P
+/// as in the term-by-term chain. Preconditions (CKKS_INVARIANT): c_0, c_1 at level ℓ in evaluation
+/// form; every weight over Q_ℓ·P; perm of N entries; swk given with perm.
+std::pair<math::RnsPoly, math::RnsPoly> rotate_sum_hoisted(const Context& ctx, const math::RnsPoly& c0,
+                                                           const math::RnsPoly& c1, int level,
+                                                           std::span<const HoistedTerm> terms);
+
+/// Lazy ModDown over several ciphertexts: Σ_t φ_t(c_{0,t}, c_{1,t}), φ_t as above (σ_t from
+/// terms[t].perm and terms[t].swk; terms[t].weight must be null), each term with its own ModUp and key
+/// inner product (steps 1–3 of key switching, fused as in key_switch_add, never divided by P), the
+/// sums S_0, S_1 kept over Q_ℓ·P, and ONE ModDown for all: (A_0 + ⌊S_0/P⌉, A_1 + ⌊S_1/P⌉) with
+/// A_0 = Σ_t σ_t(c_{0,t}), A_1 = Σ_{σ_t=id} c_{1,t}. Saves T − 1 of the T ModDowns of rotating
+/// the terms one by one and adding, and T − 1 roundings of the error. Memory: the two sums and one
+/// term's inner product over Q_ℓ·P. Cross-read: Lattigo MultiplyByDiagMatrixBSGS accumulates its
+/// giant-step rotations over Q_ℓ·P and divides by P once. Preconditions (CKKS_INVARIANT): every c
+/// at level ℓ in evaluation form; as many c_0, c_1 as terms.
+std::pair<math::RnsPoly, math::RnsPoly> sum_rotations_lazy(const Context& ctx,
+                                                           std::span<const math::RnsPoly* const> c0,
+                                                           std::span<const math::RnsPoly* const> c1, int level,
+                                                           std::span<const HoistedTerm> terms);
 
 }  // namespace ckks

@@ -302,16 +302,14 @@ ConvSource conv_source(const ResNetEvalContext& e, const PackedFeatureMap& in, c
 }
 
 /// Step 2 of conv_packed: the channel-rotation term of output ciphertext j,
-///   u_r = Σ_{sources, i, t} d_{i,t,r} ⊙ y_{i,t}, rotated by its baby step b·B (b = r mod n1, n1 of
-/// the first source); a source takes part if r < its nr. Empty if every weight of the term is zero.
+///   u_r = Σ_{sources, i, t} d_{i,t,r} ⊙ y_{i,t} (not yet rotated by its baby step: step 3 does it);
+/// a source takes part if r < its nr. Empty if every weight of the term is zero.
 /// The plaintexts are encoded first, then summed by one multiply_sum: the same ciphertext as
 /// multiplying and adding term by term in this order (Evaluator::multiply_sum is exact), without
-/// a temporary per term. Counts its products and rotations.
+/// a temporary per term. Counts its products.
 std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, const std::vector<ConvSource>& src,
-                                                double mult, std::size_t j, std::size_t r, int& products,
-                                                int& rotations) {
+                                                double mult, std::size_t j, std::size_t r, int& products) {
   const ResNetPacking& pk = e.packing;
-  const std::size_t B = pk.block();
   std::vector<double> buf(pk.slots());
   // Fresh plaintexts are summed kTermsPerSum at a time, so a thread holds at most that many
   // (ResNet-20's stage 1: 38 limbs, 19 MiB each); the chunks' sums are exact, so the result does not
@@ -349,35 +347,47 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
       }
   }
   flush();
-  if (!u) return std::nullopt;
-  if (const std::size_t b = r % src.front().g.n1; b != 0) {
-    u = e.ev.rotate(*u, static_cast<int>(b * B), e.gk);
-    ++rotations;
-  }
   return u;
 }
 
-/// Step 3 of conv_packed: out_j = Σ_G rot_{G·n1·B}( Σ_b u_{G·n1+b} ) (the u_r already carry their
-/// baby-step rotation), added in index order. Empty if every u_r is.
+/// Σ_t rot(x_t, steps_t) over the present x_t, by Evaluator::sum_rotations (one ModDown for all the
+/// rotations of the sum); counts the nonzero steps. Empty if no x_t is present.
+std::optional<Ciphertext> rotated_sum(const ResNetEvalContext& e, const std::vector<const Ciphertext*>& x,
+                                      const std::vector<int>& steps, int& rotations) {
+  if (x.empty()) return std::nullopt;
+  for (int s : steps) rotations += s != 0;
+  return e.ev.sum_rotations(x, steps, e.gk);
+}
+
+/// Step 3 of conv_packed: out_j = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ), the baby-step sum
+/// of each G and then the giant-step sum each by one Evaluator::sum_rotations: every term still has
+/// its ModUp and key inner product, but each sum divides by P once (nr/n1 + 1 ModDowns instead of
+/// nr − 1; the same values up to the ModDown roundings saved). Each u_r is released once its
+/// baby-step sum is formed, so that the u_r and the sums are not all held at once. Empty if every
+/// u_r is.
 std::optional<Ciphertext> giant_step_sum(const ResNetEvalContext& e, std::vector<std::optional<Ciphertext>>& u,
                                          const ConvGeometry& g, int& rotations) {
-  const std::size_t B = e.packing.block();
-  std::optional<Ciphertext> acc;
+  const int B = static_cast<int>(e.packing.block());
+  std::vector<Ciphertext> inner;
+  std::vector<int> giant_steps;
   for (std::size_t G = 0; G * g.n1 < g.nr; ++G) {
-    std::optional<Ciphertext> inner;
-    for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) {
-      auto& ur = u[G * g.n1 + b];
-      if (!ur) continue;
-      add_opt(e.ev, inner, std::move(*ur));
-    }
-    if (!inner) continue;
-    if (G == 0) add_opt(e.ev, acc, std::move(*inner));
-    else {
-      add_opt(e.ev, acc, e.ev.rotate(*inner, static_cast<int>(G * g.n1 * B), e.gk));
-      ++rotations;
+    std::vector<const Ciphertext*> terms;
+    std::vector<int> steps;
+    for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b)
+      if (const auto& ur = u[G * g.n1 + b]) {
+        terms.push_back(&*ur);
+        steps.push_back(static_cast<int>(b) * B);
+      }
+    std::optional<Ciphertext> v = rotated_sum(e, terms, steps, rotations);
+    for (std::size_t b = 0; b < g.n1 && G * g.n1 + b < g.nr; ++b) u[G * g.n1 + b].reset();
+    if (v) {
+      inner.push_back(std::move(*v));
+      giant_steps.push_back(static_cast<int>(G * g.n1) * B);
     }
   }
-  return acc;
+  std::vector<const Ciphertext*> terms;
+  for (const auto& v : inner) terms.push_back(&v);
+  return rotated_sum(e, terms, giant_steps, rotations);
 }
 
 /// Step 4 of conv_packed: adds to d the bias slots of source s for output ciphertext j,
@@ -417,14 +427,9 @@ PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSour
     // Step 2 on all hardware threads: the u_r are independent, and everything below adds them (and
     // their counts) in index order, so the result does not depend on the number of threads.
     std::vector<std::optional<Ciphertext>> u(g.nr);
-    std::vector<int> u_products(g.nr, 0), u_rotations(g.nr, 0);
-    parallel_for(g.nr, [&](std::size_t r) {
-      u[r] = channel_rotation_term(e, src, mult, j, r, u_products[r], u_rotations[r]);
-    });
-    for (std::size_t r = 0; r < g.nr; ++r) {
-      products += u_products[r];
-      rotations += u_rotations[r];
-    }
+    std::vector<int> u_products(g.nr, 0);
+    parallel_for(g.nr, [&](std::size_t r) { u[r] = channel_rotation_term(e, src, mult, j, r, u_products[r]); });
+    for (std::size_t r = 0; r < g.nr; ++r) products += u_products[r];
     std::optional<Ciphertext> acc = giant_step_sum(e, u, g, rotations);  // step 3
     if (!acc) {  // every weight reaching this ciphertext is zero: a product with the zero plaintext
       acc = e.ev.multiply(first.in->cts.front(),
@@ -572,7 +577,8 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   const double pt_scale = e.scale * q / in_scale;
   const double area = static_cast<double>(hf * wf);
   int rotations = 0, products = 0;
-  std::optional<Ciphertext> w;
+  std::vector<Ciphertext> prods;  // class k's products, moved to slot δ_k by one sum_rotations below
+  std::vector<int> steps;
   std::vector<double> d(S);
   for (std::size_t k = 0; k < fc.out; ++k) {
     std::optional<Ciphertext> prod;
@@ -588,12 +594,12 @@ Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap&
       add_opt(e.ev, prod, e.ev.multiply(in.cts[i], e.enc.encode(d, level, pt_scale)));
       ++products;
     }
-    if (k == 0) add_opt(e.ev, w, std::move(*prod));
-    else {
-      add_opt(e.ev, w, e.ev.rotate(*prod, -static_cast<int>(logit_slot(pk, in.gap, k)), e.gk));
-      ++rotations;
-    }
+    prods.push_back(std::move(*prod));
+    steps.push_back(-static_cast<int>(logit_slot(pk, in.gap, k)));
   }
+  std::vector<const Ciphertext*> terms;
+  for (const auto& p : prods) terms.push_back(&p);
+  const std::optional<Ciphertext> w = rotated_sum(e, terms, steps, rotations);
   TransformCost tc;
   Ciphertext sum = sum_slots(e.ev, *w, e.gk, wf, in.gap, &tc);
   sum = sum_slots(e.ev, sum, e.gk, hf, in.gap * W, &tc);

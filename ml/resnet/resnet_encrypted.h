@@ -33,11 +33,16 @@
 // The rotations of the u_r are grouped baby-step giant-step (r = G·n1 + b):
 //   out = Σ_G rot_{G·n1·B}( Σ_b rot_{b·B}(u_{G·n1+b}) ),
 // which costs the same nr − 1 rotations as rotating every u_r directly but needs only
-// (n1 − 1) + (nr/n1 − 1) Galois keys. The u_r are independent and are computed (with their baby-step
-// rotation) on all hardware threads (std::thread::hardware_concurrency); they are added in a fixed
-// order, so the result does not depend on the number of threads. Cost per output ciphertext: taps·(input ciphertexts)
-// plaintext products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per
-// input ciphertext; 1 level.
+// (n1 − 1) + (nr/n1 − 1) Galois keys. Each baby-step sum and the giant-step sum is one
+// Evaluator::sum_rotations: every rotation keeps its own ModUp and key inner product, but a sum
+// divides by P once, so an output ciphertext pays nr/n1 + 1 ModDowns instead of nr − 1 (the taps'
+// hoisted rotations keep theirs: each y_{i,t} is reused by all nr products, so a ModDown per tap is
+// the cheaper place for it; Evaluator::rotate_sum, which defers that ModDown too, would need one
+// per u_r). The u_r are independent and are computed on all hardware threads
+// (std::thread::hardware_concurrency); they are added in a fixed order, so the result does not
+// depend on the number of threads. Cost per output ciphertext: taps·(input ciphertexts) plaintext
+// products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per input
+// ciphertext; 1 level.
 //
 // Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
@@ -73,7 +78,8 @@
 //
 // Pooling + dense layer, one level: for class k the plaintext holds fc.w[k][c]·σ/(h·w) at every
 // valid position of channel c; the K products are moved to K distinct offsets inside the gap
-// (rotation right by δ_k = (k div g)·W + (k mod g), needs K ≤ g²), added, and summed over the valid
+// (rotation right by δ_k = (k div g)·W + (k mod g), needs K ≤ g²), added (the K − 1 rotations and
+// the sum by one Evaluator::sum_rotations, one ModDown), and summed over the valid
 // positions and blocks by rotate-and-add (ckks::sum_slots) along x, y and the blocks. Logit k ends in
 // slot δ_k of the output; the bias fc.b[k] + κ·Σ_c fc.w[k][c] is added there.
 //
