@@ -73,8 +73,8 @@ struct NnMatrices {
 /// o.plaintext_only) keys, encryption, the server's iterations, the owner's decryption and the
 /// evaluation on A_test. `rep` carries the caller's dataset and scaling lines into the report
 /// (before_encrypted prints them); its seconds_total counts this call only. Throws InputError for
-/// empty matrices or training labels outside 0 … classes − 1 (or missing a class), and what
-/// run_nn_job throws.
+/// empty matrices, training labels outside 0 … classes − 1 (or missing a class) or a bound M ≤ 0
+/// (--bound, before the twin runs), and what run_nn_job throws.
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});
