@@ -58,7 +58,8 @@ struct NnReport {
 
 /// Replaces every feature column j < d of A and A_test (the last column, the bias, is kept) by
 /// factor·(x − μ_j), μ_j the mean of column j over A (the training rows). Throws InputError if A is
-/// empty or a row of either matrix has another width than A's first row.
+/// empty, its rows have no feature before the bias column, or a row of either matrix has another
+/// width than A's first row.
 void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
 
 /// The rows a job trains and evaluates on: A = [features | 1] (bias last), labels 0 … classes − 1.
