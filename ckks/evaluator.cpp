@@ -52,6 +52,14 @@ std::vector<RnsPoly> polys(P&&... p) {
   return v;
 }
 
+// A rotation by `step` (Galois element g ≠ 1) needs its Galois key: MissingKeyError naming the step,
+// the element and the call that generates it.
+void require_rotation_key(const GaloisKeys& gk, int step, std::uint64_t g, const char* op) {
+  if (!gk.has(g))
+    throw MissingKeyError(std::string(op) + ": no Galois key for a rotation by " + std::to_string(step) +
+                          " (Galois element " + std::to_string(g) +
+                          "); generate it with KeyGenerator::galois_keys(sk, {" + std::to_string(step) + "})");
+}
 // A product's scale must leave room below Q_ℓ/2 for the encoded values.
 void check_product_scale(const Context& ctx, double scale, int level, const char* op) {
   const double log_q = math::log2_product(ctx.basis_q(level));
@@ -469,11 +477,7 @@ Ciphertext Evaluator::rotate(const Ciphertext& a, int steps, const GaloisKeys& g
   check_ct(a, "rotate");
   const std::uint64_t g = ctx_->galois_element(steps);
   if (g == 1) return a;
-  if (!gk.has(g))
-    throw MissingKeyError("rotate: no Galois key for a rotation by " + std::to_string(steps) +
-                          " (Galois element " + std::to_string(g) +
-                          "); generate it with KeyGenerator::galois_keys(sk, {" +
-                          std::to_string(steps) + "})");
+  require_rotation_key(gk, steps, g, "rotate");
   return apply_galois(a, g, gk);
 }
 
@@ -485,10 +489,7 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std
   if (gk.context != ctx_) throw ParameterError("rotate_hoisted: the Galois keys belong to another Context");
   for (int s : steps) {
     const std::uint64_t g = ctx_->galois_element(s);
-    if (g != 1 && !gk.has(g))
-      throw MissingKeyError("rotate_hoisted: no Galois key for a rotation by " + std::to_string(s) +
-                            " (Galois element " + std::to_string(g) +
-                            "); generate it with KeyGenerator::galois_keys(sk, {" + std::to_string(s) + "})");
+    if (g != 1) require_rotation_key(gk, s, g, "rotate_hoisted");
     if (g != 1) check_key_of(a, gk.keys.at(g), "rotate_hoisted", "Galois key");
   }
   const DecomposedPoly dec = decompose(*ctx_, a.c[1], a.level);
@@ -545,10 +546,7 @@ void Evaluator::check_rotate_sum(const Ciphertext& a, std::span<const int> steps
   for (int s : steps) {
     const std::uint64_t g = ctx_->galois_element(s);
     if (g == 1) continue;
-    if (!gk.has(g))
-      throw MissingKeyError("rotate_sum: no Galois key for a rotation by " + std::to_string(s) + " (Galois element " +
-                            std::to_string(g) + "); generate it with KeyGenerator::galois_keys(sk, {" +
-                            std::to_string(s) + "})");
+    require_rotation_key(gk, s, g, op);
     check_key_of(a, gk.keys.at(g), op, "Galois key");
   }
 }
@@ -634,10 +632,7 @@ Ciphertext Evaluator::sum_rotations(std::span<const Ciphertext* const> a, std::s
     c1[t] = &a[t]->c[1];
     const std::uint64_t g = ctx_->galois_element(steps[t]);
     if (g == 1) continue;
-    if (!gk.has(g))
-      throw MissingKeyError("sum_rotations: no Galois key for a rotation by " + std::to_string(steps[t]) +
-                            " (Galois element " + std::to_string(g) + "); generate it with "
-                            "KeyGenerator::galois_keys(sk, {" + std::to_string(steps[t]) + "})");
+    require_rotation_key(gk, steps[t], g, op);
     check_key_of(*a[t], gk.keys.at(g), op, "Galois key");
     terms[t].perm = &ctx_->automorphism_permutation(g);
     terms[t].swk = &gk.keys.at(g);

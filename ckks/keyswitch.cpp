@@ -402,6 +402,8 @@ std::pair<RnsPoly, RnsPoly> sum_rotations_lazy(const Context& ctx, std::span<con
     CKKS_INVARIANT(!terms[t].weight, "sum_rotations_lazy: the terms carry no weights");
     CKKS_INVARIANT((terms[t].perm == nullptr) == (terms[t].swk == nullptr),
                    "sum_rotations_lazy: a rotated term needs its key, an unrotated one none");
+    CKKS_INVARIANT(!terms[t].perm || terms[t].perm->size() == N,
+                   "sum_rotations_lazy: the permutation must have N entries");
     (terms[t].perm ? any_rotation : any_identity) = true;
   }
   // S_0, S_1: the first rotated term's inner products, then each further one added limb by limb.

@@ -109,7 +109,8 @@ std::pair<math::RnsPoly, math::RnsPoly> rotate_sum_hoisted(const Context& ctx, c
 /// the terms one by one and adding, and T − 1 roundings of the error. Memory: the two sums and one
 /// term's inner product over Q_ℓ·P. Cross-read: Lattigo MultiplyByDiagMatrixBSGS accumulates its
 /// giant-step rotations over Q_ℓ·P and divides by P once. Preconditions (CKKS_INVARIANT): every c
-/// at level ℓ in evaluation form; as many c_0, c_1 as terms.
+/// at level ℓ in evaluation form; as many c_0, c_1 as terms; no weights; perm of N entries; swk
+/// given with perm.
 std::pair<math::RnsPoly, math::RnsPoly> sum_rotations_lazy(const Context& ctx,
                                                            std::span<const math::RnsPoly* const> c0,
                                                            std::span<const math::RnsPoly* const> c1, int level,

@@ -246,10 +246,7 @@ NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys
   if (!(eta > 0) || momentum < 0 || momentum >= 1)
     throw InputError("nn: eta = " + std::to_string(eta) + ", momentum = " + std::to_string(momentum) +
                      "; need eta > 0 (--eta) and 0 ≤ momentum < 1 (--momentum)");
-  if (!(weight_decay >= 0) || !(eta_decay >= 0) || eta * weight_decay >= 1)
-    throw InputError("nn: weight decay λ = " + std::to_string(weight_decay) + ", eta decay κ = " +
-                     std::to_string(eta_decay) + " with eta = " + std::to_string(eta) +
-                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and κ ≥ 0 (--eta-decay)");
+  check_nn_decay(eta, weight_decay, eta_decay, "nn");
   refresher_ = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, ek_, lay.samples(), lay.block, lay.slots);
   if (weight_level() < levels_needed(momentum))
     throw LevelError("nn: too few levels: an iteration needs the weights at level " +

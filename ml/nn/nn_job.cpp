@@ -12,6 +12,7 @@
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
 #include "ml/data/sklearn.h"
+#include "ml/format.h"
 #include "ml/linreg/linreg_plain.h"  // with_bias_column
 #include "ml/logreg/logreg_minibatch_job.h"  // fashion_block_means
 #include "ml/timer.h"
@@ -112,6 +113,9 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   const auto t_total = Clock::now();
   if (d.A.empty() || d.A_test.empty() || d.A[0].size() < 2)
     throw InputError("nn: no training or test rows, or rows without a feature before the bias column");
+  if (!(o.bound > 0))
+    throw InputError("nn-train: --bound M = " + format_number(o.bound) +
+                     "; the weights are divided by M before each refresh, so M must be positive (default 16)");
   const std::size_t C = d.classes;
   check_class_labels(d.y, C, "nn-train");
   rep.train_rows = d.A.size();

@@ -58,7 +58,8 @@ struct NnReport {
 
 /// Replaces every feature column j < d of A and A_test (the last column, the bias, is kept) by
 /// factor·(x − μ_j), μ_j the mean of column j over A (the training rows). Throws InputError if A is
-/// empty or a row of either matrix has another width than A's first row.
+/// empty, its rows have no feature before the bias column, or a row of either matrix has another
+/// width than A's first row.
 void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
 
 /// The rows a job trains and evaluates on: A = [features | 1] (bias last), labels 0 … classes − 1.
@@ -73,8 +74,8 @@ struct NnMatrices {
 /// o.plaintext_only) keys, encryption, the server's iterations, the owner's decryption and the
 /// evaluation on A_test. `rep` carries the caller's dataset and scaling lines into the report
 /// (before_encrypted prints them); its seconds_total counts this call only. Throws InputError for
-/// empty matrices or training labels outside 0 … classes − 1 (or missing a class), and what
-/// run_nn_job throws.
+/// empty matrices, training labels outside 0 … classes − 1 (or missing a class) or a bound M ≤ 0
+/// (--bound, before the twin runs), and what run_nn_job throws.
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});

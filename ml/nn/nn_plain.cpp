@@ -202,15 +202,19 @@ std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const Sigm
   return out;
 }
 
+void check_nn_decay(double eta, double weight_decay, double eta_decay, const char* op) {
+  if (!(weight_decay >= 0) || !(eta_decay >= 0) || eta * weight_decay >= 1)
+    throw InputError(std::string(op) + ": weight decay λ = " + std::to_string(weight_decay) + ", eta decay κ = " +
+                     std::to_string(eta_decay) + " with eta = " + std::to_string(eta) +
+                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and κ ≥ 0 (--eta-decay)");
+}
+
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o) {
   if (A.empty()) throw InputError("nn_train: no training rows");
   if (o.hidden == 0 || o.epochs < 1 || !(o.eta > 0))
     throw InputError("nn_train: hidden = " + std::to_string(o.hidden) + ", epochs = " + std::to_string(o.epochs) +
                      ", eta = " + std::to_string(o.eta) + "; need hidden ≥ 1 (--hidden), epochs ≥ 1 (--epochs), eta > 0");
-  if (!(o.weight_decay >= 0) || !(o.eta_decay >= 0) || o.eta * o.weight_decay >= 1)
-    throw InputError("nn_train: weight decay λ = " + std::to_string(o.weight_decay) + ", eta decay κ = " +
-                     std::to_string(o.eta_decay) + " with eta = " + std::to_string(o.eta) +
-                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and κ ≥ 0 (--eta-decay)");
+  check_nn_decay(o.eta, o.weight_decay, o.eta_decay, "nn_train");
   check_class_labels(y, C, "nn_train");
   NnTrace t;
   t.initial = nn_init(A[0].size(), o.hidden, C, o.seed);

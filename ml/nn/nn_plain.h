@@ -112,6 +112,11 @@ struct NnTrace {
   int iterations = 0;
 };
 
+/// The update's constants as nn_train and NnServer accept them: throws InputError (naming
+/// --weight-decay and --eta-decay, prefixed by `op`) unless λ ≥ 0, κ ≥ 0 and η·λ < 1, so that the
+/// decay factor 1 − η_t·λ stays in (0, 1] for every t.
+void check_nn_decay(double eta, double weight_decay, double eta_decay, const char* op);
+
 /// epochs × ⌊n/b⌋ iterations of nn_step from nn_init(D, H, C, seed) over nn_batches(n, b, seed),
 /// iteration t with η_t = o.eta_at(t) and λ = o.weight_decay. Throws InputError for bad shapes,
 /// labels, or options (hidden = 0, epochs < 1, eta ≤ 0, λ < 0, κ < 0, η·λ ≥ 1).

@@ -550,9 +550,9 @@ std::size_t logit_slot(const ResNetPacking& pk, std::size_t gap, std::size_t k) 
 
 std::vector<int> pool_dense_rotation_steps(const ResNetPacking& pk, std::size_t channels, std::size_t gap,
                                            std::size_t classes) {
-  if (gap == 0 || classes > gap * gap)
+  if (gap == 0 || classes == 0 || classes > gap * gap)
     throw InputError("pool_dense_packed: " + str(classes) + " classes do not fit the " + str(gap * gap) +
-                     " offsets inside the final gap " + str(gap) + " (needs K ≤ gap²)");
+                     " offsets inside the final gap " + str(gap) + " (needs 1 ≤ K ≤ gap²)");
   std::set<int> steps;
   for (std::size_t k = 1; k < classes; ++k) steps.insert(-static_cast<int>(logit_slot(pk, gap, k)));
   for (int s : sum_slots_steps(pk.width() / gap, gap)) steps.insert(s);

@@ -296,12 +296,13 @@ PackedFeatureMap add_packed(const ResNetEvalContext& e, const PackedFeatureMap& 
 /// The slot of logit k in the output of pool_dense_packed for a final map with gap g:
 /// δ_k = (k div g)·W + (k mod g).
 std::size_t logit_slot(const ResNetPacking& pk, std::size_t gap, std::size_t k);
-/// The rotation steps pool_dense_packed uses.
+/// The rotation steps pool_dense_packed uses. Throws InputError unless 1 ≤ classes ≤ gap².
 std::vector<int> pool_dense_rotation_steps(const ResNetPacking& pk, std::size_t channels, std::size_t gap,
                                            std::size_t classes);
 /// Global average pooling followed by the dense layer (file comment), 1 level: one ciphertext,
-/// logit k at slot logit_slot(k), scale e.scale. Throws InputError if fc.in ≠ in.channels, or the
-/// K classes do not fit in the gap (K > gap²); LevelError at level 0.
+/// logit k at slot logit_slot(k), scale e.scale. Throws InputError if fc.in ≠ in.channels, the
+/// layer has no outputs (K = 0), or the K classes do not fit in the gap (K > gap²); LevelError at
+/// level 0.
 Ciphertext pool_dense_packed(const ResNetEvalContext& e, const PackedFeatureMap& in, const Dense& fc,
                              ResNetCost* cost = nullptr);
 

@@ -140,6 +140,10 @@ UNetReport run_unet_job(const UNetJobOptions& o, const Log& log) {
                      " test scenes");
   const auto t_total = Clock::now();
   const UNet net = UNet::load(o.model);
+  if (net.num_classes() != kSceneClasses)
+    throw InputError("unet: the --model " + o.model + " has " + std::to_string(net.num_classes()) +
+                     " labels but the scenes have " + std::to_string(kSceneClasses) +
+                     " (ml/unet/scenes.h); give a U-Net trained on these scenes (scripts/train_unet.py)");
   const SceneSource source = scene_source(load_fashion_mnist(o.data, false));
   UNetReport rep;
   rep.plain_images = o.plain_images;

@@ -62,7 +62,8 @@ struct UNetReport {
 
 /// Runs the job. `log` receives one progress line at a time (the plan, keys, every layer of every
 /// scene); may be empty. Throws InputError if both counts are 0 or a count exceeds the 5000 test
-/// scenes (naming --images / --plain-images); the loaders' errors for bad files; ParameterError
+/// scenes (naming --images / --plain-images) or the model's label count is not kSceneClasses
+/// (naming --model, before the data is read); the loaders' errors for bad files; ParameterError
 /// if the U-Net's levels do not fit a 128-bit chain (resnet_params).
 UNetReport run_unet_job(const UNetJobOptions& options, const std::function<void(const std::string&)>& log = {});
 

@@ -207,6 +207,17 @@ TEST_CASE("ml/nn bad inputs give named errors") {
     CHECK_THROWS_WITH_AS(ml::NnServer(ctx_ok, owner_ok.relin_key(), gk_ok, owner_ok.encapsulation_keys(32), rc_ok, lo,
                                       ml::fit_sigmoid_cubic(4), ml::fit_sigmoid_cubic(4), 0.5, 0.5, lambda),
                          doctest::Contains("--weight-decay"), InputError);
+  // A refresh bound M ≤ 0 is named before the twin runs (it was reported as weights above M, "use
+  // fewer --iterations").
+  ml::NnJobOptions jo;
+  jo.plaintext_only = true;
+  jo.nn.batch = 16;
+  jo.nn.hidden = 3;
+  for (double m : {0.0, -4.0}) {
+    jo.bound = m;
+    CHECK_THROWS_WITH_AS(ml::run_nn_on_matrices({d.A, d.A, d.y, d.y, 3}, jo, {}, {}), doctest::Contains("--bound"),
+                         InputError);
+  }
 }
 
 TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations (weights compared)") {

@@ -354,6 +354,11 @@ TEST_CASE("ml/resnet_encrypted: square, identity shortcut and pooling + dense ag
   CHECK(cost.rotations == 9 + 1 + 1 + 4);
 
   CHECK_THROWS_AS(pool_dense_rotation_steps(pk, 32, 2, 10), InputError);  // 10 classes > 2² offsets
+  // A dense layer without outputs: a named error, not the sum of no products.
+  Dense none;
+  none.in = 32;
+  CHECK_THROWS_WITH_AS(pool_dense_packed(f.e, f.encrypt(h, 4, -1, 0.4), none), doctest::Contains("0 classes"),
+                       InputError);
 }
 
 TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by activation against ResNet::trace") {

@@ -1,7 +1,8 @@
 // Tests for ml/unet/unet_plain.cpp and ml/unet/scenes.cpp: the transposed convolution, the
 // concatenation and the mean pooling against small examples worked by hand, the scene generator
 // (determinism, the label rules, agreement with scripts/make_scenes.py), the committed U-Net
-// against PyTorch's logits, the IoU on a hand-made case, and the errors for mismatched shapes.
+// against PyTorch's logits, the IoU on a hand-made case, and the errors for mismatched shapes;
+// run_unet_job's refusal of a model with another label count (it needs this file's tensor writer).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "ml/data/idx.h"
 #include "ml/data/safetensors.h"
 #include "ml/unet/scenes.h"
+#include "ml/unet/unet_job.h"
 #include "ml/unet/unet_plain.h"
 #include "temp_dir.h"
 
@@ -184,6 +186,19 @@ TEST_CASE("ml/unet_plain: mismatched shapes give named errors") {
   auto extra = tensors;
   extra.push_back({"dec3.act", {3}, {0, 1, 0}});
   CHECK_THROWS_WITH_AS(UNet::load(save_f32(tmp, extra)), doctest::Contains("unexpected tensor \"dec3.act\""), InputError);
+}
+
+TEST_CASE("ml/unet_job: a --model whose label count is not the scenes' 6 is refused by name") {
+  // The job scores masks against the scenes' labels and ckks-ml unet --png colours them with one
+  // colour per scene label: a U-Net with K ≠ 6 labels is refused before the data is read.
+  test_util::TempDir tmp("unet_job_labels");
+  for (std::size_t k : {4u, 8u}) {
+    ckks::ml::UNetJobOptions o;
+    o.model = save_f32(tmp, unet_tensors(2, 3, 4, k));
+    o.images = 0;
+    o.plain_images = 1;
+    CHECK_THROWS_WITH_AS(ckks::ml::run_unet_job(o), doctest::Contains("--model"), InputError);
+  }
 }
 
 TEST_CASE("ml/unet_plain: IoU and pixel accuracy on a hand-made case") {
