@@ -117,10 +117,16 @@ struct NnTrace {
 /// labels, or options (hidden = 0, epochs < 1, eta ≤ 0, λ < 0, κ < 0, η·λ ≥ 1).
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o);
 
-/// The activation intervals the training visits: runs nn_train with [−8, 8] fits, then refits on
-/// [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5, and repeats until the run
-/// with the refitted polynomials stays inside them (at most 4 rounds). Returns the options with act1,
-/// act2 replaced. Throws as nn_train.
+/// Rounds of nn_choose_intervals before it gives up.
+inline constexpr int kNnIntervalRounds = 8;
+
+/// The activation intervals the training visits: runs nn_train with o.act1, o.act2 (default [−8, 8]
+/// fits), then refits on [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5 (never
+/// narrower than an interval the previous run left), and repeats until the run with the refitted
+/// polynomials stays inside them: the returned options' run has max |Z_k| ≤ a_k for both layers.
+/// Returns the options with act1, act2 replaced. Throws InputError if no run stays inside within
+/// kNnIntervalRounds runs (the message names the visited maxima, the intervals and --eta,
+/// --feature-scale, --weight-decay), and as nn_train.
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o);
 
 }  // namespace ckks::ml
