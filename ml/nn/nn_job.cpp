@@ -168,8 +168,11 @@ void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, doub
     for (std::size_t j = 0; j < i; ++j) S[i * d + j] = S[j * d + i];
   jacobi_eigen(S, V, d);
   std::vector<double> inv_sqrt(d);
+  double lambda_max = 0;
+  for (std::size_t i = 0; i < d; ++i) lambda_max = std::max(lambda_max, S[i * d + i]);
   for (std::size_t i = 0; i < d; ++i) {
-    const double l = std::max(0.0, S[i * d + i]) + epsilon;  // Σ is positive semi-definite: clip rounding
+    // Σ is positive semi-definite; an eigenvalue below 10^−12·λ_max is a zero one up to rounding.
+    const double l = (S[i * d + i] > 1e-12 * lambda_max ? S[i * d + i] : 0.0) + epsilon;
     if (!(l > 0))
       throw InputError("nn_whiten_features: the training covariance is singular (eigenvalue " +
                        std::to_string(S[i * d + i]) + ") and epsilon = 0; set --whiten-epsilon > 0");

@@ -241,8 +241,10 @@ NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o) {
   auto widen = [](double m) { return std::max(1.0, std::ceil(2 * m) / 2); };
   NnTrace t;
+  int runs = 0;
   for (int round = 0; round < kNnIntervalRounds; ++round) {
     t = nn_train(A, y, C, o);
+    ++runs;
     if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;
     if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2)) break;
     // Never narrow an interval the previous round left: refits that shrink and widen in turn do not settle.
@@ -252,10 +254,10 @@ NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y
   }
   char msg[320];
   std::snprintf(msg, sizeof msg,
-                "nn_choose_intervals: the twin leaves its fitted activation intervals after %d refits (max |Z1| = %.3g "
+                "nn_choose_intervals: the twin leaves its fitted activation intervals in each of %d runs (max |Z1| = %.3g "
                 "for p1 on [-%.3g, %.3g], max |Z2| = %.3g for p2 on [-%.3g, %.3g]): the run diverges; lower --eta or "
                 "--feature-scale, or raise --weight-decay",
-                kNnIntervalRounds, t.max_abs_z1, o.act1.a, o.act1.a, t.max_abs_z2, o.act2.a, o.act2.a);
+                runs, t.max_abs_z1, o.act1.a, o.act1.a, t.max_abs_z2, o.act2.a, o.act2.a);
   throw InputError(msg);
 }
 
