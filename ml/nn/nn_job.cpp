@@ -100,7 +100,7 @@ std::size_t checked_width(const DenseMatrix& A, const DenseMatrix& A_test, const
 }
 
 // Eigen-decomposition of the symmetric d × d matrix S (row-major) by cyclic Jacobi rotations
-// [GVL13, §8.5]: on return S's diagonal holds the eigenvalues and V's column i (V[r·d + i]) the
+// (the classical method): on return S's diagonal holds the eigenvalues and V's column i (V[r·d + i]) the
 // unit eigenvector of eigenvalue i.
 void jacobi_eigen(std::vector<double>& S, std::vector<double>& V, std::size_t d) {
   V.assign(d * d, 0.0);

@@ -246,17 +246,17 @@ NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y
     t = nn_train(A, y, C, o);
     ++runs;
     if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;
-    if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2)) break;
+    if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2) || round + 1 == kNnIntervalRounds) break;
     // Never narrow an interval the previous round left: refits that shrink and widen in turn do not settle.
     const bool left = t.max_abs_z1 > o.act1.a || t.max_abs_z2 > o.act2.a;
     o.act1 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act1.a, widen(t.max_abs_z1)) : widen(t.max_abs_z1));
     o.act2 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act2.a, widen(t.max_abs_z2)) : widen(t.max_abs_z2));
   }
-  char msg[320];
+  char msg[512];
   std::snprintf(msg, sizeof msg,
-                "nn_choose_intervals: the twin leaves its fitted activation intervals in each of %d runs (max |Z1| = %.3g "
-                "for p1 on [-%.3g, %.3g], max |Z2| = %.3g for p2 on [-%.3g, %.3g]): the run diverges; lower --eta or "
-                "--feature-scale, or raise --weight-decay",
+                "nn_choose_intervals: the twin leaves its fitted activation intervals in each of %d runs (the last: "
+                "max |Z1| = %.4g for p1 on [-%.4g, %.4g], max |Z2| = %.4g for p2 on [-%.4g, %.4g]); every refit lets "
+                "the pre-activations grow past it: lower --eta or --feature-scale, or raise --weight-decay",
                 runs, t.max_abs_z1, o.act1.a, o.act1.a, t.max_abs_z2, o.act2.a, o.act2.a);
   throw InputError(msg);
 }
