@@ -81,7 +81,7 @@ std::vector<std::vector<std::size_t>> nn_batches(std::size_t n, std::size_t b, s
 
 /// What one iteration saw.
 struct NnStepInfo {
-  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< max |Z1|, |Z2| over the batch
+  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< max |Z1|, |Z2| over the batch (+∞ if one is NaN)
 };
 
 /// One iteration (forward, backward, update; see the file comment) on rows `rows` of A, y, with
@@ -107,8 +107,8 @@ std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const Sigm
 struct NnTrace {
   NnWeights initial;
   std::vector<NnWeights> w;        ///< after every iteration
-  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< over all iterations
-  double max_abs_weight = 0;       ///< over all iterations
+  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< over all iterations (+∞ if one is NaN)
+  double max_abs_weight = 0;       ///< over all iterations (+∞ if one is NaN)
   int iterations = 0;
 };
 
@@ -124,9 +124,10 @@ inline constexpr int kNnIntervalRounds = 8;
 /// fits), then refits on [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5 (never
 /// narrower than an interval the previous run left), and repeats until the run with the refitted
 /// polynomials stays inside them: the returned options' run has max |Z_k| ≤ a_k for both layers.
-/// Returns the options with act1, act2 replaced. Throws InputError if no run stays inside within
-/// kNnIntervalRounds runs (the message names the visited maxima, the intervals and --eta,
-/// --feature-scale, --weight-decay), and as nn_train.
+/// Returns the options with act1, act2 replaced. Throws InputError if a run overflows (a Z or a
+/// weight becomes ±∞ or NaN: "overflows") or no run stays inside within kNnIntervalRounds runs
+/// ("leaves its fitted activation intervals"); both messages name the maxima, the intervals and
+/// --eta, --feature-scale, --weight-decay. Throws as nn_train.
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o);
 
 }  // namespace ckks::ml
