@@ -254,7 +254,13 @@ NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y
     t = nn_train(A, y, C, o);
     ++runs;
     if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;
-    if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2) || round + 1 == kNnIntervalRounds) break;
+    if (round + 1 == kNnIntervalRounds) break;
+    if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2)) {
+      // The cubics grow as z³ outside their interval: an overflowed run says only "wider"; double both.
+      o.act1 = fit_sigmoid_cubic(2 * o.act1.a);
+      o.act2 = fit_sigmoid_cubic(2 * o.act2.a);
+      continue;
+    }
     // Never narrow an interval the previous round left: refits that shrink and widen in turn do not settle.
     const bool left = t.max_abs_z1 > o.act1.a || t.max_abs_z2 > o.act2.a;
     o.act1 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act1.a, widen(t.max_abs_z1)) : widen(t.max_abs_z1));
@@ -263,7 +269,7 @@ NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y
   char msg[512];
   if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2))
     std::snprintf(msg, sizeof msg,
-                  "nn_choose_intervals: the twin overflows in run %d (p1 on [-%.4g, %.4g], p2 on [-%.4g, %.4g]: max "
+                  "nn_choose_intervals: the twin still overflows in run %d (p1 on [-%.4g, %.4g], p2 on [-%.4g, %.4g]: max "
                   "|Z1| = %.4g, max |Z2| = %.4g): lower --eta or --feature-scale, or raise --weight-decay",
                   runs, o.act1.a, o.act1.a, o.act2.a, o.act2.a, t.max_abs_z1, t.max_abs_z2);
   else

@@ -122,12 +122,13 @@ inline constexpr int kNnIntervalRounds = 8;
 
 /// The activation intervals the training visits: runs nn_train with o.act1, o.act2 (default [−8, 8]
 /// fits), then refits on [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5 (never
-/// narrower than an interval the previous run left), and repeats until the run with the refitted
-/// polynomials stays inside them: the returned options' run has max |Z_k| ≤ a_k for both layers.
-/// Returns the options with act1, act2 replaced. Throws InputError if a run overflows (a Z or a
-/// weight becomes ±∞ or NaN: "overflows") or no run stays inside within kNnIntervalRounds runs
-/// ("leaves its fitted activation intervals"); both messages name the maxima, the intervals and
-/// --eta, --feature-scale, --weight-decay. Throws as nn_train.
+/// narrower than an interval the previous run left; both doubled after a run that overflowed), and
+/// repeats until the run with the refitted polynomials stays inside them: the returned options' run
+/// has max |Z_k| ≤ a_k for both layers.
+/// Returns the options with act1, act2 replaced. Throws InputError if no run stays inside within
+/// kNnIntervalRounds runs: "overflows" if the last run's Z became ±∞ or NaN, else "leaves its
+/// fitted activation intervals"; both messages name the maxima, the intervals and --eta,
+/// --feature-scale, --weight-decay. Throws as nn_train.
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o);
 
 }  // namespace ckks::ml
