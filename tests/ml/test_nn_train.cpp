@@ -193,12 +193,7 @@ TEST_CASE("ml/nn whitened features: mean 0, covariance f²·I on the training ro
 
 TEST_CASE("ml/nn the chosen activation intervals hold for the whole run, or a named error") {
   const Wine d;
-  ml::NnOptions o;
-  o.hidden = 3;
-  o.batch = 32;
-  o.epochs = 2;
-  o.eta = 0.5;
-  o.momentum = 0.5;
+  ml::NnOptions o{.hidden = 3, .batch = 32, .epochs = 2, .eta = 0.5, .momentum = 0.5};
   const ml::NnOptions c = ml::nn_choose_intervals(d.A, d.y, 3, o);
   const ml::NnTrace t = ml::nn_train(d.A, d.y, 3, c);
   CHECK(t.max_abs_z1 <= c.act1.a);
