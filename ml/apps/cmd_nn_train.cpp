@@ -1,5 +1,6 @@
 // ckks-ml nn-train [--data digits|fashion-mnist-14] [--epochs E] [--hidden H] [--batch B] [--eta η]
-//                  [--momentum γ] [--weight-decay λ] [--eta-decay κ] [--bound M] [--raw-features]
+//                  [--momentum γ] [--weight-decay λ] [--eta-decay κ] [--bound M]
+//                  [--features centre|whiten|raw] [--feature-scale f] [--whiten-epsilon ε] [--train-rows N]
 //                  [--iterations K] [--torch PATH] [--export PATH] [--json]
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ckks/errors.h"
@@ -27,7 +29,8 @@ struct NnCliOptions {
   std::string stop_by;     ///< "HH:MM" UTC, today (or tomorrow if already past)
   int insecure_log_n = 0;  ///< > 0: the preset's chain and bootstrap at N = 2^L, INSECURE (timing, tests)
   std::string torch_path;  ///< the script's JSON output (default nn_torch_<data>.json)
-  bool raw_features = false;  ///< --raw-features: NnJobOptions::centre = false
+  bool raw_features = false;  ///< --raw-features: --features raw
+  std::optional<double> feature_scale;  ///< unset: 2 for centre, 0.5 for whiten
   bool json = false;
 };
 
@@ -58,7 +61,8 @@ double parse_stop_by(const std::string& hhmm) {
 
 int run_nn_train(NnCliOptions o) {
   if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
-  o.job.centre = !o.raw_features;
+  if (o.raw_features) o.job.features = "raw";
+  o.job.feature_scale = o.feature_scale ? *o.feature_scale : o.job.features == "whiten" ? 0.5 : 2.0;
   if (o.insecure_log_n > 0) {
     o.job.boot.params.log_n = o.insecure_log_n;
     o.job.boot.params.allow_insecure = true;
@@ -80,6 +84,7 @@ int run_nn_train(NnCliOptions o) {
   if (o.job.plaintext_only) {
     const nlohmann::json j = {{"plaintext", {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}}},
                               {"iterations", r.iterations},
+                              {"scaling", r.scaling},
                               {"sigmoid", {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}}},
                                            {"output", {{"interval", r.act2.a}, {"visited", r.visited_z2}}}}}};
     if (o.json)
@@ -170,8 +175,16 @@ Command add_nn_train(CLI::App& app) {
   s->add_option("--eta-decay", o->job.nn.eta_decay, "1/t schedule κ: η_t = η/(1 + κt) (default 0: constant η)");
   s->add_option("--bound", o->job.bound,
                 "refresh bound M: weights are divided by M before bootstrapping, its error is multiplied by M (default 16)");
-  s->add_flag("--raw-features", o->raw_features,
-              "features as loaded (pixels/16, block means/255) instead of centred 2(x − training mean)");
+  s->add_option("--features", o->job.features,
+                "the data owner's transform before encryption: centre (default) f·(x − training mean), whiten (ZCA) "
+                "f·(Σ + εI)^(−1/2)·(x − training mean), raw (pixels/16, block means/255 as loaded)")
+      ->check(CLI::IsMember({"centre", "whiten", "raw"}));
+  s->add_option("--feature-scale", o->feature_scale, "f of --features centre|whiten (default 2 for centre, 0.5 for whiten)")
+      ->check(CLI::PositiveNumber);
+  s->add_option("--whiten-epsilon", o->job.whiten_epsilon,
+                "ε of --features whiten, added to the covariance's eigenvalues (features in [0, 1]; default 0.001)")
+      ->check(CLI::NonNegativeNumber);
+  s->add_flag("--raw-features", o->raw_features, "the same as --features raw");
   s->add_option("--iterations", o->job.max_iterations, "stop after K iterations (default: epochs × batches)")
       ->check(whole_at_least(1));
   s->add_option("--checkpoint-every", o->job.checkpoint_every,

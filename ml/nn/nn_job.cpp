@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -52,9 +53,18 @@ Data load(const NnJobOptions& o, NnReport& rep) {
   } else {
     throw InputError("nn-train: --data \"" + o.data + "\" is not digits or fashion-mnist-14");
   }
-  if (o.centre) {
-    nn_centre_features(d.A, d.A_test, 2.0);
-    rep.scaling += ", centred: 2·(x − training mean)";
+  char f[32];
+  std::snprintf(f, sizeof f, "%g", o.feature_scale);
+  if (o.features == "centre") {
+    nn_centre_features(d.A, d.A_test, o.feature_scale);
+    rep.scaling += std::string(", centred: ") + f + "·(x − training mean)";
+  } else if (o.features == "whiten") {
+    nn_whiten_features(d.A, d.A_test, o.feature_scale, o.whiten_epsilon);
+    char e[32];
+    std::snprintf(e, sizeof e, "%g", o.whiten_epsilon);
+    rep.scaling += std::string(", ZCA-whitened: ") + f + "·(Σ + " + e + "·I)^(−1/2)·(x − training mean)";
+  } else if (o.features != "raw") {
+    throw InputError("nn-train: --features \"" + o.features + "\" is not centre, whiten or raw");
   }
   return d;
 }
@@ -77,23 +87,115 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
   f << j.dump();
 }
 
-}  // namespace
-
-void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor) {
+// Width of A's first row after checking that every row of A and A_test has it (`who` names the caller).
+std::size_t checked_width(const DenseMatrix& A, const DenseMatrix& A_test, const char* who) {
   if (A.empty() || A[0].size() < 2)
-    throw InputError("nn_centre_features: no training rows, or rows without a feature before the bias column");
+    throw InputError(std::string(who) + ": no training rows, or rows without a feature before the bias column");
   const std::size_t D = A[0].size();
-  std::vector<double> mu(D - 1, 0.0);
   for (const DenseMatrix* m : {&A, &A_test})
     for (const auto& row : *m)
       if (row.size() != D)
-        throw InputError("nn_centre_features: a row has " + std::to_string(row.size()) + " columns but the first has " +
+        throw InputError(std::string(who) + ": a row has " + std::to_string(row.size()) + " columns but the first has " +
                          std::to_string(D));
+  return D;
+}
+
+// Eigen-decomposition of the symmetric d × d matrix S (row-major) by cyclic Jacobi rotations
+// (the classical method): on return S's diagonal holds the eigenvalues and V's column i (V[r·d + i]) the
+// unit eigenvector of eigenvalue i.
+void jacobi_eigen(std::vector<double>& S, std::vector<double>& V, std::size_t d) {
+  V.assign(d * d, 0.0);
+  for (std::size_t i = 0; i < d; ++i) V[i * d + i] = 1;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0, diag = 0;
+    for (std::size_t i = 0; i < d; ++i) {
+      diag += S[i * d + i] * S[i * d + i];
+      for (std::size_t j = i + 1; j < d; ++j) off += S[i * d + j] * S[i * d + j];
+    }
+    if (off <= 1e-30 * diag) return;
+    for (std::size_t p = 0; p + 1 < d; ++p)
+      for (std::size_t q = p + 1; q < d; ++q) {
+        const double apq = S[p * d + q];
+        if (std::fabs(apq) < 1e-300) continue;
+        // The rotation by θ with tan θ = t that zeroes S[p][q].
+        const double theta = (S[q * d + q] - S[p * d + p]) / (2 * apq);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (std::size_t k = 0; k < d; ++k) {  // columns p, q
+          const double skp = S[k * d + p], skq = S[k * d + q];
+          S[k * d + p] = c * skp - s * skq;
+          S[k * d + q] = s * skp + c * skq;
+        }
+        for (std::size_t k = 0; k < d; ++k) {  // rows p, q
+          const double spk = S[p * d + k], sqk = S[q * d + k];
+          S[p * d + k] = c * spk - s * sqk;
+          S[q * d + k] = s * spk + c * sqk;
+        }
+        for (std::size_t k = 0; k < d; ++k) {
+          const double vkp = V[k * d + p], vkq = V[k * d + q];
+          V[k * d + p] = c * vkp - s * vkq;
+          V[k * d + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+}
+
+}  // namespace
+
+void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor) {
+  const std::size_t D = checked_width(A, A_test, "nn_centre_features");
+  std::vector<double> mu(D - 1, 0.0);
   for (const auto& row : A)
     for (std::size_t j = 0; j + 1 < D; ++j) mu[j] += row[j] / static_cast<double>(A.size());
   for (DenseMatrix* m : {&A, &A_test})
     for (auto& row : *m)
       for (std::size_t j = 0; j + 1 < D; ++j) row[j] = factor * (row[j] - mu[j]);
+}
+
+void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, double epsilon) {
+  const std::size_t D = checked_width(A, A_test, "nn_whiten_features"), d = D - 1;
+  if (!(factor > 0) || !std::isfinite(factor))
+    throw InputError("nn_whiten_features: factor " + std::to_string(factor) + " is not finite and > 0 (--feature-scale)");
+  if (!(epsilon >= 0) || !std::isfinite(epsilon))
+    throw InputError("nn_whiten_features: epsilon " + std::to_string(epsilon) + " is not finite and ≥ 0 (--whiten-epsilon)");
+  const double n = static_cast<double>(A.size());
+  std::vector<double> mu(d, 0.0), S(d * d, 0.0), V;
+  for (const auto& row : A)
+    for (std::size_t j = 0; j < d; ++j) mu[j] += row[j] / n;
+  for (const auto& row : A)
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = i; j < d; ++j) S[i * d + j] += (row[i] - mu[i]) * (row[j] - mu[j]) / n;
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < i; ++j) S[i * d + j] = S[j * d + i];
+  jacobi_eigen(S, V, d);
+  std::vector<double> inv_sqrt(d);
+  double lambda_max = 0;
+  for (std::size_t i = 0; i < d; ++i) lambda_max = std::max(lambda_max, S[i * d + i]);
+  for (std::size_t i = 0; i < d; ++i) {
+    // Σ is positive semi-definite; an eigenvalue below 10^−12·λ_max is a zero one up to rounding.
+    const double l = (S[i * d + i] > 1e-12 * lambda_max ? S[i * d + i] : 0.0) + epsilon;
+    if (!(l > 0))
+      throw InputError("nn_whiten_features: the training covariance is singular (eigenvalue " +
+                       std::to_string(S[i * d + i]) + ") and epsilon = 0; set --whiten-epsilon > 0");
+    inv_sqrt[i] = factor / std::sqrt(l);
+  }
+  // T = U·diag(factor/√(λ + ε))·Uᵀ, applied to every row.
+  std::vector<double> T(d * d, 0.0);
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t k = 0; k < d; ++k) {
+      const double u = V[i * d + k] * inv_sqrt[k];
+      for (std::size_t j = 0; j < d; ++j) T[i * d + j] += u * V[j * d + k];
+    }
+  std::vector<double> xc(d);
+  for (DenseMatrix* m : {&A, &A_test})
+    for (auto& row : *m) {
+      for (std::size_t j = 0; j < d; ++j) xc[j] = row[j] - mu[j];
+      for (std::size_t i = 0; i < d; ++i) {
+        double acc = 0;
+        for (std::size_t j = 0; j < d; ++j) acc += T[i * d + j] * xc[j];
+        row[i] = acc;
+      }
+    }
 }
 
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,

@@ -17,9 +17,12 @@ struct NnJobOptions {
   std::string data = "digits";  ///< digits | fashion-mnist-14
   std::string fashion_dir;       ///< empty: kDebianFashionMnistDir
   std::size_t train_rows = 4096; ///< fashion-mnist-14: the first N training images (digits: all)
-  /// The data owner's preprocessing before encryption: every feature x ∈ [0, 1] (pixels/16, block
-  /// means/255) becomes 2·(x − μ), μ its training mean (nn_centre_features); false: x as is.
-  bool centre = true;
+  /// The data owner's preprocessing before encryption, on features x ∈ [0, 1] (pixels/16, block
+  /// means/255): "centre" f·(x − μ), μ the training mean (nn_centre_features); "whiten" the ZCA
+  /// whitening f·Σ_ε^{−1/2}(x − μ) of the training covariance Σ (nn_whiten_features); "raw" x as is.
+  std::string features = "centre";
+  double feature_scale = 2;        ///< f of "centre" and "whiten"
+  double whiten_epsilon = 1e-3;    ///< ε of "whiten": Σ_ε = Σ + ε·I (in the units of x², x ∈ [0, 1])
   NnOptions nn;                  ///< hidden, batch, epochs, eta, momentum, seed (act1/act2 are measured)
   int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many
   BootstrapPreset boot = bootstrap_preset_n16_sparse_secret();
@@ -62,6 +65,19 @@ struct NnReport {
 /// width than A's first row.
 void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
 
+/// ZCA whitening, the ZCA-Mahalanobis whitening W = Σ^{−1/2} of [Kessy18]: with μ the mean and
+/// Σ = (1/n)·Σ_r (x_r − μ)(x_r − μ)ᵀ the covariance of the d feature columns of the training rows A
+/// (the last column, the bias, is kept), Σ = U·diag(λ)·Uᵀ (cyclic Jacobi rotations), every row x of
+/// A and A_test becomes factor·U·diag(1/√(λ_i + ε))·Uᵀ·(x − μ). On A the features then have mean 0
+/// and covariance factor²·U·diag(λ/(λ + ε))·Uᵀ (factor²·I for ε = 0), so gradient descent on W1 sees
+/// a nearly round loss and the pre-activations Z1 = A·W1ᵀ stay small; among the whitenings ZCA keeps
+/// each feature most similar to its pixel [Kessy18] (nothing is dropped or reordered: d features in, d out).
+/// A data-owner step before encryption; the server's circuit is unchanged.
+/// Throws InputError if A is empty, a row of either matrix has another width than A's first row,
+/// factor is not finite and > 0, ε is not finite and ≥ 0, or ε = 0 with a singular Σ (an eigenvalue
+/// ≤ 10^−12·λ_max), naming the value and the flag (--feature-scale, --whiten-epsilon).
+void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, double epsilon);
+
 /// The rows a job trains and evaluates on: A = [features | 1] (bias last), labels 0 … classes − 1.
 struct NnMatrices {
   DenseMatrix A, A_test;
@@ -70,7 +86,7 @@ struct NnMatrices {
 };
 
 /// The job on given matrices (no loading, no centring: the caller prepared them; o.data,
-/// fashion_dir, train_rows and centre are not read): the twin with measured intervals, then (unless
+/// fashion_dir, train_rows, features, feature_scale and whiten_epsilon are not read): the twin with measured intervals, then (unless
 /// o.plaintext_only) keys, encryption, the server's iterations, the owner's decryption and the
 /// evaluation on A_test. `rep` carries the caller's dataset and scaling lines into the report
 /// (before_encrypted prints them); its seconds_total counts this call only. Throws InputError for
@@ -80,7 +96,7 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});
 
-/// Runs the job: loads --data (digits or fashion-mnist-14), centres it (o.centre) and calls
+/// Runs the job: loads --data (digits or fashion-mnist-14), transforms it (o.features) and calls
 /// run_nn_on_matrices. `before_encrypted` (if set) is called with the report, level schedule
 /// included, before the encrypted run.
 /// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin

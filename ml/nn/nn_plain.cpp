@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -63,6 +65,13 @@ Forward forward(const NnWeights& w, const std::vector<double>& x, const SigmoidC
   return f;
 }
 
+// max(m, |v|) with a NaN |v| counted as +∞: a run that overflowed to NaN reports an infinite
+// maximum instead of skipping it (std::max(m, NaN) returns m).
+double max_abs(double m, double v) {
+  const double a = std::fabs(v);
+  return std::isnan(a) ? std::numeric_limits<double>::infinity() : std::max(m, a);
+}
+
 // Σ over rows of the gradient pieces, with the output error e_c = out(z2_c) − Y_c scaled by `e_scale`.
 template <class Out>
 NnWeights backward_sum(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
@@ -75,13 +84,13 @@ NnWeights backward_sum(const NnWeights& w, const DenseMatrix& A, const std::vect
     const Forward f = forward(w, A[r], act1);
     for (std::size_t c = 0; c < C; ++c) {
       e[c] = e_scale * (out(f.z2[c]) - (static_cast<std::size_t>(y[r]) == c ? 1.0 : 0.0));
-      if (info) info->max_abs_z2 = std::max(info->max_abs_z2, std::fabs(f.z2[c]));
+      if (info) info->max_abs_z2 = max_abs(info->max_abs_z2, f.z2[c]);
     }
     for (std::size_t h = 0; h < H; ++h) {
       double s = 0;
       for (std::size_t c = 0; c < C; ++c) s += e[c] * w.w2[c][h];
       delta[h] = s * act1.derivative(f.z1[h]);
-      if (info) info->max_abs_z1 = std::max(info->max_abs_z1, std::fabs(f.z1[h]));
+      if (info) info->max_abs_z1 = max_abs(info->max_abs_z1, f.z1[h]);
     }
     for (std::size_t c = 0; c < C; ++c)
       for (std::size_t h = 0; h <= H; ++h) g.w2[c][h] += e[c] * f.a1[h];
@@ -234,7 +243,7 @@ NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t
       t.max_abs_z2 = std::max(t.max_abs_z2, s.max_abs_z2);
       for (const auto* m : {&w.w1, &w.w2})
         for (const auto& row : *m)
-          for (double v : row) t.max_abs_weight = std::max(t.max_abs_weight, std::fabs(v));
+          for (double v : row) t.max_abs_weight = max_abs(t.max_abs_weight, v);
       t.w.push_back(w);
       ++t.iterations;
     }
@@ -243,13 +252,37 @@ NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t
 
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o) {
   auto widen = [](double m) { return std::max(1.0, std::ceil(2 * m) / 2); };
-  for (int round = 0; round < 4; ++round) {
-    const NnTrace t = nn_train(A, y, C, o);
+  NnTrace t;
+  int runs = 0;
+  for (int round = 0; round < kNnIntervalRounds; ++round) {
+    t = nn_train(A, y, C, o);
+    ++runs;
     if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;
-    o.act1 = fit_sigmoid_cubic(widen(t.max_abs_z1));
-    o.act2 = fit_sigmoid_cubic(widen(t.max_abs_z2));
+    if (round + 1 == kNnIntervalRounds) break;
+    if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2)) {
+      // The cubics grow as z³ outside their interval: an overflowed run says only "wider"; double both.
+      o.act1 = fit_sigmoid_cubic(2 * o.act1.a);
+      o.act2 = fit_sigmoid_cubic(2 * o.act2.a);
+      continue;
+    }
+    // Never narrow an interval the previous round left: refits that shrink and widen in turn do not settle.
+    const bool left = t.max_abs_z1 > o.act1.a || t.max_abs_z2 > o.act2.a;
+    o.act1 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act1.a, widen(t.max_abs_z1)) : widen(t.max_abs_z1));
+    o.act2 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act2.a, widen(t.max_abs_z2)) : widen(t.max_abs_z2));
   }
-  return o;
+  char msg[512];
+  if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2))
+    std::snprintf(msg, sizeof msg,
+                  "nn_choose_intervals: the twin still overflows in run %d (p1 on [-%.4g, %.4g], p2 on [-%.4g, %.4g]: max "
+                  "|Z1| = %.4g, max |Z2| = %.4g): lower --eta or --feature-scale, or raise --weight-decay",
+                  runs, o.act1.a, o.act1.a, o.act2.a, o.act2.a, t.max_abs_z1, t.max_abs_z2);
+  else
+    std::snprintf(msg, sizeof msg,
+                  "nn_choose_intervals: the twin leaves its fitted activation intervals in each of %d runs (the last: "
+                  "max |Z1| = %.4g for p1 on [-%.4g, %.4g], max |Z2| = %.4g for p2 on [-%.4g, %.4g]); every refit lets "
+                  "the pre-activations grow past it: lower --eta or --feature-scale, or raise --weight-decay",
+                  runs, t.max_abs_z1, o.act1.a, o.act1.a, t.max_abs_z2, o.act2.a, o.act2.a);
+  throw InputError(msg);
 }
 
 }  // namespace ckks::ml

@@ -81,7 +81,7 @@ std::vector<std::vector<std::size_t>> nn_batches(std::size_t n, std::size_t b, s
 
 /// What one iteration saw.
 struct NnStepInfo {
-  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< max |Z1|, |Z2| over the batch
+  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< max |Z1|, |Z2| over the batch (+∞ if one is NaN)
 };
 
 /// One iteration (forward, backward, update; see the file comment) on rows `rows` of A, y, with
@@ -107,8 +107,8 @@ std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const Sigm
 struct NnTrace {
   NnWeights initial;
   std::vector<NnWeights> w;        ///< after every iteration
-  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< over all iterations
-  double max_abs_weight = 0;       ///< over all iterations
+  double max_abs_z1 = 0, max_abs_z2 = 0;  ///< over all iterations (+∞ if one is NaN)
+  double max_abs_weight = 0;       ///< over all iterations (+∞ if one is NaN)
   int iterations = 0;
 };
 
@@ -122,10 +122,18 @@ void check_nn_decay(double eta, double weight_decay, double eta_decay, const cha
 /// labels, or options (hidden = 0, epochs < 1, eta ≤ 0, λ < 0, κ < 0, η·λ ≥ 1).
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o);
 
-/// The activation intervals the training visits: runs nn_train with [−8, 8] fits, then refits on
-/// [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5, and repeats until the run
-/// with the refitted polynomials stays inside them (at most 4 rounds). Returns the options with act1,
-/// act2 replaced. Throws as nn_train.
+/// Rounds of nn_choose_intervals before it gives up.
+inline constexpr int kNnIntervalRounds = 8;
+
+/// The activation intervals the training visits: runs nn_train with o.act1, o.act2 (default [−8, 8]
+/// fits), then refits on [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5 (never
+/// narrower than an interval the previous run left; both doubled after a run that overflowed), and
+/// repeats until the run with the refitted polynomials stays inside them: the returned options' run
+/// has max |Z_k| ≤ a_k for both layers.
+/// Returns the options with act1, act2 replaced. Throws InputError if no run stays inside within
+/// kNnIntervalRounds runs: "overflows" if the last run's Z became ±∞ or NaN, else "leaves its
+/// fitted activation intervals"; both messages name the maxima, the intervals and --eta,
+/// --feature-scale, --weight-decay. Throws as nn_train.
 NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, NnOptions o);
 
 }  // namespace ckks::ml

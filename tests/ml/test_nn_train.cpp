@@ -139,6 +139,80 @@ TEST_CASE("ml/nn centred features: 2·(x − training mean), the bias column kep
   CHECK_THROWS_AS(ml::nn_centre_features(A, bad, 2.0), InputError);
 }
 
+TEST_CASE("ml/nn whitened features: mean 0, covariance f²·I on the training rows, the bias column kept") {
+  // Three correlated features in [0, 1] (x1 = x0 + noise, x2 = (x0 + x1)/2 + noise) over 200 rows,
+  // and two test rows.
+  ml::DenseMatrix A, T{{0.2, 0.3, 0.4, 1.0}, {0.9, 0.1, 0.5, 1.0}};
+  for (int r = 0; r < 200; ++r) {
+    const double x0 = (r % 17) / 17.0, n1 = ((r * 7) % 11) / 110.0, n2 = ((r * 5) % 13) / 130.0;
+    A.push_back({x0, 0.8 * x0 + n1, 0.5 * (x0 + 0.8 * x0 + n1) + n2, 1.0});
+  }
+  const ml::DenseMatrix A0 = A, T0 = T;
+  const double f = 0.5;
+  ml::nn_whiten_features(A, T, f, 0.0);
+  for (std::size_t i = 0; i < 3; ++i) {
+    double mean = 0;
+    for (const auto& row : A) mean += row[i] / 200.0;
+    CHECK(std::fabs(mean) < 1e-12);
+    for (std::size_t j = 0; j < 3; ++j) {
+      double cov = 0;
+      for (const auto& row : A) cov += row[i] * row[j] / 200.0;
+      CHECK(cov == doctest::Approx(i == j ? f * f : 0.0).epsilon(1e-9).scale(1.0));
+    }
+  }
+  for (const auto& row : A) CHECK(row[3] == 1.0);
+  // The test rows go through the same affine map: a test row equal to a training row maps to the same values.
+  ml::DenseMatrix A2 = A0, T2{A0[5]};
+  ml::nn_whiten_features(A2, T2, f, 0.0);
+  for (std::size_t j = 0; j < 4; ++j) CHECK(T2[0][j] == doctest::Approx(A2[5][j]).epsilon(1e-12));
+  // ε > 0 shrinks every direction (variance f²·λ/(λ + ε) < f²), and the map is still ZCA (symmetric):
+  // the whitened features stay correlated with their own pixel.
+  ml::DenseMatrix A3 = A0, T3 = T0;
+  ml::nn_whiten_features(A3, T3, f, 1e-2);
+  for (std::size_t i = 0; i < 3; ++i) {
+    double var = 0, own = 0, mu = 0;
+    for (const auto& row : A0) mu += row[i] / 200.0;
+    for (std::size_t r = 0; r < A3.size(); ++r) {
+      var += A3[r][i] * A3[r][i] / 200.0;
+      own += A3[r][i] * (A0[r][i] - mu);
+    }
+    CHECK(var < f * f);
+    CHECK(var > 0.0);
+    CHECK(own > 0.0);
+  }
+  // Named errors: bad factor, negative ε, a singular covariance (a constant feature) with ε = 0.
+  ml::DenseMatrix B = A0, U = T0;
+  CHECK_THROWS_WITH_AS(ml::nn_whiten_features(B, U, 0.0, 1e-3), doctest::Contains("--feature-scale"), InputError);
+  CHECK_THROWS_WITH_AS(ml::nn_whiten_features(B, U, 1.0, -1.0), doctest::Contains("--whiten-epsilon"), InputError);
+  for (auto& row : B) row[1] = 0.25;
+  CHECK_THROWS_WITH_AS(ml::nn_whiten_features(B, U, 1.0, 0.0), doctest::Contains("singular"), InputError);
+  ml::DenseMatrix empty, bad{{1.0, 1.0}};
+  CHECK_THROWS_AS(ml::nn_whiten_features(empty, U, 1.0, 1e-3), InputError);
+  CHECK_THROWS_AS(ml::nn_whiten_features(B, bad, 1.0, 1e-3), InputError);
+}
+
+TEST_CASE("ml/nn the chosen activation intervals hold for the whole run, or a named error") {
+  const Wine d;
+  ml::NnOptions o{.hidden = 3, .batch = 32, .epochs = 2, .eta = 0.5, .momentum = 0.5};
+  const ml::NnOptions c = ml::nn_choose_intervals(d.A, d.y, 3, o);
+  const ml::NnTrace t = ml::nn_train(d.A, d.y, 3, c);
+  CHECK(t.max_abs_z1 <= c.act1.a);
+  CHECK(t.max_abs_z2 <= c.act2.a);
+  CHECK(c.act1.a != o.act1.a);  // refitted from the default [−8, 8]
+  // Five epochs at η = 3 without decay make the cubic twin diverge: no interval holds it.
+  o.epochs = 5;
+  o.eta = 3;
+  o.weight_decay = 0;
+  CHECK_THROWS_WITH_AS(ml::nn_choose_intervals(d.A, d.y, 3, o), doctest::Contains("leaves its fitted activation intervals"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(ml::nn_choose_intervals(d.A, d.y, 3, o), doctest::Contains("--eta"), InputError);
+  // At η = 10^6 the twin overflows to NaN in every run (the intervals double after each, to
+  // [−1024, 1024]); the maxima count NaN as +∞ instead of skipping it: a named error.
+  o.eta = 1e6;
+  CHECK_THROWS_WITH_AS(ml::nn_choose_intervals(d.A, d.y, 3, o), doctest::Contains("overflows"), InputError);
+  CHECK(std::isinf(ml::nn_train(d.A, d.y, 3, o).max_abs_z2));
+}
+
 TEST_CASE("ml/nn layout: pack/unpack round trip and the batch encoding") {
   const Wine d;
   const ml::NnLayout l = ml::NnLayout::make(13, 3, 3, 32, 512);
@@ -305,6 +379,20 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   CHECK(cut.iterations == 1);
   CHECK(cut.planned_iterations == 2);
   CHECK(cut.max_weight_error < std::ldexp(1.0, -20));
+  // The whitened features (--features whiten; digits has constant pixels, so ε > 0 is what makes Σ
+  // invertible): the encrypted iteration still equals the twin's.
+  o.deadline = 0;
+  o.max_iterations = 1;
+  o.features = "whiten";
+  o.feature_scale = 0.5;
+  const ml::NnReport wh = ml::run_nn_job(o, {});
+  CHECK(wh.scaling.find("ZCA-whitened") != std::string::npos);
+  CHECK(wh.iterations == 1);
+  CHECK(wh.max_weight_error < std::ldexp(1.0, -20));
+  CHECK(wh.agreement == 1.0);
+  o.features = "pca";
+  CHECK_THROWS_WITH_AS(ml::run_nn_job(o, {}), doctest::Contains("--features \"pca\""), InputError);
+  o.features = "centre";
   o.data = "mnist";
   CHECK_THROWS_WITH_AS(ml::run_nn_job(o, {}), doctest::Contains("--data \"mnist\""), InputError);
 }
