@@ -239,7 +239,8 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
                      " at level " + std::to_string(level) +
                      "; lower the scale, scale the values down, or encode at a higher level");
 
-  Plaintext pt{ctx_, math::RnsPoly(N, basis.size(), false), level, scale, slots};
+  // The limbs are written whole by the loop below (on every thread), not zero-filled first here.
+  Plaintext pt{ctx_, math::RnsPoly::uninitialized(N, basis.size(), false), level, scale, slots};
   const std::size_t gap = N / (2 * slots);
   const bool fits = max_abs * scale < 9.2e18;
   // One parallel loop over the limbs: each reduces the integers modulo its prime and transforms the
@@ -248,6 +249,7 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
   math::parallel_for_limbs(basis.size(), work, [&](std::size_t l) {
     const auto& m = basis[l]->mod;
     std::uint64_t* dst = pt.poly.limb(l);
+    if (gap > 1) std::fill(dst, dst + N, std::uint64_t{0});  // sparse slots: the coefficients between stay 0
     auto residue = [&](double x) {
       if (!fits) return reduce_double(x, m);
       const std::uint64_t mag = static_cast<std::uint64_t>(std::fabs(x));

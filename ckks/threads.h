@@ -1,9 +1,9 @@
 // The library's thread count: one process-wide setting for the loops over RNS limbs inside
 // ckks/ (NTTs, ModUp/ModDown, key switching, rescaling, encode/decode). Results are bit-identical
 // whatever the count; see ckks/math/threads.h for what runs in parallel and how nesting is avoided.
-// Each loop forks std::jthreads and joins them before it returns (no thread pool, nothing left
-// running between operations); loops too small to pay for a thread (below 2^17 coefficient
-// operations, e.g. most loops at N = 2^12) stay on the calling thread.
+// Each loop runs its blocks on oneTBB's worker threads and waits for them before it returns
+// (std::jthreads in builds without oneTBB: ckks::thread_backend()); loops too small to pay for a
+// thread (below 2^17 coefficient operations, e.g. most loops at N = 2^12) stay on the calling thread.
 //
 //   ckks::set_num_threads(1);   // single-threaded
 //   ckks::set_num_threads(4);   // up to 4 threads per limb loop
@@ -19,4 +19,5 @@ namespace ckks {
 using math::num_threads;
 using math::set_num_threads;
 using math::SingleThreadedScope;
+using math::thread_backend;
 }  // namespace ckks

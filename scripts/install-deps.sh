@@ -8,7 +8,8 @@ set -euo pipefail
 # python3-sklearn: real data sets · dataset-fashion-mnist: Fashion-MNIST IDX files (in
 # /usr/share/datasets/fashion-mnist) · zlib1g-dev: reading them gzipped · clang, libclang-rt-14-dev:
 # libFuzzer for the fuzz targets of fuzz/ (run by .ci/run through fuzz/run.sh) · libpng-dev: the
-# mask images of `ckks-ml unet --png`.
+# mask images of `ckks-ml unet --png` · libtbb-dev: oneTBB, the worker threads of the library's
+# limb loops (ckks/math/threads.h).
 # Not installed here: python3-torch (~900 MB), needed only to retrain ml/models/ with
 # scripts/train_mlp.py; the library and tests use the committed weights.
 packages=(
@@ -23,6 +24,7 @@ packages=(
   dataset-fashion-mnist zlib1g-dev
   clang libclang-rt-14-dev
   libpng-dev
+  libtbb-dev
 )
 missing=()
 for p in "${packages[@]}"; do

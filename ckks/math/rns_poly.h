@@ -6,6 +6,10 @@
 // belongs to which level. Limb i is data[i*N .. (i+1)*N).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <span>
 #include <vector>
 
@@ -13,12 +17,49 @@
 
 namespace ckks::math {
 
+/// std::allocator, except that resize() and the size constructor leave new 64-bit words
+/// uninitialised (default-initialised) instead of writing zeros: RnsPoly::uninitialized uses it to
+/// skip a serial zero fill of memory a parallel loop overwrites anyway. Filled constructors
+/// (vector(n, 0)) still write their value.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+/// The coefficient storage of an RnsPoly: limb i is words [i·N, (i+1)·N).
+using LimbWords = std::vector<std::uint64_t, DefaultInitAllocator<std::uint64_t>>;
+
 class RnsPoly {
  public:
   RnsPoly() = default;
   /// The zero polynomial with `limbs` limbs of N coefficients, in the given form.
   RnsPoly(std::size_t N, std::size_t limbs, bool ntt_form)
       : n_(N), limbs_(limbs), ntt_form_(ntt_form), data_(N * limbs, 0) {}
+  /// A polynomial of this shape whose coefficients are NOT initialised: for a caller that writes
+  /// every coefficient of every limb before reading any (e.g. in a parallel loop over the limbs,
+  /// where the zero fill of the constructor above would be a serial pass over all of the memory).
+  static RnsPoly uninitialized(std::size_t N, std::size_t limbs, bool ntt_form) {
+    RnsPoly p;
+    p.n_ = N;
+    p.limbs_ = limbs;
+    p.ntt_form_ = ntt_form;
+    p.data_.resize(N * limbs);
+    return p;
+  }
 
   std::size_t n() const { return n_; }
   std::size_t limbs() const { return limbs_; }
@@ -27,8 +68,8 @@ class RnsPoly {
 
   std::uint64_t* limb(std::size_t i) { return data_.data() + i * n_; }
   const std::uint64_t* limb(std::size_t i) const { return data_.data() + i * n_; }
-  std::vector<std::uint64_t>& data() { return data_; }
-  const std::vector<std::uint64_t>& data() const { return data_; }
+  LimbWords& data() { return data_; }
+  const LimbWords& data() const { return data_; }
 
   /// Keep only the first `k` limbs (drop the top primes): the map R_{Q_ℓ} → R_{Q_{k-1}}.
   void truncate(std::size_t k) { limbs_ = k; data_.resize(k * n_); }
@@ -38,7 +79,7 @@ class RnsPoly {
  private:
   std::size_t n_ = 0, limbs_ = 0;
   bool ntt_form_ = false;
-  std::vector<std::uint64_t> data_;
+  LimbWords data_;
 };
 
 // ---- Transforms (basis.size() must equal a.limbs()); the limbs run on num_threads() threads

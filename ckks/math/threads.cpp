@@ -10,6 +10,10 @@
 
 #include "ckks/math/errors.h"
 
+#if CKKS_USE_TBB
+#include <oneapi/tbb/task_group.h>
+#endif
+
 namespace ckks::math {
 
 namespace {
@@ -29,6 +33,14 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return g_threads.load(std::memory_order_relaxed); }
+
+const char* thread_backend() {
+#if CKKS_USE_TBB
+  return "oneTBB";
+#else
+  return "std::jthread";
+#endif
+}
 
 void set_min_parallel_work(std::size_t work) { g_min_work.store(work, std::memory_order_relaxed); }
 
@@ -56,6 +68,15 @@ void fork_join(std::size_t n, int threads, BlockFn block, void* ctx) {
       errors[t] = std::current_exception();
     }
   };
+#if CKKS_USE_TBB
+  // oneTBB's task group: blocks 1..T−1 are tasks for the library-wide worker threads, block 0 runs
+  // here, and wait() runs any block no worker has taken yet on this thread, so a loop never waits
+  // for a worker that has not been scheduled. Idle workers spin briefly, then sleep.
+  tbb::task_group group;
+  for (std::size_t t = 1; t < T; ++t) group.run([&run, t] { run(t); });
+  run(0);
+  group.wait();
+#else
   std::vector<std::size_t> on_caller{0};
   {
     std::vector<std::jthread> workers;
@@ -69,6 +90,7 @@ void fork_join(std::size_t n, int threads, BlockFn block, void* ctx) {
     }
     for (std::size_t t : on_caller) run(t);
   }  // ~jthread joins every worker here
+#endif
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
 }

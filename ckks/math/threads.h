@@ -3,22 +3,26 @@
 // product, rescaling, the tensor product, Galois permutations, encoding's per-limb reduction and
 // decoding's CRT.
 //
-// One process-wide setting, read by every such loop. A loop forks and joins on the standard
-// library's threads (std::jthread): the calling thread runs the first contiguous block of
-// iterations, T − 1 new threads run the other blocks, and all are joined before the loop returns.
-// Iteration i writes only limb (or digit, or coefficient block) i and no loop sums across
-// iterations, so every result is bit-identical whatever the thread count
-// (tests/ckks/test_threads.cpp compares 1, 2 and 3 threads). No thread outlives its loop: nothing
-// spins or sleeps between loops, and ThreadSanitizer sees every fork and join (pthread_create /
-// pthread_join).
+// One process-wide setting, read by every such loop. A loop splits its iterations into T
+// contiguous blocks and runs them on oneTBB's worker threads (Debian libtbb-dev; a task group per
+// loop): the calling thread runs the first block, blocks 1..T−1 are tasks, and the caller, once its
+// own block is done, runs any block no worker has started yet, so a loop never waits for a worker
+// the scheduler has not given a core (bench/README.md, Threads: with the machine loaded by other
+// jobs, relinearize at N = 2^14 took 0.5–0.7× the one-thread time with oneTBB against 1.2–1.3× with
+// one std::jthread per block). oneTBB's idle workers spin for a short while, then sleep. Builds
+// without oneTBB (CKKS_TBB=OFF, ThreadSanitizer, fuzzing) create one std::jthread per block
+// instead; thread_backend() says which. Iteration i writes only limb (or digit, or coefficient
+// block) i and no loop sums across iterations, so every result is bit-identical whatever the
+// thread count and whichever thread runs a block (tests/ckks/test_threads.cpp compares 1, 2 and 3
+// threads).
 //
 // When to fork: a loop states its work in "coefficient operations" (one modular operation on one
 // 64-bit coefficient; an NTT of N coefficients counts its N·log2(N)/2 butterflies, see ntt_work)
 // and runs serially below a threshold, kMinParallelWork = 2^17 by default. Measured on the
 // project's 2-core machine (Release, GCC 12, 2026-12-06, a small program timing 2-thread
-// parallel_for_limbs with the threshold at 0 against 1 thread, medians of 301–4001 runs, nice −5):
-// a fork-join of two empty blocks (one std::jthread created and joined) takes 19.6 µs of wall
-// time; a butterfly of a 50-bit NTT costs 0.63 ns per coefficient operation (4 limbs, N = 2^10 ..
+// parallel_for_limbs with the threshold at 0 against 1 thread, medians of 301–4001 runs, nice −5,
+// std::jthread backend): a fork-join of two empty blocks (one std::jthread created and joined)
+// takes 19.6 µs of wall time; a butterfly of a 50-bit NTT costs 0.63 ns per coefficient operation (4 limbs, N = 2^10 ..
 // 2^14), a limb product (mul_inplace) 2.3 ns. Splitting W operations in two saves W·c/2, which
 // pays for the fork only above W = 2·19.6 µs / c ≈ 6.2·10^4 butterflies (1.7·10^4 products); the
 // threshold is twice the NTT's break-even, so a loop that forks saves at least as much as the fork
@@ -49,6 +53,11 @@ void set_num_threads(int n);
 
 /// The current setting of set_num_threads (the hardware's thread count until it is first called).
 int num_threads();
+
+/// The mechanism the limb loops run their blocks on, fixed when the library is built: "oneTBB" (a
+/// oneTBB task group; the default build) or "std::jthread" (one thread created per block and loop;
+/// builds with CKKS_TBB=OFF, ThreadSanitizer and fuzzing builds). Results do not depend on it.
+const char* thread_backend();
 
 /// While an object of this type is alive on a thread, the library's loops started on that thread
 /// run on it alone (count 1). For callers that run several library operations at once on their own
@@ -86,9 +95,10 @@ int loop_threads(std::size_t items, std::size_t work);
 
 namespace detail {
 /// Runs block(ctx, begin, end) for the `threads` contiguous blocks [t·n/T, (t+1)·n/T) of [0, n):
-/// block 0 on the calling thread, the others on new std::jthreads (a block whose thread cannot be
-/// started runs on the caller), each block inside a SingleThreadedScope; joins them all, then
-/// rethrows the exception of the lowest-numbered block that threw, if any.
+/// block 0 on the calling thread, the others as oneTBB tasks (the caller runs those no worker has
+/// taken) or, without oneTBB, on new std::jthreads (a block whose thread cannot be started runs on
+/// the caller); each block inside a SingleThreadedScope; waits for them all, then rethrows the
+/// exception of the lowest-numbered block that threw, if any.
 using BlockFn = void (*)(void* ctx, std::size_t begin, std::size_t end);
 void fork_join(std::size_t n, int threads, BlockFn block, void* ctx);
 }  // namespace detail

@@ -6,8 +6,8 @@ namespace ckks::math {
 
 /// Overwrite every element with zero through a volatile pointer (a plain fill before the memory
 /// is freed may be optimised away).
-template <class T>
-void secure_wipe(std::vector<T>& v) {
+template <class T, class Alloc>
+void secure_wipe(std::vector<T, Alloc>& v) {
   volatile T* p = v.data();
   for (std::size_t i = 0; i < v.size(); ++i) p[i] = T{};
 }

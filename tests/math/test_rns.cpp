@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "ckks/math/errors.h"
@@ -41,12 +42,12 @@ std::vector<u64> fresh_primes(const std::vector<int>& bits, std::vector<u64>& us
 }
 
 /// Residues of x, limb-major for coefficient c of an n-coefficient RNS polynomial.
-void scatter(const NTL::ZZ& x, const RnsBasis& basis, std::vector<u64>& limbs, std::size_t n,
+void scatter(const NTL::ZZ& x, const RnsBasis& basis, std::span<u64> limbs, std::size_t n,
              std::size_t c) {
   for (std::size_t i = 0; i < basis.size(); ++i) limbs[i * n + c] = to_u64(x % zz(basis[i]->value()));
 }
 
-std::vector<u64> gather(const std::vector<u64>& limbs, std::size_t nlimbs, std::size_t n, std::size_t c) {
+std::vector<u64> gather(std::span<const u64> limbs, std::size_t nlimbs, std::size_t n, std::size_t c) {
   std::vector<u64> r(nlimbs);
   for (std::size_t i = 0; i < nlimbs; ++i) r[i] = limbs[i * n + c];
   return r;
