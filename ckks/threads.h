@@ -17,6 +17,7 @@
 
 namespace ckks {
 using math::num_threads;
+using math::run_on_threads;
 using math::set_num_threads;
 using math::SingleThreadedScope;
 using math::thread_backend;

@@ -103,6 +103,26 @@ using BlockFn = void (*)(void* ctx, std::size_t begin, std::size_t end);
 void fork_join(std::size_t n, int threads, BlockFn block, void* ctx);
 }  // namespace detail
 
+/// Runs fn(t) for every t in [0, threads) concurrently on the library's loop threads (oneTBB's
+/// workers, or one std::jthread per t; the caller runs t = 0, and with oneTBB also any t no worker
+/// has started, so fn(t) must not wait for another t), each inside a SingleThreadedScope so the library's own loops inside
+/// fn stay on their thread; returns when every call has finished. For callers that split their own
+/// work into `threads` stripes (ml::parallel_for) without starting threads of their own. threads ≥ 1
+/// (1: fn(0) on the caller, no scope). Errors: rethrows the exception of the lowest t that threw,
+/// after every call has stopped.
+template <class Fn>
+void run_on_threads(std::size_t threads, Fn&& fn) {
+  if (threads <= 1) {
+    if (threads == 1) fn(std::size_t{0});
+    return;
+  }
+  detail::fork_join(threads, static_cast<int>(threads),
+                    [](void* c, std::size_t b, std::size_t e) {
+                      for (std::size_t t = b; t < e; ++t) (*static_cast<Fn*>(c))(t);
+                    },
+                    &fn);
+}
+
 /// Calls fn(i, scratch) for every i in [0, n), on loop_threads(n, work) threads, each taking a
 /// contiguous block of indices; every block calls make_scratch() once (on its own thread) and passes
 /// the result to its iterations, so buffers are reused across limbs instead of allocated per limb.
