@@ -178,7 +178,7 @@ Command add_nn_train(CLI::App& app) {
                                            "bootstrapping at N = 2^16");
   s->add_option("--data", o->job.data,
                 "digits (default) or fashion-mnist-14; each has its own default recipe (the flags below override it): "
-                "digits --features whiten --feature-scale 1 --eta 1.5 --weight-decay 0.01 --epochs 4 (all 1437 training "
+                "digits --features whiten --feature-scale 1 --eta 1.5 --weight-decay 0.01 --epochs 4 (all 1438 training "
                 "rows); fashion-mnist-14 --features whiten --feature-scale 0.5 --eta 1 --weight-decay 0 --epochs 1 "
                 "--train-rows 16384");
   s->add_option("--epochs", o->epochs, "passes over the fixed batches (default 4 for digits, 1 for fashion-mnist-14)")

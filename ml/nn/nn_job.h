@@ -27,7 +27,7 @@ struct NnRecipe {
 };
 
 /// The default recipe of `--data` `data`: digits → ZCA-whitened features, f = 1, η = 1.5, λ = 0.01,
-/// 4 epochs (44 iterations of b = 128 over the 1437 training rows); fashion-mnist-14 → whitened,
+/// 4 epochs (44 iterations of b = 128 over the 1438 training rows); fashion-mnist-14 → whitened,
 /// f = 0.5, η = 1, λ = 0, 1 epoch over the first 16384 training images (128 iterations).
 /// Throws InputError naming --data for any other name.
 NnRecipe nn_default_recipe(const std::string& data);
