@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   options.add("--eta", eta, "step η", 0.01, 10.0);
   options.add("--momentum", momentum, "Nesterov look-ahead γ (0: plain gradient descent)", 0.0, 0.95);
   options.add("--interval", interval, "half-width a of both cubic fits [−a, a]", 0.5, 64.0);
-  options.add("--weight-decay", weight_decay, "L2 weight decay λ: W ← (1 − ηλ)V + ∇ (ckks-ml nn-train uses 0.01)", 0.0,
+  options.add("--weight-decay", weight_decay, "L2 weight decay λ: W ← (1 − ηλ)V + ∇ (ckks-ml nn-train: 0.01 on digits)", 0.0,
               0.5);
   if (const auto code = options.parse(argc, argv)) return *code;
   try {

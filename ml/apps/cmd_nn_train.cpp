@@ -30,7 +30,11 @@ struct NnCliOptions {
   int insecure_log_n = 0;  ///< > 0: the preset's chain and bootstrap at N = 2^L, INSECURE (timing, tests)
   std::string torch_path;  ///< the script's JSON output (default nn_torch_<data>.json)
   bool raw_features = false;  ///< --raw-features: --features raw
-  std::optional<double> feature_scale;  ///< unset: 2 for centre, 0.5 for whiten
+  // Unset: the dataset's recipe (nn_default_recipe); --feature-scale unset with --features centre: 2.
+  std::optional<std::string> features;
+  std::optional<double> feature_scale, eta, weight_decay;
+  std::optional<int> epochs;
+  std::optional<std::size_t> train_rows;
   bool json = false;
 };
 
@@ -61,8 +65,17 @@ double parse_stop_by(const std::string& hhmm) {
 
 int run_nn_train(NnCliOptions o) {
   if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
+  apply_nn_recipe(o.job, nn_default_recipe(o.job.data));
+  if (o.features) o.job.features = *o.features;
   if (o.raw_features) o.job.features = "raw";
-  o.job.feature_scale = o.feature_scale ? *o.feature_scale : o.job.features == "whiten" ? 0.5 : 2.0;
+  if (o.feature_scale)
+    o.job.feature_scale = *o.feature_scale;
+  else if (o.job.features == "centre")
+    o.job.feature_scale = 2.0;
+  if (o.eta) o.job.nn.eta = *o.eta;
+  if (o.weight_decay) o.job.nn.weight_decay = *o.weight_decay;
+  if (o.epochs) o.job.nn.epochs = *o.epochs;
+  if (o.train_rows) o.job.train_rows = *o.train_rows;
   if (o.insecure_log_n > 0) {
     o.job.boot.params.log_n = o.insecure_log_n;
     o.job.boot.params.allow_insecure = true;
@@ -163,23 +176,29 @@ Command add_nn_train(CLI::App& app) {
   auto o = std::make_shared<NnCliOptions>();
   auto* s = app.add_subcommand("nn-train", "a neural network (one hidden layer) trained on encrypted data, 128-bit, "
                                            "bootstrapping at N = 2^16");
-  s->add_option("--data", o->job.data, "digits (default) or fashion-mnist-14");
-  s->add_option("--epochs", o->job.nn.epochs, "passes over the fixed batches (default 4)")->check(whole_at_least(1));
+  s->add_option("--data", o->job.data,
+                "digits (default) or fashion-mnist-14; each has its own default recipe (the flags below override it): "
+                "digits --features whiten --feature-scale 1 --eta 1.5 --weight-decay 0.01 --epochs 4 (all 1438 training "
+                "rows); fashion-mnist-14 --features whiten --feature-scale 0.5 --eta 1 --weight-decay 0 --epochs 1 "
+                "--train-rows 16384");
+  s->add_option("--epochs", o->epochs, "passes over the fixed batches (default 4 for digits, 1 for fashion-mnist-14)")
+      ->check(whole_at_least(1));
   s->add_option("--hidden", o->job.nn.hidden, "hidden units H (default 15)")->check(whole_at_least(1));
   s->add_option("--batch", o->job.nn.batch, "samples per batch, at most the samples one ciphertext holds (default 128)")
       ->check(whole_at_least(1));
-  s->add_option("--eta", o->job.nn.eta, "step η (default 1.5)");
+  s->add_option("--eta", o->eta, "step η (default 1.5 for digits, 1 for fashion-mnist-14)");
   s->add_option("--momentum", o->job.nn.momentum, "Nesterov look-ahead γ (default 0.8), 0 for plain gradient descent");
-  s->add_option("--weight-decay", o->job.nn.weight_decay,
-                "L2 weight decay λ: W ← (1 − ηλ)W − η·gradient, no extra level (default 0.01, 0: none)");
+  s->add_option("--weight-decay", o->weight_decay,
+                "L2 weight decay λ: W ← (1 − ηλ)W − η·gradient, no extra level (default 0.01 for digits, 0 (none) for "
+                "fashion-mnist-14)");
   s->add_option("--eta-decay", o->job.nn.eta_decay, "1/t schedule κ: η_t = η/(1 + κt) (default 0: constant η)");
   s->add_option("--bound", o->job.bound,
                 "refresh bound M: weights are divided by M before bootstrapping, its error is multiplied by M (default 16)");
-  s->add_option("--features", o->job.features,
-                "the data owner's transform before encryption: centre (default) f·(x − training mean), whiten (ZCA) "
-                "f·(Σ + εI)^(−1/2)·(x − training mean), raw (pixels/16, block means/255 as loaded)")
+  s->add_option("--features", o->features,
+                "the data owner's transform before encryption: whiten (default, ZCA) f·(Σ + εI)^(−1/2)·(x − training "
+                "mean), centre f·(x − training mean), raw (pixels/16, block means/255 as loaded)")
       ->check(CLI::IsMember({"centre", "whiten", "raw"}));
-  s->add_option("--feature-scale", o->feature_scale, "f of --features centre|whiten (default 2 for centre, 0.5 for whiten)")
+  s->add_option("--feature-scale", o->feature_scale, "f of --features centre|whiten (default: whiten 1 for digits, 0.5 for fashion-mnist-14; centre 2)")
       ->check(CLI::PositiveNumber);
   s->add_option("--whiten-epsilon", o->job.whiten_epsilon,
                 "ε of --features whiten, added to the covariance's eigenvalues (features in [0, 1]; default 0.001)")
@@ -195,7 +214,7 @@ Command add_nn_train(CLI::App& app) {
                 "INSECURE: the 128-bit preset's chain and bootstrap at N = 2^L (10..15), for timing and tests")
       ->check(CLI::Range(10, 15));
   s->add_option("--seed", o->job.nn.seed, "initialisation, split and batches");
-  s->add_option("--train-rows", o->job.train_rows, "fashion-mnist-14: the first N training images (default 4096)")
+  s->add_option("--train-rows", o->train_rows, "fashion-mnist-14: the first N training images (default 16384)")
       ->check(whole_at_least(1));
   s->add_option("--fashion-dir", o->job.fashion_dir, "Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)");
   s->add_option("--torch", o->torch_path, "scripts/train_nn_torch.py output (default nn_torch_<data>.json)");

@@ -198,6 +198,22 @@ void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, doub
     }
 }
 
+NnRecipe nn_default_recipe(const std::string& data) {
+  if (data == "digits") return {.features = "whiten", .feature_scale = 1, .eta = 1.5, .weight_decay = 0.01, .epochs = 4};
+  if (data == "fashion-mnist-14")
+    return {.features = "whiten", .feature_scale = 0.5, .eta = 1, .weight_decay = 0, .epochs = 1, .train_rows = 16384};
+  throw InputError("nn-train: --data \"" + data + "\" is not digits or fashion-mnist-14");
+}
+
+void apply_nn_recipe(NnJobOptions& o, const NnRecipe& r) {
+  o.features = r.features;
+  o.feature_scale = r.feature_scale;
+  o.nn.eta = r.eta;
+  o.nn.weight_decay = r.weight_decay;
+  o.nn.epochs = r.epochs;
+  if (r.train_rows > 0) o.train_rows = r.train_rows;
+}
+
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
                     const std::function<void(const NnReport&)>& before_encrypted,
                     const std::function<void(int, double, double, double)>& checkpoint) {

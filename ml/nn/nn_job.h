@@ -13,15 +13,40 @@
 
 namespace ckks::ml {
 
+struct NnJobOptions;
+
+/// The recipe `ckks-ml nn-train` runs for the options its flags leave unset, per dataset (chosen in
+/// the twin, docs/ml.md "The recipe"; momentum γ = 0.8, H = 15, b = 128 for both).
+struct NnRecipe {
+  std::string features;         ///< NnJobOptions::features
+  double feature_scale = 0;     ///< f
+  double eta = 0;               ///< η
+  double weight_decay = 0;      ///< λ
+  int epochs = 0;               ///< passes over the fixed batches
+  std::size_t train_rows = 0;   ///< fashion-mnist-14: the first N training images (digits: all, 0 here)
+};
+
+/// The default recipe of `--data` `data`: digits → ZCA-whitened features, f = 1, η = 1.5, λ = 0.01,
+/// 4 epochs (44 iterations of b = 128 over the 1438 training rows); fashion-mnist-14 → whitened,
+/// f = 0.5, η = 1, λ = 0, 1 epoch over the first 16384 training images (128 iterations).
+/// Throws InputError naming --data for any other name.
+NnRecipe nn_default_recipe(const std::string& data);
+
+/// Sets o.features, o.feature_scale, o.nn.eta, o.nn.weight_decay, o.nn.epochs and (when r.train_rows
+/// > 0) o.train_rows to `r`; the CLI then overrides each with the flag the user gave.
+void apply_nn_recipe(NnJobOptions& o, const NnRecipe& r);
+
 struct NnJobOptions {
   std::string data = "digits";  ///< digits | fashion-mnist-14
   std::string fashion_dir;       ///< empty: kDebianFashionMnistDir
-  std::size_t train_rows = 4096; ///< fashion-mnist-14: the first N training images (digits: all)
+  std::size_t train_rows = 16384; ///< fashion-mnist-14: the first N training images (digits: all)
   /// The data owner's preprocessing before encryption, on features x ∈ [0, 1] (pixels/16, block
   /// means/255): "centre" f·(x − μ), μ the training mean (nn_centre_features); "whiten" the ZCA
   /// whitening f·Σ_ε^{−1/2}(x − μ) of the training covariance Σ (nn_whiten_features); "raw" x as is.
-  std::string features = "centre";
-  double feature_scale = 2;        ///< f of "centre" and "whiten"
+  /// The member defaults are digits' recipe (nn_default_recipe("digits")); apply_nn_recipe sets
+  /// another dataset's.
+  std::string features = "whiten";
+  double feature_scale = 1;        ///< f of "centre" and "whiten"
   double whiten_epsilon = 1e-3;    ///< ε of "whiten": Σ_ε = Σ + ε·I (in the units of x², x ∈ [0, 1])
   NnOptions nn;                  ///< hidden, batch, epochs, eta, momentum, seed (act1/act2 are measured)
   int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many

@@ -344,6 +344,33 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
   CHECK(server.stats().iterations == 2);
 }
 
+TEST_CASE("ml/nn the default recipe per dataset") {
+  // digits' recipe is NnJobOptions' member defaults, so a job built in code runs what the CLI runs.
+  const ml::NnJobOptions def;
+  const ml::NnRecipe d = ml::nn_default_recipe("digits");
+  CHECK(d.features == def.features);
+  CHECK(d.feature_scale == def.feature_scale);
+  CHECK(d.eta == def.nn.eta);
+  CHECK(d.weight_decay == def.nn.weight_decay);
+  CHECK(d.epochs == def.nn.epochs);
+  CHECK(d.features == "whiten");
+  CHECK(d.feature_scale == 1.0);
+  const ml::NnRecipe f = ml::nn_default_recipe("fashion-mnist-14");
+  ml::NnJobOptions o;
+  o.train_rows = 7;
+  ml::apply_nn_recipe(o, f);
+  CHECK(o.features == "whiten");
+  CHECK(o.feature_scale == 0.5);
+  CHECK(o.nn.eta == 1.0);
+  CHECK(o.nn.weight_decay == 0.0);
+  CHECK(o.nn.epochs == 1);
+  CHECK(o.train_rows == 16384);
+  ml::apply_nn_recipe(o, d);  // digits reads every training row: train_rows is left as it was
+  CHECK(o.train_rows == 16384);
+  CHECK(o.feature_scale == 1.0);
+  CHECK_THROWS_WITH_AS(ml::nn_default_recipe("mnist"), doctest::Contains("--data \"mnist\""), InputError);
+}
+
 TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   ml::NnJobOptions o;
   o.boot = small_boot(11);  // 1024 slots: blocks of 4·16 slots, 16 samples per ciphertext
@@ -371,6 +398,8 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   CHECK(r.max_weight_error < std::ldexp(1.0, -20));
   CHECK(r.agreement == 1.0);
   CHECK(r.accuracy_encrypted == r.accuracy_plaintext);
+  // The default recipe whitens (digits has constant pixels, so ε > 0 is what makes Σ invertible).
+  CHECK(r.scaling.find("ZCA-whitened: 1·") != std::string::npos);
   // A deadline already past: one iteration is done, then the job stops and compares at iteration 1.
   o.deadline = 1.0;
   o.checkpoint_every = -1;
@@ -379,17 +408,17 @@ TEST_CASE("ml/nn the nn-train job end to end on digits (N = 2^11, INSECURE)") {
   CHECK(cut.iterations == 1);
   CHECK(cut.planned_iterations == 2);
   CHECK(cut.max_weight_error < std::ldexp(1.0, -20));
-  // The whitened features (--features whiten; digits has constant pixels, so ε > 0 is what makes Σ
-  // invertible): the encrypted iteration still equals the twin's.
+  // The centred features (--features centre, the recipe before this one): the encrypted iteration
+  // still equals the twin's.
   o.deadline = 0;
   o.max_iterations = 1;
-  o.features = "whiten";
-  o.feature_scale = 0.5;
-  const ml::NnReport wh = ml::run_nn_job(o, {});
-  CHECK(wh.scaling.find("ZCA-whitened") != std::string::npos);
-  CHECK(wh.iterations == 1);
-  CHECK(wh.max_weight_error < std::ldexp(1.0, -20));
-  CHECK(wh.agreement == 1.0);
+  o.features = "centre";
+  o.feature_scale = 2;
+  const ml::NnReport ce = ml::run_nn_job(o, {});
+  CHECK(ce.scaling.find("centred: 2·") != std::string::npos);
+  CHECK(ce.iterations == 1);
+  CHECK(ce.max_weight_error < std::ldexp(1.0, -20));
+  CHECK(ce.agreement == 1.0);
   o.features = "pca";
   CHECK_THROWS_WITH_AS(ml::run_nn_job(o, {}), doctest::Contains("--features \"pca\""), InputError);
   o.features = "centre";
