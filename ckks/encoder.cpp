@@ -1,6 +1,7 @@
 #include "ckks/encoder.h"
 
 #include <algorithm>
+#include <memory>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -208,14 +209,18 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
   // int64 unless |value|·Δ ≥ 2^63 (then reduced exactly from the double, limb by limb).
   std::vector<cplx> v(slots, cplx(0, 0));
   std::copy(z.begin(), z.end(), v.begin());
-  std::vector<double> re(slots), im(slots), rounded(2 * slots);
+  // Written whole by the two halves before they are read (no zero fill on the calling thread).
+  const auto re_buf = std::make_unique_for_overwrite<double[]>(slots);
+  const auto im_buf = std::make_unique_for_overwrite<double[]>(slots);
+  const auto rounded_buf = std::make_unique_for_overwrite<double[]>(2 * slots);
+  double *re = re_buf.get(), *im = im_buf.get(), *rounded = rounded_buf.get();
   double half_max[2] = {0, 0};
   const double inv = 1.0 / static_cast<double>(slots);
   const std::size_t hs = std::max<std::size_t>(slots / 2, 1);  // values per half (1 slot: one item)
-  ifft_in_halves(v.data(), slots, re.data(), im.data(), tw_re_.data(), tw_im_.data(),
+  ifft_in_halves(v.data(), slots, re, im, tw_re_.data(), tw_im_.data(),
                  [&](std::size_t h, std::size_t begin, std::size_t end) {
                    double mx = 0;
-                   double* out_re = rounded.data() + h * hs;
+                   double* out_re = rounded + h * hs;
                    double* out_im = out_re + slots;
                    for (std::size_t k = begin, m = 0; k < end; ++k) {
                      const double a = re[k] * inv, b = im[k] * inv;
@@ -259,7 +264,7 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
     // Slot i = 2m + h is at rounded[h·hs + m] (parity-major, see above): Re u_i goes to coefficient
     // i·gap, Im u_i to (i + n)·gap.
     const std::size_t stride = slots == 1 ? 0 : hs;  // one slot: its only value is at m = 0
-    const double* even = rounded.data();
+    const double* even = rounded;
     const double* odd = even + stride;
     for (std::size_t m = 0; m < hs; ++m) {
       dst[2 * m * gap] = residue(even[m]);
