@@ -1,8 +1,8 @@
 #include "ckks/encoder.h"
 
 #include <algorithm>
-#include <memory>
 #include <cmath>
+#include <memory>
 #include <numbers>
 #include <string>
 

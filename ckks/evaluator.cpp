@@ -489,8 +489,9 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, const std
   if (gk.context != ctx_) throw ParameterError("rotate_hoisted: the Galois keys belong to another Context");
   for (int s : steps) {
     const std::uint64_t g = ctx_->galois_element(s);
-    if (g != 1) require_rotation_key(gk, s, g, "rotate_hoisted");
-    if (g != 1) check_key_of(a, gk.keys.at(g), "rotate_hoisted", "Galois key");
+    if (g == 1) continue;
+    require_rotation_key(gk, s, g, "rotate_hoisted");
+    check_key_of(a, gk.keys.at(g), "rotate_hoisted", "Galois key");
   }
   const DecomposedPoly dec = decompose(*ctx_, a.c[1], a.level);
   const std::size_t N = ctx_->n();

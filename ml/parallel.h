@@ -13,12 +13,12 @@ namespace ckks::ml {
 
 /// Calls fn(i) once for every i in [0, n), in T = min(n, ckks::num_threads()) stripes run
 /// concurrently by ckks::run_on_threads (as many at once as threads are free; fn must not wait for
-/// another item): stripe w takes i = w, w + T, w + 2T, … (stripe 0 on the
-/// calling thread). With T > 1 every stripe holds a ckks::SingleThreadedScope while it runs its
-/// items, so the library's own limb loops do not start more threads; with T = 1 the items run on the
-/// calling thread and the library may use its threads inside them. Returns when every call has
-/// finished. fn must only write results owned by its index i (e.g. out[i]); combining them (in index order) is the caller's step, which makes the
-/// outcome independent of T.
+/// another item): stripe w takes i = w, w + T, w + 2T, … (stripe 0 on the calling thread). With
+/// T > 1 every stripe holds a ckks::SingleThreadedScope while it runs its items, so the library's
+/// own limb loops do not start more threads; with T = 1 the items run on the calling thread and the
+/// library may use its threads inside them. Returns when every call has finished. fn must only write
+/// results owned by its index i (e.g. out[i]); combining them (in index order) is the caller's step,
+/// which makes the outcome independent of T.
 /// Errors: rethrows the exception of the lowest-numbered stripe that threw (stripe 0: the calling
 /// thread's), after all stripes have stopped (the other items may or may not have run).
 template <class Fn>

@@ -22,8 +22,8 @@
 // project's 2-core machine (Release, GCC 12, 2026-12-06, a small program timing 2-thread
 // parallel_for_limbs with the threshold at 0 against 1 thread, medians of 301–4001 runs, nice −5,
 // std::jthread backend): a fork-join of two empty blocks (one std::jthread created and joined)
-// takes 19.6 µs of wall time; a butterfly of a 50-bit NTT costs 0.63 ns per coefficient operation (4 limbs, N = 2^10 ..
-// 2^14), a limb product (mul_inplace) 2.3 ns. Splitting W operations in two saves W·c/2, which
+// takes 19.6 µs of wall time; a butterfly of a 50-bit NTT costs 0.63 ns per coefficient operation
+// (4 limbs, N = 2^10 .. 2^14), a limb product (mul_inplace) 2.3 ns. Splitting W operations in two saves W·c/2, which
 // pays for the fork only above W = 2·19.6 µs / c ≈ 6.2·10^4 butterflies (1.7·10^4 products); the
 // threshold is twice the NTT's break-even, so a loop that forks saves at least as much as the fork
 // costs. (With two other CPU-bound jobs on the machine the same program saw no 2-thread gain at
@@ -105,8 +105,8 @@ void fork_join(std::size_t n, int threads, BlockFn block, void* ctx);
 
 /// Runs fn(t) for every t in [0, threads) concurrently on the library's loop threads (oneTBB's
 /// workers, or one std::jthread per t; the caller runs t = 0, and with oneTBB also any t no worker
-/// has started, so fn(t) must not wait for another t), each inside a SingleThreadedScope so the library's own loops inside
-/// fn stay on their thread; returns when every call has finished. For callers that split their own
+/// has started, so fn(t) must not wait for another t), each inside a SingleThreadedScope so the
+/// library's own loops inside fn stay on their thread; returns when every call has finished. For callers that split their own
 /// work into `threads` stripes (ml::parallel_for) without starting threads of their own. threads ≥ 1
 /// (1: fn(0) on the caller, no scope). Errors: rethrows the exception of the lowest t that threw,
 /// after every call has stopped.

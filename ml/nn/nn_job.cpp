@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -53,16 +52,13 @@ Data load(const NnJobOptions& o, NnReport& rep) {
   } else {
     throw InputError("nn-train: --data \"" + o.data + "\" is not digits or fashion-mnist-14");
   }
-  char f[32];
-  std::snprintf(f, sizeof f, "%g", o.feature_scale);
+  const std::string f = format_number(o.feature_scale);
   if (o.features == "centre") {
     nn_centre_features(d.A, d.A_test, o.feature_scale);
-    rep.scaling += std::string(", centred: ") + f + "·(x − training mean)";
+    rep.scaling += ", centred: " + f + "·(x − training mean)";
   } else if (o.features == "whiten") {
     nn_whiten_features(d.A, d.A_test, o.feature_scale, o.whiten_epsilon);
-    char e[32];
-    std::snprintf(e, sizeof e, "%g", o.whiten_epsilon);
-    rep.scaling += std::string(", ZCA-whitened: ") + f + "·(Σ + " + e + "·I)^(−1/2)·(x − training mean)";
+    rep.scaling += ", ZCA-whitened: " + f + "·(Σ + " + format_number(o.whiten_epsilon) + "·I)^(−1/2)·(x − training mean)";
   } else if (o.features != "raw") {
     throw InputError("nn-train: --features \"" + o.features + "\" is not centre, whiten or raw");
   }
