@@ -303,5 +303,35 @@ TEST_CASE("ckks/threads: an exception thrown inside a parallel loop reaches the 
   CHECK(calls == std::vector<int>(4, 1));
 }
 
+TEST_CASE("ckks/threads: run_on_threads calls every t once, t = 0 on the caller, loops inside stay serial, lowest error first") {
+  const ThreadCountGuard guard;
+  set_num_threads(2);
+  for (std::size_t threads : {0, 1, 2, 3}) {
+    CAPTURE(threads);
+    std::vector<int> calls(threads, 0), nested(threads, -1);
+    std::vector<std::thread::id> who(threads);
+    run_on_threads(threads, [&](std::size_t t) {
+      ++calls[t];
+      who[t] = std::this_thread::get_id();
+      nested[t] = math::loop_threads(8, std::size_t{1} << 30);
+    });
+    for (std::size_t t = 0; t < threads; ++t) {
+      CAPTURE(t);
+      CHECK(calls[t] == 1);
+      CHECK(nested[t] == (threads == 1 ? 2 : 1));  // one stripe runs on the caller without a scope
+    }
+    if (threads > 0) CHECK(who[0] == std::this_thread::get_id());
+  }
+  // Stripes 1 and 2 throw: the caller sees stripe 1's exception, after every stripe has run.
+  std::atomic<int> ran{0};
+  CHECK_THROWS_WITH_AS(run_on_threads(3,
+                                      [&](std::size_t t) {
+                                        ++ran;
+                                        if (t > 0) throw std::runtime_error("stripe " + std::to_string(t));
+                                      }),
+                       "stripe 1", std::runtime_error);
+  CHECK(ran.load() == 3);
+}
+
 }  // namespace
 }  // namespace ckks::test
