@@ -252,3 +252,55 @@ TEST_CASE("math/ntt: the dispatched transform equals the scalar reference butter
     }
   }
 }
+
+TEST_CASE("math/ntt: forward in two halves (first stage split, then one half each) equals forward") {
+  // NttTables::forward_first_stage / forward_after_first_stage, as Encoder::encode runs them on two
+  // threads for an odd limb count: dispatched (IFMA, AVX-512 or scalar, as forward) and the scalar
+  // reference, on primes below and above 2^50, lazy inputs in [0, 4q), both orders of the parts.
+  std::mt19937_64 g(2026);
+  for (int log_n : {5, 6, 10, 14}) {
+    const std::uint64_t N = std::uint64_t(1) << log_n;
+    for (int bits : {30, 40, 49, 50, 55, 60, 61}) {
+      CAPTURE(log_n);
+      CAPTURE(bits);
+      const std::uint64_t q = ckks::math::generate_ntt_primes(bits, 1, N)[0];
+      const ckks::math::NttTables t(N, ckks::math::Modulus(q));
+      std::vector<std::uint64_t> a(N);
+      for (auto& x : a) x = g() % (4 * q);
+      std::vector<std::uint64_t> whole = a, split = a, split_rev = a, scalar = a;
+      t.forward(whole.data());
+      t.forward_first_stage(split.data(), 0, N / 4);
+      t.forward_first_stage(split.data(), N / 4, N / 2);
+      t.forward_after_first_stage(split.data(), 0);
+      t.forward_after_first_stage(split.data(), 1);
+      t.forward_first_stage(split_rev.data(), N / 4, N / 2);
+      t.forward_first_stage(split_rev.data(), 0, N / 4);
+      t.forward_after_first_stage(split_rev.data(), 1);
+      t.forward_after_first_stage(split_rev.data(), 0);
+      t.forward_scalar_first_stage(scalar.data(), 0, N / 2);
+      t.forward_scalar_after_first_stage(scalar.data(), 1);
+      t.forward_scalar_after_first_stage(scalar.data(), 0);
+      CHECK(split == whole);
+      CHECK(split_rev == whole);
+      CHECK(scalar == whole);
+    }
+  }
+}
+
+TEST_CASE("math/ntt: the split forward transform rejects small rings and bad ranges by name") {
+  const std::uint64_t q16 = ckks::math::generate_ntt_primes(30, 1, 16)[0];
+  const ckks::math::NttTables small(16, ckks::math::Modulus(q16));
+  std::vector<std::uint64_t> a(64, 1);
+  CHECK_THROWS_WITH_AS(small.forward_first_stage(a.data(), 0, 8), doctest::Contains("N ≥ 32"),
+                       ckks::ParameterError);
+  CHECK_THROWS_AS(small.forward_after_first_stage(a.data(), 0), ckks::ParameterError);
+  const std::uint64_t q = ckks::math::generate_ntt_primes(30, 1, 64)[0];
+  const ckks::math::NttTables t(64, ckks::math::Modulus(q));
+  CHECK_THROWS_WITH_AS(t.forward_first_stage(a.data(), 0, 40), doctest::Contains("inside [0, N/2 = 32]"),
+                       ckks::ParameterError);
+  CHECK_THROWS_AS(t.forward_first_stage(a.data(), 4, 16), ckks::ParameterError);
+  CHECK_THROWS_AS(t.forward_scalar_first_stage(a.data(), 16, 8), ckks::ParameterError);
+  CHECK_THROWS_WITH_AS(t.forward_after_first_stage(a.data(), 2), doctest::Contains("half 2"),
+                       ckks::ParameterError);
+  CHECK_THROWS_AS(t.forward_scalar_after_first_stage(a.data(), -1), ckks::ParameterError);
+}
