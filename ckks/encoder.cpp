@@ -283,27 +283,24 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
   const std::size_t limbs = basis.size();
   const std::size_t work = limbs * (2 * slots + math::ntt_work(N));
   if (math::loop_threads(limbs, work) == 2 && limbs % 2 == 1 && N >= 32 && slots >= 4) {
-    // Two threads and an odd limb count: whole limbs would split (limbs + 1)/2 : (limbs − 1)/2.
-    // Instead each thread takes (limbs − 1)/2 whole limbs of q_1..q_ℓ and half of q_0's: the residues
-    // its first NTT stage reads (coefficients [t·N/4, (t + 1)·N/4) and + N/2, i.e. m ∈
-    // [t·hs/2, (t + 1)·hs/2)) and those butterflies; then each runs the remaining stages on one
-    // half (NttTables::forward_first_stage / forward_after_first_stage: the same butterflies as
-    // forward, so the same values as the one-thread loop). q_0 is the limb split because it is
-    // usually the largest prime, the most expensive limb (a 60-bit q_0 takes the 64-bit AVX-512
-    // NTT, about 1.8× a 40-bit limb's IFMA one, bench/README.md "Coarser loops"): at set B this
-    // balances the threads at 3.5 limbs each where splitting a 40-bit limb would leave 4.3 : 3.5.
-    const std::size_t rest = limbs - 1;  // q_1..q_ℓ, (limbs − 1)/2 per thread
-    const auto& ntt0 = basis[0]->ntt;
+    // Two threads and an odd limb count: whole limbs would split (limbs + 1)/2 : (limbs − 1)/2
+    // (4 : 3 at 7 limbs), so each thread takes (limbs − 1)/2 whole limbs and half of the last one:
+    // the residues its first NTT stage reads (coefficients [t·N/4, (t + 1)·N/4) and + N/2, i.e.
+    // m ∈ [t·hs/2, (t + 1)·hs/2)) and those butterflies; then each runs the remaining stages on
+    // one half (NttTables::forward_first_stage / forward_after_first_stage: the same butterflies as
+    // forward, so the same values as the one-thread loop).
+    const std::size_t last = limbs - 1;
+    const auto& ntt_last = basis[last]->ntt;
     math::run_on_threads(2, [&](std::size_t t) {
-      fill_residues(0, t * hs / 2, (t + 1) * hs / 2);
-      ntt0.forward_first_stage(pt.poly.limb(0), t * N / 4, (t + 1) * N / 4);
-      for (std::size_t l = 1 + t * rest / 2; l < 1 + (t + 1) * rest / 2; ++l) {
+      for (std::size_t l = t * last / 2; l < (t + 1) * last / 2; ++l) {
         fill_residues(l, 0, hs);
         basis[l]->ntt.forward(pt.poly.limb(l));
       }
+      fill_residues(last, t * hs / 2, (t + 1) * hs / 2);
+      ntt_last.forward_first_stage(pt.poly.limb(last), t * N / 4, (t + 1) * N / 4);
     });
     math::run_on_threads(2, [&](std::size_t h) {
-      ntt0.forward_after_first_stage(pt.poly.limb(0), static_cast<int>(h));
+      ntt_last.forward_after_first_stage(pt.poly.limb(last), static_cast<int>(h));
     });
   } else {
     math::parallel_for_limbs(limbs, work, [&](std::size_t l) {
