@@ -248,66 +248,33 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
   Plaintext pt{ctx_, math::RnsPoly::uninitialized(N, basis.size(), false), level, scale, slots};
   const std::size_t gap = N / (2 * slots);
   const bool fits = max_abs * scale < 9.2e18;
-  const std::size_t stride = slots == 1 ? 0 : hs;  // one slot: its only value is at m = 0
-  // Limb l's coefficients from the rounded values u_i with i = 2m + h for m in [m_begin, m_end) and
-  // h = 0, 1: slot i = 2m + h is at rounded[h·hs + m] (parity-major, see above); Re u_i goes to
-  // coefficient i·gap, Im u_i to (i + n)·gap. So these m write exactly the coefficients
-  // [2·m_begin·gap, 2·m_end·gap) and the same range + N/2 (the zeros between included; one slot:
-  // [0, gap) and [gap, 2·gap)).
-  auto fill_residues = [&](std::size_t l, std::size_t m_begin, std::size_t m_end) {
-    const auto& mod = basis[l]->mod;
+  // One parallel loop over the limbs: each reduces the integers modulo its prime and transforms the
+  // limb right away (while it is in cache), instead of a loop for the reduction and one for to_ntt.
+  const std::size_t work = basis.size() * (2 * slots + math::ntt_work(N));
+  math::parallel_for_limbs(basis.size(), work, [&](std::size_t l) {
+    const auto& m = basis[l]->mod;
     std::uint64_t* dst = pt.poly.limb(l);
-    if (gap > 1) {  // sparse slots: the coefficients between stay 0 (slots i ∈ [i0, i1) and + n)
-      const std::size_t i0 = 2 * m_begin, i1 = std::min(2 * m_end, slots);
-      std::fill(dst + i0 * gap, dst + i1 * gap, std::uint64_t{0});
-      std::fill(dst + (i0 + slots) * gap, dst + (i1 + slots) * gap, std::uint64_t{0});
-    }
+    if (gap > 1) std::fill(dst, dst + N, std::uint64_t{0});  // sparse slots: the coefficients between stay 0
     auto residue = [&](double x) {
-      if (!fits) return reduce_double(x, mod);
+      if (!fits) return reduce_double(x, m);
       const std::uint64_t mag = static_cast<std::uint64_t>(std::fabs(x));
-      const std::uint64_t r = mag < mod.q ? mag : math::reduce_64(mag, mod);
-      return x < 0 ? math::neg_mod(r, mod.q) : r;
+      const std::uint64_t r = mag < m.q ? mag : math::reduce_64(mag, m);
+      return x < 0 ? math::neg_mod(r, m.q) : r;
     };
+    // Slot i = 2m + h is at rounded[h·hs + m] (parity-major, see above): Re u_i goes to coefficient
+    // i·gap, Im u_i to (i + n)·gap.
+    const std::size_t stride = slots == 1 ? 0 : hs;  // one slot: its only value is at m = 0
     const double* even = rounded;
     const double* odd = even + stride;
-    for (std::size_t m = m_begin; m < m_end; ++m) {
+    for (std::size_t m = 0; m < hs; ++m) {
       dst[2 * m * gap] = residue(even[m]);
       dst[(2 * m + slots) * gap] = residue(even[m + slots]);
       if (slots == 1) break;
       dst[(2 * m + 1) * gap] = residue(odd[m]);
       dst[(2 * m + 1 + slots) * gap] = residue(odd[m + slots]);
     }
-  };
-  // Each limb: reduce the integers modulo its prime and transform it right away (while it is in
-  // cache), instead of a loop for the reduction and one for to_ntt.
-  const std::size_t limbs = basis.size();
-  const std::size_t work = limbs * (2 * slots + math::ntt_work(N));
-  if (math::loop_threads(limbs, work) == 2 && limbs % 2 == 1 && N >= 32 && slots >= 4) {
-    // Two threads and an odd limb count: whole limbs would split (limbs + 1)/2 : (limbs − 1)/2
-    // (4 : 3 at 7 limbs), so each thread takes (limbs − 1)/2 whole limbs and half of the last one:
-    // the residues its first NTT stage reads (coefficients [t·N/4, (t + 1)·N/4) and + N/2, i.e.
-    // m ∈ [t·hs/2, (t + 1)·hs/2)) and those butterflies; then each runs the remaining stages on
-    // one half (NttTables::forward_first_stage / forward_after_first_stage: the same butterflies as
-    // forward, so the same values as the one-thread loop).
-    const std::size_t last = limbs - 1;
-    const auto& ntt_last = basis[last]->ntt;
-    math::run_on_threads(2, [&](std::size_t t) {
-      for (std::size_t l = t * last / 2; l < (t + 1) * last / 2; ++l) {
-        fill_residues(l, 0, hs);
-        basis[l]->ntt.forward(pt.poly.limb(l));
-      }
-      fill_residues(last, t * hs / 2, (t + 1) * hs / 2);
-      ntt_last.forward_first_stage(pt.poly.limb(last), t * N / 4, (t + 1) * N / 4);
-    });
-    math::run_on_threads(2, [&](std::size_t h) {
-      ntt_last.forward_after_first_stage(pt.poly.limb(last), static_cast<int>(h));
-    });
-  } else {
-    math::parallel_for_limbs(limbs, work, [&](std::size_t l) {
-      fill_residues(l, 0, hs);
-      basis[l]->ntt.forward(pt.poly.limb(l));
-    });
-  }
+    basis[l]->ntt.forward(dst);
+  });
   pt.poly.set_ntt(true);
   return pt;
 }

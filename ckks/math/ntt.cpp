@@ -1,6 +1,5 @@
 #include "ckks/math/ntt.h"
 
-#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -76,68 +75,13 @@ void NttTables::inverse(std::uint64_t* a) const {
   else inverse_scalar(a);
 }
 
-void NttTables::forward_scalar(std::uint64_t* a) const { forward_scalar_from(a, 1, n_, 0); }
-
-void NttTables::check_first_stage_range(std::size_t begin, std::size_t end) const {
-  if (n_ < 32 || begin > end || end > n_ / 2 || begin % 8 != 0 || end % 8 != 0)
-    throw ParameterError("NttTables::forward_first_stage: range [" + std::to_string(begin) + ", " +
-                         std::to_string(end) + ") must be multiples of 8 inside [0, N/2 = " + std::to_string(n_ / 2) +
-                         "], with N ≥ 32 (N = " + std::to_string(n_) + "); use forward for smaller rings");
-}
-
-void NttTables::check_half(int half) const {
-  if (n_ < 32 || (half != 0 && half != 1))
-    throw ParameterError("NttTables::forward_after_first_stage: half " + std::to_string(half) +
-                         " must be 0 or 1, with N ≥ 32 (N = " + std::to_string(n_) + "); use forward for smaller rings");
-}
-
-void NttTables::forward_scalar_first_stage(std::uint64_t* a, std::size_t begin, std::size_t end) const {
-  check_first_stage_range(begin, end);
-  const std::uint64_t q = q_.q, two_q = 2 * q, w = psi_rev_[1], ws = psi_rev_shoup_[1];
-  std::uint64_t* y = a + n_ / 2;
-  for (std::size_t j = begin; j < end; ++j) {  // the butterfly of forward_scalar_from, stage m = 1
-    std::uint64_t u = a[j];
-    u = u >= two_q ? u - two_q : u;
-    const std::uint64_t v = mul_shoup_lazy(y[j], w, ws, q);
-    a[j] = u + v;
-    y[j] = u - v + two_q;
-  }
-}
-
-void NttTables::forward_scalar_after_first_stage(std::uint64_t* a, int half) const {
-  check_half(half);
-  forward_scalar_from(a, 2, n_ / 2, static_cast<std::uint64_t>(half));
-}
-
-void NttTables::forward_first_stage(std::uint64_t* a, std::size_t begin, std::size_t end) const {
-#ifdef CKKS_HAVE_AVX512
-  if (use_ifma_ || use_avx512_) {
-    check_first_stage_range(begin, end);
-    forward_vector_first_stage(a, begin, end);
-    return;
-  }
-#endif
-  forward_scalar_first_stage(a, begin, end);
-}
-
-void NttTables::forward_after_first_stage(std::uint64_t* a, int half) const {
-#ifdef CKKS_HAVE_AVX512
-  if (use_ifma_ || use_avx512_) {
-    check_half(half);
-    forward_vector_after_first_stage(a, static_cast<std::uint64_t>(half));
-    return;
-  }
-#endif
-  forward_scalar_after_first_stage(a, half);
-}
+void NttTables::forward_scalar(std::uint64_t* a) const { forward_scalar_from(a, 1, n_); }
 
 // Stages m, 2m, … of [LN16, Alg. 1] (blocks of length 2t, t = N/(2m) at the first one) with
 // Harvey's lazy butterfly: invariant a[j] ∈ [0, 4q) between stages. The last stage (t = 1) is fused
-// with the final reduction [0, 4q) → [0, q). Called with m = 1 for the whole transform, and with
-// m = 2, t = N/2 for one half (part 0 or 1) after the first stage: at stage m the blocks are i ∈
-// [part·m/m_0, (part + 1)·m/m_0), m_0 the first stage's m, which after stage 1 lie in that half.
-void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t, std::uint64_t part) const {
-  const std::uint64_t m0 = m;
+// with the final reduction [0, 4q) → [0, q). Called with m = 1 for the whole transform, and by the
+// IFMA path for the stages whose blocks are too short for eight lanes.
+void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const {
   const std::uint64_t q = q_.q, two_q = 2 * q;
   // Cooley–Tukey butterfly on (x, y) with twiddle (w, ws), inputs and outputs in [0, 4q).
   auto butterfly = [&](std::uint64_t& x, std::uint64_t& y, std::uint64_t w, std::uint64_t ws) {
@@ -149,9 +93,8 @@ void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint
   };
   for (; m < n_ / 2; m <<= 1) {
     t >>= 1;
-    const std::uint64_t i0 = part * m / m0, i1 = (part + 1) * m / m0;
     if (t == 2) {  // two butterflies per twiddle, written out (an inner loop of length 2 costs more)
-      for (std::uint64_t i = i0; i < i1; ++i) {
+      for (std::uint64_t i = 0; i < m; ++i) {
         const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
         std::uint64_t* x = a + 4 * i;
         butterfly(x[0], x[2], w, ws);
@@ -159,7 +102,7 @@ void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint
       }
       continue;
     }
-    for (std::uint64_t i = i0; i < i1; ++i) {
+    for (std::uint64_t i = 0; i < m; ++i) {
       const std::uint64_t w = psi_rev_[m + i], ws = psi_rev_shoup_[m + i];
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
@@ -167,7 +110,7 @@ void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint
     }
   }
   const std::uint64_t half = n_ / 2;
-  for (std::uint64_t i = part * half / m0; i < (part + 1) * half / m0; ++i) {
+  for (std::uint64_t i = 0; i < half; ++i) {
     const std::uint64_t w = psi_rev_[half + i], ws = psi_rev_shoup_[half + i];
     std::uint64_t u = a[2 * i];
     u = u >= two_q ? u - two_q : u;
@@ -344,16 +287,13 @@ struct ShortStage {
 };
 
 // Forward stages t = 4, 2, 1 (n ≥ 16), the last with the final reduction to [0, q).
-// Only the coefficients [begin, end) (multiples of 16; default all), which must be whole blocks.
 template <class Mul>
 void forward_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, std::uint64_t m, const std::uint64_t* psi,
-                          const std::uint64_t* shoup, const Mul& mul, std::uint64_t begin = 0,
-                          std::uint64_t end = ~std::uint64_t{0}) {
+                          const std::uint64_t* shoup, const Mul& mul) {
   const __m512i vq = broadcast(q), v2q = broadcast(2 * q);
-  end = std::min(end, n);
   for (std::uint64_t t = 4; t >= 1; t >>= 1, m <<= 1) {
     const ShortStage st(t);
-    for (std::uint64_t e = begin, i = begin / (2 * t); e < end; e += 16, i += 8 / t) {
+    for (std::uint64_t e = 0, i = 0; e < n; e += 16, i += 8 / t) {
       __m512i x, y;
       st.gather(a + e, x, y);
       const auto tw = Mul::twiddle(st.spread(psi + m + i, t), st.spread(shoup + m + i, t));
@@ -389,34 +329,25 @@ void inverse_short_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, co
   }
 }
 
-// The Cooley–Tukey butterflies (x[j], y[j]) for j in [begin, end) (multiples of 8) with one
-// twiddle, values in [0, 4q).
-template <class Mul>
-void forward_vector_butterflies(std::uint64_t* x, std::uint64_t* y, std::uint64_t begin, std::uint64_t end,
-                                const typename Mul::Twiddle& tw, __m512i v2q, const Mul& mul) {
-  for (std::uint64_t j = begin; j < end; j += 8) {
-    const __m512i u = reduce_below(_mm512_loadu_si512(x + j), v2q);  // [0, 2q)
-    const __m512i v = mul.mul_lazy(_mm512_loadu_si512(y + j), tw);  // [0, 2q)
-    _mm512_storeu_si512(x + j, _mm512_add_epi64(u, v));
-    _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q));
-  }
-}
-
-// Forward stages with t ≥ 8 (Cooley–Tukey, values in [0, 4q)) from stage m0 (block half-length
-// t = n/(2·m0)); at stage m only the blocks i ∈ [part·m/m0, (part + 1)·m/m0) (m0 = 1: all of them;
-// m0 = 2 after the first stage: those of half `part`). Returns the (m, t) reached.
+// Forward stages with t ≥ 8 (Cooley–Tukey, values in [0, 4q)); returns (m, t) reached.
 template <class Mul>
 std::pair<std::uint64_t, std::uint64_t> forward_vector_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q,
                                                               const std::uint64_t* psi, const std::uint64_t* shoup,
-                                                              const Mul& mul, std::uint64_t m0 = 1,
-                                                              std::uint64_t part = 0) {
+                                                              const Mul& mul) {
   const __m512i v2q = broadcast(2 * q);
-  std::uint64_t t = n / m0, m = m0;
+  std::uint64_t t = n, m = 1;
   for (; m < n / 2 && (t >> 1) >= 8; m <<= 1) {
     t >>= 1;
-    for (std::uint64_t i = part * m / m0; i < (part + 1) * m / m0; ++i) {
+    for (std::uint64_t i = 0; i < m; ++i) {
+      const auto tw = Mul::twiddle(psi[m + i], shoup[m + i]);
       std::uint64_t* x = a + 2 * i * t;
-      forward_vector_butterflies(x, x + t, 0, t, Mul::twiddle(psi[m + i], shoup[m + i]), v2q, mul);
+      std::uint64_t* y = x + t;
+      for (std::uint64_t j = 0; j < t; j += 8) {
+        const __m512i u = reduce_below(_mm512_loadu_si512(x + j), v2q);  // [0, 2q)
+        const __m512i v = mul.mul_lazy(_mm512_loadu_si512(y + j), tw);  // [0, 2q)
+        _mm512_storeu_si512(x + j, _mm512_add_epi64(u, v));
+        _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(u, v), v2q));
+      }
     }
   }
   return {m, t};
@@ -453,34 +384,6 @@ void inverse_vector_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, s
   }
 }
 }  // namespace
-
-void NttTables::forward_vector_first_stage(std::uint64_t* a, std::size_t begin, std::size_t end) const {
-  const __m512i v2q = broadcast(2 * q_.q);
-#ifdef CKKS_HAVE_IFMA
-  if (use_ifma_) {
-    const Ifma52 mul(q_.q);
-    forward_vector_butterflies(a, a + n_ / 2, begin, end, Ifma52::twiddle(psi_rev_[1], psi_rev_shoup52_[1]), v2q, mul);
-    return;
-  }
-#endif
-  const Shoup64 mul(q_.q);
-  forward_vector_butterflies(a, a + n_ / 2, begin, end, Shoup64::twiddle(psi_rev_[1], psi_rev_shoup_[1]), v2q, mul);
-}
-
-void NttTables::forward_vector_after_first_stage(std::uint64_t* a, std::uint64_t half) const {
-  const std::uint64_t begin = half * n_ / 2, end = begin + n_ / 2;
-#ifdef CKKS_HAVE_IFMA
-  if (use_ifma_) {
-    const Ifma52 mul(q_.q);
-    const auto m = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup52_.data(), mul, 2, half).first;
-    forward_short_stages(a, n_, q_.q, m, psi_rev_.data(), psi_rev_shoup52_.data(), mul, begin, end);
-    return;
-  }
-#endif
-  const Shoup64 mul(q_.q);
-  const auto m = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup_.data(), mul, 2, half).first;
-  forward_short_stages(a, n_, q_.q, m, psi_rev_.data(), psi_rev_shoup_.data(), mul, begin, end);
-}
 
 void NttTables::forward_avx512(std::uint64_t* a) const {
   const Shoup64 mul(q_.q);

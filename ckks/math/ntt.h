@@ -10,7 +10,6 @@
 // Output order: after `forward`, a[i] = a(ψ^(2·brv(i)+1)) where brv reverses log2(N) bits. The
 // Galois automorphisms in evaluation form (rns_poly.h) rely on this.
 #pragma once
-#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -38,22 +37,6 @@ class NttTables {
   /// results (checked in tests).
   void forward_scalar(std::uint64_t* a) const;
   void inverse_scalar(std::uint64_t* a) const;
-
-  /// `forward` in two halves, for two threads on one limb (Encoder::encode with an odd limb count):
-  /// its first stage pairs a[j] with a[j + N/2], and every later stage stays inside one half, so
-  ///   forward_first_stage(a, 0, N/4); forward_first_stage(a, N/4, N/2);   (any order, or concurrently)
-  ///   forward_after_first_stage(a, 0); forward_after_first_stage(a, 1);    (after both; concurrently)
-  /// gives exactly forward(a): the same butterflies on the same values, only grouped differently.
-  /// forward_first_stage runs the first stage's butterflies j ∈ [begin, end) only (they touch a[j]
-  /// and a[j + N/2]); forward_after_first_stage(a, h) the remaining stages on a[h·N/2 .. (h+1)·N/2).
-  /// Same paths (IFMA / AVX-512 / scalar) and input range [0, 4q) as forward.
-  /// Throws ParameterError if N < 32, begin > end, end > N/2, begin or end not a multiple of 8, or
-  /// h ∉ {0, 1}.
-  void forward_first_stage(std::uint64_t* a, std::size_t begin, std::size_t end) const;
-  void forward_after_first_stage(std::uint64_t* a, int half) const;
-  /// The same two parts on the portable scalar butterflies (the reference, as forward_scalar).
-  void forward_scalar_first_stage(std::uint64_t* a, std::size_t begin, std::size_t end) const;
-  void forward_scalar_after_first_stage(std::uint64_t* a, int half) const;
   /// True when forward/inverse use the AVX-512 IFMA butterflies for this prime.
   bool uses_ifma() const { return use_ifma_; }
   /// True when forward/inverse use the AVX-512 64-bit butterflies (primes without the IFMA path).
@@ -77,11 +60,7 @@ class NttTables {
   std::vector<std::uint64_t> psi_rev_shoup52_, psi_inv_rev_shoup52_;
   std::uint64_t n_inv_shoup52_ = 0, last_inv_shoup52_ = 0;
   void forward_ifma(std::uint64_t* a) const;
-  void forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t, std::uint64_t part) const;
-  void check_first_stage_range(std::size_t begin, std::size_t end) const;
-  void check_half(int half) const;
-  void forward_vector_first_stage(std::uint64_t* a, std::size_t begin, std::size_t end) const;
-  void forward_vector_after_first_stage(std::uint64_t* a, std::uint64_t half) const;
+  void forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const;
   std::uint64_t inverse_scalar_stages(std::uint64_t* a, std::uint64_t t_stop) const;
   void inverse_ifma(std::uint64_t* a) const;
   bool use_avx512_ = false;  // the 64-bit AVX-512 butterflies (q ≥ 2^50 or no IFMA)
