@@ -153,7 +153,8 @@ TEST_CASE("ckks/threads: encode, relinearize and rotate at set B are bit-identic
   const Ciphertext x = kit.encrypt(z1), y = kit.encrypt(z2);
   const Ciphertext prod = kit.evaluator.multiply(x, y);
   struct Run {
-    Plaintext full, sparse;  // encodings at N/2 slots and at 64 slots (gap 128)
+    // encodings at N/2 slots, 64 slots (gap 128), 4 slots (gap 2^11) and 1 slot (one value pair)
+    Plaintext full, sparse, four, one_slot;
     std::vector<std::complex<double>> ifft;
     Ciphertext relin, rot1, rot_5, conj;
   };
@@ -162,6 +163,8 @@ TEST_CASE("ckks/threads: encode, relinearize and rotate at set B are bit-identic
     Run r;
     r.full = kit.encoder.encode(z1, ctx.max_level(), ctx.default_scale());
     r.sparse = kit.encoder.encode(std::span(z2).first(64), ctx.max_level(), ctx.default_scale(), 64);
+    r.four = kit.encoder.encode(std::span(z2).first(4), ctx.max_level(), ctx.default_scale(), 4);
+    r.one_slot = kit.encoder.encode(std::span(z1).first(1), ctx.max_level(), ctx.default_scale(), 1);
     r.ifft = z2;
     kit.encoder.special_ifft(r.ifft);
     r.relin = kit.evaluator.relinearize(prod, rk);
@@ -173,6 +176,8 @@ TEST_CASE("ckks/threads: encode, relinearize and rotate at set B are bit-identic
   const Run one = run(1), two = run(2);
   CHECK(two.full.poly == one.full.poly);
   CHECK(two.sparse.poly == one.sparse.poly);
+  CHECK(two.four.poly == one.four.poly);
+  CHECK(two.one_slot.poly == one.one_slot.poly);
   CHECK(two.ifft == one.ifft);
   CHECK(two.relin.c == one.relin.c);
   CHECK(two.rot1.c == one.rot1.c);
