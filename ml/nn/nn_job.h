@@ -92,15 +92,17 @@ void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
 
 /// ZCA whitening, the ZCA-Mahalanobis whitening W = Σ^{−1/2} of [Kessy18]: with μ the mean and
 /// Σ = (1/n)·Σ_r (x_r − μ)(x_r − μ)ᵀ the covariance of the d feature columns of the training rows A
-/// (the last column, the bias, is kept), Σ = U·diag(λ)·Uᵀ (cyclic Jacobi rotations), every row x of
+/// (the last column, the bias, is kept), Σ = U·diag(λ)·Uᵀ (Eigen 3's SelfAdjointEigenSolver: Householder
+/// tridiagonalisation, then implicit symmetric QR steps with Wilkinson shift, as its header documents), every row x of
 /// A and A_test becomes factor·U·diag(1/√(λ_i + ε))·Uᵀ·(x − μ). On A the features then have mean 0
 /// and covariance factor²·U·diag(λ/(λ + ε))·Uᵀ (factor²·I for ε = 0), so gradient descent on W1 sees
 /// a nearly round loss and the pre-activations Z1 = A·W1ᵀ stay small; among the whitenings ZCA keeps
 /// each feature most similar to its pixel [Kessy18] (nothing is dropped or reordered: d features in, d out).
 /// A data-owner step before encryption; the server's circuit is unchanged.
 /// Throws InputError if A is empty, a row of either matrix has another width than A's first row,
-/// factor is not finite and > 0, ε is not finite and ≥ 0, or ε = 0 with a singular Σ (an eigenvalue
-/// ≤ 10^−12·λ_max), naming the value and the flag (--feature-scale, --whiten-epsilon).
+/// factor is not finite and > 0, ε is not finite and ≥ 0, ε = 0 with a singular Σ (an eigenvalue
+/// ≤ 10^−12·λ_max), naming the value and the flag (--feature-scale, --whiten-epsilon), or the eigensolver
+/// does not converge (a non-finite feature).
 void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, double epsilon);
 
 /// The rows a job trains and evaluates on: A = [features | 1] (bias last), labels 0 … classes − 1.
