@@ -158,7 +158,8 @@ void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, doub
 NnRecipe nn_default_recipe(const std::string& data) {
   if (data == "digits") return {.features = "whiten", .feature_scale = 1, .eta = 1.5, .weight_decay = 0.01, .epochs = 4};
   if (data == "fashion-mnist-14")
-    return {.features = "whiten", .feature_scale = 0.5, .eta = 1, .weight_decay = 0, .epochs = 1, .train_rows = 16384};
+    return {.features = "whiten", .feature_scale = 0.5, .eta = 1, .weight_decay = 0, .epochs = 3, .train_rows = 16384,
+            .eta_decay = 0.01, .output_degree = 5};
   throw InputError("nn-train: --data \"" + data + "\" is not digits or fashion-mnist-14");
 }
 
@@ -168,6 +169,8 @@ void apply_nn_recipe(NnJobOptions& o, const NnRecipe& r) {
   o.nn.eta = r.eta;
   o.nn.weight_decay = r.weight_decay;
   o.nn.epochs = r.epochs;
+  o.nn.eta_decay = r.eta_decay;
+  o.nn.act2 = fit_sigmoid(o.nn.act2.a, r.output_degree);
   if (r.train_rows > 0) o.train_rows = r.train_rows;
 }
 
@@ -191,6 +194,10 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (!(o.bound > 0))
     throw InputError("nn-train: --bound M = " + format_number(o.bound) +
                      "; the weights are divided by M before each refresh, so M must be positive (default 16)");
+  if (!o.plaintext_only && o.nn.act1.degree != 3)
+    throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
+                     " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
+                     "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
   const std::size_t C = d.classes;
   check_class_labels(d.y, C, "nn-train");
   rep.train_rows = d.A.size();
@@ -226,7 +233,7 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   const BootstrapPlan plan = NnServer::refresh_plan(*ctx, rc, rep.layout);
   rep.data_level = plan.output_level;
   rep.weight_level = plan.output_level - PeriodicRefresher::kUnpackLevels;
-  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum);
+  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree);
   if (before_encrypted) before_encrypted(rep);
 
   auto t = Clock::now();
