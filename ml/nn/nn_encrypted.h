@@ -39,8 +39,8 @@
 //  10. W_new = (1 − η_t·λ)·V + ∇ (the factor is an exact-scale constant product on V, whose
 //      level ℓ_w − 1 (ℓ_w without momentum) is far above ∇'s: no level); {W_new, W} are refreshed together (one
 //      bootstrap, ml/refresh.h)
-// Level schedule: V at ℓ_w − 1, Z1 ℓ_w − 2, A1/D1 ℓ_w − 4, Z2 ℓ_w − 5, E ℓ_w − 7 (≥ 0); after the
-// bootstrap δ reaches ℓ_w − 5 (D1's level − 1), ∇1 ℓ_w − 7 ≥ 1 for the packing: ℓ_w ≥ 8
+// Level schedule: V at ℓ_w − 1, Z1 ℓ_w − 2, A1/D1 ℓ_w − 4, Z2 ℓ_w − 5, E ℓ_w − 7 (ℓ_w − 8 with a
+// quintic p2; ≥ 0); after the bootstrap δ reaches ℓ_w − 5 (D1's level − 1), ∇1 ℓ_w − 7 ≥ 1 for the packing: ℓ_w ≥ 8
 // (ℓ_w ≥ 7 without momentum, which drops step 0). bootstrap_preset_n16_sparse_secret: L_b = 9,
 // ℓ_w = 8: the iteration uses every level, two bootstraps per iteration (E and the weights). A
 // quintic p2 takes E's spare level (E at ℓ_w − 8 ≥ 0, bootstrapped from level 0 as before), so ℓ_w
@@ -192,7 +192,7 @@ class NnServer {
   /// malformed ciphertexts (counts, levels below weight_level()/data_level()).
   EncryptedNnWeights step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch);
   /// The stages step() runs, public so that a reader can stop after each (all throw as step()):
-  /// steps 0–5 (E at level ℓ_w − 7, scale Δ);
+  /// steps 0–5 (E at level ℓ_w − 7, ℓ_w − 8 with a quintic p2, scale Δ);
   NnForward forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) const;
   /// step 6: E dropped to level 0 and bootstrapped (full slots), level data_level(), scale Δ;
   Ciphertext bootstrap_error(const Ciphertext& e);
