@@ -1,6 +1,6 @@
 // One training iteration of the network trained on encrypted data (ml/nn/nn_encrypted.h) at the
 // 128-bit parameters: bootstrap_preset_n16_sparse_secret (N = 2^16), digits (seed-1 80/20 split,
-// pixels / 16), H = 15 hidden units, a batch of 128 samples (one ciphertext row), η, γ, λ and κ of
+// pixels / 16), H = 15 hidden units, a batch of 128 samples (one ciphertext row), η, γ, λ and ρ of
 // NnOptions' defaults (the recipe of `ckks-ml nn-train`; constants, so the cost does not depend on them).
 //
 //   Nn/step/logN=16/H=15/b=128   forward, E bootstrapped, backward, update, weight refresh
@@ -50,8 +50,8 @@ NnSetup& setup() {
     const ckks::ml::NnOptions o;
     m.server = std::make_unique<ckks::ml::NnServer>(
         m.ctx, m.owner->relin_key(), m.owner->galois_keys(m.layout, plan),
-        m.owner->encapsulation_keys(b.config.ephemeral_secret_weight), rc, m.layout, ckks::ml::fit_sigmoid_cubic(8.5),
-        ckks::ml::fit_sigmoid_cubic(7.5), o.eta, o.momentum, o.weight_decay, o.eta_decay);
+        m.owner->encapsulation_keys(b.config.ephemeral_secret_weight), rc, m.layout, ckks::ml::fit_sigmoid(8.5),
+        ckks::ml::fit_sigmoid(7.5), o.eta, o.momentum, o.weight_decay, o.eta_decay);
     std::vector<std::size_t> rows(128);
     std::iota(rows.begin(), rows.end(), 0);
     m.batch = m.owner->encrypt_batch(A, split.train.y, rows, m.layout, m.server->data_level());

@@ -9,7 +9,8 @@ set -euo pipefail
 # /usr/share/datasets/fashion-mnist) · zlib1g-dev: reading them gzipped · clang, libclang-rt-14-dev:
 # libFuzzer for the fuzz targets of fuzz/ (run by .ci/run through fuzz/run.sh) · libpng-dev: the
 # mask images of `ckks-ml unet --png` · libtbb-dev: oneTBB, the worker threads of the library's
-# limb loops (ckks/math/threads.h).
+# limb loops (ckks/math/threads.h) · libeigen3-dev: Eigen 3, the covariance eigensolver of
+# `ckks-ml nn-train --features whiten` (ml/nn/nn_job.cpp; header-only, build time only).
 # Not installed here: python3-torch (~900 MB), needed only to retrain ml/models/ with
 # scripts/train_mlp.py; the library and tests use the committed weights.
 packages=(
@@ -25,6 +26,7 @@ packages=(
   clang libclang-rt-14-dev
   libpng-dev
   libtbb-dev
+  libeigen3-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,10 +3,10 @@
 
 Reads the file written by `ckks-ml nn-train ... --export DATA.json` (training and test rows with
 the bias column last, labels, the initial weights W1 (H x D) and W2 (C x (H+1)), the fixed batches,
-the step eta, the momentum gamma, the weight decay lambda, the step decay kappa and the iteration
+the step eta, the momentum gamma, the weight decay lambda, the step decay rho and the iteration
 count) and runs the SAME algorithm as ml/nn/nn_plain.h -- same initialisation, batches, step
 schedule, weight decay and Nesterov look-ahead
-    eta_t = eta / (1 + kappa t),  V = W + gamma (W - W_prev),  W_prev = W,
+    eta_t = eta / (1 + rho t),  V = W + gamma (W - W_prev),  W_prev = W,
     W = (1 - eta_t lambda) V - (eta_t / b) * grad BCE(V)
 (the C++ twin's E = (O - Y)/2 with step 2 eta_t / b is the same step) -- but with the exact
 sigmoid in both layers and the gradient from torch.autograd of the binary cross-entropy with
@@ -44,7 +44,7 @@ def main():
     w2 = torch.tensor(d["init"]["w2"], dtype=dt)
     w1p, w2p = w1.clone(), w2.clone()
     eta, gamma, iters = float(d["eta"]), float(d["momentum"]), int(d["iterations"])
-    lam, kappa = float(d.get("weight_decay", 0.0)), float(d.get("eta_decay", 0.0))
+    lam, rho = float(d.get("weight_decay", 0.0)), float(d.get("eta_decay", 0.0))
     if a.iterations > 0:
         iters = a.iterations
     batches = d["batches"]
@@ -61,12 +61,12 @@ def main():
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits(v1, v2, A[rows]), Y[rows], reduction="sum")
         g1, g2 = torch.autograd.grad(loss, [v1, v2])
         w1p, w2p = w1, w2
-        eta_t = eta / (1 + kappa * it)
+        eta_t = eta / (1 + rho * it)
         step, keep = eta_t / len(rows), 1 - eta_t * lam
         w1, w2 = (keep * v1 - step * g1).detach(), (keep * v2 - step * g2).detach()
     with torch.no_grad():
         acc = (logits(w1, w2, At).argmax(dim=1) == yt).double().mean().item()
-    print(f"torch accuracy {acc:.4f} ({iters} iterations, exact sigmoid, weight decay {lam}, eta decay {kappa})")
+    print(f"torch accuracy {acc:.4f} ({iters} iterations, exact sigmoid, weight decay {lam}, eta decay {rho})")
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"accuracy": acc, "iterations": iters, "activation": "exact sigmoid"}, f)

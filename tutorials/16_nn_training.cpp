@@ -106,8 +106,8 @@ int main(int argc, char** argv) {
     o.momentum = momentum;
     o.weight_decay = weight_decay;
     o.epochs = (iterations + static_cast<int>(A.size() / batch) - 1) / static_cast<int>(A.size() / batch);
-    o.act1 = ml::fit_sigmoid_cubic(interval);
-    o.act2 = ml::fit_sigmoid_cubic(interval);
+    o.act1 = ml::fit_sigmoid(interval);
+    o.act2 = ml::fit_sigmoid(interval);
     const ml::NnTrace t = ml::nn_train(A, y, C, o);
     const auto batches = ml::nn_batches(A.size(), batch, o.seed);
     std::printf("   cubic sigmoids on [−%.1f, %.1f]: max error %.4f; the run visits max |Z1| = %.3f, |Z2| = %.3f\n",

@@ -187,7 +187,7 @@ namespace {
 // product) so that a_3·t³ = (a_3 ⊙ t)·t2 is one ciphertext product; a_2 on t2; a_1 on t itself,
 // dropped to ℓ − 1 (no rescale). 2 levels, 1 or 0 ciphertext products beyond t2.
 Ciphertext slotwise_cubic(const Evaluator& ev, const Encoder& enc, const Context& ctx, const RelinKey& rk,
-                          const Ciphertext& t, const Ciphertext& t2, const std::vector<double> (&a)[4]) {
+                          const Ciphertext& t, const Ciphertext& t2, const std::vector<double> (&a)[6]) {
   const double delta = ctx.default_scale();
   const int l = t.level;
   const double q1 = static_cast<double>(ctx.q(l - 1).value());
@@ -204,6 +204,34 @@ Ciphertext slotwise_cubic(const Evaluator& ev, const Encoder& enc, const Context
   return ev.add(acc, enc.encode(a[0], l - 2, acc.scale, S));
 }
 
+// Σ_k a_k ⊙ t^k (k ≤ 5) with per-slot coefficient vectors a_k, given t (level ℓ ≥ 3), t2 = t·t
+// rescaled (level ℓ − 1) and t4 = t2·t2 rescaled (level ℓ − 2): level ℓ − 3, scale exactly Δ. As
+// slotwise_cubic one level lower: every term reaches scale Δ·q_{ℓ−2} at level ℓ − 2 before the one
+// shared rescale. a_5·t⁵ = (a_5 ⊙ t)·t4 and a_3·t³ = (a_3 ⊙ t2)·t (the coefficient rides on a
+// rescaled plaintext product), a_4 on t4, a_2 on t2 and a_1 on t by plaintext products. 3 levels,
+// 2 ciphertext products beyond t2 and t4.
+Ciphertext slotwise_quintic(const Evaluator& ev, const Encoder& enc, const Context& ctx, const RelinKey& rk,
+                            const Ciphertext& t, const Ciphertext& t2, const Ciphertext& t4,
+                            const std::vector<double> (&a)[6]) {
+  const double delta = ctx.default_scale();
+  const int l = t.level;
+  const double mid = delta * static_cast<double>(ctx.q(l - 2).value());  // every term's scale at ℓ − 2
+  const double q0 = static_cast<double>(ctx.q(l).value()), q1 = static_cast<double>(ctx.q(l - 1).value());
+  const std::size_t S = a[0].size();
+  const Ciphertext t_low = ev.drop_level(t, l - 2), t2_low = ev.drop_level(t2, l - 2);
+  Ciphertext acc = ev.multiply(t_low, enc.encode(a[1], l - 2, mid / t_low.scale, S));
+  acc = ev.add(acc, ev.multiply(t2_low, enc.encode(a[2], l - 2, mid / t2_low.scale, S)));
+  acc = ev.add(acc, ev.multiply(t4, enc.encode(a[4], l - 2, mid / t4.scale, S)));
+  // (a_3 ⊙ t2) rescaled to scale mid/t.scale at ℓ − 2, times t.
+  const Ciphertext v3 = ev.rescale(ev.multiply(t2, enc.encode(a[3], l - 1, (mid / t.scale) * q1 / t2.scale, S)));
+  acc = ev.add(acc, ev.relinearize(ev.multiply(v3, t_low), rk));
+  // (a_5 ⊙ t) rescaled to scale mid/t4.scale at ℓ − 1, dropped to ℓ − 2, times t4.
+  const Ciphertext v5 = ev.rescale(ev.multiply(t, enc.encode(a[5], l, (mid / t4.scale) * q0 / t.scale, S)));
+  acc = ev.add(acc, ev.relinearize(ev.multiply(ev.drop_level(v5, l - 2), t4), rk));
+  acc = ev.rescale(acc);
+  return ev.add(acc, enc.encode(a[0], l - 3, acc.scale, S));
+}
+
 }  // namespace
 
 Ciphertext NnServer::mul(const Ciphertext& a, const Ciphertext& b) const {
@@ -215,8 +243,8 @@ BootstrapPlan NnServer::refresh_plan(const Context& ctx, const RefreshConfig& re
   return PeriodicRefresher::plan(ctx, refresh, lay.samples(), lay.block);
 }
 
-std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentum) {
-  const int m = momentum > 0 ? 1 : 0, v = lw - m;
+std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentum, int output_degree) {
+  const int m = momentum > 0 ? 1 : 0, v = lw - m, q = output_degree == 5 ? 1 : 0;
   auto line = [](const std::string& what, int level) { return what + ": level " + std::to_string(level); };
   std::vector<std::string> s;
   s.push_back(line("weights W after a refresh", lw));
@@ -224,7 +252,7 @@ std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentu
   s.push_back(line("Z1 = A·V1ᵀ (summed over the feature axis)", v - 1));
   s.push_back(line("A1 = p1(Z1), D1 = p1'(Z1) (slot-wise cubic)", v - 3));
   s.push_back(line("Z2 = A1·V2ᵀ (summed over h)", v - 4));
-  s.push_back(line("E = (p2(Z2) − Y)/2 (slot-wise cubic)", v - 6));
+  s.push_back(line(q ? "E = (p2(Z2) − Y)/2 (slot-wise quintic)" : "E = (p2(Z2) − Y)/2 (slot-wise cubic)", v - 6 - q));
   s.push_back(line("E bootstrapped (full slots)", lb));
   s.push_back(line("∇2 = s·Eᵀ·A1 (summed over the samples)", v - 5));
   s.push_back(line("δ = (E·V2) ⊙ D1", v - 4));
@@ -235,10 +263,10 @@ std::vector<std::string> NnServer::level_schedule(int lw, int lb, double momentu
 }
 
 NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
-                   const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum,
+                   const NnLayout& lay, SigmoidPoly act1, SigmoidPoly act2, double eta, double momentum,
                    double weight_decay, double eta_decay)
     : ctx_(ctx), rk_(std::move(rk)), gk_(std::move(gk)), ek_(std::move(ek)), lay_(lay), encoder_(ctx), ev_(ctx),
-      eta_(eta), momentum_(momentum), weight_decay_(weight_decay), eta_decay_(eta_decay) {
+      output_degree_(act2.degree), eta_(eta), momentum_(momentum), weight_decay_(weight_decay), eta_decay_(eta_decay) {
   const std::size_t count = (lay.groups + 1) * (momentum > 0 ? 2 : 1);
   if (count > lay.samples())
     throw ParameterError("nn: " + std::to_string(count) + " weight ciphertexts do not fit the " +
@@ -247,6 +275,10 @@ NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys
     throw InputError("nn: eta = " + std::to_string(eta) + ", momentum = " + std::to_string(momentum) +
                      "; need eta > 0 (--eta) and 0 ≤ momentum < 1 (--momentum)");
   check_nn_decay(eta, weight_decay, eta_decay, "nn");
+  if (act1.degree != 3 || (act2.degree != 3 && act2.degree != 5))
+    throw InputError("nn: the encrypted iteration evaluates a cubic p1 and a cubic or quintic p2; p1 has degree " +
+                     std::to_string(act1.degree) + " and p2 " + std::to_string(act2.degree) +
+                     " (--hidden-degree 3, --output-degree 3 or 5)");
   refresher_ = std::make_unique<PeriodicRefresher>(ctx, refresh, rk_, gk_, ek_, lay.samples(), lay.block, lay.slots);
   if (weight_level() < levels_needed(momentum))
     throw LevelError("nn: too few levels: an iteration needs the weights at level " +
@@ -255,7 +287,7 @@ NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys
                      " − 1 to unpack); use bootstrap_preset_n16_sparse_secret's chain (9 levels after bootstrapping)" +
                      (momentum > 0 ? " or --momentum 0 (one level fewer)" : ""));
   const std::size_t S = lay.slots;
-  for (int k = 0; k < 4; ++k) {
+  for (int k = 0; k < 6; ++k) {
     a1_[k].assign(S, 0.0);
     d1_[k].assign(S, 0.0);
     e_[k].assign(S, 0.0);
@@ -263,14 +295,14 @@ NnServer::NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys
   for (std::size_t r = 0; r < lay.batch; ++r) {
     for (std::size_t h = 0; h < lay.hidden; ++h) {
       const std::size_t i = lay.slot(r, 0, h);
-      for (int k = 0; k < 4; ++k) a1_[k][i] = act1.c[k];
+      for (int k = 0; k < 4; ++k) a1_[k][i] = act1.c[static_cast<std::size_t>(k)];
       d1_[0][i] = act1.c[1];
       d1_[1][i] = 2 * act1.c[2];
       d1_[2][i] = 3 * act1.c[3];
     }
     a1_[0][lay.slot(r, 0, lay.hidden)] = 1.0;  // the bias unit
     for (std::size_t c = 0; c < lay.classes; ++c)
-      for (int k = 0; k < 4; ++k) e_[k][lay.slot(r, c, 0)] = 0.5 * act2.c[k];
+      for (int k = 0; k <= act2.degree; ++k) e_[k][lay.slot(r, c, 0)] = 0.5 * act2.c[static_cast<std::size_t>(k)];
   }
 }
 
@@ -307,7 +339,9 @@ NnForward NnServer::forward(const EncryptedNnWeights& w, const EncryptedNnWeight
   // 4. Z2 = Σ_h A1 ⊙ V2.
   f.z2 = sum_slots(ev_, mul(f.a1, f.v.w2), gk_, l.hp, 1);
   // 5. E = (p2(Z2) − Y)/2.
-  f.e = slotwise_cubic(ev_, encoder_, ctx, rk_, f.z2, mul(f.z2, f.z2), e_);
+  const Ciphertext z2sq = mul(f.z2, f.z2);
+  f.e = output_degree_ == 5 ? slotwise_quintic(ev_, encoder_, ctx, rk_, f.z2, z2sq, mul(z2sq, z2sq), e_)
+                            : slotwise_cubic(ev_, encoder_, ctx, rk_, f.z2, z2sq, e_);
   f.e = ev_.add(f.e, ev_.drop_level(mul_const_to(ev_, ctx, batch.y, -0.5, delta), f.e.level));
   return f;
 }

@@ -22,7 +22,7 @@
 // columns) applied to both layers with one shared block geometry.
 //
 // One iteration t (weights W at level ℓ_w = the refresh's output level, scale Δ; γ the momentum;
-// s = −2η_t/b the step, η_t = η/(1 + κ·t); λ the weight decay):
+// s = −2η_t/b the step, η_t = η/(1 + ρ·t); λ the weight decay):
 //   0. V = (1 + γ)·W − γ·W_prev (exact-scale constant products)                    1 level (γ > 0)
 //   1. Z1 = Σ_f (Σ_g X[g] ⊙ V1[g]) (one relinearisation, rescale; sum over the axis:
 //      rotations Hp·2^i): slot r·B + h holds Z1[r][h]                              1 level
@@ -30,7 +30,8 @@
 //      both by slot-wise cubic (per-slot coefficient plaintexts carry the masks)      2 levels
 //   3. A1 spread over the axis (rotations −Hp·2^i): slot r·B + c·Hp + h holds A1[r][h]
 //   4. Z2 = Σ_h A1 ⊙ V2 (rescale; rotations 2^i): slot r·B + c·Hp holds Z2[r][c]    1 level
-//   5. E = (p2(Z2) − Y)/2 masked to c < C, r < b (slot-wise cubic)                  2 levels
+//   5. E = (p2(Z2) − Y)/2 masked to c < C, r < b (slot-wise cubic; quintic p2:
+//      t⁴ = (t²)² and one level more, E at level ℓ_w − 8 = 0, --output-degree 5)      2 levels (3)
 //   6. E is bootstrapped (full slots): level 0 → the bootstrap's output level L_b
 //   7. E spread over h (rotations −2^i); ∇2 = Σ_r E ⊙ A1 (rotations B·2^i), times s   2 levels
 //   8. δ = (Σ_c E ⊙ V2) ⊙ D1 (rotations Hp·2^i), spread over the axis (−Hp·2^i)    2 levels
@@ -38,11 +39,14 @@
 //  10. W_new = (1 − η_t·λ)·V + ∇ (the factor is an exact-scale constant product on V, whose
 //      level ℓ_w − 1 (ℓ_w without momentum) is far above ∇'s: no level); {W_new, W} are refreshed together (one
 //      bootstrap, ml/refresh.h)
-// Level schedule: V at ℓ_w − 1, Z1 ℓ_w − 2, A1/D1 ℓ_w − 4, Z2 ℓ_w − 5, E ℓ_w − 7 (≥ 0); after the
-// bootstrap δ reaches ℓ_w − 5 (D1's level − 1), ∇1 ℓ_w − 7 ≥ 1 for the packing: ℓ_w ≥ 8
+// Level schedule: V at ℓ_w − 1, Z1 ℓ_w − 2, A1/D1 ℓ_w − 4, Z2 ℓ_w − 5, E ℓ_w − 7 (ℓ_w − 8 with a
+// quintic p2; ≥ 0); after the bootstrap δ reaches ℓ_w − 5 (D1's level − 1), ∇1 ℓ_w − 7 ≥ 1 for the packing: ℓ_w ≥ 8
 // (ℓ_w ≥ 7 without momentum, which drops step 0). bootstrap_preset_n16_sparse_secret: L_b = 9,
-// ℓ_w = 8: the iteration uses every level, two bootstraps per iteration (E and the weights).
-// Counts per iteration: ct×ct products 2G + 8; rotations
+// ℓ_w = 8: the iteration uses every level, two bootstraps per iteration (E and the weights). A
+// quintic p2 takes E's spare level (E at ℓ_w − 8 ≥ 0, bootstrapped from level 0 as before), so ℓ_w
+// and the bootstraps are unchanged; a quintic p1 would lower A1, D1 and ∇1 by one level (∇1 at
+// ℓ_w − 8 = 0, below the packing's 1) and is not offered by the encrypted run.
+// Counts per iteration: ct×ct products 2G + 8 (2G + 10 with a quintic p2: t⁴ and a⁵·t⁵); rotations
 //   4·log2 Ap + 2·log2 Hp + (G + 1)·log2 R, plus (G + 1)·(1 + [γ > 0])·log2 R to unpack the refresh.
 #pragma once
 #include <cstdint>
@@ -77,8 +81,9 @@ struct NnLayout {
   std::size_t slot(std::size_t r, std::size_t a, std::size_t h) const { return r * block + a * hp + h; }
   /// The Galois keys of an iteration: ±Hp·2^i (2^i < Ap), ±2^i (2^i < Hp), B·2^i (2^i < R).
   std::vector<int> rotation_steps() const;
-  /// ct×ct products and rotations of one iteration (file comment), refreshes excluded.
-  std::size_t products_per_iteration() const { return 2 * groups + 8; }
+  /// ct×ct products and rotations of one iteration (file comment), refreshes excluded; p2 of degree
+  /// `output_degree` (3 or 5).
+  std::size_t products_per_iteration(int output_degree = 3) const { return 2 * groups + (output_degree == 5 ? 10 : 8); }
   std::size_t rotations_per_iteration() const;
   /// Throws InputError if d, H or b is 0, or classes < 2; ParameterError if a block does not fit the
   /// slots or b > R ("a batch larger than the slots"), naming the numbers and the fix (--batch,
@@ -159,12 +164,13 @@ class NnServer {
   /// constructor throws; LevelError ("too few levels") if the refresh leaves fewer than
   /// levels_needed(momentum) levels, naming both and the fix; ParameterError if 2(G + 1) weight
   /// ciphertexts do not fit the R blocks of one packed bootstrap.
-  /// `weight_decay` λ ≥ 0 and `eta_decay` κ ≥ 0 (NnOptions): iteration t updates
-  /// W ← (1 − η_t·λ)·V + s_t·∇ with η_t = η/(1 + κ·t), s_t = −2η_t/b — plaintext constants, no level
+  /// `weight_decay` λ ≥ 0 and `eta_decay` ρ ≥ 0 (NnOptions): iteration t updates
+  /// W ← (1 − η_t·λ)·V + s_t·∇ with η_t = η/(1 + ρ·t), s_t = −2η_t/b — plaintext constants, no level
   /// beyond the schedule's (the factor 1 − η_t·λ rides on V, which has levels to spare). InputError
-  /// for a negative λ or κ, or η·λ ≥ 1.
+  /// for a negative λ or ρ, η·λ ≥ 1, or act1 not cubic or act2 neither cubic nor quintic (the degrees
+  /// the level schedule has room for).
   NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
-           const NnLayout& lay, SigmoidCubic act1, SigmoidCubic act2, double eta, double momentum,
+           const NnLayout& lay, SigmoidPoly act1, SigmoidPoly act2, double eta, double momentum,
            double weight_decay = 0, double eta_decay = 0);
   NnServer(const NnServer&) = delete;
   NnServer& operator=(const NnServer&) = delete;
@@ -172,9 +178,11 @@ class NnServer {
   static BootstrapPlan refresh_plan(const Context& ctx, const RefreshConfig& refresh, const NnLayout& lay);
   /// ℓ_w the weights need at the start of an iteration: 8 with momentum, 7 without.
   static int levels_needed(double momentum) { return momentum > 0 ? 8 : 7; }
-  /// The level of every stage of an iteration for weights at ℓ_w and a bootstrap output L_b, one
-  /// line per stage (printed by the job before it runs).
-  static std::vector<std::string> level_schedule(int weight_level, int boot_level, double momentum);
+  /// The level of every stage of an iteration for weights at ℓ_w, a bootstrap output L_b and p2 of
+  /// degree `output_degree` (3 or 5: E one level lower), one line per stage (printed by the job
+  /// before it runs).
+  static std::vector<std::string> level_schedule(int weight_level, int boot_level, double momentum,
+                                                 int output_degree = 3);
   /// ℓ_w: the refresh's output level (the level of the owner's initial weights).
   int weight_level() const { return refresher_->output_level(); }
   /// L_b: the level of the data and of the bootstrapped E.
@@ -184,7 +192,7 @@ class NnServer {
   /// malformed ciphertexts (counts, levels below weight_level()/data_level()).
   EncryptedNnWeights step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch);
   /// The stages step() runs, public so that a reader can stop after each (all throw as step()):
-  /// steps 0–5 (E at level ℓ_w − 7, scale Δ);
+  /// steps 0–5 (E at level ℓ_w − 7, ℓ_w − 8 with a quintic p2, scale Δ);
   NnForward forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) const;
   /// step 6: E dropped to level 0 and bootstrapped (full slots), level data_level(), scale Δ;
   Ciphertext bootstrap_error(const Ciphertext& e);
@@ -210,7 +218,8 @@ class NnServer {
   Encoder encoder_;
   Evaluator ev_;
   std::unique_ptr<PeriodicRefresher> refresher_;
-  std::vector<double> a1_[4], d1_[4], e_[4];  // per-slot coefficients (masks included), step 2 and 5
+  std::vector<double> a1_[6], d1_[6], e_[6];  // per-slot coefficients (masks included), step 2 and 5
+  int output_degree_ = 3;                      // p2's degree: 3 or 5
   double eta_, momentum_, weight_decay_, eta_decay_;
   int t_ = 0;
   NnRunStats stats_;

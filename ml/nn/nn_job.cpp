@@ -1,5 +1,6 @@
 #include "ml/nn/nn_job.h"
 
+#include <Eigen/Eigenvalues>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -96,46 +97,6 @@ std::size_t checked_width(const DenseMatrix& A, const DenseMatrix& A_test, const
   return D;
 }
 
-// Eigen-decomposition of the symmetric d × d matrix S (row-major) by cyclic Jacobi rotations
-// (the classical method): on return S's diagonal holds the eigenvalues and V's column i (V[r·d + i]) the
-// unit eigenvector of eigenvalue i.
-void jacobi_eigen(std::vector<double>& S, std::vector<double>& V, std::size_t d) {
-  V.assign(d * d, 0.0);
-  for (std::size_t i = 0; i < d; ++i) V[i * d + i] = 1;
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0, diag = 0;
-    for (std::size_t i = 0; i < d; ++i) {
-      diag += S[i * d + i] * S[i * d + i];
-      for (std::size_t j = i + 1; j < d; ++j) off += S[i * d + j] * S[i * d + j];
-    }
-    if (off <= 1e-30 * diag) return;
-    for (std::size_t p = 0; p + 1 < d; ++p)
-      for (std::size_t q = p + 1; q < d; ++q) {
-        const double apq = S[p * d + q];
-        if (std::fabs(apq) < 1e-300) continue;
-        // The rotation by θ with tan θ = t that zeroes S[p][q].
-        const double theta = (S[q * d + q] - S[p * d + p]) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (std::size_t k = 0; k < d; ++k) {  // columns p, q
-          const double skp = S[k * d + p], skq = S[k * d + q];
-          S[k * d + p] = c * skp - s * skq;
-          S[k * d + q] = s * skp + c * skq;
-        }
-        for (std::size_t k = 0; k < d; ++k) {  // rows p, q
-          const double spk = S[p * d + k], sqk = S[q * d + k];
-          S[p * d + k] = c * spk - s * sqk;
-          S[q * d + k] = s * spk + c * sqk;
-        }
-        for (std::size_t k = 0; k < d; ++k) {
-          const double vkp = V[k * d + p], vkq = V[k * d + q];
-          V[k * d + p] = c * vkp - s * vkq;
-          V[k * d + q] = s * vkp + c * vkq;
-        }
-      }
-  }
-}
-
 }  // namespace
 
 void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor) {
@@ -155,49 +116,50 @@ void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, doub
   if (!(epsilon >= 0) || !std::isfinite(epsilon))
     throw InputError("nn_whiten_features: epsilon " + std::to_string(epsilon) + " is not finite and ≥ 0 (--whiten-epsilon)");
   const double n = static_cast<double>(A.size());
-  std::vector<double> mu(d, 0.0), S(d * d, 0.0), V;
+  std::vector<double> mu(d, 0.0);
   for (const auto& row : A)
     for (std::size_t j = 0; j < d; ++j) mu[j] += row[j] / n;
-  for (const auto& row : A)
-    for (std::size_t i = 0; i < d; ++i)
-      for (std::size_t j = i; j < d; ++j) S[i * d + j] += (row[i] - mu[i]) * (row[j] - mu[j]) / n;
-  for (std::size_t i = 0; i < d; ++i)
-    for (std::size_t j = 0; j < i; ++j) S[i * d + j] = S[j * d + i];
-  jacobi_eigen(S, V, d);
-  std::vector<double> inv_sqrt(d);
-  double lambda_max = 0;
-  for (std::size_t i = 0; i < d; ++i) lambda_max = std::max(lambda_max, S[i * d + i]);
-  for (std::size_t i = 0; i < d; ++i) {
+  const auto di = static_cast<Eigen::Index>(d);
+  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(di, di);
+  Eigen::VectorXd xc(di);
+  for (const auto& row : A) {
+    for (std::size_t j = 0; j < d; ++j) xc(static_cast<Eigen::Index>(j)) = row[j] - mu[j];
+    S.selfadjointView<Eigen::Lower>().rankUpdate(xc, 1 / n);
+  }
+  // Σ = U·diag(λ)·Uᵀ: Eigen's SelfAdjointEigenSolver (Householder tridiagonalisation, then implicit
+  // symmetric QR; Debian libeigen3-dev), reading the lower triangle that rankUpdate filled.
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(S.selfadjointView<Eigen::Lower>());
+  if (eig.info() != Eigen::Success)
+    throw InputError("nn_whiten_features: the eigen-decomposition of the training covariance did not converge "
+                     "(a feature is NaN or infinite); check the input data");
+  const Eigen::VectorXd& lambda = eig.eigenvalues();
+  const Eigen::MatrixXd& U = eig.eigenvectors();
+  const double lambda_max = std::max(0.0, lambda.maxCoeff());
+  Eigen::VectorXd inv_sqrt(di);
+  for (Eigen::Index i = 0; i < di; ++i) {
     // Σ is positive semi-definite; an eigenvalue below 10^−12·λ_max is a zero one up to rounding.
-    const double l = (S[i * d + i] > 1e-12 * lambda_max ? S[i * d + i] : 0.0) + epsilon;
+    const double l = (lambda(i) > 1e-12 * lambda_max ? lambda(i) : 0.0) + epsilon;
     if (!(l > 0))
       throw InputError("nn_whiten_features: the training covariance is singular (eigenvalue " +
-                       std::to_string(S[i * d + i]) + ") and epsilon = 0; set --whiten-epsilon > 0");
-    inv_sqrt[i] = factor / std::sqrt(l);
+                       std::to_string(lambda(i)) + ") and epsilon = 0; set --whiten-epsilon > 0");
+    inv_sqrt(i) = factor / std::sqrt(l);
   }
   // T = U·diag(factor/√(λ + ε))·Uᵀ, applied to every row.
-  std::vector<double> T(d * d, 0.0);
-  for (std::size_t i = 0; i < d; ++i)
-    for (std::size_t k = 0; k < d; ++k) {
-      const double u = V[i * d + k] * inv_sqrt[k];
-      for (std::size_t j = 0; j < d; ++j) T[i * d + j] += u * V[j * d + k];
-    }
-  std::vector<double> xc(d);
+  const Eigen::MatrixXd T = U * inv_sqrt.asDiagonal() * U.transpose();
+  Eigen::VectorXd out(di);
   for (DenseMatrix* m : {&A, &A_test})
     for (auto& row : *m) {
-      for (std::size_t j = 0; j < d; ++j) xc[j] = row[j] - mu[j];
-      for (std::size_t i = 0; i < d; ++i) {
-        double acc = 0;
-        for (std::size_t j = 0; j < d; ++j) acc += T[i * d + j] * xc[j];
-        row[i] = acc;
-      }
+      for (std::size_t j = 0; j < d; ++j) xc(static_cast<Eigen::Index>(j)) = row[j] - mu[j];
+      out.noalias() = T * xc;
+      for (std::size_t i = 0; i < d; ++i) row[i] = out(static_cast<Eigen::Index>(i));
     }
 }
 
 NnRecipe nn_default_recipe(const std::string& data) {
   if (data == "digits") return {.features = "whiten", .feature_scale = 1, .eta = 1.5, .weight_decay = 0.01, .epochs = 4};
   if (data == "fashion-mnist-14")
-    return {.features = "whiten", .feature_scale = 0.5, .eta = 1, .weight_decay = 0, .epochs = 1, .train_rows = 16384};
+    return {.features = "whiten", .feature_scale = 0.5, .eta = 1, .weight_decay = 0, .epochs = 3, .train_rows = 16384,
+            .eta_decay = 0.01, .output_degree = 5};
   throw InputError("nn-train: --data \"" + data + "\" is not digits or fashion-mnist-14");
 }
 
@@ -207,6 +169,8 @@ void apply_nn_recipe(NnJobOptions& o, const NnRecipe& r) {
   o.nn.eta = r.eta;
   o.nn.weight_decay = r.weight_decay;
   o.nn.epochs = r.epochs;
+  o.nn.eta_decay = r.eta_decay;
+  o.nn.act2 = fit_sigmoid(o.nn.act2.a, r.output_degree);
   if (r.train_rows > 0) o.train_rows = r.train_rows;
 }
 
@@ -230,6 +194,10 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (!(o.bound > 0))
     throw InputError("nn-train: --bound M = " + format_number(o.bound) +
                      "; the weights are divided by M before each refresh, so M must be positive (default 16)");
+  if (!o.plaintext_only && o.nn.act1.degree != 3)
+    throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
+                     " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
+                     "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
   const std::size_t C = d.classes;
   check_class_labels(d.y, C, "nn-train");
   rep.train_rows = d.A.size();
@@ -265,7 +233,7 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   const BootstrapPlan plan = NnServer::refresh_plan(*ctx, rc, rep.layout);
   rep.data_level = plan.output_level;
   rep.weight_level = plan.output_level - PeriodicRefresher::kUnpackLevels;
-  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum);
+  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree);
   if (before_encrypted) before_encrypted(rep);
 
   auto t = Clock::now();

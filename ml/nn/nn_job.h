@@ -24,16 +24,19 @@ struct NnRecipe {
   double weight_decay = 0;      ///< λ
   int epochs = 0;               ///< passes over the fixed batches
   std::size_t train_rows = 0;   ///< fashion-mnist-14: the first N training images (digits: all, 0 here)
+  double eta_decay = 0;         ///< ρ of the 1/t schedule (NnOptions::eta_decay)
+  int output_degree = 3;        ///< p2's degree (NnOptions::act2, refitted on the measured interval)
 };
 
 /// The default recipe of `--data` `data`: digits → ZCA-whitened features, f = 1, η = 1.5, λ = 0.01,
-/// 4 epochs (44 iterations of b = 128 over the 1438 training rows); fashion-mnist-14 → whitened,
-/// f = 0.5, η = 1, λ = 0, 1 epoch over the first 16384 training images (128 iterations).
-/// Throws InputError naming --data for any other name.
+/// 4 epochs (44 iterations of b = 128 over the 1438 training rows), cubic p1 and p2; fashion-mnist-14
+/// → whitened, f = 0.5, η = 1, λ = 0, ρ = 0.01, a quintic p2, 3 epochs over the first 16384 training
+/// images (384 iterations). Throws InputError naming --data for any other name.
 NnRecipe nn_default_recipe(const std::string& data);
 
-/// Sets o.features, o.feature_scale, o.nn.eta, o.nn.weight_decay, o.nn.epochs and (when r.train_rows
-/// > 0) o.train_rows to `r`; the CLI then overrides each with the flag the user gave.
+/// Sets o.features, o.feature_scale, o.nn.eta, o.nn.weight_decay, o.nn.eta_decay, o.nn.epochs, the
+/// degree of o.nn.act2 (a fit on its current interval) and (when r.train_rows > 0) o.train_rows to
+/// `r`; the CLI then overrides each with the flag the user gave.
 void apply_nn_recipe(NnJobOptions& o, const NnRecipe& r);
 
 struct NnJobOptions {
@@ -69,7 +72,7 @@ struct NnReport {
   std::string dataset, scaling;
   std::size_t train_rows = 0, test_rows = 0, features = 0, classes = 0;
   NnLayout layout;
-  SigmoidCubic act1, act2;
+  SigmoidPoly act1, act2;
   double visited_z1 = 0, visited_z2 = 0, max_abs_weight = 0;
   int iterations = 0, weight_level = 0, data_level = 0;
   int planned_iterations = 0;  ///< epochs × batches (or --iterations)
@@ -92,15 +95,17 @@ void nn_centre_features(DenseMatrix& A, DenseMatrix& A_test, double factor);
 
 /// ZCA whitening, the ZCA-Mahalanobis whitening W = Σ^{−1/2} of [Kessy18]: with μ the mean and
 /// Σ = (1/n)·Σ_r (x_r − μ)(x_r − μ)ᵀ the covariance of the d feature columns of the training rows A
-/// (the last column, the bias, is kept), Σ = U·diag(λ)·Uᵀ (cyclic Jacobi rotations), every row x of
+/// (the last column, the bias, is kept), Σ = U·diag(λ)·Uᵀ (Eigen 3's SelfAdjointEigenSolver: Householder
+/// tridiagonalisation, then implicit symmetric QR steps with Wilkinson shift, as its header documents), every row x of
 /// A and A_test becomes factor·U·diag(1/√(λ_i + ε))·Uᵀ·(x − μ). On A the features then have mean 0
 /// and covariance factor²·U·diag(λ/(λ + ε))·Uᵀ (factor²·I for ε = 0), so gradient descent on W1 sees
 /// a nearly round loss and the pre-activations Z1 = A·W1ᵀ stay small; among the whitenings ZCA keeps
 /// each feature most similar to its pixel [Kessy18] (nothing is dropped or reordered: d features in, d out).
 /// A data-owner step before encryption; the server's circuit is unchanged.
 /// Throws InputError if A is empty, a row of either matrix has another width than A's first row,
-/// factor is not finite and > 0, ε is not finite and ≥ 0, or ε = 0 with a singular Σ (an eigenvalue
-/// ≤ 10^−12·λ_max), naming the value and the flag (--feature-scale, --whiten-epsilon).
+/// factor is not finite and > 0, ε is not finite and ≥ 0, ε = 0 with a singular Σ (an eigenvalue
+/// ≤ 10^−12·λ_max), naming the value and the flag (--feature-scale, --whiten-epsilon), or the eigensolver
+/// does not converge (a non-finite feature).
 void nn_whiten_features(DenseMatrix& A, DenseMatrix& A_test, double factor, double epsilon);
 
 /// The rows a job trains and evaluates on: A = [features | 1] (bias last), labels 0 … classes − 1.
@@ -115,8 +120,9 @@ struct NnMatrices {
 /// o.plaintext_only) keys, encryption, the server's iterations, the owner's decryption and the
 /// evaluation on A_test. `rep` carries the caller's dataset and scaling lines into the report
 /// (before_encrypted prints them); its seconds_total counts this call only. Throws InputError for
-/// empty matrices, training labels outside 0 … classes − 1 (or missing a class) or a bound M ≤ 0
-/// (--bound, before the twin runs), and what run_nn_job throws.
+/// empty matrices, training labels outside 0 … classes − 1 (or missing a class), a bound M ≤ 0
+/// (--bound) or a quintic p1 (o.nn.act1.degree 5) without o.plaintext_only (--hidden-degree), all
+/// before the twin runs, and what run_nn_job throws.
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});

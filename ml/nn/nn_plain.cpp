@@ -45,7 +45,7 @@ void check_shapes(const NnWeights& w, const DenseMatrix& A, const std::vector<do
 struct Forward {
   std::vector<double> z1, a1, z2;
 };
-Forward forward(const NnWeights& w, const std::vector<double>& x, const SigmoidCubic& act1) {
+Forward forward(const NnWeights& w, const std::vector<double>& x, const SigmoidPoly& act1) {
   const std::size_t H = w.w1.size(), C = w.w2.size();
   Forward f;
   f.z1.assign(H, 0.0);
@@ -75,7 +75,7 @@ double max_abs(double m, double v) {
 // Σ over rows of the gradient pieces, with the output error e_c = out(z2_c) − Y_c scaled by `e_scale`.
 template <class Out>
 NnWeights backward_sum(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                       const std::vector<std::size_t>& rows, const SigmoidCubic& act1, Out out, double e_scale,
+                       const std::vector<std::size_t>& rows, const SigmoidPoly& act1, Out out, double e_scale,
                        NnStepInfo* info) {
   const std::size_t H = w.w1.size(), D = w.w1[0].size(), C = w.w2.size();
   NnWeights g{DenseMatrix(H, std::vector<double>(D, 0.0)), DenseMatrix(C, std::vector<double>(H + 1, 0.0))};
@@ -102,7 +102,7 @@ NnWeights backward_sum(const NnWeights& w, const DenseMatrix& A, const std::vect
 
 }  // namespace
 
-double SigmoidCubic::max_error() const {
+double SigmoidPoly::max_error() const {
   double m = 0;
   for (int i = 0; i <= 2000; ++i) {
     const double z = -a + 2 * a * i / 2000.0;
@@ -111,15 +111,26 @@ double SigmoidCubic::max_error() const {
   return m;
 }
 
-SigmoidCubic fit_sigmoid_cubic(double a) {
+SigmoidPoly fit_sigmoid(double a, int degree) {
   if (!(a > 0) || !std::isfinite(a))
     throw InputError("nn: sigmoid interval half-width a = " + std::to_string(a) + "; need a finite a > 0");
-  const ChebyshevSeries s = least_squares_fit(sigmoid, -a, a, 3, 2001);
-  // T_k(z/a) in powers of z: T0 = 1, T1 = t, T2 = 2t² − 1, T3 = 4t³ − 3t, t = z/a.
-  const auto& k = s.coeffs;
-  SigmoidCubic p;
+  if (degree != 3 && degree != 5)
+    throw InputError("nn: sigmoid fit degree " + std::to_string(degree) +
+                     " is not 3 or 5 (--hidden-degree, --output-degree)");
+  const ChebyshevSeries s = least_squares_fit(sigmoid, -a, a, degree, 2001);
+  // Σ_k s_k·T_k(t), t = z/a, in powers of t (T_{k+1} = 2t·T_k − T_{k−1}), then t^k = z^k/a^k.
+  std::array<double, 6> tk{1, 0, 0, 0, 0, 0}, tk1{0, 1, 0, 0, 0, 0}, power{};
+  for (int k = 0; k <= degree; ++k) {
+    for (std::size_t i = 0; i < 6; ++i) power[i] += s.coeffs[static_cast<std::size_t>(k)] * tk[i];
+    std::array<double, 6> next{};
+    for (std::size_t i = 0; i < 6; ++i) next[i] = (i > 0 ? 2 * tk1[i - 1] : 0.0) - tk[i];
+    tk = tk1;
+    tk1 = next;
+  }
+  SigmoidPoly p;
   p.a = a;
-  p.c = {k[0] - k[2], (k[1] - 3 * k[3]) / a, 2 * k[2] / (a * a), 4 * k[3] / (a * a * a)};
+  p.degree = degree;
+  for (int k = 0; k <= degree; ++k) p.c[static_cast<std::size_t>(k)] = power[static_cast<std::size_t>(k)] / std::pow(a, k);
   return p;
 }
 
@@ -164,7 +175,7 @@ std::vector<std::vector<std::size_t>> nn_batches(std::size_t n, std::size_t b, s
 }
 
 NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1, const SigmoidCubic& act2,
+                   const std::vector<std::size_t>& rows, const SigmoidPoly& act1, const SigmoidPoly& act2,
                    double eta, double weight_decay) {
   check_shapes(w, A, y, rows, "nn_step");
   NnStepInfo info;
@@ -178,13 +189,13 @@ NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>
 }
 
 NnWeights nn_bce_gradient(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                          const std::vector<std::size_t>& rows, const SigmoidCubic& act1) {
+                          const std::vector<std::size_t>& rows, const SigmoidPoly& act1) {
   check_shapes(w, A, y, rows, "nn_bce_gradient");
   return backward_sum(w, A, y, rows, act1, sigmoid, 1.0, nullptr);
 }
 
 double nn_bce_loss(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1) {
+                   const std::vector<std::size_t>& rows, const SigmoidPoly& act1) {
   check_shapes(w, A, y, rows, "nn_bce_loss");
   double loss = 0;
   for (std::size_t r : rows) {
@@ -198,7 +209,7 @@ double nn_bce_loss(const NnWeights& w, const DenseMatrix& A, const std::vector<d
   return loss;
 }
 
-std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const SigmoidCubic& act1) {
+std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const SigmoidPoly& act1) {
   std::vector<int> out;
   out.reserve(A.size());
   for (const auto& x : A) {
@@ -213,9 +224,9 @@ std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const Sigm
 
 void check_nn_decay(double eta, double weight_decay, double eta_decay, const char* op) {
   if (!(weight_decay >= 0) || !(eta_decay >= 0) || eta * weight_decay >= 1)
-    throw InputError(std::string(op) + ": weight decay λ = " + std::to_string(weight_decay) + ", eta decay κ = " +
+    throw InputError(std::string(op) + ": weight decay λ = " + std::to_string(weight_decay) + ", eta decay ρ = " +
                      std::to_string(eta_decay) + " with eta = " + std::to_string(eta) +
-                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and κ ≥ 0 (--eta-decay)");
+                     "; need λ ≥ 0 (--weight-decay) with η·λ < 1 and ρ ≥ 0 (--eta-decay)");
 }
 
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o) {
@@ -260,15 +271,15 @@ NnOptions nn_choose_intervals(const DenseMatrix& A, const std::vector<double>& y
     if (round > 0 && t.max_abs_z1 <= o.act1.a && t.max_abs_z2 <= o.act2.a) return o;
     if (round + 1 == kNnIntervalRounds) break;
     if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2)) {
-      // The cubics grow as z³ outside their interval: an overflowed run says only "wider"; double both.
-      o.act1 = fit_sigmoid_cubic(2 * o.act1.a);
-      o.act2 = fit_sigmoid_cubic(2 * o.act2.a);
+      // The polynomials grow as z³ (z⁵) outside their interval: an overflowed run says only "wider"; double both.
+      o.act1 = fit_sigmoid(2 * o.act1.a, o.act1.degree);
+      o.act2 = fit_sigmoid(2 * o.act2.a, o.act2.degree);
       continue;
     }
     // Never narrow an interval the previous round left: refits that shrink and widen in turn do not settle.
     const bool left = t.max_abs_z1 > o.act1.a || t.max_abs_z2 > o.act2.a;
-    o.act1 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act1.a, widen(t.max_abs_z1)) : widen(t.max_abs_z1));
-    o.act2 = fit_sigmoid_cubic(round > 0 && left ? std::max(o.act2.a, widen(t.max_abs_z2)) : widen(t.max_abs_z2));
+    o.act1 = fit_sigmoid(round > 0 && left ? std::max(o.act1.a, widen(t.max_abs_z1)) : widen(t.max_abs_z1), o.act1.degree);
+    o.act2 = fit_sigmoid(round > 0 && left ? std::max(o.act2.a, widen(t.max_abs_z2)) : widen(t.max_abs_z2), o.act2.degree);
   }
   char msg[512];
   if (!std::isfinite(t.max_abs_z1) || !std::isfinite(t.max_abs_z2))

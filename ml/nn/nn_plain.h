@@ -15,8 +15,8 @@
 //   E  = (O − Y)/2                        (halved: the encrypted run bootstraps E, input |E| ≤ 1)
 //   δ1 = (E · W2[:, 0:H]) ⊙ p1'(Z1)       (b × H)
 //   W2 ← (1 − ηλ)·W2 − (2η/b)·Eᵀ A1,   W1 ← (1 − ηλ)·W1 − (2η/b)·δ1ᵀ A
-// (λ the L2 weight decay; η may follow the 1/t schedule η_t = η/(1 + κ·t)).
-// Polynomial activations: p_k is the degree-3 least-squares fit of σ on [−a_k, a_k]
+// (λ the L2 weight decay; η may follow the 1/t schedule η_t = η/(1 + ρ·t)).
+// Polynomial activations: p_k is the degree-3 (or 5, --hidden-degree/--output-degree) least-squares fit of σ on [−a_k, a_k]
 // (ckks::least_squares_fit, 2001 points), with a_k chosen from the interval the training visits
 // (nn_choose_intervals: a plaintext run measures max |Z_k| and the fit is widened to cover it).
 // Departure from [Chiang23NN]: Nesterov's look-ahead without the quadratic gradient; the encrypted
@@ -31,19 +31,29 @@
 
 namespace ckks::ml {
 
-/// A degree-3 polynomial p(z) = c[0] + c[1]·z + c[2]·z² + c[3]·z³ fitted to σ on [−a, a].
-struct SigmoidCubic {
+/// A polynomial p(z) = c[0] + c[1]·z + … + c[degree]·z^degree (degree 3 or 5) fitted to σ on [−a, a].
+struct SigmoidPoly {
   double a = 8;                     ///< half-width of the fitting interval
-  std::array<double, 4> c{};        ///< power-basis coefficients in z
-  double operator()(double z) const { return c[0] + z * (c[1] + z * (c[2] + z * c[3])); }
-  double derivative(double z) const { return c[1] + z * (2 * c[2] + z * 3 * c[3]); }
+  int degree = 3;                   ///< 3 or 5
+  std::array<double, 6> c{};        ///< power-basis coefficients in z (c[k] = 0 for k > degree)
+  double operator()(double z) const {
+    double v = 0;
+    for (int k = degree; k >= 0; --k) v = v * z + c[static_cast<std::size_t>(k)];
+    return v;
+  }
+  double derivative(double z) const {
+    double v = 0;
+    for (int k = degree; k >= 1; --k) v = v * z + k * c[static_cast<std::size_t>(k)];
+    return v;
+  }
   /// max |p − σ| on [−a, a] (2001 equally spaced points).
   double max_error() const;
 };
 
-/// The degree-3 least-squares fit of σ on [−a, a] [ckks::least_squares_fit, 2001 points], converted
-/// to the power basis. Throws InputError unless a > 0 is finite.
-SigmoidCubic fit_sigmoid_cubic(double a);
+/// The degree-`degree` least-squares fit of σ on [−a, a] [ckks::least_squares_fit, 2001 points],
+/// converted to the power basis. Throws InputError unless a > 0 is finite (naming a) and degree is 3
+/// or 5 (naming --hidden-degree/--output-degree).
+SigmoidPoly fit_sigmoid(double a, int degree = 3);
 
 struct NnWeights {
   DenseMatrix w1;  ///< H × D
@@ -63,11 +73,11 @@ struct NnOptions {
   /// λ of the L2 penalty (λ/2)·|W|² added to the batch-mean loss: W ← (1 − η_t·λ)·V − step·∇.
   /// Keeps |W| and the pre-activations |Z_k| (hence the fitted intervals) small.
   double weight_decay = 0.01;
-  double eta_decay = 0;      ///< κ of the 1/t schedule η_t = η/(1 + κ·t), t = 0, 1, … (0: constant η)
-  /// η_t of iteration t (0-based): η/(1 + κ·t).
+  double eta_decay = 0;      ///< ρ of the 1/t schedule η_t = η/(1 + ρ·t), t = 0, 1, … (0: constant η)
+  /// η_t of iteration t (0-based): η/(1 + ρ·t).
   double eta_at(int t) const { return eta / (1 + eta_decay * t); }
   std::uint64_t seed = 1;    ///< initialisation and batch partition
-  SigmoidCubic act1 = fit_sigmoid_cubic(8), act2 = fit_sigmoid_cubic(8);
+  SigmoidPoly act1 = fit_sigmoid(8), act2 = fit_sigmoid(8);
 };
 
 /// Initial weights from a fixed seed: entries uniform in ±1/√D (W1) and ±1/√(H + 1) (W2).
@@ -88,21 +98,21 @@ struct NnStepInfo {
 /// step η and weight decay λ (W ← (1 − η·λ)·W − (2η/b)·∇). Throws InputError on shape mismatches
 /// or labels outside 0 … C−1 (C = w.w2.size()).
 NnStepInfo nn_step(NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1, const SigmoidCubic& act2,
+                   const std::vector<std::size_t>& rows, const SigmoidPoly& act1, const SigmoidPoly& act2,
                    double eta, double weight_decay = 0);
 
 /// ∂ℓ/∂W1, ∂ℓ/∂W2 of the binary cross-entropy ℓ of the file comment summed over `rows`, with the
 /// hidden activation act1 and the EXACT sigmoid at the output (the pair whose gradient is σ − Y).
 /// Used to check the backward pass against finite differences. Throws as nn_step.
 NnWeights nn_bce_gradient(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                          const std::vector<std::size_t>& rows, const SigmoidCubic& act1);
+                          const std::vector<std::size_t>& rows, const SigmoidPoly& act1);
 /// ℓ itself (same setting as nn_bce_gradient).
 double nn_bce_loss(const NnWeights& w, const DenseMatrix& A, const std::vector<double>& y,
-                   const std::vector<std::size_t>& rows, const SigmoidCubic& act1);
+                   const std::vector<std::size_t>& rows, const SigmoidPoly& act1);
 
 /// argmax_c Z2_rc for every row of A (hidden activation act1; the output activation is monotone
 /// and does not change the argmax).
-std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const SigmoidCubic& act1);
+std::vector<int> nn_predict(const NnWeights& w, const DenseMatrix& A, const SigmoidPoly& act1);
 
 struct NnTrace {
   NnWeights initial;
@@ -113,20 +123,20 @@ struct NnTrace {
 };
 
 /// The update's constants as nn_train and NnServer accept them: throws InputError (naming
-/// --weight-decay and --eta-decay, prefixed by `op`) unless λ ≥ 0, κ ≥ 0 and η·λ < 1, so that the
+/// --weight-decay and --eta-decay, prefixed by `op`) unless λ ≥ 0, ρ ≥ 0 and η·λ < 1, so that the
 /// decay factor 1 − η_t·λ stays in (0, 1] for every t.
 void check_nn_decay(double eta, double weight_decay, double eta_decay, const char* op);
 
 /// epochs × ⌊n/b⌋ iterations of nn_step from nn_init(D, H, C, seed) over nn_batches(n, b, seed),
 /// iteration t with η_t = o.eta_at(t) and λ = o.weight_decay. Throws InputError for bad shapes,
-/// labels, or options (hidden = 0, epochs < 1, eta ≤ 0, λ < 0, κ < 0, η·λ ≥ 1).
+/// labels, or options (hidden = 0, epochs < 1, eta ≤ 0, λ < 0, ρ < 0, η·λ ≥ 1).
 NnTrace nn_train(const DenseMatrix& A, const std::vector<double>& y, std::size_t C, const NnOptions& o);
 
 /// Rounds of nn_choose_intervals before it gives up.
 inline constexpr int kNnIntervalRounds = 8;
 
 /// The activation intervals the training visits: runs nn_train with o.act1, o.act2 (default [−8, 8]
-/// fits), then refits on [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5 (never
+/// fits), then refits (of the same degrees) on [−a_k, a_k], a_k = max(1, max |Z_k|) rounded up to a multiple of 0.5 (never
 /// narrower than an interval the previous run left; both doubled after a run that overflowed), and
 /// repeats until the run with the refitted polynomials stays inside them: the returned options' run
 /// has max |Z_k| ≤ a_k for both layers.

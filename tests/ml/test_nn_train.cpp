@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 
+#include "ckks/approx.h"
 #include "ckks/bootstrapping.h"
 #include "ckks/errors.h"
 #include "ml/data/dataset.h"
@@ -44,13 +46,28 @@ struct Wine {
 
 }  // namespace
 
-TEST_CASE("ml/nn the fitted cubic approximates the sigmoid on its interval") {
-  const ml::SigmoidCubic p = ml::fit_sigmoid_cubic(4.0);
+TEST_CASE("ml/nn the fitted cubic and quintic approximate the sigmoid on their interval") {
+  const ml::SigmoidPoly p = ml::fit_sigmoid(4.0);
+  CHECK(p.degree == 3);
   CHECK(p(0.0) == doctest::Approx(0.5).epsilon(1e-9));  // σ − 1/2 is odd: c0 = 1/2, c2 = 0
   CHECK(std::fabs(p.c[2]) < 1e-12);
   CHECK(p.max_error() < 0.04);
   CHECK(p.max_error() > 0.0);
-  CHECK_THROWS_AS(ml::fit_sigmoid_cubic(0.0), InputError);
+  CHECK_THROWS_AS(ml::fit_sigmoid(0.0), InputError);
+  // The quintic fit on the same interval: odd too, closer to σ, and its power-basis coefficients
+  // evaluate to the Chebyshev least-squares series itself.
+  const ml::SigmoidPoly p5 = ml::fit_sigmoid(4.0, 5);
+  CHECK(p5.degree == 5);
+  CHECK(std::fabs(p5.c[2]) < 1e-12);
+  CHECK(std::fabs(p5.c[4]) < 1e-12);
+  CHECK(p5.max_error() < p.max_error() / 3);  // measured 0.0105 against 0.0381
+  const ChebyshevSeries s5 = least_squares_fit([](double z) { return 1 / (1 + std::exp(-z)); }, -4, 4, 5, 2001);
+  for (double z : {-4.0, -1.3, 0.0, 2.7, 4.0}) {
+    CHECK(p5(z) == doctest::Approx(s5(z)).epsilon(1e-12));
+    const double h = 1e-5;  // p5' against a central difference of p5
+    CHECK(p5.derivative(z) == doctest::Approx((p5(z + h) - p5(z - h)) / (2 * h)).epsilon(1e-7));
+  }
+  CHECK_THROWS_WITH_AS(ml::fit_sigmoid(4.0, 4), doctest::Contains("--output-degree"), InputError);
 }
 
 TEST_CASE("ml/nn the backward pass of sigmoid + binary cross-entropy matches finite differences") {
@@ -58,7 +75,7 @@ TEST_CASE("ml/nn the backward pass of sigmoid + binary cross-entropy matches fin
   const ml::NnWeights w = ml::nn_init(d.A[0].size(), 5, 3, 7);
   std::vector<std::size_t> rows(20);
   std::iota(rows.begin(), rows.end(), 0);
-  const ml::SigmoidCubic act1 = ml::fit_sigmoid_cubic(6.0);
+  const ml::SigmoidPoly act1 = ml::fit_sigmoid(6.0);
   const ml::NnWeights g = ml::nn_bce_gradient(w, d.A, d.y, rows, act1);
   const double h = 1e-6;
   double worst = 0;
@@ -82,7 +99,7 @@ TEST_CASE("ml/nn weight decay and the 1/t step schedule in the twin") {
   const ml::NnWeights w0 = ml::nn_init(d.A[0].size(), 4, 3, 5);
   const auto batches = ml::nn_batches(d.A.size(), 16, 1);  // nn_train's batches below (seed 1)
   const std::vector<std::size_t>& rows = batches[0];
-  const ml::SigmoidCubic act = ml::fit_sigmoid_cubic(6.0);
+  const ml::SigmoidPoly act = ml::fit_sigmoid(6.0);
   // W ← (1 − ηλ)·W − step·∇ is the plain step minus ηλ·W, entry by entry.
   const double eta = 0.7, lambda = 0.2;
   ml::NnWeights plain = w0, decayed = w0;
@@ -269,7 +286,7 @@ TEST_CASE("ml/nn bad inputs give named errors") {
   const BootstrapPlan plan = ml::NnServer::refresh_plan(*ctx, rc, ls);
   ml::NnDataOwner owner(ctx, 5);
   CHECK_THROWS_WITH_AS(ml::NnServer(ctx, owner.relin_key(), owner.galois_keys(ls, plan), owner.encapsulation_keys(32),
-                                    rc, ls, ml::fit_sigmoid_cubic(4), ml::fit_sigmoid_cubic(4), 0.5, 0.5),
+                                    rc, ls, ml::fit_sigmoid(4), ml::fit_sigmoid(4), 0.5, 0.5),
                        doctest::Contains("too few levels"), LevelError);
   // A negative weight decay, or η·λ ≥ 1, is refused by the server as by the twin.
   const ml::RefreshConfig rc_ok{small_boot().config, 16.0};
@@ -279,8 +296,18 @@ TEST_CASE("ml/nn bad inputs give named errors") {
   const GaloisKeys gk_ok = owner_ok.galois_keys(lo, ml::NnServer::refresh_plan(*ctx_ok, rc_ok, lo));
   for (double lambda : {-0.1, 2.0})
     CHECK_THROWS_WITH_AS(ml::NnServer(ctx_ok, owner_ok.relin_key(), gk_ok, owner_ok.encapsulation_keys(32), rc_ok, lo,
-                                      ml::fit_sigmoid_cubic(4), ml::fit_sigmoid_cubic(4), 0.5, 0.5, lambda),
+                                      ml::fit_sigmoid(4), ml::fit_sigmoid(4), 0.5, 0.5, lambda),
                          doctest::Contains("--weight-decay"), InputError);
+  // A quintic p1 has no level in the encrypted iteration: the server and the job name it.
+  CHECK_THROWS_WITH_AS(ml::NnServer(ctx_ok, owner_ok.relin_key(), gk_ok, owner_ok.encapsulation_keys(32), rc_ok, lo,
+                                    ml::fit_sigmoid(4, 5), ml::fit_sigmoid(4), 0.5, 0.5),
+                       doctest::Contains("--hidden-degree 3"), InputError);
+  {
+    ml::NnJobOptions q;
+    q.nn.act1 = ml::fit_sigmoid(8, 5);
+    CHECK_THROWS_WITH_AS(ml::run_nn_on_matrices({d.A, d.A, d.y, d.y, 3}, q, {}, {}),
+                         doctest::Contains("--plaintext-only"), InputError);
+  }
   // A refresh bound M ≤ 0 is named before the twin runs (it was reported as weights above M, "use
   // fewer --iterations").
   ml::NnJobOptions jo;
@@ -295,8 +322,12 @@ TEST_CASE("ml/nn bad inputs give named errors") {
 }
 
 TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations (weights compared)") {
-  // With weight decay λ and the 1/t schedule κ (large here so that both move the weights by far
-  // more than the bound below), as the job's default recipe runs them.
+  // With weight decay λ and the 1/t schedule ρ (large here so that both move the weights by far
+  // more than the bound below), as the job's default recipe runs them; p2 cubic, then quintic
+  // (--output-degree 5: E one level lower, at level 0).
+  int output_degree = 3;
+  SUBCASE("cubic p2") { output_degree = 3; }
+  SUBCASE("quintic p2") { output_degree = 5; }
   const Wine d;
   const BootstrapPreset b = small_boot();
   auto ctx = Context::create(b.params);
@@ -307,8 +338,8 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
   o.batch = 32;
   o.eta = 0.5;
   o.momentum = 0.5;
-  o.act1 = ml::fit_sigmoid_cubic(6.0);
-  o.act2 = ml::fit_sigmoid_cubic(6.0);
+  o.act1 = ml::fit_sigmoid(6.0);
+  o.act2 = ml::fit_sigmoid(6.0, output_degree);
   o.epochs = 1;
   o.weight_decay = 0.1;
   o.eta_decay = 1.0;
@@ -331,6 +362,14 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
   for (int it = 0; it < 2; ++it) {
     const ml::EncryptedNnBatch bt = owner.encrypt_batch(d.A, d.y, batches[it], l, server.data_level());
     CHECK(server.iteration() == it);
+    if (it == 0) {  // E's level as the schedule prints it: 1 with a cubic p2, 0 with a quintic
+      const ml::NnForward f = server.forward(w, w_prev, bt);
+      CHECK(f.e.level == (output_degree == 5 ? 0 : 1));
+      const auto sched = ml::NnServer::level_schedule(server.weight_level(), server.data_level(), o.momentum, output_degree);
+      CHECK(std::find(sched.begin(), sched.end(),
+                      std::string("E = (p2(Z2) − Y)/2 (slot-wise ") + (output_degree == 5 ? "quintic" : "cubic") +
+                          "): level " + std::to_string(f.e.level)) != sched.end());
+    }
     w = server.step(w, w_prev, bt);
     CHECK(w.w2.level == server.weight_level());
     const double err = ml::max_weight_difference(owner.decrypt_weights(w, l), t.w[it]);
@@ -363,11 +402,17 @@ TEST_CASE("ml/nn the default recipe per dataset") {
   CHECK(o.feature_scale == 0.5);
   CHECK(o.nn.eta == 1.0);
   CHECK(o.nn.weight_decay == 0.0);
-  CHECK(o.nn.epochs == 1);
+  CHECK(o.nn.eta_decay == 0.01);
+  CHECK(o.nn.act2.degree == 5);
+  CHECK(o.nn.act1.degree == 3);
+  CHECK(o.nn.epochs == 3);
   CHECK(o.train_rows == 16384);
   ml::apply_nn_recipe(o, d);  // digits reads every training row: train_rows is left as it was
   CHECK(o.train_rows == 16384);
   CHECK(o.feature_scale == 1.0);
+  CHECK(o.nn.eta_decay == def.nn.eta_decay);
+  CHECK(o.nn.act2.degree == def.nn.act2.degree);
+  CHECK(o.nn.act2.c == def.nn.act2.c);
   CHECK_THROWS_WITH_AS(ml::nn_default_recipe("mnist"), doctest::Contains("--data \"mnist\""), InputError);
 }
 
