@@ -374,8 +374,9 @@ class ResNetServer {
 /// one forward or inverse NTT of one limb: with n = level + 1 and the β = ⌈n/α⌉ digits of sizes α_j,
 ///   NTTs  n (d to coefficient form) + Σ_j (n + k − α_j) (ModUp) + 2k + 2n (ModDown of both halves),
 ///   base-conversion products  Σ_j α_j·(n + k − α_j) (ModUp) + 2k·(n + 1) (ModDown's exact conversion),
-/// cost = NTTs + 0.87 · products / (one limb of N each). The weight 0.87 is the least-squares fit to six
-/// measured rotations at N = 2^16, 16 data primes (docs/ml.md, "Rotation cost and the digit count"):
+/// both counted in limbs of N coefficients, cost = NTTs + 0.87 · products. The weight 0.87 is the
+/// least-squares fit to six measured rotations at N = 2^16, 16 data primes (docs/ml.md, "Rotation
+/// cost and the digit count"):
 /// 41.5 / 61.4 / 110.8 ms at levels 3 / 7 / 13 with dnum 1, k = 12 and 25.3 / 40.9 / 70.3 ms with
 /// dnum 2, k = 6 (the model gives 38.5 / 65.7 / 106.5 and 20.4 / 35.2 / 77.9 ms at 0.198 ms per NTT);
 /// the key inner product (β·(n + k) 128-bit products per coefficient) is left out: its fitted weight
@@ -393,10 +394,10 @@ double key_switch_cost(int level, int max_level, int dnum, int num_special);
 /// the levels 1..L a network walks through (ties: the smaller key). key_growth = 1 gives the
 /// smallest keys (the choice before 2026-12-07). For ResNet-8 (15 levels): s = 40, q_0 = 60; with
 /// key_growth 1: k = 12, dnum 1 (28 limbs per key polynomial); with key_growth 2 (what the ResNet
-/// job uses): k = 6, dnum 2 (44 limbs; modelled rotations 34 % cheaper over levels 1..15, measured 33–39 % cheaper at
-/// levels 3, 7, 13). For
-/// ResNet-20 (39 levels): s = 34, k = 5, dnum 5 for every key_growth ≥ 1 (the only other k that
-/// fits, 6, has the same dnum and more special primes) (see docs/parameters.md §7.1).
+/// job uses): k = 6, dnum 2 (44 limbs; rotations modelled 34 % cheaper over levels 1..15, measured
+/// 33–39 % cheaper at levels 3, 7, 13; the whole ResNet-8 image −26 % of inference CPU, docs/ml.md).
+/// For ResNet-20 (39 levels): s = 34, k = 5, dnum 5 for every key_growth ≥ 1 (the only other k
+/// that fits, 6, has the same dnum and more special primes); see docs/parameters.md §7.1.
 /// Throws ParameterError if key_growth < 1 (naming it) or if no s ≥ 25 fits (naming `levels`).
 Params resnet_params(int levels, double key_growth = 1.0);
 
