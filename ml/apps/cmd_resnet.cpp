@@ -1,5 +1,5 @@
 // ckks-ml resnet [--depth 8|20] [--images K] [--plain-images M] [--model PATH] [--data DIR]
-//                [--plaintext-cache GIB] [--json]
+//                [--plaintext-cache GIB] [--key-growth X] [--json]
 //
 // Leveled encrypted inference of the quadratic-activation ResNet-8 / ResNet-20 on Fashion-MNIST
 // (ml/resnet/resnet_encrypted.h): plaintext accuracy of the model on the test set (C++ forward pass,
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -29,7 +30,8 @@ struct ResNetOptions {
   std::string model;  // empty: the committed model for --depth
   std::string data = kDebianFashionMnistDir;
   bool json = false;
-  double plaintext_cache_gib = 0;
+  double plaintext_cache_gib = -1;  // < 0: by depth (default_plaintext_cache_gib)
+  double key_growth = 2.0;
 };
 
 /// The report as the JSON object `--json` prints (and the table is read from).
@@ -59,13 +61,14 @@ nlohmann::json to_json(const ResNetReport& r) {
     j["max_abs_logit"] = r.max_abs_logit;
     j["levels_used"] = r.levels_used;
     j["params"] = {{"log_n", r.params.log_n}, {"log_q", r.params.log_q}, {"log_p", r.params.log_p},
-                   {"log_scale", r.params.log_scale}, {"dnum", r.dnum}, {"log_qp", r.log_qp},
+                   {"log_scale", r.params.log_scale}, {"dnum", r.dnum}, {"key_growth", r.key_growth}, {"log_qp", r.log_qp},
                    {"security_bits", r.security_bits}};
     j["keys"] = {{"galois_keys", r.galois_keys}, {"galois_bytes", r.galois_bytes}, {"relin_bytes", r.relin_bytes}};
     j["cost_per_image"] = cost;
     j["plaintext_cache"] = {{"plaintexts", r.cached_plaintexts}, {"bytes", r.cached_plaintext_bytes},
                             {"seconds", r.seconds_prepare}, {"hits_per_image", r.cache_hits / r.encrypted_images}};
     j["seconds"] = {{"keygen", r.seconds_keygen},
+                    {"prepare_plaintexts", r.seconds_prepare},
                     {"encrypt_per_image", r.seconds_encrypt / nd},
                     {"infer_per_image", r.seconds_infer / nd},
                     {"infer_cpu_per_image", r.cpu_seconds_infer / nd},
@@ -79,6 +82,13 @@ nlohmann::json to_json(const ResNetReport& r) {
   return j;
 }
 
+/// --plaintext-cache's default in GiB: every weight plaintext for ResNet-8 (∞; 2537 of them, 7.85 GiB,
+/// −30 % of inference CPU at dnum 2, docs/ml.md "Rotation cost and the digit count"), none for
+/// ResNet-20 (all of them would take about 57 GiB, past its 12 GiB bar).
+double default_plaintext_cache_gib(int depth) {
+  return depth == 8 ? std::numeric_limits<double>::infinity() : 0.0;
+}
+
 int run_resnet(const ResNetOptions& o) {
   ResNetJobOptions jo;
   jo.depth = o.depth;
@@ -87,7 +97,8 @@ int run_resnet(const ResNetOptions& o) {
   jo.model = o.model.empty() ? std::string(CKKS_MODELS_DIR) + "/resnet" + std::to_string(o.depth) + "_fmnist.safetensors"
                              : o.model;
   jo.data = o.data;
-  jo.plaintext_cache_gib = o.plaintext_cache_gib;
+  jo.plaintext_cache_gib = o.plaintext_cache_gib >= 0 ? o.plaintext_cache_gib : default_plaintext_cache_gib(o.depth);
+  jo.key_growth = o.key_growth;
   const ResNetReport r = run_resnet_job(jo, [](const std::string& line) { std::fputs(line.c_str(), stderr); });
   const nlohmann::json j = to_json(r);
   if (o.json) {
@@ -141,9 +152,15 @@ Command add_resnet(CLI::App& app) {
   r->add_option("--model", ro->model, "safetensors weights (default: the committed ml/models/resnet<depth>_fmnist.safetensors)");
   r->add_option("--data", ro->data, "directory of the Fashion-MNIST IDX files (default: Debian's)");
   r->add_option("--plaintext-cache", ro->plaintext_cache_gib,
-                 "GiB of convolution weight plaintexts to encode once before the images (default 0: none; "
-                 "ResNet-8 needs about 7.9 GiB for all of them)")
+                 "GiB of convolution weight plaintexts to encode once before the images (default: all of them "
+                 "for --depth 8, 7.85 GiB, peak about 10.4 GiB, encoded in about 20-80 s once; none for --depth 20, "
+                 "which would need about 57 GiB); --plaintext-cache 0 turns it off")
       ->check(CLI::NonNegativeNumber);
+  r->add_option("--key-growth", ro->key_growth,
+                 "how many times larger than the smallest the switching keys may be for cheaper rotations "
+                 "(resnet_params; default 2: ResNet-8 gets dnum 2 and 6 special primes, keys 1.57x larger, "
+                 "rotations about a third cheaper; 1: the smallest keys, dnum 1; ResNet-20 is the same for any value)")
+      ->check(CLI::Range(1.0, 100.0));
   r->add_flag("--json", ro->json, "print one JSON object instead of the table");
   return {r, [ro] { return run_resnet(*ro); }};
 }

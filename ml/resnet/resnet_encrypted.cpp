@@ -919,34 +919,67 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
 }
 
 // -------------------------------------------------------------------------------- parameters
-Params resnet_params(int levels) {
+double key_switch_cost(int level, int max_level, int dnum, int num_special) {
+  if (max_level < 0 || level < 0 || level > max_level)
+    throw ParameterError("key_switch_cost: level " + std::to_string(level) + " is outside 0.." +
+                         std::to_string(max_level) + "; give a level of the chain");
+  if (dnum < 1 || dnum > max_level + 1)
+    throw ParameterError("key_switch_cost: dnum " + std::to_string(dnum) + " is outside 1.." +
+                         std::to_string(max_level + 1) + " (the number of data primes)");
+  if (num_special < 1)
+    throw ParameterError("key_switch_cost: " + std::to_string(num_special) + " special primes; give at least 1");
+  constexpr double kProductPerNtt = 0.87;  // one limb of base-conversion products / one limb NTT (fit, header)
+  const long n = level + 1, k = num_special;
+  const long alpha = (max_level + 1 + dnum - 1) / dnum;
+  long ntts = n + 2 * k + 2 * n, products = 2 * k * (n + 1);
+  for (long lo = 0; lo < n; lo += alpha) {
+    const long a = std::min(alpha, n - lo);
+    ntts += n + k - a;
+    products += a * (n + k - a);
+  }
+  return static_cast<double>(ntts) + kProductPerNtt * static_cast<double>(products);
+}
+
+Params resnet_params(int levels, double key_growth) {
+  if (!(key_growth >= 1.0))
+    throw ParameterError("resnet_params: key_growth " + std::to_string(key_growth) +
+                         " is below 1; give 1 for the smallest keys or more to allow larger, faster ones");
   constexpr int kMaxDnum = 5;  // bounds key size and key-switching cost: dnum·(L+1+k) words per key polynomial
   const int bound = max_log_qp_128(16);
   for (int s = 40; s >= 25; --s) {
     const int q0 = std::min(60, s + 20);
     const int base = q0 + levels * s;
-    int best_k = 0, best_dnum = 0;
-    long best_cost = 0;
+    struct Option {
+      int k, dnum;
+      long key;
+      double cost;
+    };
+    std::vector<Option> options;
     for (int k = 1; k <= 30 && base + 60 * k <= bound; ++k) {
       const int P = 60 * k;
       if (q0 + 2 > P) continue;
       const int alpha = (P - 2 - q0) / s + 1;  // primes per digit: q_0 + (α−1)·s ≤ P − 2
       const int dnum = (levels + 1 + alpha - 1) / alpha;
-      const long cost = static_cast<long>(dnum) * (levels + 1 + k);
-      if (dnum <= kMaxDnum && (best_k == 0 || cost < best_cost)) {
-        best_k = k;
-        best_dnum = dnum;
-        best_cost = cost;
-      }
+      if (dnum > kMaxDnum) continue;
+      double cost = 0;
+      for (int l = 1; l <= levels; ++l) cost += key_switch_cost(l, levels, dnum, k);
+      options.push_back({k, dnum, static_cast<long>(dnum) * (levels + 1 + k), cost});
     }
-    if (best_k == 0) continue;
+    if (options.empty()) continue;
+    long min_key = options.front().key;
+    for (const Option& o : options) min_key = std::min(min_key, o.key);
+    const Option* best = nullptr;
+    for (const Option& o : options) {
+      if (static_cast<double>(o.key) > key_growth * static_cast<double>(min_key)) continue;
+      if (!best || o.cost < best->cost || (o.cost == best->cost && o.key < best->key)) best = &o;
+    }
     Params p;
     p.log_n = 16;
     p.log_q.assign(1, q0);
     p.log_q.insert(p.log_q.end(), static_cast<std::size_t>(levels), s);
-    p.log_p.assign(static_cast<std::size_t>(best_k), 60);
+    p.log_p.assign(static_cast<std::size_t>(best->k), 60);
     p.log_scale = s;
-    p.dnum = best_dnum;
+    p.dnum = best->dnum;
     return p;
   }
   throw ParameterError("resnet_params: " + std::to_string(levels) + " levels do not fit a 128-bit-secure chain at "

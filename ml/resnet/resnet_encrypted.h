@@ -368,12 +368,37 @@ class ResNetServer {
   ResNetPacking packing_;
 };
 
+/// Modelled cost of one key switch (Evaluator::rotate, hybrid key switching as ckks/keyswitch.cpp
+/// does it) at level `level` of a chain with `max_level` + 1 data primes, `dnum` digits of
+/// α = ⌈(max_level+1)/dnum⌉ primes (what Context uses) and `num_special` special primes, in units of
+/// one forward or inverse NTT of one limb: with n = level + 1 and the β = ⌈n/α⌉ digits of sizes α_j,
+///   NTTs  n (d to coefficient form) + Σ_j (n + k − α_j) (ModUp) + 2k + 2n (ModDown of both halves),
+///   base-conversion products  Σ_j α_j·(n + k − α_j) (ModUp) + 2k·(n + 1) (ModDown's exact conversion),
+/// both counted in limbs of N coefficients, cost = NTTs + 0.87 · products. The weight 0.87 is the
+/// least-squares fit to six measured rotations at N = 2^16, 16 data primes (docs/ml.md, "Rotation
+/// cost and the digit count"):
+/// 41.5 / 61.4 / 110.8 ms at levels 3 / 7 / 13 with dnum 1, k = 12 and 25.3 / 40.9 / 70.3 ms with
+/// dnum 2, k = 6 (the model gives 38.5 / 65.7 / 106.5 and 20.4 / 35.2 / 77.9 ms at 0.198 ms per NTT);
+/// the key inner product (β·(n + k) 128-bit products per coefficient) is left out: its fitted weight
+/// was ≈ 0. Preconditions: 0 ≤ level ≤ max_level, 1 ≤ dnum ≤ max_level + 1, num_special ≥ 1; throws
+/// ParameterError otherwise (naming the value). Source: [HK20] (hybrid key switching);
+/// [CHKKS18] ModUp, ModDown (the operation counts).
+double key_switch_cost(int level, int max_level, int dnum, int num_special);
+
 /// A 128-bit-secure chain at N = 2^16 for `levels` levels (the HomomorphicEncryption.org bound
 /// max_log_qp_128(16) = 1747 bits): data primes of s bits (Δ = 2^s), q_0 of min(60, s + 20) bits
-/// (room for logits up to 2^19), k special primes of 60 bits, choosing the largest s ≤ 40 that
-/// fits and then the k that minimises the key size dnum·(L + 1 + k). For ResNet-8 (15 levels):
-/// s = 40, q_0 = 60, dnum 1; for ResNet-20 (39 levels): s = 34 (see docs/parameters.md §7.1).
-/// Throws ParameterError if no s ≥ 25 fits (naming `levels`).
-Params resnet_params(int levels);
+/// (room for logits up to 2^19), k special primes of 60 bits with P ≥ every digit's product
+/// (q_0 + (α−1)·s ≤ 60k − 2), dnum ≤ 5. It takes the largest s ≤ 40 that fits; then, of the k that
+/// fit, those whose switching keys (dnum·(L + 1 + k) limbs per key polynomial) are at most
+/// `key_growth` times the smallest, the k whose rotations cost least by key_switch_cost summed over
+/// the levels 1..L a network walks through (ties: the smaller key). key_growth = 1 gives the
+/// smallest keys (the choice before 2026-12-07). For ResNet-8 (15 levels): s = 40, q_0 = 60; with
+/// key_growth 1: k = 12, dnum 1 (28 limbs per key polynomial); with key_growth 2 (what the ResNet
+/// job uses): k = 6, dnum 2 (44 limbs; rotations modelled 34 % cheaper over levels 1..15, measured
+/// 33–39 % cheaper at levels 3, 7, 13; the whole ResNet-8 image −26 % of inference CPU, docs/ml.md).
+/// For ResNet-20 (39 levels): s = 34, k = 5, dnum 5 for every key_growth ≥ 1 (the only other k
+/// that fits, 6, has the same dnum and more special primes); see docs/parameters.md §7.1.
+/// Throws ParameterError if key_growth < 1 (naming it) or if no s ≥ 25 fits (naming `levels`).
+Params resnet_params(int levels, double key_growth = 1.0);
 
 }  // namespace ckks::ml

@@ -64,11 +64,12 @@ void say(const std::function<void(const std::string&)>& log, const char* format,
 
 /// The encrypted half: keys, then every image encrypted, evaluated by the server and decrypted.
 void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<int>& plain_pred, double cache_gib,
-                   ResNetReport& rep, const std::function<void(const std::string&)>& log) {
+                   double key_growth, ResNetReport& rep, const std::function<void(const std::string&)>& log) {
   const std::size_t n_enc = rep.encrypted_images;
   const ResNetServer server(model, ResNetPacking(32, 32, std::size_t{1} << 15));
   const int levels = server.levels_needed();
-  rep.params = resnet_params(levels);
+  rep.key_growth = key_growth;
+  rep.params = resnet_params(levels, key_growth);
   auto ctx = Context::create(rep.params);
   rep.dnum = ctx->dnum();
   rep.log_qp = ctx->log_qp();
@@ -144,6 +145,9 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
 
 ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(const std::string&)>& log) {
   if (o.depth != 8 && o.depth != 20) throw InputError("resnet: --depth " + std::to_string(o.depth) + " is not 8 or 20");
+  if (!(o.key_growth >= 1.0))
+    throw InputError("resnet: --key-growth " + std::to_string(o.key_growth) +
+                     " is below 1; give 1 for the smallest keys or more (default 2) for cheaper rotations");
   const auto t_total = Clock::now();
   const ResNet model = ResNet::load(o.model);
   if (static_cast<int>(model.depth()) != o.depth)
@@ -169,7 +173,7 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   rep.seconds_plain = seconds_since(t);
   say(log, "[resnet] plaintext accuracy %.4f on %zu images (%.1f s)\n", rep.plain_accuracy, n_plain, rep.seconds_plain);
 
-  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, rep, log);
+  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, o.key_growth, rep, log);
   rep.peak_memory_bytes = peak_memory_bytes();
   rep.seconds_total = seconds_since(t_total);
   return rep;

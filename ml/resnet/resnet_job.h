@@ -23,8 +23,12 @@ struct ResNetJobOptions {
   std::string model;                ///< safetensors weights of a ResNet-`depth` (required)
   std::string data = kDebianFashionMnistDir;  ///< directory of the Fashion-MNIST IDX files
   /// GiB of weight plaintexts the server encodes once, before the images
-  /// (ResNetServer::prepare_plaintexts; 0: none, every product encodes its plaintext).
+  /// (ResNetServer::prepare_plaintexts; 0: none, every product encodes its plaintext; ∞: all).
   double plaintext_cache_gib = 0;
+  /// How much larger than the smallest the switching keys may be for cheaper rotations
+  /// (resnet_params(levels, key_growth)); 2: ResNet-8 gets dnum 2, k = 6 (keys 1.57× the smallest,
+  /// rotations about a third cheaper); ResNet-20's chain is the same for every value ≥ 1.
+  double key_growth = 2.0;
 };
 
 /// What run_resnet_job measured. The encrypted fields are set only when encrypted_images > 0;
@@ -35,6 +39,7 @@ struct ResNetReport {
   double plain_accuracy = 0;  ///< on the first plain_images test images
   double seconds_plain = 0;   ///< plaintext forward passes
   Params params;
+  double key_growth = 0;  ///< what resnet_params was given (ResNetJobOptions::key_growth)
   int dnum = 0, security_bits = 0, levels_used = 0;
   double log_qp = 0;
   double encrypted_accuracy = 0;  ///< on the first encrypted_images test images

@@ -497,6 +497,44 @@ TEST_CASE("ml/resnet_encrypted: resnet_params gives 128-bit chains for ResNet-8 
   CHECK_THROWS_AS(resnet_params(60), ParameterError);
 }
 
+TEST_CASE("ml/resnet_encrypted: key_switch_cost ranks the measured rotations and resnet_params trades key size for it") {
+  // The measured case (docs/ml.md): at ResNet-8's chain (16 data primes) one rotation at levels
+  // 3 / 7 / 13 took 41.5 / 61.4 / 110.8 ms with dnum 1, k = 12 and 25.3 / 40.9 / 70.3 ms with
+  // dnum 2, k = 6: the model must rank them the same way at every one of those levels.
+  for (int level : {3, 7, 13}) CHECK(key_switch_cost(level, 15, 2, 6) < key_switch_cost(level, 15, 1, 12));
+  // Counts by hand at level 3, dnum 1, k = 12 (one digit of 4 primes): NTTs 4 + (4 + 12 − 4) + 24 + 8 = 48,
+  // products 4·12 + 2·12·5 = 168.
+  CHECK(key_switch_cost(3, 15, 1, 12) == doctest::Approx(48 + 0.87 * 168));
+  // dnum 2 at level 13: digits of 8 and 6 primes: NTTs 14 + 12 + 14 + 12 + 28 = 80,
+  // products 8·12 + 6·14 + 2·6·15 = 360.
+  CHECK(key_switch_cost(13, 15, 2, 6) == doctest::Approx(80 + 0.87 * 360));
+  CHECK_THROWS_WITH_AS(key_switch_cost(16, 15, 1, 12), doctest::Contains("level 16"), ParameterError);
+  CHECK_THROWS_WITH_AS(key_switch_cost(3, 15, 0, 12), doctest::Contains("dnum 0"), ParameterError);
+  CHECK_THROWS_AS(key_switch_cost(3, 15, 1, 0), ParameterError);
+
+  const Params small = resnet_params(15), fast = resnet_params(15, 2.0);
+  CHECK(small.dnum == 1);
+  CHECK(small.log_p.size() == 12);
+  CHECK(fast.dnum == 2);
+  CHECK(fast.log_p.size() == 6);
+  CHECK(fast.log_q == small.log_q);
+  // Keys: 2·(16 + 6) = 44 limbs per key polynomial against 28, within the allowed growth of 2.
+  CHECK(fast.dnum * (16 + static_cast<int>(fast.log_p.size())) <= 2 * small.dnum * (16 + static_cast<int>(small.log_p.size())));
+  // ResNet-20's chain is the same for any growth (the bound leaves only k = 5 or 6, both dnum 5).
+  const Params p20 = resnet_params(39), p20_fast = resnet_params(39, 2.0);
+  CHECK(p20_fast.log_p == p20.log_p);
+  CHECK(p20_fast.dnum == p20.dnum);
+  CHECK(p20.dnum == 5);
+  for (const Params& p : {fast, p20_fast}) {
+    int bits = 0;
+    for (int b : p.log_q) bits += b;
+    for (int b : p.log_p) bits += b;
+    CHECK(bits <= max_log_qp_128(16));
+    CHECK_FALSE(p.allow_insecure);
+  }
+  CHECK_THROWS_WITH_AS(resnet_params(15, 0.5), doctest::Contains("key_growth 0.5"), ParameterError);
+}
+
 TEST_CASE("ml/resnet_encrypted: the trained tiny ResNet-8 on real Fashion-MNIST images equals its plaintext run") {
   // ml/models/resnet8_tiny_fmnist16 (4/8/16 channels, 16 × 16 input: 2 × 2 means padded by 1) at
   // N = 2^13 (4096 slots = 16 blocks of 16 × 16), INSECURE, 15 levels of 30 bits.
