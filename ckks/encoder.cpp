@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numbers>
 #include <string>
@@ -128,40 +129,66 @@ std::size_t fft_work(std::size_t n) { return 5 * math::ntt_work(n); }
 
 namespace {
 
-// The inverse special FFT of v[0..n) without its last two steps (division by n, bit reversal): on
-// return re[k] + i·im[k] = n·u_{brv(k)}, brv reversing log2(n) bits. The first stage (length n)
-// pairs value j with j + n/2 and writes a + b to the first half and (a − b)·w̄ to the second; every
-// later stage stays inside one half. So the transform is two independent items, one per output
-// half: its half of the first stage (reading both halves of v, writing only its own) and then
-// ifft_block on that half — two threads split it without a barrier, and each value sees the same
-// operations in the same order whatever the thread count. finish(h, begin, end) runs in item h
-// right after it, on the same thread, with [begin, end) the indices of that half (n = 1: one item).
-template <class Finish>
-void ifft_in_halves(const cplx* v, std::size_t n, double* re, double* im, const double* tw_re, const double* tw_im,
-                    Finish&& finish) {
+// Real and imaginary parts of an input value: the transform reads complex values (encode of
+// std::complex, special_ifft) or real ones (encode of double, whose imaginary parts are 0) in place.
+constexpr double kMaxDouble = std::numeric_limits<double>::max();
+
+inline double re_of(const cplx& x) { return x.real(); }
+inline double im_of(const cplx& x) { return x.imag(); }
+inline double re_of(double x) { return x; }
+inline double im_of(double) { return 0.0; }
+
+// The inverse special FFT of v[0..n) without its last two steps (division by n, bit reversal), where
+// v_j = z[j] for j < m and 0 for m ≤ j < n (m ≤ n; the caller's values are read in place, never
+// copied into a zero-padded buffer): on return re[k] + i·im[k] = n·u_{brv(k)}, brv reversing
+// log2(n) bits. The first stage (length n) pairs value j with j + n/2 and writes a + b to the first
+// half and (a − b)·w̄ to the second; every later stage stays inside one half. So the transform is
+// two independent items, one per output half: its half of the first stage (reading both halves of
+// v, writing only its own) and then ifft_block on that half — two threads split it without a
+// barrier, and each value sees the same operations in the same order whatever the thread count
+// (the missing values enter as exact zeros: a + 0 = a, (a − 0)·w̄ = a·w̄, as before). finish(h,
+// begin, end) runs in item h right after it, on the same thread, with [begin, end) the indices of
+// that half (n = 1: one item).
+template <class T, class Finish>
+void ifft_in_halves(const T* z, std::size_t m, std::size_t n, double* re, double* im, const double* tw_re,
+                    const double* tw_im, Finish&& finish) {
   if (n == 1) {
-    re[0] = v[0].real();
-    im[0] = v[0].imag();
+    re[0] = m > 0 ? re_of(z[0]) : 0.0;
+    im[0] = m > 0 ? im_of(z[0]) : 0.0;
     finish(std::size_t{0}, std::size_t{0}, std::size_t{1});
     return;
   }
   const std::size_t half = n / 2;
+  const std::size_t both = m > half ? m - half : 0;  // j < both: v_j and v_{j+half} given
+  const std::size_t one = std::min(m, half);         // both ≤ j < one: v_j given, v_{j+half} = 0
   const double* wr = tw_re + half;
   const double* wi = tw_im + half;
   math::parallel_for_limbs(2, fft_work(n), [&](std::size_t h) {
     double *r = re + h * half, *i = im + h * half;
+    const T* hi = z + half;
     if (h == 0) {
-      for (std::size_t j = 0; j < half; ++j) {
-        r[j] = v[j].real() + v[j + half].real();
-        i[j] = v[j].imag() + v[j + half].imag();
+      for (std::size_t j = 0; j < both; ++j) {
+        r[j] = re_of(z[j]) + re_of(hi[j]);
+        i[j] = im_of(z[j]) + im_of(hi[j]);
+      }
+      for (std::size_t j = both; j < one; ++j) {
+        r[j] = re_of(z[j]);
+        i[j] = im_of(z[j]);
       }
     } else {
-      for (std::size_t j = 0; j < half; ++j) {
-        const double dr = v[j].real() - v[j + half].real(), di = v[j].imag() - v[j + half].imag();
+      for (std::size_t j = 0; j < both; ++j) {
+        const double dr = re_of(z[j]) - re_of(hi[j]), di = im_of(z[j]) - im_of(hi[j]);
+        r[j] = dr * wr[j] + di * wi[j];
+        i[j] = di * wr[j] - dr * wi[j];
+      }
+      for (std::size_t j = both; j < one; ++j) {
+        const double dr = re_of(z[j]), di = im_of(z[j]);
         r[j] = dr * wr[j] + di * wi[j];
         i[j] = di * wr[j] - dr * wi[j];
       }
     }
+    std::fill(r + one, r + half, 0.0);
+    std::fill(i + one, i + half, 0.0);
     ifft_block(r, i, half, tw_re, tw_im);
     finish(h, h * half, (h + 1) * half);
   });
@@ -174,14 +201,15 @@ void ifft_in_halves(const cplx* v, std::size_t n, double* re, double* im, const 
 void Encoder::special_ifft(std::vector<cplx>& v) const {
   const std::size_t n = v.size();
   std::vector<double> re(n), im(n);
-  ifft_in_halves(v.data(), n, re.data(), im.data(), tw_re_.data(), tw_im_.data(),
+  ifft_in_halves(v.data(), n, n, re.data(), im.data(), tw_re_.data(), tw_im_.data(),
                  [](std::size_t, std::size_t, std::size_t) {});
   const double inv = 1.0 / static_cast<double>(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = cplx(re[i] * inv, im[i] * inv);
   bit_reverse_permute(v);
 }
 
-Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std::size_t slots) const {
+template <class T>
+Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, std::size_t slots) const {
   const std::size_t N = ctx_->n();
   if (slots == 0) slots = N / 2;
   if (!is_pow2(slots) || slots > N / 2)
@@ -195,10 +223,6 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
                      std::to_string(ctx_->max_level()) + "]");
   if (!(scale >= 1) || !std::isfinite(scale))
     throw ScaleError("encode: scale " + std::to_string(scale) + " must be a finite value ≥ 1");
-  for (std::size_t i = 0; i < z.size(); ++i)
-    if (!std::isfinite(z[i].real()) || !std::isfinite(z[i].imag()))
-      throw InputError("encode: value " + std::to_string(i) +
-                       " is NaN or infinite; every value must be finite");
 
   // u = special_ifft(z) as in special_ifft, but the division by n, the bit reversal, the rounding
   // to integers and the largest |value| run inside the transform's two halves (ifft_in_halves):
@@ -206,25 +230,30 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
   // fewer), so half h holds exactly the slots of parity h and writes them, in slot order, to its own
   // part of `rounded`: Re u_{2m+h} at rounded[h·n/2 + m], Im at rounded[n + h·n/2 + m]. The same
   // operations on each value as special_ifft followed by rounding u_i·Δ; integers that fit in
-  // int64 unless |value|·Δ ≥ 2^63 (then reduced exactly from the double, limb by limb).
-  std::vector<cplx> v(slots, cplx(0, 0));
-  std::copy(z.begin(), z.end(), v.begin());
+  // int64 unless |value|·Δ ≥ 2^63 (then reduced exactly from the double, limb by limb). The values
+  // are read in place (z[j] for j < z.size(), 0 after) and checked for NaN and ±∞ on the way out:
+  // a non-finite input makes every output non-finite (each output is a sum over all inputs through
+  // additions and products with twiddles, and ±∞ or NaN stays non-finite through both), so the
+  // input scan that names the value runs only when an output is not finite.
   // Written whole by the two halves before they are read (no zero fill on the calling thread).
   const auto re_buf = std::make_unique_for_overwrite<double[]>(slots);
   const auto im_buf = std::make_unique_for_overwrite<double[]>(slots);
   const auto rounded_buf = std::make_unique_for_overwrite<double[]>(2 * slots);
   double *re = re_buf.get(), *im = im_buf.get(), *rounded = rounded_buf.get();
   double half_max[2] = {0, 0};
+  bool half_finite[2] = {true, true};
   const double inv = 1.0 / static_cast<double>(slots);
   const std::size_t hs = std::max<std::size_t>(slots / 2, 1);  // values per half (1 slot: one item)
-  ifft_in_halves(v.data(), slots, re, im, tw_re_.data(), tw_im_.data(),
+  ifft_in_halves(z.data(), z.size(), slots, re, im, tw_re_.data(), tw_im_.data(),
                  [&](std::size_t h, std::size_t begin, std::size_t end) {
                    double mx = 0;
+                   bool finite = true;
                    double* out_re = rounded + h * hs;
                    double* out_im = out_re + slots;
                    for (std::size_t k = begin, m = 0; k < end; ++k) {
                      const double a = re[k] * inv, b = im[k] * inv;
                      mx = std::max({mx, std::fabs(a), std::fabs(b)});
+                     finite &= (std::fabs(a) <= kMaxDouble) & (std::fabs(b) <= kMaxDouble);  // false for NaN
                      out_re[m] = std::nearbyint(a * scale);
                      out_im[m] = std::nearbyint(b * scale);
                      std::size_t bit = hs >> 1;  // m ← brv'(brv'(m) + 1)
@@ -232,7 +261,16 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
                      m |= bit;
                    }
                    half_max[h] = mx;
+                   half_finite[h] = finite;
                  });
+  if (!half_finite[0] || !half_finite[1]) {
+    for (std::size_t i = 0; i < z.size(); ++i)
+      if (!std::isfinite(re_of(z[i])) || !std::isfinite(im_of(z[i])))
+        throw InputError("encode: value " + std::to_string(i) +
+                         " is NaN or infinite; every value must be finite");
+    throw ScaleError("encode: the values are so large that their transform overflows a double; "
+                     "scale the values down");
+  }
 
   // Headroom: every integer coefficient must stay below Q_ℓ/2 in absolute value.
   const auto& basis = ctx_->basis_q(level);
@@ -279,9 +317,12 @@ Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std:
   return pt;
 }
 
+Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std::size_t slots) const {
+  return encode_values(z, level, scale, slots);
+}
+
 Plaintext Encoder::encode(std::span<const double> z, int level, double scale, std::size_t slots) const {
-  std::vector<cplx> c(z.begin(), z.end());
-  return encode(std::span<const cplx>(c), level, scale, slots);
+  return encode_values(z, level, scale, slots);
 }
 
 Plaintext Encoder::encode_constant(cplx c, int level, double scale, std::size_t slots) const {

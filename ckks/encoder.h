@@ -61,6 +61,10 @@ class Encoder {
   void special_ifft(std::vector<std::complex<double>>& v) const;
 
  private:
+  // encode of complex (T = std::complex<double>) or real (T = double) values, read in place.
+  template <class T>
+  Plaintext encode_values(std::span<const T> z, int level, double scale, std::size_t slots) const;
+
   ContextPtr ctx_;
   std::vector<std::complex<double>> roots_;  // e^{2πik/2N}, k = 0..2N
   std::vector<std::uint64_t> rot_group_;     // 5^j mod 2N, j < N/2

@@ -79,6 +79,30 @@ TEST_CASE("ckks/encoder: round trip at every level, full and sparse slots, real 
   for (int i = 2; i < 8; ++i) CHECK(std::fabs(few[i]) < 1e-8);
 }
 
+TEST_CASE("ckks/encoder: values read in place equal their zero-padded complex form bit for bit") {
+  // encode reads the caller's values in place (no zero-padded copy; real values without a complex
+  // copy): fewer values than slots in each of the first stage's three ranges (both halves given,
+  // the lower half only, part of the lower half), at full and sparse slots.
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  const double scale = ctx->default_scale();
+  const std::size_t n_full = ctx->max_slots();
+  for (std::size_t slots : {n_full, std::size_t{8}, std::size_t{2}}) {
+    for (std::size_t m : {slots, slots - 1, slots / 2 + 1, slots / 2, std::size_t{1}, std::size_t{0}}) {
+      const auto r = test::random_real(m, 40 + m, 3.0);
+      cvec padded(slots, {0, 0});
+      for (std::size_t j = 0; j < m; ++j) padded[j] = {r[j], 0};
+      const Plaintext a = enc.encode(r, 1, scale, slots);
+      const Plaintext b = enc.encode(padded, 1, scale, slots);
+      const Plaintext c = enc.encode(cvec(padded.begin(), padded.begin() + static_cast<std::ptrdiff_t>(m)), 1, scale, slots);
+      CAPTURE(slots);
+      CAPTURE(m);
+      CHECK(enc.coefficients(a) == enc.coefficients(b));
+      CHECK(enc.coefficients(c) == enc.coefficients(b));
+    }
+  }
+}
+
 TEST_CASE("ckks/encoder: constants fill every slot, and large values use exact reduction") {
   auto ctx = Context::create(test::small_secure());
   Encoder enc(ctx);
@@ -116,6 +140,13 @@ TEST_CASE("ckks/encoder: bad input is refused with a clear error") {
   CHECK_THROWS_WITH_AS(enc.encode(v, 0, scale), doctest::Contains("value 3 is NaN"), InputError);
   v[3] = INFINITY;
   CHECK_THROWS_AS(enc.encode(v, 0, scale), InputError);
+  // Found wherever it is: the last value of the upper half, an imaginary part.
+  cvec c(8, {1.0, 0.5});
+  c[7] = {1.0, -INFINITY};
+  CHECK_THROWS_WITH_AS(enc.encode(c, 0, scale), doctest::Contains("value 7 is NaN or infinite"), InputError);
+  // Finite values whose transform overflows a double: named as a scale problem, not a NaN.
+  CHECK_THROWS_WITH_AS(enc.encode(std::vector<double>(8, 1e308), 0, scale), doctest::Contains("overflows"),
+                       ScaleError);
   CHECK_THROWS_AS(enc.encode(std::vector<double>(9, 1.0), 0, scale, 8), InputError);
   CHECK_THROWS_AS(enc.encode(std::vector<double>(4, 1.0), 0, scale, 6), ParameterError);
   CHECK_THROWS_AS(enc.encode(std::vector<double>(4, 1.0), 3, scale), LevelError);
