@@ -103,6 +103,40 @@ TEST_CASE("ckks/encoder: values read in place equal their zero-padded complex fo
   }
 }
 
+TEST_CASE("ckks/encoder: the limbs below 2^52 hold the same integers as q_0's exact reduction") {
+  // Full slots reduce each coefficient modulo a prime below 2^52 in double arithmetic
+  // (reduce_exact_double); q_0 (60 bits) takes the 64-bit integer path. Coefficients up to ±2^56,
+  // far past the 40-bit primes, so every correction of the double path runs: each limb's residue
+  // must be the centred residue of q_0 (the integer itself, |c| < q_0/2) reduced modulo q_l.
+  auto ctx = Context::create(test::small_secure());  // q {60, 40, 40}
+  Encoder enc(ctx);
+  const int level = ctx->max_level();
+  const auto& basis = ctx->basis_q(level);
+  REQUIRE(basis[0]->mod.q > (std::uint64_t{1} << 52));
+  cvec z = test::random_complex(ctx->max_slots(), 77);
+  for (auto& x : z) x *= std::exp2(16);
+  const Plaintext pt = enc.encode(z, level, std::exp2(40));
+  const std::size_t N = ctx->n();
+  std::vector<std::vector<std::uint64_t>> limbs(basis.size());
+  for (std::size_t l = 0; l < basis.size(); ++l) {
+    limbs[l].assign(pt.poly.limb(l), pt.poly.limb(l) + N);
+    basis[l]->ntt.inverse(limbs[l].data());
+  }
+  const std::uint64_t q0 = basis[0]->mod.q;
+  std::size_t wrong = 0, past_q = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::uint64_t r0 = limbs[0][i];
+    const __int128 c = r0 > q0 / 2 ? static_cast<__int128>(r0) - static_cast<__int128>(q0) : static_cast<__int128>(r0);
+    for (std::size_t l = 1; l < basis.size(); ++l) {
+      const auto q = static_cast<__int128>(basis[l]->mod.q);
+      past_q += (c >= q || -c >= q);
+      wrong += static_cast<__int128>(limbs[l][i]) != ((c % q) + q) % q;
+    }
+  }
+  CHECK(past_q > N);  // most coefficients exceed the 40-bit primes
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("ckks/encoder: constants fill every slot, and large values use exact reduction") {
   auto ctx = Context::create(test::small_secure());
   Encoder enc(ctx);
