@@ -56,7 +56,7 @@ struct NnJobOptions {
   int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many
   BootstrapPreset boot = bootstrap_preset_n16_sparse_secret();
   double bound = 16;             ///< RefreshConfig::bound M
-  std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only)
+  std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only; a resume reads sk instead)
   std::string export_path;       ///< write data, init, batches for scripts/train_nn_torch.py (JSON)
   /// The key owner decrypts the weights every K iterations (and after the last) and reports the test
   /// accuracy beside the twin's on stderr through `checkpoint` (0: after every epoch, < 0: never).
