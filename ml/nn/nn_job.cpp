@@ -234,6 +234,14 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   const NnTrace tr = nn_train(d.A, d.y, C, nn);
   const auto batches = nn_batches(d.A.size(), nn.batch, nn.seed);
   rep.iterations = o.max_iterations > 0 ? std::min(o.max_iterations, tr.iterations) : tr.iterations;
+  // Before the keys are made: a saved t past this command's end is refused at once (checked again on loading).
+  const auto past_end = [&](int saved_t) {
+    return InputError("nn-train --resume: the run saved in \"" + o.resume_dir + "\" is at iteration " +
+                      std::to_string(saved_t) + " but this command stops at " + std::to_string(rep.iterations) +
+                      " (--iterations counts from iteration 0); pass --iterations " + std::to_string(saved_t) +
+                      " or more, or omit it");
+  };
+  if (resuming && nn_saved_iteration(o.resume_dir) > rep.iterations) throw past_end(nn_saved_iteration(o.resume_dir));
   rep.act1 = nn.act1;
   rep.act2 = nn.act2;
   rep.visited_z1 = tr.max_abs_z1;
@@ -289,11 +297,7 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
                                             owner.secret_key().key_id);
     rep.seconds_resume += seconds_since(t);
     start = st.iteration;
-    if (start > rep.iterations)
-      throw InputError("nn-train --resume: the run saved in \"" + o.resume_dir + "\" is at iteration " +
-                       std::to_string(start) + " but this command stops at " + std::to_string(rep.iterations) +
-                       " (--iterations counts from iteration 0); pass --iterations " + std::to_string(start) +
-                       " or more, or omit it");
+    if (start > rep.iterations) throw past_end(start);
     w = std::move(st.w);
     w_prev = std::move(st.w_prev);
     server.resume_at(start);
