@@ -2,7 +2,7 @@
 //                  [--momentum γ] [--weight-decay λ] [--eta-decay ρ] [--hidden-degree 3|5]
 //                  [--output-degree 3|5] [--bound M]
 //                  [--features centre|whiten|raw] [--feature-scale f] [--whiten-epsilon ε] [--train-rows N]
-//                  [--iterations K] [--torch PATH] [--export PATH] [--json]
+//                  [--iterations K] [--stop-by HH:MM] [--state DIR] [--resume DIR] [--torch PATH] [--export PATH] [--json]
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -128,7 +128,11 @@ int run_nn_train(NnCliOptions o) {
     j["network"] = {{"hidden", l.hidden}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
                     {"weight_decay", o.job.nn.weight_decay}, {"eta_decay", o.job.nn.eta_decay}, {"bound", o.job.bound},
                     {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}, {"planned_iterations", r.planned_iterations},
-                    {"stopped_by_deadline", r.stopped_early}};
+                    {"iterations_this_process", r.stats.iterations}, {"stopped_by_deadline", r.stopped_early}};
+    j["resumed_from"] = r.resumed_from;
+    if (!r.state_dir.empty())
+      j["state"] = {{"dir", r.state_dir}, {"saved_iteration", r.saved_iteration},
+                    {"client_bytes", r.state_bytes_client}, {"server_bytes", r.state_bytes_server}};
     j["sigmoid"] = {{"hidden", {{"degree", r.act1.degree}, {"interval", r.act1.a}, {"visited", r.visited_z1}, {"max_error", r.act1.max_error()},
                                 {"coefficients", std::vector<double>(r.act1.c.begin(), r.act1.c.begin() + r.act1.degree + 1)}}},
                     {"output", {{"degree", r.act2.degree}, {"interval", r.act2.a}, {"visited", r.visited_z2}, {"max_error", r.act2.max_error()},
@@ -141,7 +145,8 @@ int run_nn_train(NnCliOptions o) {
     j["bootstraps"] = r.stats.bootstraps;
     j["params"] = {{"describe", r.params.describe()}, {"log_qp", r.log_qp}, {"security_bits", r.security_bits}};
     j["seconds"] = {{"per_iteration", per_it}, {"per_bootstrap", per_boot}, {"keygen", r.seconds_keygen},
-                    {"encrypt", r.seconds_encrypt}, {"train", r.seconds_train}, {"total", r.seconds_total}};
+                    {"encrypt", r.seconds_encrypt}, {"train", r.seconds_train}, {"save", r.seconds_save},
+                    {"resume", r.seconds_resume}, {"total", r.seconds_total}};
     j["encrypted"] = {{"accuracy", r.accuracy_encrypted}, {"agreement", r.agreement},
                       {"max_weight_error", r.max_weight_error}};
     j["plaintext"] = {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}};
@@ -170,8 +175,15 @@ int run_nn_train(NnCliOptions o) {
     std::printf("  %-28s %10s   (%s)\n", "PyTorch, exact sigmoid", "-", torch["how"].get<std::string>().c_str());
   else
     std::printf("  %-28s %10.4f\n", "PyTorch, exact sigmoid", torch["accuracy"].get<double>());
-  std::printf("\n  seconds: %.1f per iteration, %.1f per bootstrap (%d), keygen %.1f, total %.1f\n", per_it, per_boot,
-              r.stats.bootstraps, r.seconds_keygen, r.seconds_total);
+  if (r.resumed_from > 0)
+    std::printf("  resumed at iteration %d: %d iterations in this process, %d in total\n", r.resumed_from,
+                r.stats.iterations, r.iterations);
+  if (!r.state_dir.empty())
+    std::printf("  state saved at iteration %d in %s: client %ju bytes, server %ju bytes (continue with --resume %s)\n",
+                r.saved_iteration, r.state_dir.c_str(), r.state_bytes_client, r.state_bytes_server, r.state_dir.c_str());
+  std::printf("\n  seconds (this process): %.1f per iteration, %.1f per bootstrap (%d), keygen %.1f, save %.1f, resume %.1f, "
+              "total %.1f\n", per_it, per_boot, r.stats.bootstraps, r.seconds_keygen, r.seconds_save, r.seconds_resume,
+              r.seconds_total);
   return 0;
 }
 
@@ -215,12 +227,21 @@ Command add_nn_train(CLI::App& app) {
                 "ε of --features whiten, added to the covariance's eigenvalues (features in [0, 1]; default 0.001)")
       ->check(CLI::NonNegativeNumber);
   s->add_flag("--raw-features", o->raw_features, "the same as --features raw");
-  s->add_option("--iterations", o->job.max_iterations, "stop after K iterations (default: epochs × batches)")
+  s->add_option("--iterations", o->job.max_iterations,
+                "stop after iteration K, counted from 0 also when resuming (default: epochs × batches)")
       ->check(whole_at_least(1));
   s->add_option("--checkpoint-every", o->job.checkpoint_every,
                 "the key owner decrypts and evaluates the weights every K iterations, on stderr (0: every epoch, -1: never)");
   s->add_option("--stop-by", o->stop_by,
                 "UTC time HH:MM: stop before an iteration that would end later; all figures at the last iteration done");
+  s->add_option("--state", o->job.state_dir,
+                "save the run into DIR at the end of every epoch and when it stops early (--stop-by, --iterations): "
+                "DIR/client/ the key owner's secret key and options, DIR/server/ the encrypted weights W, W_prev and the "
+                "next iteration t; refused if DIR already holds a saved run (use --resume)");
+  s->add_option("--resume", o->job.resume_dir,
+                "continue the run saved in DIR (same options; --iterations counts from iteration 0): the secret key "
+                "is read, the evaluation keys regenerated, the batches re-encrypted; saves go back to DIR unless --state "
+                "names another");
   s->add_option("--insecure-log-n", o->insecure_log_n,
                 "INSECURE: the 128-bit preset's chain and bootstrap at N = 2^L (10..15), for timing and tests")
       ->check(CLI::Range(10, 15));

@@ -129,6 +129,20 @@ std::vector<std::vector<double>> nn_pack_batch(const DenseMatrix& A, const std::
 
 NnDataOwner::NnDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed) : ctx_(ctx), keys_(ctx, test_seed) {}
 
+namespace {
+
+// A public key for `sk` (KeyGenerator::public_key, fresh randomness); ParameterError if sk belongs to
+// another Context (checked here, before KeyGenerator uses it).
+PublicKey public_key_of(const ContextPtr& ctx, const SecretKey& sk) {
+  if (sk.context != ctx) throw ParameterError("NnDataOwner: the secret key belongs to another Context");
+  return KeyGenerator(ctx).public_key(sk);
+}
+
+}  // namespace
+
+NnDataOwner::NnDataOwner(ContextPtr ctx, SecretKey sk)
+    : ctx_(ctx), keys_(ctx, sk, public_key_of(ctx, sk)) {}
+
 // The G + 1 slot vectors of a batch or of the weights, encrypted at `level`, scale Δ: the first G
 // and the last apart.
 std::pair<std::vector<Ciphertext>, Ciphertext> NnDataOwner::encrypt_vectors(const std::vector<std::vector<double>>& v,
@@ -406,6 +420,11 @@ EncryptedNnWeights NnServer::refresh_weights(const EncryptedNnWeights& w_new, co
   }
   ++t_;
   return next;
+}
+
+void NnServer::resume_at(int t) {
+  if (t < 0) throw InputError("nn resume_at: iteration " + std::to_string(t) + " is negative; pass the saved t ≥ 0");
+  t_ = t;
 }
 
 EncryptedNnWeights NnServer::step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) {

@@ -117,6 +117,11 @@ class NnDataOwner {
  public:
   /// Keys from the OS CSPRNG unless `test_seed` is set (INSECURE, deterministic: tests only).
   explicit NnDataOwner(ContextPtr ctx, std::optional<std::uint64_t> test_seed = std::nullopt);
+  /// The owner of a saved run (`ckks-ml nn-train --resume`, ml/nn/nn_state.h): the secret key read
+  /// back, a fresh public key from it; encryptions and the evaluation keys made later (relin_key,
+  /// galois_keys, encapsulation_keys) use the operating system's randomness. Throws ParameterError if
+  /// `sk` belongs to another Context.
+  NnDataOwner(ContextPtr ctx, SecretKey sk);
   /// The batch's G + 1 ciphertexts at `level` (the bootstrap's output level). Throws as nn_pack_batch.
   EncryptedNnBatch encrypt_batch(const DenseMatrix& A, const std::vector<double>& y,
                                  const std::vector<std::size_t>& rows, const NnLayout& lay, int level);
@@ -131,6 +136,9 @@ class NnDataOwner {
   /// The iteration's rotations plus the bootstrap's (plan from NnServer::refresh_plan).
   GaloisKeys galois_keys(const NnLayout& lay, const BootstrapPlan& plan);
   EncapsulationKeys encapsulation_keys(int hamming_weight);
+  /// The secret key, for the owner's half of a saved run (nn_save_client_state); it never goes to
+  /// the server.
+  const SecretKey& secret_key() const { return keys_.sk; }
 
  private:
   std::pair<std::vector<Ciphertext>, Ciphertext> encrypt_vectors(const std::vector<std::vector<double>>& v, int level);
@@ -207,6 +215,10 @@ class NnServer {
   /// t: the iterations completed so far (refresh_weights calls, by step() or by hand); the next
   /// backward() steps with η_t.
   int iteration() const { return t_; }
+  /// Continues a saved run (ml/nn/nn_state.h): the next iteration is t (its step η_t), as if t
+  /// iterations had run in this object; stats() still counts this object's work only. Throws
+  /// InputError if t < 0.
+  void resume_at(int t);
 
  private:
   Ciphertext mul(const Ciphertext& a, const Ciphertext& b) const;  // relinearised, rescaled, at the lower level

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "ckks/errors.h"
@@ -16,6 +17,7 @@
 #include "ml/format.h"
 #include "ml/linreg/linreg_plain.h"  // with_bias_column
 #include "ml/logreg/logreg_minibatch_job.h"  // fashion_block_means
+#include "ml/nn/nn_state.h"
 #include "ml/timer.h"
 
 namespace ckks::ml {
@@ -178,6 +180,8 @@ NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
                     const std::function<void(const NnReport&)>& before_encrypted,
                     const std::function<void(int, double, double, double)>& checkpoint) {
   const auto t_total = Clock::now();
+  if (!o.resume_dir.empty())  // before loading the data: a wrong directory or option fails at once
+    nn_check_run_options(nn_load_client_state(o.resume_dir).options, nn_run_options(o), o.resume_dir);
   NnReport rep;
   const Data d = load(o, rep);
   rep = run_nn_on_matrices(d, o, std::move(rep), progress, before_encrypted, checkpoint);
@@ -198,6 +202,19 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
                      " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
                      "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
+  const bool resuming = !o.resume_dir.empty();
+  if (resuming && o.plaintext_only)
+    throw InputError("nn-train: --resume continues the encrypted run; --plaintext-only has nothing to resume (drop one)");
+  std::optional<NnClientState> saved;
+  if (resuming) {
+    saved = nn_load_client_state(o.resume_dir);
+    nn_check_run_options(saved->options, nn_run_options(o), o.resume_dir);
+  }
+  if (!o.state_dir.empty() && o.state_dir != o.resume_dir && !o.plaintext_only && nn_saved_iteration(o.state_dir) >= 0) {
+    throw InputError("nn-train --state: \"" + o.state_dir + "\" already holds a saved run (iteration " +
+                     std::to_string(nn_saved_iteration(o.state_dir)) + "); continue it with --resume " + o.state_dir +
+                     ", or pass another --state directory");
+  }
   const std::size_t C = d.classes;
   check_class_labels(d.y, C, "nn-train");
   rep.train_rows = d.A.size();
@@ -207,9 +224,24 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
 
   // The plaintext twin: intervals, then the run the encrypted one is compared with.
   const NnOptions nn = nn_choose_intervals(d.A, d.y, C, o.nn);
+  if (saved && (nn.act1.a != saved->interval1 || nn.act2.a != saved->interval2))
+    throw InputError("nn-train --resume: the twin fitted p1 on [−" + format_number(nn.act1.a) + ", " +
+                     format_number(nn.act1.a) + "] and p2 on [−" + format_number(nn.act2.a) + ", " +
+                     format_number(nn.act2.a) + "] but the saved run on [−" + format_number(saved->interval1) + ", " +
+                     format_number(saved->interval1) + "] and [−" + format_number(saved->interval2) + ", " +
+                     format_number(saved->interval2) + "]: the training data differ from the saved run's; resume "
+                     "with the same data files");
   const NnTrace tr = nn_train(d.A, d.y, C, nn);
   const auto batches = nn_batches(d.A.size(), nn.batch, nn.seed);
   rep.iterations = o.max_iterations > 0 ? std::min(o.max_iterations, tr.iterations) : tr.iterations;
+  // Before the keys are made: a saved t past this command's end is refused at once (checked again on loading).
+  const auto past_end = [&](int saved_t) {
+    return InputError("nn-train --resume: the run saved in \"" + o.resume_dir + "\" is at iteration " +
+                      std::to_string(saved_t) + " but this command stops at " + std::to_string(rep.iterations) +
+                      " (--iterations counts from iteration 0); pass --iterations " + std::to_string(saved_t) +
+                      " or more, or omit it");
+  };
+  if (resuming && nn_saved_iteration(o.resume_dir) > rep.iterations) throw past_end(nn_saved_iteration(o.resume_dir));
   rep.act1 = nn.act1;
   rep.act2 = nn.act2;
   rep.visited_z1 = tr.max_abs_z1;
@@ -236,8 +268,17 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree);
   if (before_encrypted) before_encrypted(rep);
 
+  // A resumed run: the owner's secret key read back, every evaluation key regenerated from it.
+  std::optional<NnDataOwner> owner_slot;
   auto t = Clock::now();
-  NnDataOwner owner(ctx, o.test_seed);
+  if (resuming) {
+    owner_slot.emplace(ctx, nn_load_secret_key(o.resume_dir, ctx));
+    rep.seconds_resume = seconds_since(t);
+    t = Clock::now();
+  } else {
+    owner_slot.emplace(ctx, o.test_seed);
+  }
+  NnDataOwner& owner = *owner_slot;
   RelinKey rk = owner.relin_key();
   GaloisKeys gk = owner.galois_keys(rep.layout, plan);
   rep.galois_keys = gk.keys.size();
@@ -246,32 +287,69 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   rep.seconds_keygen = seconds_since(t);
   NnServer server(ctx, std::move(rk), std::move(gk), std::move(ek), rc, rep.layout, nn.act1, nn.act2, nn.eta,
                   nn.momentum, nn.weight_decay, nn.eta_decay);
-  t = Clock::now();
-  // The owner uploads every batch once (the same batches serve every epoch) and the initial weights.
-  std::vector<EncryptedNnBatch> enc;
-  for (const auto& rows : batches) {
-    if (enc.size() >= static_cast<std::size_t>(rep.iterations)) break;
-    enc.push_back(owner.encrypt_batch(d.A, d.y, rows, rep.layout, server.data_level()));
+
+  // The weights: the owner's initial ones, or the server's saved state at iteration t.
+  EncryptedNnWeights w, w_prev;
+  int start = 0;
+  if (resuming) {
+    t = Clock::now();
+    NnServerState st = nn_load_server_state(o.resume_dir, ctx, rep.layout, server.weight_level(),
+                                            owner.secret_key().key_id);
+    rep.seconds_resume += seconds_since(t);
+    start = st.iteration;
+    if (start > rep.iterations) throw past_end(start);
+    w = std::move(st.w);
+    w_prev = std::move(st.w_prev);
+    server.resume_at(start);
+    rep.resumed_from = start;
   }
-  EncryptedNnWeights w = owner.encrypt_weights(tr.initial, rep.layout, server.weight_level());
-  rep.uploaded_ciphertexts = enc.size() * (rep.layout.groups + 1) + rep.layout.groups + 1;
+  t = Clock::now();
+  // The owner uploads every batch the iterations start … end − 1 use, once (the same batches serve
+  // every epoch: iteration i uses batch i mod #batches), and (a fresh run) the initial weights.
+  std::vector<std::optional<EncryptedNnBatch>> enc(batches.size());
+  std::size_t uploaded = 0;
+  for (int it = start; it < rep.iterations && uploaded < batches.size(); ++it) {
+    auto& slot = enc[static_cast<std::size_t>(it) % batches.size()];
+    if (slot) continue;
+    slot = owner.encrypt_batch(d.A, d.y, batches[static_cast<std::size_t>(it) % batches.size()], rep.layout,
+                               server.data_level());
+    ++uploaded;
+  }
+  if (!resuming) {
+    w = owner.encrypt_weights(tr.initial, rep.layout, server.weight_level());
+    w_prev = w;
+  }
+  rep.uploaded_ciphertexts = uploaded * (rep.layout.groups + 1) + (resuming ? 0 : rep.layout.groups + 1);
   rep.seconds_encrypt = seconds_since(t);
 
+  // Saving: the owner's half (key, options, intervals), then the server's (weights at iteration `at`).
+  const std::string save_dir = !o.state_dir.empty() ? o.state_dir : o.resume_dir;
+  auto save = [&](int at) {
+    if (save_dir.empty() || rep.saved_iteration == at) return;
+    const auto t_save = Clock::now();
+    nn_save_client_state(save_dir, {nn_run_options(o), nn.act1.a, nn.act2.a}, owner.secret_key());
+    nn_save_server_state(save_dir, {w, w_prev, at});
+    rep.seconds_save += seconds_since(t_save);
+    rep.saved_iteration = at;
+    rep.state_dir = save_dir;
+  };
+
   t = Clock::now();
-  EncryptedNnWeights w_prev = w;
   rep.planned_iterations = rep.iterations;
-  int done = 0;
-  for (int it = 0; it < rep.planned_iterations; ++it) {
-    if (o.deadline > 0 && it > 0) {
+  const int plan_end = tr.iterations;
+  int done = start;
+  for (int it = start; it < rep.planned_iterations; ++it) {
+    if (o.deadline > 0 && it > start) {
       const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-      if (now + seconds_since(t) / it > o.deadline) {
+      if (now + seconds_since(t) / (it - start) > o.deadline) {
         rep.stopped_early = true;
         break;
       }
     }
     if (progress) progress("iterations", static_cast<std::size_t>(it), static_cast<std::size_t>(rep.planned_iterations));
-    w = server.step(w, w_prev, enc[static_cast<std::size_t>(it) % enc.size()]);
+    w = server.step(w, w_prev, *enc[static_cast<std::size_t>(it) % batches.size()]);
     done = it + 1;
+    if (done % static_cast<int>(batches.size()) == 0) save(done);  // the end of an epoch
     const int every = o.checkpoint_every == 0 ? static_cast<int>(batches.size()) : o.checkpoint_every;
     if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.planned_iterations)) {
       const NnWeights we = owner.decrypt_weights(w, rep.layout);
@@ -280,14 +358,21 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
                  class_accuracy(nn_predict(wp, d.A_test, nn.act1), d.y_test), max_weight_difference(we, wp));
     }
   }
+  if (done < plan_end && done > start) save(done);  // stopped before the plan's end: --stop-by or --iterations
+  if (!rep.state_dir.empty()) {
+    const NnStateBytes b = nn_state_bytes(rep.state_dir);
+    rep.state_bytes_client = b.client;
+    rep.state_bytes_server = b.server;
+  }
   rep.iterations = done;
   if (progress) progress("iterations", static_cast<std::size_t>(done), static_cast<std::size_t>(rep.planned_iterations));
   rep.seconds_train = seconds_since(t);
   rep.stats = server.stats();
-  const NnWeights& w_plain_done = tr.w[static_cast<std::size_t>(done - 1)];
+  const NnWeights& w_plain_done = done > 0 ? tr.w[static_cast<std::size_t>(done - 1)] : tr.initial;
   rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1), d.y_test);
 
-  const NnWeights w_enc = owner.decrypt_weights(w, rep.layout);
+  rep.weights_encrypted = owner.decrypt_weights(w, rep.layout);
+  const NnWeights& w_enc = rep.weights_encrypted;
   const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1),
                          p_plain = nn_predict(w_plain_done, d.A_test, nn.act1);
   rep.accuracy_encrypted = class_accuracy(p_enc, d.y_test);

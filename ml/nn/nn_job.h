@@ -2,6 +2,7 @@
 // activation intervals), makes the keys, encrypts the batches and the initial weights, trains on the
 // server, decrypts the final weights and evaluates (ml/nn/nn_encrypted.h, ml/nn/nn_plain.h).
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,7 +56,7 @@ struct NnJobOptions {
   int max_iterations = 0;        ///< > 0: stop the encrypted run (and the twin) after this many
   BootstrapPreset boot = bootstrap_preset_n16_sparse_secret();
   double bound = 16;             ///< RefreshConfig::bound M
-  std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only)
+  std::optional<std::uint64_t> test_seed;  ///< INSECURE deterministic keys (tests only; a resume reads sk instead)
   std::string export_path;       ///< write data, init, batches for scripts/train_nn_torch.py (JSON)
   /// The key owner decrypts the weights every K iterations (and after the last) and reports the test
   /// accuracy beside the twin's on stderr through `checkpoint` (0: after every epoch, < 0: never).
@@ -66,6 +67,14 @@ struct NnJobOptions {
   /// included, is taken at the last iteration done (NnReport::stopped_early).
   double deadline = 0;
   bool plaintext_only = false;   ///< stop after the twin (and the export): no keys, no encryption
+  /// Non-empty: save the run into this directory (ml/nn/nn_state.h) at the end of every epoch and
+  /// when the run stops before the plan's end (the deadline or max_iterations). A fresh run refuses
+  /// a directory that already holds a saved server state (InputError naming --resume).
+  std::string state_dir;
+  /// Non-empty: continue the run saved there (ml/nn/nn_state.h) from its iteration t; the options
+  /// of nn_run_options must equal the saved ones. max_iterations then counts from iteration 0 (the
+  /// total to reach, ≥ t). Saves go to state_dir, or back into resume_dir when state_dir is empty.
+  std::string resume_dir;
 };
 
 struct NnReport {
@@ -77,6 +86,10 @@ struct NnReport {
   int iterations = 0, weight_level = 0, data_level = 0;
   int planned_iterations = 0;  ///< epochs × batches (or --iterations)
   bool stopped_early = false;  ///< the deadline cut the run at `iterations`
+  int resumed_from = 0;        ///< the saved iteration t a --resume run started at (0: a fresh run)
+  int saved_iteration = -1;    ///< the iteration of the last state this run saved (−1: none)
+  std::string state_dir;       ///< where it saved (empty: no --state / --resume)
+  std::uintmax_t state_bytes_client = 0, state_bytes_server = 0;  ///< the saved files' sizes
   std::vector<std::string> schedule;
   Params params;
   double log_qp = 0;
@@ -85,6 +98,9 @@ struct NnReport {
   double accuracy_encrypted = 0, accuracy_plaintext = 0, agreement = 0, max_weight_error = 0;
   NnRunStats stats;
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_total = 0;
+  double seconds_save = 0;    ///< writing the state (all saves of this process)
+  double seconds_resume = 0;  ///< reading the state (secret key, weights), keygen from it excluded
+  NnWeights weights_encrypted;  ///< the key owner's decryption of the final weights
 };
 
 /// Replaces every feature column j < d of A and A_test (the last column, the bias, is kept) by
@@ -122,7 +138,9 @@ struct NnMatrices {
 /// (before_encrypted prints them); its seconds_total counts this call only. Throws InputError for
 /// empty matrices, training labels outside 0 … classes − 1 (or missing a class), a bound M ≤ 0
 /// (--bound) or a quintic p1 (o.nn.act1.degree 5) without o.plaintext_only (--hidden-degree), all
-/// before the twin runs, and what run_nn_job throws.
+/// before the twin runs, and what run_nn_job throws. With o.resume_dir: InputError for a missing or
+/// corrupt state, options or fitted intervals other than the saved run's, --plaintext-only, or
+/// max_iterations below the saved iteration; ParameterError for a state of other parameters.
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});
@@ -130,7 +148,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
 /// Runs the job: loads --data (digits or fashion-mnist-14), transforms it (o.features) and calls
 /// run_nn_on_matrices. `before_encrypted` (if set) is called with the report, level schedule
 /// included, before the encrypted run.
-/// Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
+/// With o.resume_dir the saved run's options are checked (nn_check_run_options) before the data are
+/// loaded. Throws InputError for a bad --data, missing data files, bad options; what the layout, the twin
 /// and the server throw (batch larger than the slots, too few levels, weights above the bound M).
 /// `checkpoint` (if set) receives (iteration, encrypted accuracy, plaintext accuracy, max weight error).
 NnReport run_nn_job(const NnJobOptions& o, const Progress& progress,
