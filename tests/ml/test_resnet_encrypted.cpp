@@ -187,6 +187,28 @@ double off_grid_max(Fixture& f, const PackedFeatureMap& p) {
   return r;
 }
 
+/// The relative error of one decrypted activation map against the trace's layer of the same name
+/// (max error over the largest |value|), checked against `bound`.
+double layer_error(Fixture& f, const std::vector<LayerOutput>& trace, const std::string& name,
+                   const PackedFeatureMap& m, double bound) {
+  const FeatureMap& want = find_layer(trace, name);
+  const double rel = max_diff(f.decrypt(m), want) / max_abs(want);
+  CHECK_MESSAGE(rel < bound, name << ": relative error " << rel);
+  return rel;
+}
+
+/// The decrypted logits of `out` against the trace's "fc": {max |error|, max |logit|}.
+std::pair<double, double> logit_error(Fixture& f, const ResNetServer& server, const Ciphertext& out,
+                                      const std::vector<LayerOutput>& trace) {
+  const auto logits = server.unpack_logits(f.client.encoder.decode(f.client.decryptor.decrypt(out)));
+  const FeatureMap& want = find_layer(trace, "fc");
+  double err = 0, mag = 0;
+  for (std::size_t k = 0; k < want.data.size(); ++k) {
+    err = std::max(err, std::fabs(logits[k] - want.data[k]));
+    mag = std::max(mag, std::fabs(want.data[k]));
+  }
+  return {err, mag};
+}
 
 }  // namespace
 
@@ -397,21 +419,12 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   double worst = 0;
   ResNetTimings tm;
   const Ciphertext out = server.infer(f.e, in, &tm, [&](const std::string& name, const PackedFeatureMap& m) {
-    const FeatureMap& want = find_layer(trace, name);
-    const double rel = max_diff(f.decrypt(m), want) / max_abs(want);
-    worst = std::max(worst, rel);
+    worst = std::max(worst, layer_error(f, trace, name, m, 2e-3));
     ++observed;
-    CHECK_MESSAGE(rel < 2e-3, name << ": relative error " << rel);
   });
   CHECK(observed == 7);
   CHECK(out.level == f.ctx->max_level() - 15);
-  const auto logits = server.unpack_logits(f.client.encoder.decode(f.client.decryptor.decrypt(out)));
-  const FeatureMap& want = find_layer(trace, "fc");
-  double err = 0, mag = 0;
-  for (std::size_t k = 0; k < 10; ++k) {
-    err = std::max(err, std::fabs(logits[k] - want.data[k]));
-    mag = std::max(mag, std::fabs(want.data[k]));
-  }
+  const auto [err, mag] = logit_error(f, server, out, trace);
   MESSAGE("random ResNet-8: worst activation relative error " << worst << ", logit error " << err << " (logits up to "
                                                                << mag << "), conv rotations " << tm.cost["conv"].rotations);
   CHECK(err < 2e-3 * std::max(1.0, mag));
@@ -446,13 +459,10 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-20 with 2, 4, 8 ciphertexts per 
   std::map<std::string, std::size_t> cts_seen;
   ResNetTimings tm;
   const Ciphertext out = server.infer(f.e, in, &tm, [&](const std::string& name, const PackedFeatureMap& m) {
-    const FeatureMap& want = find_layer(trace, name);
-    const double rel = max_diff(f.decrypt(m), want) / max_abs(want);
-    worst = std::max(worst, rel);
+    worst = std::max(worst, layer_error(f, trace, name, m, 2e-3));
     ++observed;
     cts_seen[name] = m.cts.size();
-    CHECK_MESSAGE(rel < 2e-3, name << ": relative error " << rel);
-    CHECK_MESSAGE(off_grid_max(f, m) < 1e-3 * max_abs(want), name);
+    CHECK_MESSAGE(off_grid_max(f, m) < 1e-3 * max_abs(find_layer(trace, name)), name);
   });
   CHECK(observed == 19);
   CHECK(cts_seen["stem.act"] == 2);
@@ -462,13 +472,7 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-20 with 2, 4, 8 ciphertexts per 
   CHECK(cts_seen["s3.b1.act1"] == 8);
   CHECK(cts_seen["s3.b3.act2"] == 8);
   CHECK(out.level == f.ctx->max_level() - 39);
-  const auto logits = server.unpack_logits(f.client.encoder.decode(f.client.decryptor.decrypt(out)));
-  const FeatureMap& want = find_layer(trace, "fc");
-  double err = 0, mag = 0;
-  for (std::size_t k = 0; k < 10; ++k) {
-    err = std::max(err, std::fabs(logits[k] - want.data[k]));
-    mag = std::max(mag, std::fabs(want.data[k]));
-  }
+  const auto [err, mag] = logit_error(f, server, out, trace);
   MESSAGE("random ResNet-20 (2/4/8 ciphertexts, largest plaintext value " << largest
                                                                           << "): worst activation relative error " << worst
                                                                           << ", logit error " << err
