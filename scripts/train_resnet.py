@@ -526,6 +526,8 @@ def main():
     if variant:  # extras of the small variants only (the full-size files keep their key set)
         meta["widths"] = ",".join(str(w) for w in widths)
         meta["test_accuracy_first_1000"] = f"{correct_1000 / min(1000, x64.shape[0]):.4f}"
+        meta["test_images"] = str(x64.shape[0])  # images behind test_accuracy (--test-limit)
+        meta["train_images"] = str(n)  # images trained on (--limit)
     os.makedirs(args.out_dir, exist_ok=True)
     model_path = os.path.join(args.out_dir, f"{name}.safetensors")
     write_safetensors(model_path, tensors, meta)

@@ -1,5 +1,5 @@
-// ckks-ml resnet [--depth 8|20] [--images K] [--plain-images M] [--model PATH] [--data DIR]
-//                [--plaintext-cache GIB] [--key-growth X] [--json]
+// ckks-ml resnet [--depth 8|20] [--width standard|wide] [--images K] [--plain-images M] [--model PATH]
+//                [--data DIR] [--plaintext-cache GIB] [--key-growth X] [--json]
 //
 // Leveled encrypted inference of the quadratic-activation ResNet-8 / ResNet-20 on Fashion-MNIST
 // (ml/resnet/resnet_encrypted.h): plaintext accuracy of the model on the test set (C++ forward pass,
@@ -7,7 +7,8 @@
 // (resnet_params), each evaluated by the server without the secret key and decrypted: encrypted
 // accuracy, agreement with the plaintext predictions, the largest logit error (absolute and in
 // bits), seconds per image split by layer type, levels, key sizes and peak memory.
-// --images 0 reports the plaintext figures only.
+// --images 0 reports the plaintext figures only. --width wide (with --depth 20) runs the wide
+// ResNet-20 (64/128/256 channels, ml/models/resnet20w_fmnist.safetensors).
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -25,6 +26,7 @@ namespace {
 
 struct ResNetOptions {
   int depth = 8;
+  std::string width;  // empty: not given (the standard model, widths unchecked)
   std::size_t images = 1;
   std::size_t plain_images = 10000;
   std::string model;  // empty: the committed model for --depth
@@ -38,6 +40,7 @@ struct ResNetOptions {
 nlohmann::json to_json(const ResNetReport& r) {
   nlohmann::json j;
   j["model"] = "resnet" + std::to_string(r.depth);
+  j["widths"] = r.widths;
   j["dataset"] = "fashion-mnist test set (dataset-fashion-mnist), 28x28 zero-padded to 32x32";
   j["plaintext"] = {{"accuracy", r.plain_images ? nlohmann::json(r.plain_accuracy) : nlohmann::json(nullptr)},
                     {"images", r.plain_images},
@@ -94,8 +97,10 @@ int run_resnet(const ResNetOptions& o) {
   jo.depth = o.depth;
   jo.images = o.images;
   jo.plain_images = o.plain_images;
-  jo.model = o.model.empty() ? std::string(CKKS_MODELS_DIR) + "/resnet" + std::to_string(o.depth) + "_fmnist.safetensors"
+  jo.model = o.model.empty() ? std::string(CKKS_MODELS_DIR) + "/resnet" + std::to_string(o.depth) +
+                                   (o.width == "wide" ? "w" : "") + "_fmnist.safetensors"
                              : o.model;
+  jo.width = o.width;
   jo.data = o.data;
   jo.plaintext_cache_gib = o.plaintext_cache_gib >= 0 ? o.plaintext_cache_gib : default_plaintext_cache_gib(o.depth);
   jo.key_growth = o.key_growth;
@@ -108,6 +113,7 @@ int run_resnet(const ResNetOptions& o) {
   const std::size_t n_plain = r.plain_images, n_enc = r.encrypted_images;
   const double plain_acc = r.plain_accuracy;
   std::printf("Encrypted ResNet-%d inference (quadratic activations, leveled, no bootstrapping), Fashion-MNIST\n", o.depth);
+  std::printf("  stage widths %zu/%zu/%zu\n", r.widths.at(0), r.widths.at(1), r.widths.at(2));
   if (n_plain) std::printf("  plaintext accuracy (%zu test images): %.4f\n", n_plain, plain_acc);
   if (n_enc > 0) {
     const auto& p = j["params"];
@@ -147,9 +153,14 @@ Command add_resnet(CLI::App& app) {
   auto* r = app.add_subcommand("resnet", "leveled encrypted ResNet-8/20 inference (quadratic activations) on Fashion-MNIST "
                                          "at 128-bit security");
   r->add_option("--depth", ro->depth, "8 (default) or 20");
+  r->add_option("--width", ro->width,
+                "standard (16/32/64 channels, default) or wide (64/128/256, --depth 20 only: "
+                "ml/models/resnet20w_fmnist.safetensors); the model's widths must match");
   r->add_option("--images", ro->images, "test images to encrypt and classify one at a time (default 1; 0: plaintext only)");
   r->add_option("--plain-images", ro->plain_images, "test images for the plaintext accuracy (default 10000, all)");
-  r->add_option("--model", ro->model, "safetensors weights (default: the committed ml/models/resnet<depth>_fmnist.safetensors)");
+  r->add_option("--model", ro->model,
+                "safetensors weights (default: the committed ml/models/resnet<depth>_fmnist.safetensors, "
+                "resnet20w_fmnist.safetensors with --width wide)");
   r->add_option("--data", ro->data, "directory of the Fashion-MNIST IDX files (default: Debian's)");
   r->add_option("--plaintext-cache", ro->plaintext_cache_gib,
                  "GiB of convolution weight plaintexts to encode once before the images (default: all of them "

@@ -141,21 +141,48 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   rep.agreement = agree / nd;
 }
 
+/// "a/b/c" of a width list.
+std::string join_widths(const std::vector<std::size_t>& w) {
+  std::string r;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (i > 0) r += '/';
+    r += std::to_string(w[i]);
+  }
+  return r;
+}
+
 }  // namespace
+
+std::vector<std::size_t> resnet_widths(const std::string& width) {
+  if (width == "standard") return {16, 32, 64};
+  if (width == "wide") return {64, 128, 256};
+  throw InputError("resnet: --width \"" + width + "\" is not a width; give standard (16/32/64 channels) or wide "
+                   "(64/128/256, --depth 20 only)");
+}
 
 ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(const std::string&)>& log) {
   if (o.depth != 8 && o.depth != 20) throw InputError("resnet: --depth " + std::to_string(o.depth) + " is not 8 or 20");
   if (!(o.key_growth >= 1.0))
     throw InputError("resnet: --key-growth " + std::to_string(o.key_growth) +
                      " is below 1; give 1 for the smallest keys or more (default 2) for cheaper rotations");
+  const std::vector<std::size_t> want_widths = o.width.empty() ? std::vector<std::size_t>{} : resnet_widths(o.width);
+  if (o.width == "wide" && o.depth != 20)
+    throw InputError("resnet: --width wide is the wide ResNet-20; give it with --depth 20 (not " +
+                     std::to_string(o.depth) + "), or --width standard for ResNet-8");
   const auto t_total = Clock::now();
   const ResNet model = ResNet::load(o.model);
   if (static_cast<int>(model.depth()) != o.depth)
     throw InputError("resnet: " + o.model + " is a ResNet-" + std::to_string(model.depth()) + " but --depth is " +
                      std::to_string(o.depth));
+  std::vector<std::size_t> widths;
+  for (const auto& stage : model.stages) widths.push_back(stage.front().conv1.out_channels);
+  if (!want_widths.empty() && widths != want_widths)
+    throw InputError("resnet: " + o.model + " has stage widths " + join_widths(widths) + " but --width " + o.width +
+                     " means " + join_widths(want_widths) + "; give the --width of the model or another --model");
   const ImageSet test = pad_fashion_mnist_to_32(load_fashion_mnist(o.data, false));
   ResNetReport rep;
   rep.depth = o.depth;
+  rep.widths = widths;
   rep.plain_images = std::min(o.plain_images, test.images.size());
   rep.encrypted_images = std::min(o.images, test.images.size());
   const std::size_t n_plain = rep.plain_images;
@@ -165,7 +192,8 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   // Plaintext accuracy (and the predictions the encrypted ones are compared with).
   const auto t = Clock::now();
   const std::size_t n_pred = std::max(n_plain, rep.encrypted_images);
-  say(log, "[resnet] ResNet-%d: plaintext forward pass on %zu test images…\n", o.depth, n_pred);
+  say(log, "[resnet] ResNet-%d (stage widths %s): plaintext forward pass on %zu test images…\n", o.depth,
+      join_widths(widths).c_str(), n_pred);
   const std::vector<int> plain_pred = plain_predictions(model, test, n_pred);
   std::size_t plain_correct = 0;
   for (std::size_t i = 0; i < n_plain; ++i) plain_correct += plain_pred[i] == test.labels[i];

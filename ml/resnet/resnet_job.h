@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ckks/params.h"
 #include "ml/data/idx.h"
@@ -21,6 +22,9 @@ struct ResNetJobOptions {
   std::size_t images = 1;           ///< test images to encrypt and classify (0: plaintext only)
   std::size_t plain_images = 10000; ///< test images for the plaintext accuracy
   std::string model;                ///< safetensors weights of a ResNet-`depth` (required)
+  /// The stage widths the model must have: "standard" (16/32/64 channels), "wide" (64/128/256,
+  /// ResNet-20 only) or empty (any widths the packing holds; not checked).
+  std::string width;
   std::string data = kDebianFashionMnistDir;  ///< directory of the Fashion-MNIST IDX files
   /// GiB of weight plaintexts the server encodes once, before the images
   /// (ResNetServer::prepare_plaintexts; 0: none, every product encodes its plaintext; ∞: all).
@@ -35,6 +39,7 @@ struct ResNetJobOptions {
 /// sums (timings, seconds_encrypt/infer/decrypt) are over all encrypted images.
 struct ResNetReport {
   int depth = 0;
+  std::vector<std::size_t> widths;  ///< output channels of the stem and of stages 1, 2, 3 (from the model)
   std::size_t plain_images = 0, encrypted_images = 0;
   double plain_accuracy = 0;  ///< on the first plain_images test images
   double seconds_plain = 0;   ///< plaintext forward passes
@@ -61,10 +66,18 @@ struct ResNetReport {
   double seconds_total = 0;
 };
 
+/// The stage widths (channels of stages 1, 2, 3) a --width name stands for: "standard" 16/32/64,
+/// "wide" 64/128/256 (four times the channels, 16 times the multiply-adds: 4.3 M parameters in
+/// ResNet-20 against 0.27 M; the stem has the width of stage 1). Source: [HZRS16] (the standard
+/// widths, as restated in docs/references.md; no section read); the wide ones are issue 19's.
+/// Throws InputError for any other name (naming --width and the two accepted values).
+std::vector<std::size_t> resnet_widths(const std::string& width);
+
 /// Runs the job. `log` receives one progress line at a time (phases, every activation layer of
-/// every image); may be empty. Throws InputError for a depth other than 8 or 20, a model whose
-/// depth differs from `depth`, or nothing to do (both image counts 0); the loaders' errors for bad
-/// files.
+/// every image); may be empty. Throws InputError for a depth other than 8 or 20, a width other than
+/// empty, "standard" or "wide", "wide" with a depth other than 20, a model whose depth differs from
+/// `depth` or whose stage widths differ from those of a non-empty `width` (resnet_widths), or
+/// nothing to do (both image counts 0); the loaders' errors for bad files.
 ResNetReport run_resnet_job(const ResNetJobOptions& options, const std::function<void(const std::string&)>& log = {});
 
 }  // namespace ckks::ml

@@ -22,8 +22,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ckks/context.h"
@@ -51,33 +53,45 @@ Conv2d random_conv(std::mt19937_64& rng, std::size_t out, std::size_t in, std::s
   return c;
 }
 
-QuadraticActivation random_act(std::mt19937_64& rng, bool negative) {
+/// a·t² + b·t + c with b near 1, c small and a random in [0.1, 0.3]·a_scale (or in
+/// −[0.02, 0.07]·a_scale if `negative`).
+QuadraticActivation random_act(std::mt19937_64& rng, bool negative, double a_scale = 1.0) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   QuadraticActivation a;
-  a.a = negative ? -(0.02 + 0.05 * u(rng)) : 0.1 + 0.2 * u(rng);
+  a.a = a_scale * (negative ? -(0.02 + 0.05 * u(rng)) : 0.1 + 0.2 * u(rng));
   a.b = 0.9 + 0.2 * u(rng);
   a.c = 0.05 * (u(rng) - 0.5);
   return a;
 }
 
-/// A ResNet-8-shaped network (one block per stage) with widths w1/w2/w3 and K classes, random.
-ResNet random_resnet8(std::uint64_t seed, std::size_t w1, std::size_t w2, std::size_t w3, std::size_t classes) {
+/// A ResNet-(6n+2)-shaped network (n = `blocks` per stage) with widths w1/w2/w3 and K classes, random.
+/// a_scale scales the activations' quadratic terms and `branch` the second convolution of every
+/// block (weights and bias): deep random networks need both below 1, or the quadratics compound
+/// through the residual additions (at 1 and 1, three blocks per stage reach 1e305).
+ResNet random_resnet(std::uint64_t seed, std::size_t blocks, std::size_t w1, std::size_t w2, std::size_t w3,
+                     std::size_t classes, double a_scale = 1.0, double branch = 1.0) {
   std::mt19937_64 rng(seed);
   ResNet m;
   m.stem = random_conv(rng, w1, 1, 3, 1);
-  m.stem_act = random_act(rng, false);
+  m.stem_act = random_act(rng, false, a_scale);
   std::size_t prev = w1;
   const std::size_t widths[3] = {w1, w2, w3};
   for (int s = 0; s < 3; ++s) {
-    ResNet::Block b;
-    const std::size_t stride = s == 0 ? 1 : 2;
-    b.conv1 = random_conv(rng, widths[s], prev, 3, stride);
-    b.act1 = random_act(rng, s == 1);  // one activation with a < 0 exercises the sign
-    b.conv2 = random_conv(rng, widths[s], widths[s], 3, 1);
-    if (s > 0) b.shortcut = random_conv(rng, widths[s], prev, 1, 2);
-    b.act2 = random_act(rng, false);
-    m.stages.push_back({b});
-    prev = widths[s];
+    std::vector<ResNet::Block> stage;
+    for (std::size_t k = 0; k < blocks; ++k) {
+      ResNet::Block b;
+      const std::size_t stride = s > 0 && k == 0 ? 2 : 1;
+      b.conv1 = random_conv(rng, widths[s], prev, 3, stride);
+      b.act1 = random_act(rng, s == 1 && k == 0, a_scale);  // one activation with a < 0 exercises the sign
+      b.conv2 = random_conv(rng, widths[s], widths[s], 3, 1);
+      for (auto& w : b.conv2.weight) w *= branch;
+      for (auto& w : b.conv2.bias) w *= branch;
+      if (stride == 2) b.shortcut = random_conv(rng, widths[s], prev, 1, 2);
+      b.act2 = random_act(rng, false, a_scale);
+      stage.push_back(b);
+      prev = widths[s];
+    }
+    m.stages.push_back(stage);
   }
   m.fc.in = w3;
   m.fc.out = classes;
@@ -85,6 +99,11 @@ ResNet random_resnet8(std::uint64_t seed, std::size_t w1, std::size_t w2, std::s
   for (std::size_t i = 0; i < classes * w3; ++i) m.fc.weight.push_back(n(rng));
   for (std::size_t i = 0; i < classes; ++i) m.fc.bias.push_back(n(rng));
   return m;
+}
+
+/// The ResNet-8 shape (one block per stage).
+ResNet random_resnet8(std::uint64_t seed, std::size_t w1, std::size_t w2, std::size_t w3, std::size_t classes) {
+  return random_resnet(seed, 1, w1, w2, w3, classes);
 }
 
 FeatureMap random_map(std::uint64_t seed, std::size_t c, std::size_t h, std::size_t w, double amp = 1.0) {
@@ -168,6 +187,28 @@ double off_grid_max(Fixture& f, const PackedFeatureMap& p) {
   return r;
 }
 
+/// The relative error of one decrypted activation map against the trace's layer of the same name
+/// (max error over the largest |value|), checked against `bound`.
+double layer_error(Fixture& f, const std::vector<LayerOutput>& trace, const std::string& name,
+                   const PackedFeatureMap& m, double bound) {
+  const FeatureMap& want = find_layer(trace, name);
+  const double rel = max_diff(f.decrypt(m), want) / max_abs(want);
+  CHECK_MESSAGE(rel < bound, name << ": relative error " << rel);
+  return rel;
+}
+
+/// The decrypted logits of `out` against the trace's "fc": {max |error|, max |logit|}.
+std::pair<double, double> logit_error(Fixture& f, const ResNetServer& server, const Ciphertext& out,
+                                      const std::vector<LayerOutput>& trace) {
+  const auto logits = server.unpack_logits(f.client.encoder.decode(f.client.decryptor.decrypt(out)));
+  const FeatureMap& want = find_layer(trace, "fc");
+  double err = 0, mag = 0;
+  for (std::size_t k = 0; k < want.data.size(); ++k) {
+    err = std::max(err, std::fabs(logits[k] - want.data[k]));
+    mag = std::max(mag, std::fabs(want.data[k]));
+  }
+  return {err, mag};
+}
 
 }  // namespace
 
@@ -378,26 +419,77 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   double worst = 0;
   ResNetTimings tm;
   const Ciphertext out = server.infer(f.e, in, &tm, [&](const std::string& name, const PackedFeatureMap& m) {
-    const FeatureMap& want = find_layer(trace, name);
-    const double rel = max_diff(f.decrypt(m), want) / max_abs(want);
-    worst = std::max(worst, rel);
+    worst = std::max(worst, layer_error(f, trace, name, m, 2e-3));
     ++observed;
-    CHECK_MESSAGE(rel < 2e-3, name << ": relative error " << rel);
   });
   CHECK(observed == 7);
   CHECK(out.level == f.ctx->max_level() - 15);
-  const auto logits = server.unpack_logits(f.client.encoder.decode(f.client.decryptor.decrypt(out)));
-  const FeatureMap& want = find_layer(trace, "fc");
-  double err = 0, mag = 0;
-  for (std::size_t k = 0; k < 10; ++k) {
-    err = std::max(err, std::fabs(logits[k] - want.data[k]));
-    mag = std::max(mag, std::fabs(want.data[k]));
-  }
+  const auto [err, mag] = logit_error(f, server, out, trace);
   MESSAGE("random ResNet-8: worst activation relative error " << worst << ", logit error " << err << " (logits up to "
                                                                << mag << "), conv rotations " << tm.cost["conv"].rotations);
   CHECK(err < 2e-3 * std::max(1.0, mag));
   CHECK(tm.cost["conv"].levels == 7);  // 7 convolution passes: the projection shortcuts ride in conv2's
   CHECK(tm.cost["activation"].levels == 7);
+}
+
+// The layout of the wide ResNet-20 (64/128/256 channels at N = 2^16: 2, 4 and 8 ciphertexts of 32
+// blocks per map) in small: 8 blocks of an 8 × 8 grid at N = 2^10, widths 16/32/64, so that every
+// stage holds its maps in several ciphertexts (2, 4, 8; the stem's 1-channel input in one), and three
+// blocks per stage, so that the identity shortcuts of every stage add multi-ciphertext maps as well.
+TEST_CASE("ml/resnet_encrypted: a random ResNet-20 with 2, 4, 8 ciphertexts per map, activation by activation against ResNet::trace") {
+  const ResNet model = random_resnet(11, 3, 16, 32, 64, 10, 0.2, 0.5);
+  CHECK(model.depth() == 20);
+  const ResNetServer server(model, ResNetPacking(8, 8, 512));
+  CHECK(server.levels_needed() == 39);
+  for (const auto& [channels, cts] : {std::pair<std::size_t, std::size_t>{16, 2}, {32, 4}, {64, 8}})
+    CHECK(server.packing().ciphertexts(channels) == cts);
+  Fixture f(server.levels_needed(), server.rotation_steps(), 8, 10);
+  const FeatureMap image = random_map(33, 1, 8, 8, 1.0);
+  std::vector<float> pixels(image.data.begin(), image.data.end());
+  for (auto& p : pixels) p = std::fabs(p);
+  const auto trace = model.trace(FeatureMap::from_values(pixels, 1, 8, 8));
+  double largest = 0;  // the plaintext network stays in range (a random deep one need not)
+  for (const auto& layer : trace) largest = std::max(largest, max_abs(layer.value));
+  REQUIRE(largest < 100);
+
+  const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(pixels), f.ctx->max_level(), f.e.scale);
+  int observed = 0;
+  double worst = 0;
+  std::map<std::string, std::size_t> cts_seen;
+  ResNetTimings tm;
+  const Ciphertext out = server.infer(f.e, in, &tm, [&](const std::string& name, const PackedFeatureMap& m) {
+    worst = std::max(worst, layer_error(f, trace, name, m, 2e-3));
+    ++observed;
+    cts_seen[name] = m.cts.size();
+    CHECK_MESSAGE(off_grid_max(f, m) < 1e-3 * max_abs(find_layer(trace, name)), name);
+  });
+  CHECK(observed == 19);
+  CHECK(cts_seen["stem.act"] == 2);
+  CHECK(cts_seen["s1.b3.act2"] == 2);
+  CHECK(cts_seen["s2.b1.act1"] == 4);
+  CHECK(cts_seen["s2.b3.act2"] == 4);
+  CHECK(cts_seen["s3.b1.act1"] == 8);
+  CHECK(cts_seen["s3.b3.act2"] == 8);
+  CHECK(out.level == f.ctx->max_level() - 39);
+  const auto [err, mag] = logit_error(f, server, out, trace);
+  MESSAGE("random ResNet-20 (2/4/8 ciphertexts, largest plaintext value " << largest
+                                                                          << "): worst activation relative error " << worst
+                                                                          << ", logit error " << err
+                                                                                  << " (logits up to " << mag << "), conv "
+                                                                                  << tm.cost["conv"].rotations << " rotations, "
+                                                                                  << tm.cost["conv"].plaintext_products
+                                                                                  << " products");
+  CHECK(err < 2e-3 * std::max(1.0, mag));
+  CHECK(tm.cost["conv"].levels == 19);  // 19 convolution passes: the 2 projection shortcuts ride in conv2's
+  CHECK(tm.cost["activation"].levels == 19);
+  // The counts of the file comment of resnet_encrypted.h, per convolution with c_in input and c_out
+  // output ciphertexts and nr = min(C_in, nb) = 8 channel rotations (1 for the stem): 8·c_in tap
+  // rotations + c_out·(nr − 1) block rotations, c_out·nr·c_in·taps products (every tap reaches the
+  // 2 × 2 maps of stage 3). Stem 8 / 18; stage 1: 6 × (30 / 288); stage 2: 104 / 1792 (with the
+  // projection's 64 products) + 4 × (60 / 1152); stage 3: 208 / 7168 + 4 × (120 / 4608).
+  CHECK(tm.cost["conv"].rotations == 8 + 180 + 344 + 688);
+  CHECK(tm.cost["conv"].plaintext_products == 18 + 1728 + 6400 + 25600);
 }
 
 TEST_CASE("ml/resnet_encrypted: plaintexts encoded ahead give bit-identical ciphertexts to fresh encodes") {

@@ -623,7 +623,9 @@ TEST_CASE("ml/resnet_plain: the committed Fashion-MNIST ResNets match PyTorch's 
   REQUIRE_MESSAGE(fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz"),
                   dir << " is missing (apt-get install dataset-fashion-mnist)");
   int checked = 0;
-  for (const std::string arch : {"resnet8", "resnet20"}) {
+  // resnet20w: the wide ResNet-20 (64/128/256 channels; 0.75 s of CPU per image here), on its
+  // first 10 reference images only, and without the accuracy checks (10 images say little).
+  for (const std::string arch : {"resnet8", "resnet20", "resnet20w"}) {
     const fs::path model = models / (arch + "_fmnist.safetensors");
     const fs::path ref = models / (arch + "_fmnist_logits.safetensors");
     if (!fs::exists(model)) {
@@ -643,20 +645,21 @@ TEST_CASE("ml/resnet_plain: the committed Fashion-MNIST ResNets match PyTorch's 
     const auto& logits = t.at("logits");
     REQUIRE(logits.shape.size() == 2);
     REQUIRE(logits.shape[1] == 10);
-    const std::size_t K = logits.shape[0];
+    const std::size_t rows = logits.shape[0];  // the reference images (K of them are run)
+    const std::size_t K = arch == "resnet20w" ? std::min<std::size_t>(10, rows) : rows;
     REQUIRE(K >= 1);
-    if (t.count("indices")) {  // the reference images are test images 0..K-1
+    if (t.count("indices")) {  // the reference images are test images 0..rows-1
       const auto& idx = t.at("indices").data;
-      REQUIRE(idx.size() == K);
-      for (std::size_t i = 0; i < K; ++i) REQUIRE(idx[i] == static_cast<double>(i));
+      REQUIRE(idx.size() == rows);
+      for (std::size_t i = 0; i < rows; ++i) REQUIRE(idx[i] == static_cast<double>(i));
     }
-    const auto test = ckks::ml::pad_fashion_mnist_to_32(ckks::ml::load_fashion_mnist(dir, false, K));
-    REQUIRE(test.images.size() == K);
+    const auto test = ckks::ml::pad_fashion_mnist_to_32(ckks::ml::load_fashion_mnist(dir, false, rows));
+    REQUIRE(test.images.size() == rows);
     // The training script also records the labels ("3,1,..."); they must be these images'.
     const auto meta = ckks::ml::read_safetensors_metadata(ref.string());
     if (auto it = meta.find("labels"); it != meta.end()) {
       std::string want;
-      for (std::size_t i = 0; i < K; ++i) {
+      for (std::size_t i = 0; i < rows; ++i) {
         if (i > 0) want += ',';
         want += std::to_string(test.labels[i]);
       }
@@ -686,6 +689,10 @@ TEST_CASE("ml/resnet_plain: the committed Fashion-MNIST ResNets match PyTorch's 
                  << largest << "), predictions agree on " << agree << "/" << K << ", accuracy "
                  << correct << "/" << K << ", " << secs << " s");
     CHECK(agree == static_cast<int>(K));
+    if (arch == "resnet20w") {
+      ++checked;
+      continue;
+    }
     CHECK(correct >= static_cast<int>(0.7 * static_cast<double>(K)));
     // The accuracy the training script measured on all 10 000 test images: the first K should be
     // near it (0.15 is about 5 standard deviations of a 100-image sample at 90 %).
