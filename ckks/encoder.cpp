@@ -158,12 +158,13 @@ namespace {
 
 // Real and imaginary parts of an input value: the transform reads complex values (encode of
 // std::complex, special_ifft) or real ones (encode of double, whose imaginary parts are 0) in place.
-constexpr double kMaxDouble = std::numeric_limits<double>::max();
-
 inline double re_of(const cplx& x) { return x.real(); }
 inline double im_of(const cplx& x) { return x.imag(); }
 inline double re_of(double x) { return x; }
 inline double im_of(double) { return 0.0; }
+
+// The largest finite double: |a| <= kMaxDouble is false exactly for ±∞ and NaN.
+constexpr double kMaxDouble = std::numeric_limits<double>::max();
 
 // The inverse special FFT of v[0..n) without its last two steps (division by n, bit reversal), where
 // v_j = z[j] for j < m and 0 for m ≤ j < n (m ≤ n; the caller's values are read in place, never
@@ -173,7 +174,8 @@ inline double im_of(double) { return 0.0; }
 // two independent items, one per output half: its half of the first stage (reading both halves of
 // v, writing only its own) and then ifft_block on that half — two threads split it without a
 // barrier, and each value sees the same operations in the same order whatever the thread count
-// (the missing values enter as exact zeros: a + 0 = a, (a − 0)·w̄ = a·w̄, as before). finish(h,
+// (the missing values are skipped as exact zeros: a + 0 = a, (a − 0)·w̄ = a·w̄; outputs equal those
+// of a zero-padded input up to the sign of a zero, which the rounding to integers does not see). finish(h,
 // begin, end) runs in item h right after it, on the same thread, with [begin, end) the indices of
 // that half (n = 1: one item).
 template <class T, class Finish>
@@ -192,7 +194,7 @@ void ifft_in_halves(const T* z, std::size_t m, std::size_t n, double* re, double
   const double* wi = tw_im + half;
   math::parallel_for_limbs(2, fft_work(n), [&](std::size_t h) {
     double *r = re + h * half, *i = im + h * half;
-    const T* hi = z + half;
+    const T* hi = both > 0 ? z + half : z;  // z may be null when m = 0: no offset from it then
     if (h == 0) {
       for (std::size_t j = 0; j < both; ++j) {
         r[j] = re_of(z[j]) + re_of(hi[j]);
