@@ -140,7 +140,8 @@ int run_nn_train(NnCliOptions o) {
     j["layout"] = {{"block_slots", l.block}, {"hidden_stride", l.hp}, {"axis", l.axis}, {"groups", l.groups},
                    {"samples_per_ciphertext", l.samples()}, {"products_per_iteration", l.products_per_iteration(r.act2.degree)},
                    {"rotations_per_iteration", l.rotations_per_iteration()}, {"galois_keys", r.galois_keys},
-                   {"uploaded_ciphertexts", r.uploaded_ciphertexts}};
+                   {"uploaded_ciphertexts", r.uploaded_ciphertexts}, {"batch_bytes", r.batch_bytes},
+                   {"streamed_batches", r.streamed_batches}};
     j["levels"] = {{"weights", r.weight_level}, {"data", r.data_level}, {"schedule", r.schedule}};
     j["bootstraps"] = r.stats.bootstraps;
     j["params"] = {{"describe", r.params.describe()}, {"log_qp", r.log_qp}, {"security_bits", r.security_bits}};

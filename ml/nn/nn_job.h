@@ -40,6 +40,13 @@ NnRecipe nn_default_recipe(const std::string& data);
 /// `r`; the CLI then overrides each with the flag the user gave.
 void apply_nn_recipe(NnJobOptions& o, const NnRecipe& r);
 
+/// The most bytes of encrypted training batches the job keeps for a whole run: when the batches its
+/// iterations use would take more (Fashion-MNIST's default: 128 batches × 14 ciphertexts × 10 MiB =
+/// 17.5 GiB at the 128-bit parameters, beside ≈ 13 GiB of keys and work), the data owner encrypts
+/// each batch in its own iteration and the server drops it after the step (NnReport::streamed_batches;
+/// the same values, fresh encryption noise each epoch). 4 GiB: digits' 11 batches take 0.65 GiB.
+inline constexpr std::size_t kStoredBatchBytes = std::size_t{4} << 30;
+
 struct NnJobOptions {
   std::string data = "digits";  ///< digits | fashion-mnist-14
   std::string fashion_dir;       ///< empty: kDebianFashionMnistDir
@@ -62,6 +69,9 @@ struct NnJobOptions {
   /// accuracy beside the twin's on stderr through `checkpoint` (0: after every epoch, < 0: never).
   /// Only the owner decrypts; the server's iterations are unchanged.
   int checkpoint_every = 0;
+  /// Bytes of encrypted batches kept for the whole run (above: each batch encrypted in its own
+  /// iteration); kStoredBatchBytes unless a test forces the streamed path with 0.
+  std::size_t stored_batch_bytes = kStoredBatchBytes;
   /// > 0: a wall-clock deadline (seconds since the Unix epoch): the server stops before an iteration
   /// that would end past it (by the mean iteration time so far) and every figure, the twin's
   /// included, is taken at the last iteration done (NnReport::stopped_early).
@@ -95,6 +105,8 @@ struct NnReport {
   double log_qp = 0;
   int security_bits = 0;
   std::size_t galois_keys = 0, uploaded_ciphertexts = 0;
+  std::size_t batch_bytes = 0;    ///< one encrypted batch (G + 1 ciphertexts at the data level), bytes
+  bool streamed_batches = false;  ///< true: each batch encrypted in its iteration (they exceed kStoredBatchBytes)
   double accuracy_encrypted = 0, accuracy_plaintext = 0, agreement = 0, max_weight_error = 0;
   NnRunStats stats;
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_train = 0, seconds_total = 0;

@@ -143,6 +143,22 @@ TEST_CASE("ml/nn a run saved after 1 iteration and resumed equals the uninterrup
   o.max_iterations = 3;
   const ml::NnReport whole = ml::run_nn_job(o, {});
   REQUIRE(whole.iterations == 3);
+  CHECK_FALSE(whole.streamed_batches);  // 3 small batches: stored for the run
+  CHECK(whole.uploaded_ciphertexts == 4 * (whole.layout.groups + 1));  // batches 0, 1, 2 and the weights
+
+  // The streamed path (each batch encrypted in its own iteration, as Fashion-MNIST's 17.5 GiB of
+  // batches need at 128-bit), forced by a zero budget: the same weights within the same bound.
+  ml::NnJobOptions streamed_o = o;
+  streamed_o.stored_batch_bytes = 0;
+  const ml::NnReport streamed = ml::run_nn_job(streamed_o, {});
+  CHECK(streamed.streamed_batches);
+  CHECK(streamed.batch_bytes == whole.batch_bytes);
+  CHECK(streamed.batch_bytes == (whole.layout.groups + 1) * 2 * (static_cast<std::size_t>(whole.data_level) + 1) * 2048 * 8);
+  CHECK(streamed.uploaded_ciphertexts == whole.uploaded_ciphertexts);
+  CHECK(streamed.iterations == 3);
+  CHECK(streamed.agreement == 1.0);
+  CHECK(streamed.max_weight_error < std::ldexp(1.0, -20));
+  CHECK(ml::max_weight_difference(streamed.weights_encrypted, whole.weights_encrypted) < std::ldexp(1.0, -20));
 
   const std::string dir = fresh_dir("resume");
   ml::NnJobOptions first = o;
