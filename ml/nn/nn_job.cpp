@@ -309,8 +309,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   // o.stored_batch_bytes (kStoredBatchBytes); otherwise each batch is encrypted in its own iteration and dropped after it
   // (Fashion-MNIST's default: 128 batches × 14 ciphertexts × 10 MiB = 17.5 GiB would not fit beside
   // the keys in 24 GiB). And (a fresh run) the initial weights.
-  const std::size_t per_iteration = static_cast<std::size_t>(rep.iterations - start);
-  const std::size_t distinct = std::min(batches.size(), per_iteration);
+  const std::size_t remaining = static_cast<std::size_t>(rep.iterations - start);  // iterations this process runs
+  const std::size_t distinct = std::min(batches.size(), remaining);
   const std::size_t ct_bytes = 2 * static_cast<std::size_t>(server.data_level() + 1) * ctx->n() * sizeof(std::uint64_t);
   rep.batch_bytes = (rep.layout.groups + 1) * ct_bytes;
   rep.streamed_batches = distinct * rep.batch_bytes > o.stored_batch_bytes;
