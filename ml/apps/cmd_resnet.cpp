@@ -1,5 +1,5 @@
 // ckks-ml resnet [--depth 8|20] [--width standard|wide] [--images K] [--plain-images M] [--model PATH]
-//                [--data DIR] [--plaintext-cache GIB] [--key-growth X] [--json]
+//                [--data DIR] [--plaintext-cache GIB] [--key-growth X] [--tap-packing on|off] [--json]
 //
 // Leveled encrypted inference of the quadratic-activation ResNet-8 / ResNet-20 on Fashion-MNIST
 // (ml/resnet/resnet_encrypted.h): plaintext accuracy of the model on the test set (C++ forward pass,
@@ -34,6 +34,7 @@ struct ResNetOptions {
   bool json = false;
   double plaintext_cache_gib = -1;  // < 0: by depth (default_plaintext_cache_gib)
   double key_growth = 2.0;
+  std::string tap_packing = "on";
 };
 
 /// The report as the JSON object `--json` prints (and the table is read from).
@@ -68,6 +69,7 @@ nlohmann::json to_json(const ResNetReport& r) {
                    {"security_bits", r.security_bits}};
     j["keys"] = {{"galois_keys", r.galois_keys}, {"galois_bytes", r.galois_bytes}, {"relin_bytes", r.relin_bytes}};
     j["cost_per_image"] = cost;
+    j["tap_packing"] = r.pack_taps;
     j["plaintext_cache"] = {{"plaintexts", r.cached_plaintexts}, {"bytes", r.cached_plaintext_bytes},
                             {"seconds", r.seconds_prepare}, {"hits_per_image", r.cache_hits / r.encrypted_images}};
     j["seconds"] = {{"keygen", r.seconds_keygen},
@@ -104,6 +106,7 @@ int run_resnet(const ResNetOptions& o) {
   jo.data = o.data;
   jo.plaintext_cache_gib = o.plaintext_cache_gib >= 0 ? o.plaintext_cache_gib : default_plaintext_cache_gib(o.depth);
   jo.key_growth = o.key_growth;
+  jo.pack_taps = o.tap_packing == "on";
   const ResNetReport r = run_resnet_job(jo, [](const std::string& line) { std::fputs(line.c_str(), stderr); });
   const nlohmann::json j = to_json(r);
   if (o.json) {
@@ -172,6 +175,11 @@ Command add_resnet(CLI::App& app) {
                  "(resnet_params; default 2: ResNet-8 gets dnum 2 and 6 special primes, keys 1.57x larger, "
                  "rotations about a third cheaper; 1: the smallest keys, dnum 1; ResNet-20 is the same for any value)")
       ->check(CLI::Range(1.0, 100.0));
+  r->add_option("--tap-packing", ro->tap_packing,
+                "on (default): the 3x3 taps of a convolution whose input is clean share one product in the gap of "
+                "stages 2 and 3 (1 product per channel rotation at gap 4, 3 at gap 2, instead of 9); off: one "
+                "product per tap")
+      ->check(CLI::IsMember({"on", "off"}));
   r->add_flag("--json", ro->json, "print one JSON object instead of the table");
   return {r, [ro] { return run_resnet(*ro); }};
 }

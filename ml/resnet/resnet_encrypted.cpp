@@ -81,6 +81,98 @@ bool tap_inside(const ResNetPacking& pk, const ConvGeometry& g, std::size_t y, s
   return Y >= 0 && X >= 0 && Y < static_cast<long>(pk.height()) && X < static_cast<long>(pk.width());
 }
 
+/// The taps of a convolution and how they are grouped (file comment, "Taps packed into the gap").
+/// cell = 1: one group per tap, in row-major order, sub-positions 0 (the standard convolution).
+/// cell = g (the input gap, ≥ 2, and k > 1): the centre tap first (sub-position 0: its rotation stays
+/// 0), then the others row-major, each into the first group and free sub-position (sx + W·sy, in
+/// the order sx, then sy) where it reads no valid input slot through another tap's rotated copy,
+/// else into a new group. That check is what the file comment's argument needs at the borders: a
+/// tap whose position p + g·off_t leaves the grid to the right wraps into the next row in the slot
+/// index, and a partner a row up in the cell (Δs = −W) would bring it back onto a valid slot.
+struct TapLayout {
+  std::size_t cell = 1;
+  std::vector<std::pair<std::size_t, std::size_t>> taps;  ///< (ky, kx), row-major
+  std::vector<std::vector<std::size_t>> groups;           ///< tap indices per group
+  std::vector<std::size_t> sub;                           ///< slot offset s_t of each tap inside its cell
+};
+
+/// For each tap, the output grid positions (inside a block) where it falls inside the grid.
+std::vector<std::vector<std::size_t>> tap_positions(const ResNetPacking& pk, const ConvGeometry& g,
+                                                    const std::vector<std::pair<std::size_t, std::size_t>>& taps) {
+  std::vector<std::vector<std::size_t>> inside(taps.size());
+  for (std::size_t t = 0; t < taps.size(); ++t)
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x)
+        if (tap_inside(pk, g, y, x, taps[t].first, taps[t].second))
+          inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
+  return inside;
+}
+
+TapLayout tap_layout(const ResNetPacking& pk, const ConvGeometry& g, bool pack) {
+  TapLayout tl;
+  for (std::size_t ky = 0; ky < g.k; ++ky)
+    for (std::size_t kx = 0; kx < g.k; ++kx) tl.taps.emplace_back(ky, kx);
+  tl.sub.assign(tl.taps.size(), 0);
+  tl.cell = pack && g.in_gap >= 2 && g.k > 1 ? g.in_gap : 1;
+  if (tl.cell == 1) {
+    for (std::size_t t = 0; t < tl.taps.size(); ++t) tl.groups.push_back({t});
+    return tl;
+  }
+  const auto inside = tap_positions(pk, g, tl.taps);
+  const long S = static_cast<long>(pk.slots()), B = static_cast<long>(pk.block()), W = static_cast<long>(pk.width());
+  const long gap = static_cast<long>(g.in_gap);
+  auto offset = [&](std::size_t t) { return static_cast<long>(tap_offset(pk, g, tl.taps[t].first, tl.taps[t].second)); };
+  auto valid_input = [&](long idx) {
+    const long pos = ((idx % S + S) % S) % B;
+    return (pos / W) % gap == 0 && (pos % W) % gap == 0;
+  };
+  // does tap a at sub-position sa pick up a valid input slot where tap b (sub-position sb) is read?
+  auto reads_into = [&](std::size_t a, long sa, std::size_t b, long sb) {
+    for (std::size_t p : inside[b])
+      if (valid_input(static_cast<long>(p) + sb + offset(a) - sa)) return true;
+    return false;
+  };
+  std::vector<std::size_t> order{g.pad * g.k + g.pad};  // the centre tap
+  for (std::size_t t = 0; t < tl.taps.size(); ++t)
+    if (t != order.front()) order.push_back(t);
+  const std::size_t per = tl.cell * tl.cell;
+  std::vector<std::vector<bool>> used;  // per group, per sub-position index m
+  for (std::size_t t : order) {
+    bool placed = false;
+    for (std::size_t G = 0; G < tl.groups.size() && !placed; ++G)
+      for (std::size_t m = 0; m < per && !placed; ++m) {
+        if (used[G][m]) continue;
+        const long st = static_cast<long>(m % tl.cell) + W * static_cast<long>(m / tl.cell);
+        bool ok = true;
+        for (std::size_t u : tl.groups[G]) {
+          const long su = static_cast<long>(tl.sub[u]);
+          ok = ok && !reads_into(t, st, u, su) && !reads_into(u, su, t, st);
+        }
+        if (!ok) continue;
+        tl.groups[G].push_back(t);
+        tl.sub[t] = static_cast<std::size_t>(st);
+        used[G][m] = true;
+        placed = true;
+      }
+    if (!placed) {
+      tl.groups.push_back({t});
+      used.emplace_back(per, false);
+      used.back()[0] = true;
+      tl.sub[t] = 0;
+    }
+  }
+  return tl;
+}
+
+/// The rotation steps of the cell sum Σ_{0 ≤ sx, sy < cell} rot_{sx + W·sy}: 1, 2, …, cell/2 and
+/// W, 2W, …, (cell/2)·W (none for cell 1).
+std::vector<int> cell_sum_steps(const ResNetPacking& pk, std::size_t cell) {
+  std::vector<int> steps;
+  for (std::size_t s = 1; s < cell; s *= 2) steps.push_back(static_cast<int>(s));
+  for (std::size_t s = 1; s < cell; s *= 2) steps.push_back(static_cast<int>(s * pk.width()));
+  return steps;
+}
+
 double conv_w(const Conv2d& c, std::size_t o, std::size_t i, std::size_t ky, std::size_t kx) {
   return c.weight[((o * c.in_channels + i) * c.kernel + ky) * c.kernel + kx];
 }
@@ -198,12 +290,14 @@ FoldedActivation fold_activation(const QuadraticActivation& act, const std::stri
 
 // ------------------------------------------------------------------------------- convolution
 std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap,
-                                     const Conv2d& conv) {
+                                     const Conv2d& conv, bool pack_taps) {
   const ConvGeometry g = conv_geometry(pk, in_channels, in_gap, conv);
+  const TapLayout tl = tap_layout(pk, g, pack_taps);
   std::set<int> steps;
-  for (std::size_t ky = 0; ky < g.k; ++ky)
-    for (std::size_t kx = 0; kx < g.k; ++kx)
-      if (int off = tap_offset(pk, g, ky, kx); off != 0) steps.insert(off);
+  for (std::size_t t = 0; t < tl.taps.size(); ++t)
+    if (int off = tap_offset(pk, g, tl.taps[t].first, tl.taps[t].second) - static_cast<int>(tl.sub[t]); off != 0)
+      steps.insert(off);
+  for (int s : cell_sum_steps(pk, tl.cell)) steps.insert(s);
   const int B = static_cast<int>(pk.block());
   for (std::size_t b = 1; b < g.n1; ++b) steps.insert(static_cast<int>(b) * B);
   for (std::size_t G = 1; G * g.n1 < g.nr; ++G) steps.insert(static_cast<int>(G * g.n1) * B);
@@ -212,41 +306,23 @@ std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_cha
 
 namespace {
 
-/// Step 1 of conv_packed: the k² taps (ky, kx), their slot offsets, every input ciphertext rotated
-/// by every offset with one hoisted decomposition, and for each tap the output positions (inside a
-/// block) where it falls inside the grid.
+/// Step 1 of conv_packed: the taps and their groups (TapLayout), every input ciphertext rotated by
+/// every tap's offset with one hoisted decomposition and summed per group (Y_{i,G}; for cell 1 a
+/// group is one tap, y_{i,t}), and for each tap the output positions (inside a block) where it falls
+/// inside the grid.
 struct HoistedTaps {
-  std::vector<std::pair<std::size_t, std::size_t>> taps;  ///< (ky, kx)
-  std::vector<std::vector<Ciphertext>> rotated;           ///< rotated[i][t] = y_{i,t}
-  std::vector<std::vector<std::size_t>> inside;           ///< tap → output grid positions
-  int rotations = 0;                                      ///< nonzero offsets × input ciphertexts
+  TapLayout layout;
+  std::vector<std::vector<Ciphertext>> rotated;  ///< rotated[i][G] = Y_{i,G}
+  std::vector<std::vector<std::size_t>> inside;  ///< tap → output grid positions
+  int rotations = 0;                             ///< nonzero offsets × input ciphertexts
 };
 
-/// The k² taps (ky, kx) in row-major order.
-std::vector<std::pair<std::size_t, std::size_t>> conv_taps(const ConvGeometry& g) {
-  std::vector<std::pair<std::size_t, std::size_t>> taps;
-  for (std::size_t ky = 0; ky < g.k; ++ky)
-    for (std::size_t kx = 0; kx < g.k; ++kx) taps.emplace_back(ky, kx);
-  return taps;
-}
-
-/// For each tap, the output grid positions (inside a block) where it falls inside the grid.
-std::vector<std::vector<std::size_t>> tap_positions(const ResNetPacking& pk, const ConvGeometry& g,
-                                                    const std::vector<std::pair<std::size_t, std::size_t>>& taps) {
-  std::vector<std::vector<std::size_t>> inside(taps.size());
-  for (std::size_t t = 0; t < taps.size(); ++t)
-    for (std::size_t y = 0; y < g.out_h; ++y)
-      for (std::size_t x = 0; x < g.out_w; ++x)
-        if (tap_inside(pk, g, y, x, taps[t].first, taps[t].second))
-          inside[t].push_back(g.out_gap * y * pk.width() + g.out_gap * x);
-  return inside;
-}
-
-/// The slots of the weight plaintext d_{i,t,r} of output ciphertext j (file comment) into buf:
-/// factor·w[o(α)][c(i, α + r)][t] at the positions where tap t is inside the grid, in every block
-/// β = α + r; 0 elsewhere. Returns false if the plaintext is zero (no product is needed).
+/// The slots of the weight plaintext d_{i,G,r} of output ciphertext j (file comment) into buf: for
+/// every tap t of group G, factor·w[o(α)][c(i, α + r)][t] at p + s_t for the positions p where tap t
+/// is inside the grid, in every block β = α + r; 0 elsewhere. Returns false if the plaintext is zero
+/// (no product is needed).
 bool term_weights(const ResNetPacking& pk, const Conv2d& conv, std::size_t in_channels, double factor,
-                  const std::pair<std::size_t, std::size_t>& tap, const std::vector<std::size_t>& inside,
+                  const TapLayout& tl, std::size_t group, const std::vector<std::vector<std::size_t>>& inside,
                   std::size_t j, std::size_t r, std::size_t i, std::vector<double>& buf) {
   const std::size_t B = pk.block(), nb = pk.blocks();
   std::fill(buf.begin(), buf.end(), 0.0);
@@ -255,26 +331,41 @@ bool term_weights(const ResNetPacking& pk, const Conv2d& conv, std::size_t in_ch
     const std::size_t beta = (alpha + r) % nb;
     const std::size_t o = pk.channel_at(conv.out_channels, j, alpha);
     const std::size_t c = pk.channel_at(in_channels, i, beta);
-    const double w = factor * conv_w(conv, o, c, tap.first, tap.second);
-    if (w == 0) continue;
-    for (std::size_t p : inside) buf[beta * B + p] = w;
-    any = any || !inside.empty();
+    for (std::size_t t : tl.groups[group]) {
+      const double w = factor * conv_w(conv, o, c, tl.taps[t].first, tl.taps[t].second);
+      if (w == 0) continue;
+      for (std::size_t p : inside[t]) buf[beta * B + p + tl.sub[t]] = w;
+      any = any || !inside[t].empty();
+    }
   }
   return any;
 }
 
-HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in, const ConvGeometry& g) {
+HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in, const ConvGeometry& g, bool pack) {
   const ResNetPacking& pk = e.packing;
   HoistedTaps h;
-  h.taps = conv_taps(g);
+  h.layout = tap_layout(pk, g, pack);
+  const TapLayout& tl = h.layout;
   std::vector<int> offsets;
-  for (const auto& [ky, kx] : h.taps) offsets.push_back(tap_offset(pk, g, ky, kx));
+  for (std::size_t t = 0; t < tl.taps.size(); ++t)
+    offsets.push_back(tap_offset(pk, g, tl.taps[t].first, tl.taps[t].second) - static_cast<int>(tl.sub[t]));
   h.rotated.reserve(in.cts.size());
   for (const auto& ct : in.cts) {
-    h.rotated.push_back(e.ev.rotate_hoisted(ct, offsets, e.gk));
+    std::vector<Ciphertext> y = e.ev.rotate_hoisted(ct, offsets, e.gk);
     for (int off : offsets) h.rotations += off != 0;
+    if (tl.cell == 1) {  // one tap per group, in tap order
+      h.rotated.push_back(std::move(y));
+      continue;
+    }
+    std::vector<Ciphertext> groups;
+    for (const auto& grp : tl.groups) {
+      Ciphertext sum = std::move(y[grp.front()]);
+      for (std::size_t q = 1; q < grp.size(); ++q) sum = e.ev.add(sum, y[grp[q]]);
+      groups.push_back(std::move(sum));
+    }
+    h.rotated.push_back(std::move(groups));
   }
-  h.inside = tap_positions(pk, g, h.taps);
+  h.inside = tap_positions(pk, g, tl.taps);
   return h;
 }
 
@@ -297,12 +388,12 @@ ConvSource conv_source(const ResNetEvalContext& e, const PackedFeatureMap& in, c
   s.g = conv_geometry(e.packing, in.channels, in.gap, conv);
   s.level = in.cts.front().level;
   s.pt_scale = e.scale * static_cast<double>(e.ctx->q(s.level).value()) / in.cts.front().scale;
-  s.h = hoisted_taps(e, in, s.g);
+  s.h = hoisted_taps(e, in, s.g, e.pack_taps && in.clean);
   return s;
 }
 
 /// Step 2 of conv_packed: the channel-rotation term of output ciphertext j,
-///   u_r = Σ_{sources, i, t} d_{i,t,r} ⊙ y_{i,t} (not yet rotated by its baby step: step 3 does it);
+///   u_r = Σ_{sources, i, G} d_{i,G,r} ⊙ Y_{i,G} (not yet rotated by its baby step: step 3 does it);
 /// a source takes part if r < its nr. Empty if every weight of the term is zero.
 /// The plaintexts are encoded first, then summed by one multiply_sum: the same ciphertext as
 /// multiplying and adding term by term in this order (Evaluator::multiply_sum is exact), without
@@ -332,12 +423,13 @@ std::optional<Ciphertext> channel_rotation_term(const ResNetEvalContext& e, cons
     if (r >= s.g.nr) continue;
     const PackedFeatureMap& in = *s.in;
     const double factor = mult * in.sign;
+    const TapLayout& tl = s.h.layout;
     for (std::size_t i = 0; i < in.cts.size(); ++i)
-      for (std::size_t t = 0; t < s.h.taps.size(); ++t) {
+      for (std::size_t t = 0; t < tl.groups.size(); ++t) {
         const Plaintext* pt =
-            e.plaintexts ? e.plaintexts->find({s.conv, j, r, i, t}, s.level, s.pt_scale, factor) : nullptr;
+            e.plaintexts ? e.plaintexts->find({s.conv, j, r, i, t, tl.cell}, s.level, s.pt_scale, factor) : nullptr;
         if (!pt) {
-          if (!term_weights(pk, *s.conv, in.channels, factor, s.h.taps[t], s.h.inside[t], j, r, i, buf)) continue;
+          if (!term_weights(pk, *s.conv, in.channels, factor, tl, t, s.h.inside, j, r, i, buf)) continue;
           if (fresh.size() == kTermsPerSum) flush();
           fresh.push_back(e.enc.encode(buf, s.level, s.pt_scale));
           pt = &fresh.back();
@@ -403,26 +495,31 @@ void add_conv_bias_slots(const ResNetPacking& pk, const ConvSource& s, double mu
       for (std::size_t x = 0; x < g.out_w; ++x) {
         double v = conv.bias[o];
         if (in.offset != 0)
-          for (std::size_t t = 0; t < s.h.taps.size(); ++t)
-            if (tap_inside(pk, g, y, x, s.h.taps[t].first, s.h.taps[t].second))
-              for (std::size_t c = 0; c < in.channels; ++c)
-                v += in.offset * conv_w(conv, o, c, s.h.taps[t].first, s.h.taps[t].second);
+          for (const auto& [ky, kx] : s.h.layout.taps)
+            if (tap_inside(pk, g, y, x, ky, kx))
+              for (std::size_t c = 0; c < in.channels; ++c) v += in.offset * conv_w(conv, o, c, ky, kx);
         d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += mult * v;
       }
   }
 }
 
-/// Steps 2–4 for every output ciphertext: mult·Σ_sources conv(in) + shift, rescaled once.
+/// Steps 2–4 for every output ciphertext: mult·Σ_sources conv(in) + shift, rescaled once; with
+/// packed taps the cell sum runs after step 3 (file comment).
 PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSource>& src, double mult, double shift,
                           ResNetCost* cost) {
   const ResNetPacking& pk = e.packing;
   const ConvSource& first = src.front();
   const ConvGeometry& g = first.g;
   int rotations = 0, products = 0;
-  for (const auto& s : src) rotations += s.h.rotations;
+  std::size_t cell = 1;  // the largest cell of the sources (a standard source's values sit at p: s = 0)
+  for (const auto& s : src) {
+    rotations += s.h.rotations;
+    cell = std::max(cell, s.h.layout.cell);
+  }
   PackedFeatureMap out;
   out.channels = first.conv->out_channels;
   out.gap = g.out_gap;
+  out.clean = cell == 1;
   for (std::size_t j = 0; j < pk.ciphertexts(out.channels); ++j) {
     // Step 2 on all hardware threads: the u_r are independent, and everything below adds them (and
     // their counts) in index order, so the result does not depend on the number of threads.
@@ -435,6 +532,10 @@ PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSour
       acc = e.ev.multiply(first.in->cts.front(),
                           e.enc.encode(std::vector<double>(pk.slots(), 0.0), first.level, first.pt_scale));
       ++products;
+    }
+    for (int step : cell_sum_steps(pk, cell)) {  // the cell sum of packed taps: rotate-and-add
+      acc = e.ev.add(*acc, e.ev.rotate(*acc, step, e.gk));
+      ++rotations;
     }
     std::vector<double> d(pk.slots(), 0.0);  // step 4
     for (const auto& s : src) add_conv_bias_slots(pk, s, mult, j, d);
@@ -510,6 +611,7 @@ PackedFeatureMap square_packed(const ResNetEvalContext& e, const PackedFeatureMa
   out.gap = z.gap;
   out.sign = f.sign;
   out.offset = f.offset;
+  out.clean = z.clean;  // 0² = 0
   for (const auto& ct : z.cts) out.cts.push_back(e.ev.rescale(e.ev.multiply_relin(ct, ct, e.rk)));
   count(cost, 0, 0, 1);
   return out;
@@ -524,6 +626,7 @@ PackedFeatureMap scale_shortcut(const ResNetEvalContext& e, const PackedFeatureM
   PackedFeatureMap out;
   out.channels = in.channels;
   out.gap = in.gap;
+  out.clean = in.clean;
   for (const auto& ct : in.cts)
     out.cts.push_back(e.ev.drop_level(mul_const_to(e.ev, *e.ctx, ct, mult * in.sign, e.scale), level));
   count(cost, 0, 1, 1);
@@ -537,6 +640,7 @@ PackedFeatureMap add_packed(const ResNetEvalContext& e, const PackedFeatureMap& 
   if (a.sign != 1 || a.offset != 0 || b.sign != 1 || b.offset != 0)
     throw InputError("add_packed: both maps must be plain (sign 1, offset 0)");
   PackedFeatureMap out = a;
+  out.clean = a.clean && b.clean;
   const int level = std::min(a.cts.front().level, b.cts.front().level);
   for (std::size_t i = 0; i < a.cts.size(); ++i)
     out.cts[i] = e.ev.add(e.ev.drop_level(a.cts[i], level), e.ev.drop_level(b.cts[i], level));
@@ -688,6 +792,7 @@ struct PlannedSource {
   double factor = 1;  ///< mult·sign
   int level = 0;
   double pt_scale = 0;
+  bool pack = false;  ///< e.pack_taps and a clean input: the taps packed into the gap
 };
 
 /// The walk of ResNetServer::infer on levels and scales only: every convolution's sources with the
@@ -700,19 +805,24 @@ std::vector<std::vector<PlannedSource>> plan_convolutions(const ResNet& model, c
     double sign = 1, offset = 0;
     int level = 0;
     double scale = 0;
+    bool clean = true;
   };
   struct PlanOps {
     const ResNetEvalContext& e;
     std::vector<std::vector<PlannedSource>> plan;
     double q(int l) const { return static_cast<double>(e.ctx->q(l).value()); }
     PlannedSource source(const MapState& m, const Conv2d& c, double mult, int at_level) const {
-      return PlannedSource{&c, m.channels, m.gap, mult * m.sign, at_level, e.scale * q(at_level) / m.scale};
+      return PlannedSource{&c, m.channels, m.gap, mult * m.sign, at_level, e.scale * q(at_level) / m.scale,
+                           e.pack_taps && m.clean};
     }
     // conv_sum on `in` whose first source is src.front(): products at in.scale·pt_scale, one rescale
     MapState pass(const MapState& in, std::vector<PlannedSource> src) {
       const PlannedSource& f = src.front();
+      bool clean = true;
+      for (const auto& s : src)
+        clean = clean && tap_layout(e.packing, conv_geometry(e.packing, s.channels, s.gap, *s.conv), s.pack).cell == 1;
       const MapState out{f.conv->out_channels, f.gap * f.conv->stride, 1.0, 0.0, f.level - 1,
-                         in.scale * f.pt_scale / q(f.level)};
+                         in.scale * f.pt_scale / q(f.level), clean};
       plan.push_back(std::move(src));
       return out;
     }
@@ -722,10 +832,18 @@ std::vector<std::vector<PlannedSource>> plan_convolutions(const ResNet& model, c
       return pass(t, {source(t, c2, mult, t.level), source(h, proj, mult, t.level)});  // h dropped to t's level
     }
     MapState square(const MapState& z, const FoldedActivation& a) const {
-      return MapState{z.channels, z.gap, a.sign, a.offset, z.level - 1, z.scale * z.scale / q(z.level)};
+      return MapState{z.channels, z.gap, a.sign, a.offset, z.level - 1, z.scale * z.scale / q(z.level), z.clean};
     }
-    MapState identity(const MapState&, double, const MapState& main) const { return main; }
-    MapState add(const MapState& main, const MapState&) const { return main; }  // add keeps main's scale
+    MapState identity(const MapState& h, double, const MapState& main) const {
+      MapState m = main;
+      m.clean = h.clean;
+      return m;
+    }
+    MapState add(const MapState& main, const MapState& sc) const {  // add keeps main's scale
+      MapState m = main;
+      m.clean = main.clean && sc.clean;
+      return m;
+    }
     void observe(const std::string&, const MapState&) const {}
   };
   PlanOps ops{e, {}};
@@ -745,22 +863,25 @@ std::size_t ResNetServer::prepare_plaintexts(const ResNetEvalContext& e, int inp
   const double n_bytes = static_cast<double>(e.ctx->n() * sizeof(std::uint64_t));
   std::size_t added = 0;
   for (auto it = plan.rbegin(); it != plan.rend(); ++it) {
-    // every term of this convolution pass: (source, j, r, i, t)
+    // every term of this convolution pass: (source, j, r, i, tap group t)
     struct Term {
       const PlannedSource* s;
       std::size_t j, r, i, t;
     };
+    std::vector<TapLayout> layouts;  // per source
+    for (const auto& s : *it) layouts.push_back(tap_layout(pk, conv_geometry(pk, s.channels, s.gap, *s.conv), s.pack));
     std::vector<Term> terms;
     const PlannedSource& first = it->front();
     const ConvGeometry g0 = conv_geometry(pk, first.channels, first.gap, *first.conv);
     double bytes = 0;
     for (std::size_t j = 0; j < pk.ciphertexts(first.conv->out_channels); ++j)
       for (std::size_t r = 0; r < g0.nr; ++r)
-        for (const auto& s : *it) {
+        for (std::size_t si = 0; si < it->size(); ++si) {
+          const PlannedSource& s = (*it)[si];
           const ConvGeometry g = conv_geometry(pk, s.channels, s.gap, *s.conv);
           if (r >= g.nr) continue;
           for (std::size_t i = 0; i < pk.ciphertexts(s.channels); ++i)
-            for (std::size_t t = 0; t < g.k * g.k; ++t) {
+            for (std::size_t t = 0; t < layouts[si].groups.size(); ++t) {
               terms.push_back({&s, j, r, i, t});
               bytes += static_cast<double>(s.level + 1) * n_bytes;
             }
@@ -770,15 +891,16 @@ std::size_t ResNetServer::prepare_plaintexts(const ResNetEvalContext& e, int inp
     parallel_for(terms.size(), [&](std::size_t k) {
       const Term& tm = terms[k];
       const ConvGeometry g = conv_geometry(pk, tm.s->channels, tm.s->gap, *tm.s->conv);
-      const auto taps = conv_taps(g);
-      const auto inside = tap_positions(pk, g, {taps[tm.t]});
+      const TapLayout& tl = layouts[static_cast<std::size_t>(tm.s - it->data())];
+      const auto inside = tap_positions(pk, g, tl.taps);
       std::vector<double> buf(pk.slots());
-      if (term_weights(pk, *tm.s->conv, tm.s->channels, tm.s->factor, taps[tm.t], inside[0], tm.j, tm.r, tm.i, buf))
+      if (term_weights(pk, *tm.s->conv, tm.s->channels, tm.s->factor, tl, tm.t, inside, tm.j, tm.r, tm.i, buf))
         pts[k] = e.enc.encode(buf, tm.s->level, tm.s->pt_scale);
     });
     for (std::size_t k = 0; k < terms.size(); ++k)
       if (pts[k]) {
-        cache.insert({terms[k].s->conv, terms[k].j, terms[k].r, terms[k].i, terms[k].t}, std::move(*pts[k]),
+        const TapLayout& tl = layouts[static_cast<std::size_t>(terms[k].s - it->data())];
+        cache.insert({terms[k].s->conv, terms[k].j, terms[k].r, terms[k].i, terms[k].t, tl.cell}, std::move(*pts[k]),
                      terms[k].s->factor);
         ++added;
       }
@@ -818,25 +940,42 @@ std::size_t ResNetServer::final_gap() const {
   return gap;
 }
 
-std::vector<int> ResNetServer::rotation_steps() const {
-  std::set<int> steps;
-  auto add = [&](const std::vector<int>& v) { steps.insert(v.begin(), v.end()); };
-  std::size_t gap = 1, ch = model_.stem.in_channels;
-  add(conv_rotation_steps(packing_, ch, gap, model_.stem));
-  gap *= model_.stem.stride;
-  ch = model_.stem.out_channels;
-  for (const auto& st : model_.stages)
-    for (const auto& b : st) {
-      add(conv_rotation_steps(packing_, ch, gap, b.conv1));
-      const std::size_t g2 = gap * b.conv1.stride;
-      add(conv_rotation_steps(packing_, b.conv1.out_channels, g2, b.conv2));
-      if (b.shortcut) add(conv_rotation_steps(packing_, ch, gap, *b.shortcut));
-      gap = g2;
-      ch = b.conv2.out_channels;
+std::vector<int> ResNetServer::rotation_steps(bool pack_taps) const {
+  // the walk of infer on shapes and cleanliness only, collecting each convolution's steps
+  struct Shape {
+    std::size_t channels = 0, gap = 1;
+    double offset = 0;
+    bool clean = true;
+  };
+  struct StepOps {
+    const ResNetPacking& pk;
+    bool pack;
+    std::set<int> steps;
+    Shape conv(const Shape& x, const Conv2d& c, double, double) {
+      const std::vector<int> v = conv_rotation_steps(pk, x.channels, x.gap, c, pack && x.clean);
+      steps.insert(v.begin(), v.end());
+      const bool packed = tap_layout(pk, conv_geometry(pk, x.channels, x.gap, c), pack && x.clean).cell > 1;
+      return Shape{c.out_channels, x.gap * c.stride, 0.0, !packed};
     }
-  add(pool_dense_rotation_steps(packing_, ch, gap, model_.fc.out));
-  steps.erase(0);
-  return {steps.begin(), steps.end()};
+    Shape conv_projection(const Shape& t, const Conv2d& c2, const Shape& h, const Conv2d& proj, double m, double) {
+      conv(h, proj, m, 0.0);
+      return conv(t, c2, m, 0.0);
+    }
+    Shape square(const Shape& z, const FoldedActivation&) const { return z; }
+    Shape identity(const Shape& h, double, const Shape&) const { return h; }
+    Shape add(const Shape& main, const Shape& sc) const {
+      Shape s = main;
+      s.clean = main.clean && sc.clean;
+      return s;
+    }
+    void observe(const std::string&, const Shape&) const {}
+  };
+  StepOps ops{packing_, pack_taps, {}};
+  const Shape last = walk_resnet(model_, packing_, Shape{model_.stem.in_channels, 1, 0.0, true}, ops);
+  const std::vector<int> pool = pool_dense_rotation_steps(packing_, last.channels, last.gap, model_.fc.out);
+  ops.steps.insert(pool.begin(), pool.end());
+  ops.steps.erase(0);
+  return {ops.steps.begin(), ops.steps.end()};
 }
 
 std::vector<std::vector<double>> ResNetServer::pack_input(const std::vector<float>& image) const {
@@ -867,7 +1006,7 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     throw LevelError("ResNetServer::infer: the input is at level " + std::to_string(input.front().level) + " but the " +
                      "network needs " + std::to_string(levels_needed()) + " levels; encrypt at a higher level or use a "
                      "longer chain (resnet_params(" + std::to_string(levels_needed()) + "))");
-  const std::vector<int> need = rotation_steps();
+  const std::vector<int> need = rotation_steps(e.pack_taps);
   std::vector<int> missing;
   for (int s : need)
     if (!e.gk.has(e.ctx->galois_element(s))) missing.push_back(s);
@@ -875,7 +1014,8 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     std::string m;
     for (int s : missing) m += (m.empty() ? "" : ", ") + std::to_string(s);
     throw MissingKeyError("ResNetServer::infer: no Galois key for rotation steps " + m +
-                          "; generate the keys for ResNetServer::rotation_steps()");
+                          "; generate the keys for ResNetServer::rotation_steps(" +
+                          std::string(e.pack_taps ? "true" : "false") + ")");
   }
   ResNetTimings local;
   ResNetTimings& tm = timings ? *timings : local;

@@ -44,6 +44,35 @@
 // products and nr − 1 rotations (nr = min(C_in, nb)), plus taps − 1 hoisted rotations per input
 // ciphertext; 1 level.
 //
+// Taps packed into the gap (ResNetEvalContext::pack_taps; our own method, not from a paper). At input
+// gap g ≥ 2 a map uses one grid position in every g × g cell; the other g² − 1 are 0 when the map is
+// "clean" (PackedFeatureMap::clean). Up to g² taps then share one ciphertext: tap t gets its own
+// sub-position s_t = sx + W·sy (0 ≤ sx, sy < g, distinct within its group) and is rotated by
+// g·off_t − s_t instead of g·off_t, so that
+//   Y_G = Σ_{t ∈ G} rot_{g·off_t − s_t}(in)   holds in(c, p + g·off_t) at slot p + s_t
+// for every tap t of the group G and valid output position p — any other tap t′ of the group brings
+// in(p + g·off_t′ + s_t − s_t′), an off-grid slot (s_t − s_t′ is not a multiple of g in some
+// coordinate), which is 0 in a clean map. At the grid's border that argument fails in the slot
+// index (a tap that leaves the grid to the right wraps into the next row, and a partner one row up
+// in the cell lands back on a valid slot), so the sub-positions are assigned tap by tap, each to
+// the first group and free sub-position where no such read hits a valid slot at a position where
+// the weight is nonzero (checked slot by slot), else to a new group. One plaintext per group then
+// carries every tap's weight at
+// its sub-position (d_{i,G,r}: w[o][c][t] at p + s_t where tap t is inside the grid), so
+//   u_r = Σ_{i, G} d_{i,G,r} ⊙ Y_{i,G}
+// needs one product per group and (i, r) instead of k² (3×3 taps, 32 × 32 grid: 1 group at g = 4,
+// 3 at g = 2 — at least ⌈k²/g²⌉), and the
+// channel rotations are unchanged. What lands at p + s_t belongs to output position p: after the
+// block rotations a cell sum Σ_{0 ≤ sx, sy < g} rot_{sx + W·sy} (2·log2 g rotations by 1, 2, …, g/2
+// and W, 2W, …, (g/2)·W, rotate-and-add) collects it at p. The cell sum leaves partial sums on the
+// off-grid slots, so the output is not clean: every layer reads only valid positions except a
+// tap-packed convolution, and conv_packed packs the taps only of a clean input (a standard
+// convolution's output, its square, a fresh encryption), so in a residual block conv1 (input:
+// the previous block's output) stays standard and conv2 (input: act1 of conv1, clean) is packed.
+// Same level (one plaintext product), the same channel rotations; per input ciphertext the same
+// k² − 1 hoisted tap rotations (with other steps, so other Galois keys: ResNetServer::rotation_steps
+// lists them), plus 2·log2 g cell-sum rotations per output ciphertext.
+//
 // Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
 // is ours]. For act(t) = a·t² + b·t + c with a ≠ 0, let m = √|a|, σ = sign(a):
@@ -146,6 +175,10 @@ struct PackedFeatureMap {
   std::size_t gap = 1;
   double sign = 1;    ///< σ of the lazy affine form (±1)
   double offset = 0;  ///< κ of the lazy affine form
+  /// True when every off-grid slot is 0 (a fresh encryption of ResNetPacking::pack, a standard
+  /// convolution's output, a square or scaled shortcut of a clean map, a sum of clean maps); false
+  /// after a tap-packed convolution (file comment), whose cell sums leave partial sums there.
+  bool clean = true;
 };
 
 /// Client side: one ciphertext per slot vector (the output of ResNetPacking::pack or
@@ -199,7 +232,8 @@ class ResNetPlaintextCache {
  public:
   struct Key {
     const Conv2d* conv = nullptr;
-    std::size_t j = 0, r = 0, i = 0, t = 0;
+    std::size_t j = 0, r = 0, i = 0, t = 0;  ///< t: the tap, or the tap group when cell > 1
+    std::size_t cell = 1;                      ///< g when the taps are packed into the gap, else 1
     auto operator<=>(const Key&) const = default;
   };
   /// The stored plaintext of `key` if it was encoded at this level, scale and factor (exact double
@@ -234,17 +268,25 @@ struct ResNetEvalContext {
   double scale;  ///< Δ: every layer's output lands on exactly this scale
   /// Weight plaintexts encoded ahead of time (may be null: every plaintext is encoded when used).
   const ResNetPlaintextCache* plaintexts = nullptr;
+  /// Pack the taps of a convolution into the gap when its input is clean and its gap ≥ 2 (file
+  /// comment, "Taps packed into the gap"): fewer products, other rotation steps (generate the keys of
+  /// conv_rotation_steps / ResNetServer::rotation_steps with the same setting). False: one product
+  /// per tap, every output clean.
+  bool pack_taps = false;
 };
 
 /// The rotation steps conv_packed uses for this input map shape (taps at the input gap and the
-/// block baby/giant steps); 0 excluded. Throws as conv_packed's shape checks.
+/// block baby/giant steps; with `pack_taps` — e.pack_taps and a clean input — and a gap ≥ 2, the
+/// packed taps' steps g·off_t − s_t and the cell sum's instead); 0 excluded. Throws as conv_packed's
+/// shape checks.
 std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap,
-                                     const Conv2d& conv);
+                                     const Conv2d& conv, bool pack_taps = false);
 
-/// out = mult·conv(in) + shift at the valid output positions (0 elsewhere), where conv reads the
-/// lazy value sign·slot + offset of `in` (formulas in the file comment). Input: in.cts at one level
-/// ℓ ≥ 1, any scale; output: channels = conv.out_channels, gap = in.gap·stride, sign 1, offset 0,
-/// level ℓ − 1, scale exactly e.scale.
+/// out = mult·conv(in) + shift at the valid output positions, where conv reads the lazy value
+/// sign·slot + offset of `in` (formulas in the file comment). Input: in.cts at one level ℓ ≥ 1, any
+/// scale; output: channels = conv.out_channels, gap = in.gap·stride, sign 1, offset 0, level ℓ − 1,
+/// scale exactly e.scale; off-grid slots 0 (clean) unless the taps were packed (e.pack_taps, in.clean
+/// and in.gap ≥ 2: then out.clean = false).
 /// Cost: see the file comment (`cost` gets rotations, products and 1 level; may be null).
 /// Throws InputError if in.channels ≠ conv.in_channels, the kernel is not odd with padding
 /// (k−1)/2, the stride is not 1 or 2, or the map is too small to stride; LevelError at level 0;
@@ -329,8 +371,9 @@ class ResNetServer {
   const ResNetPacking& packing() const { return packing_; }
   /// Levels one inference consumes: 2 + 4·(blocks) + 1 (15 for ResNet-8, 39 for ResNet-20).
   int levels_needed() const;
-  /// Every Galois rotation step infer uses, sorted (give them to KeyGenerator::galois_keys).
-  std::vector<int> rotation_steps() const;
+  /// Every Galois rotation step infer uses, sorted (give them to KeyGenerator::galois_keys), for
+  /// ResNetEvalContext::pack_taps = `pack_taps`.
+  std::vector<int> rotation_steps(bool pack_taps = false) const;
   /// The gap of the last stage's map (4 for three stages): logits sit at logit_slot(k) for it.
   std::size_t final_gap() const;
 

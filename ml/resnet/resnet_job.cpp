@@ -64,7 +64,8 @@ void say(const std::function<void(const std::string&)>& log, const char* format,
 
 /// The encrypted half: keys, then every image encrypted, evaluated by the server and decrypted.
 void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<int>& plain_pred, double cache_gib,
-                   double key_growth, ResNetReport& rep, const std::function<void(const std::string&)>& log) {
+                   double key_growth, bool pack_taps, ResNetReport& rep,
+                   const std::function<void(const std::string&)>& log) {
   const std::size_t n_enc = rep.encrypted_images;
   const ResNetServer server(model, ResNetPacking(32, 32, std::size_t{1} << 15));
   const int levels = server.levels_needed();
@@ -74,7 +75,8 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   rep.dnum = ctx->dnum();
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
-  const std::vector<int> steps = server.rotation_steps();
+  rep.pack_taps = pack_taps;
+  const std::vector<int> steps = server.rotation_steps(pack_taps);
   say(log, "[resnet] %s (log QP %.0f, %d-bit security); %d levels; %zu rotation keys; generating keys…\n",
       rep.params.describe().c_str(), ctx->log_qp(), ctx->security_bits(), levels, steps.size());
   auto t = Clock::now();
@@ -91,6 +93,7 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   const Evaluator ev(ctx);
   const Encoder enc(ctx);
   ResNetEvalContext e{ctx, ev, enc, gk, rk, server.packing(), ctx->default_scale()};
+  e.pack_taps = pack_taps;
   ResNetPlaintextCache cache;
   if (cache_gib > 0) {
     t = Clock::now();
@@ -201,7 +204,7 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   rep.seconds_plain = seconds_since(t);
   say(log, "[resnet] plaintext accuracy %.4f on %zu images (%.1f s)\n", rep.plain_accuracy, n_plain, rep.seconds_plain);
 
-  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, o.key_growth, rep, log);
+  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, o.key_growth, o.pack_taps, rep, log);
   rep.peak_memory_bytes = peak_memory_bytes();
   rep.seconds_total = seconds_since(t_total);
   return rep;

@@ -33,6 +33,10 @@ struct ResNetJobOptions {
   /// (resnet_params(levels, key_growth)); 2: ResNet-8 gets dnum 2, k = 6 (keys 1.57× the smallest,
   /// rotations about a third cheaper); ResNet-20's chain is the same for every value ≥ 1.
   double key_growth = 2.0;
+  /// Taps packed into the gap of clean inputs (ResNetEvalContext::pack_taps): conv2 of every block
+  /// of stages 2 and 3 takes 1 (gap 4) or 3 (gap 2) products per channel rotation instead of 9. False: the earlier
+  /// one product per tap (for comparison; same levels, more products).
+  bool pack_taps = true;
 };
 
 /// What run_resnet_job measured. The encrypted fields are set only when encrypted_images > 0;
@@ -45,6 +49,7 @@ struct ResNetReport {
   double seconds_plain = 0;   ///< plaintext forward passes
   Params params;
   double key_growth = 0;  ///< what resnet_params was given (ResNetJobOptions::key_growth)
+  bool pack_taps = false; ///< ResNetJobOptions::pack_taps as run
   int dnum = 0, security_bits = 0, levels_used = 0;
   double log_qp = 0;
   double encrypted_accuracy = 0;  ///< on the first encrypted_images test images

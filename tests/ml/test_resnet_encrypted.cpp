@@ -291,6 +291,90 @@ TEST_CASE("ml/resnet_encrypted: each convolution against conv2d (stride 1 and 2,
   }
 }
 
+TEST_CASE("ml/resnet_encrypted: taps packed into the gap against conv2d (gap 2 and 4, stride 1 and 2)") {
+  std::mt19937_64 rng(8);
+  struct Case {
+    const char* what;
+    std::size_t c_in, c_out, stride, gap;
+    double sign, offset;
+    std::size_t groups;  // tap groups: products per (input ciphertext, channel rotation)
+  };
+  const Case cases[] = {
+      {"8 -> 8 at gap 2 (replicated), lazy sign -1 and offset", 8, 8, 1, 2, -1, 0.4, 3},
+      {"8 -> 32 at gap 2, stride 2 into two ciphertexts", 8, 32, 2, 2, 1, 0, 3},
+      {"32 -> 32 at gap 4, two ciphertexts in and out", 32, 32, 1, 4, 1, -0.3, 1},
+  };
+  const ResNetPacking pk(8, 8, 1024);
+  for (const Case& cs : cases) {
+    const std::string what = cs.what;
+    CAPTURE(what);
+    const Conv2d conv = random_conv(rng, cs.c_out, cs.c_in, 3, cs.stride);
+    std::vector<int> steps = conv_rotation_steps(pk, cs.c_in, cs.gap, conv, true);
+    for (int st : conv_rotation_steps(pk, cs.c_in, cs.gap, conv, false)) steps.push_back(st);
+    Fixture f(2, steps);
+    const FeatureMap x = random_map(21, cs.c_in, 8 / cs.gap, 8 / cs.gap);
+    const double mult = 0.9, shift = -0.2;
+    FeatureMap lazy = x;
+    for (auto& v : lazy.data) v = cs.sign * v + cs.offset;
+    FeatureMap want = conv2d(lazy, conv);
+    for (auto& v : want.data) v = mult * v + shift;
+    const PackedFeatureMap in = f.encrypt(x, cs.gap, cs.sign, cs.offset);
+    REQUIRE(in.clean);
+    ResNetCost packed_cost, plain_cost;
+    f.e.pack_taps = true;
+    const PackedFeatureMap out = conv_packed(f.e, in, conv, mult, shift, &packed_cost);
+    f.e.pack_taps = false;
+    const PackedFeatureMap ref = conv_packed(f.e, in, conv, mult, shift, &plain_cost);
+    const double rel = max_diff(f.decrypt(out), want) / max_abs(want);
+    MESSAGE(what << ": relative error " << rel << " (standard " << max_diff(f.decrypt(ref), want) / max_abs(want)
+                 << "), " << packed_cost.plaintext_products << " products (standard " << plain_cost.plaintext_products
+                 << "), " << packed_cost.rotations << " rotations (standard " << plain_cost.rotations << ")");
+    CHECK(rel < 1e-4);
+    CHECK_FALSE(out.clean);  // the cell sums leave partial sums off the grid
+    CHECK(ref.clean);
+    CHECK(out.gap == cs.gap * cs.stride);
+    CHECK(out.cts.front().level == ref.cts.front().level);
+    CHECK(out.cts.front().scale == doctest::Approx(f.e.scale).epsilon(1e-12));
+    // the counts of the file comment: nr = min(C_in, nb = 16) channel rotations
+    const std::size_t c_in_cts = pk.ciphertexts(cs.c_in), c_out_cts = pk.ciphertexts(cs.c_out);
+    const std::size_t nr = std::min<std::size_t>(cs.c_in, 16);
+    const int log2_gap = cs.gap == 4 ? 2 : 1;
+    CHECK(packed_cost.plaintext_products == static_cast<int>(c_out_cts * nr * c_in_cts * cs.groups));
+    CHECK(plain_cost.plaintext_products == static_cast<int>(c_out_cts * nr * c_in_cts * 9));
+    CHECK(packed_cost.rotations == plain_cost.rotations + static_cast<int>(c_out_cts) * 2 * log2_gap);
+  }
+  // the 32 × 32 grid of the committed models (one block at N = 2^11): one group of taps at gap 4,
+  // three at gap 2 (the fewest 16 and 4 sub-positions allow), the results still the convolution's
+  for (const std::size_t gap : {2u, 4u}) {
+    CAPTURE(gap);
+    const ResNetPacking big(32, 32, 1024);
+    const Conv2d c = random_conv(rng, 1, 1, 3, 1);
+    Fixture f(2, conv_rotation_steps(big, 1, gap, c, true), 32);
+    f.e.pack_taps = true;
+    const FeatureMap x = random_map(24, 1, 32 / gap, 32 / gap);
+    ResNetCost cost;
+    const PackedFeatureMap out = conv_packed(f.e, f.encrypt(x, gap), c, 1.0, 0.0, &cost);
+    CHECK(cost.plaintext_products == (gap == 4 ? 1 : 3));
+    const FeatureMap want = conv2d(x, c);
+    CHECK(max_diff(f.decrypt(out), want) < 1e-4 * max_abs(want));
+  }
+  // an input that is not clean is convolved one product per tap, whatever pack_taps says
+  const Conv2d conv = random_conv(rng, 8, 8, 3, 1);
+  Fixture f(2, conv_rotation_steps(pk, 8, 2, conv, false));
+  PackedFeatureMap in = f.encrypt(random_map(22, 8, 4, 4), 2);
+  in.clean = false;
+  f.e.pack_taps = true;
+  ResNetCost cost;
+  const PackedFeatureMap out = conv_packed(f.e, in, conv, 1.0, 0.0, &cost);
+  CHECK(out.clean);
+  CHECK(cost.plaintext_products == 8 * 9);
+  CHECK(max_diff(f.decrypt(out), conv2d(random_map(22, 8, 4, 4), conv)) < 1e-4 * max_abs(conv2d(random_map(22, 8, 4, 4), conv)));
+  // the keys of the packed steps are needed: a fixture without them names what is missing
+  Fixture g(2, conv_rotation_steps(pk, 8, 2, conv, false));
+  g.e.pack_taps = true;
+  CHECK_THROWS_AS(conv_packed(g.e, g.encrypt(random_map(23, 8, 4, 4), 2), conv, 1.0, 0.0), MissingKeyError);
+}
+
 TEST_CASE("ml/resnet_encrypted: conv2 fused with its projection shortcut against conv2d + conv2d") {
   std::mt19937_64 rng(4);
   struct Case {
@@ -430,6 +514,32 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   CHECK(err < 2e-3 * std::max(1.0, mag));
   CHECK(tm.cost["conv"].levels == 7);  // 7 convolution passes: the projection shortcuts ride in conv2's
   CHECK(tm.cost["activation"].levels == 7);
+
+  // The same with the taps packed into the gap (conv2 of stages 2 and 3: input clean, gap 2 and 4).
+  Fixture fp(server.levels_needed(), server.rotation_steps(true));
+  fp.e.pack_taps = true;
+  const std::vector<Ciphertext> in_p =
+      encrypt_packed(fp.client.encoder, fp.client.encryptor, server.pack_input(pixels), fp.ctx->max_level(), fp.e.scale);
+  ResNetTimings tp;
+  double worst_p = 0;
+  std::map<std::string, bool> clean;
+  const Ciphertext out_p = server.infer(fp.e, in_p, &tp, [&](const std::string& name, const PackedFeatureMap& m) {
+    worst_p = std::max(worst_p, layer_error(fp, trace, name, m, 2e-3));
+    clean[name] = m.clean;
+  });
+  const auto [err_p, mag_p] = logit_error(fp, server, out_p, trace);
+  MESSAGE("random ResNet-8, taps packed: worst activation relative error " << worst_p << ", logit error " << err_p
+                                                                           << ", conv products "
+                                                                           << tp.cost["conv"].plaintext_products << " (standard "
+                                                                           << tm.cost["conv"].plaintext_products << ")");
+  CHECK(err_p < 2e-3 * std::max(1.0, mag_p));
+  CHECK(clean["s1.b1.act2"]);        // gap 1: nothing to pack
+  CHECK_FALSE(clean["s2.b1.act2"]);  // conv2 at gap 2 packed
+  CHECK(clean["s3.b1.act1"]);        // conv1 of stage 3 read an unclean map: standard
+  CHECK_FALSE(clean["s3.b1.act2"]);  // conv2 at gap 4 packed
+  // stage 2's conv2 (8 channels, 1 ciphertext, nr 8): 8·3 products instead of 8·9, its fused projection's
+  // 8 unchanged; stage 3's (32 channels: 2 ciphertexts in and out, nr 16): 2·16·2·1 instead of ·9.
+  CHECK(tm.cost["conv"].plaintext_products - tp.cost["conv"].plaintext_products == 8 * 6 + 2 * 16 * 2 * 8);
 }
 
 // The layout of the wide ResNet-20 (64/128/256 channels at N = 2^16: 2, 4 and 8 ciphertexts of 32
@@ -546,6 +656,38 @@ TEST_CASE("ml/resnet_encrypted: plaintexts encoded ahead give bit-identical ciph
   CHECK(cache.find(key, 3, f.e.scale * 2, 2.0) == nullptr);
   CHECK(cache.find(key, 3, f.e.scale, 1.0) == nullptr);
   CHECK_THROWS_AS(server.prepare_plaintexts(f.e, 3, f.e.scale, 1e18, cache), LevelError);
+}
+
+TEST_CASE("ml/resnet_encrypted: with packed taps, plaintexts encoded ahead give bit-identical ciphertexts") {
+  const ResNet model = random_resnet8(9, 4, 8, 32, 10);
+  const ResNetServer server(model, ResNetPacking(8, 8, 1024));
+  Fixture f(server.levels_needed(), server.rotation_steps(true));
+  f.e.pack_taps = true;
+  const FeatureMap image = random_map(34, 1, 8, 8, 1.0);
+  const std::vector<float> pixels(image.data.begin(), image.data.end());
+  const std::vector<Ciphertext> in =
+      encrypt_packed(f.client.encoder, f.client.encryptor, server.pack_input(pixels), f.ctx->max_level(), f.e.scale);
+  ResNetTimings tm;
+  const Ciphertext fresh = server.infer(f.e, in, &tm);
+  ResNetPlaintextCache cache;
+  server.prepare_plaintexts(f.e, f.ctx->max_level(), f.e.scale, 1e18, cache);
+  ResNetEvalContext e = f.e;
+  e.plaintexts = &cache;
+  const Ciphertext cached = server.infer(e, in);
+  CHECK(cache.hits() == static_cast<std::size_t>(tm.cost["conv"].plaintext_products));
+  REQUIRE(cached.level == fresh.level);
+  CHECK(cached.scale == fresh.scale);
+  for (std::size_t k = 0; k < fresh.size(); ++k) CHECK(cached.c[k].data() == fresh.c[k].data());
+  // a cache filled for one-product-per-tap convolutions serves none of the packed groups' plaintexts
+  ResNetPlaintextCache standard;
+  ResNetEvalContext e_std = f.e;
+  e_std.pack_taps = false;
+  server.prepare_plaintexts(e_std, f.ctx->max_level(), f.e.scale, 1e18, standard);
+  ResNetEvalContext mixed = f.e;
+  mixed.plaintexts = &standard;
+  const Ciphertext mixed_out = server.infer(mixed, in);
+  CHECK(standard.hits() < static_cast<std::size_t>(tm.cost["conv"].plaintext_products));
+  for (std::size_t k = 0; k < fresh.size(); ++k) CHECK(mixed_out.c[k].data() == fresh.c[k].data());
 }
 
 TEST_CASE("ml/resnet_encrypted: errors — too few levels, missing keys, wrong input") {
