@@ -39,10 +39,16 @@ KeyId joint_key_id(const Ciphertext& a, const Ciphertext& b, const char* op) {
   return a.key_id != 0 ? a.key_id : b.key_id;
 }
 
-// A key-switching key must be of the ciphertext's key set.
+// A key-switching key must be of the ciphertext's key set and reach its level (a key made for levels
+// ≤ ℓ_k, KeySwitchKey::max_level, has no limbs above).
 void check_key_of(const Ciphertext& a, const KeySwitchKey& k, const char* op, const char* key_name) {
   check_same_key_set(a.key_id, k.key_id, op, "the ciphertext", std::string("the ") + key_name,
                      "use the evaluation keys generated with the secret key the ciphertext was encrypted under");
+  if (a.level > k.max_level())
+    throw LevelError(std::string(op) + ": the " + key_name + " switches ciphertexts up to level " +
+                     std::to_string(k.max_level()) + " but the ciphertext is at level " + std::to_string(a.level) +
+                     "; generate the key with max_level ≥ " + std::to_string(a.level) +
+                     " (KeyGenerator::galois_keys) or drop the ciphertext to level " + std::to_string(k.max_level()));
 }
 template <class... P>
 std::vector<RnsPoly> polys(P&&... p) {
@@ -608,6 +614,31 @@ Ciphertext Evaluator::rotate_sum(const Ciphertext& a, std::span<const int> steps
 Ciphertext Evaluator::rotate_sum(const Ciphertext& a, std::span<const int> steps, const GaloisKeys& gk) const {
   check_rotate_sum(a, steps, {}, gk);
   return rotate_sum_run(a, steps, {}, 1.0, gk);
+}
+
+std::vector<Ciphertext> Evaluator::rotate_sums(const Ciphertext& a, const std::vector<std::vector<int>>& groups,
+                                              const GaloisKeys& gk) const {
+  if (groups.empty()) throw InputError("rotate_sums: no groups of rotation steps; give at least one");
+  for (const auto& grp : groups) check_rotate_sum(a, grp, {}, gk);  // names an empty group as rotate_sum does
+  bool any_rotation = false;
+  for (const auto& grp : groups)
+    for (int s : grp) any_rotation = any_rotation || ctx_->galois_element(s) != 1;
+  const DecomposedPoly dec = any_rotation ? decompose(*ctx_, a.c[1], a.level) : DecomposedPoly{a.level, {}};
+  std::vector<Ciphertext> out;
+  out.reserve(groups.size());
+  for (const auto& grp : groups) {
+    std::vector<HoistedTerm> terms(grp.size());
+    for (std::size_t t = 0; t < grp.size(); ++t) {
+      const std::uint64_t g = ctx_->galois_element(grp[t]);
+      if (g != 1) {
+        terms[t].perm = &ctx_->automorphism_permutation(g);
+        terms[t].swk = &gk.keys.at(g);
+      }
+    }
+    auto [c0, c1] = rotate_sum_hoisted(*ctx_, a.c[0], a.c[1], a.level, terms, &dec);
+    out.push_back(make_ct(ctx_, polys(std::move(c0), std::move(c1)), a.level, a.scale, a.slots, a.key_id));
+  }
+  return out;
 }
 
 Ciphertext Evaluator::sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,

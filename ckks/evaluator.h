@@ -136,6 +136,15 @@ class Evaluator {
   /// Σ_t rot(a, steps[t]) (no plaintexts: every weight 1), with one ModUp and one ModDown; level and
   /// scale of a. Same errors as above for a, steps and keys.
   Ciphertext rotate_sum(const Ciphertext& a, std::span<const int> steps, const GaloisKeys& gk) const;
+  /// Several sums of rotations of one ciphertext, S_G = Σ_{t ∈ G} rot(a, groups[G][t]), with ONE
+  /// digit decomposition + ModUp of a's c_1 for all of them (hoisting [HS18]) and one ModDown per
+  /// sum (double hoisting [BMTH21]): what rotate_sum(a, groups[G], gk) gives for each G, bit for bit,
+  /// without repeating the ModUp. Cost: one ModUp; per group its key inner products and one ModDown.
+  /// Returns one ciphertext per group (level, scale and slots of a). Throws InputError if `groups`
+  /// or a group is empty; otherwise what rotate_sum(a, groups[G], gk) throws, checked for every
+  /// group before any work.
+  std::vector<Ciphertext> rotate_sums(const Ciphertext& a, const std::vector<std::vector<int>>& groups,
+                                      const GaloisKeys& gk) const;
   /// Σ_t rot(a_t, steps[t]) over several ciphertexts (one level, scale and slot count) with ONE
   /// ModDown: each rotated term pays its own ModUp and key inner product, as rotate does, but the
   /// key-switched parts are summed over Q_ℓ·P and divided by P once (keyswitch.h,

@@ -89,11 +89,35 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   return PublicKey{ctx_, std::move(b), std::move(a), seed, sk.key_id};
 }
 
-KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime) {
+namespace {
+
+// x (over q_0..q_L,p_0..p_{k−1}) restricted to q_0..q_ℓ,p_0..p_{k−1}: the same residues, the special
+// primes' limbs moved up to follow limb ℓ.
+math::RnsPoly restrict_to_level(const math::RnsPoly& x, int level, int max_level, std::size_t special) {
+  if (level == max_level) return x;
+  const std::size_t nq = static_cast<std::size_t>(level) + 1, N = x.n();
+  math::RnsPoly out(N, nq + special, x.is_ntt());
+  for (std::size_t i = 0; i < nq + special; ++i) {
+    const std::size_t from = i < nq ? i : static_cast<std::size_t>(max_level) + 1 + (i - nq);
+    std::copy(x.limb(from), x.limb(from) + N, out.limb(i));
+  }
+  return out;
+}
+
+}  // namespace
+
+KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPoly& s_prime, int max_level) {
   check(sk, "switching_key");
   const int L = ctx_->max_level();
-  const auto& basis = ctx_->basis_qp(L);
-  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(L);
+  if (max_level < -1 || max_level > L)
+    throw ParameterError("switching_key: max_level = " + std::to_string(max_level) + " is outside [0, L = " +
+                         std::to_string(L) + "]; give −1 (the default) for keys of the whole chain");
+  const int top = max_level < 0 ? L : max_level;
+  const auto& basis = ctx_->basis_qp(top);
+  const std::size_t N = ctx_->n(), alpha = ctx_->alpha(), dnum = ctx_->num_digits(top);
+  // s and s' over Q_top·P (a copy only when top < L; wiped after use like s itself)
+  math::RnsPoly s_top = restrict_to_level(sk.s, top, L, ctx_->num_special());
+  math::RnsPoly sp_top = restrict_to_level(s_prime, top, L, ctx_->num_special());
   KeySwitchKey ksk{ctx_, {}, {}, rng_.new_key(), sk.key_id};  // the a_j are expanded from ksk.seed
   math::Csprng a_rng = math::Csprng::from_key(*ksk.seed);
   for (std::size_t j = 0; j < dnum; ++j) {
@@ -101,21 +125,25 @@ KeySwitchKey KeyGenerator::switching_key(const SecretKey& sk, const math::RnsPol
     math::RnsPoly b = math::from_signed_coeffs(math::sample_gaussian(rng_, N, ctx_->params().error_stddev), basis);
     math::to_ntt(b, basis);
     math::RnsPoly as = a;
-    math::mul_inplace(as, sk.s, basis);
+    math::mul_inplace(as, s_top, basis);
     math::sub_inplace(b, as, basis);  // b = e − a·s
     // + P·s' on the limbs of digit j (the gadget factor is [P]_{q_i} there and 0 elsewhere).
-    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(L + 1));
+    const std::size_t lo = j * alpha, hi = std::min((j + 1) * alpha, std::size_t(top + 1));
     for (std::size_t i = lo; i < hi; ++i) {
       const auto& qi = basis[i]->mod;
       const std::uint64_t pm = ctx_->p_mod_q(static_cast<int>(i));
       const std::uint64_t pms = math::shoup_precompute(pm, qi.q);
       std::uint64_t* bi = b.limb(i);
-      const std::uint64_t* si = s_prime.limb(i);
+      const std::uint64_t* si = sp_top.limb(i);
       for (std::size_t c = 0; c < N; ++c)
         bi[c] = math::add_mod(bi[c], math::mul_shoup(si[c], pm, pms, qi.q), qi.q);
     }
     ksk.b.push_back(std::move(b));
     ksk.a.push_back(std::move(a));
+  }
+  if (top < L) {
+    math::secure_wipe(s_top.data());
+    math::secure_wipe(sp_top.data());
   }
   return ksk;
 }
@@ -174,9 +202,12 @@ RelinKey KeyGenerator::relin_key(const SecretKey& sk) {
   return rk;
 }
 
-GaloisKeys KeyGenerator::galois_keys_for_elements(const SecretKey& sk,
-                                                  const std::vector<std::uint64_t>& elements) {
+GaloisKeys KeyGenerator::galois_keys_for_elements(const SecretKey& sk, const std::vector<std::uint64_t>& elements,
+                                                  int max_level) {
   check(sk, "galois_keys");
+  if (max_level < -1 || max_level > ctx_->max_level())
+    throw ParameterError("galois_keys: max_level = " + std::to_string(max_level) + " is outside [0, L = " +
+                         std::to_string(ctx_->max_level()) + "]; give −1 (the default) for keys of the whole chain");
   const auto& basis = ctx_->basis_qp(ctx_->max_level());
   GaloisKeys gk{ctx_, {}};
   for (std::uint64_t g : elements) {
@@ -185,20 +216,21 @@ GaloisKeys KeyGenerator::galois_keys_for_elements(const SecretKey& sk,
                            " is not odd in (1, 2N = " + std::to_string(2 * ctx_->n()) + ")");
     if (gk.has(g)) continue;
     math::RnsPoly sg = math::automorphism(sk.s, g, basis);
-    gk.keys.emplace(g, switching_key(sk, sg));
+    gk.keys.emplace(g, switching_key(sk, sg, max_level));
     math::secure_wipe(sg.data());
   }
   return gk;
 }
 
-GaloisKeys KeyGenerator::galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugation) {
+GaloisKeys KeyGenerator::galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugation,
+                                     int max_level) {
   std::vector<std::uint64_t> elements;
   for (int k : steps) {
     const std::uint64_t g = ctx_->galois_element(k);
     if (g != 1) elements.push_back(g);
   }
   if (conjugation) elements.push_back(ctx_->conjugation_element());
-  return galois_keys_for_elements(sk, elements);
+  return galois_keys_for_elements(sk, elements, max_level);
 }
 
 }  // namespace ckks

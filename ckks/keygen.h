@@ -43,12 +43,21 @@ class KeyGenerator {
   /// Key switching s² → s. Same errors as public_key.
   RelinKey relin_key(const SecretKey& sk);
   /// Galois keys for rotations by each step in `steps` (left rotation by k > 0, right by k < 0;
-  /// 0 is ignored) and, if `conjugation`, for complex conjugation.
-  GaloisKeys galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugation = false);
-  /// Galois keys for explicit Galois elements g (odd, 1 < g < 2N). Throws ParameterError otherwise.
-  GaloisKeys galois_keys_for_elements(const SecretKey& sk, const std::vector<std::uint64_t>& elements);
-  /// The key switching key s' → s for any s' given modulo Q_L·P in evaluation form [HK20].
-  KeySwitchKey switching_key(const SecretKey& sk, const math::RnsPoly& s_prime);
+  /// 0 is ignored) and, if `conjugation`, for complex conjugation. With max_level ℓ_k (−1: L, the
+  /// whole chain) the keys switch ciphertexts at levels ≤ ℓ_k only and take num_digits(ℓ_k) digits
+  /// of ℓ_k + 1 + k limbs instead of dnum of L + 1 + k (KeySwitchKey); key switching at a higher
+  /// level throws LevelError. Throws ParameterError unless −1 ≤ max_level ≤ L. Source: [Lattigo]
+  /// (core/rlwe/keys.go, EvaluationKeyParameters.LevelQ).
+  GaloisKeys galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugation = false,
+                         int max_level = -1);
+  /// Galois keys for explicit Galois elements g (odd, 1 < g < 2N), for levels ≤ max_level as in
+  /// galois_keys. Throws ParameterError for another g or max_level.
+  GaloisKeys galois_keys_for_elements(const SecretKey& sk, const std::vector<std::uint64_t>& elements,
+                                      int max_level = -1);
+  /// The key switching key s' → s for any s' given modulo Q_L·P in evaluation form [HK20], for
+  /// ciphertext levels ≤ max_level (−1: L; see galois_keys). Throws ParameterError unless
+  /// −1 ≤ max_level ≤ L.
+  KeySwitchKey switching_key(const SecretKey& sk, const math::RnsPoly& s_prime, int max_level = -1);
   /// The keys of sparse-secret encapsulation (EncapsulationKeys) for an ephemeral secret of Hamming
   /// weight `hamming_weight`. Throws ParameterError if sk is from another Context, unless
   /// 1 ≤ hamming_weight ≤ N, or if Params::log_p is empty. Source: [BTH22].

@@ -1,5 +1,6 @@
-// Key material [CKKS17; CHKKS18; HK20]. All polynomials are over the full
-// key-switching modulus Q_L·P (limbs q_0..q_L then p_0..p_{k-1}), in evaluation form.
+// Key material [CKKS17; CHKKS18; HK20]. All polynomials are over the full key-switching modulus
+// Q_L·P (limbs q_0..q_L then p_0..p_{k-1}), in evaluation form — except a switching key made for a
+// lower top level ℓ_k (KeyGenerator::galois_keys with max_level), which lives over Q_{ℓ_k}·P.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -62,6 +63,12 @@ struct PublicKey {
 /// (b_j, a_j) = (−a_j·s + e_j + P·[Q̂_j·(Q̂_j^{-1} mod Q_j)]·s', a_j) mod Q_L·P, where Q_j is the
 /// product of digit j's primes and Q̂_j = Q_L/Q_j. Modulo q_i the gadget factor is [P]_{q_i} when q_i
 /// is in digit j and 0 otherwise; modulo each p it is 0.
+/// A key for levels ≤ ℓ_k < L (max_level()) holds only what key switching at those levels reads:
+/// the num_digits(ℓ_k) digits of Q_{ℓ_k}, each pair over q_0..q_{ℓ_k},p_0..p_{k−1} — the same
+/// gadget restricted to Q_{ℓ_k}·P (a digit's Q̂_j·(Q̂_j^{-1} mod Q_j) is ≡ 1 on its own primes and 0
+/// on the others, whatever the top level), so (ℓ_k + 1 + k)/(L + 1 + k) of the limbs in each of
+/// fewer digits. Source: [Lattigo] (core/rlwe/keys.go, EvaluationKeyParameters.LevelQ: keys below
+/// the top level); the restriction of the gadget is [HK20]'s with Q_{ℓ_k} in place of Q_L.
 struct KeySwitchKey {
   ContextPtr context;
   std::vector<math::RnsPoly> b, a;  ///< dnum pairs
@@ -71,6 +78,11 @@ struct KeySwitchKey {
   std::optional<std::array<std::uint8_t, 32>> seed;
   /// The key set of the target key s (0: unknown). Key switching refuses a ciphertext of another.
   KeyId key_id = 0;
+  /// The highest ciphertext level ℓ_k the key switches (its data limbs q_0..q_{ℓ_k}): L for a key of
+  /// the whole chain, −1 for an empty key. No errors.
+  int max_level() const {
+    return b.empty() ? -1 : static_cast<int>(b.front().limbs()) - static_cast<int>(context->num_special()) - 1;
+  }
 };
 
 /// Relinearisation key: switches s² → s [CKKS17, KeyGen (evk); HK20].

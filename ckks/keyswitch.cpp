@@ -66,9 +66,9 @@ struct RawLimbs {
   std::unique_ptr<std::uint64_t[]> words;
 };
 
-// Limb of the key (over Q_L·P) that pairs with limb i of Q_ℓ·P.
-std::size_t key_limb(const Context& ctx, std::size_t i, std::size_t nq) {
-  return i < nq ? i : static_cast<std::size_t>(ctx.max_level()) + 1 + (i - nq);
+// Limb of the key (over Q_{ℓ_k}·P, ℓ_k = swk.max_level() ≥ ℓ) that pairs with limb i of Q_ℓ·P.
+std::size_t key_limb(const KeySwitchKey& swk, std::size_t i, std::size_t nq) {
+  return i < nq ? i : static_cast<std::size_t>(swk.max_level()) + 1 + (i - nq);
 }
 
 }  // namespace
@@ -244,7 +244,7 @@ void key_inner_product(const Context& ctx, const RnsPoly& d, int level, const Ke
         prime.ntt.forward(s.ext.data());
         e = s.ext.data();
       }
-      const std::size_t kl = key_limb(ctx, i, nq);
+      const std::size_t kl = key_limb(swk, i, nq);
       accumulate_digit(s.acc0, s.acc1, e, swk.b[j].limb(kl), swk.a[j].limb(kl), nullptr);
     }
     reduce_limb(s.acc0, s.acc1, prime, u0.limb(i), u1.limb(i));
@@ -281,7 +281,7 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
   RawLimbs u0(N, limbs), u1(N, limbs);
   const std::size_t work = limbs * dec.digits.size() * 2 * N;
   math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
-    const std::size_t kl = key_limb(ctx, i, nq);
+    const std::size_t kl = key_limb(swk, i, nq);
     for (std::size_t j = 0; j < dec.digits.size(); ++j)
       accumulate_digit(s.acc0, s.acc1, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),
                        perm ? perm->data() : nullptr);
@@ -335,7 +335,7 @@ struct SumScratch {
 }  // namespace
 
 std::pair<RnsPoly, RnsPoly> rotate_sum_hoisted(const Context& ctx, const RnsPoly& c0, const RnsPoly& c1, int level,
-                                               std::span<const HoistedTerm> terms) {
+                                               std::span<const HoistedTerm> terms, const DecomposedPoly* shared) {
   const auto& bqp = ctx.basis_qp(level);
   const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
   CKKS_INVARIANT(c0.is_ntt() && c1.is_ntt() && c0.limbs() == nq && c1.limbs() == nq,
@@ -349,8 +349,11 @@ std::pair<RnsPoly, RnsPoly> rotate_sum_hoisted(const Context& ctx, const RnsPoly
     CKKS_INVARIANT(!t.perm || t.perm->size() == N, "rotate_sum_hoisted: the permutation must have N entries");
     (t.perm ? any_rotation : any_identity) = true;
   }
-  // Step 1: one decomposition (ModUp of every digit) for all rotated terms.
-  const DecomposedPoly dec = any_rotation ? decompose(ctx, c1, level) : DecomposedPoly{level, {}};
+  // Step 1: one decomposition (ModUp of every digit) for all rotated terms (the caller's, if shared).
+  CKKS_INVARIANT(!shared || shared->level == level, "rotate_sum_hoisted: the shared decomposition is of another level");
+  DecomposedPoly own{level, {}};
+  if (any_rotation && !shared) own = decompose(ctx, c1, level);
+  const DecomposedPoly& dec = shared && any_rotation ? *shared : own;
   // Step 2, one parallel loop over the limbs of Q_ℓ·P.
   RawLimbs s0(N, limbs), s1(N, limbs);
   RnsPoly a0(N, nq, true), a1(N, any_identity ? nq : 0, true);
@@ -358,11 +361,11 @@ std::pair<RnsPoly, RnsPoly> rotate_sum_hoisted(const Context& ctx, const RnsPoly
   const std::size_t work = loop_limbs * terms.size() * (2 * digits + 2) * N;
   math::parallel_for_limbs(loop_limbs, work, [N] { return SumScratch(N); }, [&](std::size_t i, SumScratch& s) {
     const auto& prime = *bqp[i];
-    const std::size_t kl = key_limb(ctx, i, nq);
     for (const HoistedTerm& t : terms) {
       const std::uint64_t* w = t.weight ? t.weight->limb(i) : nullptr;
       const std::uint32_t* perm = t.perm ? t.perm->data() : nullptr;
       if (perm) {
+        const std::size_t kl = key_limb(*t.swk, i, nq);
         for (std::size_t j = 0; j < digits; ++j)
           accumulate_digit(s.ks.acc0, s.ks.acc1, dec.digits[j].limb(i), t.swk->b[j].limb(kl), t.swk->a[j].limb(kl),
                            perm);

@@ -97,9 +97,12 @@ struct HoistedTerm {
 /// each component) instead of w_t times a rounding per term, plus Σ_t w_t·(key switching noise)/P
 /// as in the term-by-term chain. Preconditions (CKKS_INVARIANT): c_0, c_1 at level ℓ in evaluation
 /// form; every weight over Q_ℓ·P; perm of N entries; swk given with perm.
+/// `dec`, when given, is c_1's decomposition (decompose(ctx, c1, level)) made once by the caller and
+/// shared by several sums of the same ciphertext (Evaluator::rotate_sums); null: made here.
 std::pair<math::RnsPoly, math::RnsPoly> rotate_sum_hoisted(const Context& ctx, const math::RnsPoly& c0,
                                                            const math::RnsPoly& c1, int level,
-                                                           std::span<const HoistedTerm> terms);
+                                                           std::span<const HoistedTerm> terms,
+                                                           const DecomposedPoly* dec = nullptr);
 
 /// Lazy ModDown over several ciphertexts: Σ_t φ_t(c_{0,t}, c_{1,t}), φ_t as above (σ_t from
 /// terms[t].perm and terms[t].swk; terms[t].weight must be null), each term with its own ModUp and key

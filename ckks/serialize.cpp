@@ -68,6 +68,13 @@ class Reader {
     std::memcpy(&v, &b, 8);
     return v;
   }
+  // The next u32, not consumed (a key's first polynomial's limb count gives its level).
+  std::uint32_t peek_u32() {
+    const std::size_t at = pos_;
+    const std::uint32_t v = u32();
+    pos_ = at;
+    return v;
+  }
   Seed seed() {
     need(32, "a 32-byte seed");
     Seed s;
@@ -202,8 +209,9 @@ bool ciphertext_seed_valid(const Ciphertext& ct) {
 }
 
 bool key_seed_valid(const KeySwitchKey& k) {
-  return k.seed && !k.a.empty() &&
-         expand_many(*k.seed, k.a.size(), k.context->n(), k.context->basis_qp(k.context->max_level())) == k.a;
+  const int top = k.max_level();
+  return k.seed && !k.a.empty() && top >= 0 && top <= k.context->max_level() &&
+         expand_many(*k.seed, k.a.size(), k.context->n(), k.context->basis_qp(top)) == k.a;
 }
 
 void write_ksk(Writer& w, const KeySwitchKey& k, bool seeded) {
@@ -218,11 +226,20 @@ KeySwitchKey read_ksk(Reader& r, const ContextPtr& ctx, bool seeded, const char*
   const std::size_t at = r.pos();
   const std::uint32_t dnum = r.u32();
   const int L = ctx->max_level();
-  if (dnum != ctx->num_digits(L))
+  if (dnum < 1 || dnum > ctx->num_digits(L))
     r.fail(std::string(name) + " has " + std::to_string(dnum) + " digits, these parameters use dnum = " +
                std::to_string(ctx->num_digits(L)),
            at);
-  const auto& basis = ctx->basis_qp(L);
+  // The key's top level ℓ_k (KeySwitchKey::max_level) from its first polynomial's limb count
+  // ℓ_k + 1 + k; its digit count must be num_digits(ℓ_k).
+  const long top = static_cast<long>(r.peek_u32()) - static_cast<long>(ctx->num_special()) - 1;
+  if (top < 0 || top > L || ctx->num_digits(static_cast<int>(top)) != dnum)
+    r.fail(std::string(name) + " has " + std::to_string(dnum) + " digits of " + std::to_string(r.peek_u32()) +
+               " limbs: no level of these parameters has that shape (a key of the whole chain has dnum = " +
+               std::to_string(ctx->num_digits(L)) + " digits of " + std::to_string(L + 1 + ctx->num_special()) +
+               " limbs)",
+           at);
+  const auto& basis = ctx->basis_qp(static_cast<int>(top));
   KeySwitchKey k{ctx, {}, {}, std::nullopt};
   for (std::uint32_t j = 0; j < dnum; ++j) k.b.push_back(r.poly(basis, ctx->n(), name));
   if (seeded) {

@@ -25,7 +25,10 @@
 //   Plaintext   i32 level, f64 scale, u64 slots, poly over q_0..q_ℓ
 //   PublicKey   poly b over q_0..q_L,p_0..; then a as a poly, or (seeded) its 32-byte seed
 //   RelinKey    a key-switching key: u32 dnum, then b_0 … b_{dnum−1}, then the a_j as polys or
-//               (seeded) one 32-byte seed from which they are drawn in order
+//               (seeded) one 32-byte seed from which they are drawn in order; the polys are over
+//               q_0..q_L,p_0.. — or over q_0..q_{ℓ_k},p_0.. for a key made for levels ≤ ℓ_k
+//               (KeySwitchKey::max_level), whose dnum is then num_digits(ℓ_k): the reader takes ℓ_k
+//               from b_0's limb count (files written before such keys existed all have ℓ_k = L)
 //   GaloisKeys  u32 count, then per key: u64 Galois element, key-switching key as above
 //   SecretKey   poly s over q_0..q_L,p_0.. (evaluation form)
 //   EncapsulationKeys  (bootstrapping with sparse-secret encapsulation, ckks/keygen.h) i32 h', then

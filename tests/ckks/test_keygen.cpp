@@ -164,3 +164,126 @@ TEST_CASE("ckks/keygen: key-set ids survive files; files without them still load
 
 }  // namespace
 }  // namespace ckks::test
+
+namespace ckks::test {
+namespace {
+
+// N = 2^12, q {50, 30 × 6}, p {60, 60}, dnum 4 (digits of 2 primes): INSECURE, small; several digits so
+// that a key for a lower level has fewer digits as well as fewer limbs.
+Params level_key_params() {
+  Params p;
+  p.log_n = 12;
+  p.log_q = {50, 30, 30, 30, 30, 30, 30};
+  p.log_p = {60, 60};
+  p.log_scale = 30;
+  p.dnum = 4;
+  p.allow_insecure = true;
+  return p;
+}
+
+// (j + s) mod n for a step s of either sign.
+std::size_t slot_plus(std::size_t j, int s, std::size_t n) {
+  const long m = static_cast<long>(n);
+  return static_cast<std::size_t>(((static_cast<long>(j) + s) % m + m) % m);
+}
+
+}  // namespace
+
+TEST_CASE("ckks/keygen: Galois keys for a lower top level rotate like full keys, are smaller, and refuse higher levels") {
+  Kit k(level_key_params(), 5);
+  const int L = k.ctx->max_level();
+  REQUIRE(L == 6);
+  REQUIRE(k.ctx->alpha() == 2);
+  const std::vector<int> steps = {1, -3, 7};
+  const GaloisKeys full = k.keygen.galois_keys(k.sk, steps);
+  const GaloisKeys low = k.keygen.galois_keys(k.sk, steps, false, 2);
+  for (const auto& [g, key] : low.keys) {
+    CHECK(key.max_level() == 2);
+    CHECK(key.b.size() == 2);             // num_digits(2) = ⌈3/2⌉, against dnum = 4
+    CHECK(key.b.front().limbs() == 3 + 2);  // q_0..q_2, p_0, p_1, against 7 + 2
+    CHECK(key.a.size() == key.b.size());
+    CHECK(full.keys.at(g).max_level() == L);
+  }
+  const cvec z = random_complex(k.ctx->max_slots(), 11);
+  for (int level : {2, 1, 0}) {
+    CAPTURE(level);
+    const Ciphertext ct = k.encrypt(z, level);
+    for (int s : steps) {
+      CAPTURE(s);
+      cvec want(z.size());
+      for (std::size_t j = 0; j < z.size(); ++j) want[j] = z[slot_plus(j, s, z.size())];
+      const double bits_low = precision_bits(k.decrypt(k.evaluator.rotate(ct, s, low)), want);
+      const double bits_full = precision_bits(k.decrypt(k.evaluator.rotate(ct, s, full)), want);
+      CHECK(bits_low >= 16.0);
+      CHECK(bits_low >= bits_full - 1.0);
+    }
+    // the hoisted and summed forms read the same limbs
+    const auto hoisted = k.evaluator.rotate_hoisted(ct, steps, low);
+    CHECK(precision_bits(k.decrypt(hoisted[1]), k.decrypt(k.evaluator.rotate(ct, -3, full))) >= 16.0);
+    const Ciphertext sum = k.evaluator.rotate_sum(ct, steps, low);
+    cvec want_sum(z.size());
+    for (std::size_t j = 0; j < z.size(); ++j)
+      for (int s : steps) want_sum[j] += z[slot_plus(j, s, z.size())];
+    CHECK(precision_bits(k.decrypt(sum), want_sum) >= 14.0);
+  }
+  // above the key's level: LevelError naming both levels
+  const Ciphertext high = k.encrypt(z, 3);
+  CHECK_THROWS_WITH_AS(k.evaluator.rotate(high, 1, low), doctest::Contains("up to level 2 but the ciphertext is at level 3"),
+                       LevelError);
+  CHECK_THROWS_AS(k.evaluator.rotate_hoisted(high, steps, low), LevelError);
+  CHECK_THROWS_AS(k.evaluator.rotate_sum(high, steps, low), LevelError);
+  // keys of several levels in one GaloisKeys: each rotation uses its own
+  GaloisKeys mixed = k.keygen.galois_keys(k.sk, {1}, false, 4);
+  GaloisKeys more = k.keygen.galois_keys(k.sk, {2}, false, 1);
+  mixed.keys.merge(more.keys);
+  const Ciphertext at1 = k.encrypt(z, 1);
+  const Ciphertext sums[] = {k.evaluator.rotate(at1, 1, mixed), k.evaluator.rotate(at1, 2, mixed)};
+  const Ciphertext* ptrs[] = {&sums[0], &sums[1]};
+  const int two[] = {1, 2};
+  const Ciphertext* at1s[] = {&at1, &at1};
+  CHECK(precision_bits(k.decrypt(k.evaluator.sum_rotations(at1s, two, mixed)),
+                       k.decrypt(k.evaluator.add(*ptrs[0], *ptrs[1]))) >= 14.0);
+  // bad levels
+  CHECK_THROWS_AS(k.keygen.galois_keys(k.sk, {1}, false, 7), ParameterError);
+  CHECK_THROWS_AS(k.keygen.galois_keys(k.sk, {1}, false, -2), ParameterError);
+  CHECK_THROWS_AS(k.keygen.galois_keys(k.sk, {}, false, 9), ParameterError);
+}
+
+TEST_CASE("ckks/keygen: Galois keys for a lower level survive files, seeded and not") {
+  Kit k(level_key_params(), 6);
+  GaloisKeys gk = k.keygen.galois_keys(k.sk, {1, 5}, true, 3);
+  GaloisKeys full = k.keygen.galois_keys(k.sk, {2});
+  gk.keys.merge(full.keys);
+  const Ciphertext ct = k.encrypt(random_complex(k.ctx->max_slots(), 12), 3);
+  for (const bool seeded : {true, false}) {
+    CAPTURE(seeded);
+    const auto blob = serialize(gk, seeded);
+    const GaloisKeys back = deserialize_galois_keys(k.ctx, blob);
+    REQUIRE(back.keys.size() == gk.keys.size());
+    for (const auto& [g, key] : gk.keys) {
+      const KeySwitchKey& b = back.keys.at(g);
+      CHECK(b.max_level() == key.max_level());
+      CHECK(b.b.size() == key.b.size());
+      for (std::size_t j = 0; j < key.b.size(); ++j) {
+        CHECK(b.b[j] == key.b[j]);
+        CHECK(b.a[j] == key.a[j]);
+      }
+    }
+    for (int s : {1, 5, 2}) {
+      const Ciphertext x = k.evaluator.rotate(ct, s, gk), y = k.evaluator.rotate(ct, s, back);
+      CHECK(x.c[0] == y.c[0]);
+      CHECK(x.c[1] == y.c[1]);
+    }
+  }
+  // a key whose digit count does not match its limb count is refused by name
+  std::vector<std::uint8_t> blob = serialize(k.keygen.galois_keys(k.sk, {1}, false, 3), false);
+  // the payload's first key: u32 count, u64 element, u32 dnum (2 for level 3) → 3
+  const std::size_t dnum_at = 32 + 8 + 4 + 8;
+  REQUIRE(blob.size() > dnum_at + 4);
+  CHECK(blob[dnum_at] == 2);
+  blob[dnum_at] = 3;
+  CHECK_THROWS_WITH_AS(deserialize_galois_keys(k.ctx, blob), doctest::Contains("no level of these parameters has that shape"),
+                       InputError);
+}
+
+}  // namespace ckks::test

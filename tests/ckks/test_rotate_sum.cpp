@@ -133,6 +133,30 @@ TEST_CASE("ckks/rotate_sum: without plaintexts, Σ rot(a, k_t) with one ModUp an
   }
 }
 
+TEST_CASE("ckks/rotate_sum: rotate_sums shares one decomposition among several sums, each equal to rotate_sum bit for bit") {
+  Setup s;
+  const Evaluator& ev = s.kit.evaluator;
+  const std::vector<std::vector<int>> groups = {{0, 1, 5}, {-3, 7}, {0}, {1, -16, 1}};
+  for (int level : {4, 1}) {
+    CAPTURE(level);
+    const Ciphertext a = s.kit.encrypt(s.z, level);
+    const std::vector<Ciphertext> got = ev.rotate_sums(a, groups, s.gk);
+    REQUIRE(got.size() == groups.size());
+    for (std::size_t G = 0; G < groups.size(); ++G) {
+      CAPTURE(G);
+      const Ciphertext ref = ev.rotate_sum(a, groups[G], s.gk);
+      CHECK(got[G].level == ref.level);
+      CHECK(got[G].scale == ref.scale);
+      CHECK(got[G].c[0] == ref.c[0]);
+      CHECK(got[G].c[1] == ref.c[1]);
+    }
+  }
+  const Ciphertext a = s.kit.encrypt(s.z, 2);
+  CHECK_THROWS_AS(ev.rotate_sums(a, {}, s.gk), InputError);
+  CHECK_THROWS_AS(ev.rotate_sums(a, {{1}, {}}, s.gk), InputError);
+  CHECK_THROWS_AS(ev.rotate_sums(a, {{1}, {2}}, s.gk), MissingKeyError);  // no key for 2
+}
+
 TEST_CASE("ckks/rotate_sum: only zero steps equals multiply_sum exactly; extended plaintexts give the same "
           "ciphertext as plaintexts") {
   Setup s;
