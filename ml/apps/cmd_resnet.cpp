@@ -67,7 +67,8 @@ nlohmann::json to_json(const ResNetReport& r) {
     j["params"] = {{"log_n", r.params.log_n}, {"log_q", r.params.log_q}, {"log_p", r.params.log_p},
                    {"log_scale", r.params.log_scale}, {"dnum", r.dnum}, {"key_growth", r.key_growth}, {"log_qp", r.log_qp},
                    {"security_bits", r.security_bits}};
-    j["keys"] = {{"galois_keys", r.galois_keys}, {"galois_bytes", r.galois_bytes}, {"relin_bytes", r.relin_bytes}};
+    j["keys"] = {{"galois_keys", r.galois_keys}, {"galois_bytes", r.galois_bytes},
+                 {"galois_bytes_whole_chain", r.galois_bytes_whole_chain}, {"relin_bytes", r.relin_bytes}};
     j["cost_per_image"] = cost;
     j["tap_packing"] = r.pack_taps;
     j["plaintext_cache"] = {{"plaintexts", r.cached_plaintexts}, {"bytes", r.cached_plaintext_bytes},

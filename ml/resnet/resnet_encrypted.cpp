@@ -349,21 +349,17 @@ HoistedTaps hoisted_taps(const ResNetEvalContext& e, const PackedFeatureMap& in,
   std::vector<int> offsets;
   for (std::size_t t = 0; t < tl.taps.size(); ++t)
     offsets.push_back(tap_offset(pk, g, tl.taps[t].first, tl.taps[t].second) - static_cast<int>(tl.sub[t]));
+  // Packed: each group's Σ_{t ∈ G} rot(x, g·off_t − s_t) by Evaluator::rotate_sums (one ModUp for all
+  // groups, one ModDown per group instead of one per tap); one tap per group: rotate_hoisted.
+  std::vector<std::vector<int>> group_steps;
+  for (const auto& grp : tl.groups) {
+    group_steps.emplace_back();
+    for (std::size_t t : grp) group_steps.back().push_back(offsets[t]);
+  }
   h.rotated.reserve(in.cts.size());
   for (const auto& ct : in.cts) {
-    std::vector<Ciphertext> y = e.ev.rotate_hoisted(ct, offsets, e.gk);
+    h.rotated.push_back(tl.cell == 1 ? e.ev.rotate_hoisted(ct, offsets, e.gk) : e.ev.rotate_sums(ct, group_steps, e.gk));
     for (int off : offsets) h.rotations += off != 0;
-    if (tl.cell == 1) {  // one tap per group, in tap order
-      h.rotated.push_back(std::move(y));
-      continue;
-    }
-    std::vector<Ciphertext> groups;
-    for (const auto& grp : tl.groups) {
-      Ciphertext sum = std::move(y[grp.front()]);
-      for (std::size_t q = 1; q < grp.size(); ++q) sum = e.ev.add(sum, y[grp[q]]);
-      groups.push_back(std::move(sum));
-    }
-    h.rotated.push_back(std::move(groups));
   }
   h.inside = tap_positions(pk, g, tl.taps);
   return h;
@@ -940,29 +936,45 @@ std::size_t ResNetServer::final_gap() const {
   return gap;
 }
 
-std::vector<int> ResNetServer::rotation_steps(bool pack_taps) const {
-  // the walk of infer on shapes and cleanliness only, collecting each convolution's steps
+std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level) const {
+  if (input_level < levels_needed())
+    throw LevelError("ResNetServer::rotation_levels: input level " + std::to_string(input_level) +
+                     " but the network needs " + std::to_string(levels_needed()) + " levels");
+  // the walk of infer on shapes, cleanliness and levels only, collecting each convolution's steps
   struct Shape {
     std::size_t channels = 0, gap = 1;
     double offset = 0;
     bool clean = true;
+    int level = 0;
   };
   struct StepOps {
     const ResNetPacking& pk;
     bool pack;
-    std::set<int> steps;
-    Shape conv(const Shape& x, const Conv2d& c, double, double) {
-      const std::vector<int> v = conv_rotation_steps(pk, x.channels, x.gap, c, pack && x.clean);
-      steps.insert(v.begin(), v.end());
+    std::map<int, int> levels;
+    void use(const std::vector<int>& steps, int level) {
+      for (int s : steps)
+        if (s != 0) levels[s] = std::max(levels.count(s) ? levels[s] : level, level);
+    }
+    Shape conv_at(const Shape& x, const Conv2d& c, int level) {
+      use(conv_rotation_steps(pk, x.channels, x.gap, c, pack && x.clean), level);
       const bool packed = tap_layout(pk, conv_geometry(pk, x.channels, x.gap, c), pack && x.clean).cell > 1;
-      return Shape{c.out_channels, x.gap * c.stride, 0.0, !packed};
+      return Shape{c.out_channels, x.gap * c.stride, 0.0, !packed, level - 1};
     }
-    Shape conv_projection(const Shape& t, const Conv2d& c2, const Shape& h, const Conv2d& proj, double m, double) {
-      conv(h, proj, m, 0.0);
-      return conv(t, c2, m, 0.0);
+    Shape conv(const Shape& x, const Conv2d& c, double, double) { return conv_at(x, c, x.level); }
+    Shape conv_projection(const Shape& t, const Conv2d& c2, const Shape& h, const Conv2d& proj, double, double) {
+      conv_at(h, proj, t.level);  // the shortcut's input is dropped to t's level
+      return conv_at(t, c2, t.level);
     }
-    Shape square(const Shape& z, const FoldedActivation&) const { return z; }
-    Shape identity(const Shape& h, double, const Shape&) const { return h; }
+    Shape square(const Shape& z, const FoldedActivation&) const {
+      Shape s = z;
+      s.level = z.level - 1;
+      return s;
+    }
+    Shape identity(const Shape& h, double, const Shape& main) const {
+      Shape s = h;
+      s.level = main.level;
+      return s;
+    }
     Shape add(const Shape& main, const Shape& sc) const {
       Shape s = main;
       s.clean = main.clean && sc.clean;
@@ -971,11 +983,16 @@ std::vector<int> ResNetServer::rotation_steps(bool pack_taps) const {
     void observe(const std::string&, const Shape&) const {}
   };
   StepOps ops{packing_, pack_taps, {}};
-  const Shape last = walk_resnet(model_, packing_, Shape{model_.stem.in_channels, 1, 0.0, true}, ops);
-  const std::vector<int> pool = pool_dense_rotation_steps(packing_, last.channels, last.gap, model_.fc.out);
-  ops.steps.insert(pool.begin(), pool.end());
-  ops.steps.erase(0);
-  return {ops.steps.begin(), ops.steps.end()};
+  const Shape last =
+      walk_resnet(model_, packing_, Shape{model_.stem.in_channels, 1, 0.0, true, input_level}, ops);
+  ops.use(pool_dense_rotation_steps(packing_, last.channels, last.gap, model_.fc.out), last.level);
+  return ops.levels;
+}
+
+std::vector<int> ResNetServer::rotation_steps(bool pack_taps) const {
+  std::vector<int> steps;
+  for (const auto& [s, level] : rotation_levels(pack_taps, levels_needed())) steps.push_back(s);
+  return steps;
 }
 
 std::vector<std::vector<double>> ResNetServer::pack_input(const std::vector<float>& image) const {

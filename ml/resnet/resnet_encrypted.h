@@ -70,8 +70,9 @@
 // convolution's output, its square, a fresh encryption), so in a residual block conv1 (input:
 // the previous block's output) stays standard and conv2 (input: act1 of conv1, clean) is packed.
 // Same level (one plaintext product), the same channel rotations; per input ciphertext the same
-// k² − 1 hoisted tap rotations (with other steps, so other Galois keys: ResNetServer::rotation_steps
-// lists them), plus 2·log2 g cell-sum rotations per output ciphertext.
+// k² − 1 tap rotations (with other steps, so other Galois keys: ResNetServer::rotation_steps lists
+// them), now summed per group by Evaluator::rotate_sums (one ModUp, one ModDown per group instead of
+// one per tap), plus 2·log2 g cell-sum rotations per output ciphertext.
 //
 // Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
@@ -374,6 +375,12 @@ class ResNetServer {
   /// Every Galois rotation step infer uses, sorted (give them to KeyGenerator::galois_keys), for
   /// ResNetEvalContext::pack_taps = `pack_taps`.
   std::vector<int> rotation_steps(bool pack_taps = false) const;
+  /// For every step of rotation_steps(pack_taps), the highest ciphertext level infer rotates by it
+  /// when the input is at `input_level` (each convolution and square consumes one level): a Galois
+  /// key made for that level (KeyGenerator::galois_keys with max_level) is all infer needs — stage 3's
+  /// keys then hold about a third of the limbs of a key for the whole chain. Throws LevelError if
+  /// input_level < levels_needed().
+  std::map<int, int> rotation_levels(bool pack_taps, int input_level) const;
   /// The gap of the last stage's map (4 for three stages): logits sit at logit_slot(k) for it.
   std::size_t final_gap() const;
 

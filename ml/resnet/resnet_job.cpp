@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,19 +77,30 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
   rep.pack_taps = pack_taps;
+  // Each Galois key made for the highest level its rotations run at (KeyGenerator::galois_keys with
+  // max_level): the keys of the late stages hold far fewer limbs and digits.
+  const std::map<int, int> step_levels = server.rotation_levels(pack_taps, ctx->max_level());
+  std::map<int, std::vector<int>> steps_at;
+  for (const auto& [s, l] : step_levels) steps_at[l].push_back(s);
   const std::vector<int> steps = server.rotation_steps(pack_taps);
   say(log, "[resnet] %s (log QP %.0f, %d-bit security); %d levels; %zu rotation keys; generating keys…\n",
       rep.params.describe().c_str(), ctx->log_qp(), ctx->security_bits(), levels, steps.size());
   auto t = Clock::now();
   ClientKeys client(ctx);
   const RelinKey rk = client.keygen.relin_key(client.sk);
-  const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
+  GaloisKeys gk{ctx, {}};
+  for (const auto& [level, at] : steps_at) {
+    GaloisKeys part = client.keygen.galois_keys(client.sk, at, false, level);
+    gk.keys.merge(part.keys);
+  }
   rep.seconds_keygen = seconds_since(t);
   for (const auto& [g, k] : gk.keys) rep.galois_bytes += key_bytes(k, ctx->n());
+  rep.galois_bytes_whole_chain = static_cast<double>(gk.keys.size()) * key_bytes(rk.key, ctx->n());
   rep.relin_bytes = key_bytes(rk.key, ctx->n());
   rep.galois_keys = gk.keys.size();
-  say(log, "[resnet] keys in %.1f s: relinearisation %.0f MiB, %zu Galois keys %.2f GiB\n", rep.seconds_keygen,
-      rep.relin_bytes / (1 << 20), gk.keys.size(), rep.galois_bytes / (1 << 30));
+  say(log, "[resnet] keys in %.1f s: relinearisation %.0f MiB, %zu Galois keys %.2f GiB (%.2f GiB for keys of the "
+      "whole chain)\n", rep.seconds_keygen, rep.relin_bytes / (1 << 20), gk.keys.size(), rep.galois_bytes / (1 << 30),
+      rep.galois_bytes_whole_chain / (1 << 30));
   // The server's view: Context, evaluation keys, model. No secret key.
   const Evaluator ev(ctx);
   const Encoder enc(ctx);

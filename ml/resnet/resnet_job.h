@@ -58,6 +58,9 @@ struct ResNetReport {
   double max_abs_logit = 0;       ///< max |plaintext logit|
   std::size_t galois_keys = 0;
   double galois_bytes = 0, relin_bytes = 0;  ///< key sizes in memory (limbs × N × 8 bytes)
+  /// What the same Galois keys would take if each were made for the whole chain (as the
+  /// relinearisation key is); galois_bytes is smaller because each is made for its highest level.
+  double galois_bytes_whole_chain = 0;
   ResNetTimings timings;                     ///< per layer kind, summed over the encrypted images
   double seconds_keygen = 0, seconds_encrypt = 0, seconds_infer = 0, seconds_decrypt = 0;
   /// CPU seconds of the process (all threads) during infer, summed over the images: the figure to

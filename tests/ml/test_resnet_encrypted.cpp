@@ -540,6 +540,44 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   // stage 2's conv2 (8 channels, 1 ciphertext, nr 8): 8·3 products instead of 8·9, its fused projection's
   // 8 unchanged; stage 3's (32 channels: 2 ciphertexts in and out, nr 16): 2·16·2·1 instead of ·9.
   CHECK(tm.cost["conv"].plaintext_products - tp.cost["conv"].plaintext_products == 8 * 6 + 2 * 16 * 2 * 8);
+
+  // Galois keys each made for the highest level its rotations run at (rotation_levels): the same
+  // logits, smaller keys; a key one level too low is refused by name.
+  const std::map<int, int> levels = server.rotation_levels(true, server.levels_needed());
+  CHECK(levels.size() == server.rotation_steps(true).size());
+  auto keys_at = [&](Fixture& fx, int lower_step) {
+    GaloisKeys gk{fx.ctx, {}};
+    for (const auto& [step, level] : levels) {
+      GaloisKeys one = fx.client.keygen.galois_keys(fx.client.sk, {step}, false, step == lower_step ? level - 1 : level);
+      gk.keys.merge(one.keys);
+    }
+    return gk;
+  };
+  Fixture fl(server.levels_needed(), {});
+  fl.gk = keys_at(fl, 0);
+  fl.e.pack_taps = true;
+  double limbs_low = 0, limbs_full = 0;
+  for (const auto& [g, key] : fl.gk.keys) {
+    limbs_low += static_cast<double>(key.b.size() * key.b.front().limbs());
+    limbs_full += static_cast<double>(fl.rk.key.b.size() * fl.rk.key.b.front().limbs());
+  }
+  const std::vector<Ciphertext> in_l =
+      encrypt_packed(fl.client.encoder, fl.client.encryptor, server.pack_input(pixels), fl.ctx->max_level(), fl.e.scale);
+  const auto [err_l, mag_l] = logit_error(fl, server, server.infer(fl.e, in_l), trace);
+  MESSAGE("random ResNet-8, keys by level: logit error " << err_l << ", key limbs " << limbs_low << " of "
+                                                        << limbs_full << " for keys of the whole chain");
+  CHECK(err_l < 2e-3 * std::max(1.0, mag_l));
+  CHECK(limbs_low < 0.75 * limbs_full);
+  int lowered = 0;  // a step used at some level ≥ 1: its key made one level lower
+  for (const auto& [step, level] : levels)
+    if (level >= 1) lowered = step;
+  REQUIRE(lowered != 0);
+  Fixture fw(server.levels_needed(), {});
+  fw.gk = keys_at(fw, lowered);
+  fw.e.pack_taps = true;
+  const std::vector<Ciphertext> in_w =
+      encrypt_packed(fw.client.encoder, fw.client.encryptor, server.pack_input(pixels), fw.ctx->max_level(), fw.e.scale);
+  CHECK_THROWS_WITH_AS(server.infer(fw.e, in_w), doctest::Contains("but the ciphertext is at level"), LevelError);
 }
 
 // The layout of the wide ResNet-20 (64/128/256 channels at N = 2^16: 2, 4 and 8 ciphertexts of 32
