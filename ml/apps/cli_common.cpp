@@ -1,8 +1,10 @@
 // See cli_common.h.
 #include "ml/apps/cli_common.h"
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include <unistd.h>
@@ -12,13 +14,19 @@
 namespace ckks::ml::cli {
 
 Progress stderr_progress(std::string tag) {
+  using Clock = std::chrono::steady_clock;
   const bool tty = isatty(fileno(stderr));
-  return [tty, tag](const std::string& phase, std::size_t done, std::size_t total) {
+  auto last = std::make_shared<Clock::time_point>(Clock::now());  // the last line written (not a tty)
+  return [tty, tag, last](const std::string& phase, std::size_t done, std::size_t total) {
     if (tty) {
       std::fprintf(stderr, "\r[%s] %-24s %zu/%zu", tag.c_str(), phase.c_str(), done, total);
       if (done == total) std::fprintf(stderr, "\n");
     } else if (done == total) {
       std::fprintf(stderr, "[%s] %s: %zu/%zu done\n", tag.c_str(), phase.c_str(), done, total);
+      *last = Clock::now();
+    } else if (Clock::now() - *last >= std::chrono::minutes(1)) {
+      std::fprintf(stderr, "[%s] %s: %zu/%zu\n", tag.c_str(), phase.c_str(), done, total);
+      *last = Clock::now();
     }
     std::fflush(stderr);
   };

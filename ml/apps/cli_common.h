@@ -45,8 +45,9 @@ struct Command {
   std::function<int()> run;
 };
 
-/// Progress on stderr for long phases: an updating line on a terminal, one line per finished phase
-/// otherwise (logs, pipes).
+/// Progress on stderr for long phases: an updating line on a terminal; otherwise (logs, pipes) one
+/// line per finished phase and, within a phase, a line "done/total" at most once a minute, so that a
+/// job of hours shows where it is.
 Progress stderr_progress(std::string tag);
 
 /// "n13" … "n16" → Params::preset_n13() …; throws InputError naming the value otherwise.
