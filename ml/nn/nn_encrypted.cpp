@@ -90,7 +90,7 @@ NnWeights nn_unpack_weights(const std::vector<std::vector<double>>& v, const NnL
     throw InputError("nn_unpack_weights: " + std::to_string(v.size()) + " vectors but the layout has G + 1 = " +
                      std::to_string(l.groups + 1));
   const std::size_t D = l.d + 1, H = l.hidden, C = l.classes, R = l.samples();
-  NnWeights w{DenseMatrix(H, std::vector<double>(D, 0.0)), DenseMatrix(C, std::vector<double>(H + 1, 0.0))};
+  NnWeights w{DenseMatrix(H, std::vector<double>(D, 0.0)), DenseMatrix(C, std::vector<double>(H + 1, 0.0)), {}};
   for (std::size_t r = 0; r < R; ++r) {
     for (std::size_t g = 0; g < l.groups; ++g)
       for (std::size_t f = 0; f < l.axis && g * l.axis + f < D; ++f)

@@ -74,6 +74,7 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
   j["train"] = {{"A", d.A}, {"y", d.y}};
   j["test"] = {{"A", d.A_test}, {"y", d.y_test}};
   j["init"] = {{"w1", init.w1}, {"w2", init.w2}};
+  if (init.four_layer()) j["init"]["w1b"] = init.w1b;  // four layers: input → H1 → H2 → C
   j["batches"] = batches;
   j["classes"] = C;
   j["eta"] = nn.eta;
@@ -202,6 +203,10 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
                      " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
                      "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
+  if (!o.plaintext_only && o.nn.hidden2 > 0)
+    throw InputError("nn-train: --hidden " + std::to_string(o.nn.hidden) + "," + std::to_string(o.nn.hidden2) +
+                     " (two hidden layers) runs in the twin only so far: add --plaintext-only, or give one hidden "
+                     "layer (--hidden " + std::to_string(o.nn.hidden) + ") for the encrypted run");
   const bool resuming = !o.resume_dir.empty();
   if (resuming && o.plaintext_only)
     throw InputError("nn-train: --resume continues the encrypted run; --plaintext-only has nothing to resume (drop one)");
@@ -244,12 +249,17 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (resuming && nn_saved_iteration(o.resume_dir) > rep.iterations) throw past_end(nn_saved_iteration(o.resume_dir));
   rep.act1 = nn.act1;
   rep.act2 = nn.act2;
+  if (nn.hidden2 > 0) {
+    rep.act1b = nn.act1b;
+    rep.visited_z1b = tr.max_abs_z1b;
+  }
+  const SigmoidPoly* act1b = nn.hidden2 > 0 ? &nn.act1b : nullptr;
   rep.visited_z1 = tr.max_abs_z1;
   rep.visited_z2 = tr.max_abs_z2;
   rep.max_abs_weight = tr.max_abs_weight;
   check_refresh_bound(tr.max_abs_weight, o.bound, rep.iterations, "nn-train");
   const NnWeights& w_plain = tr.w[static_cast<std::size_t>(rep.iterations - 1)];
-  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain, d.A_test, nn.act1), d.y_test);
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain, d.A_test, nn.act1, act1b), d.y_test);
   if (!o.export_path.empty()) export_for_torch(o.export_path, d, nn, tr.initial, batches, rep.iterations, C);
   if (o.plaintext_only) {
     rep.seconds_total = seconds_since(t_total);
