@@ -23,7 +23,7 @@
 namespace ckks::ml::cli {
 namespace {
 
-// nn-train: a network with one hidden layer (polynomial sigmoids of degree 3 or 5, binary cross-entropy, mini-batch
+// nn-train: a network with one or two hidden layers (polynomial sigmoids of degree 3 or 5, binary cross-entropy, mini-batch
 // gradient descent with Nesterov's look-ahead) trained on encrypted data, bootstrapping at N = 2^16
 // (128-bit); the same algorithm in double precision beside it, and PyTorch's figure when
 // scripts/train_nn_torch.py has written it (see ml/nn/nn_encrypted.h, docs/ml.md).
@@ -156,13 +156,13 @@ int run_nn_train(NnCliOptions o) {
   if (o.json) {
     nlohmann::json j;
     j["model"] = "nn";
-    j["algorithm"] = "one hidden layer, polynomial (degree 3 or 5) sigmoid activations fitted to the visited interval, sigmoid outputs with "
+    j["algorithm"] = std::string(four ? "two hidden layers" : "one hidden layer") + ", polynomial (degree 3 or 5) sigmoid activations fitted to the visited interval, sigmoid outputs with "
                      "binary cross-entropy, mini-batch gradient descent with Nesterov look-ahead, trained on encrypted "
                      "data (Chiang, arXiv:2308.09531, 2504.12623)";
     j["dataset"] = r.dataset;
     j["scaling"] = r.scaling;
     j["rows"] = {{"train", r.train_rows}, {"test", r.test_rows}, {"features", r.features}, {"classes", r.classes}};
-    j["network"] = {{"hidden", l.hidden}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
+    j["network"] = {{"hidden", four ? nlohmann::json{l.hidden, l.hidden2} : nlohmann::json(l.hidden)}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
                     {"weight_decay", o.job.nn.weight_decay}, {"eta_decay", o.job.nn.eta_decay}, {"bound", o.job.bound},
                     {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}, {"planned_iterations", r.planned_iterations},
                     {"iterations_this_process", r.stats.iterations}, {"stopped_by_deadline", r.stopped_early}};
@@ -174,6 +174,10 @@ int run_nn_train(NnCliOptions o) {
                                 {"coefficients", std::vector<double>(r.act1.c.begin(), r.act1.c.begin() + r.act1.degree + 1)}}},
                     {"output", {{"degree", r.act2.degree}, {"interval", r.act2.a}, {"visited", r.visited_z2}, {"max_error", r.act2.max_error()},
                                 {"coefficients", std::vector<double>(r.act2.c.begin(), r.act2.c.begin() + r.act2.degree + 1)}}}};
+    if (four)
+      j["sigmoid"]["hidden2"] = {{"degree", r.act1b.degree}, {"interval", r.act1b.a}, {"visited", r.visited_z1b},
+                                 {"max_error", r.act1b.max_error()},
+                                 {"coefficients", std::vector<double>(r.act1b.c.begin(), r.act1b.c.begin() + r.act1b.degree + 1)}};
     j["layout"] = {{"block_slots", l.block}, {"hidden_stride", l.hp}, {"axis", l.axis}, {"groups", l.groups},
                    {"samples_per_ciphertext", l.samples()}, {"products_per_iteration", l.products_per_iteration(r.act2.degree)},
                    {"rotations_per_iteration", l.rotations_per_iteration()}, {"galois_keys", r.galois_keys},
@@ -192,8 +196,9 @@ int run_nn_train(NnCliOptions o) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("Network trained on encrypted data (%zu → %zu → %zu, sigmoid fits of degree %d and %d, BCE), %s\n",
-              r.features, l.hidden, r.classes, r.act1.degree, r.act2.degree, r.dataset.c_str());
+  std::printf("Network trained on encrypted data (%zu → %s → %zu, sigmoid fits of degree %d and %d, BCE), %s\n",
+              r.features, (std::to_string(l.hidden) + (four ? " → " + std::to_string(l.hidden2) : std::string())).c_str(),
+              r.classes, r.act1.degree, r.act2.degree, r.dataset.c_str());
   std::printf("  %zu train / %zu test rows, batch %zu, %d iterations%s, η = %g, γ = %g, λ = %g, ρ = %g\n", r.train_rows,
               r.test_rows, l.batch, r.iterations,
               r.stopped_early ? (" (of " + std::to_string(r.planned_iterations) + ": --stop-by)").c_str() : "",
@@ -204,6 +209,9 @@ int run_nn_train(NnCliOptions o) {
               "ct×ct products, %zu rotations, %d bootstraps\n",
               l.block, l.samples(), l.groups, l.products_per_iteration(r.act2.degree), l.rotations_per_iteration(),
               r.stats.iterations > 0 ? r.stats.bootstraps / r.stats.iterations : 0);
+  if (four)
+    std::printf("  p1b on [−%.2f, %.2f] (visited %.3f, max error %.4f), the second hidden layer\n", r.act1b.a, r.act1b.a,
+                r.visited_z1b, r.act1b.max_error());
   print_params_line(r.params, r.log_qp, r.security_bits);
   std::printf("\n  %-28s %10s\n", "model (test set)", "accuracy");
   std::printf("  %-28s %10.4f   (agreement with plaintext %.4f, max weight error %.2e)\n", "encrypted training",
@@ -229,7 +237,7 @@ int run_nn_train(NnCliOptions o) {
 
 Command add_nn_train(CLI::App& app) {
   auto o = std::make_shared<NnCliOptions>();
-  auto* s = app.add_subcommand("nn-train", "a neural network (one hidden layer) trained on encrypted data, 128-bit, "
+  auto* s = app.add_subcommand("nn-train", "a neural network (one or two hidden layers) trained on encrypted data, 128-bit, "
                                            "bootstrapping at N = 2^16");
   s->add_option("--data", o->job.data,
                 "digits (default) or fashion-mnist-14; each has its own default recipe (the flags below override it): "
@@ -240,7 +248,7 @@ Command add_nn_train(CLI::App& app) {
       ->check(whole_at_least(1));
   s->add_option("--hidden", o->hidden,
                 "hidden units: H for one hidden layer (default 15), H1,H2 for two (the four-layer network input → H1 → "
-                "H2 → classes, like scikit-learn's hidden_layer_sizes; twin only so far: --plaintext-only)");
+                "H2 → classes, like scikit-learn's hidden_layer_sizes; not with --state/--resume yet)");
   s->add_option("--batch", o->job.nn.batch, "samples per batch, at most the samples one ciphertext holds (default 128)")
       ->check(whole_at_least(1));
   s->add_option("--eta", o->eta, "step η (default 1.5 for digits, 1 for fashion-mnist-14)");

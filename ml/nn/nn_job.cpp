@@ -203,10 +203,10 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
                      " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
                      "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
-  if (!o.plaintext_only && o.nn.hidden2 > 0)
+  if (!o.plaintext_only && o.nn.hidden2 > 0 && (!o.state_dir.empty() || !o.resume_dir.empty()))
     throw InputError("nn-train: --hidden " + std::to_string(o.nn.hidden) + "," + std::to_string(o.nn.hidden2) +
-                     " (two hidden layers) runs in the twin only so far: add --plaintext-only, or give one hidden "
-                     "layer (--hidden " + std::to_string(o.nn.hidden) + ") for the encrypted run");
+                     " (two hidden layers) does not save or resume yet (the saved state holds the three-layer "
+                     "weights); drop --state/--resume, or give one hidden layer (--hidden " + std::to_string(o.nn.hidden) + ")");
   const bool resuming = !o.resume_dir.empty();
   if (resuming && o.plaintext_only)
     throw InputError("nn-train: --resume continues the encrypted run; --plaintext-only has nothing to resume (drop one)");
@@ -270,12 +270,12 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   rep.params = o.boot.params;
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
-  rep.layout = NnLayout::make(rep.features, C, nn.hidden, nn.batch, ctx->max_slots());
+  rep.layout = NnLayout::make(rep.features, C, nn.hidden, nn.batch, ctx->max_slots(), nn.hidden2);
   const RefreshConfig rc{o.boot.config, o.bound};
   const BootstrapPlan plan = NnServer::refresh_plan(*ctx, rc, rep.layout);
   rep.data_level = plan.output_level;
   rep.weight_level = plan.output_level - PeriodicRefresher::kUnpackLevels;
-  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree);
+  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree, nn.hidden2 > 0);
   if (before_encrypted) before_encrypted(rep);
 
   // A resumed run: the owner's secret key read back, every evaluation key regenerated from it.
@@ -296,7 +296,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (rc.bootstrap.ephemeral_secret_weight > 0) ek = owner.encapsulation_keys(rc.bootstrap.ephemeral_secret_weight);
   rep.seconds_keygen = seconds_since(t);
   NnServer server(ctx, std::move(rk), std::move(gk), std::move(ek), rc, rep.layout, nn.act1, nn.act2, nn.eta,
-                  nn.momentum, nn.weight_decay, nn.eta_decay);
+                  nn.momentum, nn.weight_decay, nn.eta_decay,
+                  nn.hidden2 > 0 ? std::optional<SigmoidPoly>(nn.act1b) : std::nullopt);
 
   // The weights: the owner's initial ones, or the server's saved state at iteration t.
   EncryptedNnWeights w, w_prev;
@@ -381,8 +382,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.planned_iterations)) {
       const NnWeights we = owner.decrypt_weights(w, rep.layout);
       const NnWeights& wp = tr.w[static_cast<std::size_t>(it)];
-      checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1), d.y_test),
-                 class_accuracy(nn_predict(wp, d.A_test, nn.act1), d.y_test), max_weight_difference(we, wp));
+      checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1, act1b), d.y_test),
+                 class_accuracy(nn_predict(wp, d.A_test, nn.act1, act1b), d.y_test), max_weight_difference(we, wp));
     }
   }
   if (done < plan_end && done > start) save(done);  // stopped before the plan's end: --stop-by or --iterations
@@ -398,12 +399,12 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   rep.uploaded_ciphertexts = uploaded * (rep.layout.groups + 1) + (resuming ? 0 : rep.layout.groups + 1);
   rep.stats = server.stats();
   const NnWeights& w_plain_done = done > 0 ? tr.w[static_cast<std::size_t>(done - 1)] : tr.initial;
-  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1), d.y_test);
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1, act1b), d.y_test);
 
   rep.weights_encrypted = owner.decrypt_weights(w, rep.layout);
   const NnWeights& w_enc = rep.weights_encrypted;
-  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1),
-                         p_plain = nn_predict(w_plain_done, d.A_test, nn.act1);
+  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1, act1b),
+                         p_plain = nn_predict(w_plain_done, d.A_test, nn.act1, act1b);
   rep.accuracy_encrypted = class_accuracy(p_enc, d.y_test);
   rep.agreement = agreement(p_enc, p_plain);
   rep.max_weight_error = max_weight_difference(w_enc, w_plain_done);

@@ -155,8 +155,8 @@ struct NnMatrices {
 /// before the twin runs, and what run_nn_job throws. With o.resume_dir: InputError for a missing or
 /// corrupt state, options or fitted intervals other than the saved run's, --plaintext-only, or
 /// max_iterations below the saved iteration; ParameterError for a state of other parameters.
-/// The four-layer network (o.nn.hidden2 > 0) runs in the twin only: InputError naming --hidden
-/// without o.plaintext_only (the encrypted four-layer iteration is designed in docs/ml.md, not built).
+/// The four-layer network (o.nn.hidden2 > 0) does not save or resume: InputError naming --hidden
+/// with o.state_dir or o.resume_dir (and without o.plaintext_only).
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});

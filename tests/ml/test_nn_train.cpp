@@ -469,6 +469,86 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
   CHECK(server.stats().iterations == 2);
 }
 
+TEST_CASE("ml/nn four layers: two encrypted iterations equal the double-precision iterations (weights compared)") {
+  // input → H1 → H2 → C on wine (13 features, 3 classes), H1 = H2 = 3, b = 32, with weight decay
+  // and the 1/t schedule as in the three-layer case; p2 cubic. The layout alternates the block's
+  // axes from layer to layer; t = Z1b/a1b is bootstrapped mid-forward (three bootstraps per iteration).
+  const Wine d;
+  const BootstrapPreset b = small_boot();
+  auto ctx = Context::create(b.params);
+  const std::size_t H1 = 3, H2 = 3, C = 3;
+  const ml::NnLayout l = ml::NnLayout::make(13, C, H1, 32, ctx->max_slots(), H2);
+  CHECK(l.hp == 4);
+  CHECK(l.axis == 4);
+  CHECK(l.groups == 4);
+  CHECK(l.weight_ciphertexts() == 6);
+  CHECK(l.products_per_iteration() == 2 * 4 + 14);
+  CHECK(l.bootstraps_per_iteration() == 3);
+  ml::NnOptions o;
+  o.hidden = H1;
+  o.hidden2 = H2;
+  o.batch = 32;
+  o.eta = 0.5;
+  o.momentum = 0.5;
+  o.act1 = ml::fit_sigmoid(6.0);
+  o.act1b = ml::fit_sigmoid(4.0);
+  o.act2 = ml::fit_sigmoid(6.0);
+  o.epochs = 1;
+  o.weight_decay = 0.1;
+  o.eta_decay = 1.0;
+  const ml::NnTrace t = ml::nn_train(d.A, d.y, C, o);
+  REQUIRE(t.max_abs_z1b < o.act1b.a);  // t = Z1b/a1b stays in the bootstrap's range
+  REQUIRE(t.max_abs_z1 < o.act1.a);
+  REQUIRE(t.max_abs_z2 < o.act2.a);
+  // Pack/unpack round trip of the four-layer weights (W2 transposed in the block, W1b last).
+  const auto packed = ml::nn_pack_weights(t.initial, l);
+  CHECK(packed.size() == 6);
+  CHECK(ml::max_weight_difference(ml::nn_unpack_weights(packed, l), t.initial) < 1e-15);
+  const auto batches = ml::nn_batches(d.A.size(), 32, o.seed);
+  const ml::RefreshConfig rc{b.config, 16.0};
+  const BootstrapPlan plan = ml::NnServer::refresh_plan(*ctx, rc, l);
+  ml::NnDataOwner owner(ctx, 11);
+  CHECK_THROWS_WITH_AS(ml::NnServer(ctx, owner.relin_key(), owner.galois_keys(l, plan), owner.encapsulation_keys(32), rc,
+                                    l, o.act1, o.act2, o.eta, o.momentum, o.weight_decay, o.eta_decay),
+                       doctest::Contains("needs p1b"), InputError);
+  ml::NnServer server(ctx, owner.relin_key(), owner.galois_keys(l, plan), owner.encapsulation_keys(32), rc, l, o.act1,
+                      o.act2, o.eta, o.momentum, o.weight_decay, o.eta_decay, o.act1b);
+  REQUIRE(server.weight_level() == 8);
+  REQUIRE(server.data_level() == 9);
+  const auto sched = ml::NnServer::level_schedule(8, 9, o.momentum, 3, true);
+  auto has = [&sched](const std::string& line) { return std::find(sched.begin(), sched.end(), line) != sched.end(); };
+  CHECK(has("E = (p2(Z2) − Y)/2 (slot-wise cubic): level 4"));
+  CHECK(has("∇1 = s·δ1ᵀ·A (summed over the samples): level 1"));
+  CHECK(has("∇1b = s·δ1bᵀ·A1 (summed over the samples): level 2"));
+  CHECK(has("W_new = (1 − η_t·λ)·V + ∇ packed for the weight refresh: level 0"));
+  ml::EncryptedNnWeights w = owner.encrypt_weights(t.initial, l, server.weight_level());
+  CHECK(ml::max_weight_difference(owner.decrypt_weights(w, l), t.initial) < std::ldexp(1.0, -30));
+  ml::EncryptedNnWeights w_prev = w;
+  for (int it = 0; it < 2; ++it) {
+    const ml::EncryptedNnBatch bt = owner.encrypt_batch(d.A, d.y, batches[static_cast<std::size_t>(it)], l,
+                                                        server.data_level());
+    if (it == 0) {  // the stages' levels as the schedule prints them
+      const ml::NnForward f = server.forward(w, w_prev, bt);
+      CHECK(f.z1b.level == 3);
+      CHECK(f.t1b.level == 9);
+      CHECK(f.a1b.level == 7);
+      CHECK(f.e.level == 4);
+      CHECK(has("Z1b = A1·V1bᵀ (summed over h): level " + std::to_string(f.z1b.level)));
+    }
+    w = server.step(w, w_prev, bt);
+    CHECK(w.w1b.level == server.weight_level());
+    const ml::NnWeights dec = owner.decrypt_weights(w, l);
+    const double err = ml::max_weight_difference(dec, t.w[static_cast<std::size_t>(it)]);
+    MESSAGE("four layers, iteration " << it << ": max |W_enc − W_plain| = " << err << " = 2^" << std::log2(err));
+    CHECK(err < std::ldexp(1.0, -20));
+    CHECK(ml::max_weight_difference(t.w[static_cast<std::size_t>(it)],
+                                    it == 0 ? t.initial : t.w[static_cast<std::size_t>(it - 1)]) > 1e-2);
+  }
+  // The forward pass above bootstrapped t once more: 3 per step, 1 for the inspected forward.
+  CHECK(server.stats().bootstraps == 3 * 2 + 1);
+  CHECK(server.stats().iterations == 2);
+}
+
 TEST_CASE("ml/nn the default recipe per dataset") {
   // digits' recipe is NnJobOptions' member defaults, so a job built in code runs what the CLI runs.
   const ml::NnJobOptions def;
