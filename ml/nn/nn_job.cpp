@@ -396,7 +396,7 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (progress) progress("iterations", static_cast<std::size_t>(done), static_cast<std::size_t>(rep.planned_iterations));
   rep.seconds_train = seconds_since(t) - seconds_streamed;
   rep.seconds_encrypt += seconds_streamed;
-  rep.uploaded_ciphertexts = uploaded * (rep.layout.groups + 1) + (resuming ? 0 : rep.layout.groups + 1);
+  rep.uploaded_ciphertexts = uploaded * (rep.layout.groups + 1) + (resuming ? 0 : rep.layout.weight_ciphertexts());
   rep.stats = server.stats();
   const NnWeights& w_plain_done = done > 0 ? tr.w[static_cast<std::size_t>(done - 1)] : tr.initial;
   rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1, act1b), d.y_test);
