@@ -1,4 +1,4 @@
-// ckks-ml nn-train [--data digits|fashion-mnist-14] [--epochs E] [--hidden H] [--batch B] [--eta η]
+// ckks-ml nn-train [--data digits|fashion-mnist-14] [--epochs E] [--hidden H|H1,H2] [--batch B] [--eta η]
 //                  [--momentum γ] [--weight-decay λ] [--eta-decay ρ] [--hidden-degree 3|5]
 //                  [--output-degree 3|5] [--bound M]
 //                  [--features centre|whiten|raw] [--feature-scale f] [--whiten-epsilon ε] [--train-rows N]
@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "ckks/errors.h"
 #include "ml/apps/cli_common.h"
@@ -21,7 +23,7 @@
 namespace ckks::ml::cli {
 namespace {
 
-// nn-train: a network with one hidden layer (polynomial sigmoids of degree 3 or 5, binary cross-entropy, mini-batch
+// nn-train: a network with one or two hidden layers (polynomial sigmoids of degree 3 or 5, binary cross-entropy, mini-batch
 // gradient descent with Nesterov's look-ahead) trained on encrypted data, bootstrapping at N = 2^16
 // (128-bit); the same algorithm in double precision beside it, and PyTorch's figure when
 // scripts/train_nn_torch.py has written it (see ml/nn/nn_encrypted.h, docs/ml.md).
@@ -37,8 +39,29 @@ struct NnCliOptions {
   std::optional<int> epochs;
   std::optional<std::size_t> train_rows;
   std::optional<int> hidden_degree, output_degree;
+  std::string hidden = "15";  ///< --hidden: "H" (one hidden layer) or "H1,H2" (two: the four-layer network)
   bool json = false;
 };
+
+// --hidden "H" or "H1,H2" (like scikit-learn's hidden_layer_sizes) → (H1, H2), H2 = 0 for one hidden
+// layer. Throws InputError naming --hidden for anything else.
+std::pair<std::size_t, std::size_t> parse_hidden(const std::string& v) {
+  const auto bad = [&v] {
+    return InputError("nn-train: --hidden \"" + v + "\" is not H or H1,H2 with whole numbers ≥ 1 (e.g. --hidden 15 "
+                      "for one hidden layer, --hidden 15,15 for two)");
+  };
+  std::size_t out[2] = {0, 0}, k = 0, pos = 0;
+  while (true) {
+    const std::size_t comma = v.find(',', pos);
+    const std::string part = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (k == 2 || part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos) throw bad();
+    out[k++] = std::stoul(part);
+    if (out[k - 1] == 0) throw bad();
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return {out[0], out[1]};
+}
 
 nlohmann::json torch_figure(const NnCliOptions& o, std::string path) {
   if (path.empty()) path = "nn_torch_" + o.job.data + ".json";
@@ -67,6 +90,7 @@ double parse_stop_by(const std::string& hhmm) {
 
 int run_nn_train(NnCliOptions o) {
   if (!o.stop_by.empty()) o.job.deadline = parse_stop_by(o.stop_by);
+  std::tie(o.job.nn.hidden, o.job.nn.hidden2) = parse_hidden(o.hidden);
   apply_nn_recipe(o.job, nn_default_recipe(o.job.data));
   if (o.features) o.job.features = *o.features;
   if (o.raw_features) o.job.features = "raw";
@@ -79,7 +103,10 @@ int run_nn_train(NnCliOptions o) {
   if (o.eta_decay) o.job.nn.eta_decay = *o.eta_decay;
   if (o.epochs) o.job.nn.epochs = *o.epochs;
   if (o.train_rows) o.job.train_rows = *o.train_rows;
-  if (o.hidden_degree) o.job.nn.act1 = fit_sigmoid(o.job.nn.act1.a, *o.hidden_degree);
+  if (o.hidden_degree) {
+    o.job.nn.act1 = fit_sigmoid(o.job.nn.act1.a, *o.hidden_degree);
+    o.job.nn.act1b = fit_sigmoid(o.job.nn.act1b.a, *o.hidden_degree);
+  }
   if (o.output_degree) o.job.nn.act2 = fit_sigmoid(o.job.nn.act2.a, *o.output_degree);
   if (o.insecure_log_n > 0) {
     o.job.boot.params.log_n = o.insecure_log_n;
@@ -88,11 +115,15 @@ int run_nn_train(NnCliOptions o) {
                  o.insecure_log_n, o.insecure_log_n);
   }
   const Progress progress = stderr_progress("nn-train");
-  const NnReport r = run_nn_job(o.job, progress, [](const NnReport& rep) {
+  const bool four = o.job.nn.hidden2 > 0;
+  const NnReport r = run_nn_job(o.job, progress, [four](const NnReport& rep) {
     std::fprintf(stderr, "[nn-train] %s: %zu train / %zu test rows; p1 on [−%.2f, %.2f] (visited max |Z1| = %.3f), "
                          "p2 on [−%.2f, %.2f] (visited max |Z2| = %.3f); %d iterations\n",
                  rep.dataset.c_str(), rep.train_rows, rep.test_rows, rep.act1.a, rep.act1.a, rep.visited_z1, rep.act2.a,
                  rep.act2.a, rep.visited_z2, rep.iterations);
+    if (four)
+      std::fprintf(stderr, "[nn-train] second hidden layer: p1b on [−%.2f, %.2f] (visited max |Z1b| = %.3f)\n",
+                   rep.act1b.a, rep.act1b.a, rep.visited_z1b);
     std::fprintf(stderr, "[nn-train] level schedule of one iteration:\n");
     for (const auto& s : rep.schedule) std::fprintf(stderr, "[nn-train]   %s\n", s.c_str());
   }, [start = Clock::now()](int it, double acc_enc, double acc_plain, double err) {
@@ -100,15 +131,21 @@ int run_nn_train(NnCliOptions o) {
                          "encrypted, %.4f plaintext, max weight error %.2e\n", it, seconds_since(start), acc_enc, acc_plain, err);
   });
   if (o.job.plaintext_only) {
-    const nlohmann::json j = {{"plaintext", {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}}},
-                              {"iterations", r.iterations},
-                              {"scaling", r.scaling},
-                              {"sigmoid", {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}}},
-                                           {"output", {{"interval", r.act2.a}, {"visited", r.visited_z2}}}}}};
+    nlohmann::json j = {{"plaintext", {{"accuracy", r.accuracy_plaintext}, {"max_abs_weight", r.max_abs_weight}}},
+                        {"iterations", r.iterations},
+                        {"scaling", r.scaling},
+                        {"sigmoid", {{"hidden", {{"interval", r.act1.a}, {"visited", r.visited_z1}}},
+                                     {"output", {{"interval", r.act2.a}, {"visited", r.visited_z2}}}}}};
+    if (four) {  // keys only the four-layer network has: a three-layer run's JSON is unchanged
+      j["sigmoid"]["hidden2"] = {{"interval", r.act1b.a}, {"visited", r.visited_z1b}};
+      j["network"] = {{"hidden", {o.job.nn.hidden, o.job.nn.hidden2}}};
+    }
     if (o.json)
       std::cout << j.dump(2) << "\n";
     else
-      std::printf("plaintext twin: accuracy %.4f after %d iterations (no encryption: --plaintext-only)\n",
+      std::printf("plaintext twin%s: accuracy %.4f after %d iterations (no encryption: --plaintext-only)\n",
+                  four ? (" (" + std::to_string(r.features) + " → " + std::to_string(o.job.nn.hidden) + " → " +
+                          std::to_string(o.job.nn.hidden2) + " → " + std::to_string(r.classes) + ")").c_str() : "",
                   r.accuracy_plaintext, r.iterations);
     return 0;
   }
@@ -119,13 +156,13 @@ int run_nn_train(NnCliOptions o) {
   if (o.json) {
     nlohmann::json j;
     j["model"] = "nn";
-    j["algorithm"] = "one hidden layer, polynomial (degree 3 or 5) sigmoid activations fitted to the visited interval, sigmoid outputs with "
+    j["algorithm"] = std::string(four ? "two hidden layers" : "one hidden layer") + ", polynomial (degree 3 or 5) sigmoid activations fitted to the visited interval, sigmoid outputs with "
                      "binary cross-entropy, mini-batch gradient descent with Nesterov look-ahead, trained on encrypted "
                      "data (Chiang, arXiv:2308.09531, 2504.12623)";
     j["dataset"] = r.dataset;
     j["scaling"] = r.scaling;
     j["rows"] = {{"train", r.train_rows}, {"test", r.test_rows}, {"features", r.features}, {"classes", r.classes}};
-    j["network"] = {{"hidden", l.hidden}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
+    j["network"] = {{"hidden", four ? nlohmann::json{l.hidden, l.hidden2} : nlohmann::json(l.hidden)}, {"batch", l.batch}, {"eta", o.job.nn.eta}, {"momentum", o.job.nn.momentum},
                     {"weight_decay", o.job.nn.weight_decay}, {"eta_decay", o.job.nn.eta_decay}, {"bound", o.job.bound},
                     {"epochs", o.job.nn.epochs}, {"iterations", r.iterations}, {"planned_iterations", r.planned_iterations},
                     {"iterations_this_process", r.stats.iterations}, {"stopped_by_deadline", r.stopped_early}};
@@ -137,6 +174,10 @@ int run_nn_train(NnCliOptions o) {
                                 {"coefficients", std::vector<double>(r.act1.c.begin(), r.act1.c.begin() + r.act1.degree + 1)}}},
                     {"output", {{"degree", r.act2.degree}, {"interval", r.act2.a}, {"visited", r.visited_z2}, {"max_error", r.act2.max_error()},
                                 {"coefficients", std::vector<double>(r.act2.c.begin(), r.act2.c.begin() + r.act2.degree + 1)}}}};
+    if (four)
+      j["sigmoid"]["hidden2"] = {{"degree", r.act1b.degree}, {"interval", r.act1b.a}, {"visited", r.visited_z1b},
+                                 {"max_error", r.act1b.max_error()},
+                                 {"coefficients", std::vector<double>(r.act1b.c.begin(), r.act1b.c.begin() + r.act1b.degree + 1)}};
     j["layout"] = {{"block_slots", l.block}, {"hidden_stride", l.hp}, {"axis", l.axis}, {"groups", l.groups},
                    {"samples_per_ciphertext", l.samples()}, {"products_per_iteration", l.products_per_iteration(r.act2.degree)},
                    {"rotations_per_iteration", l.rotations_per_iteration()}, {"galois_keys", r.galois_keys},
@@ -155,8 +196,9 @@ int run_nn_train(NnCliOptions o) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("Network trained on encrypted data (%zu → %zu → %zu, sigmoid fits of degree %d and %d, BCE), %s\n",
-              r.features, l.hidden, r.classes, r.act1.degree, r.act2.degree, r.dataset.c_str());
+  std::printf("Network trained on encrypted data (%zu → %s → %zu, sigmoid fits of degree %d and %d, BCE), %s\n",
+              r.features, (std::to_string(l.hidden) + (four ? " → " + std::to_string(l.hidden2) : std::string())).c_str(),
+              r.classes, r.act1.degree, r.act2.degree, r.dataset.c_str());
   std::printf("  %zu train / %zu test rows, batch %zu, %d iterations%s, η = %g, γ = %g, λ = %g, ρ = %g\n", r.train_rows,
               r.test_rows, l.batch, r.iterations,
               r.stopped_early ? (" (of " + std::to_string(r.planned_iterations) + ": --stop-by)").c_str() : "",
@@ -167,6 +209,9 @@ int run_nn_train(NnCliOptions o) {
               "ct×ct products, %zu rotations, %d bootstraps\n",
               l.block, l.samples(), l.groups, l.products_per_iteration(r.act2.degree), l.rotations_per_iteration(),
               r.stats.iterations > 0 ? r.stats.bootstraps / r.stats.iterations : 0);
+  if (four)
+    std::printf("  p1b on [−%.2f, %.2f] (visited %.3f, max error %.4f), the second hidden layer\n", r.act1b.a, r.act1b.a,
+                r.visited_z1b, r.act1b.max_error());
   print_params_line(r.params, r.log_qp, r.security_bits);
   std::printf("\n  %-28s %10s\n", "model (test set)", "accuracy");
   std::printf("  %-28s %10.4f   (agreement with plaintext %.4f, max weight error %.2e)\n", "encrypted training",
@@ -192,7 +237,7 @@ int run_nn_train(NnCliOptions o) {
 
 Command add_nn_train(CLI::App& app) {
   auto o = std::make_shared<NnCliOptions>();
-  auto* s = app.add_subcommand("nn-train", "a neural network (one hidden layer) trained on encrypted data, 128-bit, "
+  auto* s = app.add_subcommand("nn-train", "a neural network (one or two hidden layers) trained on encrypted data, 128-bit, "
                                            "bootstrapping at N = 2^16");
   s->add_option("--data", o->job.data,
                 "digits (default) or fashion-mnist-14; each has its own default recipe (the flags below override it): "
@@ -201,7 +246,9 @@ Command add_nn_train(CLI::App& app) {
                 "--output-degree 5 --epochs 3 --train-rows 16384");
   s->add_option("--epochs", o->epochs, "passes over the fixed batches (default 4 for digits, 3 for fashion-mnist-14)")
       ->check(whole_at_least(1));
-  s->add_option("--hidden", o->job.nn.hidden, "hidden units H (default 15)")->check(whole_at_least(1));
+  s->add_option("--hidden", o->hidden,
+                "hidden units: H for one hidden layer (default 15), H1,H2 for two (the four-layer network input → H1 → "
+                "H2 → classes, like scikit-learn's hidden_layer_sizes; not with --state/--resume yet)");
   s->add_option("--batch", o->job.nn.batch, "samples per batch, at most the samples one ciphertext holds (default 128)")
       ->check(whole_at_least(1));
   s->add_option("--eta", o->eta, "step η (default 1.5 for digits, 1 for fashion-mnist-14)");

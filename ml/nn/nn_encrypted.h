@@ -1,4 +1,4 @@
-// A network with one hidden layer trained on encrypted data [Chiang23NN; Chiang25NN]: the algorithm
+// A network with one or two hidden layers trained on encrypted data [Chiang23NN; Chiang25NN]: the algorithm
 // of ml/nn/nn_plain.h (polynomial sigmoids, binary cross-entropy, mini-batch gradient descent with
 // Nesterov's look-ahead) run on CKKS ciphertexts through the public ckks/ API. The data owner
 // encrypts the data, the labels and the initial weights; the server holds only public keys, never
@@ -48,6 +48,29 @@
 // ℓ_w − 8 = 0, below the packing's 1) and is not offered by the encrypted run.
 // Counts per iteration: ct×ct products 2G + 8 (2G + 10 with a quintic p2: t⁴ and a⁵·t⁵); rotations
 //   4·log2 Ap + 2·log2 Hp + (G + 1)·log2 R, plus (G + 1)·(1 + [γ > 0])·log2 R to unpack the refresh.
+//
+// The four-layer network (NnLayout::hidden2 = H2 > 0; ml/nn/nn_plain.h: input → H1 → H2 → C). The
+// same block geometry, the roles of the two block axes alternating from layer to layer so that no
+// product needs a transpose (each layer reads its input along one axis and leaves its output along
+// the other): Hp = bit_ceil(max(H1 + 1, C)), Ap = bit_ceil(max(H2 + 1, 4)), B = Hp·Ap (digits with
+// H1 = H2 = 15: B = 256 as for three layers).
+//   X[g], W1[g] as above (features along the axis, H1 units along h)
+//   W1b   slot r·B + k·Hp + h = W1b[k][h] (k < H2 along the axis, h ≤ H1)
+//   W2    slot r·B + k·Hp + c = W2[c][k]  (k ≤ H2 along the axis, c < C along h: W2 transposed)
+//   Y     slot r·B + c        = Y[r][c]   (E, Z2 at h = c)
+// Layer 1: Z1 = Σ_axis X ⊙ V1 at h; A1, D1 masked cubics; A1 spread over the axis. Layer 1b:
+// Z1b = Σ_h A1 ⊙ V1b at slot k·Hp (the axis); t = Z1b/a1b masked to k < H2 (|t| ≤ 1) and
+// BOOTSTRAPPED (the one added refresh: without it E would land two levels below 0); A1b = p1b(a1b·t)
+// (bias 1 at k = H2) and D1b from t (the coefficients carry a1b^j), A1b spread over h. Layer 2:
+// Z2 = Σ_axis A1b ⊙ V2 at h = c; E = (p2(Z2) − Y)/2 masked, bootstrapped. Backward: E spread over
+// the axis; ∇2 = s·Σ_r E ⊙ A1b; δ1b = (Σ_h E ⊙ V2) ⊙ D1b at slot k·Hp, spread over h;
+// ∇1b = s·Σ_r δ1b ⊙ A1; δ1 = (Σ_axis δ1b ⊙ V1b) ⊙ D1 at h, spread over the axis; ∇1[g] as above.
+// Level schedule (ℓ_w = 8, L_b = 9, γ > 0, cubic p2; level_schedule(…, true) prints it): V 7, Z1 6,
+// A1/D1 4, Z1b 3, t 2 → bootstrapped 9, A1b/D1b 7, Z2 6, E 4 (3 quintic) → bootstrapped 9,
+// ∇2 5, δ1b 5, ∇1b 2, δ1 3, ∇1 1 ≥ 1 for the packing: ℓ_w ≥ 8 (7 without momentum) as for three
+// layers, three bootstraps per iteration (t, E, the packed weights: 2(G + 2) ciphertexts).
+// Counts per iteration: ct×ct products 2G + 14 (2G + 16 with a quintic p2); rotations
+// 6·log2 Ap + 4·log2 Hp + (G + 2)·log2 R, plus (G + 2)·(1 + [γ > 0])·log2 R to unpack the refresh.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -69,27 +92,37 @@
 namespace ckks::ml {
 
 struct NnLayout {
-  std::size_t d = 0, classes = 0, hidden = 0;  ///< features (without the bias), C, H
-  std::size_t hp = 0;      ///< Hp = bit_ceil(H + 1)
-  std::size_t axis = 0;    ///< Ap = bit_ceil(max(C, 4)): features per group (layer 1), classes (layer 2)
+  std::size_t d = 0, classes = 0, hidden = 0;  ///< features (without the bias), C, H (H1 for four layers)
+  std::size_t hidden2 = 0; ///< H2 of the four-layer network; 0: three layers
+  std::size_t hp = 0;      ///< Hp = bit_ceil(H + 1) (four layers: bit_ceil(max(H1 + 1, C)))
+  /// Ap = bit_ceil(max(C, 4)): features per group (layer 1), classes (layer 2); four layers:
+  /// bit_ceil(max(H2 + 1, 4)), features (layer 1), second hidden units (layers 1b and 2).
+  std::size_t axis = 0;
   std::size_t block = 0;   ///< B = Hp·Ap
   std::size_t slots = 0;   ///< S = N/2
   std::size_t groups = 0;  ///< G = ⌈(d + 1)/Ap⌉
   std::size_t batch = 0;   ///< b ≤ R
   std::size_t samples() const { return slots / block; }  ///< R
+  bool four_layer() const { return hidden2 > 0; }
+  /// Weight ciphertexts: W1[0 … G−1], W2, and W1b for four layers (G + 1 or G + 2).
+  std::size_t weight_ciphertexts() const { return groups + (four_layer() ? 2 : 1); }
   /// r·B + a·Hp + h.
   std::size_t slot(std::size_t r, std::size_t a, std::size_t h) const { return r * block + a * hp + h; }
   /// The Galois keys of an iteration: ±Hp·2^i (2^i < Ap), ±2^i (2^i < Hp), B·2^i (2^i < R).
   std::vector<int> rotation_steps() const;
   /// ct×ct products and rotations of one iteration (file comment), refreshes excluded; p2 of degree
   /// `output_degree` (3 or 5).
-  std::size_t products_per_iteration(int output_degree = 3) const { return 2 * groups + (output_degree == 5 ? 10 : 8); }
+  std::size_t products_per_iteration(int output_degree = 3) const {
+    return 2 * groups + (four_layer() ? 14 : 8) + (output_degree == 5 ? 2 : 0);
+  }
+  /// Bootstraps of one iteration: E and the packed weights, and t = Z1b/a1b for four layers.
+  int bootstraps_per_iteration() const { return four_layer() ? 3 : 2; }
   std::size_t rotations_per_iteration() const;
   /// Throws InputError if d, H or b is 0, or classes < 2; ParameterError if a block does not fit the
   /// slots or b > R ("a batch larger than the slots"), naming the numbers and the fix (--batch,
-  /// --hidden).
+  /// --hidden). hidden2 > 0: the four-layer layout (file comment).
   static NnLayout make(std::size_t d, std::size_t classes, std::size_t hidden, std::size_t batch,
-                       std::size_t max_slots);
+                       std::size_t max_slots, std::size_t hidden2 = 0);
 };
 
 struct EncryptedNnBatch {
@@ -100,13 +133,16 @@ struct EncryptedNnBatch {
 struct EncryptedNnWeights {
   std::vector<Ciphertext> w1;  ///< [g], B-periodic
   Ciphertext w2;
+  Ciphertext w1b;              ///< the four-layer network's W1b (unused for three layers)
 };
 
 /// Packing without encryption (the layout's pack/unpack, tested as a round trip).
-/// Slot vectors of W1[g] (g < G) and W2, each S values. Throws InputError if the shapes do not match
-/// the layout (W1 H × D, W2 C × (H + 1)).
+/// Slot vectors of W1[g] (g < G), W2 and (four layers) W1b, each S values. Throws InputError if the
+/// shapes do not match the layout (W1 H × D, W2 C × (H + 1); four layers W1b H2 × (H1 + 1), W2
+/// C × (H2 + 1)).
 std::vector<std::vector<double>> nn_pack_weights(const NnWeights& w, const NnLayout& lay);
-/// The weights from G + 1 slot vectors, averaged over the R blocks. Throws InputError on a wrong count.
+/// The weights from lay.weight_ciphertexts() slot vectors, averaged over the R blocks. Throws
+/// InputError on a wrong count.
 NnWeights nn_unpack_weights(const std::vector<std::vector<double>>& v, const NnLayout& lay);
 /// Slot vectors of X[g] (G) and Y (last) for the batch `rows` of A, y. Throws InputError for a row
 /// count other than the layout's batch, a row of the wrong width, or a label outside 0 … C−1.
@@ -154,7 +190,10 @@ struct NnForward {
   Ciphertext a1;         ///< steps 2–3: A1[r][h] (h ≤ H, 1 at h = H) spread over the axis
   Ciphertext d1;         ///< step 2: p1'(Z1[r][h]) at slot r·B + h, h < H; zero elsewhere
   Ciphertext z2;         ///< step 4: slot r·B + c·Hp holds Z2[r][c]
-  Ciphertext e;          ///< step 5: (p2(Z2) − Y)/2 at slot r·B + c·Hp, zero elsewhere
+  Ciphertext e;          ///< step 5: (p2(Z2) − Y)/2 at slot r·B + c·Hp (four layers: r·B + c), zero elsewhere
+  /// Four layers only: Z1b (slot r·B + k·Hp), t = Z1b/a1b bootstrapped, A1b (k ≤ H2, 1 at k = H2)
+  /// spread over h, D1b = p1b'(Z1b) at slot r·B + k·Hp (k < H2).
+  Ciphertext z1b, t1b, a1b, d1b;
 };
 
 /// What the server's iterations cost.
@@ -176,10 +215,11 @@ class NnServer {
   /// W ← (1 − η_t·λ)·V + s_t·∇ with η_t = η/(1 + ρ·t), s_t = −2η_t/b — plaintext constants, no level
   /// beyond the schedule's (the factor 1 − η_t·λ rides on V, which has levels to spare). InputError
   /// for a negative λ or ρ, η·λ ≥ 1, or act1 not cubic or act2 neither cubic nor quintic (the degrees
-  /// the level schedule has room for).
+  /// the level schedule has room for). A four-layer layout needs `act1b` (p1b, cubic): InputError
+  /// without it or for another degree.
   NnServer(ContextPtr ctx, RelinKey rk, GaloisKeys gk, EncapsulationKeys ek, const RefreshConfig& refresh,
            const NnLayout& lay, SigmoidPoly act1, SigmoidPoly act2, double eta, double momentum,
-           double weight_decay = 0, double eta_decay = 0);
+           double weight_decay = 0, double eta_decay = 0, std::optional<SigmoidPoly> act1b = std::nullopt);
   NnServer(const NnServer&) = delete;
   NnServer& operator=(const NnServer&) = delete;
   /// The full-slot bootstrap plan (count R of period B packs to n = S slots).
@@ -188,9 +228,9 @@ class NnServer {
   static int levels_needed(double momentum) { return momentum > 0 ? 8 : 7; }
   /// The level of every stage of an iteration for weights at ℓ_w, a bootstrap output L_b and p2 of
   /// degree `output_degree` (3 or 5: E one level lower), one line per stage (printed by the job
-  /// before it runs).
+  /// before it runs); `four_layer`: the four-layer iteration's stages (file comment).
   static std::vector<std::string> level_schedule(int weight_level, int boot_level, double momentum,
-                                                 int output_degree = 3);
+                                                 int output_degree = 3, bool four_layer = false);
   /// ℓ_w: the refresh's output level (the level of the owner's initial weights).
   int weight_level() const { return refresher_->output_level(); }
   /// L_b: the level of the data and of the bootstrapped E.
@@ -200,8 +240,10 @@ class NnServer {
   /// malformed ciphertexts (counts, levels below weight_level()/data_level()).
   EncryptedNnWeights step(const EncryptedNnWeights& w, EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch);
   /// The stages step() runs, public so that a reader can stop after each (all throw as step()):
-  /// steps 0–5 (E at level ℓ_w − 7, ℓ_w − 8 with a quintic p2, scale Δ);
-  NnForward forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch) const;
+  /// steps 0–5 (E at level ℓ_w − 7, ℓ_w − 8 with a quintic p2, scale Δ); four layers: the stages
+  /// of the file comment up to E (level ℓ_w − 4, one lower with a quintic p2), t = Z1b/a1b
+  /// bootstrapped on the way (counted in stats()).
+  NnForward forward(const EncryptedNnWeights& w, const EncryptedNnWeights& w_prev, const EncryptedNnBatch& batch);
   /// step 6: E dropped to level 0 and bootstrapped (full slots), level data_level(), scale Δ;
   Ciphertext bootstrap_error(const Ciphertext& e);
   /// steps 7–10 from the forward pass and the bootstrapped E: W_new = (1 − η_t·λ)·V + ∇ (levels
@@ -222,6 +264,7 @@ class NnServer {
 
  private:
   Ciphertext mul(const Ciphertext& a, const Ciphertext& b) const;  // relinearised, rescaled, at the lower level
+  Ciphertext bootstrap_full(const Ciphertext& x);  // x dropped to level 0, bootstrapped (full slots), counted
   ContextPtr ctx_;
   RelinKey rk_;
   GaloisKeys gk_;
@@ -231,6 +274,7 @@ class NnServer {
   Evaluator ev_;
   std::unique_ptr<PeriodicRefresher> refresher_;
   std::vector<double> a1_[6], d1_[6], e_[6];  // per-slot coefficients (masks included), step 2 and 5
+  std::vector<double> zb_mask_, a1b_[6], d1b_[6];  // four layers: 1/a1b on the H2 units; p1b, p1b' in t
   int output_degree_ = 3;                      // p2's degree: 3 or 5
   double eta_, momentum_, weight_decay_, eta_decay_;
   int t_ = 0;

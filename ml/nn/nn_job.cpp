@@ -74,6 +74,7 @@ void export_for_torch(const std::string& path, const Data& d, const NnOptions& n
   j["train"] = {{"A", d.A}, {"y", d.y}};
   j["test"] = {{"A", d.A_test}, {"y", d.y_test}};
   j["init"] = {{"w1", init.w1}, {"w2", init.w2}};
+  if (init.four_layer()) j["init"]["w1b"] = init.w1b;  // four layers: input → H1 → H2 → C
   j["batches"] = batches;
   j["classes"] = C;
   j["eta"] = nn.eta;
@@ -202,6 +203,10 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
                      " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
                      "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
+  if (!o.plaintext_only && o.nn.hidden2 > 0 && (!o.state_dir.empty() || !o.resume_dir.empty()))
+    throw InputError("nn-train: --hidden " + std::to_string(o.nn.hidden) + "," + std::to_string(o.nn.hidden2) +
+                     " (two hidden layers) does not save or resume yet (the saved state holds the three-layer "
+                     "weights); drop --state/--resume, or give one hidden layer (--hidden " + std::to_string(o.nn.hidden) + ")");
   const bool resuming = !o.resume_dir.empty();
   if (resuming && o.plaintext_only)
     throw InputError("nn-train: --resume continues the encrypted run; --plaintext-only has nothing to resume (drop one)");
@@ -244,12 +249,17 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (resuming && nn_saved_iteration(o.resume_dir) > rep.iterations) throw past_end(nn_saved_iteration(o.resume_dir));
   rep.act1 = nn.act1;
   rep.act2 = nn.act2;
+  if (nn.hidden2 > 0) {
+    rep.act1b = nn.act1b;
+    rep.visited_z1b = tr.max_abs_z1b;
+  }
+  const SigmoidPoly* act1b = nn.hidden2 > 0 ? &nn.act1b : nullptr;
   rep.visited_z1 = tr.max_abs_z1;
   rep.visited_z2 = tr.max_abs_z2;
   rep.max_abs_weight = tr.max_abs_weight;
   check_refresh_bound(tr.max_abs_weight, o.bound, rep.iterations, "nn-train");
   const NnWeights& w_plain = tr.w[static_cast<std::size_t>(rep.iterations - 1)];
-  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain, d.A_test, nn.act1), d.y_test);
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain, d.A_test, nn.act1, act1b), d.y_test);
   if (!o.export_path.empty()) export_for_torch(o.export_path, d, nn, tr.initial, batches, rep.iterations, C);
   if (o.plaintext_only) {
     rep.seconds_total = seconds_since(t_total);
@@ -260,12 +270,12 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   rep.params = o.boot.params;
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
-  rep.layout = NnLayout::make(rep.features, C, nn.hidden, nn.batch, ctx->max_slots());
+  rep.layout = NnLayout::make(rep.features, C, nn.hidden, nn.batch, ctx->max_slots(), nn.hidden2);
   const RefreshConfig rc{o.boot.config, o.bound};
   const BootstrapPlan plan = NnServer::refresh_plan(*ctx, rc, rep.layout);
   rep.data_level = plan.output_level;
   rep.weight_level = plan.output_level - PeriodicRefresher::kUnpackLevels;
-  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree);
+  rep.schedule = NnServer::level_schedule(rep.weight_level, rep.data_level, nn.momentum, nn.act2.degree, nn.hidden2 > 0);
   if (before_encrypted) before_encrypted(rep);
 
   // A resumed run: the owner's secret key read back, every evaluation key regenerated from it.
@@ -286,7 +296,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (rc.bootstrap.ephemeral_secret_weight > 0) ek = owner.encapsulation_keys(rc.bootstrap.ephemeral_secret_weight);
   rep.seconds_keygen = seconds_since(t);
   NnServer server(ctx, std::move(rk), std::move(gk), std::move(ek), rc, rep.layout, nn.act1, nn.act2, nn.eta,
-                  nn.momentum, nn.weight_decay, nn.eta_decay);
+                  nn.momentum, nn.weight_decay, nn.eta_decay,
+                  nn.hidden2 > 0 ? std::optional<SigmoidPoly>(nn.act1b) : std::nullopt);
 
   // The weights: the owner's initial ones, or the server's saved state at iteration t.
   EncryptedNnWeights w, w_prev;
@@ -371,8 +382,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     if (checkpoint && every > 0 && ((it + 1) % every == 0 || it + 1 == rep.planned_iterations)) {
       const NnWeights we = owner.decrypt_weights(w, rep.layout);
       const NnWeights& wp = tr.w[static_cast<std::size_t>(it)];
-      checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1), d.y_test),
-                 class_accuracy(nn_predict(wp, d.A_test, nn.act1), d.y_test), max_weight_difference(we, wp));
+      checkpoint(it + 1, class_accuracy(nn_predict(we, d.A_test, nn.act1, act1b), d.y_test),
+                 class_accuracy(nn_predict(wp, d.A_test, nn.act1, act1b), d.y_test), max_weight_difference(we, wp));
     }
   }
   if (done < plan_end && done > start) save(done);  // stopped before the plan's end: --stop-by or --iterations
@@ -385,15 +396,15 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   if (progress) progress("iterations", static_cast<std::size_t>(done), static_cast<std::size_t>(rep.planned_iterations));
   rep.seconds_train = seconds_since(t) - seconds_streamed;
   rep.seconds_encrypt += seconds_streamed;
-  rep.uploaded_ciphertexts = uploaded * (rep.layout.groups + 1) + (resuming ? 0 : rep.layout.groups + 1);
+  rep.uploaded_ciphertexts = uploaded * (rep.layout.groups + 1) + (resuming ? 0 : rep.layout.weight_ciphertexts());
   rep.stats = server.stats();
   const NnWeights& w_plain_done = done > 0 ? tr.w[static_cast<std::size_t>(done - 1)] : tr.initial;
-  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1), d.y_test);
+  rep.accuracy_plaintext = class_accuracy(nn_predict(w_plain_done, d.A_test, nn.act1, act1b), d.y_test);
 
   rep.weights_encrypted = owner.decrypt_weights(w, rep.layout);
   const NnWeights& w_enc = rep.weights_encrypted;
-  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1),
-                         p_plain = nn_predict(w_plain_done, d.A_test, nn.act1);
+  const std::vector<int> p_enc = nn_predict(w_enc, d.A_test, nn.act1, act1b),
+                         p_plain = nn_predict(w_plain_done, d.A_test, nn.act1, act1b);
   rep.accuracy_encrypted = class_accuracy(p_enc, d.y_test);
   rep.agreement = agreement(p_enc, p_plain);
   rep.max_weight_error = max_weight_difference(w_enc, w_plain_done);

@@ -92,7 +92,9 @@ struct NnReport {
   std::size_t train_rows = 0, test_rows = 0, features = 0, classes = 0;
   NnLayout layout;
   SigmoidPoly act1, act2;
+  SigmoidPoly act1b;          ///< p1b of the four-layer network (NnOptions::hidden2 > 0; unset otherwise)
   double visited_z1 = 0, visited_z2 = 0, max_abs_weight = 0;
+  double visited_z1b = 0;     ///< four layers: max |Z1b| the twin visited
   int iterations = 0, weight_level = 0, data_level = 0;
   int planned_iterations = 0;  ///< epochs × batches (or --iterations)
   bool stopped_early = false;  ///< the deadline cut the run at `iterations`
@@ -153,6 +155,8 @@ struct NnMatrices {
 /// before the twin runs, and what run_nn_job throws. With o.resume_dir: InputError for a missing or
 /// corrupt state, options or fitted intervals other than the saved run's, --plaintext-only, or
 /// max_iterations below the saved iteration; ParameterError for a state of other parameters.
+/// The four-layer network (o.nn.hidden2 > 0) does not save or resume: InputError naming --hidden
+/// with o.state_dir or o.resume_dir (and without o.plaintext_only).
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});

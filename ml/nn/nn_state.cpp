@@ -84,7 +84,10 @@ std::vector<std::pair<std::string, std::string>> nn_run_options(const NnJobOptio
   v.emplace_back("--features", o.features);
   v.emplace_back("--feature-scale", exact(o.feature_scale));
   v.emplace_back("--whiten-epsilon", exact(o.whiten_epsilon));
-  v.emplace_back("--hidden", std::to_string(o.nn.hidden));
+  // "H" for three layers, as every run saved before the four-layer network; "H1,H2" for four.
+  std::string hidden = std::to_string(o.nn.hidden);
+  if (o.nn.hidden2 > 0) hidden.append(1, ',').append(std::to_string(o.nn.hidden2));
+  v.emplace_back("--hidden", hidden);
   v.emplace_back("--batch", std::to_string(o.nn.batch));
   v.emplace_back("--epochs", std::to_string(o.nn.epochs));
   v.emplace_back("--eta", exact(o.nn.eta));
@@ -106,6 +109,7 @@ void nn_save_client_state(const std::string& dir, const NnClientState& s, const 
   for (const auto& [flag, value] : s.options) opts.push_back({flag, value});
   j["options"] = opts;
   j["fitted_intervals"] = {{"p1", exact(s.interval1)}, {"p2", exact(s.interval2)}};
+  if (s.interval1b > 0) j["fitted_intervals"]["p1b"] = exact(s.interval1b);
   const std::string key_path = (fs::path(client_dir(dir)) / "secret_key.ckks").string();
   const std::vector<std::uint8_t> key = serialize(sk);
   bool same_key = false;
@@ -132,6 +136,8 @@ NnClientState nn_load_client_state(const std::string& dir) {
     for (const auto& p : j.at("options")) s.options.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
     s.interval1 = std::stod(j.at("fitted_intervals").at("p1").get<std::string>());
     s.interval2 = std::stod(j.at("fitted_intervals").at("p2").get<std::string>());
+    if (j.at("fitted_intervals").contains("p1b"))  // four layers only
+      s.interval1b = std::stod(j.at("fitted_intervals").at("p1b").get<std::string>());
   } catch (const std::exception& e) {
     throw InputError("nn-train --resume: " + path + " is not a saved nn-train client state (" + e.what() +
                      "); resume from the directory a --state run wrote");

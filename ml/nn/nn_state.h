@@ -5,7 +5,7 @@
 //   DIR/client/secret_key.ckks  the key owner's secret key (ckks/serialize.h SecretKey blob, mode 0600)
 //   DIR/client/run.json         the options that define the run (nn_run_options: flag → value, the
 //                               values of the flags the twin and the server depend on) and the
-//                               activation intervals the twin fitted
+//                               activation intervals the twin fitted (p1, p2; p1b for four layers)
 //   DIR/server/weights.ckks     the server's state: a bundle of a Metadata blob (JSON: the next
 //                               iteration t, G, the momentum) and 2(G + 1) Ciphertext blobs, W1[0 … G−1],
 //                               W2, then W_prev's, all at the weight level ℓ_w
@@ -27,7 +27,7 @@ namespace ckks::ml {
 
 /// The options a resumed run must share with the saved one, as (CLI flag, value) pairs in a fixed
 /// order: --data, --train-rows (fashion-mnist-14 only), --features, --feature-scale,
-/// --whiten-epsilon, --hidden, --batch, --epochs, --eta, --momentum, --weight-decay, --eta-decay,
+/// --whiten-epsilon, --hidden ("H", or "H1,H2" for the four-layer network), --batch, --epochs, --eta, --momentum, --weight-decay, --eta-decay,
 /// --seed, --hidden-degree, --output-degree, --bound and the ring (--insecure-log-n: log N). Doubles
 /// are written in their shortest round-trip form (std::to_chars), so equal strings mean equal values.
 /// Not among them: --iterations, --stop-by, --checkpoint-every and the output flags (a resumed run
@@ -38,6 +38,7 @@ std::vector<std::pair<std::string, std::string>> nn_run_options(const NnJobOptio
 struct NnClientState {
   std::vector<std::pair<std::string, std::string>> options;  ///< nn_run_options of the run
   double interval1 = 0, interval2 = 0;                         ///< the fitted a of p1 and p2
+  double interval1b = 0;  ///< the fitted a of p1b (four layers; 0: a three-layer run, no "p1b" in run.json)
 };
 
 /// The server's half: the weights after `iteration` iterations (the next one is t = iteration).

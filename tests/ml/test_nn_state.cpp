@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "ckks/bootstrapping.h"
@@ -38,6 +39,31 @@ std::string fresh_dir(const std::string& name) {
 }
 
 std::vector<std::uint8_t> bytes(const Ciphertext& c) { return serialize(c, false); }
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// DIR/client/run.json exactly as the three-layer code before the four-layer network (a9381a9) wrote
+// it for the options of the resume test below (--hidden 3, --batch 16, --epochs 1, N = 2^11), with
+// the fitted intervals p1, p2 given as their saved strings.
+std::string run_json_before_four_layers(const std::string& p1, const std::string& p2) {
+  std::string s = "{\n  \"fitted_intervals\": {\n    \"p1\": \"" + p1 + "\",\n    \"p2\": \"" + p2 +
+                  "\"\n  },\n  \"format\": \"ckks-ml nn-train client state\",\n  \"options\": [";
+  const char* opts[][2] = {{"--data", "digits"},         {"--features", "whiten"},     {"--feature-scale", "1"},
+                           {"--whiten-epsilon", "0.001"}, {"--hidden", "3"},            {"--batch", "16"},
+                           {"--epochs", "1"},             {"--eta", "1.5"},             {"--momentum", "0.8"},
+                           {"--weight-decay", "0.01"},    {"--eta-decay", "0"},         {"--seed", "1"},
+                           {"--hidden-degree", "3"},      {"--output-degree", "3"},     {"--bound", "16"},
+                           {"--insecure-log-n", "11"}};
+  bool first = true;
+  for (const auto& o : opts) {
+    s += std::string(first ? "" : ",") + "\n    [\n      \"" + o[0] + "\",\n      \"" + o[1] + "\"\n    ]";
+    first = false;
+  }
+  return s + "\n  ]\n}\n";
+}
 
 }  // namespace
 
@@ -117,6 +143,14 @@ TEST_CASE("ml/nn state: options checked on resume") {
   ml::NnJobOptions a;
   const auto saved = ml::nn_run_options(a);
   ml::nn_check_run_options(saved, ml::nn_run_options(a), "S");
+  // --hidden: "H" for one hidden layer (as every run saved before the four-layer network), "H1,H2"
+  // for two; a four-layer command does not resume a three-layer run.
+  CHECK(saved[4] == std::pair<std::string, std::string>{"--hidden", "15"});
+  ml::NnJobOptions four = a;
+  four.nn.hidden2 = 7;
+  CHECK(ml::nn_run_options(four)[4].second == "15,7");
+  CHECK_THROWS_WITH_AS(ml::nn_check_run_options(saved, ml::nn_run_options(four), "S"),
+                       doctest::Contains("has --hidden 15 but this command gives --hidden 15,7"), InputError);
   ml::NnJobOptions b = a;
   b.nn.eta = 1.25;
   CHECK_THROWS_WITH_AS(ml::nn_check_run_options(saved, ml::nn_run_options(b), "S"),
@@ -170,6 +204,22 @@ TEST_CASE("ml/nn a run saved after 1 iteration and resumed equals the uninterrup
   CHECK(r1.state_bytes_server > 0);
   CHECK(r1.state_bytes_client > 0);
   CHECK(ml::nn_saved_iteration(dir) == 1);
+  // The three-layer run.json is byte for byte what the code before the four-layer network wrote
+  // (--hidden "3", no "p1b"); the resume below reads that old file.
+  const fs::path run_json = fs::path(dir) / "client" / "run.json";
+  {
+    const ml::NnClientState cs = ml::nn_load_client_state(dir);
+    CHECK(cs.interval1b == 0);
+    const std::string text = read_text(run_json);
+    const auto field = [&text](const std::string& key) {
+      const std::size_t at = text.find("\"" + key + "\": \"") + key.size() + 5;
+      return text.substr(at, text.find('"', at) - at);
+    };
+    const std::string old = run_json_before_four_layers(field("p1"), field("p2"));
+    CHECK(std::stod(field("p1")) == cs.interval1);
+    CHECK(text == old);
+    std::ofstream(run_json, std::ios::binary | std::ios::trunc) << old;
+  }
   // A fresh run refuses the directory that holds it.
   CHECK_THROWS_WITH_AS(ml::run_nn_job(first, {}), doctest::Contains("already holds a saved run (iteration 1); continue it with --resume"),
                        InputError);

@@ -94,6 +94,92 @@ TEST_CASE("ml/nn the backward pass of sigmoid + binary cross-entropy matches fin
   CHECK(worst < 1e-6);
 }
 
+TEST_CASE("ml/nn four layers: the backward pass through two hidden layers matches finite differences") {
+  const Wine d;
+  const std::size_t D = d.A[0].size(), H1 = 5, H2 = 4, C = 3;
+  const ml::NnWeights w = ml::nn_init(D, H1, C, 7, H2);
+  REQUIRE(w.four_layer());
+  CHECK(w.w1.size() == H1);
+  CHECK(w.w1b.size() == H2);
+  CHECK(w.w1b[0].size() == H1 + 1);
+  CHECK(w.w2.size() == C);
+  CHECK(w.w2[0].size() == H2 + 1);
+  // H2 = 0 draws the three-layer weights exactly (the same generator sequence).
+  const ml::NnWeights w3 = ml::nn_init(D, H1, C, 7), w3b = ml::nn_init(D, H1, C, 7, 0);
+  CHECK_FALSE(w3b.four_layer());
+  CHECK(ml::max_weight_difference(w3, w3b) == 0.0);
+  CHECK(w.w1 == w3.w1);  // W1 is drawn first in both
+  std::vector<std::size_t> rows(20);
+  std::iota(rows.begin(), rows.end(), 0);
+  const ml::SigmoidPoly act1 = ml::fit_sigmoid(6.0), act1b = ml::fit_sigmoid(4.0);
+  const ml::NnWeights g = ml::nn_bce_gradient(w, d.A, d.y, rows, act1, &act1b);
+  const double h = 1e-6;
+  double worst = 0;
+  int probes = 0;
+  auto probe = [&](ml::DenseMatrix ml::NnWeights::*m, std::size_t i, std::size_t j, double analytic) {
+    ml::NnWeights p = w, q = w;
+    (p.*m)[i][j] += h;
+    (q.*m)[i][j] -= h;
+    const double fd = (ml::nn_bce_loss(p, d.A, d.y, rows, act1, &act1b) - ml::nn_bce_loss(q, d.A, d.y, rows, act1, &act1b)) /
+                      (2 * h);
+    worst = std::max(worst, std::fabs(fd - analytic) / std::max(1.0, std::fabs(fd)));
+    ++probes;
+  };
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t k = 0; k <= H2; ++k) probe(&ml::NnWeights::w2, c, k, g.w2[c][k]);
+  for (std::size_t k = 0; k < H2; ++k)
+    for (std::size_t h1 = 0; h1 <= H1; ++h1) probe(&ml::NnWeights::w1b, k, h1, g.w1b[k][h1]);
+  for (std::size_t k = 0; k < H1; ++k)
+    for (std::size_t j = 0; j < D; j += 3) probe(&ml::NnWeights::w1, k, j, g.w1[k][j]);
+  CHECK(probes == 15 + 24 + 25);
+  CHECK(worst < 1e-6);
+  // The gradient is not trivially zero in the layer the three-layer network lacks.
+  double gb = 0;
+  for (const auto& r : g.w1b)
+    for (double v : r) gb = std::max(gb, std::fabs(v));
+  CHECK(gb > 1e-3);
+  // One nn_step (E = (p2(Z2) − Y)/2 through the same backward pass) moves W1b too.
+  ml::NnWeights s = w;
+  const ml::NnStepInfo info = ml::nn_step(s, d.A, d.y, rows, act1, act1, 0.5, 0, &act1b);
+  CHECK(info.max_abs_z1b > 0);
+  CHECK(s.w1b != w.w1b);
+  // A four-layer network without p1b is a named error.
+  CHECK_THROWS_WITH_AS(ml::nn_bce_gradient(w, d.A, d.y, rows, act1), doctest::Contains("needs p1b"), InputError);
+  CHECK_THROWS_WITH_AS(ml::nn_predict(w, d.A, act1), doctest::Contains("needs p1b"), InputError);
+}
+
+TEST_CASE("ml/nn four layers: nn_train with Nesterov steps and the three fitted intervals") {
+  const Wine d;
+  ml::NnOptions o{.hidden = 4, .hidden2 = 3, .batch = 32, .epochs = 4, .eta = 2, .momentum = 0.8, .weight_decay = 0};
+  const ml::NnOptions c = ml::nn_choose_intervals(d.A, d.y, 3, o);
+  const ml::NnTrace t = ml::nn_train(d.A, d.y, 3, c);
+  REQUIRE(t.iterations == 4 * static_cast<int>(d.A.size() / 32));
+  CHECK(t.initial.four_layer());
+  CHECK(t.max_abs_z1 <= c.act1.a);
+  CHECK(t.max_abs_z1b <= c.act1b.a);
+  CHECK(t.max_abs_z2 <= c.act2.a);
+  CHECK(t.max_abs_z1b > 0);
+  CHECK(c.act1b.a != o.act1b.a);  // refitted from the default [−8, 8]
+  // Without momentum the second iteration is nn_step at η_1 from the first's weights.
+  ml::NnOptions m = c;
+  m.momentum = 0;
+  const ml::NnTrace tm = ml::nn_train(d.A, d.y, 3, m);
+  ml::NnWeights w = tm.w[0];
+  const auto batches = ml::nn_batches(d.A.size(), 32, 1);
+  ml::nn_step(w, d.A, d.y, batches[1], m.act1, m.act2, m.eta_at(1), m.weight_decay, &m.act1b);
+  CHECK(ml::max_weight_difference(w, tm.w[1]) < 1e-14);
+  // Training lowers the binary cross-entropy over all training rows (exact σ at the output).
+  std::vector<std::size_t> all(d.A.size());
+  std::iota(all.begin(), all.end(), 0);
+  const double before = ml::nn_bce_loss(t.initial, d.A, d.y, all, c.act1, &c.act1b),
+               after = ml::nn_bce_loss(t.w.back(), d.A, d.y, all, c.act1, &c.act1b);
+  MESSAGE("four-layer twin on wine: BCE " << before << " → " << after);
+  CHECK(after < 0.7 * before);  // measured 278.97 → 152.04
+  // p1b of another degree than p1 is refused, naming --hidden-degree.
+  m.act1b = ml::fit_sigmoid(4.0, 5);
+  CHECK_THROWS_WITH_AS(ml::nn_train(d.A, d.y, 3, m), doctest::Contains("--hidden-degree"), InputError);
+}
+
 TEST_CASE("ml/nn weight decay and the 1/t step schedule in the twin") {
   const Wine d;
   const ml::NnWeights w0 = ml::nn_init(d.A[0].size(), 4, 3, 5);
@@ -380,6 +466,86 @@ TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations 
     CHECK(ml::max_weight_difference(t.w[it], it == 0 ? t.initial : t.w[it - 1]) > 1e-2);
   }
   CHECK(server.stats().bootstraps == 4);
+  CHECK(server.stats().iterations == 2);
+}
+
+TEST_CASE("ml/nn four layers: two encrypted iterations equal the double-precision iterations (weights compared)") {
+  // input → H1 → H2 → C on wine (13 features, 3 classes), H1 = H2 = 3, b = 32, with weight decay
+  // and the 1/t schedule as in the three-layer case; p2 cubic. The layout alternates the block's
+  // axes from layer to layer; t = Z1b/a1b is bootstrapped mid-forward (three bootstraps per iteration).
+  const Wine d;
+  const BootstrapPreset b = small_boot();
+  auto ctx = Context::create(b.params);
+  const std::size_t H1 = 3, H2 = 3, C = 3;
+  const ml::NnLayout l = ml::NnLayout::make(13, C, H1, 32, ctx->max_slots(), H2);
+  CHECK(l.hp == 4);
+  CHECK(l.axis == 4);
+  CHECK(l.groups == 4);
+  CHECK(l.weight_ciphertexts() == 6);
+  CHECK(l.products_per_iteration() == 2 * 4 + 14);
+  CHECK(l.bootstraps_per_iteration() == 3);
+  ml::NnOptions o;
+  o.hidden = H1;
+  o.hidden2 = H2;
+  o.batch = 32;
+  o.eta = 0.5;
+  o.momentum = 0.5;
+  o.act1 = ml::fit_sigmoid(6.0);
+  o.act1b = ml::fit_sigmoid(4.0);
+  o.act2 = ml::fit_sigmoid(6.0);
+  o.epochs = 1;
+  o.weight_decay = 0.1;
+  o.eta_decay = 1.0;
+  const ml::NnTrace t = ml::nn_train(d.A, d.y, C, o);
+  REQUIRE(t.max_abs_z1b < o.act1b.a);  // t = Z1b/a1b stays in the bootstrap's range
+  REQUIRE(t.max_abs_z1 < o.act1.a);
+  REQUIRE(t.max_abs_z2 < o.act2.a);
+  // Pack/unpack round trip of the four-layer weights (W2 transposed in the block, W1b last).
+  const auto packed = ml::nn_pack_weights(t.initial, l);
+  CHECK(packed.size() == 6);
+  CHECK(ml::max_weight_difference(ml::nn_unpack_weights(packed, l), t.initial) < 1e-15);
+  const auto batches = ml::nn_batches(d.A.size(), 32, o.seed);
+  const ml::RefreshConfig rc{b.config, 16.0};
+  const BootstrapPlan plan = ml::NnServer::refresh_plan(*ctx, rc, l);
+  ml::NnDataOwner owner(ctx, 11);
+  CHECK_THROWS_WITH_AS(ml::NnServer(ctx, owner.relin_key(), owner.galois_keys(l, plan), owner.encapsulation_keys(32), rc,
+                                    l, o.act1, o.act2, o.eta, o.momentum, o.weight_decay, o.eta_decay),
+                       doctest::Contains("needs p1b"), InputError);
+  ml::NnServer server(ctx, owner.relin_key(), owner.galois_keys(l, plan), owner.encapsulation_keys(32), rc, l, o.act1,
+                      o.act2, o.eta, o.momentum, o.weight_decay, o.eta_decay, o.act1b);
+  REQUIRE(server.weight_level() == 8);
+  REQUIRE(server.data_level() == 9);
+  const auto sched = ml::NnServer::level_schedule(8, 9, o.momentum, 3, true);
+  auto has = [&sched](const std::string& line) { return std::find(sched.begin(), sched.end(), line) != sched.end(); };
+  CHECK(has("E = (p2(Z2) − Y)/2 (slot-wise cubic): level 4"));
+  CHECK(has("∇1 = s·δ1ᵀ·A (summed over the samples): level 1"));
+  CHECK(has("∇1b = s·δ1bᵀ·A1 (summed over the samples): level 2"));
+  CHECK(has("W_new = (1 − η_t·λ)·V + ∇ packed for the weight refresh: level 0"));
+  ml::EncryptedNnWeights w = owner.encrypt_weights(t.initial, l, server.weight_level());
+  CHECK(ml::max_weight_difference(owner.decrypt_weights(w, l), t.initial) < std::ldexp(1.0, -30));
+  ml::EncryptedNnWeights w_prev = w;
+  for (int it = 0; it < 2; ++it) {
+    const ml::EncryptedNnBatch bt = owner.encrypt_batch(d.A, d.y, batches[static_cast<std::size_t>(it)], l,
+                                                        server.data_level());
+    if (it == 0) {  // the stages' levels as the schedule prints them
+      const ml::NnForward f = server.forward(w, w_prev, bt);
+      CHECK(f.z1b.level == 3);
+      CHECK(f.t1b.level == 9);
+      CHECK(f.a1b.level == 7);
+      CHECK(f.e.level == 4);
+      CHECK(has("Z1b = A1·V1bᵀ (summed over h): level " + std::to_string(f.z1b.level)));
+    }
+    w = server.step(w, w_prev, bt);
+    CHECK(w.w1b.level == server.weight_level());
+    const ml::NnWeights dec = owner.decrypt_weights(w, l);
+    const double err = ml::max_weight_difference(dec, t.w[static_cast<std::size_t>(it)]);
+    MESSAGE("four layers, iteration " << it << ": max |W_enc − W_plain| = " << err << " = 2^" << std::log2(err));
+    CHECK(err < std::ldexp(1.0, -20));
+    CHECK(ml::max_weight_difference(t.w[static_cast<std::size_t>(it)],
+                                    it == 0 ? t.initial : t.w[static_cast<std::size_t>(it - 1)]) > 1e-2);
+  }
+  // The forward pass above bootstrapped t once more: 3 per step, 1 for the inspected forward.
+  CHECK(server.stats().bootstraps == 3 * 2 + 1);
   CHECK(server.stats().iterations == 2);
 }
 
