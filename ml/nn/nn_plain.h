@@ -1,5 +1,6 @@
 // Plaintext twin of the network trained on encrypted data (ml/nn/nn_encrypted.h): a network with one
-// hidden layer (a second one: the four-layer network below), input → hidden (polynomial sigmoid) → output (polynomial sigmoid), trained with the
+// hidden layer, input → hidden (polynomial sigmoid) → output (polynomial sigmoid), or two (the
+// four-layer network below), trained with the
 // binary cross-entropy loss by mini-batch gradient descent, computed in double precision with the
 // SAME polynomials, initialisation, batches and step as the encrypted run, so that the two can be
 // compared weight by weight [Chiang23NN; Chiang25NN].
