@@ -69,8 +69,7 @@ def cluster_slices(w, k, seed):
 
 
 def forward(W, x, n_blocks, bound):
-    """train_resnet.folded_forward's arithmetic (convolutions with bias, a·t² + b·t + c, identity or
-    1×1 shortcuts, mean pooling, fc) with gradients through the activation coefficients, also
+    """train_resnet.folded_forward with gradients through the activation coefficients, also
     returning the two range penalties summed over the activations (train_resnet.QuadAct's terms)."""
     pens = []
 
@@ -80,19 +79,7 @@ def forward(W, x, n_blocks, bound):
         a, b, c = W[name][0], W[name][1], W[name][2]
         return (a * t + b) * t + c
 
-    h = act("stem.act", F.conv2d(x, W["stem.conv.weight"], W["stem.conv.bias"], padding=1))
-    for s in range(1, 4):
-        for b in range(1, n_blocks + 1):
-            p = f"s{s}.b{b}"
-            stride = 2 if (b == 1 and s > 1) else 1
-            t = act(f"{p}.act1", F.conv2d(h, W[f"{p}.conv1.weight"], W[f"{p}.conv1.bias"], stride=stride, padding=1))
-            u = F.conv2d(t, W[f"{p}.conv2.weight"], W[f"{p}.conv2.bias"], padding=1)
-            if f"{p}.shortcut.weight" in W:
-                u = u + F.conv2d(h, W[f"{p}.shortcut.weight"], W[f"{p}.shortcut.bias"], stride=2)
-            else:
-                u = u + h
-            h = act(f"{p}.act2", u)
-    return F.linear(h.mean(dim=(2, 3)), W["fc.weight"], W["fc.bias"]), torch.stack(pens).sum(0)
+    return train_resnet.folded_forward(W, x, n_blocks, act_fn=act), torch.stack(pens).sum(0)
 
 
 def clustered_arrays(arrays, centres, assign):
