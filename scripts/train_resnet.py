@@ -268,12 +268,14 @@ def folded_tensors(model):
     return out
 
 
-def folded_forward(W, x, n, stats=None):
+def folded_forward(W, x, n, stats=None, act_fn=None):
     """Forward pass of the folded network from the dict W of float64 tensors (exactly the
     arithmetic the C++ does: convolutions with bias, quadratics, identity or 1x1 shortcuts, average
-    pooling, fc). stats (dict) collects the max |value| per activation input and overall."""
+    pooling, fc). stats (dict) collects the max |value| per activation input and overall.
+    act_fn(name, t), if given, replaces the activation (scripts/cluster_resnet.py: the same
+    quadratic with gradients and range penalties)."""
 
-    def act(name, t):
+    def quadratic(name, t):
         if stats is not None:
             m = t.abs().max().item()
             stats["act_in"][name] = max(stats["act_in"].get(name, 0.0), m)
@@ -283,6 +285,7 @@ def folded_forward(W, x, n, stats=None):
             stats["max_abs"] = max(stats["max_abs"], y.abs().max().item(), t.abs().max().item())
         return y
 
+    act = act_fn or quadratic
     h = act("stem.act", F.conv2d(x, W["stem.conv.weight"], W["stem.conv.bias"], padding=1))
     for s in range(1, 4):
         for b in range(1, n + 1):
