@@ -11,6 +11,8 @@
 //   Resnet/conv/downsample    16 → 32, 3×3, stride 2, gap 1 → 2                         [s2.b1.conv1, level 25]
 //   Resnet/conv/stage2        32 → 32, 3×3, stride 1, gap 2                             [s2.b1.conv2, level 23]
 //   Resnet/conv/stage3        64 → 64, 3×3, stride 1, gap 4, two ciphertexts in and out [s3.b1.conv2, level 11]
+//   Resnet/conv/stage2_packed the stage2 case with its taps packed into the gap (3 groups; ResNetEvalContext::pack_taps)
+//   Resnet/conv/stage3_packed the stage3 case with its taps packed into the gap (1 group)
 //   Resnet/shortcut_conv      16 → 32, 1×1, stride 2 (projection shortcut)             [s2.b1.shortcut, level 25]
 //   Resnet/activation         square of the 64-channel gap-4 map (two ciphertexts)     [s3.b1.act1, level 12]
 //   Resnet/identity_shortcut  scale_shortcut of the block input (level 33, one ciphertext) dropped
@@ -27,7 +29,9 @@
 // pool_dense_rotation_steps; the activation only the relinearisation key), once, and frees them on
 // return: a key at these parameters (q_0..q_39 and 5 special primes, dnum 5) is 5 · 2 · 45 limbs
 // of 2^16 words = 225 MiB, and the largest sets (pooling + dense 20 keys, the stage-2/3
-// convolutions 18) are 4–4.4 GiB. Before timing it runs the layer once, decrypts, and
+// convolutions 18) are 4–4.4 GiB. The convolutions' keys are made for the layer's level
+// (KeyGenerator::galois_keys with max_level, as ckks-ml resnet makes them since issue 19 part 6):
+// at level 11 a key holds 2 digits of 17 limbs, 15 % of a whole-chain key. Before timing it runs the layer once, decrypts, and
 // compares with the plaintext layer of ml/resnet/resnet_plain.h (conv2d, activate, global_average_pool +
 // dense); a relative error (max |difference| / max |expected value|) of 10^-3 or more makes the
 // entry SkipWithError. Each layer takes seconds, so one iteration, reported in seconds.
@@ -177,6 +181,7 @@ struct ConvCase {
   int level;
   bool shortcut;
   unsigned seed;
+  bool pack = false;  ///< taps packed into the gap (ResNetEvalContext::pack_taps; the input is clean)
 };
 
 /// conv_packed at the case's shape and level, with the mult and shift of a following activation
@@ -192,9 +197,12 @@ void BM_conv(benchmark::State& state, ConvCase cs) {
   const FeatureMap x = random_map(rng, cs.c_in, side, side);
   const PackedFeatureMap in =
       s.encrypt(x, cs.gap, cs.level, s.after_square_scale(cs.level), before.sign, before.offset);
-  const GaloisKeys gk = s.client.keygen.galois_keys(s.client.sk, conv_rotation_steps(s.packing, cs.c_in, cs.gap, conv));
+  // keys made for the case's level, as ckks-ml resnet makes them (ResNetServer::rotation_levels)
+  const GaloisKeys gk = s.client.keygen.galois_keys(
+      s.client.sk, conv_rotation_steps(s.packing, cs.c_in, cs.gap, conv, cs.pack), false, cs.level);
   const RelinKey rk{};  // not used by conv_packed
-  const ResNetEvalContext e = s.eval_context(gk, rk);
+  ResNetEvalContext e = s.eval_context(gk, rk);
+  e.pack_taps = cs.pack;
 
   double rel = 0;
   {
@@ -316,11 +324,13 @@ const int kRegistered = [] {
       {"s2.b1.conv1", 16, 32, 3, 2, 1, 25, false, 102},
       {"s2.b1.conv2", 32, 32, 3, 1, 2, 23, false, 103},
       {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104},
+      {"s2.b1.conv2", 32, 32, 3, 1, 2, 23, false, 103, true},
+      {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104, true},
   };
-  const char* conv_names[] = {"Resnet/conv/stage1", "Resnet/conv/downsample", "Resnet/conv/stage2",
-                              "Resnet/conv/stage3"};
+  const char* conv_names[] = {"Resnet/conv/stage1",        "Resnet/conv/downsample",     "Resnet/conv/stage2",
+                              "Resnet/conv/stage3",        "Resnet/conv/stage2_packed", "Resnet/conv/stage3_packed"};
   auto one_iteration = [](benchmark::internal::Benchmark* b) { b->Iterations(1)->Unit(benchmark::kSecond); };
-  for (std::size_t i = 0; i < 4; ++i) one_iteration(benchmark::RegisterBenchmark(conv_names[i], BM_conv, convs[i]));
+  for (std::size_t i = 0; i < 6; ++i) one_iteration(benchmark::RegisterBenchmark(conv_names[i], BM_conv, convs[i]));
   one_iteration(benchmark::RegisterBenchmark("Resnet/shortcut_conv", BM_conv,
                                              ConvCase{"s2.b1.shortcut", 16, 32, 1, 2, 1, 25, true, 105}));
   one_iteration(benchmark::RegisterBenchmark("Resnet/activation", BM_activation));
