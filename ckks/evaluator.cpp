@@ -560,7 +560,7 @@ void Evaluator::check_rotate_sum(const Ciphertext& a, std::span<const int> steps
 
 Ciphertext Evaluator::rotate_sum_run(const Ciphertext& a, std::span<const int> steps,
                                      const std::vector<const RnsPoly*>& weights, double pt_scale,
-                                     const GaloisKeys& gk) const {
+                                     const GaloisKeys& gk, const DecomposedPoly* shared) const {
   std::vector<HoistedTerm> terms(steps.size());
   for (std::size_t t = 0; t < steps.size(); ++t) {
     const std::uint64_t g = ctx_->galois_element(steps[t]);
@@ -570,7 +570,7 @@ Ciphertext Evaluator::rotate_sum_run(const Ciphertext& a, std::span<const int> s
     }
     if (!weights.empty()) terms[t].weight = weights[t];
   }
-  auto [c0, c1] = rotate_sum_hoisted(*ctx_, a.c[0], a.c[1], a.level, terms);
+  auto [c0, c1] = rotate_sum_hoisted(*ctx_, a.c[0], a.c[1], a.level, terms, shared);
   return make_ct(ctx_, polys(std::move(c0), std::move(c1)), a.level, a.scale * pt_scale, a.slots, a.key_id);
 }
 
@@ -626,18 +626,7 @@ std::vector<Ciphertext> Evaluator::rotate_sums(const Ciphertext& a, const std::v
   const DecomposedPoly dec = any_rotation ? decompose(*ctx_, a.c[1], a.level) : DecomposedPoly{a.level, {}};
   std::vector<Ciphertext> out;
   out.reserve(groups.size());
-  for (const auto& grp : groups) {
-    std::vector<HoistedTerm> terms(grp.size());
-    for (std::size_t t = 0; t < grp.size(); ++t) {
-      const std::uint64_t g = ctx_->galois_element(grp[t]);
-      if (g != 1) {
-        terms[t].perm = &ctx_->automorphism_permutation(g);
-        terms[t].swk = &gk.keys.at(g);
-      }
-    }
-    auto [c0, c1] = rotate_sum_hoisted(*ctx_, a.c[0], a.c[1], a.level, terms, &dec);
-    out.push_back(make_ct(ctx_, polys(std::move(c0), std::move(c1)), a.level, a.scale, a.slots, a.key_id));
-  }
+  for (const auto& grp : groups) out.push_back(rotate_sum_run(a, grp, {}, 1.0, gk, &dec));
   return out;
 }
 

@@ -23,6 +23,8 @@
 
 namespace ckks {
 
+struct DecomposedPoly;  // keyswitch.h
+
 /// A plaintext with its residues modulo the special primes p_0..p_{k−1} as well: the same integer
 /// polynomial over Q_ℓ·P (ℓ+1+k limbs, Context::basis_qp(ℓ) order, evaluation form). The operand of
 /// rotate_sum's products in the extended basis; made by Evaluator::extend_plaintext.
@@ -178,9 +180,12 @@ class Evaluator {
   struct SumOperand;  // a plaintext's metadata for rotate_sum's checks
   void check_rotate_sum(const Ciphertext& a, std::span<const int> steps, const std::vector<SumOperand>& pts,
                         const GaloisKeys& gk) const;
+  // The one body of rotate_sum and rotate_sums: builds the hoisted terms of `steps` (weights empty, or one per
+  // step) and runs rotate_sum_hoisted; `shared` is a decomposition of a.c[1] made once for several calls (null:
+  // decompose here).
   Ciphertext rotate_sum_run(const Ciphertext& a, std::span<const int> steps,
-                            const std::vector<const math::RnsPoly*>& weights, double pt_scale,
-                            const GaloisKeys& gk) const;
+                            const std::vector<const math::RnsPoly*>& weights, double pt_scale, const GaloisKeys& gk,
+                            const DecomposedPoly* shared = nullptr) const;
   ContextPtr ctx_;
 };
 
