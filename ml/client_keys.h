@@ -1,6 +1,7 @@
 // The data owner's (client's) key material and verbs, shared by every encrypted model: it holds the
 // secret key, so it stays on the client; the server gets only the Context and evaluation keys.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "ckks/encryptor.h"
 #include "ckks/errors.h"
 #include "ckks/keygen.h"
+#include "ckks/keys.h"
 
 namespace ckks::ml {
 
@@ -43,5 +45,21 @@ struct ClientKeys {
       throw ParameterError("ClientKeys: the secret or public key belongs to another Context");
   }
 };
+
+/// Bytes of a key-switching key in memory: the limbs of its 2·digits polynomials × N words × 8
+/// bytes (a key for a lower top level, KeyGenerator::galois_keys with max_level, holds fewer).
+inline double key_bytes(const KeySwitchKey& k, std::size_t n) {
+  std::size_t limbs = 0;
+  for (const auto* polys : {&k.a, &k.b})
+    for (const auto& p : *polys) limbs += p.limbs();
+  return static_cast<double>(limbs * n * 8);
+}
+
+/// Bytes of every Galois key of `gk` in memory (key_bytes summed).
+inline double galois_key_bytes(const GaloisKeys& gk, std::size_t n) {
+  double b = 0;
+  for (const auto& entry : gk.keys) b += key_bytes(entry.second, n);
+  return b;
+}
 
 }  // namespace ckks::ml

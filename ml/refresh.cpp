@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 #include <string>
 
 #include "ckks/errors.h"
@@ -26,11 +27,18 @@ void check_refresh_bound(double max_abs_weight, double bound, int iterations, co
                      format_number(bound) + "; use fewer --iterations");
 }
 
-GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan) {
-  steps.insert(steps.end(), plan.rotation_steps.begin(), plan.rotation_steps.end());
+GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan,
+                                      int steps_max_level) {
+  std::vector<int> boot = plan.rotation_steps;
+  std::sort(boot.begin(), boot.end());
   std::sort(steps.begin(), steps.end());
-  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
-  return keys.keygen.galois_keys(keys.sk, steps, plan.conjugation);
+  std::vector<int> own;  // the model's steps the bootstrap does not use
+  std::set_difference(steps.begin(), steps.end(), boot.begin(), boot.end(), std::back_inserter(own));
+  own.erase(std::unique(own.begin(), own.end()), own.end());
+  GaloisKeys gk = keys.keygen.galois_keys(keys.sk, boot, plan.conjugation);
+  GaloisKeys low = keys.keygen.galois_keys(keys.sk, own, false, steps_max_level);
+  gk.keys.merge(low.keys);  // a step the bootstrap also uses (another step, same Galois element) keeps its whole-chain key
+  return gk;
 }
 
 BootstrapPlan PeriodicRefresher::plan(const Context& ctx, const RefreshConfig& cfg, std::size_t count,

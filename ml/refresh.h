@@ -71,8 +71,15 @@ void check_refresh_bound(double max_abs_weight, double bound, int iterations, co
 
 /// The Galois keys of a model that refreshes (client side: needs the secret key): its own rotation
 /// `steps` and the bootstrap's (plan.rotation_steps, and the conjugation key when plan.conjugation),
-/// each distinct step once. Throws what KeyGenerator::galois_keys throws.
-GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan);
+/// each distinct step once. The bootstrap's keys switch at every level (its CoeffsToSlots runs at the
+/// top of the chain); a step only the model uses gets a key for levels ≤ steps_max_level (−1: the
+/// whole chain; KeyGenerator::galois_keys with max_level), the highest level the model rotates at —
+/// for a model whose ciphertexts all live at or below plan.output_level, that level, and such a key
+/// holds about (output_level + 1 + k)/(L + 1 + k) of the limbs in fewer digits. A rotation above it
+/// throws LevelError naming both levels. Throws what KeyGenerator::galois_keys throws (ParameterError
+/// unless −1 ≤ steps_max_level ≤ L).
+GaloisKeys galois_keys_with_bootstrap(ClientKeys& keys, std::vector<int> steps, const BootstrapPlan& plan,
+                                      int steps_max_level = -1);
 
 /// a − b field by field: the refreshes of one run from a refresher's running totals.
 inline RefreshStats operator-(const RefreshStats& a, const RefreshStats& b) {

@@ -184,6 +184,9 @@ int run_nn_train(NnCliOptions o) {
                    {"uploaded_ciphertexts", r.uploaded_ciphertexts}, {"batch_bytes", r.batch_bytes},
                    {"streamed_batches", r.streamed_batches}};
     j["levels"] = {{"weights", r.weight_level}, {"data", r.data_level}, {"schedule", r.schedule}};
+    if (r.galois_keys > 0)
+      j["keys"] = {{"galois_keys", r.galois_keys}, {"galois_bytes", r.galois_bytes},
+                   {"galois_bytes_whole_chain", r.galois_bytes_whole_chain}, {"relin_bytes", r.relin_bytes}};
     j["bootstraps"] = r.stats.bootstraps;
     j["params"] = {{"describe", r.params.describe()}, {"log_qp", r.log_qp}, {"security_bits", r.security_bits}};
     j["seconds"] = {{"per_iteration", per_it}, {"per_bootstrap", per_boot}, {"keygen", r.seconds_keygen},
@@ -213,6 +216,10 @@ int run_nn_train(NnCliOptions o) {
     std::printf("  p1b on [−%.2f, %.2f] (visited %.3f, max error %.4f), the second hidden layer\n", r.act1b.a, r.act1b.a,
                 r.visited_z1b, r.act1b.max_error());
   print_params_line(r.params, r.log_qp, r.security_bits);
+  if (r.galois_keys > 0)
+    std::printf("  keys: %zu Galois keys %.2f GiB (%.2f GiB if made for the whole chain), relinearisation %.0f MiB\n",
+                r.galois_keys, r.galois_bytes / (1 << 30), r.galois_bytes_whole_chain / (1 << 30),
+                r.relin_bytes / (1 << 20));
   std::printf("\n  %-28s %10s\n", "model (test set)", "accuracy");
   std::printf("  %-28s %10.4f   (agreement with plaintext %.4f, max weight error %.2e)\n", "encrypted training",
               r.accuracy_encrypted, r.agreement, r.max_weight_error);

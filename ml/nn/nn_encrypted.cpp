@@ -213,7 +213,9 @@ std::vector<double> NnDataOwner::decrypt_slots(const Ciphertext& ct) {
 RelinKey NnDataOwner::relin_key() { return keys_.keygen.relin_key(keys_.sk); }
 
 GaloisKeys NnDataOwner::galois_keys(const NnLayout& lay, const BootstrapPlan& plan) {
-  return galois_keys_with_bootstrap(keys_, lay.rotation_steps(), plan);
+  // Every ciphertext of the iteration lives at or below the bootstrap's output level (the batches are
+  // encrypted there, the weights one below), so the iteration's own keys are made for that level.
+  return galois_keys_with_bootstrap(keys_, lay.rotation_steps(), plan, plan.output_level);
 }
 
 EncapsulationKeys NnDataOwner::encapsulation_keys(int hamming_weight) {

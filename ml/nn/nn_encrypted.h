@@ -169,7 +169,10 @@ class NnDataOwner {
   /// inspect the stages; the server never decrypts).
   std::vector<double> decrypt_slots(const Ciphertext& ct);
   RelinKey relin_key();
-  /// The iteration's rotations plus the bootstrap's (plan from NnServer::refresh_plan).
+  /// The iteration's rotations plus the bootstrap's (plan from NnServer::refresh_plan): the
+  /// bootstrap's keys for the whole chain, the iteration's own for levels ≤ plan.output_level, where
+  /// every ciphertext of an iteration lives (galois_keys_with_bootstrap; at the 128-bit preset 2 digits
+  /// of 15 limbs instead of 6 of 32).
   GaloisKeys galois_keys(const NnLayout& lay, const BootstrapPlan& plan);
   EncapsulationKeys encapsulation_keys(int hamming_weight);
   /// The secret key, for the owner's half of a saved run (nn_save_client_state); it never goes to

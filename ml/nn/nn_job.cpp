@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ckks/errors.h"
+#include "ml/client_keys.h"
 #include "ml/data/dataset.h"
 #include "ml/data/idx.h"
 #include "ml/data/sklearn.h"
@@ -292,6 +293,9 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   RelinKey rk = owner.relin_key();
   GaloisKeys gk = owner.galois_keys(rep.layout, plan);
   rep.galois_keys = gk.keys.size();
+  rep.relin_bytes = key_bytes(rk.key, ctx->n());
+  rep.galois_bytes = galois_key_bytes(gk, ctx->n());
+  rep.galois_bytes_whole_chain = static_cast<double>(gk.keys.size()) * rep.relin_bytes;
   EncapsulationKeys ek;
   if (rc.bootstrap.ephemeral_secret_weight > 0) ek = owner.encapsulation_keys(rc.bootstrap.ephemeral_secret_weight);
   rep.seconds_keygen = seconds_since(t);

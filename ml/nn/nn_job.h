@@ -107,6 +107,10 @@ struct NnReport {
   double log_qp = 0;
   int security_bits = 0;
   std::size_t galois_keys = 0, uploaded_ciphertexts = 0;
+  /// Key sizes in memory (limbs × N × 8 bytes): the Galois keys as made (the bootstrap's for the whole
+  /// chain, the iteration's for its levels, NnDataOwner::galois_keys), the same keys if all were made for
+  /// the whole chain, and the relinearisation key.
+  double galois_bytes = 0, galois_bytes_whole_chain = 0, relin_bytes = 0;
   std::size_t batch_bytes = 0;    ///< one encrypted batch (G + 1 ciphertexts at the data level), bytes
   bool streamed_batches = false;  ///< true: each batch encrypted in its iteration (they exceed kStoredBatchBytes)
   double accuracy_encrypted = 0, accuracy_plaintext = 0, agreement = 0, max_weight_error = 0;

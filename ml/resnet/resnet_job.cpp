@@ -37,14 +37,6 @@ double process_cpu_seconds() {
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-/// Bytes of a key-switching key in memory: every polynomial's limbs × N words of 8 bytes.
-double key_bytes(const KeySwitchKey& k, std::size_t n) {
-  double b = 0;
-  for (const auto& p : k.b) b += static_cast<double>(p.limbs() * n * 8);
-  for (const auto& p : k.a) b += static_cast<double>(p.limbs() * n * 8);
-  return b;
-}
-
 /// Plaintext predictions of the first `count` images, on all hardware threads.
 std::vector<int> plain_predictions(const ResNet& model, const ImageSet& test, std::size_t count) {
   std::vector<int> pred(count);
@@ -94,7 +86,7 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
     gk.keys.merge(part.keys);
   }
   rep.seconds_keygen = seconds_since(t);
-  for (const auto& [g, k] : gk.keys) rep.galois_bytes += key_bytes(k, ctx->n());
+  rep.galois_bytes = galois_key_bytes(gk, ctx->n());
   rep.galois_bytes_whole_chain = static_cast<double>(gk.keys.size()) * key_bytes(rk.key, ctx->n());
   rep.relin_bytes = key_bytes(rk.key, ctx->n());
   rep.galois_keys = gk.keys.size();

@@ -41,14 +41,6 @@ double cpu_seconds() {
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-/// Words of a key-switching key × 8 bytes.
-double bytes_of(const KeySwitchKey& k, std::size_t n) {
-  std::size_t limbs = 0;
-  for (const auto* polys : {&k.a, &k.b})
-    for (const auto& p : *polys) limbs += p.limbs();
-  return static_cast<double>(limbs * n * 8);
-}
-
 /// The encrypted half: keys, then each scene encrypted, evaluated by the server, decrypted.
 void run_encrypted(const UNet& net, const std::vector<Scene>& scenes, const std::vector<std::vector<int>>& plain,
                    UNetReport& rep, const Log& log) {
@@ -72,8 +64,8 @@ void run_encrypted(const UNet& net, const std::vector<Scene>& scenes, const std:
   const GaloisKeys gk = client.keygen.galois_keys(client.sk, steps);
   rep.seconds_keygen = seconds_since(t);
   rep.galois_keys = gk.keys.size();
-  rep.relin_bytes = bytes_of(rk.key, ctx->n());
-  for (const auto& entry : gk.keys) rep.galois_bytes += bytes_of(entry.second, ctx->n());
+  rep.relin_bytes = key_bytes(rk.key, ctx->n());
+  rep.galois_bytes = galois_key_bytes(gk, ctx->n());
   note(log, "[unet] keys in " + fmt("%.1f s", rep.seconds_keygen) + ": relinearisation " +
                 fmt("%.0f MiB", rep.relin_bytes / (1 << 20)) + ", " + std::to_string(rep.galois_keys) +
                 " Galois keys " + fmt("%.2f GiB", rep.galois_bytes / (1 << 30)));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 #include <string>
 
 #include "ckks/approx.h"
@@ -405,6 +406,50 @@ TEST_CASE("ml/nn bad inputs give named errors") {
     CHECK_THROWS_WITH_AS(ml::run_nn_on_matrices({d.A, d.A, d.y, d.y, 3}, jo, {}, {}), doctest::Contains("--bound"),
                          InputError);
   }
+}
+
+TEST_CASE("ml/nn the iteration's own Galois keys are made for the bootstrap's output level, the bootstrap's for the "
+          "whole chain") {
+  // INSECURE test ring (N = 2^10) with the 128-bit preset's chain: every ciphertext of an iteration
+  // lives at or below plan.output_level, so the keys of the layout's own steps stop there; a rotation
+  // above it is refused by name (the two-iteration test below trains with these keys).
+  const Wine d;
+  const BootstrapPreset b = small_boot();
+  auto ctx = Context::create(b.params);
+  const ml::NnLayout l = ml::NnLayout::make(13, 3, 3, 32, ctx->max_slots());
+  const ml::RefreshConfig rc{b.config, 16.0};
+  const BootstrapPlan plan = ml::NnServer::refresh_plan(*ctx, rc, l);
+  REQUIRE(plan.output_level < ctx->max_level());
+  ml::NnDataOwner owner(ctx, 11);
+  const GaloisKeys gk = owner.galois_keys(l, plan);
+  std::set<std::uint64_t> boot, own;
+  for (int s : plan.rotation_steps) boot.insert(ctx->galois_element(s));
+  if (plan.conjugation) boot.insert(ctx->conjugation_element());
+  int own_step = 0;
+  for (int s : l.rotation_steps()) {
+    const std::uint64_t g = ctx->galois_element(s);
+    if (g == 1 || boot.count(g)) continue;
+    own.insert(g);
+    own_step = s;
+  }
+  REQUIRE(!own.empty());
+  CHECK(gk.keys.size() == boot.size() + own.size());
+  for (std::uint64_t g : boot) {
+    REQUIRE(gk.has(g));
+    CHECK(gk.keys.at(g).max_level() == ctx->max_level());
+  }
+  for (std::uint64_t g : own) {
+    REQUIRE(gk.has(g));
+    CHECK(gk.keys.at(g).max_level() == plan.output_level);
+  }
+  std::vector<std::size_t> rows(l.batch);
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  const ml::EncryptedNnBatch low = owner.encrypt_batch(d.A, d.y, rows, l, plan.output_level);
+  const ml::EncryptedNnBatch high = owner.encrypt_batch(d.A, d.y, rows, l, plan.output_level + 1);
+  const Evaluator ev(ctx);
+  CHECK_NOTHROW(ev.rotate(low.x[0], own_step, gk));
+  const std::string up_to = "up to level " + std::to_string(plan.output_level);
+  CHECK_THROWS_WITH_AS(ev.rotate(high.x[0], own_step, gk), doctest::Contains(up_to.c_str()), LevelError);
 }
 
 TEST_CASE("ml/nn two encrypted iterations equal the double-precision iterations (weights compared)") {
