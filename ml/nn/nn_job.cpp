@@ -204,10 +204,6 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
     throw InputError("nn-train: --hidden-degree " + std::to_string(o.nn.act1.degree) +
                      " is for the twin only (--plaintext-only): the encrypted iteration has no level for a quintic p1 "
                      "(ml/nn/nn_encrypted.h); use --hidden-degree 3");
-  if (!o.plaintext_only && o.nn.hidden2 > 0 && (!o.state_dir.empty() || !o.resume_dir.empty()))
-    throw InputError("nn-train: --hidden " + std::to_string(o.nn.hidden) + "," + std::to_string(o.nn.hidden2) +
-                     " (two hidden layers) does not save or resume yet (the saved state holds the three-layer "
-                     "weights); drop --state/--resume, or give one hidden layer (--hidden " + std::to_string(o.nn.hidden) + ")");
   const bool resuming = !o.resume_dir.empty();
   if (resuming && o.plaintext_only)
     throw InputError("nn-train: --resume continues the encrypted run; --plaintext-only has nothing to resume (drop one)");
@@ -236,6 +232,11 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
                      format_number(nn.act2.a) + "] but the saved run on [−" + format_number(saved->interval1) + ", " +
                      format_number(saved->interval1) + "] and [−" + format_number(saved->interval2) + ", " +
                      format_number(saved->interval2) + "]: the training data differ from the saved run's; resume "
+                     "with the same data files");
+  if (saved && nn.hidden2 > 0 && nn.act1b.a != saved->interval1b)
+    throw InputError("nn-train --resume: the twin fitted p1b on [−" + format_number(nn.act1b.a) + ", " +
+                     format_number(nn.act1b.a) + "] but the saved run on [−" + format_number(saved->interval1b) + ", " +
+                     format_number(saved->interval1b) + "]: the training data differ from the saved run's; resume "
                      "with the same data files");
   const NnTrace tr = nn_train(d.A, d.y, C, nn);
   const auto batches = nn_batches(d.A.size(), nn.batch, nn.seed);
@@ -351,7 +352,8 @@ NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport
   auto save = [&](int at) {
     if (save_dir.empty() || rep.saved_iteration == at) return;
     const auto t_save = Clock::now();
-    nn_save_client_state(save_dir, {nn_run_options(o), nn.act1.a, nn.act2.a}, owner.secret_key());
+    nn_save_client_state(save_dir, {nn_run_options(o), nn.act1.a, nn.act2.a, nn.hidden2 > 0 ? nn.act1b.a : 0.0},
+                         owner.secret_key());
     nn_save_server_state(save_dir, {w, w_prev, at});
     rep.seconds_save += seconds_since(t_save);
     rep.saved_iteration = at;

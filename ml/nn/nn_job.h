@@ -158,9 +158,9 @@ struct NnMatrices {
 /// (--bound) or a quintic p1 (o.nn.act1.degree 5) without o.plaintext_only (--hidden-degree), all
 /// before the twin runs, and what run_nn_job throws. With o.resume_dir: InputError for a missing or
 /// corrupt state, options or fitted intervals other than the saved run's, --plaintext-only, or
-/// max_iterations below the saved iteration; ParameterError for a state of other parameters.
-/// The four-layer network (o.nn.hidden2 > 0) does not save or resume: InputError naming --hidden
-/// with o.state_dir or o.resume_dir (and without o.plaintext_only).
+/// max_iterations below the saved iteration; ParameterError for a state of other parameters. The
+/// four-layer network (o.nn.hidden2 > 0) saves and resumes as well (W1b in the server's file, p1b's
+/// interval in run.json and compared on resume); a state of the other depth is an InputError.
 NnReport run_nn_on_matrices(const NnMatrices& d, const NnJobOptions& o, NnReport rep, const Progress& progress,
                             const std::function<void(const NnReport&)>& before_encrypted = {},
                             const std::function<void(int, double, double, double)>& checkpoint = {});

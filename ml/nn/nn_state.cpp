@@ -184,16 +184,24 @@ void nn_save_server_state(const std::string& dir, const NnServerState& s) {
   if (G == 0 || s.w_prev.w1.size() != G)
     throw InputError("nn_save_server_state: W1 has " + std::to_string(G) + " ciphertexts and W_prev's " +
                      std::to_string(s.w_prev.w1.size()) + "; pass the weights NnServer::step returns");
+  const bool four = s.w.w1b.size() > 0;  // the four-layer network's W1b (an empty Ciphertext for three layers)
+  if (four != (s.w_prev.w1b.size() > 0))
+    throw InputError("nn_save_server_state: W1b is present in only one of W and W_prev; pass the weights "
+                     "NnServer::step returns");
   const int before = nn_saved_iteration(dir);
   if (before > s.iteration)
     throw InputError("nn-train --state: " + server_file(dir) + " holds the run at iteration " + std::to_string(before) +
                      ", later than this one's " + std::to_string(s.iteration) +
                      "; not replaced. Resume it with --resume, or save into another --state directory");
-  const nlohmann::json meta = {{"format", "ckks-ml nn-train server state"},
-                               {"iteration", s.iteration},
-                               {"groups", G},
-                               {"ciphertexts", 2 * (G + 1)},
-                               {"order", "W1[0..G-1], W2, W_prev1[0..G-1], W_prev2"}};
+  // Three layers: the metadata as before the four-layer network (files unchanged); four layers: W1b after
+  // W2 in each set, and "four_layer": true.
+  nlohmann::json meta = {{"format", "ckks-ml nn-train server state"},
+                         {"iteration", s.iteration},
+                         {"groups", G},
+                         {"ciphertexts", 2 * (G + (four ? 2 : 1))},
+                         {"order", four ? "W1[0..G-1], W2, W1b, W_prev1[0..G-1], W_prev2, W_prev1b"
+                                        : "W1[0..G-1], W2, W_prev1[0..G-1], W_prev2"}};
+  if (four) meta["four_layer"] = true;
   std::vector<std::uint8_t> out = serialize_metadata(meta.dump());
   auto append = [&](const Ciphertext& c) {
     const std::vector<std::uint8_t> b = serialize(c);
@@ -202,6 +210,7 @@ void nn_save_server_state(const std::string& dir, const NnServerState& s) {
   for (const EncryptedNnWeights* w : {&s.w, &s.w_prev}) {
     for (const Ciphertext& c : w->w1) append(c);
     append(w->w2);
+    if (four) append(w->w1b);
   }
   write_atomically(server_file(dir), out);
 }
@@ -217,10 +226,16 @@ NnServerState nn_load_server_state(const std::string& dir, const ContextPtr& ctx
     throw InputError("nn-train --resume: " + path + " holds weights of " + std::to_string(G) +
                      " feature groups but this run's layout has G = " + std::to_string(lay.groups) +
                      "; resume with the saved run's options");
-  if (f.blobs.size() != 1 + 2 * (G + 1))
+  const bool four = f.meta.contains("four_layer") && f.meta["four_layer"].get<bool>();
+  if (four != lay.four_layer())
+    throw InputError("nn-train --resume: " + path + " holds the weights of a " + (four ? "four" : "three") +
+                     "-layer network but this run's layout has " + (lay.four_layer() ? "two hidden layers" : "one hidden layer") +
+                     "; resume with the saved run's --hidden");
+  const std::size_t per_set = G + (four ? 2 : 1);
+  if (f.blobs.size() != 1 + 2 * per_set)
     throw InputError("nn-train --resume: " + path + " holds " + std::to_string(f.blobs.size() - 1) +
-                     " ciphertexts but a state of G = " + std::to_string(G) + " has " + std::to_string(2 * (G + 1)) +
-                     "; the file is damaged: resume from an intact copy");
+                     " ciphertexts but a state of G = " + std::to_string(G) + (four ? " with W1b" : "") + " has " +
+                     std::to_string(2 * per_set) + "; the file is damaged: resume from an intact copy");
   NnServerState s;
   s.iteration = f.meta["iteration"].get<int>();
   if (s.iteration < 0) throw InputError("nn-train --resume: " + path + " records iteration " + std::to_string(s.iteration));
@@ -245,6 +260,7 @@ NnServerState nn_load_server_state(const std::string& dir, const ContextPtr& ctx
   for (EncryptedNnWeights* w : {&s.w, &s.w_prev}) {
     for (std::size_t g = 0; g < G; ++g) w->w1.push_back(load());
     w->w2 = load();
+    if (four) w->w1b = load();
   }
   return s;
 }

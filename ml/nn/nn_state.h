@@ -8,7 +8,8 @@
 //                               activation intervals the twin fitted (p1, p2; p1b for four layers)
 //   DIR/server/weights.ckks     the server's state: a bundle of a Metadata blob (JSON: the next
 //                               iteration t, G, the momentum) and 2(G + 1) Ciphertext blobs, W1[0 … G−1],
-//                               W2, then W_prev's, all at the weight level ℓ_w
+//                               W2, then W_prev's, all at the weight level ℓ_w (four layers: 2(G + 2),
+//                               W1b after each W2, "four_layer": true in the metadata)
 // The server's file holds no key; the evaluation keys (relinearisation, Galois, encapsulation) are
 // not stored at all: the owner regenerates them from the secret key on resume. Every file
 // is written to "<name>.tmp" and renamed, so an interrupted save leaves the previous state whole.
@@ -65,17 +66,20 @@ SecretKey nn_load_secret_key(const std::string& dir, const ContextPtr& ctx);
 void nn_check_run_options(const std::vector<std::pair<std::string, std::string>>& saved,
                           const std::vector<std::pair<std::string, std::string>>& current, const std::string& dir);
 
-/// Writes DIR/server/weights.ckks (creating the directories). Never replaces a state further on
-/// silently: throws InputError if the file there holds a later iteration than s.iteration (or
-/// cannot be read as a state). Throws InputError if the weights do not hold G + 1 ciphertexts each.
+/// Writes DIR/server/weights.ckks (creating the directories): W1[0..G−1], W2 (and W1b for the
+/// four-layer network, with "four_layer": true in the metadata) of W, then of W_prev. Never replaces a
+/// state further on silently: throws InputError if the file there holds a later iteration than
+/// s.iteration (or cannot be read as a state). Throws InputError if W and W_prev hold different
+/// numbers of W1 ciphertexts (or none), or W1b in only one of them.
 void nn_save_server_state(const std::string& dir, const NnServerState& s);
 
 /// The iteration t of DIR/server/weights.ckks, −1 if the file does not exist. Throws InputError if it
 /// exists but its first blob is not the state's metadata.
 int nn_saved_iteration(const std::string& dir);
 
-/// Reads DIR/server/weights.ckks for a run of layout `lay` and checks it: G matches lay.groups, 2(G + 1)
-/// ciphertexts follow, each at level `weight_level` with lay.slots slots, and every key-set id equals
+/// Reads DIR/server/weights.ckks for a run of layout `lay` and checks it: G matches lay.groups, the
+/// file is a three- or four-layer state as lay is, 2(G + 1) ciphertexts follow (2(G + 2) with W1b),
+/// each at level `weight_level` with lay.slots slots, and every key-set id equals
 /// `key` (the secret key's; 0 skips the check). Throws InputError naming the file and what is wrong
 /// (missing, truncated, another layout or level); ParameterError for ciphertexts of other parameters;
 /// KeyMismatchError for ciphertexts of another key.

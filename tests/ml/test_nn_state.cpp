@@ -263,3 +263,44 @@ TEST_CASE("ml/nn a run saved after 1 iteration and resumed equals the uninterrup
   CHECK_THROWS_WITH_AS(ml::run_nn_job(second, {}), doctest::Contains("weights.ckks is missing"), InputError);
   fs::remove_all(dir);
 }
+
+TEST_CASE("ml/nn four layers: the server's state holds W1b; a state of the other depth is refused (N = 2^10, "
+          "INSECURE)") {
+  // W1b after W2 in each set, "four_layer" in the metadata; a state of the other depth is refused by
+  // name in both directions. (A four-layer run saved and resumed: tests/ml/test_nn_train.cpp.)
+  {
+    const BootstrapPreset b = small_boot(10);
+    auto ctx = Context::create(b.params);
+    const ml::NnLayout l4 = ml::NnLayout::make(13, 3, 3, 32, ctx->max_slots(), 3);
+    const ml::NnLayout l3 = ml::NnLayout::make(13, 3, 3, 32, ctx->max_slots());
+    ml::NnDataOwner owner(ctx, 5);
+    const ml::NnWeights w0 = ml::nn_init(14, 3, 3, 1, 3), w1 = ml::nn_init(14, 3, 3, 2, 3);
+    const ml::NnServerState st{owner.encrypt_weights(w0, l4, 8), owner.encrypt_weights(w1, l4, 8), 4};
+    REQUIRE(st.w.w1b.size() == 2);
+    const std::string dir = fresh_dir("four_roundtrip");
+    ml::nn_save_server_state(dir, st);
+    const ml::NnServerState ld = ml::nn_load_server_state(dir, ctx, l4, 8, owner.secret_key().key_id);
+    CHECK(ld.iteration == 4);
+    CHECK(bytes(ld.w.w1b) == bytes(st.w.w1b));
+    CHECK(bytes(ld.w_prev.w1b) == bytes(st.w_prev.w1b));
+    CHECK(bytes(ld.w.w2) == bytes(st.w.w2));
+    CHECK(bytes(ld.w_prev.w1.back()) == bytes(st.w_prev.w1.back()));
+    CHECK(ml::max_weight_difference(owner.decrypt_weights(ld.w_prev, l4), w1) < 1e-6);
+    CHECK_THROWS_WITH_AS(ml::nn_load_server_state(dir, ctx, l3, 8, 0),
+                         doctest::Contains("holds the weights of a four-layer network but this run's layout has one "
+                                           "hidden layer"),
+                         InputError);
+    ml::NnServerState half = st;
+    half.w_prev.w1b = Ciphertext{};
+    CHECK_THROWS_WITH_AS(ml::nn_save_server_state(dir, half), doctest::Contains("W1b is present in only one"),
+                         InputError);
+    const ml::NnServerState st3{owner.encrypt_weights(ml::nn_init(14, 3, 3, 1), l3, 8),
+                                owner.encrypt_weights(ml::nn_init(14, 3, 3, 2), l3, 8), 5};
+    ml::nn_save_server_state(dir, st3);
+    CHECK_THROWS_WITH_AS(ml::nn_load_server_state(dir, ctx, l4, 8, 0),
+                         doctest::Contains("holds the weights of a three-layer network but this run's layout has two "
+                                           "hidden layers"),
+                         InputError);
+    fs::remove_all(dir);
+  }
+}

@@ -19,7 +19,9 @@
 #include "ml/nn/nn_encrypted.h"
 #include "ml/nn/nn_job.h"
 #include "ml/nn/nn_plain.h"
+#include "ml/nn/nn_state.h"
 #include "ml/transfer/transfer_job.h"
+#include "temp_dir.h"
 
 using namespace ckks;
 
@@ -592,6 +594,60 @@ TEST_CASE("ml/nn four layers: two encrypted iterations equal the double-precisio
   // The forward pass above bootstrapped t once more: 3 per step, 1 for the inspected forward.
   CHECK(server.stats().bootstraps == 3 * 2 + 1);
   CHECK(server.stats().iterations == 2);
+}
+
+TEST_CASE("ml/nn four layers: a run saved after 1 iteration and resumed equals the uninterrupted run (wine, "
+          "N = 2^11, INSECURE)") {
+  // Wine's 13 features keep the 2·(G + 2) weight ciphertexts of the four-layer state within one packed
+  // bootstrap at N = 2^11 (digits' 64 would need N = 2^13). The state's file format:
+  // tests/ml/test_nn_state.cpp.
+  const Wine d;
+  const ml::NnMatrices m{d.A, d.A, d.y, d.y, 3};
+  ml::NnJobOptions o;
+  o.boot = small_boot(11);
+  o.test_seed = 3;
+  o.nn.hidden = 3;
+  o.nn.hidden2 = 3;
+  o.nn.batch = 16;
+  o.nn.epochs = 1;
+  o.nn.weight_decay = 0;
+  o.max_iterations = 2;
+  const ml::NnReport whole = ml::run_nn_on_matrices(m, o, {}, {});
+  REQUIRE(whole.iterations == 2);
+  CHECK(whole.stats.bootstraps == 6);  // three per four-layer iteration
+
+  test_util::TempDir tmp("ckks_test_nn_four_state");
+  const std::string dir = (tmp.dir / "state").string();
+  ml::NnJobOptions first = o;
+  first.max_iterations = 1;
+  first.state_dir = dir;
+  const ml::NnReport r1 = ml::run_nn_on_matrices(m, first, {}, {});
+  CHECK(r1.saved_iteration == 1);
+  const ml::NnClientState cs = ml::nn_load_client_state(dir);
+  CHECK(cs.interval1b == whole.act1b.a);
+  CHECK(cs.interval1b > 0);
+
+  ml::NnJobOptions second = o;  // a fresh job: new owner from the saved key, new server, new keys
+  second.test_seed.reset();
+  second.resume_dir = dir;
+  const ml::NnReport r2 = ml::run_nn_on_matrices(m, second, {}, {});
+  CHECK(r2.resumed_from == 1);
+  CHECK(r2.iterations == 2);
+  CHECK(r2.stats.iterations == 1);
+  CHECK(r2.stats.bootstraps == 3);
+  CHECK(r2.agreement == 1.0);
+  CHECK(r2.max_weight_error < std::ldexp(1.0, -20));
+  REQUIRE(r2.weights_encrypted.four_layer());
+  const double vs_whole = ml::max_weight_difference(r2.weights_encrypted, whole.weights_encrypted);
+  MESSAGE("four layers, resumed vs uninterrupted: max weight difference " << vs_whole);
+  CHECK(vs_whole < std::ldexp(1.0, -20));
+  CHECK(vs_whole < ml::max_weight_difference(whole.weights_encrypted, r1.weights_encrypted));  // iteration 2 moved them
+
+  // The saved four-layer run refuses a three-layer command by name (its --hidden differs).
+  ml::NnJobOptions three = second;
+  three.nn.hidden2 = 0;
+  CHECK_THROWS_WITH_AS(ml::run_nn_on_matrices(m, three, {}, {}),
+                       doctest::Contains("has --hidden 3,3 but this command gives --hidden 3"), InputError);
 }
 
 TEST_CASE("ml/nn the default recipe per dataset") {
