@@ -134,6 +134,19 @@ Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
   return r;
 }
 
+void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b.level, b.scale, b.slots, b.context, "add_inplace", true);
+  check_ct(b, "add_inplace");
+  const KeyId id = joint_key_id(a, b, "add_inplace");
+  if (b.size() > a.size()) {
+    a = add(a, b);
+    return;
+  }
+  const auto& bq = ctx_->basis_q(a.level);
+  for (std::size_t i = 0; i < b.size(); ++i) math::add_inplace(a.c[i], b.c[i], bq);
+  a.key_id = id;
+}
+
 Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
   return add(a, negate(b));
 }

@@ -180,7 +180,7 @@ double conv_w(const Conv2d& c, std::size_t o, std::size_t i, std::size_t ky, std
 /// acc += t (acc empty: acc = t).
 void add_opt(const Evaluator& ev, std::optional<Ciphertext>& acc, Ciphertext&& t) {
   if (!acc) acc = std::move(t);
-  else acc = ev.add(*acc, t);
+  else ev.add_inplace(*acc, t);
 }
 
 void count(ResNetCost* cost, int rotations, int products, int levels) {

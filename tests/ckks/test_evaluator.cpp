@@ -328,6 +328,42 @@ TEST_CASE("ckks/evaluator: multiply_sum equals the chain of multiply and add exa
   CHECK_THROWS_AS(k.evaluator.multiply_sum(std::span(a).first(2), mixed_scale), ScaleError);
 }
 
+TEST_CASE("ckks/evaluator: add_inplace equals add bit for bit, and throws add's errors before a changes") {
+  test::Kit k(test::small_secure());
+  const std::size_t S = k.ctx->max_slots();
+  const int level = k.ctx->max_level();
+  const Ciphertext x = k.encrypt(test::random_complex(S, 11), level);
+  const Ciphertext y = k.encrypt(test::random_complex(S, 12), level);
+  const Ciphertext xy = k.evaluator.multiply(x, y);  // 3 components
+  const auto same = [](const Ciphertext& u, const Ciphertext& v) {
+    REQUIRE(u.size() == v.size());
+    CHECK(u.level == v.level);
+    CHECK(u.scale == v.scale);
+    CHECK(u.slots == v.slots);
+    CHECK(u.key_id == v.key_id);
+    for (std::size_t c = 0; c < u.size(); ++c) CHECK(u.c[c].data() == v.c[c].data());
+  };
+  Ciphertext acc = x;
+  k.evaluator.add_inplace(acc, y);
+  same(acc, k.evaluator.add(x, y));
+  // b with more components than a (both at scale Δ²): the sum has three; and the other way round.
+  const Ciphertext xp =
+      k.evaluator.multiply(x, k.encoder.encode(test::random_complex(S, 13), level, k.ctx->default_scale()));
+  Ciphertext grow = xp;
+  k.evaluator.add_inplace(grow, xy);
+  same(grow, k.evaluator.add(xp, xy));
+  Ciphertext three = xy;
+  k.evaluator.add_inplace(three, xp);
+  same(three, k.evaluator.add(xy, xp));
+  Ciphertext self = x;
+  k.evaluator.add_inplace(self, self);
+  same(self, k.evaluator.add(x, x));
+  // A level mismatch throws as add does, and leaves a as it was.
+  Ciphertext keep = x;
+  CHECK_THROWS_AS(k.evaluator.add_inplace(keep, k.evaluator.drop_level(y, level - 1)), LevelError);
+  same(keep, x);
+}
+
 TEST_CASE("ckks/evaluator: constants scaled beyond 2^62 are encoded exactly (up to Q_ℓ/2)") {
   // Set A's Q_2 has about 160 bits, so a constant at scale Δ·2^30 = 2^70 (after multiply_const by
   // 2^30) is valid: residue_of_rounded goes through m·2^e rather than int64.
