@@ -52,4 +52,31 @@ struct Ciphertext {
   std::size_t size() const { return c.size(); }
 };
 
+/// A plaintext with its residues modulo the special primes p_0..p_{k−1} as well: the same integer
+/// polynomial over Q_ℓ·P (ℓ+1+k limbs, Context::basis_qp(ℓ) order, evaluation form). The operand of
+/// products in the extended basis (Evaluator::rotate_sum, Evaluator::multiply_sum over
+/// ExtendedCiphertexts); made by Encoder::encode_extended or Evaluator::extend_plaintext.
+struct ExtendedPlaintext {
+  ContextPtr context;
+  math::RnsPoly poly;  ///< ℓ + 1 + k limbs over Q_ℓ·P, evaluation form
+  int level = 0;       ///< ℓ
+  double scale = 1;    ///< Δ
+  std::size_t slots = 0;
+};
+
+/// A ciphertext of P·m over Q_ℓ·P: a rotation (or a sum of weighted rotations) whose key switching
+/// has not been finished by its ModDown yet ("lazy" key switching [BMTH21]; Lattigo keeps its
+/// hoisted rotations in this form and calls ModDown once per sum). (c_0, c_1), ℓ+1+k limbs each
+/// (Context::basis_qp(ℓ) order, evaluation form), with c_0 + c_1·s ≡ P·(Δ·m + e) mod Q_ℓ·P;
+/// Evaluator::mod_down divides by P (rounding) and returns the Ciphertext of m at level ℓ. Made
+/// by Evaluator::rotate_lazy; summed by Evaluator::multiply_sum and Evaluator::add_inplace.
+struct ExtendedCiphertext {
+  ContextPtr context;
+  std::array<math::RnsPoly, 2> c;
+  int level = 0;          ///< ℓ
+  double scale = 1;       ///< Δ of the message (the factor P is not counted in it)
+  std::size_t slots = 0;
+  KeyId key_id = 0;
+};
+
 }  // namespace ckks

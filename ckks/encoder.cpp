@@ -238,7 +238,8 @@ void Encoder::special_ifft(std::vector<cplx>& v) const {
 }
 
 template <class T>
-Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, std::size_t slots) const {
+Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, std::size_t slots,
+                                 bool extended) const {
   const std::size_t N = ctx_->n();
   if (slots == 0) slots = N / 2;
   if (!is_pow2(slots) || slots > N / 2)
@@ -312,14 +313,16 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
                      "; lower the scale, scale the values down, or encode at a higher level");
 
   // The limbs are written whole by the loop below (on every thread), not zero-filled first here.
-  Plaintext pt{ctx_, math::RnsPoly::uninitialized(N, basis.size(), false), level, scale, slots};
+  // Extended: the same integers reduced modulo the special primes as well (basis_qp(ℓ) order).
+  const auto& limb_basis = extended ? ctx_->basis_qp(level) : basis;
+  Plaintext pt{ctx_, math::RnsPoly::uninitialized(N, limb_basis.size(), false), level, scale, slots};
   const std::size_t gap = N / (2 * slots);
   const bool fits = max_abs * scale < 9.2e18;
   // One parallel loop over the limbs: each reduces the integers modulo its prime and transforms the
   // limb right away (while it is in cache), instead of a loop for the reduction and one for to_ntt.
-  const std::size_t work = basis.size() * (2 * slots + math::ntt_work(N));
-  math::parallel_for_limbs(basis.size(), work, [&](std::size_t l) {
-    const auto& m = basis[l]->mod;
+  const std::size_t work = limb_basis.size() * (2 * slots + math::ntt_work(N));
+  math::parallel_for_limbs(limb_basis.size(), work, [&](std::size_t l) {
+    const auto& m = limb_basis[l]->mod;
     std::uint64_t* dst = pt.poly.limb(l);
     if (gap > 1) std::fill(dst, dst + N, std::uint64_t{0});  // sparse slots: the coefficients between stay 0
     auto residue = [&](double x) {
@@ -338,7 +341,7 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
       const double q = static_cast<double>(m.q), q_inv = 1.0 / q;
       reduce_pairs(even, odd, dst, hs, q, q_inv);                        // Re u_i → coefficient i
       reduce_pairs(even + slots, odd + slots, dst + slots, hs, q, q_inv);  // Im u_i → coefficient i + n
-      basis[l]->ntt.forward(dst);
+      limb_basis[l]->ntt.forward(dst);
       return;
     }
     for (std::size_t m = 0; m < hs; ++m) {
@@ -348,18 +351,29 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
       dst[(2 * m + 1) * gap] = residue(odd[m]);
       dst[(2 * m + 1 + slots) * gap] = residue(odd[m + slots]);
     }
-    basis[l]->ntt.forward(dst);
+    limb_basis[l]->ntt.forward(dst);
   });
   pt.poly.set_ntt(true);
   return pt;
 }
 
 Plaintext Encoder::encode(std::span<const cplx> z, int level, double scale, std::size_t slots) const {
-  return encode_values(z, level, scale, slots);
+  return encode_values(z, level, scale, slots, false);
 }
 
 Plaintext Encoder::encode(std::span<const double> z, int level, double scale, std::size_t slots) const {
-  return encode_values(z, level, scale, slots);
+  return encode_values(z, level, scale, slots, false);
+}
+
+ExtendedPlaintext Encoder::encode_extended(std::span<const double> z, int level, double scale,
+                                           std::size_t slots) const {
+  Plaintext pt = encode_values(z, level, scale, slots, true);
+  return {ctx_, std::move(pt.poly), pt.level, pt.scale, pt.slots};
+}
+
+ExtendedPlaintext Encoder::encode_extended(std::span<const cplx> z, int level, double scale, std::size_t slots) const {
+  Plaintext pt = encode_values(z, level, scale, slots, true);
+  return {ctx_, std::move(pt.poly), pt.level, pt.scale, pt.slots};
 }
 
 Plaintext Encoder::encode_constant(cplx c, int level, double scale, std::size_t slots) const {

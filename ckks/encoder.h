@@ -35,6 +35,16 @@ class Encoder {
                    std::size_t slots = 0) const;
   /// Real vector: the same with zero imaginary parts.
   Plaintext encode(std::span<const double> z, int level, double scale, std::size_t slots = 0) const;
+  /// The real vector z encoded over Q_ℓ·P (ℓ+1+k limbs, Context::basis_qp(ℓ) order, evaluation form):
+  /// the integer polynomial of encode(z, level, scale, slots) reduced modulo the special primes as well,
+  /// for products with extended ciphertexts (Evaluator::multiply_sum, rotate_sum). Equal bit for bit
+  /// to Evaluator::extend_plaintext(encode(z, level, scale, slots)), at the cost of k more limbs'
+  /// reduction and NTT instead of extend_plaintext's ℓ+1 inverse NTTs, conversion and k NTTs. Same
+  /// errors as encode (the headroom is still Q_ℓ/2: the products are reduced to Q_ℓ by mod_down).
+  ExtendedPlaintext encode_extended(std::span<const double> z, int level, double scale, std::size_t slots = 0) const;
+  /// Complex values: the same over Q_ℓ·P.
+  ExtendedPlaintext encode_extended(std::span<const std::complex<double>> z, int level, double scale,
+                                    std::size_t slots = 0) const;
   /// Every slot equal to c: the constant polynomial round(Re c·Δ) + round(Im c·Δ)·X^{N/2}, since
   /// (ζ^(5^j))^{N/2} = i for every j. Same errors as encode.
   Plaintext encode_constant(std::complex<double> c, int level, double scale,
@@ -62,8 +72,9 @@ class Encoder {
 
  private:
   // encode of complex (T = std::complex<double>) or real (T = double) values, read in place.
+  // extended: the limbs of Q_ℓ·P (a Plaintext used as the container of encode_extended's polynomial).
   template <class T>
-  Plaintext encode_values(std::span<const T> z, int level, double scale, std::size_t slots) const;
+  Plaintext encode_values(std::span<const T> z, int level, double scale, std::size_t slots, bool extended) const;
 
   ContextPtr ctx_;
   std::vector<std::complex<double>> roots_;  // e^{2πik/2N}, k = 0..2N

@@ -66,6 +66,20 @@ void require_rotation_key(const GaloisKeys& gk, int step, std::uint64_t g, const
                           " (Galois element " + std::to_string(g) +
                           "); generate it with KeyGenerator::galois_keys(sk, {" + std::to_string(step) + "})");
 }
+// multiply_sum's products for components 0 and 1: Σ_k a_k.c[comp] ⊙ b_k.poly over `basis` (math::dot_product:
+// one reduction per coefficient), for Ciphertext/Plaintext over Q_ℓ and their extended forms over Q_ℓ·P.
+template <class Ct, class Pt>
+std::pair<RnsPoly, RnsPoly> sum_of_products(std::size_t N, std::span<const Ct* const> a, std::span<const Pt* const> b,
+                                            const math::RnsBasis& basis) {
+  std::vector<const RnsPoly*> x(a.size()), y(a.size());
+  for (std::size_t k = 0; k < b.size(); ++k) y[k] = &b[k]->poly;
+  RnsPoly out[2] = {RnsPoly(N, basis.size(), true), RnsPoly(N, basis.size(), true)};
+  for (std::size_t comp = 0; comp < 2; ++comp) {
+    for (std::size_t k = 0; k < a.size(); ++k) x[k] = &a[k]->c[comp];
+    math::dot_product(out[comp], x, y, basis);
+  }
+  return {std::move(out[0]), std::move(out[1])};
+}
 // A product's scale must leave room below Q_ℓ/2 for the encoded values.
 void check_product_scale(const Context& ctx, double scale, int level, const char* op) {
   const double log_q = math::log2_product(ctx.basis_q(level));
@@ -303,15 +317,8 @@ Ciphertext Evaluator::multiply_sum(std::span<const Ciphertext* const> a, std::sp
   r.scale = scale;
   r.slots = first.slots;
   r.key_id = id;
-  const auto& bq = ctx_->basis_q(first.level);
-  std::vector<const math::RnsPoly*> x(a.size()), y(a.size());
-  for (std::size_t k = 0; k < b.size(); ++k) y[k] = &b[k]->poly;
-  for (std::size_t comp = 0; comp < 2; ++comp) {
-    for (std::size_t k = 0; k < a.size(); ++k) x[k] = &a[k]->c[comp];
-    math::RnsPoly out(ctx_->n(), bq.size(), true);
-    math::dot_product(out, x, y, bq);
-    r.c.push_back(std::move(out));
-  }
+  auto [c0, c1] = sum_of_products(ctx_->n(), a, b, ctx_->basis_q(first.level));
+  r.c = polys(std::move(c0), std::move(c1));
   return r;
 }
 
@@ -673,6 +680,120 @@ Ciphertext Evaluator::sum_rotations(std::span<const Ciphertext* const> a, std::s
   }
   auto [r0, r1] = sum_rotations_lazy(*ctx_, c0, c1, first.level, terms);
   return make_ct(ctx_, polys(std::move(r0), std::move(r1)), first.level, first.scale, first.slots, id);
+}
+
+// ---- Lazy key switching over Q_ℓ·P ----
+
+namespace {
+// The metadata of an extended ciphertext as a Ciphertext without polynomials' content, for the
+// checks add and multiply_sum share (check_pair reads only context, size, level, scale, slots).
+Ciphertext header_of(const ExtendedCiphertext& a) {
+  Ciphertext h;
+  h.context = a.context;
+  h.c.resize(2);
+  h.level = a.level;
+  h.scale = a.scale;
+  h.slots = a.slots;
+  h.key_id = a.key_id;
+  return h;
+}
+}  // namespace
+
+void Evaluator::check_extended(const ExtendedCiphertext& a, const char* op) const {
+  check_ct(header_of(a), op);
+  const std::size_t limbs = ctx_->basis_qp(a.level).size();
+  for (const auto& p : a.c)
+    if (p.limbs() != limbs || !p.is_ntt() || p.n() != ctx_->n())
+      throw InputError(std::string(op) + ": an extended ciphertext's components must have ℓ+1+k = " +
+                       std::to_string(limbs) + " limbs in evaluation form; make it with rotate_lazy");
+}
+
+HoistedCiphertext Evaluator::hoist(const Ciphertext& a) const {
+  check_ct(a, "hoist");
+  if (a.size() != 2) throw InputError("hoist: relinearize the 3-component ciphertext before rotating");
+  return {a, std::make_shared<const DecomposedPoly>(decompose(*ctx_, a.c[1], a.level))};
+}
+
+ExtendedCiphertext Evaluator::rotate_lazy(const HoistedCiphertext& h, int steps, const GaloisKeys& gk) const {
+  const Ciphertext& a = h.ct;
+  check_ct(a, "rotate_lazy");
+  if (a.size() != 2 || !h.digits || h.digits->level != a.level)
+    throw InputError("rotate_lazy: the hoisted ciphertext has no decomposition of its level; make it with hoist");
+  if (gk.context != ctx_) throw ParameterError("rotate_lazy: the Galois keys belong to another Context");
+  const std::uint64_t g = ctx_->galois_element(steps);
+  ExtendedCiphertext r;
+  r.context = ctx_;
+  r.level = a.level;
+  r.scale = a.scale;
+  r.slots = a.slots;
+  r.key_id = a.key_id;
+  if (g == 1) {
+    auto [c0, c1] = rotate_lazy_qp(*ctx_, a.c[0], a.c[1], a.level, nullptr, nullptr, nullptr);
+    r.c = {std::move(c0), std::move(c1)};
+    return r;
+  }
+  require_rotation_key(gk, steps, g, "rotate_lazy");
+  const KeySwitchKey& key = gk.keys.at(g);
+  check_key_of(a, key, "rotate_lazy", "Galois key");
+  auto [c0, c1] = rotate_lazy_qp(*ctx_, a.c[0], a.c[1], a.level, h.digits.get(), &key,
+                                 &ctx_->automorphism_permutation(g));
+  r.c = {std::move(c0), std::move(c1)};
+  return r;
+}
+
+ExtendedCiphertext Evaluator::multiply_sum(std::span<const ExtendedCiphertext* const> a,
+                                           std::span<const ExtendedPlaintext* const> b) const {
+  const char* op = "multiply_sum";
+  if (a.empty() || a.size() != b.size())
+    throw InputError("multiply_sum: " + std::to_string(a.size()) + " extended ciphertexts and " +
+                     std::to_string(b.size()) + " extended plaintexts; give one plaintext per ciphertext, at least one pair");
+  const ExtendedCiphertext& first = *a[0];
+  const double scale = first.scale * b[0]->scale;
+  KeyId id = first.key_id;
+  const std::size_t limbs = ctx_->basis_qp(first.level).size();
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    check_extended(*a[k], op);
+    const Ciphertext hk = header_of(*a[k]);
+    check_pair(hk, b[k]->level, b[k]->scale, b[k]->slots, b[k]->context, op, false);
+    if (b[k]->poly.limbs() != limbs || !b[k]->poly.is_ntt())
+      throw InputError("multiply_sum: extended plaintext " + std::to_string(k) + " must have ℓ+1+k = " +
+                       std::to_string(limbs) + " limbs in evaluation form; make it with Encoder::encode_extended");
+    if (k > 0) {
+      check_pair(hk, first.level, first.scale, first.slots, first.context, op, false);
+      if (!same_scale(a[k]->scale * b[k]->scale, scale))
+        throw ScaleError("multiply_sum: product " + std::to_string(k) + " has scale " +
+                         pow2_string(a[k]->scale * b[k]->scale) + " but product 0 has " + pow2_string(scale) +
+                         "; encode the plaintexts so that every product has the same scale");
+      id = joint_key_id(header_of(first), hk, op);
+    }
+  }
+  check_product_scale(*ctx_, scale, first.level, op);
+  ExtendedCiphertext r;
+  r.context = ctx_;
+  r.level = first.level;
+  r.scale = scale;
+  r.slots = first.slots;
+  r.key_id = id;
+  auto [c0, c1] = sum_of_products(ctx_->n(), a, b, ctx_->basis_qp(first.level));
+  r.c = {std::move(c0), std::move(c1)};
+  return r;
+}
+
+void Evaluator::add_inplace(ExtendedCiphertext& a, const ExtendedCiphertext& b) const {
+  check_extended(a, "add_inplace");
+  check_extended(b, "add_inplace");
+  const Ciphertext ha = header_of(a), hb = header_of(b);
+  check_pair(ha, b.level, b.scale, b.slots, b.context, "add_inplace", true);
+  const KeyId id = joint_key_id(ha, hb, "add_inplace");
+  const auto& bqp = ctx_->basis_qp(a.level);
+  for (std::size_t i = 0; i < 2; ++i) math::add_inplace(a.c[i], b.c[i], bqp);
+  a.key_id = id;
+}
+
+Ciphertext Evaluator::mod_down(const ExtendedCiphertext& a) const {
+  check_extended(a, "mod_down");
+  auto [c0, c1] = ckks::mod_down(*ctx_, a.c[0], a.c[1], a.level);
+  return make_ct(ctx_, polys(std::move(c0), std::move(c1)), a.level, a.scale, a.slots, a.key_id);
 }
 
 ExtendedPlaintext Evaluator::extend_plaintext(const Plaintext& pt) const {

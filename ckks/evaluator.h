@@ -15,6 +15,7 @@
 #pragma once
 #include <complex>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -25,15 +26,13 @@ namespace ckks {
 
 struct DecomposedPoly;  // keyswitch.h
 
-/// A plaintext with its residues modulo the special primes p_0..p_{k−1} as well: the same integer
-/// polynomial over Q_ℓ·P (ℓ+1+k limbs, Context::basis_qp(ℓ) order, evaluation form). The operand of
-/// rotate_sum's products in the extended basis; made by Evaluator::extend_plaintext.
-struct ExtendedPlaintext {
-  ContextPtr context;
-  math::RnsPoly poly;  ///< ℓ + 1 + k limbs over Q_ℓ·P, evaluation form
-  int level = 0;       ///< ℓ
-  double scale = 1;    ///< Δ
-  std::size_t slots = 0;
+/// Several rotations of one ciphertext share its digit decomposition and ModUp (hoisting [HS18]):
+/// the ciphertext and the ModUp of every digit of its c_1 (dnum·(ℓ+1+k) limbs), made once by
+/// Evaluator::hoist and read by Evaluator::rotate_lazy. The decomposition is shared, not copied,
+/// by copies of this object.
+struct HoistedCiphertext {
+  Ciphertext ct;
+  std::shared_ptr<const DecomposedPoly> digits;  ///< null for a ciphertext of 3 components (refused)
 };
 
 /// Thread-safe: every verb is const; one Evaluator may serve many threads (see ckks/context.h).
@@ -164,6 +163,43 @@ class Evaluator {
   /// KeyMismatchError for a Galois key of another key set.
   Ciphertext sum_rotations(std::span<const Ciphertext* const> a, std::span<const int> steps,
                            const GaloisKeys& gk) const;
+  // ---- Lazy key switching over Q_ℓ·P: the parts of rotate_sum as separate verbs ----
+  // Σ_t w_t ⊙ rot(a, k_t) = ModDown( Σ_t w_t ⊙ rot_lazy(hoist(a), k_t) ) with one ModUp of a and one
+  // ModDown per sum, for a caller that shares each rotation among several sums (each with its own
+  // weights) or cannot hold every weight at once: hoist, then rotate_lazy per step, multiply_sum or
+  // add_inplace into the sums, mod_down per sum. The value is rotate_sum's, bit for bit, for one sum.
+  // Source: [BMTH21] (double hoisting: the hoisted rotations' products and sums kept over Q_ℓ·P, one
+  // ModDown per sum); cross-read: Lattigo's AutomorphismHoistedLazy and ModDownNTT (the evaluator interface
+  // in he/linear_transformation_evaluator.go), whose BSGS linear transform sums its rotations this way.
+
+  /// The digit decomposition and ModUp of a's c_1 (dnum·(ℓ+1+k) limbs, about dnum·(ℓ+1+k)·N·8 bytes),
+  /// made once for any number of rotate_lazy calls. Cost: ℓ+1 inverse and about (dnum−1)·(ℓ+1)+dnum·k
+  /// forward NTTs. Throws InputError if a has 3 components (relinearize first), ParameterError if a
+  /// belongs to another Context.
+  HoistedCiphertext hoist(const Ciphertext& a) const;
+  /// P·rot(a, steps) over Q_ℓ·P without its ModDown: (P·σ(c_0) + u_0, u_1) with (u_0, u_1) the key
+  /// inner product ⟨σ(ModUp(c_1)), swk⟩; steps with Galois element 1 give (P·c_0, P·c_1).
+  /// mod_down(rotate_lazy(hoist(a), k)) equals rotate(a, k) bit for bit. Cost: the key inner product
+  /// (2·dnum·(ℓ+1+k)·N products) and P·σ(c_0); no NTT. Result: level, scale, slots and key set of a.
+  /// Throws ParameterError for Galois keys of another Context, MissingKeyError for a step without its
+  /// Galois key, KeyMismatchError for a key of another key set.
+  ExtendedCiphertext rotate_lazy(const HoistedCiphertext& a, int steps, const GaloisKeys& gk) const;
+  /// Σ_t a_t ⊙ b_t over Q_ℓ·P (multiply_sum's rule in the extended basis: one reduction per coefficient,
+  /// equal to the chain of products and sums exactly). All a_t at one level, Context, slot count and
+  /// key set; every b_t at that level; every product at the same scale Δ_a·Δ_b, the result's.
+  /// Throws InputError if the lists are empty or differ in length; LevelError, ScaleError,
+  /// ParameterError or KeyMismatchError for a mismatched pair, naming its index.
+  ExtendedCiphertext multiply_sum(std::span<const ExtendedCiphertext* const> a,
+                                  std::span<const ExtendedPlaintext* const> b) const;
+  /// a ← a + b over Q_ℓ·P (same level, scale, slots, Context; key sets joined as add does). Same errors
+  /// as add, thrown before a changes.
+  void add_inplace(ExtendedCiphertext& a, const ExtendedCiphertext& b) const;
+  /// ⌊a/P⌉: the Ciphertext of a's message at level ℓ (rounded division by P of both components,
+  /// the exact-conversion ModDown of key switching, keyswitch.h mod_down). Cost: 2k inverse and
+  /// 2(ℓ+1) forward NTTs. Throws ParameterError if a belongs to another Context, InputError if its
+  /// components do not have ℓ+1+k limbs in evaluation form.
+  Ciphertext mod_down(const ExtendedCiphertext& a) const;
+
   /// pt lifted to Q_ℓ·P: its centred integer coefficients m_i ∈ (−Q_ℓ/2, Q_ℓ/2] converted to the
   /// special primes by the [HPS19] exact conversion (rns.h convert_exact: exact unless some m_i/Q_ℓ
   /// lies within about (ℓ+1)·2^-52 of ±1/2, far from encoded values |z|·Δ) and appended in
@@ -181,6 +217,8 @@ class Evaluator {
   void check_ct(const Ciphertext& a, const char* op) const;
   void check_pair(const Ciphertext& a, int level_b, double scale_b, std::size_t slots_b,
                   const ContextPtr& ctx_b, const char* op, bool same_scale) const;
+  // Context, level range and limb counts of an extended ciphertext (InputError, ParameterError, LevelError).
+  void check_extended(const ExtendedCiphertext& a, const char* op) const;
   struct SumOperand;  // a plaintext's metadata for rotate_sum's checks
   void check_rotate_sum(const Ciphertext& a, std::span<const int> steps, const std::vector<SumOperand>& pts,
                         const GaloisKeys& gk) const;

@@ -174,6 +174,16 @@ math::RnsPoly mod_down(const Context& ctx, const RnsPoly& x, int level) {
   return std::move(mod_down_all(ctx, xs, level, adds, nullptr)[0]);
 }
 
+std::pair<RnsPoly, RnsPoly> mod_down(const Context& ctx, const RnsPoly& x0, const RnsPoly& x1, int level) {
+  [[maybe_unused]] const std::size_t limbs = static_cast<std::size_t>(level) + 1 + ctx.num_special();
+  CKKS_INVARIANT(x0.is_ntt() && x1.is_ntt() && x0.limbs() == limbs && x1.limbs() == limbs,
+                 "mod_down: x_0, x_1 must be over Q_ℓ·P in evaluation form");
+  const std::uint64_t* xs[] = {x0.limb(0), x1.limb(0)};
+  const RnsPoly* adds[] = {nullptr, nullptr};
+  auto r = mod_down_all(ctx, xs, level, adds, nullptr);
+  return {std::move(r[0]), std::move(r[1])};
+}
+
 std::pair<RnsPoly, RnsPoly> key_switch(const Context& ctx, const RnsPoly& d, int level,
                                        const KeySwitchKey& swk) {
   return key_switch_add(ctx, d, level, swk, nullptr, nullptr, nullptr);
@@ -288,6 +298,49 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
     reduce_limb(s.acc0, s.acc1, *bqp[i], u0.limb(i), u1.limb(i));
   });
   return mod_down_pair(ctx, u0, u1, level, nullptr, nullptr, nullptr);
+}
+
+std::pair<RnsPoly, RnsPoly> rotate_lazy_qp(const Context& ctx, const RnsPoly& c0, const RnsPoly& c1, int level,
+                                           const DecomposedPoly* dec, const KeySwitchKey* swk,
+                                           const std::vector<std::uint32_t>* perm) {
+  const auto& bqp = ctx.basis_qp(level);
+  const std::size_t N = ctx.n(), nq = static_cast<std::size_t>(level) + 1, limbs = bqp.size();
+  CKKS_INVARIANT(c0.is_ntt() && c1.is_ntt() && c0.limbs() == nq && c1.limbs() == nq,
+                 "rotate_lazy_qp: c_0 and c_1 must be at level ℓ in evaluation form");
+  RnsPoly r0 = RnsPoly::uninitialized(N, limbs, true), r1 = RnsPoly::uninitialized(N, limbs, true);
+  if (!perm) {  // (P·c_0, P·c_1): P mod q_i on the limbs of Q_ℓ, 0 on those of P
+    math::parallel_for_limbs(limbs, limbs * 2 * N, [&](std::size_t i) {
+      if (i >= nq) {
+        std::fill(r0.limb(i), r0.limb(i) + N, std::uint64_t{0});
+        std::fill(r1.limb(i), r1.limb(i) + N, std::uint64_t{0});
+        return;
+      }
+      const std::uint64_t q = bqp[i]->value(), p = ctx.p_mod_q(static_cast<int>(i));
+      const std::uint64_t ps = math::shoup_precompute(p, q);
+      for (std::size_t c = 0; c < N; ++c) {
+        r0.limb(i)[c] = math::mul_shoup(c0.limb(i)[c], p, ps, q);
+        r1.limb(i)[c] = math::mul_shoup(c1.limb(i)[c], p, ps, q);
+      }
+    });
+    return {std::move(r0), std::move(r1)};
+  }
+  CKKS_INVARIANT(dec && swk && dec->level == level, "rotate_lazy_qp: a rotation needs the decomposition and its key");
+  CKKS_INVARIANT(perm->size() == N, "rotate_lazy_qp: the permutation must have N entries");
+  const std::uint32_t* sigma = perm->data();
+  const std::size_t digits = dec->digits.size();
+  math::parallel_for_limbs(limbs, limbs * (2 * digits + 1) * N, [N] { return LimbScratch(N); },
+                           [&](std::size_t i, LimbScratch& s) {
+    const std::size_t kl = key_limb(*swk, i, nq);
+    for (std::size_t j = 0; j < digits; ++j)
+      accumulate_digit(s.acc0, s.acc1, dec->digits[j].limb(i), swk->b[j].limb(kl), swk->a[j].limb(kl), sigma);
+    if (i < nq) {  // + P·σ(c_0): one more product < 2^122 in the accumulator (at most 64 in all)
+      const std::uint64_t p = ctx.p_mod_q(static_cast<int>(i));
+      const std::uint64_t* x = c0.limb(i);
+      for (std::size_t c = 0; c < N; ++c) s.acc0[c] += static_cast<u128>(x[sigma[c]]) * p;
+    }
+    reduce_limb(s.acc0, s.acc1, *bqp[i], r0.limb(i), r1.limb(i));
+  });
+  return {std::move(r0), std::move(r1)};
 }
 
 namespace {

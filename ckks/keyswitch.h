@@ -30,6 +30,9 @@ math::RnsPoly mod_up(const Context& ctx, const math::RnsPoly& d_coeff, const mat
 /// floor-like conversion, explained in keyswitch.cpp).
 /// Source: [CHKKS18, ModDown].
 math::RnsPoly mod_down(const Context& ctx, const math::RnsPoly& x, int level);
+/// The same for two polynomials in the same two parallel loops (the components of a ciphertext).
+std::pair<math::RnsPoly, math::RnsPoly> mod_down(const Context& ctx, const math::RnsPoly& x0, const math::RnsPoly& x1,
+                                                 int level);
 
 /// Key switching of d (level ℓ, evaluation form) with key swk for s' → s: returns (u_0, u_1) at
 /// level ℓ in evaluation form with u_0 + u_1·s ≈ d·s'. Source: [HK20, KS_swk].
@@ -70,6 +73,19 @@ DecomposedPoly decompose(const Context& ctx, const math::RnsPoly& d, int level);
 std::pair<math::RnsPoly, math::RnsPoly> key_switch_decomposed(const Context& ctx, const DecomposedPoly& dec,
                                                               const KeySwitchKey& swk,
                                                               const std::vector<std::uint32_t>* perm);
+
+/// A hoisted rotation kept over Q_ℓ·P (Evaluator::rotate_lazy): (P·σ(c_0) + u_0, u_1), where
+/// (u_0, u_1) = ⟨σ(D̃), swk⟩ is the key inner product of key_switch_decomposed before its ModDown
+/// (D̃ = dec, the ModUp of c_1's digits); perm = nullptr (no automorphism, swk and dec unused):
+/// (P·c_0, P·c_1). ModDown of the result is σ(c_0) + ⌊u_0/P⌉, ⌊u_1/P⌉ exactly (P·σ(c_0) vanishes
+/// modulo every p_j), i.e. the rotation of key_switch_decomposed bit for bit. P·σ(c_0) is added to
+/// the 128-bit accumulator of the inner product on the limbs of Q_ℓ (one more product per
+/// coefficient, no second pass). Preconditions (CKKS_INVARIANT): c_0, c_1 at level ℓ in evaluation
+/// form; dec of level ℓ and swk given with perm; perm of N entries.
+std::pair<math::RnsPoly, math::RnsPoly> rotate_lazy_qp(const Context& ctx, const math::RnsPoly& c0,
+                                                       const math::RnsPoly& c1, int level, const DecomposedPoly* dec,
+                                                       const KeySwitchKey* swk,
+                                                       const std::vector<std::uint32_t>* perm);
 
 /// One term of a double-hoisted rotate-and-sum (rotate_sum_hoisted): the evaluation-form
 /// permutation of the Galois automorphism σ_t (nullptr: the identity, a term without rotation), the

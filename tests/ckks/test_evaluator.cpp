@@ -315,7 +315,7 @@ TEST_CASE("ckks/evaluator: multiply_sum equals the chain of multiply and add exa
   for (std::size_t c = 0; c < 2; ++c) CHECK(sum.c[c].data() == chain.c[c].data());
 
   // Errors: empty or unequal lists, a level mismatch, a 3-component ciphertext, unequal product scales.
-  CHECK_THROWS_AS(k.evaluator.multiply_sum({}, {}), InputError);
+  CHECK_THROWS_AS(k.evaluator.multiply_sum(std::span<const Ciphertext* const>{}, std::span<const Plaintext* const>{}), InputError);
   CHECK_THROWS_AS(k.evaluator.multiply_sum(std::span(a).first(2), std::span(b).first(1)), InputError);
   const Ciphertext low = k.evaluator.drop_level(cts[1], level - 1);
   const std::vector<const Ciphertext*> mixed_level = {&cts[0], &low};

@@ -419,5 +419,132 @@ TEST_CASE("ckks/rotate_sum: bit-identical at 1 and 2 threads with every limb loo
   }
 }
 
+// The lazy key-switching verbs (hoist, rotate_lazy, multiply_sum and add_inplace over Q_ℓ·P, mod_down):
+// the parts of rotate_sum as separate calls, so the same ciphertexts bit for bit.
+TEST_CASE("ckks/rotate_sum: hoist + rotate_lazy + multiply_sum over Q_ℓ·P + mod_down equals rotate_sum and rotate "
+          "bit for bit; encode_extended equals extend_plaintext(encode)") {
+  Setup s;
+  const Evaluator& ev = s.kit.evaluator;
+  for (int level : {4, 1}) {
+    CAPTURE(level);
+    const Ciphertext a = s.kit.encrypt(s.z, level);
+    const HoistedCiphertext h = ev.hoist(a);
+    std::vector<ExtendedCiphertext> rot;
+    for (int k : kSteps) rot.push_back(ev.rotate_lazy(h, k, s.gk));
+    for (std::size_t t = 0; t < kSteps.size(); ++t) {  // one rotation: rotate's ciphertext
+      CAPTURE(kSteps[t]);
+      const Ciphertext one = ev.mod_down(rot[t]);
+      const Ciphertext ref = ev.rotate(a, kSteps[t], s.gk);
+      CHECK(one.c[0] == ref.c[0]);
+      CHECK(one.c[1] == ref.c[1]);
+      CHECK(one.level == level);
+      CHECK(one.scale == a.scale);
+    }
+    // Weighted: complex weights through encode_extended and the real parts through its real overload.
+    const auto pts = s.encode_weights(level);
+    std::vector<ExtendedPlaintext> ext;
+    for (std::size_t t = 0; t < kSteps.size(); ++t) {
+      const ExtendedPlaintext e = s.kit.encoder.encode_extended(s.w[t], level, kPtScale);
+      const ExtendedPlaintext ref = ev.extend_plaintext(pts[t]);
+      CHECK(e.poly == ref.poly);
+      CHECK(e.level == ref.level);
+      CHECK(e.scale == ref.scale);
+      CHECK(e.slots == ref.slots);
+      ext.push_back(e);
+    }
+    std::vector<double> re(s.n);
+    for (std::size_t j = 0; j < s.n; ++j) re[j] = s.w[0][j].real();
+    CHECK(s.kit.encoder.encode_extended(re, level, kPtScale).poly ==
+          ev.extend_plaintext(s.kit.encoder.encode(re, level, kPtScale)).poly);
+    std::vector<const ExtendedCiphertext*> xs;
+    std::vector<const ExtendedPlaintext*> ws;
+    for (std::size_t t = 0; t < kSteps.size(); ++t) {
+      xs.push_back(&rot[t]);
+      ws.push_back(&ext[t]);
+    }
+    const Ciphertext ref = ev.rotate_sum(a, kSteps, pointers(pts), s.gk);
+    const Ciphertext got = ev.mod_down(ev.multiply_sum(xs, ws));
+    CHECK(got.c[0] == ref.c[0]);
+    CHECK(got.c[1] == ref.c[1]);
+    CHECK(got.scale == ref.scale);
+    // Summed in two parts with add_inplace: the same (sums mod q are exact).
+    ExtendedCiphertext part = ev.multiply_sum(std::span(xs).first(3), std::span(ws).first(3));
+    ev.add_inplace(part, ev.multiply_sum(std::span(xs).subspan(3), std::span(ws).subspan(3)));
+    const Ciphertext split = ev.mod_down(part);
+    CHECK(split.c[0] == ref.c[0]);
+    CHECK(split.c[1] == ref.c[1]);
+    // And the message: rotate_sum's own bound (the first test case) against the exact weighted sum.
+    CHECK(precision_bits(s.kit.decrypt(got), s.expected(&pts)) >= 26.0);
+  }
+}
+
+TEST_CASE("ckks/rotate_sum: the lazy key-switching verbs throw their named errors") {
+  Setup s;
+  const Evaluator& ev = s.kit.evaluator;
+  const Ciphertext a = s.kit.encrypt(s.z, 3);
+  const Ciphertext b = s.kit.encrypt(s.z, 2);
+  CHECK_THROWS_AS(ev.hoist(ev.multiply(a, a)), InputError);  // 3 components
+  const HoistedCiphertext h = ev.hoist(a);
+  CHECK_THROWS_AS(ev.rotate_lazy(h, 2, s.gk), MissingKeyError);  // no key for 2
+  CHECK_THROWS_AS(ev.rotate_lazy(HoistedCiphertext{a, nullptr}, 1, s.gk), InputError);
+  Kit other(rotate_sum_params(), 4);
+  CHECK_THROWS_AS(ev.rotate_lazy(h, 1, other.keygen.galois_keys(other.sk, {1})), ParameterError);
+  const ExtendedCiphertext x = ev.rotate_lazy(h, 1, s.gk);
+  const ExtendedCiphertext y = ev.rotate_lazy(ev.hoist(b), 1, s.gk);
+  const ExtendedPlaintext w3 = s.kit.encoder.encode_extended(s.w[0], 3, kPtScale);
+  const ExtendedPlaintext w2 = s.kit.encoder.encode_extended(s.w[0], 2, kPtScale);
+  const ExtendedCiphertext* xp[] = {&x};
+  const ExtendedPlaintext* w2p[] = {&w2};
+  const ExtendedPlaintext* w3p[] = {&w3};
+  CHECK_THROWS_AS(ev.multiply_sum(xp, w2p), LevelError);
+  CHECK_THROWS_AS(ev.multiply_sum(std::span<const ExtendedCiphertext* const>{}, std::span<const ExtendedPlaintext* const>{}),
+                  InputError);
+  const ExtendedCiphertext* two[] = {&x, &y};
+  const ExtendedPlaintext* w33[] = {&w3, &w3};
+  CHECK_THROWS_AS(ev.multiply_sum(two, w33), LevelError);  // y at level 2
+  ExtendedPlaintext short_w{s.kit.ctx, s.kit.encoder.encode(s.w[0], 3, kPtScale).poly, 3, kPtScale, s.n};
+  const ExtendedPlaintext* sp[] = {&short_w};
+  CHECK_THROWS_AS(ev.multiply_sum(xp, sp), InputError);  // ℓ+1 limbs, not ℓ+1+k
+  ExtendedCiphertext acc = ev.multiply_sum(xp, w3p);
+  const ExtendedCiphertext before = acc;
+  CHECK_THROWS_AS(ev.add_inplace(acc, x), ScaleError);  // Δ·Δ_pt vs Δ
+  CHECK_THROWS_AS(ev.add_inplace(acc, y), LevelError);
+  CHECK(acc.c[0] == before.c[0]);  // unchanged by the refused additions
+  ExtendedCiphertext cut = x;
+  cut.c[1].truncate(2);
+  CHECK_THROWS_AS(ev.mod_down(cut), InputError);
+  CHECK_THROWS_AS(other.evaluator.mod_down(x), ParameterError);
+}
+
+TEST_CASE("ckks/rotate_sum: the lazy key-switching verbs are bit-identical at 1 and 2 threads") {
+  const int saved = num_threads();
+  const std::size_t saved_work = math::min_parallel_work();
+  Ciphertext out[2];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    math::set_min_parallel_work(0);
+    Setup s;
+    const Ciphertext a = s.kit.encrypt(s.z, 4);
+    const HoistedCiphertext h = s.kit.evaluator.hoist(a);
+    std::vector<ExtendedCiphertext> rot;
+    std::vector<ExtendedPlaintext> ext;
+    std::vector<const ExtendedCiphertext*> xs;
+    std::vector<const ExtendedPlaintext*> ws;
+    for (std::size_t t = 0; t < kSteps.size(); ++t) {
+      rot.push_back(s.kit.evaluator.rotate_lazy(h, kSteps[t], s.gk));
+      ext.push_back(s.kit.encoder.encode_extended(s.w[t], 4, kPtScale));
+    }
+    for (std::size_t t = 0; t < kSteps.size(); ++t) {
+      xs.push_back(&rot[t]);
+      ws.push_back(&ext[t]);
+    }
+    out[threads - 1] = s.kit.evaluator.mod_down(s.kit.evaluator.multiply_sum(xs, ws));
+  }
+  set_num_threads(saved);
+  math::set_min_parallel_work(saved_work);
+  CHECK(out[0].c[0] == out[1].c[0]);
+  CHECK(out[0].c[1] == out[1].c[1]);
+}
+
 }  // namespace
 }  // namespace ckks::test
