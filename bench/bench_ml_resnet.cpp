@@ -13,6 +13,9 @@
 //   Resnet/conv/stage3        64 → 64, 3×3, stride 1, gap 4, two ciphertexts in and out [s3.b1.conv2, level 11]
 //   Resnet/conv/stage2_packed the stage2 case with its taps packed into the gap (3 groups; ResNetEvalContext::pack_taps)
 //   Resnet/conv/stage3_packed the stage3 case with its taps packed into the gap (1 group)
+//   Resnet/conv/stage1_hoisted, downsample_hoisted, stage3_hoisted: those cases with the block rotations
+//                             hoisted on the input, 2 baby steps (ResNetEvalContext::input_baby_steps = 2,
+//                             the default of ckks-ml resnet --depth 20), with that setting's Galois keys
 //   Resnet/shortcut_conv      16 → 32, 1×1, stride 2 (projection shortcut)             [s2.b1.shortcut, level 25]
 //   Resnet/activation         square of the 64-channel gap-4 map (two ciphertexts)     [s3.b1.act1, level 12]
 //   Resnet/identity_shortcut  scale_shortcut of the block input (level 33, one ciphertext) dropped
@@ -182,6 +185,7 @@ struct ConvCase {
   bool shortcut;
   unsigned seed;
   bool pack = false;  ///< taps packed into the gap (ResNetEvalContext::pack_taps; the input is clean)
+  std::size_t n1 = 0;  ///< ResNetEvalContext::input_baby_steps
 };
 
 /// conv_packed at the case's shape and level, with the mult and shift of a following activation
@@ -199,10 +203,11 @@ void BM_conv(benchmark::State& state, ConvCase cs) {
       s.encrypt(x, cs.gap, cs.level, s.after_square_scale(cs.level), before.sign, before.offset);
   // keys made for the case's level, as ckks-ml resnet makes them (ResNetServer::rotation_levels)
   const GaloisKeys gk = s.client.keygen.galois_keys(
-      s.client.sk, conv_rotation_steps(s.packing, cs.c_in, cs.gap, conv, cs.pack), false, cs.level);
+      s.client.sk, conv_rotation_steps(s.packing, cs.c_in, cs.gap, conv, cs.pack, cs.n1), false, cs.level);
   const RelinKey rk{};  // not used by conv_packed
   ResNetEvalContext e = s.eval_context(gk, rk);
   e.pack_taps = cs.pack;
+  e.input_baby_steps = cs.n1;
 
   double rel = 0;
   {
@@ -326,11 +331,16 @@ const int kRegistered = [] {
       {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104},
       {"s2.b1.conv2", 32, 32, 3, 1, 2, 23, false, 103, true},
       {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104, true},
+      {"s1.b1.conv1", 16, 16, 3, 1, 1, 37, false, 101, false, 2},
+      {"s2.b1.conv1", 16, 32, 3, 2, 1, 25, false, 102, false, 2},
+      {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104, false, 2},
   };
-  const char* conv_names[] = {"Resnet/conv/stage1",        "Resnet/conv/downsample",     "Resnet/conv/stage2",
-                              "Resnet/conv/stage3",        "Resnet/conv/stage2_packed", "Resnet/conv/stage3_packed"};
+  const char* conv_names[] = {"Resnet/conv/stage1",          "Resnet/conv/downsample",     "Resnet/conv/stage2",
+                              "Resnet/conv/stage3",          "Resnet/conv/stage2_packed", "Resnet/conv/stage3_packed",
+                              "Resnet/conv/stage1_hoisted",  "Resnet/conv/downsample_hoisted",
+                              "Resnet/conv/stage3_hoisted"};
   auto one_iteration = [](benchmark::internal::Benchmark* b) { b->Iterations(1)->Unit(benchmark::kSecond); };
-  for (std::size_t i = 0; i < 6; ++i) one_iteration(benchmark::RegisterBenchmark(conv_names[i], BM_conv, convs[i]));
+  for (std::size_t i = 0; i < std::size(convs); ++i) one_iteration(benchmark::RegisterBenchmark(conv_names[i], BM_conv, convs[i]));
   one_iteration(benchmark::RegisterBenchmark("Resnet/shortcut_conv", BM_conv,
                                              ConvCase{"s2.b1.shortcut", 16, 32, 1, 2, 1, 25, true, 105}));
   one_iteration(benchmark::RegisterBenchmark("Resnet/activation", BM_activation));

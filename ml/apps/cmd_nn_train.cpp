@@ -255,7 +255,7 @@ Command add_nn_train(CLI::App& app) {
       ->check(whole_at_least(1));
   s->add_option("--hidden", o->hidden,
                 "hidden units: H for one hidden layer (default 15), H1,H2 for two (the four-layer network input → H1 → "
-                "H2 → classes, like scikit-learn's hidden_layer_sizes; not with --state/--resume yet)");
+                "H2 → classes, like scikit-learn's hidden_layer_sizes; saved and resumed by --state/--resume as well)");
   s->add_option("--batch", o->job.nn.batch, "samples per batch, at most the samples one ciphertext holds (default 128)")
       ->check(whole_at_least(1));
   s->add_option("--eta", o->eta, "step η (default 1.5 for digits, 1 for fashion-mnist-14)");

@@ -35,6 +35,7 @@ struct ResNetOptions {
   double plaintext_cache_gib = -1;  // < 0: by depth (default_plaintext_cache_gib)
   double key_growth = 2.0;
   std::string tap_packing = "on";
+  int input_baby_steps = -1;  // < 0: by depth and cache (default_input_baby_steps)
 };
 
 /// The report as the JSON object `--json` prints (and the table is read from).
@@ -71,6 +72,7 @@ nlohmann::json to_json(const ResNetReport& r) {
                  {"galois_bytes_whole_chain", r.galois_bytes_whole_chain}, {"relin_bytes", r.relin_bytes}};
     j["cost_per_image"] = cost;
     j["tap_packing"] = r.pack_taps;
+    j["input_baby_steps"] = r.input_baby_steps;
     j["plaintext_cache"] = {{"plaintexts", r.cached_plaintexts}, {"bytes", r.cached_plaintext_bytes},
                             {"seconds", r.seconds_prepare}, {"hits_per_image", r.cache_hits / r.encrypted_images}};
     j["seconds"] = {{"keygen", r.seconds_keygen},
@@ -95,6 +97,11 @@ double default_plaintext_cache_gib(int depth) {
   return depth == 8 ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
+/// --input-baby-steps' default: 2 for ResNet-20 without a plaintext cache (its stage-1 convolutions: 8
+/// ModUps instead of 16 per output ciphertext, 10 more Galois keys; docs/ml.md "Block rotations hoisted
+/// on the input"), 0 otherwise (ResNet-8 reads every plaintext from its cache, which that path does not).
+int default_input_baby_steps(int depth, double cache_gib) { return depth == 20 && cache_gib == 0 ? 2 : 0; }
+
 int run_resnet(const ResNetOptions& o) {
   ResNetJobOptions jo;
   jo.depth = o.depth;
@@ -108,6 +115,8 @@ int run_resnet(const ResNetOptions& o) {
   jo.plaintext_cache_gib = o.plaintext_cache_gib >= 0 ? o.plaintext_cache_gib : default_plaintext_cache_gib(o.depth);
   jo.key_growth = o.key_growth;
   jo.pack_taps = o.tap_packing == "on";
+  jo.input_baby_steps = static_cast<std::size_t>(
+      o.input_baby_steps >= 0 ? o.input_baby_steps : default_input_baby_steps(o.depth, jo.plaintext_cache_gib));
   const ResNetReport r = run_resnet_job(jo, [](const std::string& line) { std::fputs(line.c_str(), stderr); });
   const nlohmann::json j = to_json(r);
   if (o.json) {
@@ -181,6 +190,11 @@ Command add_resnet(CLI::App& app) {
                 "stages 2 and 3 (1 product per channel rotation at gap 4, 3 at gap 2, instead of 9); off: one "
                 "product per tap")
       ->check(CLI::IsMember({"on", "off"}));
+  r->add_option("--input-baby-steps", ro->input_baby_steps,
+                "n1: the convolutions whose taps are not packed rotate their input by b*B + tap offset for b < n1 "
+                "with one hoisted ModUp and sum the products before one ModDown per giant step (double hoisting; "
+                "more Galois keys); 0: off (default: 2 for --depth 20 without --plaintext-cache, else 0)")
+      ->check(CLI::Range(0, 64));
   r->add_flag("--json", ro->json, "print one JSON object instead of the table");
   return {r, [ro] { return run_resnet(*ro); }};
 }

@@ -290,15 +290,23 @@ FoldedActivation fold_activation(const QuadraticActivation& act, const std::stri
 
 // ------------------------------------------------------------------------------- convolution
 std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap,
-                                     const Conv2d& conv, bool pack_taps) {
+                                     const Conv2d& conv, bool pack_taps, std::size_t input_baby_steps) {
   const ConvGeometry g = conv_geometry(pk, in_channels, in_gap, conv);
   const TapLayout tl = tap_layout(pk, g, pack_taps);
   std::set<int> steps;
+  const int B = static_cast<int>(pk.block());
+  if (input_baby_steps > 0 && tl.cell == 1) {  // block rotations hoisted on the input (conv_sum_lazy)
+    const std::size_t n1 = std::min(input_baby_steps, g.nr);
+    for (std::size_t b = 0; b < n1; ++b)
+      for (const auto& [ky, kx] : tl.taps)
+        if (int s = static_cast<int>(b) * B + tap_offset(pk, g, ky, kx); s != 0) steps.insert(s);
+    for (std::size_t G = 1; G * n1 < g.nr; ++G) steps.insert(static_cast<int>(G * n1) * B);
+    return {steps.begin(), steps.end()};
+  }
   for (std::size_t t = 0; t < tl.taps.size(); ++t)
     if (int off = tap_offset(pk, g, tl.taps[t].first, tl.taps[t].second) - static_cast<int>(tl.sub[t]); off != 0)
       steps.insert(off);
   for (int s : cell_sum_steps(pk, tl.cell)) steps.insert(s);
-  const int B = static_cast<int>(pk.block());
   for (std::size_t b = 1; b < g.n1; ++b) steps.insert(static_cast<int>(b) * B);
   for (std::size_t G = 1; G * g.n1 < g.nr; ++G) steps.insert(static_cast<int>(G * g.n1) * B);
   return {steps.begin(), steps.end()};
@@ -375,16 +383,31 @@ struct ConvSource {
   HoistedTaps h;
   int level = 0;
   double pt_scale = 0;
+  bool lazy = false;  ///< block rotations hoisted on the input (conv_sum_lazy): h holds no rotations
 };
 
-ConvSource conv_source(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv) {
+/// Can conv_sum_lazy take this input and convolution: the setting is on and the taps are not packed.
+bool lazy_ok(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv) {
+  return e.input_baby_steps > 0 &&
+         tap_layout(e.packing, conv_geometry(e.packing, in.channels, in.gap, conv), e.pack_taps && in.clean).cell == 1;
+}
+
+ConvSource conv_source(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv, bool lazy) {
   ConvSource s;
   s.in = &in;
   s.conv = &conv;
   s.g = conv_geometry(e.packing, in.channels, in.gap, conv);
   s.level = in.cts.front().level;
   s.pt_scale = e.scale * static_cast<double>(e.ctx->q(s.level).value()) / in.cts.front().scale;
-  s.h = hoisted_taps(e, in, s.g, e.pack_taps && in.clean);
+  const bool pack = e.pack_taps && in.clean;
+  if (lazy) {
+    // conv_sum_lazy rotates the input itself: the layout and positions only, no tap rotations here
+    s.h.layout = tap_layout(e.packing, s.g, pack);
+    s.h.inside = tap_positions(e.packing, s.g, s.h.layout.taps);
+    s.lazy = true;
+    return s;
+  }
+  s.h = hoisted_taps(e, in, s.g, pack);
   return s;
 }
 
@@ -499,10 +522,138 @@ void add_conv_bias_slots(const ResNetPacking& pk, const ConvSource& s, double mu
   }
 }
 
+/// The bias and shift slots of step 4 for output ciphertext j, added to acc and rescaled.
+Ciphertext finish_output(const ResNetEvalContext& e, const std::vector<ConvSource>& src, double mult, double shift,
+                         std::size_t j, Ciphertext&& acc) {
+  const ResNetPacking& pk = e.packing;
+  const ConvGeometry& g = src.front().g;
+  std::vector<double> d(pk.slots(), 0.0);
+  for (const auto& s : src) add_conv_bias_slots(pk, s, mult, j, d);
+  for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha)
+    for (std::size_t y = 0; y < g.out_h; ++y)
+      for (std::size_t x = 0; x < g.out_w; ++x) d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += shift;
+  Ciphertext sum = e.ev.add(acc, e.enc.encode(d, src.front().level, acc.scale));
+  return e.ev.rescale(sum);
+}
+
+/// Steps 1–4 with the block rotations hoisted on the input (double hoisting [BMTH21] applied to the
+/// convolution's baby steps; ResNetEvalContext::input_baby_steps = n1 > 0, taps not packed). With
+/// r = G·n1 + b (b < n1) and rot_{r·B}(d ⊙ rot_{off_t}(x)) = rot_{G·n1·B}(rot_{b·B}(d) ⊙ rot_{b·B+off_t}(x)):
+///   out_j = Σ_G rot_{G·n1·B}( V_{j,G} ),
+///   V_{j,G} = ModDown Σ_{sources, i, b, t} e_{i,t,r} ⊙ R_{i,b,t},   e_{i,t,r} = rot_{b·B}(d_{i,t,r}),
+/// where R_{i,b,t} = P·rot(x_i, b·B + off_t) over Q_ℓ·P (Evaluator::rotate_lazy): ONE ModUp per input
+/// ciphertext (Evaluator::hoist) for all n1·k² rotations, each rotation's key inner product computed
+/// once and shared by every output ciphertext and every G, the products over Q_ℓ·P
+/// (Encoder::encode_extended) and one ModDown per (j, G); then the giant steps by one sum_rotations.
+/// Against conv_sum (which rotates the sums u_r by r·B): per output ciphertext nr/n1 − 1 ModUps
+/// instead of nr − 1, per input ciphertext one; n1·k² − 1 + nr/n1 − 1 Galois keys instead of
+/// k² − 1 + (n1' − 1) + (nr/n1' − 1) (conv_rotation_steps). The sums mod q are exact, so the
+/// value equals conv_sum's up to the ModDown roundings (one per (j, G) instead of one per tap and
+/// per baby-step sum). Memory: the n1·k² rotations R of every input ciphertext over Q_ℓ·P.
+PackedFeatureMap conv_sum_lazy(const ResNetEvalContext& e, const std::vector<ConvSource>& src, double mult,
+                               double shift, ResNetCost* cost) {
+  const ResNetPacking& pk = e.packing;
+  const std::size_t S = pk.slots(), B = pk.block();
+  std::size_t nr = 0;
+  for (const auto& s : src) nr = std::max(nr, s.g.nr);
+  const std::size_t n1 = std::min(e.input_baby_steps, nr);
+  int rotations = 0, products = 0;
+  // R[s][i][b·taps + t]: every input ciphertext rotated by b·B + off_t, kept over Q_ℓ·P.
+  std::vector<std::vector<std::vector<ExtendedCiphertext>>> R(src.size());
+  for (std::size_t si = 0; si < src.size(); ++si) {
+    const ConvSource& s = src[si];
+    const TapLayout& tl = s.h.layout;
+    const std::size_t nb = std::min(n1, s.g.nr);
+    for (const auto& x : s.in->cts) {
+      const HoistedCiphertext h = e.ev.hoist(x);
+      R[si].emplace_back();
+      for (std::size_t b = 0; b < nb; ++b)
+        for (const auto& [ky, kx] : tl.taps) {
+          const int step = static_cast<int>(b * B) + tap_offset(pk, s.g, ky, kx);
+          R[si].back().push_back(e.ev.rotate_lazy(h, step, e.gk));
+          rotations += step != 0;
+        }
+    }
+  }
+  const ConvSource& first = src.front();
+  PackedFeatureMap out;
+  out.channels = first.conv->out_channels;
+  out.gap = first.g.out_gap;
+  out.clean = true;
+  const std::size_t nG = (nr + n1 - 1) / n1;
+  for (std::size_t j = 0; j < pk.ciphertexts(out.channels); ++j) {
+    // V_{j,G} on all hardware threads (independent; the counts are added in G order).
+    std::vector<std::optional<Ciphertext>> V(nG);
+    std::vector<int> V_products(nG, 0);
+    parallel_for(nG, [&](std::size_t G) {
+      std::vector<double> buf(S), rotated(S);
+      // Fresh extended plaintexts summed kTermsPerSum at a time (stage 1: 43 limbs, 22 MiB each), as in
+      // channel_rotation_term; the chunks' sums are exact.
+      constexpr std::size_t kTermsPerSum = 3;
+      std::vector<ExtendedPlaintext> fresh;
+      std::vector<const ExtendedPlaintext*> pts;
+      std::vector<const ExtendedCiphertext*> cts;
+      fresh.reserve(kTermsPerSum);
+      std::optional<ExtendedCiphertext> acc;
+      auto flush = [&] {
+        if (pts.empty()) return;
+        ExtendedCiphertext part = e.ev.multiply_sum(cts, pts);
+        if (!acc) acc = std::move(part);
+        else e.ev.add_inplace(*acc, part);
+        V_products[G] += static_cast<int>(pts.size());
+        pts.clear();
+        cts.clear();
+        fresh.clear();
+      };
+      for (std::size_t si = 0; si < src.size(); ++si) {
+        const ConvSource& s = src[si];
+        const PackedFeatureMap& in = *s.in;
+        const double factor = mult * in.sign;
+        const TapLayout& tl = s.h.layout;
+        const std::size_t T = tl.taps.size();
+        for (std::size_t b = 0; b < n1; ++b) {
+          const std::size_t r = G * n1 + b;
+          if (r >= s.g.nr) continue;
+          for (std::size_t i = 0; i < in.cts.size(); ++i)
+            for (std::size_t t = 0; t < T; ++t) {
+              if (!term_weights(pk, *s.conv, in.channels, factor, tl, t, s.h.inside, j, r, i, buf)) continue;
+              for (std::size_t k = 0; k < S; ++k) rotated[k] = buf[(k + b * B) % S];  // rot_{b·B}(d)
+              if (fresh.size() == kTermsPerSum) flush();
+              fresh.push_back(e.enc.encode_extended(rotated, s.level, s.pt_scale));
+              pts.push_back(&fresh.back());
+              cts.push_back(&R[si][i][b * T + t]);
+            }
+        }
+      }
+      flush();
+      if (acc) V[G] = e.ev.mod_down(*acc);
+    });
+    std::vector<const Ciphertext*> terms;
+    std::vector<int> giant_steps;
+    for (std::size_t G = 0; G < nG; ++G) {
+      products += V_products[G];
+      if (V[G]) {
+        terms.push_back(&*V[G]);
+        giant_steps.push_back(static_cast<int>(G * n1 * B));
+      }
+    }
+    std::optional<Ciphertext> acc = rotated_sum(e, terms, giant_steps, rotations);
+    if (!acc) {  // every weight reaching this ciphertext is zero: a product with the zero plaintext
+      acc = e.ev.multiply(first.in->cts.front(),
+                          e.enc.encode(std::vector<double>(S, 0.0), first.level, first.pt_scale));
+      ++products;
+    }
+    out.cts.push_back(finish_output(e, src, mult, shift, j, std::move(*acc)));
+  }
+  count(cost, rotations, products, 1);
+  return out;
+}
+
 /// Steps 2–4 for every output ciphertext: mult·Σ_sources conv(in) + shift, rescaled once; with
 /// packed taps the cell sum runs after step 3 (file comment).
 PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSource>& src, double mult, double shift,
                           ResNetCost* cost) {
+  if (src.front().lazy) return conv_sum_lazy(e, src, mult, shift, cost);
   const ResNetPacking& pk = e.packing;
   const ConvSource& first = src.front();
   const ConvGeometry& g = first.g;
@@ -533,13 +684,7 @@ PackedFeatureMap conv_sum(const ResNetEvalContext& e, const std::vector<ConvSour
       acc = e.ev.add(*acc, e.ev.rotate(*acc, step, e.gk));
       ++rotations;
     }
-    std::vector<double> d(pk.slots(), 0.0);  // step 4
-    for (const auto& s : src) add_conv_bias_slots(pk, s, mult, j, d);
-    for (std::size_t alpha = 0; alpha < pk.blocks(); ++alpha)
-      for (std::size_t y = 0; y < g.out_h; ++y)
-        for (std::size_t x = 0; x < g.out_w; ++x) d[alpha * pk.block() + g.out_gap * y * pk.width() + g.out_gap * x] += shift;
-    Ciphertext sum = e.ev.add(*acc, e.enc.encode(d, first.level, acc->scale));
-    out.cts.push_back(e.ev.rescale(sum));
+    out.cts.push_back(finish_output(e, src, mult, shift, j, std::move(*acc)));  // step 4
   }
   count(cost, rotations, products, 1);
   return out;
@@ -559,7 +704,7 @@ PackedFeatureMap conv_packed(const ResNetEvalContext& e, const PackedFeatureMap&
   require_level(in, "conv_packed");
   check_ciphertext_count(e.packing, in, "conv_packed");
   std::vector<ConvSource> src;
-  src.push_back(conv_source(e, in, conv));  // step 1
+  src.push_back(conv_source(e, in, conv, lazy_ok(e, in, conv)));  // step 1
   return conv_sum(e, src, mult, shift, cost);
 }
 
@@ -590,9 +735,11 @@ PackedFeatureMap conv_projection_packed(const ResNetEvalContext& e, const Packed
                      std::to_string(level) + "; it must be at least as high (it is dropped to that level)");
   PackedFeatureMap sc_low = sc_in;  // products at the convolution's level: fewer limbs, same scale Δ·q_ℓ
   for (auto& ct : sc_low.cts) ct = e.ev.drop_level(ct, level);
+  // Both sources lazy or neither (conv_rotation_steps' keys follow the same rule, rotation_levels).
+  const bool lazy = lazy_ok(e, in, conv) && lazy_ok(e, sc_low, proj);
   std::vector<ConvSource> src;
-  src.push_back(conv_source(e, in, conv));
-  src.push_back(conv_source(e, sc_low, proj));
+  src.push_back(conv_source(e, in, conv, lazy));
+  src.push_back(conv_source(e, sc_low, proj, lazy));
   return conv_sum(e, src, mult, shift, cost);
 }
 
@@ -936,7 +1083,7 @@ std::size_t ResNetServer::final_gap() const {
   return gap;
 }
 
-std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level) const {
+std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level, std::size_t input_baby_steps) const {
   if (input_level < levels_needed())
     throw LevelError("ResNetServer::rotation_levels: input level " + std::to_string(input_level) +
                      " but the network needs " + std::to_string(levels_needed()) + " levels");
@@ -950,20 +1097,25 @@ std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level
   struct StepOps {
     const ResNetPacking& pk;
     bool pack;
+    std::size_t n1;  // input_baby_steps
     std::map<int, int> levels;
     void use(const std::vector<int>& steps, int level) {
       for (int s : steps)
         if (s != 0) levels[s] = std::max(levels.count(s) ? levels[s] : level, level);
     }
-    Shape conv_at(const Shape& x, const Conv2d& c, int level) {
-      use(conv_rotation_steps(pk, x.channels, x.gap, c, pack && x.clean), level);
-      const bool packed = tap_layout(pk, conv_geometry(pk, x.channels, x.gap, c), pack && x.clean).cell > 1;
-      return Shape{c.out_channels, x.gap * c.stride, 0.0, !packed, level - 1};
+    bool packed(const Shape& x, const Conv2d& c) const {
+      return tap_layout(pk, conv_geometry(pk, x.channels, x.gap, c), pack && x.clean).cell > 1;
     }
-    Shape conv(const Shape& x, const Conv2d& c, double, double) { return conv_at(x, c, x.level); }
+    // lazy: conv_sum_lazy's steps (the taps not packed and n1 > 0; conv_source's rule)
+    Shape conv_at(const Shape& x, const Conv2d& c, int level, bool lazy) {
+      use(conv_rotation_steps(pk, x.channels, x.gap, c, pack && x.clean, lazy ? n1 : 0), level);
+      return Shape{c.out_channels, x.gap * c.stride, 0.0, !packed(x, c), level - 1};
+    }
+    Shape conv(const Shape& x, const Conv2d& c, double, double) { return conv_at(x, c, x.level, !packed(x, c)); }
     Shape conv_projection(const Shape& t, const Conv2d& c2, const Shape& h, const Conv2d& proj, double, double) {
-      conv_at(h, proj, t.level);  // the shortcut's input is dropped to t's level
-      return conv_at(t, c2, t.level);
+      const bool lazy = !packed(t, c2) && !packed(h, proj);  // both sources or neither (conv_projection_packed)
+      conv_at(h, proj, t.level, lazy);  // the shortcut's input is dropped to t's level
+      return conv_at(t, c2, t.level, lazy);
     }
     Shape square(const Shape& z, const FoldedActivation&) const {
       Shape s = z;
@@ -982,16 +1134,16 @@ std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level
     }
     void observe(const std::string&, const Shape&) const {}
   };
-  StepOps ops{packing_, pack_taps, {}};
+  StepOps ops{packing_, pack_taps, input_baby_steps, {}};
   const Shape last =
       walk_resnet(model_, packing_, Shape{model_.stem.in_channels, 1, 0.0, true, input_level}, ops);
   ops.use(pool_dense_rotation_steps(packing_, last.channels, last.gap, model_.fc.out), last.level);
   return ops.levels;
 }
 
-std::vector<int> ResNetServer::rotation_steps(bool pack_taps) const {
+std::vector<int> ResNetServer::rotation_steps(bool pack_taps, std::size_t input_baby_steps) const {
   std::vector<int> steps;
-  for (const auto& [s, level] : rotation_levels(pack_taps, levels_needed())) steps.push_back(s);
+  for (const auto& [s, level] : rotation_levels(pack_taps, levels_needed(), input_baby_steps)) steps.push_back(s);
   return steps;
 }
 
@@ -1023,7 +1175,7 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     throw LevelError("ResNetServer::infer: the input is at level " + std::to_string(input.front().level) + " but the " +
                      "network needs " + std::to_string(levels_needed()) + " levels; encrypt at a higher level or use a "
                      "longer chain (resnet_params(" + std::to_string(levels_needed()) + "))");
-  const std::vector<int> need = rotation_steps(e.pack_taps);
+  const std::vector<int> need = rotation_steps(e.pack_taps, e.input_baby_steps);
   std::vector<int> missing;
   for (int s : need)
     if (!e.gk.has(e.ctx->galois_element(s))) missing.push_back(s);
@@ -1032,7 +1184,7 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     for (int s : missing) m += (m.empty() ? "" : ", ") + std::to_string(s);
     throw MissingKeyError("ResNetServer::infer: no Galois key for rotation steps " + m +
                           "; generate the keys for ResNetServer::rotation_steps(" +
-                          std::string(e.pack_taps ? "true" : "false") + ")");
+                          std::string(e.pack_taps ? "true" : "false") + ", " + str(e.input_baby_steps) + ")");
   }
   ResNetTimings local;
   ResNetTimings& tm = timings ? *timings : local;

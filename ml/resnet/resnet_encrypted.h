@@ -74,6 +74,22 @@
 // them), now summed per group by Evaluator::rotate_sums (one ModUp, one ModDown per group instead of
 // one per tap), plus 2·log2 g cell-sum rotations per output ciphertext.
 //
+// Block rotations hoisted on the input (ResNetEvalContext::input_baby_steps = n1; double hoisting
+// [BMTH21] applied to the block rotations, cross-read: Lattigo's BSGS linear transform, which
+// rotates its input by the baby steps with one hoisted decomposition and sums the products over
+// Q_ℓ·P). Rotations commute with slot-wise products after both are rotated: with r = G·n1 + b,
+//   rot_{r·B}(d_{i,t,r} ⊙ y_{i,t}) = rot_{G·n1·B}( rot_{b·B}(d_{i,t,r}) ⊙ rot_{b·B + off_t}(x_i) ),
+// so out = Σ_G rot_{G·n1·B}(V_G), V_G = Σ_{i,b,t} rot_{b·B}(d_{i,t,r}) ⊙ rot_{b·B+off_t}(x_i). The n1·k²
+// rotations of each x_i share one ModUp (Evaluator::hoist) and stay over Q_ℓ·P (Evaluator::rotate_lazy:
+// each key inner product computed once, reused by every G and output ciphertext), the products use
+// plaintexts encoded over Q_ℓ·P (Encoder::encode_extended; the weights rotated by b·B before encoding,
+// which costs nothing), each V_G pays one ModDown, and the giant steps one sum_rotations. Per output
+// ciphertext: nr/n1 − 1 ModUps (giant steps) instead of nr − 1, plus one per input ciphertext instead
+// of k² − 1 tap ModDowns; the same products, each over k more limbs. Galois keys: n1·k² − 1 + nr/n1 − 1
+// per gap instead of k² − 1 + (n1′ − 1) + (nr/n1′ − 1) (n1′ the standard path's baby steps). Only for
+// convolutions whose taps are not packed (a packed group shares one weight, which this form would split
+// into one product per tap); a projection shortcut fused into conv2 takes it only if conv2 does too.
+//
 // Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
 // is ours]. For act(t) = a·t² + b·t + c with a ≠ 0, let m = √|a|, σ = sign(a):
@@ -274,14 +290,21 @@ struct ResNetEvalContext {
   /// conv_rotation_steps / ResNetServer::rotation_steps with the same setting). False: one product
   /// per tap, every output clean.
   bool pack_taps = false;
+  /// n1 > 0: the convolutions whose taps are not packed hoist their block rotations on the input
+  /// (file comment, "Block rotations hoisted on the input"): one ModUp per input ciphertext for its
+  /// n1·k² rotations by b·B + off_t, the products over Q_ℓ·P, nr/n1 − 1 giant-step rotations per
+  /// output ciphertext. Other Galois keys (conv_rotation_steps / ResNetServer::rotation_steps with the
+  /// same n1); the plaintext cache is not read on that path. 0: every convolution as conv_sum.
+  std::size_t input_baby_steps = 0;
 };
 
 /// The rotation steps conv_packed uses for this input map shape (taps at the input gap and the
 /// block baby/giant steps; with `pack_taps` — e.pack_taps and a clean input — and a gap ≥ 2, the
-/// packed taps' steps g·off_t − s_t and the cell sum's instead); 0 excluded. Throws as conv_packed's
-/// shape checks.
+/// packed taps' steps g·off_t − s_t and the cell sum's instead; with input_baby_steps = n1 > 0 and
+/// taps not packed, b·B + off_t for b < n1 and the giant steps G·n1·B instead); 0 excluded. Throws
+/// as conv_packed's shape checks.
 std::vector<int> conv_rotation_steps(const ResNetPacking& pk, std::size_t in_channels, std::size_t in_gap,
-                                     const Conv2d& conv, bool pack_taps = false);
+                                     const Conv2d& conv, bool pack_taps = false, std::size_t input_baby_steps = 0);
 
 /// out = mult·conv(in) + shift at the valid output positions, where conv reads the lazy value
 /// sign·slot + offset of `in` (formulas in the file comment). Input: in.cts at one level ℓ ≥ 1, any
@@ -374,13 +397,13 @@ class ResNetServer {
   int levels_needed() const;
   /// Every Galois rotation step infer uses, sorted (give them to KeyGenerator::galois_keys), for
   /// ResNetEvalContext::pack_taps = `pack_taps`.
-  std::vector<int> rotation_steps(bool pack_taps = false) const;
+  std::vector<int> rotation_steps(bool pack_taps = false, std::size_t input_baby_steps = 0) const;
   /// For every step of rotation_steps(pack_taps), the highest ciphertext level infer rotates by it
   /// when the input is at `input_level` (each convolution and square consumes one level): a Galois
   /// key made for that level (KeyGenerator::galois_keys with max_level) is all infer needs — stage 3's
   /// keys then hold about a third of the limbs of a key for the whole chain. Throws LevelError if
-  /// input_level < levels_needed().
-  std::map<int, int> rotation_levels(bool pack_taps, int input_level) const;
+  /// input_level < levels_needed(). input_baby_steps: ResNetEvalContext::input_baby_steps.
+  std::map<int, int> rotation_levels(bool pack_taps, int input_level, std::size_t input_baby_steps = 0) const;
   /// The gap of the last stage's map (4 for three stages): logits sit at logit_slot(k) for it.
   std::size_t final_gap() const;
 

@@ -57,7 +57,7 @@ void say(const std::function<void(const std::string&)>& log, const char* format,
 
 /// The encrypted half: keys, then every image encrypted, evaluated by the server and decrypted.
 void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<int>& plain_pred, double cache_gib,
-                   double key_growth, bool pack_taps, ResNetReport& rep,
+                   double key_growth, bool pack_taps, std::size_t input_baby_steps, ResNetReport& rep,
                    const std::function<void(const std::string&)>& log) {
   const std::size_t n_enc = rep.encrypted_images;
   const ResNetServer server(model, ResNetPacking(32, 32, std::size_t{1} << 15));
@@ -69,12 +69,13 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   rep.log_qp = ctx->log_qp();
   rep.security_bits = ctx->security_bits();
   rep.pack_taps = pack_taps;
+  rep.input_baby_steps = input_baby_steps;
   // Each Galois key made for the highest level its rotations run at (KeyGenerator::galois_keys with
   // max_level): the keys of the late stages hold far fewer limbs and digits.
-  const std::map<int, int> step_levels = server.rotation_levels(pack_taps, ctx->max_level());
+  const std::map<int, int> step_levels = server.rotation_levels(pack_taps, ctx->max_level(), input_baby_steps);
   std::map<int, std::vector<int>> steps_at;
   for (const auto& [s, l] : step_levels) steps_at[l].push_back(s);
-  const std::vector<int> steps = server.rotation_steps(pack_taps);
+  const std::vector<int> steps = server.rotation_steps(pack_taps, input_baby_steps);
   say(log, "[resnet] %s (log QP %.0f, %d-bit security); %d levels; %zu rotation keys; generating keys…\n",
       rep.params.describe().c_str(), ctx->log_qp(), ctx->security_bits(), levels, steps.size());
   auto t = Clock::now();
@@ -98,6 +99,7 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   const Encoder enc(ctx);
   ResNetEvalContext e{ctx, ev, enc, gk, rk, server.packing(), ctx->default_scale()};
   e.pack_taps = pack_taps;
+  e.input_baby_steps = input_baby_steps;
   ResNetPlaintextCache cache;
   if (cache_gib > 0) {
     t = Clock::now();
@@ -172,6 +174,11 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   if (!(o.key_growth >= 1.0))
     throw InputError("resnet: --key-growth " + std::to_string(o.key_growth) +
                      " is below 1; give 1 for the smallest keys or more (default 2) for cheaper rotations");
+  if (o.input_baby_steps > 0 && o.plaintext_cache_gib > 0)
+    throw InputError("resnet: --input-baby-steps " + std::to_string(o.input_baby_steps) + " with --plaintext-cache " +
+                     std::to_string(o.plaintext_cache_gib) + ": the convolutions that hoist their block rotations on "
+                     "the input encode their own plaintexts and never read the cache; give --plaintext-cache 0 or "
+                     "--input-baby-steps 0");
   const std::vector<std::size_t> want_widths = o.width.empty() ? std::vector<std::size_t>{} : resnet_widths(o.width);
   if (o.width == "wide" && o.depth != 20)
     throw InputError("resnet: --width wide is the wide ResNet-20; give it with --depth 20 (not " +
@@ -208,7 +215,8 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   rep.seconds_plain = seconds_since(t);
   say(log, "[resnet] plaintext accuracy %.4f on %zu images (%.1f s)\n", rep.plain_accuracy, n_plain, rep.seconds_plain);
 
-  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, o.key_growth, o.pack_taps, rep, log);
+  if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, o.key_growth, o.pack_taps,
+                                            o.input_baby_steps, rep, log);
   rep.peak_memory_bytes = peak_memory_bytes();
   rep.seconds_total = seconds_since(t_total);
   return rep;

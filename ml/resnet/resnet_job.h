@@ -37,6 +37,10 @@ struct ResNetJobOptions {
   /// of stages 2 and 3 takes 1 (gap 4) or 3 (gap 2) products per channel rotation instead of 9. False: the earlier
   /// one product per tap (for comparison; same levels, more products).
   bool pack_taps = true;
+  /// n1 > 0: the block rotations of every convolution whose taps are not packed hoisted on the input
+  /// (ResNetEvalContext::input_baby_steps); 0: off. With a plaintext cache it is refused (that path
+  /// does not read the cache).
+  std::size_t input_baby_steps = 0;
 };
 
 /// What run_resnet_job measured. The encrypted fields are set only when encrypted_images > 0;
@@ -50,6 +54,7 @@ struct ResNetReport {
   Params params;
   double key_growth = 0;  ///< what resnet_params was given (ResNetJobOptions::key_growth)
   bool pack_taps = false; ///< ResNetJobOptions::pack_taps as run
+  std::size_t input_baby_steps = 0;  ///< ResNetJobOptions::input_baby_steps as run
   int dnum = 0, security_bits = 0, levels_used = 0;
   double log_qp = 0;
   double encrypted_accuracy = 0;  ///< on the first encrypted_images test images

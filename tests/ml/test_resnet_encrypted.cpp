@@ -375,6 +375,69 @@ TEST_CASE("ml/resnet_encrypted: taps packed into the gap against conv2d (gap 2 a
   CHECK_THROWS_AS(conv_packed(g.e, g.encrypt(random_map(23, 8, 4, 4), 2), conv, 1.0, 0.0), MissingKeyError);
 }
 
+// ResNetEvalContext::input_baby_steps = n1: every input ciphertext rotated by b·B + off_t (b < n1) with one
+// hoisted ModUp, the products over Q_ℓ·P summed to one ModDown per giant step (conv_sum_lazy).
+TEST_CASE("ml/resnet_encrypted: block rotations hoisted on the input (input_baby_steps 1, 2, 4) against conv2d and "
+          "the standard path") {
+  std::mt19937_64 rng(9);
+  struct Case {
+    const char* what;
+    std::size_t c_in, c_out, stride, gap;
+    double sign, offset;
+  };
+  const Case cases[] = {
+      {"4 -> 4 at gap 1 (replicated 4 times, nr 4), lazy sign -1 and offset", 4, 4, 1, 1, -1, 0.3},
+      {"8 -> 32 at gap 1, stride 2 into two ciphertexts (nr 8)", 8, 32, 2, 1, 1, 0},
+      {"32 -> 32 at gap 2, two ciphertexts in and out (nr 16), taps not packed", 32, 32, 1, 2, 1, -0.2},
+  };
+  const ResNetPacking pk(8, 8, 1024);
+  for (const Case& cs : cases) {
+    const std::string what = cs.what;
+    CAPTURE(what);
+    const Conv2d conv = random_conv(rng, cs.c_out, cs.c_in, 3, cs.stride);
+    const FeatureMap x = random_map(31, cs.c_in, 8 / cs.gap, 8 / cs.gap);
+    const double mult = 0.8, shift = 0.1;
+    FeatureMap lazy = x;
+    for (auto& v : lazy.data) v = cs.sign * v + cs.offset;
+    FeatureMap want = conv2d(lazy, conv);
+    for (auto& v : want.data) v = mult * v + shift;
+    for (const std::size_t n1 : {1u, 2u, 4u}) {
+      CAPTURE(n1);
+      std::vector<int> steps = conv_rotation_steps(pk, cs.c_in, cs.gap, conv, false, n1);
+      for (int st : conv_rotation_steps(pk, cs.c_in, cs.gap, conv, false)) steps.push_back(st);
+      Fixture f(2, steps);
+      const PackedFeatureMap in = f.encrypt(x, cs.gap, cs.sign, cs.offset);
+      ResNetCost cost, ref_cost;
+      const PackedFeatureMap ref = conv_packed(f.e, in, conv, mult, shift, &ref_cost);
+      f.e.input_baby_steps = n1;
+      const PackedFeatureMap out = conv_packed(f.e, in, conv, mult, shift, &cost);
+      const double rel = max_diff(f.decrypt(out), want) / max_abs(want);
+      MESSAGE(what << ", n1 " << n1 << ": relative error " << rel << " (standard "
+                   << max_diff(f.decrypt(ref), want) / max_abs(want) << "), " << cost.rotations << " rotations (standard "
+                   << ref_cost.rotations << ")");
+      CHECK(rel < 1e-4);
+      CHECK(max_diff(f.decrypt(out), f.decrypt(ref)) < 1e-4 * max_abs(want));
+      CHECK(out.clean);
+      CHECK(off_grid_max(f, out) < 1e-4 * max_abs(want));
+      CHECK(out.gap == cs.gap * cs.stride);
+      CHECK(out.cts.size() == ref.cts.size());
+      CHECK(out.cts.front().level == ref.cts.front().level);
+      CHECK(out.cts.front().scale == doctest::Approx(f.e.scale).epsilon(1e-12));
+      // the counts of conv_sum_lazy: per input ciphertext n1·9 rotations but the unrotated centre tap of b = 0,
+      // per output ciphertext nr/n1 − 1 giant steps; the products are the standard path's
+      const std::size_t c_in_cts = pk.ciphertexts(cs.c_in), c_out_cts = pk.ciphertexts(cs.c_out);
+      const std::size_t nr = std::min<std::size_t>(cs.c_in, 16), nb = std::min(n1, nr), nG = (nr + nb - 1) / nb;
+      CHECK(cost.rotations == static_cast<int>(c_in_cts * (nb * 9 - 1) + c_out_cts * (nG - 1)));
+      CHECK(cost.plaintext_products == ref_cost.plaintext_products);
+    }
+  }
+  // its own keys are needed: the standard path's name what is missing
+  const Conv2d conv = random_conv(rng, 8, 8, 3, 1);
+  Fixture g(2, conv_rotation_steps(pk, 8, 1, conv, false));
+  g.e.input_baby_steps = 2;
+  CHECK_THROWS_AS(conv_packed(g.e, g.encrypt(random_map(32, 8, 8, 8), 1), conv, 1.0, 0.0), MissingKeyError);
+}
+
 TEST_CASE("ml/resnet_encrypted: conv2 fused with its projection shortcut against conv2d + conv2d") {
   std::mt19937_64 rng(4);
   struct Case {
@@ -540,6 +603,28 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   // stage 2's conv2 (8 channels, 1 ciphertext, nr 8): 8·3 products instead of 8·9, its fused projection's
   // 8 unchanged; stage 3's (32 channels: 2 ciphertexts in and out, nr 16): 2·16·2·1 instead of ·9.
   CHECK(tm.cost["conv"].plaintext_products - tp.cost["conv"].plaintext_products == 8 * 6 + 2 * 16 * 2 * 8);
+
+  // The same with the block rotations hoisted on the input (2 baby steps) where the taps are not packed:
+  // the same products, the keys of rotation_steps(true, 2).
+  Fixture fh(server.levels_needed(), server.rotation_steps(true, 2));
+  fh.e.pack_taps = true;
+  fh.e.input_baby_steps = 2;
+  const std::vector<Ciphertext> in_h =
+      encrypt_packed(fh.client.encoder, fh.client.encryptor, server.pack_input(pixels), fh.ctx->max_level(), fh.e.scale);
+  ResNetTimings th;
+  double worst_h = 0;
+  const Ciphertext out_h = server.infer(fh.e, in_h, &th, [&](const std::string& name, const PackedFeatureMap& m) {
+    worst_h = std::max(worst_h, layer_error(fh, trace, name, m, 2e-3));
+  });
+  const auto [err_h, mag_h] = logit_error(fh, server, out_h, trace);
+  MESSAGE("random ResNet-8, block rotations hoisted on the input: worst activation relative error " << worst_h
+          << ", logit error " << err_h << ", conv rotations " << th.cost["conv"].rotations << " (taps packed only: "
+          << tp.cost["conv"].rotations << ")");
+  CHECK(err_h < 2e-3 * std::max(1.0, mag_h));
+  CHECK(th.cost["conv"].plaintext_products == tp.cost["conv"].plaintext_products);
+  CHECK(out_h.level == out_p.level);
+  // its keys by level come from the same walk
+  CHECK(server.rotation_levels(true, server.levels_needed(), 2).size() == server.rotation_steps(true, 2).size());
 
   // Galois keys each made for the highest level its rotations run at (rotation_levels): the same
   // logits, smaller keys; a key one level too low is refused by name.
