@@ -13,7 +13,7 @@
 //   Resnet/conv/stage3        64 → 64, 3×3, stride 1, gap 4, two ciphertexts in and out [s3.b1.conv2, level 11]
 //   Resnet/conv/stage2_packed the stage2 case with its taps packed into the gap (3 groups; ResNetEvalContext::pack_taps)
 //   Resnet/conv/stage3_packed the stage3 case with its taps packed into the gap (1 group)
-//   Resnet/conv/stage1_hoisted, downsample_hoisted, stage3_hoisted: those cases with the block rotations
+//   Resnet/conv/stage1_hoisted, downsample_hoisted, stage2_hoisted, stage3_hoisted: those cases with the block rotations
 //                             hoisted on the input, 2 baby steps (ResNetEvalContext::input_baby_steps = 2,
 //                             the default of ckks-ml resnet --depth 20), with that setting's Galois keys
 //   Resnet/shortcut_conv      16 → 32, 1×1, stride 2 (projection shortcut)             [s2.b1.shortcut, level 25]
@@ -333,12 +333,13 @@ const int kRegistered = [] {
       {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104, true},
       {"s1.b1.conv1", 16, 16, 3, 1, 1, 37, false, 101, false, 2},
       {"s2.b1.conv1", 16, 32, 3, 2, 1, 25, false, 102, false, 2},
+      {"s2.b1.conv2", 32, 32, 3, 1, 2, 23, false, 103, false, 2},
       {"s3.b1.conv2", 64, 64, 3, 1, 4, 11, false, 104, false, 2},
   };
   const char* conv_names[] = {"Resnet/conv/stage1",          "Resnet/conv/downsample",     "Resnet/conv/stage2",
                               "Resnet/conv/stage3",          "Resnet/conv/stage2_packed", "Resnet/conv/stage3_packed",
                               "Resnet/conv/stage1_hoisted",  "Resnet/conv/downsample_hoisted",
-                              "Resnet/conv/stage3_hoisted"};
+                              "Resnet/conv/stage2_hoisted",  "Resnet/conv/stage3_hoisted"};
   auto one_iteration = [](benchmark::internal::Benchmark* b) { b->Iterations(1)->Unit(benchmark::kSecond); };
   for (std::size_t i = 0; i < std::size(convs); ++i) one_iteration(benchmark::RegisterBenchmark(conv_names[i], BM_conv, convs[i]));
   one_iteration(benchmark::RegisterBenchmark("Resnet/shortcut_conv", BM_conv,

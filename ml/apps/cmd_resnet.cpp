@@ -73,6 +73,7 @@ nlohmann::json to_json(const ResNetReport& r) {
     j["cost_per_image"] = cost;
     j["tap_packing"] = r.pack_taps;
     j["input_baby_steps"] = r.input_baby_steps;
+    j["input_baby_steps_min_level"] = r.input_baby_steps_min_level;
     j["plaintext_cache"] = {{"plaintexts", r.cached_plaintexts}, {"bytes", r.cached_plaintext_bytes},
                             {"seconds", r.seconds_prepare}, {"hits_per_image", r.cache_hits / r.encrypted_images}};
     j["seconds"] = {{"keygen", r.seconds_keygen},
@@ -97,8 +98,8 @@ double default_plaintext_cache_gib(int depth) {
   return depth == 8 ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
-/// --input-baby-steps' default: 2 for ResNet-20 without a plaintext cache (its stage-1 convolutions: 8
-/// ModUps instead of 16 per output ciphertext, 10 more Galois keys; docs/ml.md "Block rotations hoisted
+/// --input-baby-steps' default: 2 for ResNet-20 without a plaintext cache (its convolutions at levels ≥ 24:
+/// 8 ModUps instead of 16 per output ciphertext, 10 more Galois keys; docs/ml.md "Block rotations hoisted
 /// on the input"), 0 otherwise (ResNet-8 reads every plaintext from its cache, which that path does not).
 int default_input_baby_steps(int depth, double cache_gib) { return depth == 20 && cache_gib == 0 ? 2 : 0; }
 
@@ -193,7 +194,9 @@ Command add_resnet(CLI::App& app) {
   r->add_option("--input-baby-steps", ro->input_baby_steps,
                 "n1: the convolutions whose taps are not packed rotate their input by b*B + tap offset for b < n1 "
                 "with one hoisted ModUp and sum the products before one ModDown per giant step (double hoisting; "
-                "more Galois keys); 0: off (default: 2 for --depth 20 without --plaintext-cache, else 0)")
+                "more Galois keys), for the convolutions at levels >= 5k - 1 (k special primes: 24 for ResNet-20) where "
+                "its products over the k extra primes cost at most a fifth more; 0: off (default: 2 for --depth 20 "
+                "without --plaintext-cache, else 0)")
       ->check(CLI::Range(0, 64));
   r->add_flag("--json", ro->json, "print one JSON object instead of the table");
   return {r, [ro] { return run_resnet(*ro); }};

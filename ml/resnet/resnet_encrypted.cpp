@@ -388,7 +388,7 @@ struct ConvSource {
 
 /// Can conv_sum_lazy take this input and convolution: the setting is on and the taps are not packed.
 bool lazy_ok(const ResNetEvalContext& e, const PackedFeatureMap& in, const Conv2d& conv) {
-  return e.input_baby_steps > 0 &&
+  return e.input_baby_steps > 0 && in.cts.front().level >= e.input_baby_steps_min_level &&
          tap_layout(e.packing, conv_geometry(e.packing, in.channels, in.gap, conv), e.pack_taps && in.clean).cell == 1;
 }
 
@@ -1083,7 +1083,8 @@ std::size_t ResNetServer::final_gap() const {
   return gap;
 }
 
-std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level, std::size_t input_baby_steps) const {
+std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level, std::size_t input_baby_steps,
+                                                 int min_level) const {
   if (input_level < levels_needed())
     throw LevelError("ResNetServer::rotation_levels: input level " + std::to_string(input_level) +
                      " but the network needs " + std::to_string(levels_needed()) + " levels");
@@ -1098,6 +1099,7 @@ std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level
     const ResNetPacking& pk;
     bool pack;
     std::size_t n1;  // input_baby_steps
+    int min_level;   // input_baby_steps_min_level
     std::map<int, int> levels;
     void use(const std::vector<int>& steps, int level) {
       for (int s : steps)
@@ -1111,9 +1113,12 @@ std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level
       use(conv_rotation_steps(pk, x.channels, x.gap, c, pack && x.clean, lazy ? n1 : 0), level);
       return Shape{c.out_channels, x.gap * c.stride, 0.0, !packed(x, c), level - 1};
     }
-    Shape conv(const Shape& x, const Conv2d& c, double, double) { return conv_at(x, c, x.level, !packed(x, c)); }
+    Shape conv(const Shape& x, const Conv2d& c, double, double) {
+      return conv_at(x, c, x.level, !packed(x, c) && x.level >= min_level);
+    }
     Shape conv_projection(const Shape& t, const Conv2d& c2, const Shape& h, const Conv2d& proj, double, double) {
-      const bool lazy = !packed(t, c2) && !packed(h, proj);  // both sources or neither (conv_projection_packed)
+      // both sources or neither (conv_projection_packed), at conv2's level
+      const bool lazy = !packed(t, c2) && !packed(h, proj) && t.level >= min_level;
       conv_at(h, proj, t.level, lazy);  // the shortcut's input is dropped to t's level
       return conv_at(t, c2, t.level, lazy);
     }
@@ -1134,16 +1139,17 @@ std::map<int, int> ResNetServer::rotation_levels(bool pack_taps, int input_level
     }
     void observe(const std::string&, const Shape&) const {}
   };
-  StepOps ops{packing_, pack_taps, input_baby_steps, {}};
+  StepOps ops{packing_, pack_taps, input_baby_steps, min_level, {}};
   const Shape last =
       walk_resnet(model_, packing_, Shape{model_.stem.in_channels, 1, 0.0, true, input_level}, ops);
   ops.use(pool_dense_rotation_steps(packing_, last.channels, last.gap, model_.fc.out), last.level);
   return ops.levels;
 }
 
-std::vector<int> ResNetServer::rotation_steps(bool pack_taps, std::size_t input_baby_steps) const {
+std::vector<int> ResNetServer::rotation_steps(bool pack_taps, std::size_t input_baby_steps, int min_level) const {
   std::vector<int> steps;
-  for (const auto& [s, level] : rotation_levels(pack_taps, levels_needed(), input_baby_steps)) steps.push_back(s);
+  for (const auto& [s, level] : rotation_levels(pack_taps, levels_needed(), input_baby_steps, min_level))
+    steps.push_back(s);
   return steps;
 }
 
@@ -1175,7 +1181,10 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     throw LevelError("ResNetServer::infer: the input is at level " + std::to_string(input.front().level) + " but the " +
                      "network needs " + std::to_string(levels_needed()) + " levels; encrypt at a higher level or use a "
                      "longer chain (resnet_params(" + std::to_string(levels_needed()) + "))");
-  const std::vector<int> need = rotation_steps(e.pack_taps, e.input_baby_steps);
+  std::vector<int> need;  // the steps of this input's level (input_baby_steps_min_level is a level)
+  for (const auto& [s, l] :
+       rotation_levels(e.pack_taps, input.front().level, e.input_baby_steps, e.input_baby_steps_min_level))
+    need.push_back(s);
   std::vector<int> missing;
   for (int s : need)
     if (!e.gk.has(e.ctx->galois_element(s))) missing.push_back(s);
@@ -1184,7 +1193,8 @@ Ciphertext ResNetServer::infer(const ResNetEvalContext& e, const std::vector<Cip
     for (int s : missing) m += (m.empty() ? "" : ", ") + std::to_string(s);
     throw MissingKeyError("ResNetServer::infer: no Galois key for rotation steps " + m +
                           "; generate the keys for ResNetServer::rotation_steps(" +
-                          std::string(e.pack_taps ? "true" : "false") + ", " + str(e.input_baby_steps) + ")");
+                          std::string(e.pack_taps ? "true" : "false") + ", " + str(e.input_baby_steps) + ", " +
+                          std::to_string(e.input_baby_steps_min_level) + ")");
   }
   ResNetTimings local;
   ResNetTimings& tm = timings ? *timings : local;

@@ -89,6 +89,11 @@
 // per gap instead of k² − 1 + (n1′ − 1) + (nr/n1′ − 1) (n1′ the standard path's baby steps). Only for
 // convolutions whose taps are not packed (a packed group shares one weight, which this form would split
 // into one product per tap); a projection shortcut fused into conv2 takes it only if conv2 does too.
+// And only from a level on (ResNetEvalContext::input_baby_steps_min_level): every product pays k more
+// limbs, encoded and multiplied, so where products dominate (low levels, several ciphertexts per map) the
+// ModUps saved do not pay for them. Measured (bench_ml, ResNet-20's chain, k = 5, n1 = 2; bench/README.md):
+// CPU −30 % at ℓ = 37 (16 → 16 channels), −12 % at ℓ = 25 (16 → 32, stride 2), +9 % at ℓ = 23 (32 → 32),
+// +38 % at ℓ = 11 (64 → 64, two ciphertexts in and out); ckks-ml resnet takes it where ℓ + 1 ≥ 5k.
 //
 // Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below
@@ -296,6 +301,9 @@ struct ResNetEvalContext {
   /// output ciphertext. Other Galois keys (conv_rotation_steps / ResNetServer::rotation_steps with the
   /// same n1); the plaintext cache is not read on that path. 0: every convolution as conv_sum.
   std::size_t input_baby_steps = 0;
+  /// That path only for convolutions whose input is at level ≥ this (its products over Q_ℓ·P cost
+  /// k/(ℓ+1) more, which at low levels outweighs the ModUps it saves: file comment).
+  int input_baby_steps_min_level = 0;
 };
 
 /// The rotation steps conv_packed uses for this input map shape (taps at the input gap and the
@@ -397,13 +405,15 @@ class ResNetServer {
   int levels_needed() const;
   /// Every Galois rotation step infer uses, sorted (give them to KeyGenerator::galois_keys), for
   /// ResNetEvalContext::pack_taps = `pack_taps`.
-  std::vector<int> rotation_steps(bool pack_taps = false, std::size_t input_baby_steps = 0) const;
+  std::vector<int> rotation_steps(bool pack_taps = false, std::size_t input_baby_steps = 0, int min_level = 0) const;
   /// For every step of rotation_steps(pack_taps), the highest ciphertext level infer rotates by it
   /// when the input is at `input_level` (each convolution and square consumes one level): a Galois
   /// key made for that level (KeyGenerator::galois_keys with max_level) is all infer needs — stage 3's
   /// keys then hold about a third of the limbs of a key for the whole chain. Throws LevelError if
-  /// input_level < levels_needed(). input_baby_steps: ResNetEvalContext::input_baby_steps.
-  std::map<int, int> rotation_levels(bool pack_taps, int input_level, std::size_t input_baby_steps = 0) const;
+  /// input_level < levels_needed(). input_baby_steps, min_level: ResNetEvalContext::input_baby_steps and
+  /// input_baby_steps_min_level.
+  std::map<int, int> rotation_levels(bool pack_taps, int input_level, std::size_t input_baby_steps = 0,
+                                     int min_level = 0) const;
   /// The gap of the last stage's map (4 for three stages): logits sit at logit_slot(k) for it.
   std::size_t final_gap() const;
 

@@ -57,7 +57,7 @@ void say(const std::function<void(const std::string&)>& log, const char* format,
 
 /// The encrypted half: keys, then every image encrypted, evaluated by the server and decrypted.
 void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<int>& plain_pred, double cache_gib,
-                   double key_growth, bool pack_taps, std::size_t input_baby_steps, ResNetReport& rep,
+                   double key_growth, bool pack_taps, std::size_t input_baby_steps, int min_level, ResNetReport& rep,
                    const std::function<void(const std::string&)>& log) {
   const std::size_t n_enc = rep.encrypted_images;
   const ResNetServer server(model, ResNetPacking(32, 32, std::size_t{1} << 15));
@@ -70,12 +70,15 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   rep.security_bits = ctx->security_bits();
   rep.pack_taps = pack_taps;
   rep.input_baby_steps = input_baby_steps;
+  if (min_level < 0) min_level = 5 * static_cast<int>(ctx->num_special()) - 1;
+  rep.input_baby_steps_min_level = min_level;
   // Each Galois key made for the highest level its rotations run at (KeyGenerator::galois_keys with
   // max_level): the keys of the late stages hold far fewer limbs and digits.
-  const std::map<int, int> step_levels = server.rotation_levels(pack_taps, ctx->max_level(), input_baby_steps);
+  const std::map<int, int> step_levels = server.rotation_levels(pack_taps, ctx->max_level(), input_baby_steps, min_level);
   std::map<int, std::vector<int>> steps_at;
   for (const auto& [s, l] : step_levels) steps_at[l].push_back(s);
-  const std::vector<int> steps = server.rotation_steps(pack_taps, input_baby_steps);
+  std::vector<int> steps;
+  for (const auto& [s, l] : step_levels) steps.push_back(s);
   say(log, "[resnet] %s (log QP %.0f, %d-bit security); %d levels; %zu rotation keys; generating keys…\n",
       rep.params.describe().c_str(), ctx->log_qp(), ctx->security_bits(), levels, steps.size());
   auto t = Clock::now();
@@ -100,6 +103,7 @@ void run_encrypted(const ResNet& model, const ImageSet& test, const std::vector<
   ResNetEvalContext e{ctx, ev, enc, gk, rk, server.packing(), ctx->default_scale()};
   e.pack_taps = pack_taps;
   e.input_baby_steps = input_baby_steps;
+  e.input_baby_steps_min_level = min_level;
   ResNetPlaintextCache cache;
   if (cache_gib > 0) {
     t = Clock::now();
@@ -216,7 +220,7 @@ ResNetReport run_resnet_job(const ResNetJobOptions& o, const std::function<void(
   say(log, "[resnet] plaintext accuracy %.4f on %zu images (%.1f s)\n", rep.plain_accuracy, n_plain, rep.seconds_plain);
 
   if (rep.encrypted_images > 0) run_encrypted(model, test, plain_pred, o.plaintext_cache_gib, o.key_growth, o.pack_taps,
-                                            o.input_baby_steps, rep, log);
+                                            o.input_baby_steps, o.input_baby_steps_min_level, rep, log);
   rep.peak_memory_bytes = peak_memory_bytes();
   rep.seconds_total = seconds_since(t_total);
   return rep;

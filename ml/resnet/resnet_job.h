@@ -41,6 +41,9 @@ struct ResNetJobOptions {
   /// (ResNetEvalContext::input_baby_steps); 0: off. With a plaintext cache it is refused (that path
   /// does not read the cache).
   std::size_t input_baby_steps = 0;
+  /// ResNetEvalContext::input_baby_steps_min_level; < 0: 5k − 1 for k special primes (the path only where
+  /// ℓ + 1 ≥ 5k, i.e. where its products over Q_ℓ·P cost at most a fifth more: docs/ml.md, issue 19 part 8).
+  int input_baby_steps_min_level = -1;
 };
 
 /// What run_resnet_job measured. The encrypted fields are set only when encrypted_images > 0;
@@ -55,6 +58,7 @@ struct ResNetReport {
   double key_growth = 0;  ///< what resnet_params was given (ResNetJobOptions::key_growth)
   bool pack_taps = false; ///< ResNetJobOptions::pack_taps as run
   std::size_t input_baby_steps = 0;  ///< ResNetJobOptions::input_baby_steps as run
+  int input_baby_steps_min_level = 0;  ///< the level it applied from, as run
   int dnum = 0, security_bits = 0, levels_used = 0;
   double log_qp = 0;
   double encrypted_accuracy = 0;  ///< on the first encrypted_images test images

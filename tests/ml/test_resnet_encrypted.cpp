@@ -431,6 +431,18 @@ TEST_CASE("ml/resnet_encrypted: block rotations hoisted on the input (input_baby
       CHECK(cost.plaintext_products == ref_cost.plaintext_products);
     }
   }
+  // below input_baby_steps_min_level the standard path runs (its rotations, its keys)
+  {
+    const Conv2d c = random_conv(rng, 4, 4, 3, 1);
+    Fixture f(2, conv_rotation_steps(pk, 4, 1, c, false));
+    const PackedFeatureMap in = f.encrypt(random_map(33, 4, 8, 8), 1);
+    ResNetCost ref_cost, cost;
+    conv_packed(f.e, in, c, 1.0, 0.0, &ref_cost);
+    f.e.input_baby_steps = 2;
+    f.e.input_baby_steps_min_level = in.cts.front().level + 1;
+    conv_packed(f.e, in, c, 1.0, 0.0, &cost);
+    CHECK(cost.rotations == ref_cost.rotations);
+  }
   // its own keys are needed: the standard path's name what is missing
   const Conv2d conv = random_conv(rng, 8, 8, 3, 1);
   Fixture g(2, conv_rotation_steps(pk, 8, 1, conv, false));
@@ -625,6 +637,21 @@ TEST_CASE("ml/resnet_encrypted: a random ResNet-8 end to end, activation by acti
   CHECK(out_h.level == out_p.level);
   // its keys by level come from the same walk
   CHECK(server.rotation_levels(true, server.levels_needed(), 2).size() == server.rotation_steps(true, 2).size());
+  // from a minimum level only (the stem and stage 1 hoisted, later stages standard): the keys of that rule
+  const int from = server.levels_needed() - 5;
+  Fixture fm(server.levels_needed(), server.rotation_steps(true, 2, from));
+  fm.e.pack_taps = true;
+  fm.e.input_baby_steps = 2;
+  fm.e.input_baby_steps_min_level = from;
+  const std::vector<Ciphertext> in_m =
+      encrypt_packed(fm.client.encoder, fm.client.encryptor, server.pack_input(pixels), fm.ctx->max_level(), fm.e.scale);
+  ResNetTimings tmm;
+  const auto [err_m, mag_m] = logit_error(fm, server, server.infer(fm.e, in_m, &tmm), trace);
+  MESSAGE("random ResNet-8, hoisted from level " << from << ": logit error " << err_m << ", conv rotations "
+          << tmm.cost["conv"].rotations);
+  CHECK(err_m < 2e-3 * std::max(1.0, mag_m));
+  CHECK(tmm.cost["conv"].rotations != th.cost["conv"].rotations);
+  CHECK(tmm.cost["conv"].rotations != tp.cost["conv"].rotations);
 
   // Galois keys each made for the highest level its rotations run at (rotation_levels): the same
   // logits, smaller keys; a key one level too low is refused by name.
