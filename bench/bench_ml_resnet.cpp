@@ -15,7 +15,7 @@
 //   Resnet/conv/stage3_packed the stage3 case with its taps packed into the gap (1 group)
 //   Resnet/conv/stage1_hoisted, downsample_hoisted, stage2_hoisted, stage3_hoisted: those cases with the block rotations
 //                             hoisted on the input, 2 baby steps (ResNetEvalContext::input_baby_steps = 2,
-//                             the default of ckks-ml resnet --depth 20), with that setting's Galois keys
+//                             ckks-ml resnet --input-baby-steps 2), with that setting's Galois keys
 //   Resnet/shortcut_conv      16 → 32, 1×1, stride 2 (projection shortcut)             [s2.b1.shortcut, level 25]
 //   Resnet/activation         square of the 64-channel gap-4 map (two ciphertexts)     [s3.b1.act1, level 12]
 //   Resnet/identity_shortcut  scale_shortcut of the block input (level 33, one ciphertext) dropped

@@ -91,9 +91,11 @@
 // into one product per tap); a projection shortcut fused into conv2 takes it only if conv2 does too.
 // And only from a level on (ResNetEvalContext::input_baby_steps_min_level): every product pays k more
 // limbs, encoded and multiplied, so where products dominate (low levels, several ciphertexts per map) the
-// ModUps saved do not pay for them. Measured (bench_ml, ResNet-20's chain, k = 5, n1 = 2; bench/README.md):
-// CPU −30 % at ℓ = 37 (16 → 16 channels), −12 % at ℓ = 25 (16 → 32, stride 2), +9 % at ℓ = 23 (32 → 32),
-// +38 % at ℓ = 11 (64 → 64, two ciphertexts in and out); ckks-ml resnet takes it where ℓ + 1 ≥ 5k.
+// ModUps saved do not pay for them. Measured (bench_ml, ResNet-20's chain, k = 5, n1 = 2, one process per
+// entry; bench/README.md): CPU −5 to −11 % at ℓ = 37 (16 → 16 channels), −4 % at ℓ = 25 (16 → 32,
+// stride 2), +11 % at ℓ = 23 (32 → 32), +43 % at ℓ = 11 (64 → 64, two ciphertexts in and out);
+// ckks-ml resnet --input-baby-steps takes it where ℓ + 1 ≥ 5k. On whole ResNet-20 images the gain does
+// not show (docs/ml.md, issue 19 part 8), so it is off by default.
 //
 // Activation by weight redistribution [Chielle25: "node fusing" and "weight
 // redistribution" — only the names and purpose are verified there (abstract); the algebra below

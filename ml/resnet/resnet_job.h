@@ -38,8 +38,8 @@ struct ResNetJobOptions {
   /// one product per tap (for comparison; same levels, more products).
   bool pack_taps = true;
   /// n1 > 0: the block rotations of every convolution whose taps are not packed hoisted on the input
-  /// (ResNetEvalContext::input_baby_steps); 0: off. With a plaintext cache it is refused (that path
-  /// does not read the cache).
+  /// (ResNetEvalContext::input_baby_steps); 0: off (the default: no faster on whole ResNet-20 images,
+  /// docs/ml.md). With a plaintext cache it is refused (that path does not read the cache).
   std::size_t input_baby_steps = 0;
   /// ResNetEvalContext::input_baby_steps_min_level; < 0: 5k − 1 for k special primes (the path only where
   /// ℓ + 1 ≥ 5k, i.e. where its products over Q_ℓ·P cost at most a fifth more: docs/ml.md, issue 19 part 8).
