@@ -20,12 +20,22 @@
 //      no key (MissingKeyError) but is the composition of 1 and 2, at the cost of a second key
 //      switch (a little more noise).
 //   5. Conjugation turns every slot into its complex conjugate.
+//   6. A weighted sum of rotations of ONE ciphertext, Σ_k w_k ⊙ rot(c, k), three ways: rotate,
+//      multiply and add (a ModUp and a ModDown per rotation); rotate_sum (hoisting: one ModUp for all
+//      rotations [HS18]; double hoisting: the products kept over Q·P and one ModDown [BMTH21]); and the
+//      same by hand with the verbs it is made of (hoist, rotate_lazy, multiply_sum over Q·P with
+//      plaintexts from encode_extended, mod_down): bit for bit rotate_sum's ciphertext, and at least
+//      as precise as the chain (one rounding of the division by P instead of one per term).
 // Exercises (expected observations in docs/labs/07_rotations.md):
 //   a. Compute by hand the Galois element of a rotation by 3 for N = 2^6 and check it against
 //      the program (--log-n 6).
 //   b. Rotate by N/2 − 1 and by −1: compare the Galois elements. Why are they equal?
 //   c. How many Galois keys are needed to reach every rotation 1 … n−1 by composition, if each
 //      rotation may use at most log2(n) key switches? (hint: powers of two)
+//   d. In step 6, count the NTTs of each way for T rotations at level ℓ with dnum digits and k special
+//      primes (docs/notation.md, "ModUp / ModDown", "Hoisting and double hoisting"): which way wins
+//      as T grows, and what does the hand-made way allow that rotate_sum does not (hint: reuse one
+//      rotate_lazy result in several sums with different weights)?
 //
 // Usage: tutorial_07_rotations [--log-n L] [--seed K]
 #include <algorithm>
@@ -173,5 +183,46 @@ int main(int argc, char** argv) {
   const double p_conj = precision_bits(got, zc);
   std::printf("conjugate (g = 2N - 1): precision %.1f bits\n", p_conj);
   ok &= p_conj > 20;
+
+  // 6. A weighted sum of rotations: Σ_k w_k ⊙ rot(c, k) for k = 1, 2, −1 (w_k real, at scale Δ_w = 2^20).
+  std::printf("\n6. sum of weighted rotations, w_1 ⊙ rot(c, 1) + w_2 ⊙ rot(c, 2) + w_-1 ⊙ rot(c, -1):\n");
+  const double w_scale = 0x1p20;
+  std::vector<std::vector<double>> w(3, std::vector<double>(n));
+  for (int i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < n; ++j) w[i][j] = std::cos(0.1 * double((i + 1) * j));
+  std::vector<Plaintext> wp;
+  std::vector<ExtendedPlaintext> wx;
+  for (int i = 0; i < 3; ++i) {
+    wp.push_back(encoder.encode(w[i], L, w_scale));
+    wx.push_back(encoder.encode_extended(w[i], L, w_scale));  // the same integers, reduced modulo P's primes too
+  }
+  // The exact result for the weights the plaintexts hold (their decoded values: the rounding of w at
+  // Δ_w = 2^20 is the same for all three ways and is not what this step compares).
+  std::vector<cd> want(n);
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<cd> r = tutorial::rotated(z, steps[i]), wi = encoder.decode_complex(wp[i]);
+    for (std::size_t j = 0; j < n; ++j) want[j] += wi[j] * r[j];
+  }
+  // (a) rotate, multiply, add: three ModUps and three ModDowns
+  Ciphertext chain = ev.multiply(ev.rotate(ct, steps[0], gk), wp[0]);
+  for (int i = 1; i < 3; ++i) chain = ev.add(chain, ev.multiply(ev.rotate(ct, steps[i], gk), wp[i]));
+  // (b) rotate_sum: one ModUp, one ModDown
+  const std::vector<const Plaintext*> wptr = {&wp[0], &wp[1], &wp[2]};
+  const Ciphertext summed = ev.rotate_sum(ct, steps, wptr, gk);
+  // (c) the same by hand: hoist once, three lazy rotations over Q·P, their products summed there, one ModDown
+  const HoistedCiphertext h = ev.hoist(ct);
+  std::vector<ExtendedCiphertext> lazy;
+  for (int i = 0; i < 3; ++i) lazy.push_back(ev.rotate_lazy(h, steps[i], gk));
+  const std::vector<const ExtendedCiphertext*> lptr = {&lazy[0], &lazy[1], &lazy[2]};
+  const std::vector<const ExtendedPlaintext*> xptr = {&wx[0], &wx[1], &wx[2]};
+  const Ciphertext by_hand = ev.mod_down(ev.multiply_sum(lptr, xptr));
+  const double p_chain = precision_bits(encoder.decode_complex(decryptor.decrypt(chain)), want);
+  const double p_sum = precision_bits(encoder.decode_complex(decryptor.decrypt(summed)), want);
+  const bool same = by_hand.c == summed.c;
+  std::printf("   rotate + multiply + add (3 ModUps, 3 ModDowns): precision %.1f bits\n", p_chain);
+  std::printf("   rotate_sum (1 ModUp, 1 ModDown):                  precision %.1f bits\n", p_sum);
+  std::printf("   hoist + rotate_lazy + multiply_sum + mod_down:      bit for bit rotate_sum's ciphertext: %s\n",
+              same ? "yes" : "NO");
+  ok &= same && p_chain > 20 && p_sum > 20 && p_sum >= p_chain - 0.5;
   return ok ? 0 : 1;
 }
