@@ -181,8 +181,9 @@ class Evaluator {
   /// inner product ⟨σ(ModUp(c_1)), swk⟩; steps with Galois element 1 give (P·c_0, P·c_1).
   /// mod_down(rotate_lazy(hoist(a), k)) equals rotate(a, k) bit for bit. Cost: the key inner product
   /// (2·dnum·(ℓ+1+k)·N products) and P·σ(c_0); no NTT. Result: level, scale, slots and key set of a.
-  /// Throws ParameterError for Galois keys of another Context, MissingKeyError for a step without its
-  /// Galois key, KeyMismatchError for a key of another key set.
+  /// Throws InputError if `a` has no decomposition of its level (make it with hoist), ParameterError for
+  /// a ciphertext or Galois keys of another Context, MissingKeyError for a step without its Galois key,
+  /// KeyMismatchError for a key of another key set, LevelError for a key made for lower levels than a's.
   ExtendedCiphertext rotate_lazy(const HoistedCiphertext& a, int steps, const GaloisKeys& gk) const;
   /// Σ_t a_t ⊙ b_t over Q_ℓ·P (multiply_sum's rule in the extended basis: one reduction per coefficient,
   /// equal to the chain of products and sums exactly). All a_t at one level, Context, slot count and
