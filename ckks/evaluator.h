@@ -32,7 +32,7 @@ struct DecomposedPoly;  // keyswitch.h
 /// by copies of this object.
 struct HoistedCiphertext {
   Ciphertext ct;
-  std::shared_ptr<const DecomposedPoly> digits;  ///< null for a ciphertext of 3 components (refused)
+  std::shared_ptr<const DecomposedPoly> digits;  ///< made by hoist; null only if assembled by hand (rotate_lazy refuses it)
 };
 
 /// Thread-safe: every verb is const; one Evaluator may serve many threads (see ckks/context.h).
