@@ -1,6 +1,7 @@
 #include "ckks/encoder.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -254,6 +255,27 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
   if (!(scale >= 1) || !std::isfinite(scale))
     throw ScaleError("encode: scale " + std::to_string(scale) + " must be a finite value ≥ 1");
 
+  // Values that repeat: if z fills the slots and z_j = z_{j+p} for a power of two p < slots, the
+  // plaintext is the encoding of z_0..z_{p−1} in p slots, a polynomial of the subring Z[X^{N/(2p)}]
+  // (header comment, sparse packing), bit for bit: in the transform below, the first stage of the
+  // full input gives 2·z_j on one half and exact zeros on the other (the odd u_i), and the later
+  // stages on that half are the p-slot transform's on 2·z, with the same twiddles; the factor 2 is
+  // a power of two, exact through every operation, and removed exactly by 1/slots instead of 1/p.
+  // So the transform runs on p values and every limb's NTT on 2p coefficients
+  // (NttTables::forward_subring) instead of N. The plaintext still says `slots` slots: it decodes
+  // to the repeated values. The check reads at most the values (NaN ≠ NaN: such a vector takes the
+  // whole path, whose error names it).
+  std::size_t n = slots;
+  if (z.size() == slots)
+    while (n > 1) {
+      const std::size_t p = n / 2;
+      bool repeats = true;
+      for (std::size_t j = 0; j < p && repeats; ++j)
+        repeats = re_of(z[j]) == re_of(z[j + p]) && im_of(z[j]) == im_of(z[j + p]);
+      if (!repeats) break;
+      n = p;
+    }
+
   // u = special_ifft(z) as in special_ifft, but the division by n, the bit reversal, the rounding
   // to integers and the largest |value| run inside the transform's two halves (ifft_in_halves):
   // output k of half h (k = h·n/2 + k') is u_i for i = brv(k) = 2·brv'(k') + h (brv' on one bit
@@ -266,20 +288,20 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
   // additions and products with twiddles, and ±∞ or NaN stays non-finite through both), so the
   // input scan that names the value runs only when an output is not finite.
   // Written whole by the two halves before they are read (no zero fill on the calling thread).
-  const auto re_buf = std::make_unique_for_overwrite<double[]>(slots);
-  const auto im_buf = std::make_unique_for_overwrite<double[]>(slots);
-  const auto rounded_buf = std::make_unique_for_overwrite<double[]>(2 * slots);
+  const auto re_buf = std::make_unique_for_overwrite<double[]>(n);
+  const auto im_buf = std::make_unique_for_overwrite<double[]>(n);
+  const auto rounded_buf = std::make_unique_for_overwrite<double[]>(2 * n);
   double *re = re_buf.get(), *im = im_buf.get(), *rounded = rounded_buf.get();
   double half_max[2] = {0, 0};
   bool half_finite[2] = {true, true};
-  const double inv = 1.0 / static_cast<double>(slots);
-  const std::size_t hs = std::max<std::size_t>(slots / 2, 1);  // values per half (1 slot: one item)
-  ifft_in_halves(z.data(), z.size(), slots, re, im, tw_re_.data(), tw_im_.data(),
+  const double inv = 1.0 / static_cast<double>(n);
+  const std::size_t hs = std::max<std::size_t>(n / 2, 1);  // values per half (1 slot: one item)
+  ifft_in_halves(z.data(), std::min(z.size(), n), n, re, im, tw_re_.data(), tw_im_.data(),
                  [&](std::size_t h, std::size_t begin, std::size_t end) {
                    double mx = 0;
                    bool finite = true;
                    double* out_re = rounded + h * hs;
-                   double* out_im = out_re + slots;
+                   double* out_im = out_re + n;
                    for (std::size_t k = begin, m = 0; k < end; ++k) {
                      const double a = re[k] * inv, b = im[k] * inv;
                      mx = std::max({mx, std::fabs(a), std::fabs(b)});
@@ -316,15 +338,16 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
   // Extended: the same integers reduced modulo the special primes as well (basis_qp(ℓ) order).
   const auto& limb_basis = extended ? ctx_->basis_qp(level) : basis;
   Plaintext pt{ctx_, math::RnsPoly::uninitialized(N, limb_basis.size(), false), level, scale, slots};
-  const std::size_t gap = N / (2 * slots);
+  // The polynomial is m(X) = m'(X^gap) with m' of 2n coefficients: Re u_i is coefficient i of m'
+  // (i·gap of m), Im u_i coefficient i + n.
+  const int log_gap = std::countr_zero(N / (2 * n));
   const bool fits = max_abs * scale < 9.2e18;
   // One parallel loop over the limbs: each reduces the integers modulo its prime and transforms the
   // limb right away (while it is in cache), instead of a loop for the reduction and one for to_ntt.
-  const std::size_t work = limb_basis.size() * (2 * slots + math::ntt_work(N));
+  const std::size_t work = limb_basis.size() * (2 * n + math::ntt_work(2 * n) + N);
   math::parallel_for_limbs(limb_basis.size(), work, [&](std::size_t l) {
     const auto& m = limb_basis[l]->mod;
-    std::uint64_t* dst = pt.poly.limb(l);
-    if (gap > 1) std::fill(dst, dst + N, std::uint64_t{0});  // sparse slots: the coefficients between stay 0
+    std::uint64_t* dst = pt.poly.limb(l);  // m' in dst[0, 2n), then the N evaluations of m
     auto residue = [&](double x) {
       if (!fits) return reduce_double(x, m);
       const std::uint64_t mag = static_cast<std::uint64_t>(std::fabs(x));
@@ -332,26 +355,25 @@ Plaintext Encoder::encode_values(std::span<const T> z, int level, double scale, 
       return x < 0 ? math::neg_mod(r, m.q) : r;
     };
     // Slot i = 2m + h is at rounded[h·hs + m] (parity-major, see above): Re u_i goes to coefficient
-    // i·gap, Im u_i to (i + n)·gap.
-    const std::size_t stride = slots == 1 ? 0 : hs;  // one slot: its only value is at m = 0
+    // i of m', Im u_i to i + n.
+    const std::size_t stride = n == 1 ? 0 : hs;  // one slot: its only value is at m = 0
     const double* even = rounded;
     const double* odd = even + stride;
-    if (fits && m.q < (std::uint64_t{1} << 52) && m.q > (std::uint64_t{1} << 12) && gap == 1 && slots > 1) {
-      // Full slots and a prime below 2^52: the residues in double arithmetic (vectorised).
+    if (fits && m.q < (std::uint64_t{1} << 52) && m.q > (std::uint64_t{1} << 12) && n > 1) {
+      // A prime below 2^52: the residues in double arithmetic (vectorised).
       const double q = static_cast<double>(m.q), q_inv = 1.0 / q;
-      reduce_pairs(even, odd, dst, hs, q, q_inv);                        // Re u_i → coefficient i
-      reduce_pairs(even + slots, odd + slots, dst + slots, hs, q, q_inv);  // Im u_i → coefficient i + n
-      limb_basis[l]->ntt.forward(dst);
-      return;
+      reduce_pairs(even, odd, dst, hs, q, q_inv);              // Re u_i → coefficient i
+      reduce_pairs(even + n, odd + n, dst + n, hs, q, q_inv);  // Im u_i → coefficient i + n
+    } else {
+      for (std::size_t m = 0; m < hs; ++m) {
+        dst[2 * m] = residue(even[m]);
+        dst[2 * m + n] = residue(even[m + n]);
+        if (n == 1) break;
+        dst[2 * m + 1] = residue(odd[m]);
+        dst[2 * m + 1 + n] = residue(odd[m + n]);
+      }
     }
-    for (std::size_t m = 0; m < hs; ++m) {
-      dst[2 * m * gap] = residue(even[m]);
-      dst[(2 * m + slots) * gap] = residue(even[m + slots]);
-      if (slots == 1) break;
-      dst[(2 * m + 1) * gap] = residue(odd[m]);
-      dst[(2 * m + 1 + slots) * gap] = residue(odd[m + slots]);
-    }
-    limb_basis[l]->ntt.forward(dst);
+    limb_basis[l]->ntt.forward_subring(dst, log_gap);  // forward itself when gap = 1
   });
   pt.poly.set_ntt(true);
   return pt;

@@ -31,6 +31,10 @@ class Encoder {
   /// Throws ParameterError if slots is not a power of two ≤ N/2 or z has more values than slots;
   /// LevelError if ℓ is outside [0, L]; InputError for a NaN or infinite value (naming its index);
   /// ScaleError if some |coefficient| = |value|·Δ reaches Q_ℓ/2 (naming both in bits).
+  /// Repeated values cost less: if z fills the slots and z_j = z_{j+p} for a power of two p, the
+  /// polynomial lies in Z[X^{N/(2p)}] and is computed as the encoding of z_0..z_{p−1} in p slots
+  /// (a transform of p values, NTTs of 2p coefficients, NttTables::forward_subring), bit for bit
+  /// the same plaintext (encoder.cpp; tests/ckks/test_encoder.cpp); its slot count is still `slots`.
   Plaintext encode(std::span<const std::complex<double>> z, int level, double scale,
                    std::size_t slots = 0) const;
   /// Real vector: the same with zero imaginary parts.

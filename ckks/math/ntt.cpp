@@ -1,18 +1,12 @@
 #include "ckks/math/ntt.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
-#include <immintrin.h>
-#define CKKS_HAVE_AVX512 1
-#if defined(__AVX512IFMA__)
-#define CKKS_HAVE_IFMA 1
-#endif
-#endif
-
 #include "ckks/math/errors.h"
 #include "ckks/math/primes.h"
+#include "ckks/math/simd.h"  // CKKS_HAVE_AVX512, CKKS_HAVE_IFMA, reduce_below, broadcast, Ifma52
 
 namespace ckks::math {
 
@@ -63,10 +57,24 @@ NttTables::NttTables(std::uint64_t N, const Modulus& q) : n_(N), q_(q) {
 #endif
 }
 
-void NttTables::forward(std::uint64_t* a) const {
-  if (use_ifma_) forward_ifma(a);
-  else if (use_avx512_) forward_avx512(a);
-  else forward_scalar(a);
+void NttTables::forward(std::uint64_t* a) const { forward_n(a, n_); }
+
+// The butterflies of a transform of size n ≤ N with root ψ^(N/n): the stages of [LN16, Alg. 1] read
+// the twiddles psi_rev_[m + i] with m + i < n, and for j < n, ψ^(brv_N(j)) = (ψ^(N/n))^(brv_n(j)).
+// The vector paths need n ≥ 16 (blocks of eight lanes).
+void NttTables::forward_n(std::uint64_t* a, std::uint64_t n) const {
+  if (use_ifma_ && n >= 16) forward_ifma(a, n);
+  else if (use_avx512_ && n >= 16) forward_avx512(a, n);
+  else forward_scalar_n(a, n);
+}
+
+void NttTables::forward_subring(std::uint64_t* a, int log_gap) const {
+  const std::uint64_t n = n_ >> log_gap, g = std::uint64_t{1} << log_gap;
+  forward_n(a, n);
+  if (g == 1) return;
+  // a[i·g .. i·g + g) = â'[i], from the last i down: position i·g ≥ i, so every â'[i'] with i' < i is
+  // still in place when it is read.
+  for (std::uint64_t i = n; i-- > 0;) std::fill(a + i * g, a + (i + 1) * g, a[i]);
 }
 
 void NttTables::inverse(std::uint64_t* a) const {
@@ -75,13 +83,14 @@ void NttTables::inverse(std::uint64_t* a) const {
   else inverse_scalar(a);
 }
 
-void NttTables::forward_scalar(std::uint64_t* a) const { forward_scalar_from(a, 1, n_); }
+void NttTables::forward_scalar(std::uint64_t* a) const { forward_scalar_n(a, n_); }
 
-// Stages m, 2m, … of [LN16, Alg. 1] (blocks of length 2t, t = N/(2m) at the first one) with
+// The stages of [LN16, Alg. 1] on n values (blocks of length 2t, t = n/(2m) at stage m) with
 // Harvey's lazy butterfly: invariant a[j] ∈ [0, 4q) between stages. The last stage (t = 1) is fused
-// with the final reduction [0, 4q) → [0, q). Called with m = 1 for the whole transform, and by the
-// IFMA path for the stages whose blocks are too short for eight lanes.
-void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const {
+// with the final reduction [0, 4q) → [0, q). n = N for the whole transform, n < N for
+// forward_subring.
+void NttTables::forward_scalar_n(std::uint64_t* a, std::uint64_t n) const {
+  std::uint64_t m = 1, t = n;
   const std::uint64_t q = q_.q, two_q = 2 * q;
   // Cooley–Tukey butterfly on (x, y) with twiddle (w, ws), inputs and outputs in [0, 4q).
   auto butterfly = [&](std::uint64_t& x, std::uint64_t& y, std::uint64_t w, std::uint64_t ws) {
@@ -91,7 +100,7 @@ void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint
     x = u + v;                                             // [0, 4q)
     y = u - v + two_q;                                     // (0, 4q)
   };
-  for (; m < n_ / 2; m <<= 1) {
+  for (; m < n / 2; m <<= 1) {
     t >>= 1;
     if (t == 2) {  // two butterflies per twiddle, written out (an inner loop of length 2 costs more)
       for (std::uint64_t i = 0; i < m; ++i) {
@@ -109,7 +118,7 @@ void NttTables::forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint
       for (std::uint64_t j = 0; j < t; ++j) butterfly(x[j], y[j], w, ws);
     }
   }
-  const std::uint64_t half = n_ / 2;
+  const std::uint64_t half = n / 2;
   for (std::uint64_t i = 0; i < half; ++i) {
     const std::uint64_t w = psi_rev_[half + i], ws = psi_rev_shoup_[half + i];
     std::uint64_t u = a[2 * i];
@@ -194,29 +203,10 @@ void NttTables::inverse_scalar(std::uint64_t* a) const {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 namespace {
-inline __m512i reduce_below(__m512i x, __m512i bound) {  // x ∈ [0, 2·bound) → [0, bound)
-  const __mmask8 ge = _mm512_cmpge_epu64_mask(x, bound);
-  return _mm512_mask_sub_epi64(x, ge, x, bound);
-}
-inline __m512i broadcast(std::uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
-
+using simd::broadcast;
+using simd::reduce_below;
 #ifdef CKKS_HAVE_IFMA
-struct Ifma52 {
-  __m512i neg_q, mask52;
-  explicit Ifma52(std::uint64_t q)
-      : neg_q(broadcast((std::uint64_t(1) << 52) - q)), mask52(broadcast((std::uint64_t(1) << 52) - 1)) {}
-  struct Twiddle {
-    __m512i w, w52;
-  };
-  static Twiddle twiddle(std::uint64_t w, std::uint64_t w52) { return {broadcast(w), broadcast(w52)}; }
-  static Twiddle twiddle(__m512i w, __m512i w52) { return {w, w52}; }
-  __m512i mul_lazy(__m512i y, const Twiddle& t) const {
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i qhat = _mm512_madd52hi_epu64(zero, y, t.w52);
-    const __m512i lo = _mm512_madd52lo_epu64(zero, y, t.w);
-    return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
-  }
-};
+using simd::Ifma52;
 #endif
 
 struct Shoup64 {
@@ -385,10 +375,10 @@ void inverse_vector_stages(std::uint64_t* a, std::uint64_t n, std::uint64_t q, s
 }
 }  // namespace
 
-void NttTables::forward_avx512(std::uint64_t* a) const {
+void NttTables::forward_avx512(std::uint64_t* a, std::uint64_t n) const {
   const Shoup64 mul(q_.q);
-  const auto m = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup_.data(), mul).first;
-  forward_short_stages(a, n_, q_.q, m, psi_rev_.data(), psi_rev_shoup_.data(), mul);  // t = 4, 2, 1
+  const auto m = forward_vector_stages(a, n, q_.q, psi_rev_.data(), psi_rev_shoup_.data(), mul).first;
+  forward_short_stages(a, n, q_.q, m, psi_rev_.data(), psi_rev_shoup_.data(), mul);  // t = 4, 2, 1
 }
 
 void NttTables::inverse_avx512(std::uint64_t* a) const {
@@ -399,15 +389,15 @@ void NttTables::inverse_avx512(std::uint64_t* a) const {
 }
 #pragma GCC diagnostic pop
 #else
-void NttTables::forward_avx512(std::uint64_t* a) const { forward_scalar(a); }
+void NttTables::forward_avx512(std::uint64_t* a, std::uint64_t n) const { forward_scalar_n(a, n); }
 void NttTables::inverse_avx512(std::uint64_t* a) const { inverse_scalar(a); }
 #endif
 
 #ifdef CKKS_HAVE_IFMA
-void NttTables::forward_ifma(std::uint64_t* a) const {
+void NttTables::forward_ifma(std::uint64_t* a, std::uint64_t n) const {
   const Ifma52 mul(q_.q);
-  const auto m = forward_vector_stages(a, n_, q_.q, psi_rev_.data(), psi_rev_shoup52_.data(), mul).first;
-  forward_short_stages(a, n_, q_.q, m, psi_rev_.data(), psi_rev_shoup52_.data(), mul);
+  const auto m = forward_vector_stages(a, n, q_.q, psi_rev_.data(), psi_rev_shoup52_.data(), mul).first;
+  forward_short_stages(a, n, q_.q, m, psi_rev_.data(), psi_rev_shoup52_.data(), mul);
 }
 
 void NttTables::inverse_ifma(std::uint64_t* a) const {
@@ -417,7 +407,7 @@ void NttTables::inverse_ifma(std::uint64_t* a) const {
                         Ifma52::twiddle(n_inv_, n_inv_shoup52_), Ifma52::twiddle(last_inv_, last_inv_shoup52_), mul);
 }
 #else
-void NttTables::forward_ifma(std::uint64_t* a) const { forward_scalar(a); }
+void NttTables::forward_ifma(std::uint64_t* a, std::uint64_t n) const { forward_scalar_n(a, n); }
 void NttTables::inverse_ifma(std::uint64_t* a) const { inverse_scalar(a); }
 #endif
 

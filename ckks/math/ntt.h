@@ -30,6 +30,18 @@ class NttTables {
   /// In place: evaluations → coefficients, including the factor N^{-1}. Length N.
   void inverse(std::uint64_t* a) const;
 
+  /// The forward transform of a polynomial of the subring Z_q[X^g] (g = 2^log_gap ≤ N/2), given by
+  /// its n = N/g coefficients: on entry a[0..n) holds m'(Y) ∈ Z_q[Y]/(Y^n + 1) (coefficient i of
+  /// m' is coefficient i·g of m(X) = m'(X^g); the rest of a is ignored), on return a[0..N) holds
+  /// forward's output for m, a[i] = m(ψ^(2·brv(i)+1)), values in [0, q). Since ψ^(g·(2r+1)) depends
+  /// on r mod n only, a[i] = â'[i >> log_gap], where â' is the size-n transform of m' with the root
+  /// ψ^g, whose twiddles ψ^(g·brv_n(j)) = ψ^(brv_N(j)) are the first n of this table's (brv_n
+  /// reverses log2(n) bits): one transform of n coefficients and N writes instead of a transform of
+  /// N. Equal bit for bit to zero-filling, spreading the coefficients to i·g and calling forward
+  /// (tests/math/test_ntt.cpp). Inputs may be lazy, in [0, 4q), as for forward. log_gap = 0 is
+  /// forward. Precondition (unchecked, as forward's length): 0 ≤ log_gap < log2(N).
+  void forward_subring(std::uint64_t* a, int log_gap) const;
+
   /// The portable scalar butterflies (the reference). forward/inverse run AVX-512 butterflies
   /// instead when the build targets AVX-512F/DQ (e.g. -march=native on such a CPU) and N ≥ 16: the
   /// IFMA (52-bit multiply-add) path for q < 2^50 when the CPU has IFMA, so that lazy values < 4q
@@ -59,12 +71,13 @@ class NttTables {
   bool use_ifma_ = false;
   std::vector<std::uint64_t> psi_rev_shoup52_, psi_inv_rev_shoup52_;
   std::uint64_t n_inv_shoup52_ = 0, last_inv_shoup52_ = 0;
-  void forward_ifma(std::uint64_t* a) const;
-  void forward_scalar_from(std::uint64_t* a, std::uint64_t m, std::uint64_t t) const;
+  void forward_n(std::uint64_t* a, std::uint64_t n) const;  // forward of size n ≤ N on the first n twiddles
+  void forward_scalar_n(std::uint64_t* a, std::uint64_t n) const;
+  void forward_ifma(std::uint64_t* a, std::uint64_t n) const;
   std::uint64_t inverse_scalar_stages(std::uint64_t* a, std::uint64_t t_stop) const;
   void inverse_ifma(std::uint64_t* a) const;
   bool use_avx512_ = false;  // the 64-bit AVX-512 butterflies (q ≥ 2^50 or no IFMA)
-  void forward_avx512(std::uint64_t* a) const;
+  void forward_avx512(std::uint64_t* a, std::uint64_t n) const;
   void inverse_avx512(std::uint64_t* a) const;
 };
 

@@ -103,6 +103,50 @@ TEST_CASE("ckks/encoder: values read in place equal their zero-padded complex fo
   }
 }
 
+TEST_CASE("ckks/encoder: repeated values take the subring path and give the whole transform's integers") {
+  // z_j = z_{j+p} for a power of two p: encode transforms p values and every limb's NTT has 2p
+  // coefficients (NttTables::forward_subring). The reference is the whole transform, special_ifft on
+  // all the slots, then rounding u_i·Δ: coefficient i·gap = round(Re u_i·Δ), (i + slots)·gap =
+  // round(Im u_i·Δ), gap = N/(2·slots). Equal as integers for every period, real and complex, at full
+  // and sparse slots; a vector that repeats except in its last value (the whole path) too; and the
+  // plaintext still decodes to every slot.
+  auto ctx = Context::create(test::small_secure());
+  Encoder enc(ctx);
+  const double scale = ctx->default_scale();
+  const std::size_t N = ctx->n();
+  for (std::size_t slots : {ctx->max_slots(), std::size_t{64}}) {
+    for (std::size_t period : {slots, slots / 2, slots / 4, std::size_t{8}, std::size_t{2}, std::size_t{1}}) {
+      for (bool complex_values : {false, true}) {
+        for (bool break_last : {false, true}) {
+          CAPTURE(slots);
+          CAPTURE(period);
+          CAPTURE(complex_values);
+          CAPTURE(break_last);
+          const cvec base = test::random_complex(period, 300 + period);
+          cvec z(slots);
+          for (std::size_t j = 0; j < slots; ++j)
+            z[j] = complex_values ? base[j % period] : std::complex<double>(base[j % period].real(), 0);
+          if (break_last) z.back() += std::complex<double>(0.25, 0);
+          std::vector<double> re(slots);
+          for (std::size_t j = 0; j < slots; ++j) re[j] = z[j].real();
+          const Plaintext pt = complex_values ? enc.encode(z, 2, scale, slots) : enc.encode(re, 2, scale, slots);
+          CHECK(pt.slots == slots);
+          cvec u = z;
+          enc.special_ifft(u);
+          std::vector<long double> expected(N, 0);
+          const std::size_t gap = N / (2 * slots);
+          for (std::size_t i = 0; i < slots; ++i) {
+            expected[i * gap] = std::nearbyint(u[i].real() * scale);
+            expected[(i + slots) * gap] = std::nearbyint(u[i].imag() * scale);
+          }
+          CHECK(enc.coefficients(pt) == expected);
+          CHECK(precision_bits(enc.decode_complex(pt), z) > 25);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("ckks/encoder: the limbs below 2^52 hold the same integers as q_0's exact reduction") {
   // Full slots reduce each coefficient modulo a prime below 2^52 in double arithmetic
   // (reduce_exact_double); q_0 (60 bits) takes the 64-bit integer path. Coefficients up to ±2^56,

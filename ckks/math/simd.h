@@ -1,0 +1,54 @@
+// AVX-512 building blocks shared by the vectorised NTT (ntt.cpp) and base conversion (rns.cpp):
+// eight 64-bit lanes per register. Internal to ckks/math (not installed as API).
+//
+// CKKS_HAVE_AVX512 is defined when the build targets AVX-512F/DQ (e.g. -march=native on such a
+// CPU), CKKS_HAVE_IFMA when it also targets AVX-512 IFMA (52-bit multiply-add). Code using them
+// keeps a scalar path, which is the reference its tests compare against.
+#pragma once
+#include <cstdint>
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+#define CKKS_HAVE_AVX512 1
+#if defined(__AVX512IFMA__)
+#define CKKS_HAVE_IFMA 1
+#endif
+#endif
+
+#ifdef CKKS_HAVE_AVX512
+namespace ckks::math::simd {
+
+/// x ∈ [0, 2·bound) → [0, bound), lane by lane.
+inline __m512i reduce_below(__m512i x, __m512i bound) {
+  const __mmask8 ge = _mm512_cmpge_epu64_mask(x, bound);
+  return _mm512_mask_sub_epi64(x, ge, x, bound);
+}
+
+/// x in all eight lanes.
+inline __m512i broadcast(std::uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
+
+#ifdef CKKS_HAVE_IFMA
+/// The lazy Shoup product y·w mod q ∈ [0, 2q) of eight lanes with the 52-bit multipliers
+/// [Harvey14], for q < 2^50 and y < 2^52 (lazy values < 4q fit): with w' = ⌊w·2^52/q⌋,
+/// Q = ⌊y·w'/2^52⌋ (madd52hi), and y·w − Q·q ∈ [0, 2q) computed modulo 2^52 as
+/// lo52(y·w) + lo52(Q·(2^52 − q)) — the approach of Intel HEXL.
+struct Ifma52 {
+  __m512i neg_q, mask52;
+  explicit Ifma52(std::uint64_t q)
+      : neg_q(broadcast((std::uint64_t(1) << 52) - q)), mask52(broadcast((std::uint64_t(1) << 52) - 1)) {}
+  struct Twiddle {
+    __m512i w, w52;  ///< w and w' = ⌊w·2^52/q⌋
+  };
+  static Twiddle twiddle(std::uint64_t w, std::uint64_t w52) { return {broadcast(w), broadcast(w52)}; }
+  static Twiddle twiddle(__m512i w, __m512i w52) { return {w, w52}; }
+  __m512i mul_lazy(__m512i y, const Twiddle& t) const {
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i qhat = _mm512_madd52hi_epu64(zero, y, t.w52);
+    const __m512i lo = _mm512_madd52lo_epu64(zero, y, t.w);
+    return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
+  }
+};
+#endif
+
+}  // namespace ckks::math::simd
+#endif
