@@ -120,6 +120,17 @@ ConversionStats check_conversion(const BaseConverter& conv, const std::vector<u6
   return st;
 }
 
+/// Coefficients 2 and 3 of `in` (limb-major, n per limb) set so that y_i = [x_i·q̂_i^{-1}]_{q_i} is
+/// q_i − 1 for every i (coefficient 2) and (q_i − 1)/2 (coefficient 3): the largest sums.
+void set_extremes(std::vector<u64>& in, const RnsBasis& from, const NTL::ZZ& Q, std::size_t n) {
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    const u64 q = from[i]->value();
+    const NTL::ZZ qi = zz(q), qhat_mod = (Q / qi) % qi;
+    in[i * n + 2] = to_u64(zz(q - 1) * qhat_mod % qi);
+    in[i * n + 3] = to_u64(zz(q / 2) * qhat_mod % qi);
+  }
+}
+
 double mean(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
@@ -313,17 +324,51 @@ TEST_CASE("math/rns: BaseConverter with 200 source primes of 61 bits (chunked 12
     if (c == 1) x = 0;
     scatter(x, from.basis, in, n, c);
   }
-  // Coefficient 2: all y_i = q_i − 1 (centred −1); coefficient 3: all y_i = (q_i − 1)/2.
-  for (std::size_t i = 0; i < k; ++i) {
-    const u64 q = from.basis[i]->value();
-    const NTL::ZZ qi = zz(q), qhat_mod = (Q / qi) % qi;
-    in[i * n + 2] = to_u64(zz(q - 1) * qhat_mod % qi);
-    in[i * n + 3] = to_u64(zz(q / 2) * qhat_mod % qi);
-  }
+  set_extremes(in, from.basis, Q, n);  // coefficient 2: all y_i = q_i − 1 (centred −1); 3: all (q_i − 1)/2
   const auto st = check_conversion(conv, in, n);
   CHECK(st.failures == 0);
   CHECK(st.u[2] == -1);  // S = −Σ q̂_i, just below 0
   CHECK(st.u[3] == 99);  // S/Q = Σ (q_i−1)/(2q_i), just below 100
+}
+
+TEST_CASE("math/rns: sources below 2^50 (the AVX-512 IFMA path) give the documented sums exactly") {
+  // convert_to has an eight-lane path for sources and targets below 2^50 with k ≤ 14 (rns.cpp); the
+  // 128-bit path takes the others (here: the 61-bit target, and k = 15). Both must give S mod p_j
+  // for the white-box sum S of check_conversion, at every k, with the extremes of y_i (all q_i − 1,
+  // all (q_i − 1)/2: the largest sums and the most wraps), and convert_exact the centred x exactly.
+  std::mt19937_64 rng(0x5eed2008);
+  const std::size_t n = 64;
+  const std::vector<int> source_bits = {34, 49, 34, 30, 40, 34, 45, 34, 20, 34, 34, 49, 34, 34, 34};
+  for (std::size_t k : {std::size_t(1), std::size_t(2), std::size_t(8), std::size_t(14), std::size_t(15)}) {
+    std::vector<u64> used;
+    const auto src = fresh_primes({source_bits.begin(), source_bits.begin() + static_cast<long>(k)}, used);
+    const auto dst = fresh_primes({34, 49, 61, 20, 34}, used);
+    OwnedBasis from(src, kRing), to(dst, kRing);
+    const BaseConverter conv(from.basis, to.basis);
+    const NTL::ZZ Q = from.product();
+    std::vector<u64> in(k * n);
+    for (std::size_t c = 0; c < n; ++c) {
+      NTL::ZZ x = test_util::random_zz_below(rng, Q);
+      if (c == 0) x = 0;
+      if (c == 1) x = Q - 1;
+      scatter(x, from.basis, in, n, c);
+    }
+    set_extremes(in, from.basis, Q, n);
+    CAPTURE(k);
+    CHECK(check_conversion(conv, in, n).failures == 0);
+    std::vector<u64> out(dst.size() * n);
+    conv.convert_exact(in.data(), out.data(), n);
+    long bad = 0;
+    for (std::size_t c = 0; c < n; ++c) {
+      NTL::ZZ x = test_util::crt(gather(in, k, n, c), test_util::moduli_of(from.basis));
+      if (2 * x > Q) x -= Q;  // centred
+      for (std::size_t j = 0; j < dst.size(); ++j) {
+        const NTL::ZZ pj = zz(dst[j]);
+        bad += zz(out[j * n + c]) != ((x % pj) + pj) % pj;
+      }
+    }
+    CHECK(bad == 0);
+  }
 }
 
 TEST_CASE("math/rns: convert_exact returns the centred representative of x exactly") {
