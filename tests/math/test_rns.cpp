@@ -331,14 +331,15 @@ TEST_CASE("math/rns: BaseConverter with 200 source primes of 61 bits (chunked 12
   CHECK(st.u[3] == 99);  // S/Q = Σ (q_i−1)/(2q_i), just below 100
 }
 
-TEST_CASE("math/rns: sources below 2^50 (the AVX-512 IFMA path) give the documented sums exactly") {
-  // convert_to has an eight-lane path for sources and targets below 2^50 with k ≤ 14 (rns.cpp); the
-  // 128-bit path takes the others (here: the 61-bit target, and k = 15). Both must give S mod p_j
+TEST_CASE("math/rns: sources below 2^54 (the AVX-512 IFMA path) give the documented sums exactly") {
+  // convert_to has an eight-lane path for sources below 2^54 and targets below 2^50 with k ≤ 14
+  // (rns.cpp; sources above 2^52 split y = a + b·2^52); the 128-bit path takes the others (here: the
+  // 61-bit target, and k = 15). Both must give S mod p_j
   // for the white-box sum S of check_conversion, at every k, with the extremes of y_i (all q_i − 1,
   // all (q_i − 1)/2: the largest sums and the most wraps), and convert_exact the centred x exactly.
   std::mt19937_64 rng(0x5eed2008);
   const std::size_t n = 64;
-  const std::vector<int> source_bits = {34, 49, 34, 30, 40, 34, 45, 34, 20, 34, 34, 49, 34, 34, 34};
+  const std::vector<int> source_bits = {54, 34, 49, 53, 30, 40, 34, 45, 52, 20, 34, 49, 34, 34, 34};
   for (std::size_t k : {std::size_t(1), std::size_t(2), std::size_t(8), std::size_t(14), std::size_t(15)}) {
     std::vector<u64> used;
     const auto src = fresh_primes({source_bits.begin(), source_bits.begin() + static_cast<long>(k)}, used);
@@ -360,6 +361,9 @@ TEST_CASE("math/rns: sources below 2^50 (the AVX-512 IFMA path) give the documen
     conv.convert_exact(in.data(), out.data(), n);
     long bad = 0;
     for (std::size_t c = 0; c < n; ++c) {
+      // Coefficient 3 (every y_i = (q_i − 1)/2) puts Σ y_i/q_i within k·2^-54 of k/2: at odd k that
+      // is the rounding boundary convert_exact documents as its limit (x/Q within ~k·2^-52 of ±1/2).
+      if (c == 3 && k % 2 == 1) continue;
       NTL::ZZ x = test_util::crt(gather(in, k, n, c), test_util::moduli_of(from.basis));
       if (2 * x > Q) x -= Q;  // centred
       for (std::size_t j = 0; j < dst.size(); ++j) {
