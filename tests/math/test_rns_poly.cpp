@@ -229,6 +229,53 @@ TEST_CASE("math/rns_poly: add, sub, negate, mul, mul_add, mul_scalar match per-c
   }
 }
 
+TEST_CASE("math/rns_poly: dot_product and scaled_sum equal the sum of the reduced products, every path") {
+  // Primes below 2^50 take the eight-lane IFMA path in AVX-512 IFMA builds (up to 2048 terms), the
+  // others and longer sums the 128-bit path (chunks of 64 terms): both must give Σ_t x_t·y_t mod q
+  // exactly, with every operand at q − 1 in one coefficient (the largest sums).
+  std::mt19937_64 rng(0x5eed3010);
+  const u64 N = 64;
+  const auto ob = make_basis(N, {61, 50, 49, 34, 30});
+  const RnsBasis& basis = ob.basis;
+  for (std::size_t terms : {std::size_t(1), std::size_t(3), std::size_t(64), std::size_t(65), std::size_t(2049)}) {
+    CAPTURE(terms);
+    std::vector<RnsPoly> xs, ys;
+    std::vector<std::vector<u64>> ks;
+    for (std::size_t t = 0; t < terms; ++t) {
+      xs.push_back(random_poly(rng, N, basis, true));
+      ys.push_back(random_poly(rng, N, basis, true));
+      ks.emplace_back();
+      for (std::size_t i = 0; i < basis.size(); ++i) {
+        const u64 q = basis[i]->value();
+        xs.back().limb(i)[5] = ys.back().limb(i)[5] = q - 1;
+        ks.back().push_back(t % 2 ? q - 1 : rng() % q);
+      }
+    }
+    std::vector<const RnsPoly*> x, y;
+    for (std::size_t t = 0; t < terms; ++t) {
+      x.push_back(&xs[t]);
+      y.push_back(&ys[t]);
+    }
+    RnsPoly dot(N, basis.size(), true), scaled(N, basis.size(), true);
+    dot_product(dot, x, y, basis);
+    scaled_sum(scaled, x, ks, basis);
+    long bad = 0;
+    for (std::size_t i = 0; i < basis.size(); ++i) {
+      const u64 q = basis[i]->value();
+      for (std::size_t c = 0; c < N; ++c) {
+        u64 d = 0, e = 0;
+        for (std::size_t t = 0; t < terms; ++t) {
+          d = (d + mulq(xs[t].limb(i)[c], ys[t].limb(i)[c], q)) % q;
+          e = (e + mulq(xs[t].limb(i)[c], ks[t][i], q)) % q;
+        }
+        bad += dot.limb(i)[c] != d;
+        bad += scaled.limb(i)[c] != e;
+      }
+    }
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("math/rns_poly: coefficient-form automorphism equals X -> X^g via NTL::ZZX (N = 8, 64)") {
   std::mt19937_64 rng(0x5eed3004);
   for (u64 N : {u64(8), u64(64)}) {
