@@ -41,7 +41,7 @@ NttTables::NttTables(std::uint64_t N, const Modulus& q) : n_(N), q_(q) {
 #ifdef CKKS_HAVE_IFMA
   use_ifma_ = q.q < (std::uint64_t(1) << 50) && N >= 16;
   if (use_ifma_) {
-    auto shoup52 = [&](std::uint64_t w) { return static_cast<std::uint64_t>((static_cast<u128>(w) << 52) / q.q); };
+    auto shoup52 = [&](std::uint64_t w) { return simd::shoup52(w, q.q); };
     psi_rev_shoup52_.resize(N);
     psi_inv_rev_shoup52_.resize(N);
     for (std::uint64_t i = 0; i < N; ++i) {
@@ -73,8 +73,11 @@ void NttTables::forward_subring(std::uint64_t* a, int log_gap) const {
   forward_n(a, n);
   if (g == 1) return;
   // a[i·g .. i·g + g) = â'[i], from the last i down: position i·g ≥ i, so every â'[i'] with i' < i is
-  // still in place when it is read.
-  for (std::uint64_t i = n; i-- > 0;) std::fill(a + i * g, a + (i + 1) * g, a[i]);
+  // still in place when it is read (copied before the fill, which may overwrite a[i] itself).
+  for (std::uint64_t i = n; i-- > 0;) {
+    const std::uint64_t value = a[i];
+    std::fill(a + i * g, a + (i + 1) * g, value);
+  }
 }
 
 void NttTables::inverse(std::uint64_t* a) const {

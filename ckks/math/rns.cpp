@@ -58,9 +58,9 @@ BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)
       ifma_target_[j] = pj.q < kIfmaBound;
       if (!ifma_target_[j]) continue;
       for (std::size_t i = 0; i < k; ++i) {
-        const u128 shifted = static_cast<u128>(qhat_mod_p_[j * k + i]) << 52;
-        qhat_mod_p52_[j * k + i] = static_cast<std::uint64_t>(shifted / pj.q);
-        qhat_2_52_mod_p_[j * k + i] = static_cast<std::uint64_t>(shifted % pj.q);
+        const std::uint64_t qhat = qhat_mod_p_[j * k + i];
+        qhat_mod_p52_[j * k + i] = simd::shoup52(qhat, pj.q);
+        qhat_2_52_mod_p_[j * k + i] = static_cast<std::uint64_t>((static_cast<u128>(qhat) << 52) % pj.q);
       }
       for (std::uint64_t w = 0; w < 16; ++w) wrap_corr_[j * 16 + w] = neg_mod(mul_mod(w, q_mod_p_[j], pj), pj.q);
     }

@@ -120,8 +120,8 @@ void sum_of_products(RnsPoly& out, std::span<const RnsPoly* const> x, const RnsB
       // path below, which stays the reference (tests/math/test_rns_poly.cpp compares the two).
       const simd::Ifma52 mul(m.q);
       const std::uint64_t r = static_cast<std::uint64_t>((u128{1} << 52) % m.q);  // 2^52 mod q
-      const auto by_r = simd::Ifma52::twiddle(r, static_cast<std::uint64_t>((static_cast<u128>(r) << 52) / m.q));
-      const auto by_one = simd::Ifma52::twiddle(1, static_cast<std::uint64_t>((u128{1} << 52) / m.q));
+      const auto by_r = simd::Ifma52::twiddle(r, simd::shoup52(r, m.q));
+      const auto by_one = simd::Ifma52::twiddle(1, simd::shoup52(1, m.q));
       const __m512i vq = simd::broadcast(m.q), v2q = simd::broadcast(2 * m.q);
       const __m512i mask52 = simd::broadcast((std::uint64_t{1} << 52) - 1), zero = _mm512_setzero_si512();
       for (std::size_t c = 0; c < N; c += 8) {

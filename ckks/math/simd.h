@@ -7,6 +7,8 @@
 #pragma once
 #include <cstdint>
 
+#include "ckks/math/modarith.h"
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 #include <immintrin.h>
 #define CKKS_HAVE_AVX512 1
@@ -14,6 +16,17 @@
 #define CKKS_HAVE_IFMA 1
 #endif
 #endif
+
+namespace ckks::math::simd {
+
+/// The 52-bit Shoup multiplier w' = ⌊w·2^52/q⌋ of w modulo q, for the IFMA products of Ifma52
+/// ([Harvey14] with β = 2^52). Precondition: w < q < 2^52 (then w' < 2^52); the callers only use it
+/// for primes below 2^50. Plain integer arithmetic, available with or without AVX-512.
+inline std::uint64_t shoup52(std::uint64_t w, std::uint64_t q) {
+  return static_cast<std::uint64_t>((static_cast<u128>(w) << 52) / q);
+}
+
+}  // namespace ckks::math::simd
 
 #ifdef CKKS_HAVE_AVX512
 namespace ckks::math::simd {
