@@ -46,11 +46,15 @@ BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)
   }
 #ifdef CKKS_HAVE_IFMA
   constexpr std::uint64_t kIfmaBound = std::uint64_t{1} << 50;
-  bool sources_fit = k <= 14;
-  for (const Prime* q : from_) sources_fit = sources_fit && q->value() < (std::uint64_t{1} << 54);
-  if (sources_fit) {
+  if (k <= 14) {
     qhat_mod_p52_.resize(m * k);
     qhat_2_52_mod_p_.resize(m * k);
+    qhat_2_52_mod_p52_.resize(m * k);
+    source_width_.resize(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      const std::uint64_t q = from_[i]->value();
+      source_width_[i] = q < (std::uint64_t{1} << 52) ? 0 : q < (std::uint64_t{1} << 54) ? 1 : 2;
+    }
     wrap_corr_.assign(m * 16, 0);
     ifma_target_.resize(m);
     for (std::size_t j = 0; j < m; ++j) {
@@ -61,6 +65,7 @@ BaseConverter::BaseConverter(RnsBasis from, RnsBasis to) : from_(std::move(from)
         const std::uint64_t qhat = qhat_mod_p_[j * k + i];
         qhat_mod_p52_[j * k + i] = simd::shoup52(qhat, pj.q);
         qhat_2_52_mod_p_[j * k + i] = static_cast<std::uint64_t>((static_cast<u128>(qhat) << 52) % pj.q);
+        qhat_2_52_mod_p52_[j * k + i] = simd::shoup52(qhat_2_52_mod_p_[j * k + i], pj.q);
       }
       for (std::uint64_t w = 0; w < 16; ++w) wrap_corr_[j * 16 + w] = neg_mod(mul_mod(w, q_mod_p_[j], pj), pj.q);
     }
@@ -138,7 +143,7 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
   }
 #ifdef CKKS_HAVE_IFMA
   if (!ifma_target_.empty() && ifma_target_[j] && N % 8 == 0) {
-    // Target below 2^50, sources below 2^54, k ≤ 14: eight coefficients at a time. Each product
+    // Target below 2^50, k ≤ 14: eight coefficients at a time. Each product
     // y_i·[q̂_i]_{p_j} is taken lazily mod p_j in [0, 2p_j) by the 52-bit Shoup multiplication
     // (simd::Ifma52, the NTT's), and added into a sum kept in [0, 2p_j) (one conditional subtraction
     // per term: sum + product < 4p_j < 2^52), starting from the wrap correction [−w·Q]_{p_j}
@@ -146,20 +151,20 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
     // [0, p_j) at the end. A source prime above 2^52 (of up to 54 bits, like q_0 of the ResNet's
     // chain) gives y = a + b·2^52 with a < 2^52, b ≤ 3: the product is a·[q̂_i] lazily plus
     // b·[2^52·q̂_i]_{p_j} (< 3p_j < 2^52, exact in madd52lo), the term < 5p_j, the sum < 7p_j reduced
-    // by two conditional subtractions (4p_j, 2p_j). The same residue as the 128-bit path below,
-    // which stays the reference (tests/math/test_rns.cpp compares the two).
+    // by two conditional subtractions (4p_j, 2p_j). A source prime above 2^54 (the 60-bit special
+    // primes of ModDown, a 60-bit q_0) gives b < 2^12: b·[2^52·q̂_i]_{p_j} is then a second lazy Shoup
+    // product, in [0, 2p_j), the term < 4p_j and the sum < 6p_j, reduced the same way. The same
+    // residue as the 128-bit path below, which stays the reference (tests/math/test_rns.cpp compares
+    // the two).
     const simd::Ifma52 mul(pj.q);
     const __m512i vp = simd::broadcast(pj.q), v2p = simd::broadcast(2 * pj.q), v4p = simd::broadcast(4 * pj.q);
     const __m512i mask52 = simd::broadcast((std::uint64_t{1} << 52) - 1);
     const std::uint64_t* corr = wrap_corr_.data() + j * 16;
     const __m512i corr_lo = _mm512_loadu_si512(corr), corr_hi = _mm512_loadu_si512(corr + 8);
-    simd::Ifma52::Twiddle tw[14];
-    __m512i high[14];
-    bool wide[14];
+    simd::Ifma52::Twiddle tw[14], tw_high[14];
     for (std::size_t i = 0; i < k; ++i) {
       tw[i] = simd::Ifma52::twiddle(row[i], qhat_mod_p52_[j * k + i]);
-      high[i] = simd::broadcast(qhat_2_52_mod_p_[j * k + i]);
-      wide[i] = from_[i]->value() >= (std::uint64_t{1} << 52);
+      tw_high[i] = simd::Ifma52::twiddle(qhat_2_52_mod_p_[j * k + i], qhat_2_52_mod_p52_[j * k + i]);
     }
     const std::uint64_t* y = p.y.data();
     for (std::size_t c = 0; c < N; c += 8) {
@@ -167,13 +172,17 @@ void BaseConverter::convert_to(const Prepared& p, std::size_t j, std::uint64_t* 
       __m512i acc = _mm512_permutex2var_epi64(corr_lo, w, corr_hi);  // [0, p_j)
       for (std::size_t i = 0; i < k; ++i) {
         const __m512i yi = _mm512_loadu_si512(y + i * N + c);
-        if (!wide[i]) {
+        if (source_width_[i] == 0) {
           const __m512i t = mul.mul_lazy(yi, tw[i]);  // [0, 2p_j)
           acc = simd::reduce_below(_mm512_add_epi64(acc, t), v2p);
           continue;
         }
-        __m512i t = mul.mul_lazy(_mm512_and_si512(yi, mask52), tw[i]);      // a·[q̂_i], [0, 2p_j)
-        t = _mm512_madd52lo_epu64(t, _mm512_srli_epi64(yi, 52), high[i]);  // + b·[2^52·q̂_i], < 5p_j
+        __m512i t = mul.mul_lazy(_mm512_and_si512(yi, mask52), tw[i]);  // a·[q̂_i], [0, 2p_j)
+        const __m512i b = _mm512_srli_epi64(yi, 52);
+        if (source_width_[i] == 1)
+          t = _mm512_madd52lo_epu64(t, b, tw_high[i].w);  // + b·[2^52·q̂_i] (b ≤ 3), < 5p_j
+        else
+          t = _mm512_add_epi64(t, mul.mul_lazy(b, tw_high[i]));  // + [b·2^52·q̂_i] in [0, 2p_j), < 4p_j
         acc = simd::reduce_below(simd::reduce_below(_mm512_add_epi64(acc, t), v4p), v2p);
       }
       _mm512_storeu_si512(out + c, simd::reduce_below(acc, vp));

@@ -76,10 +76,12 @@ class BaseConverter {
   std::vector<std::uint64_t> qhat_inv_, qhat_inv_shoup_;  // [q̂_i^{-1}]_{q_i}
   std::vector<std::uint64_t> qhat_mod_p_;                  // [q̂_i]_{p_j}, row j, column i
   std::vector<std::uint64_t> q_mod_p_;                     // [Q]_{p_j}
-  // The IFMA path of convert_to (rns.cpp), for targets p_j < 2^50 when every source prime is below
-  // 2^54 and k ≤ 14: ⌊[q̂_i]_{p_j}·2^52/p_j⌋ and [2^52·q̂_i]_{p_j} (row j, column i), and the wrap
-  // corrections [−w·Q]_{p_j} for w = 0..15 (16 per row). Empty when the path does not apply.
-  std::vector<std::uint64_t> qhat_mod_p52_, qhat_2_52_mod_p_, wrap_corr_;
+  // The IFMA path of convert_to (rns.cpp), for targets p_j < 2^50 when k ≤ 14: ⌊[q̂_i]_{p_j}·2^52/p_j⌋,
+  // [2^52·q̂_i]_{p_j} and its own ⌊·2^52/p_j⌋ (row j, column i), the wrap corrections [−w·Q]_{p_j}
+  // for w = 0..15 (16 per row), and per source whether it is above 2^52 (1: below 2^54, 2: above).
+  // Empty when the path does not apply.
+  std::vector<std::uint64_t> qhat_mod_p52_, qhat_2_52_mod_p_, qhat_2_52_mod_p52_, wrap_corr_;
+  std::vector<std::uint8_t> source_width_;
   std::vector<bool> ifma_target_;                          // p_j < 2^50 (and the sources allow it)
 };
 

@@ -331,18 +331,22 @@ TEST_CASE("math/rns: BaseConverter with 200 source primes of 61 bits (chunked 12
   CHECK(st.u[3] == 99);  // S/Q = Σ (q_i−1)/(2q_i), just below 100
 }
 
-TEST_CASE("math/rns: sources below 2^54 (the AVX-512 IFMA path) give the documented sums exactly") {
-  // convert_to has an eight-lane path for sources below 2^54 and targets below 2^50 with k ≤ 14
-  // (rns.cpp; sources above 2^52 split y = a + b·2^52); the 128-bit path takes the others (here: the
-  // 61-bit target, and k = 15). Both must give S mod p_j
-  // for the white-box sum S of check_conversion, at every k, with the extremes of y_i (all q_i − 1,
-  // all (q_i − 1)/2: the largest sums and the most wraps), and convert_exact the centred x exactly.
+TEST_CASE("math/rns: the AVX-512 IFMA path (targets below 2^50) gives the documented sums exactly") {
+  // convert_to has an eight-lane path for targets below 2^50 with k ≤ 14 (rns.cpp; sources above
+  // 2^52 split y = a + b·2^52, with b·[2^52·q̂_i] one madd52lo below 2^54 and a second Shoup product
+  // above); the 128-bit path takes the others (here: the 61-bit target, and k = 15). Both must give
+  // S mod p_j for the white-box sum S of check_conversion, at every k, with the extremes of y_i (all
+  // q_i − 1, all (q_i − 1)/2: the largest sums and the most wraps), and convert_exact the centred x
+  // exactly. The second list is ModDown's case: every source a 60- or 61-bit special prime.
   std::mt19937_64 rng(0x5eed2008);
   const std::size_t n = 64;
-  const std::vector<int> source_bits = {54, 34, 49, 53, 30, 40, 34, 45, 52, 20, 34, 49, 34, 34, 34};
-  for (std::size_t k : {std::size_t(1), std::size_t(2), std::size_t(8), std::size_t(14), std::size_t(15)}) {
+  const std::vector<int> mixed = {54, 60, 49, 53, 61, 40, 34, 45, 52, 20, 34, 49, 34, 34, 34};
+  const std::vector<int> wide = {60, 61, 60, 59, 60, 61, 60, 60};
+  const std::vector<std::pair<const std::vector<int>*, std::size_t>> cases = {
+      {&mixed, 1}, {&mixed, 2}, {&mixed, 8}, {&mixed, 14}, {&mixed, 15}, {&wide, 1}, {&wide, 5}, {&wide, 8}};
+  for (const auto& [source_bits, k] : cases) {
     std::vector<u64> used;
-    const auto src = fresh_primes({source_bits.begin(), source_bits.begin() + static_cast<long>(k)}, used);
+    const auto src = fresh_primes({source_bits->begin(), source_bits->begin() + static_cast<long>(k)}, used);
     const auto dst = fresh_primes({34, 49, 61, 20, 34}, used);
     OwnedBasis from(src, kRing), to(dst, kRing);
     const BaseConverter conv(from.basis, to.basis);
@@ -356,6 +360,7 @@ TEST_CASE("math/rns: sources below 2^54 (the AVX-512 IFMA path) give the documen
     }
     set_extremes(in, from.basis, Q, n);
     CAPTURE(k);
+    CAPTURE(source_bits->front());
     CHECK(check_conversion(conv, in, n).failures == 0);
     std::vector<u64> out(dst.size() * n);
     conv.convert_exact(in.data(), out.data(), n);
