@@ -4,6 +4,7 @@
 #include <span>
 
 #include "ckks/math/errors.h"
+#include "ckks/math/simd.h"
 #include "ckks/math/threads.h"
 
 namespace ckks {
@@ -13,12 +14,90 @@ using math::u128;
 
 namespace {
 
-// Step 3 for one digit j on one limb: acc0 += d̃_j·b_j, acc1 += d̃_j·a_j in 128 bits (each product
-// < 2^122, at most 64 digits, so no reduction until the limb is done). With `perm`, d̃_j is read
-// through the evaluation-point permutation of a Galois automorphism (hoisted rotations).
-void accumulate_digit(std::vector<u128>& acc0, std::vector<u128>& acc1, const std::uint64_t* e,
-                      const std::uint64_t* b, const std::uint64_t* a, const std::uint32_t* perm) {
-  const std::size_t N = acc0.size();
+// One thread's buffers for steps 2–3 of one target limb: the sums of the key inner product and one
+// ModUp output limb. A prime below 2^50 keeps each sum in one 64-bit word per coefficient (sum0,
+// sum1: the IFMA path of accumulate_digit), any other prime in 128 bits (acc0, acc1); each pair is
+// allocated zeroed on first use and left zero by reduce_limb, so it can be reused for the next limb.
+struct LimbScratch {
+  explicit LimbScratch(std::size_t N) : n(N), ext(N) {}
+  std::size_t n;
+  std::vector<u128> acc0, acc1;
+  std::vector<std::uint64_t> sum0, sum1;
+  std::vector<std::uint64_t> ext;
+};
+
+// Whether the key inner product modulo m runs on eight lanes with the 52-bit multipliers.
+bool ifma_limb([[maybe_unused]] const math::Modulus& m, [[maybe_unused]] std::size_t N) {
+#ifdef CKKS_HAVE_IFMA
+  return m.q < (std::uint64_t{1} << 50) && N % 8 == 0;
+#else
+  return false;
+#endif
+}
+
+#ifdef CKKS_HAVE_IFMA
+// The 52-bit pieces of the IFMA sums modulo q < 2^50 (math::dot_product's scheme, rns_poly.cpp):
+// a product x·y of operands below 2^52 is h·2^52 + l (madd52hi, madd52lo; h < 2^48), and enters the
+// 64-bit sum as l + [h·2^52]_q taken lazily in [0, 2q) by a Shoup product with r = 2^52 mod q: below
+// 2^53 a term, so 2048 terms fit in 64 bits. A sum s = s_h·2^52 + s_l is reduced the same way,
+// [s_l]_q + [s_h·2^52]_q, then to [0, q): the exact residue of the sum, as the 128-bit path gives.
+struct IfmaSum {
+  explicit IfmaSum(std::uint64_t q)
+      : mul(q),
+        by_r(math::simd::Ifma52::twiddle(r_of(q), math::simd::shoup52(r_of(q), q))),
+        by_one(math::simd::Ifma52::twiddle(1, math::simd::shoup52(1, q))),
+        vq(math::simd::broadcast(q)),
+        v2q(math::simd::broadcast(2 * q)),
+        mask52(math::simd::broadcast((std::uint64_t{1} << 52) - 1)) {}
+  static std::uint64_t r_of(std::uint64_t q) { return static_cast<std::uint64_t>((u128{1} << 52) % q); }
+  // l + [h·2^52]_q of x·y, below 2^53
+  __m512i term(__m512i x, __m512i y) const {
+    const __m512i zero = _mm512_setzero_si512();
+    return _mm512_add_epi64(_mm512_madd52lo_epu64(zero, x, y), mul.mul_lazy(_mm512_madd52hi_epu64(zero, x, y), by_r));
+  }
+  // s mod q in [0, q)
+  __m512i reduce(__m512i s) const {
+    const __m512i t = _mm512_add_epi64(mul.mul_lazy(_mm512_and_si512(s, mask52), by_one),
+                                       mul.mul_lazy(_mm512_srli_epi64(s, 52), by_r));  // [0, 4q)
+    return math::simd::reduce_below(math::simd::reduce_below(t, v2q), vq);
+  }
+  math::simd::Ifma52 mul;
+  math::simd::Ifma52::Twiddle by_r, by_one;
+  __m512i vq, v2q, mask52;
+};
+
+// Eight values of x at c: x[c..c+8), or x[perm[c..c+8)] with a permutation.
+inline __m512i load_x(const std::uint64_t* x, const std::uint32_t* perm, std::size_t c) {
+  if (!perm) return _mm512_loadu_si512(x + c);
+  return _mm512_i32gather_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(perm + c)),
+                                reinterpret_cast<const long long*>(x), 8);
+}
+#endif
+
+// Step 3 for one digit j on one limb (prime m): sum0 += d̃_j·b_j, sum1 += d̃_j·a_j, without reduction
+// until the limb is done (reduce_limb). With `perm`, d̃_j is read through the evaluation-point
+// permutation of a Galois automorphism (hoisted rotations). Primes below 2^50 on eight lanes
+// (IfmaSum; operands below 2^52, so lazily reduced ones too; at most 2048 terms per limb), others in
+// 128 bits (each product < 2^122, at most 64 terms per limb).
+void accumulate_digit(LimbScratch& s, const math::Modulus& m, const std::uint64_t* e, const std::uint64_t* b,
+                      const std::uint64_t* a, const std::uint32_t* perm) {
+  const std::size_t N = s.n;
+#ifdef CKKS_HAVE_IFMA
+  if (ifma_limb(m, N)) {
+    if (s.sum0.empty()) s.sum0.assign(N, 0), s.sum1.assign(N, 0);
+    const IfmaSum f(m.q);
+    std::uint64_t *s0 = s.sum0.data(), *s1 = s.sum1.data();
+    for (std::size_t c = 0; c < N; c += 8) {
+      const __m512i x = load_x(e, perm, c);
+      const __m512i t0 = f.term(x, _mm512_loadu_si512(b + c)), t1 = f.term(x, _mm512_loadu_si512(a + c));
+      _mm512_storeu_si512(s0 + c, _mm512_add_epi64(_mm512_loadu_si512(s0 + c), t0));
+      _mm512_storeu_si512(s1 + c, _mm512_add_epi64(_mm512_loadu_si512(s1 + c), t1));
+    }
+    return;
+  }
+#endif
+  if (s.acc0.empty()) s.acc0.assign(N, 0), s.acc1.assign(N, 0);
+  u128 *acc0 = s.acc0.data(), *acc1 = s.acc1.data();
   if (perm) {
     for (std::size_t c = 0; c < N; ++c) {
       const std::uint64_t x = e[perm[c]];
@@ -33,24 +112,51 @@ void accumulate_digit(std::vector<u128>& acc0, std::vector<u128>& acc1, const st
   }
 }
 
-// The end of step 3 on limb i: reduce both accumulators modulo its prime into u0, u1, and clear them.
-void reduce_limb(std::vector<u128>& acc0, std::vector<u128>& acc1, const math::Prime& prime, std::uint64_t* o0,
-                 std::uint64_t* o1) {
-  for (std::size_t c = 0; c < acc0.size(); ++c) {
-    o0[c] = math::reduce_128(acc0[c], prime.mod);
-    o1[c] = math::reduce_128(acc1[c], prime.mod);
+// sum0 += w·x (one scalar w < q), x read through perm: one more term of the first sum.
+void accumulate_scaled(LimbScratch& s, const math::Modulus& m, const std::uint64_t* x, std::uint64_t w,
+                       const std::uint32_t* perm) {
+  const std::size_t N = s.n;
+#ifdef CKKS_HAVE_IFMA
+  if (ifma_limb(m, N)) {
+    if (s.sum0.empty()) s.sum0.assign(N, 0), s.sum1.assign(N, 0);
+    const IfmaSum f(m.q);
+    const __m512i vw = math::simd::broadcast(w);
+    std::uint64_t* s0 = s.sum0.data();
+    for (std::size_t c = 0; c < N; c += 8)
+      _mm512_storeu_si512(s0 + c, _mm512_add_epi64(_mm512_loadu_si512(s0 + c), f.term(load_x(x, perm, c), vw)));
+    return;
   }
-  std::fill(acc0.begin(), acc0.end(), 0);
-  std::fill(acc1.begin(), acc1.end(), 0);
+#endif
+  if (s.acc0.empty()) s.acc0.assign(N, 0), s.acc1.assign(N, 0);
+  for (std::size_t c = 0; c < N; ++c) s.acc0[c] += static_cast<u128>(perm ? x[perm[c]] : x[c]) * w;
 }
 
-// One thread's buffers for steps 2–3: the two 128-bit accumulators of the key inner product (zero
-// between limbs: reduce_limb clears them) and one ModUp output limb.
-struct LimbScratch {
-  explicit LimbScratch(std::size_t N) : acc0(N), acc1(N), ext(N) {}
-  std::vector<u128> acc0, acc1;
-  std::vector<std::uint64_t> ext;
-};
+// The end of step 3 on one limb (prime m): reduce both sums into o0, o1, and clear them.
+void reduce_limb(LimbScratch& s, const math::Prime& prime, std::uint64_t* o0, std::uint64_t* o1) {
+  const std::size_t N = s.n;
+#ifdef CKKS_HAVE_IFMA
+  if (ifma_limb(prime.mod, N)) {
+    if (s.sum0.empty()) s.sum0.assign(N, 0), s.sum1.assign(N, 0);
+    const IfmaSum f(prime.mod.q);
+    std::uint64_t *s0 = s.sum0.data(), *s1 = s.sum1.data();
+    const __m512i zero = _mm512_setzero_si512();
+    for (std::size_t c = 0; c < N; c += 8) {
+      _mm512_storeu_si512(o0 + c, f.reduce(_mm512_loadu_si512(s0 + c)));
+      _mm512_storeu_si512(o1 + c, f.reduce(_mm512_loadu_si512(s1 + c)));
+      _mm512_storeu_si512(s0 + c, zero);
+      _mm512_storeu_si512(s1 + c, zero);
+    }
+    return;
+  }
+#endif
+  if (s.acc0.empty()) s.acc0.assign(N, 0), s.acc1.assign(N, 0);
+  for (std::size_t c = 0; c < N; ++c) {
+    o0[c] = math::reduce_128(s.acc0[c], prime.mod);
+    o1[c] = math::reduce_128(s.acc1[c], prime.mod);
+  }
+  std::fill(s.acc0.begin(), s.acc0.end(), 0);
+  std::fill(s.acc1.begin(), s.acc1.end(), 0);
+}
 
 // Limbs of N words for key switching's temporaries, every word written before it is read: allocated
 // without the zero fill of RnsPoly's constructor, a serial pass on the calling thread. At set B
@@ -255,9 +361,9 @@ void key_inner_product(const Context& ctx, const RnsPoly& d, int level, const Ke
         e = s.ext.data();
       }
       const std::size_t kl = key_limb(swk, i, nq);
-      accumulate_digit(s.acc0, s.acc1, e, swk.b[j].limb(kl), swk.a[j].limb(kl), nullptr);
+      accumulate_digit(s, prime.mod, e, swk.b[j].limb(kl), swk.a[j].limb(kl), nullptr);
     }
-    reduce_limb(s.acc0, s.acc1, prime, u0.limb(i), u1.limb(i));
+    reduce_limb(s, prime, u0.limb(i), u1.limb(i));
   });
 }
 
@@ -293,9 +399,9 @@ std::pair<RnsPoly, RnsPoly> key_switch_decomposed(const Context& ctx, const Deco
   math::parallel_for_limbs(limbs, work, [N] { return LimbScratch(N); }, [&](std::size_t i, LimbScratch& s) {
     const std::size_t kl = key_limb(swk, i, nq);
     for (std::size_t j = 0; j < dec.digits.size(); ++j)
-      accumulate_digit(s.acc0, s.acc1, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),
+      accumulate_digit(s, bqp[i]->mod, dec.digits[j].limb(i), swk.b[j].limb(kl), swk.a[j].limb(kl),
                        perm ? perm->data() : nullptr);
-    reduce_limb(s.acc0, s.acc1, *bqp[i], u0.limb(i), u1.limb(i));
+    reduce_limb(s, *bqp[i], u0.limb(i), u1.limb(i));
   });
   return mod_down_pair(ctx, u0, u1, level, nullptr, nullptr, nullptr);
 }
@@ -332,13 +438,10 @@ std::pair<RnsPoly, RnsPoly> rotate_lazy_qp(const Context& ctx, const RnsPoly& c0
                            [&](std::size_t i, LimbScratch& s) {
     const std::size_t kl = key_limb(*swk, i, nq);
     for (std::size_t j = 0; j < digits; ++j)
-      accumulate_digit(s.acc0, s.acc1, dec->digits[j].limb(i), swk->b[j].limb(kl), swk->a[j].limb(kl), sigma);
-    if (i < nq) {  // + P·σ(c_0): one more product < 2^122 in the accumulator (at most 64 in all)
-      const std::uint64_t p = ctx.p_mod_q(static_cast<int>(i));
-      const std::uint64_t* x = c0.limb(i);
-      for (std::size_t c = 0; c < N; ++c) s.acc0[c] += static_cast<u128>(x[sigma[c]]) * p;
-    }
-    reduce_limb(s.acc0, s.acc1, *bqp[i], r0.limb(i), r1.limb(i));
+      accumulate_digit(s, bqp[i]->mod, dec->digits[j].limb(i), swk->b[j].limb(kl), swk->a[j].limb(kl), sigma);
+    if (i < nq)  // + P·σ(c_0): one more term of the first sum (at most 64 in all)
+      accumulate_scaled(s, bqp[i]->mod, c0.limb(i), ctx.p_mod_q(static_cast<int>(i)), sigma);
+    reduce_limb(s, *bqp[i], r0.limb(i), r1.limb(i));
   });
   return {std::move(r0), std::move(r1)};
 }
@@ -420,9 +523,9 @@ std::pair<RnsPoly, RnsPoly> rotate_sum_hoisted(const Context& ctx, const RnsPoly
       if (perm) {
         const std::size_t kl = key_limb(*t.swk, i, nq);
         for (std::size_t j = 0; j < digits; ++j)
-          accumulate_digit(s.ks.acc0, s.ks.acc1, dec.digits[j].limb(i), t.swk->b[j].limb(kl), t.swk->a[j].limb(kl),
+          accumulate_digit(s.ks, prime.mod, dec.digits[j].limb(i), t.swk->b[j].limb(kl), t.swk->a[j].limb(kl),
                            perm);
-        reduce_limb(s.ks.acc0, s.ks.acc1, prime, s.t0.data(), s.t1.data());
+        reduce_limb(s.ks, prime, s.t0.data(), s.t1.data());
         s.s0.add(s.t0.data(), w, nullptr, prime.mod);
         s.s1.add(s.t1.data(), w, nullptr, prime.mod);
       }
