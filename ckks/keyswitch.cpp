@@ -26,16 +26,10 @@ struct LimbScratch {
   std::vector<std::uint64_t> ext;
 };
 
+#ifdef CKKS_HAVE_IFMA
 // Whether the key inner product modulo m runs on eight lanes with the 52-bit multipliers.
-bool ifma_limb([[maybe_unused]] const math::Modulus& m, [[maybe_unused]] std::size_t N) {
-#ifdef CKKS_HAVE_IFMA
-  return m.q < (std::uint64_t{1} << 50) && N % 8 == 0;
-#else
-  return false;
-#endif
-}
+bool ifma_limb(const math::Modulus& m, std::size_t N) { return m.q < (std::uint64_t{1} << 50) && N % 8 == 0; }
 
-#ifdef CKKS_HAVE_IFMA
 // The 52-bit pieces of the IFMA sums modulo q < 2^50 (math::dot_product's scheme, rns_poly.cpp):
 // a product x·y of operands below 2^52 is h·2^52 + l (madd52hi, madd52lo; h < 2^48), and enters the
 // 64-bit sum as l + [h·2^52]_q taken lazily in [0, 2q) by a Shoup product with r = 2^52 mod q: below
