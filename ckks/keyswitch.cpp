@@ -24,41 +24,17 @@ struct LimbScratch {
   std::vector<u128> acc0, acc1;
   std::vector<std::uint64_t> sum0, sum1;
   std::vector<std::uint64_t> ext;
+  void ensure_sums() {
+    if (sum0.empty()) sum0.assign(n, 0), sum1.assign(n, 0);
+  }
+  void ensure_accs() {
+    if (acc0.empty()) acc0.assign(n, 0), acc1.assign(n, 0);
+  }
 };
 
 #ifdef CKKS_HAVE_IFMA
 // Whether the key inner product modulo m runs on eight lanes with the 52-bit multipliers.
 bool ifma_limb(const math::Modulus& m, std::size_t N) { return m.q < (std::uint64_t{1} << 50) && N % 8 == 0; }
-
-// The 52-bit pieces of the IFMA sums modulo q < 2^50 (math::dot_product's scheme, rns_poly.cpp):
-// a product x·y of operands below 2^52 is h·2^52 + l (madd52hi, madd52lo; h < 2^48), and enters the
-// 64-bit sum as l + [h·2^52]_q taken lazily in [0, 2q) by a Shoup product with r = 2^52 mod q: below
-// 2^53 a term, so 2048 terms fit in 64 bits. A sum s = s_h·2^52 + s_l is reduced the same way,
-// [s_l]_q + [s_h·2^52]_q, then to [0, q): the exact residue of the sum, as the 128-bit path gives.
-struct IfmaSum {
-  explicit IfmaSum(std::uint64_t q)
-      : mul(q),
-        by_r(math::simd::Ifma52::twiddle(r_of(q), math::simd::shoup52(r_of(q), q))),
-        by_one(math::simd::Ifma52::twiddle(1, math::simd::shoup52(1, q))),
-        vq(math::simd::broadcast(q)),
-        v2q(math::simd::broadcast(2 * q)),
-        mask52(math::simd::broadcast((std::uint64_t{1} << 52) - 1)) {}
-  static std::uint64_t r_of(std::uint64_t q) { return static_cast<std::uint64_t>((u128{1} << 52) % q); }
-  // l + [h·2^52]_q of x·y, below 2^53
-  __m512i term(__m512i x, __m512i y) const {
-    const __m512i zero = _mm512_setzero_si512();
-    return _mm512_add_epi64(_mm512_madd52lo_epu64(zero, x, y), mul.mul_lazy(_mm512_madd52hi_epu64(zero, x, y), by_r));
-  }
-  // s mod q in [0, q)
-  __m512i reduce(__m512i s) const {
-    const __m512i t = _mm512_add_epi64(mul.mul_lazy(_mm512_and_si512(s, mask52), by_one),
-                                       mul.mul_lazy(_mm512_srli_epi64(s, 52), by_r));  // [0, 4q)
-    return math::simd::reduce_below(math::simd::reduce_below(t, v2q), vq);
-  }
-  math::simd::Ifma52 mul;
-  math::simd::Ifma52::Twiddle by_r, by_one;
-  __m512i vq, v2q, mask52;
-};
 
 // Eight values of x at c: x[c..c+8), or x[perm[c..c+8)] with a permutation.
 inline __m512i load_x(const std::uint64_t* x, const std::uint32_t* perm, std::size_t c) {
@@ -71,15 +47,15 @@ inline __m512i load_x(const std::uint64_t* x, const std::uint32_t* perm, std::si
 // Step 3 for one digit j on one limb (prime m): sum0 += d̃_j·b_j, sum1 += d̃_j·a_j, without reduction
 // until the limb is done (reduce_limb). With `perm`, d̃_j is read through the evaluation-point
 // permutation of a Galois automorphism (hoisted rotations). Primes below 2^50 on eight lanes
-// (IfmaSum; operands below 2^52, so lazily reduced ones too; at most 2048 terms per limb), others in
-// 128 bits (each product < 2^122, at most 64 terms per limb).
+// (math::simd::Ifma52Sum; operands below 2^52, so lazily reduced ones too; at most 2048 terms per
+// limb), others in 128 bits (each product < 2^122, at most 64 terms per limb).
 void accumulate_digit(LimbScratch& s, const math::Modulus& m, const std::uint64_t* e, const std::uint64_t* b,
                       const std::uint64_t* a, const std::uint32_t* perm) {
   const std::size_t N = s.n;
 #ifdef CKKS_HAVE_IFMA
   if (ifma_limb(m, N)) {
-    if (s.sum0.empty()) s.sum0.assign(N, 0), s.sum1.assign(N, 0);
-    const IfmaSum f(m.q);
+    s.ensure_sums();
+    const math::simd::Ifma52Sum f(m.q);
     std::uint64_t *s0 = s.sum0.data(), *s1 = s.sum1.data();
     for (std::size_t c = 0; c < N; c += 8) {
       const __m512i x = load_x(e, perm, c);
@@ -90,7 +66,7 @@ void accumulate_digit(LimbScratch& s, const math::Modulus& m, const std::uint64_
     return;
   }
 #endif
-  if (s.acc0.empty()) s.acc0.assign(N, 0), s.acc1.assign(N, 0);
+  s.ensure_accs();
   u128 *acc0 = s.acc0.data(), *acc1 = s.acc1.data();
   if (perm) {
     for (std::size_t c = 0; c < N; ++c) {
@@ -112,8 +88,8 @@ void accumulate_scaled(LimbScratch& s, const math::Modulus& m, const std::uint64
   const std::size_t N = s.n;
 #ifdef CKKS_HAVE_IFMA
   if (ifma_limb(m, N)) {
-    if (s.sum0.empty()) s.sum0.assign(N, 0), s.sum1.assign(N, 0);
-    const IfmaSum f(m.q);
+    s.ensure_sums();
+    const math::simd::Ifma52Sum f(m.q);
     const __m512i vw = math::simd::broadcast(w);
     std::uint64_t* s0 = s.sum0.data();
     for (std::size_t c = 0; c < N; c += 8)
@@ -121,7 +97,7 @@ void accumulate_scaled(LimbScratch& s, const math::Modulus& m, const std::uint64
     return;
   }
 #endif
-  if (s.acc0.empty()) s.acc0.assign(N, 0), s.acc1.assign(N, 0);
+  s.ensure_accs();
   for (std::size_t c = 0; c < N; ++c) s.acc0[c] += static_cast<u128>(perm ? x[perm[c]] : x[c]) * w;
 }
 
@@ -130,8 +106,8 @@ void reduce_limb(LimbScratch& s, const math::Prime& prime, std::uint64_t* o0, st
   const std::size_t N = s.n;
 #ifdef CKKS_HAVE_IFMA
   if (ifma_limb(prime.mod, N)) {
-    if (s.sum0.empty()) s.sum0.assign(N, 0), s.sum1.assign(N, 0);
-    const IfmaSum f(prime.mod.q);
+    s.ensure_sums();
+    const math::simd::Ifma52Sum f(prime.mod.q);
     std::uint64_t *s0 = s.sum0.data(), *s1 = s.sum1.data();
     const __m512i zero = _mm512_setzero_si512();
     for (std::size_t c = 0; c < N; c += 8) {
@@ -143,7 +119,7 @@ void reduce_limb(LimbScratch& s, const math::Prime& prime, std::uint64_t* o0, st
     return;
   }
 #endif
-  if (s.acc0.empty()) s.acc0.assign(N, 0), s.acc1.assign(N, 0);
+  s.ensure_accs();
   for (std::size_t c = 0; c < N; ++c) {
     o0[c] = math::reduce_128(s.acc0[c], prime.mod);
     o1[c] = math::reduce_128(s.acc1[c], prime.mod);

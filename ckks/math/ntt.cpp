@@ -41,15 +41,14 @@ NttTables::NttTables(std::uint64_t N, const Modulus& q) : n_(N), q_(q) {
 #ifdef CKKS_HAVE_IFMA
   use_ifma_ = q.q < (std::uint64_t(1) << 50) && N >= 16;
   if (use_ifma_) {
-    auto shoup52 = [&](std::uint64_t w) { return simd::shoup52(w, q.q); };
     psi_rev_shoup52_.resize(N);
     psi_inv_rev_shoup52_.resize(N);
     for (std::uint64_t i = 0; i < N; ++i) {
-      psi_rev_shoup52_[i] = shoup52(psi_rev_[i]);
-      psi_inv_rev_shoup52_[i] = shoup52(psi_inv_rev_[i]);
+      psi_rev_shoup52_[i] = simd::shoup52(psi_rev_[i], q.q);
+      psi_inv_rev_shoup52_[i] = simd::shoup52(psi_inv_rev_[i], q.q);
     }
-    n_inv_shoup52_ = shoup52(n_inv_);
-    last_inv_shoup52_ = shoup52(last_inv_);
+    n_inv_shoup52_ = simd::shoup52(n_inv_, q.q);
+    last_inv_shoup52_ = simd::shoup52(last_inv_, q.q);
   }
 #endif
 #ifdef CKKS_HAVE_AVX512

@@ -82,7 +82,7 @@ class BaseConverter {
   // Empty when the path does not apply.
   std::vector<std::uint64_t> qhat_mod_p52_, qhat_2_52_mod_p_, qhat_2_52_mod_p52_, wrap_corr_;
   std::vector<std::uint8_t> source_width_;
-  std::vector<bool> ifma_target_;                          // p_j < 2^50 (and the sources allow it)
+  std::vector<bool> ifma_target_;                          // p_j < 2^50 (with k ≤ 14)
 };
 
 /// log2 of the product of the primes of `basis` (bits of the modulus it represents).

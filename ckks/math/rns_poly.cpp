@@ -111,31 +111,20 @@ void sum_of_products(RnsPoly& out, std::span<const RnsPoly* const> x, const RnsB
     std::uint64_t* o = out.limb(i);
 #ifdef CKKS_HAVE_IFMA
     if (m.q < (std::uint64_t{1} << 50) && N % 8 == 0 && terms <= 2048) {
-      // A prime below 2^50 (operands reduced, < q < 2^52): eight coefficients at a time with the
-      // 52-bit multipliers. Each product a·b = h·2^52 + l (madd52hi, madd52lo; h < 2^48) enters the
-      // 64-bit sum as l + [h·2^52]_q lazily (simd::Ifma52's Shoup product by 2^52 mod q, in
-      // [0, 2q)): < 2^53 per term, so 2048 terms fit. The sum s = s_h·2^52 + s_l is then reduced the
-      // same way ([s_l]_q by a Shoup product with 1, s_h·2^52 by the one with 2^52 mod q, both in
-      // [0, 2q)) and to [0, q) by two conditional subtractions: the same residue as the 128-bit
-      // path below, which stays the reference (tests/math/test_rns_poly.cpp compares the two).
-      const simd::Ifma52 mul(m.q);
-      const std::uint64_t r = static_cast<std::uint64_t>((u128{1} << 52) % m.q);  // 2^52 mod q
-      const auto by_r = simd::Ifma52::twiddle(r, simd::shoup52(r, m.q));
-      const auto by_one = simd::Ifma52::twiddle(1, simd::shoup52(1, m.q));
-      const __m512i vq = simd::broadcast(m.q), v2q = simd::broadcast(2 * m.q);
-      const __m512i mask52 = simd::broadcast((std::uint64_t{1} << 52) - 1), zero = _mm512_setzero_si512();
+      // A prime below 2^50 (operands reduced, < q < 2^52): eight coefficients at a time, the products
+      // summed in 64 bits by simd::Ifma52Sum (at most 2048 terms) and reduced once: the same residue
+      // as the 128-bit path below, which stays the reference (tests/math/test_rns_poly.cpp compares
+      // the two).
+      const simd::Ifma52Sum f(m.q);
       for (std::size_t c = 0; c < N; c += 8) {
-        __m512i sum = zero;
+        __m512i sum = _mm512_setzero_si512();
         for (std::size_t t = 0; t < terms; ++t) {
           const __m512i a = _mm512_loadu_si512(x[t]->limb(i) + c);
-          const auto [f, stride] = factor(t, i);
-          const __m512i b = stride ? _mm512_loadu_si512(f + c) : simd::broadcast(f[0]);
-          const __m512i l = _mm512_madd52lo_epu64(zero, a, b), h = _mm512_madd52hi_epu64(zero, a, b);
-          sum = _mm512_add_epi64(sum, _mm512_add_epi64(l, mul.mul_lazy(h, by_r)));
+          const auto [fac, stride] = factor(t, i);
+          const __m512i b = stride ? _mm512_loadu_si512(fac + c) : simd::broadcast(fac[0]);
+          sum = _mm512_add_epi64(sum, f.term(a, b));
         }
-        const __m512i s = _mm512_add_epi64(mul.mul_lazy(_mm512_and_si512(sum, mask52), by_one),
-                                           mul.mul_lazy(_mm512_srli_epi64(sum, 52), by_r));  // [0, 4q)
-        _mm512_storeu_si512(o + c, simd::reduce_below(simd::reduce_below(s, v2q), vq));
+        _mm512_storeu_si512(o + c, f.reduce(sum));
       }
       continue;
     }

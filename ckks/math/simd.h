@@ -61,6 +61,38 @@ struct Ifma52 {
     return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, neg_q), mask52);  // [0, 2q)
   }
 };
+
+/// Sums of products modulo q < 2^50 kept in one 64-bit word per lane, reduced once at the end (the
+/// plaintext products of math::dot_product and key switching's inner product). A product x·y of
+/// operands below 2^52 (reduced or lazily reduced values) is h·2^52 + l (madd52hi, madd52lo;
+/// h < 2^48) and enters the sum as term(x, y) = l + [h·2^52]_q, the second part a lazy Shoup product
+/// by r = 2^52 mod q in [0, 2q): below 2^53 a term, so up to 2048 terms fit in 64 bits. reduce(s)
+/// splits s = s_h·2^52 + s_l and returns [s_l]_q + [s_h·2^52]_q brought to [0, q): the exact residue
+/// of the sum, the value a 128-bit multiply-accumulate and reduction give.
+struct Ifma52Sum {
+  explicit Ifma52Sum(std::uint64_t q)
+      : mul(q),
+        by_r(Ifma52::twiddle(r_of(q), shoup52(r_of(q), q))),
+        by_one(Ifma52::twiddle(1, shoup52(1, q))),
+        vq(broadcast(q)),
+        v2q(broadcast(2 * q)),
+        mask52(broadcast((std::uint64_t{1} << 52) - 1)) {}
+  /// l + [h·2^52]_q of x·y, below 2^53 (x, y < 2^52).
+  __m512i term(__m512i x, __m512i y) const {
+    const __m512i zero = _mm512_setzero_si512();
+    return _mm512_add_epi64(_mm512_madd52lo_epu64(zero, x, y), mul.mul_lazy(_mm512_madd52hi_epu64(zero, x, y), by_r));
+  }
+  /// s mod q in [0, q), for any 64-bit s.
+  __m512i reduce(__m512i s) const {
+    const __m512i t = _mm512_add_epi64(mul.mul_lazy(_mm512_and_si512(s, mask52), by_one),
+                                       mul.mul_lazy(_mm512_srli_epi64(s, 52), by_r));  // [0, 4q)
+    return reduce_below(reduce_below(t, v2q), vq);
+  }
+  static std::uint64_t r_of(std::uint64_t q) { return static_cast<std::uint64_t>((u128{1} << 52) % q); }
+  Ifma52 mul;
+  Ifma52::Twiddle by_r, by_one;
+  __m512i vq, v2q, mask52;
+};
 #endif
 
 }  // namespace ckks::math::simd
