@@ -49,8 +49,8 @@ inline __m512i load_x(const std::uint64_t* x, const std::uint32_t* perm, std::si
 // permutation of a Galois automorphism (hoisted rotations). Primes below 2^50 on eight lanes
 // (math::simd::Ifma52Sum; operands below 2^52, so lazily reduced ones too; at most 2048 terms per
 // limb), others in 128 bits (each product < 2^122, at most 64 terms per limb).
-void accumulate_digit(LimbScratch& s, const math::Modulus& m, const std::uint64_t* e, const std::uint64_t* b,
-                      const std::uint64_t* a, const std::uint32_t* perm) {
+void accumulate_digit(LimbScratch& s, [[maybe_unused]] const math::Modulus& m, const std::uint64_t* e,
+                      const std::uint64_t* b, const std::uint64_t* a, const std::uint32_t* perm) {
   const std::size_t N = s.n;
 #ifdef CKKS_HAVE_IFMA
   if (ifma_limb(m, N)) {
@@ -83,8 +83,8 @@ void accumulate_digit(LimbScratch& s, const math::Modulus& m, const std::uint64_
 }
 
 // sum0 += w·x (one scalar w < q), x read through perm: one more term of the first sum.
-void accumulate_scaled(LimbScratch& s, const math::Modulus& m, const std::uint64_t* x, std::uint64_t w,
-                       const std::uint32_t* perm) {
+void accumulate_scaled(LimbScratch& s, [[maybe_unused]] const math::Modulus& m, const std::uint64_t* x,
+                       std::uint64_t w, const std::uint32_t* perm) {
   const std::size_t N = s.n;
 #ifdef CKKS_HAVE_IFMA
   if (ifma_limb(m, N)) {
